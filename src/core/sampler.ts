@@ -1,0 +1,338 @@
+/**
+ * The AMDM sampler (paper Algorithm 1) and plain DDIM as its one-model case.
+ *
+ * Step i (0-based) of T, at timestep tᵢ → tᵢ₊₁ (DESIGN "Semantics"):
+ *  1. every *active* model k predicts εₖ = model_k(xₖ, tᵢ) and takes its DDIM step (eq. 4),
+ *     giving its step mean μₖ (eq. 6) and proposal yₖ = μₖ + σz (yₖ = μₖ when η_ddim = 0).
+ *     For i < s all models are active; afterwards only the target.
+ *  2. if i < s and N ≥ 2: x′ = fold of the rule over the proposals, target first (eq. 8):
+ *     x′ = rule(…rule(rule(y_target, y_a, w_a), y_b, w_b)…), or a symmetric rule over all.
+ *  3. deviation optimization (eq. 9): every model continues from
+ *     xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖, per sample.
+ * Otherwise each active model continues from its own proposal. The result is the target's x₀.
+ *
+ * Differences from the official code (research notes §2.4), none of which are the default here:
+ * its merge is `vp`, its μ is a one-step DDPM posterior mean from the previous step's ε, its step
+ * length is absolute over the whole batch, it never aggregates at i = 0, and it keeps running
+ * every model for all T steps (which does not change the target's result).
+ *
+ * Random numbers: model k draws from `gaussianRng(seed, stream)` where the target uses stream 0
+ * and the other models streams 1, 2, … in model order — first its initial latent, then its DDIM
+ * noise (η_ddim > 0). So with s = 0 (or N = 1) the target's result equals `sampleDDIM` of the
+ * target alone with the same seed, bit for bit.
+ */
+import type { AggregationRule, Denoiser } from './types.ts';
+import type { NoiseSchedule, TimestepSpacing } from './schedule.ts';
+import { makeSchedule, prevTimestep, timesteps as makeTimesteps } from './schedule.ts';
+import { ddimCoefficients, ddimStepInto, type DDIMCoefficients } from './ddim.ts';
+import { deviate } from './deviation.ts';
+import { foldWeightsToSymmetric, resolveRule, type RuleName } from './rules.ts';
+import { angleAt, firstNonFinite, sqNormAt } from './tensor.ts';
+import { gaussianRng, type GaussianRng } from './rng.ts';
+import { checkInt, checkNumber, checkOneOf, describe } from './validate.ts';
+
+export type PerStep<T> = T | ((step: number) => T);
+
+export interface AMDMOptions {
+  /** The N ≥ 1 models; all share the schedule and latent shape. */
+  models: readonly Denoiser[];
+  /** Index of the target model (the one whose sample is returned). Default 0. */
+  target?: number;
+  /** T: number of DDIM steps. */
+  steps: number;
+  /** s: aggregation happens in steps 0 … s−1 (0 ≤ s ≤ T). */
+  aggregateSteps: number;
+  /**
+   * The paper's w for each non-target model, in model order (target skipped): the weight of the
+   * other model in the fold (0 keeps the target). A number applies to all; a function of the
+   * step gives per-step weights. Default 0.5.
+   */
+  weights?: PerStep<number | readonly number[]>;
+  /** η of eq. 9 per model (number, one per model, or a function of (step, model)). Default 0.3. */
+  eta?: number | readonly number[] | ((step: number, model: number) => number);
+  /** 'sqrtDim' (default): the step is η·√d, d = elements per sample; 'absolute': η itself. */
+  etaScale?: 'absolute' | 'sqrtDim';
+  /** Aggregation rule (name or function). Default 'slerp'. */
+  rule?: AggregationRule | RuleName;
+  /** Shape of one sample, e.g. [4, 64, 64]. */
+  shape: readonly number[];
+  /** B: samples per model. Default 1. */
+  batch?: number;
+  /** Seed of the initial noise and of the DDIM noise. Default 0. Ignored for latents given. */
+  seed?: number;
+  /** Initial latents: one tensor for all models, or one per model (B·d values each). */
+  latents?: Float32Array | readonly Float32Array[];
+  /** η of DDIM (0 = deterministic, the paper's and the official code's setting). */
+  ddimEta?: number;
+  /** Noise schedule (default SD 1.x). */
+  schedule?: NoiseSchedule;
+  /** Timestep spacing and offset (default: the schedule's). */
+  spacing?: TimestepSpacing;
+  offset?: number;
+  /** How the previous timestep is chosen: diffusers' t − T//steps (default) or the next listed. */
+  prevTimestep?: 'diffusers' | 'next';
+  /** Called after each step with what happened in it (allocates only when given). */
+  onStep?: (trace: StepTrace) => void;
+  /** Aborts between model calls. */
+  signal?: AbortSignal;
+}
+
+export interface StepTrace {
+  step: number;
+  t: number;
+  tPrev: number;
+  /** Indices of the models evaluated in this step. */
+  evaluated: number[];
+  aggregated: boolean;
+  /** Per evaluated model: per-sample ‖xₖ‖ entering the step. */
+  inputNorms: Float64Array[];
+  /** Per evaluated model: per-sample ‖yₖ‖ of its DDIM proposal. */
+  proposalNorms: Float64Array[];
+  /** Per-sample ‖x′‖ of the merged latent (aggregated steps only). */
+  mixedNorms?: Float64Array;
+  /**
+   * Angles (radians) aggregated, per fold stage per sample: stage j is the angle between the
+   * running merge and the j-th other model's proposal; for a symmetric rule, between the target
+   * and each other proposal.
+   */
+  angles?: Float64Array[];
+  /** Per model: per-sample ‖x′ − μₖ‖ (aggregated steps only). */
+  deviations?: Float64Array[];
+  /** Per model: the absolute step length used in eq. 9 (after √d scaling). */
+  etas?: number[];
+  /** The weights used (one per non-target model). */
+  weights?: number[];
+}
+
+export interface AMDMResult {
+  /** The target's final latent (B·d values). */
+  latents: Float32Array;
+  /** Every model's latent where it stopped (the target's equals `latents`). */
+  modelLatents: Float32Array[];
+  /** The initial latents each model started from. */
+  initialLatents: Float32Array[];
+  /** Model calls per model: T for the target, s for the others. */
+  calls: number[];
+  totalCalls: number;
+  timesteps: number[];
+  shape: number[];
+  batch: number;
+}
+
+const ETA_SCALES = ['absolute', 'sqrtDim'] as const;
+
+/** Algorithm 1 of the paper over N denoisers. */
+export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
+  const models = opts.models;
+  if (!Array.isArray(models) || models.length < 1) throw new RangeError(`models must be an array of ≥ 1 Denoiser, got ${describe(models)}`);
+  models.forEach((m, k) => {
+    if (!m || typeof (m as Denoiser).eps !== 'function') throw new TypeError(`models[${k}] must be a Denoiser with an eps(x, t, batch) method`);
+  });
+  const N = models.length;
+  const target = checkInt('target', opts.target ?? 0, 0, N - 1);
+  const schedule = opts.schedule ?? makeSchedule();
+  const T = checkInt('steps', opts.steps, 1, schedule.alphasCumprod.length);
+  const s = checkInt('aggregateSteps', opts.aggregateSteps, 0, T);
+  const batch = checkInt('batch', opts.batch ?? 1, 1);
+  if (!Array.isArray(opts.shape) || opts.shape.length < 1) throw new TypeError(`shape must be a non-empty array of positive integers, got ${describe(opts.shape)}`);
+  opts.shape.forEach((d, i) => checkInt(`shape[${i}]`, d, 1));
+  const dim = opts.shape.reduce((a, b) => a * b, 1);
+  const n = batch * dim;
+  const ddimEta = checkNumber('ddimEta', opts.ddimEta ?? 0, 0, 1);
+  const etaScale = checkOneOf('etaScale', opts.etaScale ?? 'sqrtDim', ETA_SCALES);
+  const etaFactor = etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1;
+  const rule = resolveRule(opts.rule);
+  const seed = opts.seed ?? 0;
+  const prevMode = checkOneOf('prevTimestep', opts.prevTimestep ?? 'diffusers', ['diffusers', 'next'] as const);
+  const ts = makeTimesteps(schedule, T, { spacing: opts.spacing, offset: opts.offset });
+  const others: number[] = [];
+  for (let k = 0; k < N; k++) if (k !== target) others.push(k);
+
+  const weightsAt = makeWeights(opts.weights, N - 1, T);
+  const etaAt = makeEta(opts.eta, N, T);
+  // Validate per-step parameters up front so bad input fails before any model runs.
+  for (let i = 0; i < s; i++) {
+    weightsAt(i);
+    for (let k = 0; k < N; k++) etaAt(i, k);
+  }
+
+  // Precompute the DDIM coefficients of every step (once per run).
+  const coeffs: DDIMCoefficients[] = ts.map((t, i) => ddimCoefficients(schedule, t, prevTimestep(schedule, ts, i, prevMode), ddimEta));
+
+  // Initial latents and per-model RNG streams (target = stream 0).
+  const streamOf = (k: number) => (k === target ? 0 : 1 + others.indexOf(k));
+  const rngs: (GaussianRng | null)[] = models.map((_, k) =>
+    opts.latents === undefined || ddimEta > 0 ? gaussianRng(checkInt('seed', seed, 0, Number.MAX_SAFE_INTEGER), streamOf(k)) : null,
+  );
+  const xs: Float32Array[] = [];
+  if (opts.latents !== undefined) {
+    const given = opts.latents;
+    if (given instanceof Float32Array) {
+      if (given.length !== n) throw new RangeError(`latents must have length batch·dim = ${batch}·${dim} = ${n}, got ${given.length}`);
+      for (let k = 0; k < N; k++) xs.push(given.slice());
+    } else if (Array.isArray(given)) {
+      if (given.length !== N) throw new RangeError(`latents must hold one tensor per model (${N}), got ${given.length}`);
+      given.forEach((l, k) => {
+        if (!(l instanceof Float32Array)) throw new TypeError(`latents[${k}] must be a Float32Array`);
+        if (l.length !== n) throw new RangeError(`latents[${k}] must have length batch·dim = ${n}, got ${l.length}`);
+        if (firstNonFinite(l) >= 0) throw new RangeError(`latents[${k}] holds a non-finite value at index ${firstNonFinite(l)}`);
+        xs.push(l.slice());
+      });
+    } else {
+      throw new TypeError(`latents must be a Float32Array or an array of them, got ${describe(given)}`);
+    }
+  } else {
+    for (let k = 0; k < N; k++) {
+      const x = new Float32Array(n);
+      rngs[k]!.fillNormal(x);
+      xs.push(x);
+    }
+  }
+  const initialLatents = xs.map((x) => x.slice());
+
+  // Buffers, allocated once.
+  const mus = models.map(() => new Float32Array(n));
+  const ys = models.map(() => new Float32Array(n));
+  const mixed = new Float32Array(n);
+  const noise = ddimEta > 0 ? new Float32Array(n) : null;
+  const pair: Float32Array[] = [mixed, mixed];
+  const pairW = [0];
+  const symXs: Float32Array[] = [ys[target], ...others.map((k) => ys[k])];
+  const symW = new Array<number>(N).fill(0);
+  const calls = new Array<number>(N).fill(0);
+  const tracing = typeof opts.onStep === 'function';
+  const dists = models.map(() => new Float64Array(batch));
+
+  for (let i = 0; i < T; i++) {
+    const active = i < s ? N : 1;
+    const aggregate = i < s && N >= 2;
+    const c = coeffs[i];
+    const trace: StepTrace | null = tracing
+      ? { step: i, t: c.t, tPrev: c.tPrev, evaluated: [], aggregated: aggregate, inputNorms: [], proposalNorms: [] }
+      : null;
+    for (let a = 0; a < active; a++) {
+      const k = active === 1 ? target : a;
+      throwIfAborted(opts.signal);
+      if (trace) {
+        trace.evaluated.push(k);
+        trace.inputNorms.push(norms(xs[k], batch, dim));
+      }
+      const eps = await models[k].eps(xs[k], c.t, batch);
+      calls[k]++;
+      if (!(eps instanceof Float32Array) || eps.length !== n) {
+        throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${i} (t = ${c.t}); expected a Float32Array of length ${n}`);
+      }
+      const bad = firstNonFinite(eps);
+      if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${i} (t = ${c.t})`);
+      if (noise) rngs[k]!.fillNormal(noise);
+      ddimStepInto(c, xs[k], eps, mus[k], ys[k], null, noise);
+      if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
+    }
+    if (aggregate) {
+      const w = weightsAt(i);
+      if (trace) { trace.weights = w.slice(); trace.angles = []; }
+      if (rule.symmetric) {
+        foldWeightsToSymmetric(w, symW);
+        if (trace) for (const k of others) trace.angles!.push(angles(ys[target], ys[k], batch, dim));
+        const out = rule(symXs, symW, mixed, dim);
+        if (out !== mixed) mixed.set(out);
+      } else {
+        mixed.set(ys[target]);
+        for (let j = 0; j < others.length; j++) {
+          const k = others[j];
+          if (trace) trace.angles!.push(angles(mixed, ys[k], batch, dim));
+          pair[1] = ys[k];
+          pairW[0] = w[j];
+          const out = rule(pair, pairW, mixed, dim);
+          if (out !== mixed) mixed.set(out);
+        }
+      }
+      const bad = firstNonFinite(mixed);
+      if (bad >= 0) throw new RangeError(`rule '${rule.ruleName ?? rule.name}' produced a non-finite value at index ${bad}, step ${i}`);
+      if (trace) { trace.mixedNorms = norms(mixed, batch, dim); trace.deviations = []; trace.etas = []; }
+      for (let k = 0; k < N; k++) {
+        const eta = etaAt(i, k) * etaFactor;
+        deviate(mixed, mus[k], eta, xs[k], dim, dists[k]);
+        if (trace) { trace.deviations!.push(dists[k].slice()); trace.etas!.push(eta); }
+      }
+    } else {
+      for (let a = 0; a < active; a++) {
+        const k = active === 1 ? target : a;
+        const tmp = xs[k]; xs[k] = ys[k]; ys[k] = tmp;
+        if (k === target) symXs[0] = ys[k];
+        else symXs[1 + others.indexOf(k)] = ys[k];
+      }
+    }
+    if (trace) opts.onStep!(trace);
+  }
+  return {
+    latents: xs[target],
+    modelLatents: xs,
+    initialLatents,
+    calls,
+    totalCalls: calls.reduce((a, b) => a + b, 0),
+    timesteps: ts,
+    shape: [...opts.shape],
+    batch,
+  };
+}
+
+export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateSteps' | 'weights' | 'eta' | 'etaScale' | 'rule' | 'latents'> & {
+  latents?: Float32Array;
+};
+
+/** Plain DDIM sampling of one model (AMDM with N = 1). */
+export function sampleDDIM(model: Denoiser, opts: DDIMOptions): Promise<AMDMResult> {
+  return sampleAMDM({ ...opts, models: [model], target: 0, aggregateSteps: 0 });
+}
+
+function makeWeights(spec: AMDMOptions['weights'], count: number, T: number): (step: number) => number[] {
+  const fixed = (v: number | readonly number[], where: string): number[] => {
+    if (typeof v === 'number') return new Array<number>(count).fill(checkNumber(`weights${where}`, v, 0, 1));
+    if (!Array.isArray(v)) throw new TypeError(`weights${where} must be a number or an array of ${count} numbers in [0, 1], got ${describe(v)}`);
+    if (v.length !== count) throw new RangeError(`weights${where} must hold ${count} number(s) (one per non-target model), got ${v.length}`);
+    return v.map((x, j) => checkNumber(`weights${where}[${j}]`, x, 0, 1));
+  };
+  if (spec === undefined) {
+    const half = new Array<number>(count).fill(0.5);
+    return () => half;
+  }
+  if (typeof spec === 'function') {
+    return (step) => fixed(spec(step), ` (step ${step} of ${T})`);
+  }
+  const w = fixed(spec, '');
+  return () => w;
+}
+
+function makeEta(spec: AMDMOptions['eta'], N: number, T: number): (step: number, model: number) => number {
+  if (spec === undefined) return () => 0.3;
+  if (typeof spec === 'number') {
+    const v = checkNumber('eta', spec, 0);
+    return () => v;
+  }
+  if (typeof spec === 'function') {
+    return (step, k) => checkNumber(`eta (step ${step} of ${T}, model ${k})`, spec(step, k), 0);
+  }
+  if (!Array.isArray(spec)) throw new TypeError(`eta must be a number, an array of ${N} numbers or a function, got ${describe(spec)}`);
+  if (spec.length !== N) throw new RangeError(`eta must hold ${N} number(s) (one per model), got ${spec.length}`);
+  const v = spec.map((x, k) => checkNumber(`eta[${k}]`, x, 0));
+  return (_, k) => v[k];
+}
+
+function norms(x: Float32Array, batch: number, dim: number): Float64Array {
+  const out = new Float64Array(batch);
+  for (let b = 0; b < batch; b++) out[b] = Math.sqrt(sqNormAt(x, b * dim, dim));
+  return out;
+}
+
+function angles(a: Float32Array, b: Float32Array, batch: number, dim: number): Float64Array {
+  const out = new Float64Array(batch);
+  for (let s = 0; s < batch; s++) out[s] = angleAt(a, b, s * dim, dim);
+  return out;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw signal.reason instanceof Error ? signal.reason : new DOMException('sampling aborted', 'AbortError');
+  }
+}
