@@ -191,8 +191,8 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const initialLatents = xs.map((x) => x.slice());
 
   // Buffers, allocated once.
-  const mus = models.map(() => new Float32Array(n));
-  const ys = models.map(() => new Float32Array(n));
+  const mus: Float32Array[] = models.map(() => new Float32Array(n));
+  const ys: Float32Array[] = models.map(() => new Float32Array(n));
   const mixed = new Float32Array(n);
   const noise = ddimEta > 0 ? new Float32Array(n) : null;
   const pair: Float32Array[] = [mixed, mixed];

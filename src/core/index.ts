@@ -1,0 +1,11 @@
+/** amdm core: schedules, DDIM, aggregation rules, deviation optimization, the AMDM sampler, RNG. Zero dependencies. */
+export type { Denoiser, AggregationRule } from './types.ts';
+export * from './schedule.ts';
+export * from './ddim.ts';
+export * from './rules.ts';
+export * from './deviation.ts';
+export * from './sampler.ts';
+export * from './tensor.ts';
+export * from './rng.ts';
+export * from './torch-rng.ts';
+export * from './reference.ts';
