@@ -97,9 +97,9 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
       xs.push(x);
     }
   }
-  const ys = models.map(() => new Float32Array(n));
-  const epsPrev = models.map(() => new Float32Array(n));
-  const epsNow = models.map(() => new Float32Array(n));
+  const ys: Float32Array[] = models.map(() => new Float32Array(n));
+  const epsPrev: Float32Array[] = models.map(() => new Float32Array(n));
+  const epsNow: Float32Array[] = models.map(() => new Float32Array(n));
   const mixed = new Float32Array(n);
   const calls = new Array<number>(N).fill(0);
   const aggregatedAt: number[] = [];
