@@ -8,3 +8,5 @@ export type { GridBox, GridCell, GridLayout, GridOptions } from './grid.ts';
 export { ensureLabelFont, LABEL_FONT_FAMILY, labelFontPath } from './font.ts';
 export { plotToSVG } from './plot.ts';
 export type { PlotToSVGOptions } from './plot.ts';
+export { shapesGrid } from './shapes-grid.ts';
+export type { ShapesGridOptions } from './shapes-grid.ts';

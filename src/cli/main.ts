@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/** The `amdm` command line. Each subcommand loads only what it needs. */
+import { Command, Option } from 'commander';
+import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
+import { DEMO_DEFAULTS } from './demo.ts';
+import { RULE_NAMES } from '../core/rules.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('amdm')
+    .description('Aggregation of Multiple Diffusion Models: toy demo, ONNX generation, benchmarks')
+    .showHelpAfterError();
+
+  const d = DEMO_DEFAULTS;
+  program
+    .command('demo')
+    .description('Shapes world: each expert alone vs AMDM (layout ← attribute, layout ← attribute + style); prints a table, writes grid.png and results.json')
+    .option('--prompts <n>', 'number of prompts', intArg(1, 100_000), d.prompts)
+    .option('--samples <n>', 'samples per prompt and method', intArg(1, 10_000), d.samples)
+    .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
+    .option('--s <s>', 'aggregation steps (the first s of T)', intArg(0, 1000), d.s)
+    .option('--w <w>', 'weight of the other model(s) in eq. 8, comma-separated per other model', numberListArg(0, 1), d.w)
+    .option('--eta <η>', 'deviation step η of eq. 9', numberArg(0, 1e6), d.eta)
+    .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default(d.etaScale))
+    .option('--rule <rule>', `aggregation rule: ${RULE_NAMES.join(', ')}`, choiceArg(RULE_NAMES), d.rule)
+    .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
+    .option('--levels <list>', 'instances per prompt, cycled (1–3)', (v: string) => v.split(',').map((x) => intArg(1, 3)(x)), d.levels)
+    .option('--out <dir>', 'output folder', d.out)
+    .option('--grid-prompts <n>', 'prompts shown in grid.png', intArg(0, 64), d.gridPrompts)
+    .addOption(new Option('--backend <backend>', 'closed-form experts in JS, or exported to ONNX and run by onnxruntime').choices(['js', 'onnx']).default(d.backend))
+    .option('--no-progress', 'hide the progress bar')
+    .action(async (opts) => {
+      if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
+      const { runDemo } = await import('./demo.ts');
+      let factory;
+      if (opts.backend === 'onnx') {
+        const { onnxExpertFactory } = await import('./onnx-backend.ts');
+        factory = onnxExpertFactory();
+      }
+      await runDemo({ ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) }, factory);
+    });
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (err) {
+    console.error(`amdm: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+const isEntry = (() => {
+  try {
+    return import.meta.url === new URL(`file://${process.argv[1]}`).href || /cli[\\/]main\.(ts|js)$/.test(process.argv[1] ?? '');
+  } catch {
+    return false;
+  }
+})();
+if (isEntry) await main();

@@ -1,0 +1,5 @@
+/** amdm toy worlds: exact Gaussian-mixture denoisers and the Shapes world with its evaluator. */
+export type { GaussianMixture } from './mixture.ts';
+export * from './gmm.ts';
+export * from './shapes/index.ts';
+export * from './shapes/compare.ts';

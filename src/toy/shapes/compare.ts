@@ -1,0 +1,166 @@
+/**
+ * Run the Shapes world the way the paper runs COCO-MIG: the same prompts sampled by each
+ * expert alone and by AMDM (target ← others), scored by the exact evaluator. The main job
+ * (`amdm demo`) and the experiments are thin layers over `compareOnShapes`.
+ *
+ * Pairing: every method samples prompt p from the same seed, and the target of an AMDM run
+ * draws its initial noise from stream 0 — the stream its expert uses alone. So "layout alone"
+ * and "AMDM layout ← attribute" start from the same latent and differ only by the aggregation.
+ */
+import type { Denoiser } from '../../core/types.ts';
+import type { NoiseSchedule } from '../../core/schedule.ts';
+import { makeSchedule } from '../../core/schedule.ts';
+import type { AggregationRule } from '../../core/types.ts';
+import { resolveRule, type RuleName } from '../../core/rules.ts';
+import { sampleAMDM, type PerStep, type StepTrace } from '../../core/sampler.ts';
+import { checkInt, describe } from '../../core/validate.ts';
+import { mixtureDenoiser } from '../gmm.ts';
+import { evaluateImage, summarize, type ImageEvaluation, type SummaryRow } from './evaluate.ts';
+import { EXPERTS, type ExpertName, type ExpertOptions, type ShapesMixture } from './experts.ts';
+import { validatePrompt, type ShapesPrompt } from './prompts.ts';
+import { makeWorld, type ShapesWorld } from './world.ts';
+
+export interface ShapesMethod {
+  /** Label in tables and grids, e.g. 'layout' or 'AMDM layout←attribute'. */
+  name: string;
+  /** Experts sampled together; one expert = that expert alone (plain DDIM). */
+  experts: readonly ExpertName[];
+  /** Index of the target in `experts` (default 0). */
+  target?: number;
+  /** Per-method overrides of the shared settings. */
+  aggregateSteps?: number;
+  weights?: PerStep<number | readonly number[]>;
+  eta?: number | readonly number[] | ((step: number, model: number) => number);
+  etaScale?: 'absolute' | 'sqrtDim';
+  rule?: AggregationRule | RuleName;
+}
+
+/** Builds the denoiser of one expert for one prompt (default: the exact JS mixture model). */
+export type ExpertDenoiserFactory = (
+  mixture: ShapesMixture,
+  info: { world: ShapesWorld; prompt: ShapesPrompt; expert: ExpertName; schedule: NoiseSchedule },
+) => Denoiser | Promise<Denoiser>;
+
+export interface ShapesCompareOptions {
+  world?: ShapesWorld;
+  prompts: readonly ShapesPrompt[];
+  methods: readonly ShapesMethod[];
+  /** Samples per prompt and method (the batch B). Default 4. */
+  samplesPerPrompt?: number;
+  /** T (default 50), s (default 20), w (default 0.5), η (default 0.3, √d-scaled), rule (slerp). */
+  steps?: number;
+  aggregateSteps?: number;
+  weights?: PerStep<number | readonly number[]>;
+  eta?: number | readonly number[] | ((step: number, model: number) => number);
+  etaScale?: 'absolute' | 'sqrtDim';
+  rule?: AggregationRule | RuleName;
+  ddimEta?: number;
+  /** Prompt p is sampled with seed + p. Default 0. */
+  seed?: number;
+  schedule?: NoiseSchedule;
+  /** Options per expert (e.g. { attribute: { jitter: 1 } }); `seed` defaults to the prompt's. */
+  expertOptions?: Partial<Record<ExpertName, Record<string, unknown>>>;
+  denoiserFactory?: ExpertDenoiserFactory;
+  /** Keep the sampled images of the first k prompts (default 0). */
+  keepImages?: number;
+  onProgress?: (p: { done: number; total: number; method: string; prompt: number }) => void;
+  /** Called with every step trace of every run (for experiments on the geometry). */
+  onStep?: (trace: StepTrace, run: { method: string; prompt: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface ShapesMethodResult {
+  name: string;
+  experts: readonly ExpertName[];
+  target: number;
+  evaluations: ImageEvaluation[];
+  summary: { overall: SummaryRow; levels: SummaryRow[] };
+  /** Model calls summed over prompts. */
+  calls: number;
+  /** Images of the first `keepImages` prompts: one Float32Array (B·dim) per prompt. */
+  images: Float32Array[];
+}
+
+export interface ShapesCompareResult {
+  world: ShapesWorld;
+  prompts: readonly ShapesPrompt[];
+  samplesPerPrompt: number;
+  methods: ShapesMethodResult[];
+}
+
+export async function compareOnShapes(opts: ShapesCompareOptions): Promise<ShapesCompareResult> {
+  const world = opts.world ?? makeWorld();
+  if (!Array.isArray(opts.prompts) || opts.prompts.length < 1) throw new RangeError(`prompts must be a non-empty array of Shapes prompts, got ${describe(opts.prompts)}`);
+  const prompts = opts.prompts.map((p, i) => validatePrompt(world, p, `prompts[${i}]`));
+  if (!Array.isArray(opts.methods) || opts.methods.length < 1) throw new RangeError(`methods must be a non-empty array, got ${describe(opts.methods)}`);
+  opts.methods.forEach((m, i) => {
+    if (!Array.isArray(m.experts) || m.experts.length < 1) throw new RangeError(`methods[${i}].experts must list ≥ 1 expert name`);
+    m.experts.forEach((e, j) => {
+      if (!Object.hasOwn(EXPERTS, e)) throw new RangeError(`methods[${i}].experts[${j}] must be one of ${Object.keys(EXPERTS).map((k) => `'${k}'`).join(', ')}, got ${describe(e)}`);
+    });
+    checkInt(`methods[${i}].target`, m.target ?? 0, 0, m.experts.length - 1);
+    if (m.rule !== undefined) resolveRule(m.rule);
+  });
+  if (opts.rule !== undefined) resolveRule(opts.rule);
+  const B = checkInt('samplesPerPrompt', opts.samplesPerPrompt ?? 4, 1, 100_000);
+  const steps = opts.steps ?? 50;
+  const seed = checkInt('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER - prompts.length);
+  const keep = checkInt('keepImages', opts.keepImages ?? 0, 0);
+  const schedule = opts.schedule ?? makeSchedule();
+  const factory: ExpertDenoiserFactory = opts.denoiserFactory ?? ((mix, info) => mixtureDenoiser(mix, info.schedule, { name: info.expert }));
+  const needed = [...new Set(opts.methods.flatMap((m) => m.experts))];
+  const results: ShapesMethodResult[] = opts.methods.map((m) => ({
+    name: m.name, experts: m.experts, target: m.target ?? 0, evaluations: [], summary: undefined as never, calls: 0, images: [],
+  }));
+  const total = prompts.length * opts.methods.length;
+  let done = 0;
+  for (let p = 0; p < prompts.length; p++) {
+    const prompt = prompts[p];
+    const models = new Map<ExpertName, Denoiser>();
+    for (const e of needed) {
+      const eo = { seed: seed + p, ...(opts.expertOptions?.[e] ?? {}) } as ExpertOptions;
+      const mix = (EXPERTS[e] as (w: ShapesWorld, pr: ShapesPrompt, o: ExpertOptions) => ShapesMixture)(world, prompt, eo);
+      models.set(e, await factory(mix, { world, prompt, expert: e, schedule }));
+    }
+    for (let mi = 0; mi < opts.methods.length; mi++) {
+      const m = opts.methods[mi];
+      const r = await sampleAMDM({
+        models: m.experts.map((e) => models.get(e)!),
+        target: m.target ?? 0,
+        steps,
+        aggregateSteps: m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? 20) : 0,
+        weights: m.weights ?? opts.weights,
+        eta: m.eta ?? opts.eta,
+        etaScale: m.etaScale ?? opts.etaScale,
+        rule: m.rule ?? opts.rule,
+        ddimEta: opts.ddimEta,
+        shape: [world.channels, world.height, world.width],
+        batch: B,
+        seed: seed + p,
+        schedule,
+        signal: opts.signal,
+        onStep: opts.onStep ? (t) => opts.onStep!(t, { method: m.name, prompt: p }) : undefined,
+      });
+      const res = results[mi];
+      res.calls += r.totalCalls;
+      for (let b = 0; b < B; b++) res.evaluations.push(evaluateImage(world, prompt, r.latents.subarray(b * world.dim, (b + 1) * world.dim)));
+      if (p < keep) res.images.push(r.latents.slice());
+      done++;
+      opts.onProgress?.({ done, total, method: m.name, prompt: p });
+    }
+    for (const d of models.values()) (d as { release?: () => void }).release?.();
+  }
+  for (const r of results) r.summary = summarize(r.evaluations);
+  return { world, prompts, samplesPerPrompt: B, methods: results };
+}
+
+/** The demo's methods: each expert alone, then AMDM layout ← attribute and layout ← attribute + style. */
+export function demoMethods(): ShapesMethod[] {
+  return [
+    { name: 'layout', experts: ['layout'] },
+    { name: 'attribute', experts: ['attribute'] },
+    { name: 'style', experts: ['style'] },
+    { name: 'AMDM layout←attribute', experts: ['layout', 'attribute'] },
+    { name: 'AMDM layout←attribute+style', experts: ['layout', 'attribute', 'style'] },
+  ];
+}
