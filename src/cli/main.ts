@@ -40,6 +40,20 @@ export function buildProgram(): Command {
       }
       await runDemo({ ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) }, factory);
     });
+  program
+    .command('experiment')
+    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights'].join(', ')} (results.json/csv, table.md, chart.svg)`)
+    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights'] as const))
+    .option('--quick', 'small smoke version (few prompts and steps)')
+    .option('--prompts <n>', 'number of prompts (default 36; quick 3)', intArg(1, 100_000))
+    .option('--samples <n>', 'samples per prompt (default 4; quick 2)', intArg(1, 10_000))
+    .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
+    .option('--out <dir>', 'output folder (default experiments/out/<name>)')
+    .option('--no-progress', 'hide the progress bar')
+    .action(async (name, opts) => {
+      const { runExperiment } = await import('./experiments.ts');
+      await runExperiment(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
+    });
   return program;
 }
 

@@ -93,9 +93,9 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   if (!Array.isArray(opts.prompts) || opts.prompts.length < 1) throw new RangeError(`prompts must be a non-empty array of Shapes prompts, got ${describe(opts.prompts)}`);
   const prompts = opts.prompts.map((p, i) => validatePrompt(world, p, `prompts[${i}]`));
   if (!Array.isArray(opts.methods) || opts.methods.length < 1) throw new RangeError(`methods must be a non-empty array, got ${describe(opts.methods)}`);
-  opts.methods.forEach((m, i) => {
+  opts.methods.forEach((m: ShapesMethod, i: number) => {
     if (!Array.isArray(m.experts) || m.experts.length < 1) throw new RangeError(`methods[${i}].experts must list ≥ 1 expert name`);
-    m.experts.forEach((e, j) => {
+    (m.experts as readonly ExpertName[]).forEach((e: ExpertName, j: number) => {
       if (!Object.hasOwn(EXPERTS, e)) throw new RangeError(`methods[${i}].experts[${j}] must be one of ${Object.keys(EXPERTS).map((k) => `'${k}'`).join(', ')}, got ${describe(e)}`);
     });
     checkInt(`methods[${i}].target`, m.target ?? 0, 0, m.experts.length - 1);
@@ -108,7 +108,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   const keep = checkInt('keepImages', opts.keepImages ?? 0, 0);
   const schedule = opts.schedule ?? makeSchedule();
   const factory: ExpertDenoiserFactory = opts.denoiserFactory ?? ((mix, info) => mixtureDenoiser(mix, info.schedule, { name: info.expert }));
-  const needed = [...new Set(opts.methods.flatMap((m) => m.experts))];
+  const needed: ExpertName[] = [...new Set(opts.methods.flatMap((m: ShapesMethod) => [...m.experts]))];
   const results: ShapesMethodResult[] = opts.methods.map((m) => ({
     name: m.name, experts: m.experts, target: m.target ?? 0, evaluations: [], summary: undefined as never, calls: 0, images: [],
   }));
@@ -125,7 +125,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
     for (let mi = 0; mi < opts.methods.length; mi++) {
       const m = opts.methods[mi];
       const r = await sampleAMDM({
-        models: m.experts.map((e) => models.get(e)!),
+        models: m.experts.map((e: ExpertName) => models.get(e)!),
         target: m.target ?? 0,
         steps,
         aggregateSteps: m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? 20) : 0,

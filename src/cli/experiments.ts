@@ -1,0 +1,266 @@
+/**
+ * `amdm experiment <name>`: the Shapes-world experiments (TOY-WORLDS.md §1–5). Each writes
+ * results.json, results.csv, table.md and chart.svg into its output folder; EXPERIMENTS.md
+ * records the full runs with their commands. `--quick` is the small smoke version CI runs.
+ */
+import path from 'node:path';
+import * as Plot from '@observablehq/plot';
+import { compareOnShapes, type ShapesMethod, type ShapesMethodResult } from '../toy/shapes/compare.ts';
+import { makePromptSet } from '../toy/shapes/prompts.ts';
+import { makeWorld } from '../toy/shapes/world.ts';
+import { renderPrompt } from '../toy/shapes/render.ts';
+import type { RuleName } from '../core/rules.ts';
+import type { StepTrace } from '../core/sampler.ts';
+import { plotToSVG } from '../image/plot.ts';
+import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { progressBar } from './progress.ts';
+import { markdownTable, pm } from './table.ts';
+
+export const EXPERIMENT_NAMES = ['experts', 'eta', 'rules', 'sphere', 'weights'] as const;
+export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
+
+export interface ExperimentOptions {
+  quick?: boolean;
+  out?: string;
+  seed?: number;
+  /** Prompts and samples per prompt (defaults: 36 × 4 full, 3 × 2 quick). */
+  prompts?: number;
+  samples?: number;
+  progress?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ExperimentRow {
+  [key: string]: string | number | null;
+}
+
+interface Plan {
+  methods: ShapesMethod[];
+  steps: number;
+  /** Columns describing each method, in table order. */
+  describe: (m: ShapesMethod) => Record<string, string | number>;
+  chart?: (rows: ExperimentRow[]) => Plot.PlotOptions;
+  traces?: boolean;
+}
+
+const RULES: RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
+
+function plan(name: ExperimentName, quick: boolean): Plan {
+  const T = quick ? 10 : 50;
+  const s = quick ? 4 : 20;
+  const amdm = (name: string, experts: ShapesMethod['experts'], extra: Partial<ShapesMethod> = {}): ShapesMethod => ({ name, experts, aggregateSteps: s, ...extra });
+  switch (name) {
+    case 'experts':
+      return {
+        steps: T,
+        methods: [
+          { name: 'oracle', experts: ['oracle'] },
+          { name: 'layout', experts: ['layout'] },
+          { name: 'attribute', experts: ['attribute'] },
+          { name: 'style', experts: ['style'] },
+          amdm('AMDM layout←attribute', ['layout', 'attribute']),
+          amdm('AMDM layout←attribute+style', ['layout', 'attribute', 'style']),
+          amdm('AMDM attribute←layout', ['attribute', 'layout']),
+          amdm('AMDM attribute←layout+style', ['attribute', 'layout', 'style']),
+        ],
+        describe: (m) => ({ method: m.name }),
+      };
+    case 'eta': {
+      const etas = quick ? [0, 0.3] : [0, 0.1, 0.2, 0.3, 0.4, 0.5];
+      const abs = quick ? [] : [0.3, 3];
+      return {
+        steps: T,
+        methods: [
+          { name: 'layout alone', experts: ['layout'] },
+          ...etas.map((e) => amdm(`η=${e} (×√d)`, ['layout', 'attribute'], { eta: e, etaScale: 'sqrtDim' })),
+          ...abs.map((e) => amdm(`η=${e} (absolute)`, ['layout', 'attribute'], { eta: e, etaScale: 'absolute' })),
+        ],
+        describe: (m) => ({ method: m.name, eta: m.experts.length > 1 ? Number(m.eta) : '', scale: m.experts.length > 1 ? String(m.etaScale) : '' }),
+        chart: (rows) => ({
+          title: 'AMDM layout←attribute: η of eq. 9 (√d-scaled)',
+          x: { label: 'η' }, y: { label: 'instance success', domain: [0, 1] }, grid: true,
+          marks: [
+            Plot.ruleY(rows.filter((r) => r.method === 'layout alone'), { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' }),
+            Plot.ruleX(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y1: (d: ExperimentRow) => Number(d.instanceSuccess) - 2 * Number(d.instanceSuccessSE), y2: (d: ExperimentRow) => Number(d.instanceSuccess) + 2 * Number(d.instanceSuccessSE) }),
+            Plot.line(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y: 'instanceSuccess', marker: 'circle' }),
+          ],
+        }),
+      };
+    }
+    case 'rules': {
+      const ss = quick ? [2, 6] : [5, 10, 20, 30, 40];
+      return {
+        steps: T,
+        methods: [
+          { name: 'layout alone', experts: ['layout'] },
+          ...RULES.flatMap((rule) => ss.map((k) => amdm(`${rule} s=${k}`, ['layout', 'attribute'], { rule, aggregateSteps: k }))),
+        ],
+        describe: (m) => ({ method: m.name, rule: m.experts.length > 1 ? String(m.rule) : '', s: m.experts.length > 1 ? Number(m.aggregateSteps) : 0 }),
+        chart: (rows) => ({
+          title: 'AMDM layout←attribute: rule vs aggregation steps s (Figure 5a analog)',
+          x: { label: 's (aggregation steps)' }, y: { label: 'instance success', domain: [0, 1] }, color: { legend: true }, grid: true,
+          marks: [
+            Plot.ruleY(rows.filter((r) => r.rule === ''), { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' }),
+            Plot.line(rows.filter((r) => r.rule !== ''), { x: 's', y: 'instanceSuccess', stroke: 'rule', marker: 'circle' }),
+          ],
+        }),
+      };
+    }
+    case 'sphere':
+      return {
+        steps: T,
+        traces: true,
+        methods: [
+          { name: 'layout alone', experts: ['layout'] },
+          ...RULES.map((rule) => amdm(rule, ['layout', 'attribute'], { rule })),
+        ],
+        describe: (m) => ({ method: m.name, rule: m.experts.length > 1 ? String(m.rule) : '' }),
+      };
+    case 'weights': {
+      const ws = quick ? [0.2, 0.8] : [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1];
+      return {
+        steps: T,
+        methods: [
+          { name: 'layout alone', experts: ['layout'] },
+          { name: 'attribute alone', experts: ['attribute'] },
+          ...ws.map((w) => amdm(`w=${w}`, ['layout', 'attribute'], { weights: w })),
+        ],
+        describe: (m) => ({ method: m.name, w: m.experts.length > 1 ? Number(m.weights) : '' }),
+        chart: (rows) => ({
+          title: 'AMDM layout←attribute: weight w of the attribute expert (eq. 8)',
+          x: { label: 'w' }, y: { label: 'rate', domain: [0, 1] }, color: { legend: true }, grid: true,
+          marks: [
+            Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'instanceSuccess', stroke: () => 'instance success', marker: 'circle' }),
+            Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'colorAccuracy', stroke: () => 'colour right (found square)', marker: 'circle-stroke' }),
+            Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'positionAccuracy', stroke: () => 'IoU ≥ 0.5', marker: 'dot' }),
+          ],
+        }),
+      };
+    }
+  }
+}
+
+/** The numbers of one method as a flat row (rates with standard errors). */
+function rowOf(m: ShapesMethodResult): ExperimentRow {
+  const o = m.summary.overall;
+  const inst = m.evaluations.flatMap((e) => e.instances);
+  const n = inst.length;
+  const color = inst.filter((i) => i.colorOk).length / n;
+  const pos = inst.filter((i) => i.iou >= 0.5).length / n;
+  return {
+    instanceSuccess: o.instanceSuccess.value, instanceSuccessSE: o.instanceSuccess.se,
+    mIoU: o.mIoU.value, mIoUSE: o.mIoU.se,
+    imageSuccess: o.imageSuccess.value, imageSuccessSE: o.imageSuccess.se,
+    styleSuccess: o.styleSuccess?.value ?? null, styleSuccessSE: o.styleSuccess?.se ?? null,
+    colorAccuracy: color, colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
+    positionAccuracy: pos, positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
+    instances: n, images: m.evaluations.length, calls: m.calls,
+  };
+}
+
+export async function runExperiment(name: ExperimentName, o: ExperimentOptions = {}): Promise<ExperimentRow[]> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const quick = o.quick ?? false;
+  const p = plan(name, quick);
+  const world = makeWorld();
+  const seed = o.seed ?? 0;
+  const prompts = makePromptSet(world, { seed: 1000 + seed, count: o.prompts ?? (quick ? 3 : 36), withStyle: true });
+  const samples = o.samples ?? (quick ? 2 : 4);
+  const bar = progressBar(prompts.length * p.methods.length, name, { enabled: o.progress });
+  // sphere: per step and method, ‖x′‖/√d of the merged latent and ‖x‖/√d of the target's proposal
+  const steps: Record<string, { mixed: number[][]; target: number[][] }> = {};
+  const started = Date.now();
+  const res = await compareOnShapes({
+    world, prompts, methods: p.methods, samplesPerPrompt: samples, steps: p.steps, seed,
+    onProgress: (q) => bar.update(q.done, q.method),
+    onStep: p.traces
+      ? (t: StepTrace, run) => {
+        const rec = (steps[run.method] ??= { mixed: [], target: [] });
+        const sq = Math.sqrt(world.dim);
+        (rec.target[t.step] ??= []).push(...Array.from(t.proposalNorms[0], (v) => v / sq));
+        if (t.mixedNorms) (rec.mixed[t.step] ??= []).push(...Array.from(t.mixedNorms, (v) => v / sq));
+      }
+      : undefined,
+  });
+  bar.stop();
+  const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...rowOf(m) }));
+  const outDir = path.resolve(o.out ?? path.join('experiments', 'out', name));
+  await ensureDir(outDir);
+  const header = Object.keys(rows[0]);
+  const csv = [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
+  await writeFileAtomic(path.join(outDir, 'results.csv'), csv);
+  const table = markdownTable(
+    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'calls'],
+    res.methods.map((m, i) => {
+      const r = rows[i];
+      const e = (v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
+      return [m.name, pm(e('instanceSuccess')), pm(e('mIoU')), pm(e('imageSuccess')), r.styleSuccess === null ? '—' : pm(e('styleSuccess')), pm(e('colorAccuracy')), pm(e('positionAccuracy')), String(r.calls)];
+    }),
+  );
+  let sphereRows: ExperimentRow[] = [];
+  if (p.traces) {
+    // the clean data's per-element RMS, for the sphere each x_t would sit on
+    const data = prompts.map((q) => renderPrompt(world, q));
+    const rms2 = data.reduce((s, img) => s + img.reduce((a, v) => a + v * v, 0) / world.dim, 0) / data.length + world.sigma0 ** 2;
+    for (const [method, rec] of Object.entries(steps)) {
+      rec.target.forEach((vals, step) => {
+        const mixed = rec.mixed[step];
+        sphereRows.push({ method, step, targetMean: mean(vals), targetSD: sd(vals), mixedMean: mixed ? mean(mixed) : null, mixedSD: mixed ? sd(mixed) : null });
+      });
+    }
+    const { timesteps } = await import('../core/schedule.ts');
+    const { makeSchedule } = await import('../core/schedule.ts');
+    const sch = makeSchedule();
+    const ts = timesteps(sch, p.steps);
+    sphereRows = sphereRows.map((r) => {
+      const i = Number(r.step);
+      const tPrev = i + 1 < ts.length ? ts[i] - Math.floor(1000 / p.steps) : -1;
+      const a = tPrev < 0 ? sch.finalAlphaCumprod : sch.alphasCumprod[tPrev];
+      return { ...r, expected: Math.sqrt(a * rms2 + 1 - a) };
+    });
+    const sh = ['method', 'step', 'targetMean', 'targetSD', 'mixedMean', 'mixedSD', 'expected'];
+    await writeFileAtomic(path.join(outDir, 'sphere.csv'), [sh.join(','), ...sphereRows.map((r) => sh.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n');
+    const merged = sphereRows.filter((r) => r.mixedMean !== null);
+    const chart: Plot.PlotOptions = {
+      title: 'Norm of the merged latent per step, ‖x′‖/√d (Figure 5b analog)',
+      x: { label: 'step' }, y: { label: '‖x‖/√d' }, color: { legend: true }, grid: true,
+      marks: [
+        Plot.line(sphereRows.filter((r) => r.method === 'layout alone'), { x: 'step', y: 'targetMean', stroke: () => 'target alone (proposal)', strokeDasharray: '4,3' }),
+        Plot.line(sphereRows.filter((r) => r.method === 'layout alone'), { x: 'step', y: 'expected', stroke: () => 'expected √(ᾱ·E x₀² + 1 − ᾱ)', strokeOpacity: 0.6 }),
+        Plot.line(merged, { x: 'step', y: 'mixedMean', stroke: 'method' }),
+        Plot.areaY(merged, { x: 'step', y1: (d: ExperimentRow) => Number(d.mixedMean) - Number(d.mixedSD), y2: (d: ExperimentRow) => Number(d.mixedMean) + Number(d.mixedSD), fill: 'method', fillOpacity: 0.15 }),
+      ],
+    };
+    await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(chart, { figure: 'svg' }));
+  } else if (p.chart) {
+    await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(p.chart(rows), { figure: 'svg' }));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const command = `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
+  const meta = { experiment: name, command, quick, seed, prompts: prompts.length, samplesPerPrompt: samples, steps: p.steps, seconds };
+  await writeJSONAtomic(path.join(outDir, 'results.json'), { ...meta, rows, sphere: sphereRows.length ? sphereRows : undefined });
+  await writeFileAtomic(path.join(outDir, 'table.md'), `${table}\n`);
+  log(`experiment '${name}': ${prompts.length} prompts × ${samples} samples, T = ${p.steps} (${seconds.toFixed(1)} s)`);
+  log(table);
+  if (sphereRows.length) {
+    const last = (m: string) => sphereRows.filter((r) => r.method === m && r.mixedMean !== null).at(-1);
+    log('\n‖x′‖/√d of the merged latent at the last aggregated step (mean ± sd over samples):');
+    for (const rule of RULES) {
+      const r = last(rule);
+      if (r) log(`  ${rule.padEnd(6)} ${Number(r.mixedMean).toFixed(3)} ± ${Number(r.mixedSD).toFixed(3)}   (target alone: ${Number(sphereRows.find((q) => q.method === 'layout alone' && q.step === r.step)?.targetMean).toFixed(3)}, expected ${Number(r.expected).toFixed(3)})`);
+    }
+  }
+  log(`wrote ${outDir}/{results.json,results.csv,table.md${p.chart || p.traces ? ',chart.svg' : ''}${p.traces ? ',sphere.csv' : ''}}`);
+  return rows;
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+};

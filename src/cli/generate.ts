@@ -1,0 +1,235 @@
+/**
+ * `amdm generate job.json`: text-to-image with one or more SD-1.x ONNX model folders (AMDM over
+ * several, plain DDIM for one). The job file is described in job-schema.ts.
+ *
+ * Order of work, so that a bad job or a bad folder fails before any model runs and leaves
+ * nothing behind: parse and validate the job → load every folder (files, input names, dtypes,
+ * conditions, equal latent shapes and schedules, CUDA when requested) → check the sampler
+ * options → sample (progress bar on stderr) → decode → only then create the output folder and
+ * write, each file atomically:
+ *   target.png (target-<b>.png for batch > 1)     the AMDM result
+ *   model-<k>-<name>.png                          every model's own image (saveAll)
+ *   trace.json                                    per-step trace (saveTrace)
+ *   resolved.json                                 the settings with every default filled in,
+ *                                                 absolute paths, and the run's call counts
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { describe } from '../core/validate.ts';
+import { DEVICES, type Device } from '../onnx/session.ts';
+import { prepareSdPipeline, type SdResult, type SdRunOptions } from '../sd/pipeline.ts';
+import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { parseJob, type GenerateJob } from './job-schema.ts';
+
+export interface GenerateCliOptions {
+  /** Output folder (overrides the job's `output`; relative to the working folder). */
+  output?: string;
+  /** Overrides the job's `device`. */
+  device?: Device;
+  /** Overrides the job's `threads`. */
+  threads?: number;
+  /** Show a progress bar on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Receives notes (e.g. the CPU fallback of device 'auto'); default: a line on stderr. */
+  log?: (message: string) => void;
+}
+
+export interface GenerateSummary {
+  outputDir: string;
+  /** Absolute paths of the files written, resolved.json last. */
+  files: string[];
+  job: GenerateJob;
+  calls: number[];
+  totalCalls: number;
+  textEncoderRuns: number;
+  vaeRuns: number;
+}
+
+/** `generate <job.json> [--output dir] [--device cpu|cuda|auto] [--threads n] [--no-progress]`. */
+export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; options: GenerateCliOptions } {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      device: { type: 'string' },
+      threads: { type: 'string' },
+      progress: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) {
+    throw new RangeError(`generate takes one job file, got ${positionals.length ? positionals.map((p) => JSON.stringify(p)).join(' ') : 'none'}`);
+  }
+  const options: GenerateCliOptions = {};
+  if (values.output !== undefined) options.output = values.output;
+  if (values.device !== undefined) {
+    if (!(DEVICES as readonly string[]).includes(values.device)) throw new RangeError(`--device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(values.device)}`);
+    options.device = values.device as Device;
+  }
+  if (values.threads !== undefined) {
+    const n = Number(values.threads);
+    if (!Number.isInteger(n) || n < 0 || n > 1024) throw new RangeError(`--threads must be an integer in [0, 1024], got ${JSON.stringify(values.threads)}`);
+    options.threads = n;
+  }
+  if (values.progress) options.progress = true;
+  if (values['no-progress']) options.progress = false;
+  return { jobPath: positionals[0], options };
+}
+
+/** Read, validate and resolve a job file (paths made absolute against its folder). */
+export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'threads'> = {}): Promise<GenerateJob> {
+  if (typeof jobPath !== 'string' || jobPath === '') throw new TypeError(`jobPath must be a non-empty file path, got ${describe(jobPath)}`);
+  const file = resolve(jobPath);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the job file ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError(`${file} must hold a JSON object (the job)`);
+  const raw = { ...(json as Record<string, unknown>) };
+  if (overrides.device !== undefined) raw.device = overrides.device;
+  if (overrides.threads !== undefined) raw.threads = overrides.threads;
+  if (overrides.output !== undefined) raw.output = resolve(overrides.output);
+  const job = parseJob(raw, file);
+  const base = dirname(file);
+  return {
+    ...job,
+    models: job.models.map((m) => ({ ...m, folder: resolve(base, m.folder) })),
+    output: resolve(base, job.output),
+  };
+}
+
+/** File-name-safe form of a model name. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '').slice(0, 64) || 'model';
+}
+
+/** Typed arrays as plain arrays, for JSON. */
+function plain(v: unknown): unknown {
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+/**
+ * Run a job: `runGenerate('job.json', { output, device, threads, progress })`, or with the
+ * command's arguments `runGenerate(['job.json', '--output', 'dir'])`.
+ */
+export async function runGenerate(jobOrArgv: string | readonly string[], opts: GenerateCliOptions = {}): Promise<GenerateSummary> {
+  let jobPath: string;
+  let options = opts;
+  if (Array.isArray(jobOrArgv)) {
+    const parsed = parseGenerateArgs(jobOrArgv);
+    jobPath = parsed.jobPath;
+    options = { ...parsed.options, ...opts };
+  } else if (typeof jobOrArgv === 'string') {
+    jobPath = jobOrArgv;
+  } else {
+    throw new TypeError(`runGenerate takes a job file path or the argument list, got ${describe(jobOrArgv)}`);
+  }
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const job = await loadJob(jobPath, options);
+
+  const pipeline = await prepareSdPipeline({
+    models: job.models.map((m) => ({ folder: m.folder, kind: m.kind, conditions: m.conditions, name: m.name, prompt: m.prompt })),
+    target: job.target,
+    decodeAll: job.saveAll,
+    latentSize: job.height !== undefined && job.width !== undefined ? [job.height / 8, job.width / 8] : undefined,
+    session: { device: job.device, intraOpNumThreads: job.threads, onFallback: log },
+  });
+  let result: SdResult;
+  const showBar = options.progress ?? Boolean(process.stderr.isTTY);
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: 'generate |{bar}| step {value}/{total} | {duration_formatted}', hideCursor: true, clearOnComplete: false, noTTYOutput: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  try {
+    const runOpts: SdRunOptions = {
+      prompt: job.prompt,
+      negativePrompt: job.negativePrompt,
+      steps: job.steps,
+      aggregateSteps: job.aggregateSteps,
+      weights: job.weights,
+      eta: job.eta,
+      etaScale: job.etaScale,
+      rule: job.rule,
+      ddimEta: job.ddimEta,
+      guidance: job.guidance,
+      seed: job.seed,
+      batch: job.batch,
+      scalingFactor: job.scalingFactor,
+      preset: job.preset,
+      reference: job.reference,
+      trace: job.saveTrace,
+      onProgress: bar ? (done) => bar.update(done) : undefined,
+    };
+    await pipeline.validate(runOpts);
+    bar?.start(job.steps, 0);
+    try {
+      result = await pipeline.run(runOpts);
+    } finally {
+      bar?.stop();
+    }
+  } finally {
+    await pipeline.release();
+  }
+
+  // Everything is computed: write the outputs.
+  const out = await ensureDir(job.output);
+  const files: string[] = [];
+  const write = async (name: string, data: Uint8Array | string) => {
+    const p = join(out, name);
+    await writeFileAtomic(p, data);
+    files.push(p);
+  };
+  const suffix = (b: number) => (job.batch > 1 ? `-${b}` : '');
+  for (let b = 0; b < job.batch; b++) await write(`target${suffix(b)}.png`, result.target.png[b]);
+  for (const m of result.models ?? []) {
+    for (let b = 0; b < job.batch; b++) await write(`model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, m.png[b]);
+  }
+  if (job.saveTrace) {
+    const trace = { preset: job.preset, timesteps: result.timesteps, aggregatedAt: result.aggregatedAt, steps: plain(result.trace) };
+    const p = join(out, 'trace.json');
+    await writeJSONAtomic(p, trace);
+    files.push(p);
+  }
+  const resolvedPath = join(out, 'resolved.json');
+  files.push(resolvedPath);
+  await writeJSONAtomic(resolvedPath, {
+    job: { ...job, models: job.models.map((m, k) => ({ ...m, name: pipeline.models[k].name })) },
+    jobFile: resolve(jobPath),
+    models: pipeline.models,
+    schedule: pipeline.scheduleConfig,
+    latentShape: pipeline.shape,
+    timesteps: result.timesteps,
+    calls: result.calls,
+    finishCalls: result.finishCalls,
+    totalCalls: result.totalCalls,
+    textEncoderRuns: result.textEncoderRuns,
+    vaeRuns: result.vaeRuns,
+    files: files.slice(0, -1).map((f) => basename(f)),
+  });
+  return {
+    outputDir: out,
+    files,
+    job,
+    calls: result.calls,
+    totalCalls: result.totalCalls,
+    textEncoderRuns: result.textEncoderRuns,
+    vaeRuns: result.vaeRuns,
+  };
+}

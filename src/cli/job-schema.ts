@@ -1,0 +1,152 @@
+/**
+ * The job file of `amdm generate`: a JSON object validated by zod. Every error names the bad
+ * field as a path into the file, e.g. `models[1].conditions.boxes[0]: …`.
+ *
+ *   {
+ *     "prompt": "a red square left of a blue square",
+ *     "negativePrompt": "",
+ *     "models": [ { "folder": "models/interact", "kind": "interactdiffusion", "conditions": { … }, "name": "interact" },
+ *                 { "folder": "models/sd15" } ],
+ *     "target": 0,                   // index or name of the target model
+ *     "steps": 50, "aggregateSteps": 3,
+ *     "weights": 0.5,                // paper w per non-target model (number or array)
+ *     "eta": 0.3, "etaScale": "sqrtDim",   // eq. 9 step per model (number or array)
+ *     "rule": "slerp", "ddimEta": 0,
+ *     "guidance": 7.5, "seed": 0, "batch": 1,
+ *     "device": "cpu", "threads": 0,
+ *     "output": "out/job", "saveAll": false, "saveTrace": false,
+ *     "preset": "paper"              // or "reference" with "reference": { omegas, optimStart, optimEnd, p }
+ *   }
+ *
+ * Relative `folder` and `output` paths are resolved against the job file's folder. Model
+ * conditions are validated by the schema of the model's family (`kind`, default "sd").
+ */
+import { z } from 'zod';
+import { RULE_NAMES, type RuleName } from '../core/rules.ts';
+import { DEVICES } from '../onnx/session.ts';
+import { getFamily } from '../sd/family.ts';
+import { PRESETS, SD_SCALING_FACTOR } from '../sd/pipeline.ts';
+
+const unit = z.number().min(0).max(1);
+const nonNegative = z.number().min(0);
+
+const modelSchema = z
+  .strictObject({
+    folder: z.string().min(1, 'must be a model folder path'),
+    kind: z.string().min(1).default('sd'),
+    name: z.string().min(1).optional(),
+    prompt: z.string().optional(),
+    conditions: z.unknown().optional(),
+  })
+  .transform((m, ctx) => {
+    let family;
+    try {
+      family = getFamily(m.kind);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: (e as Error).message });
+      return z.NEVER;
+    }
+    const r = family.conditionSchema.safeParse(m.conditions ?? {});
+    if (!r.success) {
+      for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['conditions', ...i.path], message: i.message });
+      return z.NEVER;
+    }
+    return { ...m, conditions: r.data as unknown };
+  });
+
+const referenceSchema = z.strictObject({
+  /** ω per non-target model: the official weight of the target (interactmigc.py:431). */
+  omegas: z.array(unit).min(1).max(2),
+  /** First and last aggregated iteration (official optim_start / optim_end, inclusive). */
+  optimStart: z.int().min(0).default(1),
+  optimEnd: z.int().min(0).default(3),
+  /** Absolute pull length per model (official interact_p / migc_p / ip_p). */
+  p: z.array(nonNegative).min(2).max(3),
+});
+
+export const jobSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    prompt: z.string(),
+    negativePrompt: z.string().default(''),
+    models: z.array(modelSchema).min(1).max(8),
+    target: z.union([z.int().min(0), z.string().min(1)]).default(0),
+    steps: z.int().min(1).max(1000).default(50),
+    /** s; default min(3, steps). */
+    aggregateSteps: z.int().min(0).optional(),
+    weights: z.union([unit, z.array(unit)]).default(0.5),
+    eta: z.union([nonNegative, z.array(nonNegative)]).default(0.3),
+    etaScale: z.enum(['sqrtDim', 'absolute']).default('sqrtDim'),
+    rule: z.enum(RULE_NAMES as [RuleName, ...RuleName[]]).default('slerp'),
+    ddimEta: unit.default(0),
+    guidance: z.number().min(0).max(100).default(7.5),
+    seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    batch: z.int().min(1).max(64).default(1),
+    /** Image size in pixels (multiples of 8), only for graphs with a symbolic latent size. */
+    height: z.int().min(8).max(8192).multipleOf(8).optional(),
+    width: z.int().min(8).max(8192).multipleOf(8).optional(),
+    scalingFactor: z.number().positive().default(SD_SCALING_FACTOR),
+    device: z.enum(DEVICES).default('cpu'),
+    /** onnxruntime intra-op threads per session (0 = its default). */
+    threads: z.int().min(0).max(1024).default(0),
+    output: z.string().min(1).default('out'),
+    saveAll: z.boolean().default(false),
+    saveTrace: z.boolean().default(false),
+    preset: z.enum(PRESETS).default('paper'),
+    reference: referenceSchema.optional(),
+  })
+  .superRefine((j, ctx) => {
+    const N = j.models.length;
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const names = j.models.map((m) => m.name);
+    names.forEach((n, i) => {
+      if (n !== undefined && names.indexOf(n) !== i) issue(['models', i, 'name'], `"${n}" is already the name of models[${names.indexOf(n)}]; names must be unique`);
+    });
+    if (typeof j.target === 'number' && j.target > N - 1) issue(['target'], `must be a model index in [0, ${N - 1}], got ${j.target}`);
+    if (typeof j.target === 'string' && !names.includes(j.target)) {
+      const given = names.filter((n) => n !== undefined);
+      issue(['target'], `no model is named "${j.target}"; names: ${given.length ? given.map((n) => `"${n}"`).join(', ') : '(none given)'}`);
+    }
+    if (j.aggregateSteps !== undefined && j.aggregateSteps > j.steps) issue(['aggregateSteps'], `must be in [0, steps = ${j.steps}], got ${j.aggregateSteps}`);
+    if (Array.isArray(j.weights) && j.weights.length !== N - 1) issue(['weights'], `must hold ${N - 1} number(s), one per non-target model, got ${j.weights.length}`);
+    if (Array.isArray(j.eta) && j.eta.length !== N) issue(['eta'], `must hold ${N} number(s), one per model, got ${j.eta.length}`);
+    if ((j.height === undefined) !== (j.width === undefined)) issue([j.height === undefined ? 'height' : 'width'], 'height and width must be given together');
+    if (j.preset === 'reference') {
+      if (N < 2 || N > 3) issue(['models'], `preset "reference" (the official code) needs 2 or 3 models, got ${N}`);
+      if (j.ddimEta !== 0) issue(['ddimEta'], `must be 0 with preset "reference", got ${j.ddimEta}`);
+      if (!j.reference) issue(['reference'], 'is required with preset "reference": { omegas, optimStart, optimEnd, p }');
+      else {
+        const r = j.reference;
+        if (r.omegas.length !== N - 1) issue(['reference', 'omegas'], `must hold ${N - 1} number(s), one per non-target model, got ${r.omegas.length}`);
+        if (r.p.length !== N) issue(['reference', 'p'], `must hold ${N} number(s), one per model, got ${r.p.length}`);
+        if (r.optimEnd > j.steps - 1) issue(['reference', 'optimEnd'], `must be in [optimStart, steps − 1 = ${j.steps - 1}], got ${r.optimEnd}`);
+        if (r.optimStart > r.optimEnd) issue(['reference', 'optimStart'], `must be ≤ optimEnd = ${r.optimEnd}, got ${r.optimStart}`);
+      }
+    } else if (j.reference) {
+      issue(['reference'], 'is only used with preset "reference"');
+    }
+  })
+  .transform((j) => ({
+    ...j,
+    target: typeof j.target === 'number' ? j.target : j.models.findIndex((m) => m.name === j.target),
+    aggregateSteps: j.aggregateSteps ?? Math.min(3, j.steps),
+  }));
+
+export type GenerateJob = z.infer<typeof jobSchema>;
+export type GenerateJobInput = z.input<typeof jobSchema>;
+
+/** A path of zod issue keys as written in the job: `models[1].conditions.boxes[0]`. */
+export function formatJobPath(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : `${s === '' ? '' : '.'}${String(p)}`;
+  return s === '' ? '(job)' : s;
+}
+
+/** Validate a parsed job; the RangeError lists every issue as `field.path: message`. */
+export function parseJob(json: unknown, file = 'job'): GenerateJob {
+  const r = jobSchema.safeParse(json);
+  if (!r.success) {
+    throw new RangeError(`${file}: ${r.error.issues.map((i) => `${formatJobPath(i.path)}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}

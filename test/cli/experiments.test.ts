@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EXPERIMENT_NAMES, runExperiment } from '../../src/cli/experiments.ts';
+
+// The smoke version of each experiment, so the scripts behind EXPERIMENTS.md cannot rot.
+describe.each(EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
+  it('runs and writes its numbers and chart', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), `amdm-exp-${name}-`));
+    const rows = await runExperiment(name, { quick: true, out, log: () => {} });
+    expect(rows.length).toBeGreaterThan(1);
+    for (const r of rows) {
+      expect(Number(r.instanceSuccess)).toBeGreaterThanOrEqual(0);
+      expect(Number(r.instanceSuccess)).toBeLessThanOrEqual(1);
+      expect(Number(r.calls)).toBeGreaterThan(0);
+    }
+    const files = readdirSync(out);
+    expect(files).toEqual(expect.arrayContaining(['results.json', 'results.csv', 'table.md']));
+    if (name !== 'experts') expect(readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg/);
+    const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(json.command).toBe(`npm run experiment -- ${name} --quick`);
+    if (name === 'sphere') {
+      const lerp = json.sphere.filter((r: { method: string; mixedMean: number | null }) => r.method === 'lerp' && r.mixedMean !== null);
+      const slerp = json.sphere.filter((r: { method: string; mixedMean: number | null }) => r.method === 'slerp' && r.mixedMean !== null);
+      // lerp shrinks the merged latent below slerp's norm at every aggregated step
+      lerp.forEach((r: { mixedMean: number }, i: number) => expect(r.mixedMean).toBeLessThan(slerp[i].mixedMean));
+    }
+  });
+});

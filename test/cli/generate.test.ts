@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePNG } from '../../src/image/png.ts';
+import { parseGenerateArgs, runGenerate } from '../../src/cli/generate.ts';
+import { parseJob } from '../../src/cli/job-schema.ts';
+import { graphBuilder } from '../../src/onnx/graph.ts';
+import { tmpFolders } from '../onnx/tmp-folders.ts';
+
+const tmp = tmpFolders();
+let work: string;
+
+beforeAll(async () => {
+  work = await tmp.path('work');
+  await mkdir(join(work, 'models'), { recursive: true });
+  const { writeSdTinyFolder } = await import('../../fixtures/sd-tiny.ts');
+  await writeSdTinyFolder(join(work, 'models/a'), { seed: 1 });
+  await writeSdTinyFolder(join(work, 'models/b'), { seed: 2 });
+});
+afterAll(() => tmp.cleanup());
+
+let jobN = 0;
+/** Write a job file in the work folder (paths inside are relative to it). */
+async function job(body: Record<string, unknown>): Promise<{ path: string; out: string }> {
+  const n = jobN++;
+  const out = `out-${n}`;
+  const path = join(work, `job-${n}.json`);
+  await writeFile(path, JSON.stringify({ output: out, ...body }));
+  return { path, out: join(work, out) };
+}
+
+const quiet = { progress: false, log: () => undefined };
+
+describe('amdm generate', () => {
+  it('one model: writes the image and resolved.json with T UNet calls', async () => {
+    const j = await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 4, seed: 7 });
+    const s = await runGenerate(j.path, quiet);
+    expect(s.calls).toEqual([4]);
+    expect((await readdir(j.out)).sort()).toEqual(['resolved.json', 'target.png']);
+    const img = await decodePNG(await readFile(join(j.out, 'target.png')));
+    expect([img.width, img.height]).toEqual([64, 64]);
+    const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
+    expect(resolved.job.models[0]).toEqual({ folder: join(work, 'models/a'), kind: 'sd', name: 'a', conditions: {} });
+    expect(resolved.job).toMatchObject({ steps: 4, aggregateSteps: 3, guidance: 7.5, negativePrompt: '', seed: 7, preset: 'paper', device: 'cpu' });
+    expect(resolved).toMatchObject({ calls: [4], totalCalls: 4, textEncoderRuns: 1, vaeRuns: 1, latentShape: [4, 8, 8], files: ['target.png'] });
+    expect(resolved.timesteps).toEqual([751, 501, 251, 1]);
+  });
+
+  it('two models (AMDM) with saveAll and saveTrace, from the argument list', async () => {
+    const j = await job({
+      prompt: 'a red square',
+      models: [{ folder: 'models/a', name: 'A' }, { folder: 'models/b', name: 'B' }],
+      target: 'B',
+      steps: 5,
+      aggregateSteps: 2,
+      saveAll: true,
+      saveTrace: true,
+    });
+    const s = await runGenerate([j.path, '--no-progress'], { log: () => undefined });
+    expect(s.calls).toEqual([2, 5]);
+    expect(s.totalCalls).toBe(10); // A finishes its own run for saveAll: 2 + 3
+    expect((await readdir(j.out)).sort()).toEqual(['model-0-A.png', 'model-1-B.png', 'resolved.json', 'target.png', 'trace.json']);
+    // The target's own image is the AMDM result.
+    expect(await readFile(join(j.out, 'model-1-B.png'))).toEqual(await readFile(join(j.out, 'target.png')));
+    const trace = JSON.parse(await readFile(join(j.out, 'trace.json'), 'utf8'));
+    expect(trace.steps).toHaveLength(5);
+    expect(trace.steps.map((t: { aggregated: boolean }) => t.aggregated)).toEqual([true, true, false, false, false]);
+    expect(trace.steps[0].deviations).toHaveLength(2);
+    const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
+    expect(resolved.job.target).toBe(1);
+    expect(resolved.finishCalls).toEqual([3, 0]);
+  });
+
+  it('the --output option overrides the job and the example job parses', async () => {
+    const j = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2 });
+    const other = join(work, 'elsewhere');
+    await runGenerate([j.path, '--output', other, '--threads', '1'], quiet);
+    expect(existsSync(join(other, 'target.png'))).toBe(true);
+    expect(existsSync(j.out)).toBe(false);
+    const example = JSON.parse(await readFile(new URL('../../examples/jobs/sd-tiny.json', import.meta.url), 'utf8'));
+    expect(parseJob(example).models).toHaveLength(2);
+  });
+
+  it('the example job runs on fixture folders placed where it expects them', async () => {
+    const root = await tmp.path('example');
+    await mkdir(join(root, 'examples/jobs'), { recursive: true });
+    await cp(new URL('../../examples/jobs/sd-tiny.json', import.meta.url), join(root, 'examples/jobs/sd-tiny.json'));
+    await cp(join(work, 'models/a'), join(root, 'out/sd-tiny'), { recursive: true });
+    await cp(join(work, 'models/b'), join(root, 'out/sd-tiny-2'), { recursive: true });
+    const s = await runGenerate(join(root, 'examples/jobs/sd-tiny.json'), quiet);
+    expect(s.outputDir).toBe(join(root, 'out/generate/sd-tiny'));
+    expect(s.calls).toEqual([20, 3]);
+  });
+
+  const bad: [string, Record<string, unknown>, string | RegExp][] = [
+    ['unknown condition key', { models: [{ folder: 'models/a' }, { folder: 'models/b', conditions: { boxes: [[0, 0, 1, 1]] } }] }, 'models[1].conditions: Unrecognized key: "boxes"'],
+    ['weights of the wrong length', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: [0.1, 0.2] }, 'weights: must hold 1 number(s), one per non-target model, got 2'],
+    ['a weight out of range', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: [1.5] }, 'weights[0]: Too big: expected number to be <=1'],
+    ['steps 0', { models: [{ folder: 'models/a' }], steps: 0 }, 'steps: Too small: expected number to be >=1'],
+    ['an unknown kind', { models: [{ folder: 'models/a', kind: 'gligen' }] }, /models\[0\]\.kind: unknown model kind "gligen"; registered kinds: .*sd/],
+    ['an unknown field', { models: [{ folder: 'models/a' }], stepz: 3 }, '(job): Unrecognized key: "stepz"'],
+    ['a missing folder', { models: [{ folder: 'models/a' }, { folder: 'models/none' }] }, /models\[1\]: model folder .*models\/none does not exist or is not a folder/],
+    ['the reference preset without settings', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], preset: 'reference' }, 'reference: is required with preset "reference"'],
+    ['a target name that no model has', { models: [{ folder: 'models/a', name: 'a' }], target: 'b' }, 'target: no model is named "b"; names: "a"'],
+  ];
+  for (const [what, body, msg] of bad) {
+    it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {
+      const j = await job({ prompt: 'x', steps: 3, ...body });
+      await expect(runGenerate(j.path, quiet)).rejects.toThrow(msg);
+      expect(existsSync(j.out)).toBe(false);
+    });
+  }
+
+  it('bad folders fail before any model runs and write nothing: mismatched latent shapes, wrong dtype', async () => {
+    const big = join(work, 'models/big');
+    await cp(join(work, 'models/a'), big, { recursive: true });
+    const g = graphBuilder('big_unet');
+    g.input('sample', 'float32', ['batch', 4, 16, 16]);
+    g.input('timestep', 'float32', []);
+    g.input('encoder_hidden_states', 'float32', ['batch', 'sequence', 32]);
+    g.op('Identity', ['sample'], undefined, 'out_sample');
+    g.output('out_sample', 'float32', ['batch', 4, 16, 16]);
+    await writeFile(join(big, 'unet/model.onnx'), g.encode().model);
+    const j = await job({ prompt: 'x', models: [{ folder: 'models/a' }, { folder: 'models/big' }] });
+    await expect(runGenerate(j.path, quiet)).rejects.toThrow(/models\[1\] \(big\) has latent \[4, 16, 16\] .* AMDM needs one latent shape across models/);
+    expect(existsSync(j.out)).toBe(false);
+
+    const intLatent = join(work, 'models/int');
+    await cp(join(work, 'models/a'), intLatent, { recursive: true });
+    const h = graphBuilder('int_unet');
+    h.input('sample', 'int32', ['batch', 4, 8, 8]);
+    h.input('timestep', 'float32', []);
+    h.input('encoder_hidden_states', 'float32', ['batch', 'sequence', 32]);
+    h.op('Cast', ['sample'], { to: { kind: 'int', value: 1 } }, 'out_sample');
+    h.output('out_sample', 'float32', ['batch', 4, 8, 8]);
+    await writeFile(join(intLatent, 'unet/model.onnx'), h.encode().model);
+    const k = await job({ prompt: 'x', models: [{ folder: 'models/int' }] });
+    await expect(runGenerate(k.path, quiet)).rejects.toThrow("models[0]: unet/model.onnx: latent input 'sample' is int32 [batch, 4, 8, 8]; expected float32 or float16");
+    expect(existsSync(k.out)).toBe(false);
+  });
+
+  it("device 'cuda' without the CUDA provider fails and writes nothing", async () => {
+    const j = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, device: 'cuda' });
+    const r = await runGenerate(j.path, quiet).then(
+      () => null,
+      (e: Error) => e,
+    );
+    if (r === null) return; // a machine with the CUDA provider
+    expect(r.message).toMatch(/^models\[0\]: device 'cuda' was requested but the CUDA execution provider could not be used/);
+    expect(existsSync(j.out)).toBe(false);
+  });
+
+  it('bad files and arguments', async () => {
+    await expect(runGenerate(join(work, 'none.json'), quiet)).rejects.toThrow(/^cannot read the job file .*none\.json/);
+    const p = join(work, 'broken.json');
+    await writeFile(p, '{ "prompt": ');
+    await expect(runGenerate(p, quiet)).rejects.toThrow(/broken\.json is not valid JSON/);
+    expect(() => parseGenerateArgs([])).toThrow('generate takes one job file, got none');
+    expect(() => parseGenerateArgs(['a.json', '--device', 'tpu'])).toThrow('--device must be one of cpu, cuda, auto, got "tpu"');
+    expect(() => parseGenerateArgs(['a.json', '--threads', '1.5'])).toThrow('--threads must be an integer in [0, 1024], got "1.5"');
+    expect(parseGenerateArgs(['a.json', '-o', 'd', '--device', 'auto', '--no-progress'])).toEqual({
+      jobPath: 'a.json',
+      options: { output: 'd', device: 'auto', progress: false },
+    });
+  });
+});
