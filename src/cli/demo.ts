@@ -34,7 +34,7 @@ export interface DemoOptions {
 }
 
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'log' | 'progress'> = {
-  prompts: 9,
+  prompts: 6,
   samples: 8,
   steps: 50,
   s: 20,

@@ -68,21 +68,24 @@ function plan(name: ExperimentName, quick: boolean): Plan {
     case 'eta': {
       const etas = quick ? [0, 0.3] : [0, 0.1, 0.2, 0.3, 0.4, 0.5];
       const abs = quick ? [] : [0.3, 3];
+      const clipped = quick ? [0.3] : [0.1, 0.3, 0.5];
       return {
         steps: T,
         methods: [
           { name: 'layout alone', experts: ['layout'] },
           ...etas.map((e) => amdm(`η=${e} (×√d)`, ['layout', 'attribute'], { eta: e, etaScale: 'sqrtDim' })),
           ...abs.map((e) => amdm(`η=${e} (absolute)`, ['layout', 'attribute'], { eta: e, etaScale: 'absolute' })),
+          ...clipped.map((e) => amdm(`η=${e} (×√d, clipped at μ)`, ['layout', 'attribute'], { eta: e, etaScale: 'sqrtDim', clipDeviation: true })),
         ],
-        describe: (m) => ({ method: m.name, eta: m.experts.length > 1 ? Number(m.eta) : '', scale: m.experts.length > 1 ? String(m.etaScale) : '' }),
+        describe: (m) => ({ method: m.name, eta: m.experts.length > 1 ? Number(m.eta) : '', scale: m.experts.length > 1 ? String(m.etaScale) + (m.clipDeviation ? ' clipped' : '') : '' }),
         chart: (rows) => ({
           title: 'AMDM layout←attribute: η of eq. 9 (√d-scaled)',
-          x: { label: 'η' }, y: { label: 'instance success', domain: [0, 1] }, grid: true,
+          x: { label: 'η' }, y: { label: 'instance success', domain: [0, 1] }, color: { legend: true }, grid: true,
           marks: [
             Plot.ruleY(rows.filter((r) => r.method === 'layout alone'), { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' }),
             Plot.ruleX(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y1: (d: ExperimentRow) => Number(d.instanceSuccess) - 2 * Number(d.instanceSuccessSE), y2: (d: ExperimentRow) => Number(d.instanceSuccess) + 2 * Number(d.instanceSuccessSE) }),
-            Plot.line(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y: 'instanceSuccess', marker: 'circle' }),
+            Plot.line(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y: 'instanceSuccess', marker: 'circle', stroke: () => 'eq. 9' }),
+            Plot.line(rows.filter((r) => r.scale === 'sqrtDim clipped'), { x: 'eta', y: 'instanceSuccess', marker: 'circle-stroke', stroke: () => 'eq. 9 clipped at μ' }),
           ],
         }),
       };
@@ -93,11 +96,13 @@ function plan(name: ExperimentName, quick: boolean): Plan {
         steps: T,
         methods: [
           { name: 'layout alone', experts: ['layout'] },
-          ...RULES.flatMap((rule) => ss.map((k) => amdm(`${rule} s=${k}`, ['layout', 'attribute'], { rule, aggregateSteps: k }))),
+          // η = 0 isolates the merge rule: with the paper's η = 0.3·√d aggregation has no
+          // measurable effect in this world (see the eta experiment), so rules cannot differ
+          ...RULES.flatMap((rule) => ss.map((k) => amdm(`${rule} s=${k}`, ['layout', 'attribute'], { rule, aggregateSteps: k, eta: 0 }))),
         ],
         describe: (m) => ({ method: m.name, rule: m.experts.length > 1 ? String(m.rule) : '', s: m.experts.length > 1 ? Number(m.aggregateSteps) : 0 }),
         chart: (rows) => ({
-          title: 'AMDM layout←attribute: rule vs aggregation steps s (Figure 5a analog)',
+          title: 'AMDM layout←attribute, η = 0: rule vs aggregation steps s (Figure 5a analog)',
           x: { label: 's (aggregation steps)' }, y: { label: 'instance success', domain: [0, 1] }, color: { legend: true }, grid: true,
           marks: [
             Plot.ruleY(rows.filter((r) => r.rule === ''), { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' }),

@@ -19,6 +19,8 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { describe } from '../core/validate.ts';
 import { DEVICES, type Device } from '../onnx/session.ts';
+// Registers the grounded families (interactdiffusion, migc, ipadapter) with the pipeline.
+import '../sd/families/index.ts';
 import { prepareSdPipeline, type SdResult, type SdRunOptions } from '../sd/pipeline.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { parseJob, type GenerateJob } from './job-schema.ts';

@@ -5,7 +5,7 @@ import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
 import { DEMO_DEFAULTS } from './demo.ts';
 import { RULE_NAMES } from '../core/rules.ts';
 
-export function buildProgram(): Command {
+export function buildProgram(extra: Command[] = []): Command {
   const program = new Command();
   program
     .name('amdm')
@@ -37,9 +37,27 @@ export function buildProgram(): Command {
       if (opts.backend === 'onnx') {
         const { onnxExpertFactory } = await import('./onnx-backend.ts');
         factory = onnxExpertFactory();
+        console.error('backend onnx: every expert is exported to an ONNX graph and run by onnxruntime (CPU)');
       }
       await runDemo({ ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) }, factory);
     });
+  program
+    .command('generate')
+    .description('run a job file: SD-1.x-family ONNX models, one (DDIM) or several (AMDM); writes PNGs and resolved.json')
+    .argument('<job>', 'job file (JSON; see examples/jobs/)')
+    .option('-o, --output <dir>', "output folder (overrides the job's output)")
+    .addOption(new Option('--device <device>', "onnxruntime device (overrides the job's)").choices(['cpu', 'cuda', 'auto']))
+    .option('--threads <n>', 'intra-op threads per session', intArg(0, 1024))
+    .option('--no-progress', 'hide the progress bar')
+    .action(async (job, opts) => {
+      const { runGenerate } = await import('./generate.ts');
+      const r = await runGenerate(job, { output: opts.output, device: opts.device, threads: opts.threads, progress: opts.progress && Boolean(process.stderr.isTTY) });
+      console.log(`wrote ${r.files.length} files to ${r.outputDir} (model calls ${r.calls.join(' + ')} = ${r.totalCalls})`);
+    });
+
+  const bench = program.command('bench').description('benchmarks on real models (run `amdm bench coco-mig --help`)');
+  for (const c of extra) bench.addCommand(c);
+
   program
     .command('experiment')
     .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights'].join(', ')} (results.json/csv, table.md, chart.svg)`)
@@ -59,7 +77,10 @@ export function buildProgram(): Command {
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    // the ONNX-backed benchmark commands load onnxruntime: only when asked for
+    const extra: Command[] = [];
+    if (argv[2] === 'bench') extra.push((await import('./coco-mig.ts')).cocoMigCommand());
+    await buildProgram(extra).parseAsync([...argv]);
   } catch (err) {
     console.error(`amdm: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

@@ -1,6 +1,16 @@
-/** The ONNX backend of `amdm demo`: the closed-form experts exported to ONNX graphs. */
+/**
+ * The ONNX backend of `amdm demo`: each closed-form expert is exported to an ONNX graph
+ * (components as initializers, ᾱ looked up inside the graph) and run by onnxruntime on CPU, so
+ * the demo exercises the same runtime path as real SD-family models.
+ */
 import type { ExpertDenoiserFactory } from '../toy/shapes/compare.ts';
+import { gmmOnnxDenoiser } from '../onnx/export-gmm.ts';
 
 export function onnxExpertFactory(): ExpertDenoiserFactory {
-  throw new Error('the ONNX backend is not available yet');
+  return (mixture, info) =>
+    gmmOnnxDenoiser(mixture, info.schedule, {
+      name: `onnx ${info.expert}`,
+      shape: [info.world.channels, info.world.height, info.world.width],
+      intraOpNumThreads: 1,
+    });
 }

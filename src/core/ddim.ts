@@ -89,13 +89,28 @@ export function ddimStepInto(
     throw new RangeError(`noise must be a Float32Array of length ${n} when η_ddim > 0`);
   }
   const { x0FromX, x0FromEps, meanFromX0, meanFromEps, sigma } = c;
-  for (let i = 0; i < n; i++) {
-    const e = eps[i];
-    const xh = x0FromX * x[i] + x0FromEps * e;
-    if (x0) x0[i] = xh;
-    const m = meanFromX0 * xh + meanFromEps * e;
-    mean[i] = m;
-    if (prev) prev[i] = needNoise ? m + sigma * noise![i] : m;
+  // one loop per combination of outputs, so the inner loops carry no branches
+  if (!prev && !x0) {
+    for (let i = 0; i < n; i++) {
+      const e = eps[i];
+      mean[i] = meanFromX0 * (x0FromX * x[i] + x0FromEps * e) + meanFromEps * e;
+    }
+  } else if (prev && !x0 && !needNoise) {
+    for (let i = 0; i < n; i++) {
+      const e = eps[i];
+      const m = meanFromX0 * (x0FromX * x[i] + x0FromEps * e) + meanFromEps * e;
+      mean[i] = m;
+      prev[i] = m;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const e = eps[i];
+      const xh = x0FromX * x[i] + x0FromEps * e;
+      if (x0) x0[i] = xh;
+      const m = meanFromX0 * xh + meanFromEps * e;
+      mean[i] = m;
+      if (prev) prev[i] = needNoise ? m + sigma * noise![i] : m;
+    }
   }
 }
 

@@ -4,8 +4,10 @@
  * a step of length exactly η from the merged latent x′ toward the model's own DDIM step mean μ_k
  * (eq. 6). Norms are per sample (the official code takes one Frobenius norm over the whole batch,
  * research notes §2.1; we do not). When ‖x′ − μ_k‖ = 0 the direction is undefined and x′ already
- * equals μ_k: the sample is left unchanged. Like eq. 9, the step is not clipped: when η exceeds
- * ‖x′ − μ_k‖ it passes μ_k (the distances are reported so a caller can see it).
+ * equals μ_k: the sample is left unchanged. Like eq. 9, the step is not clipped by default: when
+ * η exceeds ‖x′ − μ_k‖ it passes μ_k and ends up on the far side of μ_k, *away* from the merged
+ * latent (the distances are reported so a caller can see it). `clip: true` is an explicit
+ * variant that is not in the paper: the step becomes min(η, ‖x′ − μ_k‖), so it stops at μ_k.
  */
 import { batchOf } from './tensor.ts';
 import { checkNumber } from './validate.ts';
@@ -22,6 +24,7 @@ export function deviate(
   out: Float32Array,
   dim: number,
   distances?: Float64Array,
+  clip = false,
 ): Float32Array {
   checkNumber('eta', eta, 0);
   const batch = batchOf('xMixed', xMixed, dim);
@@ -41,7 +44,7 @@ export function deviate(
       if (out !== xMixed) for (let i = o; i < end; i++) out[i] = xMixed[i];
       continue;
     }
-    const k = eta / dist;
+    const k = clip && eta > dist ? 1 : eta / dist;
     for (let i = o; i < end; i++) {
       const xm = xMixed[i];
       out[i] = xm - k * (xm - mu[i]);

@@ -18,7 +18,8 @@ export const SLERP_ANTIPODAL_TOLERANCE = 1e-6;
 function checkPair(name: string, xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number): number {
   if (xs.length !== 2) throw new RangeError(`${name}: xs must hold exactly 2 tensors (a pairwise rule), got ${xs.length}`);
   if (weights.length !== 1) throw new RangeError(`${name}: weights must hold exactly 1 weight, got ${weights.length}`);
-  checkNumber(`${name}: weight`, weights[0], 0, 1);
+  const w = weights[0];
+  if (!(typeof w === 'number' && w >= 0 && w <= 1)) checkNumber(`${name}: weight`, w, 0, 1);
   const batch = batchOf(`${name}: xs[0]`, xs[0], dim);
   if (xs[1].length !== xs[0].length) throw new RangeError(`${name}: xs[1] must have length ${xs[0].length}, got ${xs[1].length}`);
   if (out.length !== xs[0].length) throw new RangeError(`${name}: out must have length ${xs[0].length}, got ${out.length}`);
@@ -125,6 +126,7 @@ export interface SphericalMeanOptions {
 }
 
 let scratchQ = new Float64Array(0);
+let scratchN = new Float64Array(0);
 let scratchU = new Float64Array(0);
 
 /**
@@ -143,7 +145,10 @@ export function makeSphericalMean(opts: SphericalMeanOptions = {}): AggregationR
     if (n < 1) throw new RangeError('sphericalMean: xs must hold at least 1 tensor');
     if (weights.length !== n) throw new RangeError(`sphericalMean: weights must hold ${n} weights (one per tensor), got ${weights.length}`);
     let sum = 0;
-    for (let k = 0; k < n; k++) sum += checkNumber(`sphericalMean: weights[${k}]`, weights[k], 0, 1);
+    for (let k = 0; k < n; k++) {
+      const wk = weights[k];
+      sum += typeof wk === 'number' && wk >= 0 && wk <= 1 ? wk : checkNumber(`sphericalMean: weights[${k}]`, wk, 0, 1);
+    }
     if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`sphericalMean: weights must sum to 1, got ${sum}`);
     const batch = batchOf('sphericalMean: xs[0]', xs[0], dim);
     for (let k = 1; k < n; k++) {
@@ -152,7 +157,8 @@ export function makeSphericalMean(opts: SphericalMeanOptions = {}): AggregationR
     if (out.length !== xs[0].length) throw new RangeError(`sphericalMean: out must have length ${xs[0].length}, got ${out.length}`);
     if (scratchQ.length < dim) { scratchQ = new Float64Array(dim); scratchU = new Float64Array(dim); }
     const q = scratchQ, u = scratchU;
-    const norms = new Float64Array(n);
+    if (scratchN.length < n) scratchN = new Float64Array(n);
+    const norms = scratchN;
     for (let s = 0; s < batch; s++) {
       const o = s * dim;
       let radius = 0;

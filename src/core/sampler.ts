@@ -52,6 +52,11 @@ export interface AMDMOptions {
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   /** 'sqrtDim' (default): the step is η·√d, d = elements per sample; 'absolute': η itself. */
   etaScale?: 'absolute' | 'sqrtDim';
+  /**
+   * Not in the paper: stop the eq. 9 step at μₖ (length min(η, ‖x′ − μₖ‖)) instead of passing
+   * it when η is longer than the distance. Default false (eq. 9 as written).
+   */
+  clipDeviation?: boolean;
   /** Aggregation rule (name or function). Default 'slerp'. */
   rule?: AggregationRule | RuleName;
   /** Shape of one sample, e.g. [4, 64, 64]. */
@@ -142,6 +147,8 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const etaScale = checkOneOf('etaScale', opts.etaScale ?? 'sqrtDim', ETA_SCALES);
   const etaFactor = etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1;
   const rule = resolveRule(opts.rule);
+  if (opts.clipDeviation !== undefined && typeof opts.clipDeviation !== 'boolean') throw new TypeError(`clipDeviation must be a boolean, got ${describe(opts.clipDeviation)}`);
+  const clip = opts.clipDeviation ?? false;
   const seed = opts.seed ?? 0;
   const prevMode = checkOneOf('prevTimestep', opts.prevTimestep ?? 'diffusers', ['diffusers', 'next'] as const);
   const ts = makeTimesteps(schedule, T, { spacing: opts.spacing, offset: opts.offset });
@@ -217,7 +224,9 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
         trace.evaluated.push(k);
         trace.inputNorms.push(norms(xs[k], batch, dim));
       }
-      const eps = await models[k].eps(xs[k], c.t, batch);
+      const ret = models[k].eps(xs[k], c.t, batch);
+      // await only real promises: awaiting a plain value still costs a microtask and garbage
+      const eps = ret instanceof Promise ? await ret : ret;
       calls[k]++;
       if (!(eps instanceof Float32Array) || eps.length !== n) {
         throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${i} (t = ${c.t}); expected a Float32Array of length ${n}`);
@@ -252,7 +261,7 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
       if (trace) { trace.mixedNorms = norms(mixed, batch, dim); trace.deviations = []; trace.etas = []; }
       for (let k = 0; k < N; k++) {
         const eta = etaAt(i, k) * etaFactor;
-        deviate(mixed, mus[k], eta, xs[k], dim, dists[k]);
+        deviate(mixed, mus[k], eta, xs[k], dim, dists[k], clip);
         if (trace) { trace.deviations!.push(dists[k].slice()); trace.etas!.push(eta); }
       }
     } else {

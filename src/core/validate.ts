@@ -8,18 +8,18 @@ export function checkInt(name: string, v: unknown, min: number, max = Number.MAX
   return v;
 }
 
-export function checkNumber(name: string, v: unknown, min = -Infinity, max = Infinity, opts: { minExclusive?: boolean } = {}): number {
-  const range = `${opts.minExclusive ? '(' : '['}${min}, ${max}]`;
+export function checkNumber(name: string, v: unknown, min = -Infinity, max = Infinity, opts?: { minExclusive?: boolean }): number {
+  // fast path first: hot loops call this every step, so nothing is built unless it throws
+  const minEx = opts !== undefined && opts.minExclusive === true;
+  if (typeof v === 'number' && v >= min && v <= max && (!minEx || v !== min) && (Number.isFinite(v) || v === max || v === min)) return v;
+  const range = `${minEx ? '(' : '['}${min}, ${max}]`;
   if (typeof v !== 'number' || Number.isNaN(v)) {
     throw new TypeError(`${name} must be a number in ${range}, got ${describe(v)}`);
   }
   if (!Number.isFinite(v) && !(v === Infinity && max === Infinity) && !(v === -Infinity && min === -Infinity)) {
     throw new RangeError(`${name} must be a finite number in ${range}, got ${v}`);
   }
-  if (v < min || v > max || (opts.minExclusive && v === min)) {
-    throw new RangeError(`${name} must be in ${range}, got ${v}`);
-  }
-  return v;
+  throw new RangeError(`${name} must be in ${range}, got ${v}`);
 }
 
 export function checkOneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {

@@ -8,3 +8,4 @@ export * from './manifest.ts';
 export * from './model-folder.ts';
 export * from './components.ts';
 export * from './unet-denoiser.ts';
+export * from './export-gmm.ts';

@@ -24,6 +24,14 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     expect(grid.width).toBeGreaterThan(2 * 128);
     expect(grid.height).toBeGreaterThan(6 * 128);
   });
+  it('--backend onnx (experts exported to ONNX, run by onnxruntime) gives the same rates as the JS experts', async () => {
+    const { onnxExpertFactory } = await import('../../src/cli/onnx-backend.ts');
+    const base = { ...DEMO_DEFAULTS, prompts: 2, samples: 2, steps: 10, s: 4, gridPrompts: 0, log: () => {} };
+    const js = await runDemo({ ...base, out: mkdtempSync(path.join(tmpdir(), 'amdm-js-')) });
+    const onnx = await runDemo({ ...base, backend: 'onnx', out: mkdtempSync(path.join(tmpdir(), 'amdm-onnx-')) }, onnxExpertFactory());
+    expect(onnx.methods.map((m) => m.summary.overall)).toEqual(js.methods.map((m) => m.summary.overall));
+    expect(onnx.methods.map((m) => m.calls)).toEqual(js.methods.map((m) => m.calls));
+  });
   it('rejects bad flags with the allowed range', async () => {
     const run = (args: string[]) => {
       const p = buildProgram().exitOverride();

@@ -29,6 +29,16 @@ describe('deviation optimization (eq. 9)', () => {
     expect(out[3]).toBe(4);
     expect(Array.from(out).every(Number.isFinite)).toBe(true);
   });
+  it('eq. 9 overshoots μ when η > ‖x′ − μ‖; clip: true stops at μ', () => {
+    const x = Float32Array.of(3, 4), mu = Float32Array.of(0, 0); // ‖x′ − μ‖ = 5
+    const over = deviate(x, mu, 7, new Float32Array(2), 2);
+    expect(over[0]).toBeCloseTo(-1.2, 6); // passed μ by 2, on the far side
+    expect(over[1]).toBeCloseTo(-1.6, 6);
+    const clipped = deviate(x, mu, 7, new Float32Array(2), 2, undefined, true);
+    expect(Array.from(clipped)).toEqual([0, 0]);
+    const short = deviate(x, mu, 1, new Float32Array(2), 2, undefined, true);
+    expect(short[0]).toBeCloseTo(2.4, 6); // shorter steps are unchanged by clip
+  });
   it('out may alias x′', () => {
     const x = Float32Array.of(3, 4), mu = Float32Array.of(0, 0);
     deviate(x, mu, 1, x, 2);

@@ -32,6 +32,7 @@ export interface ShapesMethod {
   weights?: PerStep<number | readonly number[]>;
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
+  clipDeviation?: boolean;
   rule?: AggregationRule | RuleName;
 }
 
@@ -132,6 +133,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
         weights: m.weights ?? opts.weights,
         eta: m.eta ?? opts.eta,
         etaScale: m.etaScale ?? opts.etaScale,
+        clipDeviation: m.clipDeviation,
         rule: m.rule ?? opts.rule,
         ddimEta: opts.ddimEta,
         shape: [world.channels, world.height, world.width],
@@ -148,7 +150,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
       done++;
       opts.onProgress?.({ done, total, method: m.name, prompt: p });
     }
-    for (const d of models.values()) (d as { release?: () => void }).release?.();
+    for (const d of models.values()) await (d as { release?: () => unknown }).release?.();
   }
   for (const r of results) r.summary = summarize(r.evaluations);
   return { world, prompts, samplesPerPrompt: B, methods: results };

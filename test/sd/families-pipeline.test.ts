@@ -1,0 +1,48 @@
+/** The three families through the SD pipeline (AMDM over InteractDiffusion, MIGC, IP-Adapter). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFamilyFolder } from '../../fixtures/families.ts';
+import { encodePNG, decodePNG } from '../../src/image/png.ts';
+import { makeRGBA } from '../../src/image/raster.ts';
+import { generateSd, type SdModelSpec } from '../../src/sd/pipeline.ts';
+import '../../src/sd/families/index.ts';
+
+let root: string;
+let models: SdModelSpec[];
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'amdm-families-pipe-'));
+  const style = join(root, 'style.png');
+  await writeFile(style, await encodePNG(makeRGBA(30, 20, [200, 60, 30, 255])));
+  models = [
+    {
+      folder: await writeFamilyFolder(join(root, 'interact'), 'interactdiffusion'),
+      kind: 'interactdiffusion',
+      conditions: { subjects: ['man'], objects: ['cat'], actions: ['feeding'], subjectBoxes: [[0, 0, 0.5, 1]], objectBoxes: [[0.5, 0.2, 1, 0.9]] },
+    },
+    { folder: await writeFamilyFolder(join(root, 'migc'), 'migc'), kind: 'migc', conditions: { phrases: ['man', 'cat'], boxes: [[0, 0, 0.5, 1], [0.5, 0.2, 1, 0.9]], migcSteps: 2 } },
+    { folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'), kind: 'ipadapter', conditions: { image: style, scale: 0.8 } },
+  ];
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('families in the pipeline', () => {
+  it('AMDM over the three: T calls for the target, s for the others; a PNG comes out', async () => {
+    const r = await generateSd({ models, prompt: 'a man feeding a cat', steps: 6, aggregateSteps: 3, weights: [0.5, 0.65] });
+    expect(r.calls).toEqual([6, 3, 3]);
+    const img = await decodePNG(r.target.png[0]);
+    expect([img.width, img.height]).toEqual([64, 64]);
+  });
+  it('with s = 0 the other models do not change the target', async () => {
+    const a = await generateSd({ models, prompt: 'a man feeding a cat', steps: 4, aggregateSteps: 0, weights: [0.5, 0.65] });
+    const b = await generateSd({ models: models.slice(0, 1), prompt: 'a man feeding a cat', steps: 4 });
+    expect(Array.from(a.target.latents)).toEqual(Array.from(b.target.latents));
+  });
+  it('a folder of the wrong kind fails while loading, naming the model', async () => {
+    const wrong = [models[0], { ...models[1], folder: models[0].folder }];
+    await expect(generateSd({ models: wrong, prompt: 'p', steps: 2 })).rejects.toThrow(/models\[1\].*"family": "migc"/);
+  });
+});
