@@ -76,6 +76,13 @@ export interface AMDMOptions {
   offset?: number;
   /** How the previous timestep is chosen: diffusers' t − T//steps (default) or the next listed. */
   prevTimestep?: 'diffusers' | 'next';
+  /**
+   * Start the active models' `eps` calls of a step together and await them all (default
+   * false: one after the other). Only helps denoisers that compute off the main thread (e.g.
+   * ONNX sessions in worker threads, or a remote model); the result is identical either way.
+   * Requires distinct denoiser objects, since a denoiser may reuse its output buffer.
+   */
+  concurrent?: boolean;
   /** Called after each step with what happened in it (allocates only when given). */
   onStep?: (trace: StepTrace) => void;
   /** Aborts between model calls. */
@@ -155,6 +162,11 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const others: number[] = [];
   for (let k = 0; k < N; k++) if (k !== target) others.push(k);
 
+  if (opts.concurrent !== undefined && typeof opts.concurrent !== 'boolean') throw new TypeError(`concurrent must be a boolean, got ${describe(opts.concurrent)}`);
+  const concurrent = opts.concurrent ?? false;
+  if (concurrent && new Set(models).size !== N) {
+    throw new RangeError('concurrent: true needs distinct denoiser objects (one may reuse its output buffer between calls); pass separate instances');
+  }
   const weightsAt = makeWeights(opts.weights, N - 1, T);
   const etaAt = makeEta(opts.eta, N, T);
   // Validate per-step parameters up front so bad input fails before any model runs.
@@ -210,6 +222,17 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const tracing = typeof opts.onStep === 'function';
   const dists = models.map(() => new Float64Array(batch));
 
+  /** Checks model k's ε and takes its DDIM step into (μₖ, yₖ). */
+  const stepModel = (k: number, eps: unknown, i: number, c: DDIMCoefficients): void => {
+    if (!(eps instanceof Float32Array) || eps.length !== n) {
+      throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${i} (t = ${c.t}); expected a Float32Array of length ${n}`);
+    }
+    const bad = firstNonFinite(eps);
+    if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${i} (t = ${c.t})`);
+    if (noise) rngs[k]!.fillNormal(noise);
+    ddimStepInto(c, xs[k], eps, mus[k], ys[k], null, noise);
+  };
+
   for (let i = 0; i < T; i++) {
     const active = i < s ? N : 1;
     const aggregate = i < s && N >= 2;
@@ -217,25 +240,30 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
     const trace: StepTrace | null = tracing
       ? { step: i, t: c.t, tPrev: c.tPrev, evaluated: [], aggregated: aggregate, inputNorms: [], proposalNorms: [] }
       : null;
-    for (let a = 0; a < active; a++) {
-      const k = active === 1 ? target : a;
+    if (concurrent && active > 1) {
       throwIfAborted(opts.signal);
-      if (trace) {
-        trace.evaluated.push(k);
-        trace.inputNorms.push(norms(xs[k], batch, dim));
+      if (trace) for (let k = 0; k < N; k++) { trace.evaluated.push(k); trace.inputNorms.push(norms(xs[k], batch, dim)); }
+      const outs = await Promise.all(models.map((m, k) => m.eps(xs[k], c.t, batch)));
+      for (let k = 0; k < N; k++) {
+        calls[k]++;
+        stepModel(k, outs[k], i, c);
+        if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
       }
-      const ret = models[k].eps(xs[k], c.t, batch);
-      // await only real promises: awaiting a plain value still costs a microtask and garbage
-      const eps = ret instanceof Promise ? await ret : ret;
-      calls[k]++;
-      if (!(eps instanceof Float32Array) || eps.length !== n) {
-        throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${i} (t = ${c.t}); expected a Float32Array of length ${n}`);
+    } else {
+      for (let a = 0; a < active; a++) {
+        const k = active === 1 ? target : a;
+        throwIfAborted(opts.signal);
+        if (trace) {
+          trace.evaluated.push(k);
+          trace.inputNorms.push(norms(xs[k], batch, dim));
+        }
+        const ret = models[k].eps(xs[k], c.t, batch);
+        // await only real promises: awaiting a plain value still costs a microtask and garbage
+        const eps = ret instanceof Promise ? await ret : ret;
+        calls[k]++;
+        stepModel(k, eps, i, c);
+        if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
       }
-      const bad = firstNonFinite(eps);
-      if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${i} (t = ${c.t})`);
-      if (noise) rngs[k]!.fillNormal(noise);
-      ddimStepInto(c, xs[k], eps, mus[k], ys[k], null, noise);
-      if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
     }
     if (aggregate) {
       const w = weightsAt(i);

@@ -26,6 +26,13 @@ export interface SessionOptions {
   interOpNumThreads?: number;
   /** Default 'all'. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Whether idle intra-op threads spin waiting for work (onnxruntime's
+   * `session.intra_op.allow_spinning`). Default: onnxruntime's (spinning on). Turn it off when
+   * several sessions share the cores, as in AMDM with 2–3 UNets in one process: idle sessions'
+   * spinning threads otherwise compete with the running one (BENCHMARKS.md, ONNX path).
+   */
+  allowSpinning?: boolean;
   /** Receives the one message saying that 'auto' fell back to the CPU. */
   onFallback?: (message: string) => void;
 }
@@ -93,6 +100,9 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
       throw new RangeError(`${key} must be an integer in [0, 1024] (0 = onnxruntime's default), got ${v}`);
     }
   }
+  if (opts.allowSpinning !== undefined && typeof opts.allowSpinning !== 'boolean') {
+    throw new TypeError(`allowSpinning must be a boolean, got ${JSON.stringify(opts.allowSpinning)}`);
+  }
   const deviceId = opts.deviceId ?? 0;
   if (!Number.isInteger(deviceId) || deviceId < 0) throw new RangeError(`deviceId must be an integer >= 0, got ${deviceId}`);
   if (opts.onFallback !== undefined && typeof opts.onFallback !== 'function') throw new TypeError('onFallback must be a function');
@@ -106,6 +116,9 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     graphOptimizationLevel: level,
     ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
     ...(opts.interOpNumThreads ? { interOpNumThreads: opts.interOpNumThreads } : {}),
+    ...(opts.allowSpinning !== undefined
+      ? { extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } } }
+      : {}),
   };
   const create = (eps: ort.InferenceSession.ExecutionProviderConfig[]) => {
     const o = { ...base, executionProviders: eps };

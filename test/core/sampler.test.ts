@@ -76,6 +76,24 @@ describe('sampleAMDM basics', () => {
   });
 });
 
+describe('concurrent model calls', () => {
+  it('give the same result as sequential calls, with async denoisers finishing out of order', async () => {
+    const slow = (m: Denoiser, ms: number): Denoiser => ({
+      eps: (x, t, b) => new Promise((res) => setTimeout(() => res((m.eps(x, t, b) as Float32Array).slice()), ms)),
+    });
+    const make = () => [slow(gaussianDenoiser(schedule, mean(1), 0.2), 3), slow(gaussianDenoiser(schedule, ramp(), 0.1), 0), slow(gaussianDenoiser(schedule, mean(-1), 0.3), 1)];
+    const opts = { steps: 6, aggregateSteps: 3, shape, seed: 5, ddimEta: 0.2 };
+    const seq = await sampleAMDM({ ...opts, models: make() });
+    const con = await sampleAMDM({ ...opts, models: make(), concurrent: true });
+    expect(Array.from(con.latents)).toEqual(Array.from(seq.latents));
+    expect(con.calls).toEqual(seq.calls);
+  });
+  it('rejects the same denoiser object twice', async () => {
+    const g = gaussianDenoiser(schedule, mean(1), 0.2);
+    await expect(sampleAMDM({ models: [g, g], steps: 4, aggregateSteps: 2, shape, concurrent: true })).rejects.toThrow(/concurrent: true needs distinct denoiser objects/);
+  });
+});
+
 describe('aggregation and deviation inside the sampler', () => {
   it('the trace reports angles, the merged norm and ‖x′ − μₖ‖; η is √d-scaled by default', async () => {
     const models = [gaussianDenoiser(schedule, mean(1), 0.2), gaussianDenoiser(schedule, mean(-1), 0.2)];

@@ -21,6 +21,18 @@ describe('openSession', () => {
     await s.release();
   });
 
+  it('allowSpinning off gives the same outputs; a non-boolean is rejected by name', async () => {
+    const input = new Float32Array(256).map((_, i) => Math.sin(i));
+    const run = async (allowSpinning?: boolean) => {
+      const s = await openSession(vaeBytes(), { intraOpNumThreads: 2, allowSpinning });
+      const out = outputFloat32(await s.run({ latent_sample: makeTensor(s.input('latent_sample'), input, [1, 4, 8, 8]) }), 'sample');
+      await s.release();
+      return Array.from(out);
+    };
+    expect(await run(false)).toEqual(await run(undefined));
+    await expect(openSession(vaeBytes(), { allowSpinning: 'no' as never })).rejects.toThrow(/allowSpinning must be a boolean, got "no"/);
+  });
+
   it("device 'cuda' without the CUDA provider fails saying what was found and how to install it", async () => {
     const err = await openSession(vaeBytes(), { device: 'cuda' }).then(
       (session) => session,
