@@ -7,7 +7,7 @@
  * merge; `vp` with weight w here equals the official ω = √(1 − w²).
  */
 import type { AggregationRule } from './types.ts';
-import { angleAt, sqNormAt, batchOf } from './tensor.ts';
+import { clampUnit, sqNormAt, batchOf } from './tensor.ts';
 import { checkNumber } from './validate.ts';
 
 /** Below this angle (radians) slerp's sin θ in the denominator loses precision: use lerp. */
@@ -58,11 +58,19 @@ export const slerp: AggregationRule = named((xs, weights, out, dim) => {
   const a = xs[0], b = xs[1];
   for (let s = 0; s < batch; s++) {
     const o = s * dim;
-    const na = Math.sqrt(sqNormAt(a, o, dim));
-    const nb = Math.sqrt(sqNormAt(b, o, dim));
+    // one pass for ⟨a, b⟩, ‖a‖², ‖b‖²; acos of the normalized dot product is accurate to
+    // ~1e-16/sin θ, ample above the lerp threshold (θ ≥ 1e-4) and below the antipodal one
+    let dot = 0, aa = 0, bb = 0;
+    for (let i = o; i < o + dim; i++) {
+      const u = a[i], v = b[i];
+      dot += u * v;
+      aa += u * u;
+      bb += v * v;
+    }
+    const na = Math.sqrt(aa), nb = Math.sqrt(bb);
     let ca = 1 - w, cb = w;
     if (na > 0 && nb > 0) {
-      const theta = angleAt(a, b, o, dim);
+      const theta = Math.acos(clampUnit(dot / (na * nb)));
       if (Math.PI - theta < SLERP_ANTIPODAL_TOLERANCE) {
         throw new RangeError(`slerp: sample ${s} has antipodal inputs (θ = π): the interpolation path is not unique`);
       }
