@@ -1,0 +1,43 @@
+/**
+ * Types shared by the compositional baselines.
+ *
+ * A composition of models 1..k with exponents γᵢ targets, at noise level t, the tilted product
+ *   π_t(x) ∝ Πᵢ qᵢᵗ(x)^{γᵢ},   ∇log π_t = Σᵢ γᵢ ∇log qᵢᵗ = −(Σᵢ γᵢ εᵢ(x, t)) / σ_t
+ * (research/composition.md §1: every linear score combination is a composite ε because all
+ * models share σ_t = √(1−ᾱ_t)). Product / sum of scores: γ = (1, …, 1); projective
+ * composition: γ = (1, …, 1, −(k−1)) with the background last.
+ */
+import type { Denoiser } from '../core/types.ts';
+
+/**
+ * A denoiser that also knows its exact noised log-density log q_t(x) (normalized or up to an
+ * x-independent constant). Metropolis corrections (MALA, HMC) and the discrete SMC need it.
+ */
+export interface ExactModel extends Denoiser {
+  logDensity(x: Float32Array, t: number, batch: number, out?: Float64Array): Float64Array | Promise<Float64Array>;
+}
+
+/** Model calls spent by a sampler; one call = one batched evaluation of one model. */
+export interface EvalCounts {
+  /** Calls of `eps`, summed over models. */
+  eps: number;
+  /** Calls of `logDensity`, summed over models. */
+  logDensity: number;
+}
+
+/** What every compositional sampler returns. */
+export interface ComposeResult {
+  /** Final particles, `particles·dim` values (equally weighted). */
+  samples: Float32Array;
+  dim: number;
+  particles: number;
+  /** The training timesteps visited, in sampling order. */
+  timesteps: number[];
+  evals: EvalCounts;
+  /** MCMC: accepted / proposed over all levels (1 for unadjusted kernels); absent otherwise. */
+  acceptance?: number;
+  /** SMC/FKC: effective sample size after each step's reweighting (before resampling). */
+  ess?: Float64Array;
+  /** SMC/FKC: how many times the particles were resampled (the final resampling included). */
+  resamples?: number;
+}
