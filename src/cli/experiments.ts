@@ -159,6 +159,7 @@ function rowOf(m: ShapesMethodResult): ExperimentRow {
     styleSuccess: o.styleSuccess?.value ?? null, styleSuccessSE: o.styleSuccess?.se ?? null,
     colorAccuracy: color, colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
     positionAccuracy: pos, positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
+    cleanImages: o.cleanImages.value, cleanImagesSE: o.cleanImages.se,
     instances: n, images: m.evaluations.length, calls: m.calls,
   };
 }
@@ -195,11 +196,11 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
   const csv = [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
   await writeFileAtomic(path.join(outDir, 'results.csv'), csv);
   const table = markdownTable(
-    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'calls'],
+    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'clean images', 'calls'],
     res.methods.map((m, i) => {
       const r = rows[i];
       const e = (v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
-      return [m.name, pm(e('instanceSuccess')), pm(e('mIoU')), pm(e('imageSuccess')), r.styleSuccess === null ? '—' : pm(e('styleSuccess')), pm(e('colorAccuracy')), pm(e('positionAccuracy')), String(r.calls)];
+      return [m.name, pm(e('instanceSuccess')), pm(e('mIoU')), pm(e('imageSuccess')), r.styleSuccess === null ? '—' : pm(e('styleSuccess')), pm(e('colorAccuracy')), pm(e('positionAccuracy')), pm(e('cleanImages')), String(r.calls)];
     }),
   );
   let sphereRows: ExperimentRow[] = [];

@@ -151,6 +151,25 @@ describe('evaluateImage on expert samples', () => {
   });
 });
 
+describe('fidelity (distance of the pixels from what the world draws)', () => {
+  it('clean renders and renders + σ₀ noise are clean; uniform noise of the same squares is not', () => {
+    const clean = renderPrompt(world, prompt);
+    const r0 = evaluateImage(world, prompt, clean);
+    expect(r0.fidelity.rms).toBeLessThan(1e-6); // float32 rounding of the palette only
+    expect(r0.fidelity.clean).toBe(true);
+    const rng = gaussianRng(3);
+    const noisy = clean.map((v) => v + world.sigma0 * rng.normal());
+    const r1 = evaluateImage(world, prompt, noisy);
+    expect(r1.fidelity.rms).toBeLessThan(world.sigma0);
+    expect(r1.fidelity.clean).toBe(true);
+    // the same image with strong noise: squares may still read right, but it is not clean
+    const garbage = clean.map((v) => v + 0.8 * rng.normal());
+    const r2 = evaluateImage(world, prompt, garbage);
+    expect(r2.fidelity.rms).toBeGreaterThan(2 * world.sigma0);
+    expect(r2.fidelity.clean).toBe(false);
+  });
+});
+
 describe('summarize', () => {
   const inst = (ok: boolean, miou: number) => ({ ok, miou }) as unknown as ImageEvaluation['instances'][number];
   const img = (level: number, items: [boolean, number][], style: boolean | null): ImageEvaluation =>
@@ -160,6 +179,7 @@ describe('summarize', () => {
       instances: items.map(([ok, m]) => inst(ok, m)),
       style: { expected: style === null ? null : 'plain', found: 'plain', ok: style },
       allInstancesOk: items.every(([ok]) => ok),
+      fidelity: { rms: 0.1, clean: level === 1 },
     }) as ImageEvaluation;
 
   it('gives rates, mIoU and standard errors per level and overall', () => {
@@ -182,6 +202,7 @@ describe('summarize', () => {
     expect(levels[0].instanceSuccess).toEqual({ value: 0.5, se: Math.sqrt(0.25 / 2), n: 2 });
     expect(levels[1].imageSuccess).toEqual({ value: 0.5, se: Math.sqrt(0.25 / 2), n: 2 });
     expect(levels[1].mIoU.value).toBeCloseTo(0.6875, 14);
+    expect(overall.cleanImages).toEqual({ value: 0.5, se: Math.sqrt(0.25 / 4), n: 4 });
   });
 
   it('rate and meanEstimate give reference values and reject bad input', () => {

@@ -64,6 +64,12 @@ export interface ImageEvaluation {
   readonly style: { readonly expected: string | null; readonly found: string | null; readonly ok: boolean | null };
   /** Every instance succeeded (the image success of COCO-MIG). */
   readonly allInstancesOk: boolean;
+  /**
+   * How far the pixels are from anything the world draws: rms = per-channel RMS distance of each
+   * pixel to its nearest palette colour or background level; clean = rms ≤ 2σ₀. Success rates
+   * alone can count a noisy, off-manifold image whose squares still read right.
+   */
+  readonly fidelity: { readonly rms: number; readonly clean: boolean };
 }
 
 /** Scores one image (C×H×W, channel-major, length world.dim) against its prompt. */
@@ -91,6 +97,7 @@ export function evaluateImage(
   // Per pixel: dB (nearest background level) and whether some palette colour is nearer.
   const dB = new Float64Array(plane);
   const fg = new Uint8Array(plane);
+  let offSq = 0;
   for (let q = 0; q < plane; q++) {
     const r = image[q];
     const gr = image[plane + q];
@@ -101,7 +108,12 @@ export function evaluateImage(
     for (const c of rgb) dc = Math.min(dc, (r - c[0]) ** 2 + (gr - c[1]) ** 2 + (bl - c[2]) ** 2);
     dB[q] = db;
     fg[q] = dc < db ? 1 : 0;
+    offSq += Math.min(db, dc);
   }
+  // Fidelity: RMS (per channel) distance of each pixel to the nearest value the world can draw
+  // (a palette colour or a background level). On-manifold images sit near σ₀ or below; images
+  // pushed off the data (e.g. by a large deviation step) score far higher whatever their squares.
+  const offManifold = Math.sqrt(offSq / (3 * plane));
   let scoreColor = -1; // c* of the last squareScore call (kept outside to allocate nothing per candidate)
   const squareScore = (x0: number, y0: number): number => {
     let r = 0;
@@ -177,8 +189,12 @@ export function evaluateImage(
     instances: Object.freeze(instances),
     style: Object.freeze({ expected, found: foundStyle, ok: expected === null ? null : foundStyle === expected }),
     allInstancesOk: instances.every((i) => i.ok),
+    fidelity: Object.freeze({ rms: offManifold, clean: offManifold <= CLEAN_RMS_FACTOR * world.sigma0 }),
   });
 }
+
+/** An image is "clean" when its off-manifold RMS is at most this many σ₀. */
+export const CLEAN_RMS_FACTOR = 2;
 
 /** Scores B images laid out back to back (length B·world.dim), one prompt each. */
 export function evaluateBatch(
@@ -215,6 +231,8 @@ export interface SummaryRow {
   readonly mIoU: Estimate;
   /** Images with the right style / images whose prompt names a style; null when none does. */
   readonly styleSuccess: Estimate | null;
+  /** Images whose pixels are all near drawable values (fidelity.clean) / images. */
+  readonly cleanImages: Estimate;
 }
 
 /** Per-level and overall rates with standard errors, like COCO-MIG's Table 2. */
@@ -244,6 +262,7 @@ function summaryRow(level: number | 'all', rs: readonly ImageEvaluation[]): Summ
     imageSuccess: rate(rs.filter((r) => r.allInstancesOk).length, rs.length),
     mIoU: meanEstimate(inst.map((i) => i.miou)),
     styleSuccess: styled.length === 0 ? null : rate(styled.filter((r) => r.style.ok).length, styled.length),
+    cleanImages: rate(rs.filter((r) => r.fidelity.clean).length, rs.length),
   });
 }
 
