@@ -50,6 +50,11 @@ export const lerp: AggregationRule = named((xs, weights, out, dim) => {
  * - θ within SLERP_ANTIPODAL_TOLERANCE of π: the great circle is not unique; throws a RangeError
  *   naming the sample instead of returning a huge or NaN result.
  * With ‖a‖ = ‖b‖ the result keeps that norm and makes the angle w·θ with a.
+ * Near θ = π with *unequal* norms the coefficients grow like 1/sin θ and no longer cancel, so
+ * ‖slerp‖ grows like |‖a‖ − ‖b‖|·sin(wπ)/sin θ: that is eq. 8 as written. In high dimension
+ * two latents are almost never near-antipodal; in 2-D toys they are (the composition benchmark
+ * shows it). `sphericalMean` — slerp of the unit directions with the norm interpolated
+ * linearly — stays bounded there and equals this rule when the norms are equal.
  * The official code does not use this formula (see `vp`).
  */
 export const slerp: AggregationRule = named((xs, weights, out, dim) => {

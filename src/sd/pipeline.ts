@@ -264,7 +264,9 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
         const tokenizer = await loadClipTokenizer(folder.tokenizer.dir);
         let encoder: PromptEncoder;
         if (folder.textEncoder) {
-          encoder = promptEncoder(folder.textEncoder, tokenizer, folder.unet.textLength ?? undefined);
+          // the text encoder's own length (77): a UNet may take more tokens (IP-Adapter appends image
+          // tokens after the 77 text tokens), which its family adds
+          encoder = promptEncoder(folder.textEncoder, tokenizer);
           encoders.set(te!, encoder);
         } else {
           encoder = encoders.get(te!)!;

@@ -58,6 +58,16 @@ describe('slerp (eq. 8)', () => {
     const y = Float32Array.from([1, 0, 1, -1, 0, 0]); // sample 1 is antipodal
     expect(() => slerp([x, y], [0.5], new Float32Array(6), 3)).toThrow(/slerp: sample 1 has antipodal inputs/);
   });
+  it('near θ = π with unequal norms eq. 8 grows like |‖a‖ − ‖b‖|/sin θ; sphericalMean stays bounded', () => {
+    const d = 1e-3; // θ = π − d
+    const a = Float32Array.of(1, 0), b = Float32Array.of(2 * Math.cos(Math.PI - d), 2 * Math.sin(Math.PI - d));
+    const r = apply(slerp, a, b, 0.5);
+    const expected = Math.hypot(Math.sin(0.5 * (Math.PI - d)) / Math.sin(d) * 1 + Math.sin(0.5 * (Math.PI - d)) / Math.sin(d) * 2 * Math.cos(Math.PI - d), Math.sin(0.5 * (Math.PI - d)) / Math.sin(d) * 2 * Math.sin(Math.PI - d));
+    expect(norm(r)).toBeCloseTo(expected, 0);
+    expect(norm(r)).toBeGreaterThan(400); // ≈ (2 − 1)·sin(π/2)/sin(d) = 1000·… : unbounded as d → 0
+    const m = sphericalMean([a, b], [0.5, 0.5], new Float32Array(2), 2);
+    expect(norm(m)).toBeCloseTo(1.5, 4);
+  });
   it('works per sample: a batch equals each sample alone', () => {
     fc.assert(fc.property(vec(12), vec(12), fc.double({ min: 0, max: 1, noNaN: true }), (a, b, w) => {
       for (let s = 0; s < 3; s++) fc.pre(nonDegenerate(a.subarray(4 * s, 4 * s + 4), b.subarray(4 * s, 4 * s + 4)));
