@@ -15,9 +15,9 @@
  *   targets of standard deviation ≈ 0.03, i.e. ε ≈ 1 target std. Here every mixture component
  *   has per-coordinate variance c_t = ᾱσ₀² + 1 − ᾱ, so a product of k experts has std
  *   √(c_t/k), and in d = 768 dimensions the leapfrog energy error grows like d·(ε/std)⁴, so the
- *   step must shrink like d^(−1/4) ≈ 0.19 to keep HMC's acceptance high: ε_t = 0.3·√(c_t/k)
- *   (acceptance ≈ 0.9 here), L = 3, ρ = 0.5, M = 1; K = 4 steps per level (the notebook's 10
- *   would cost 2.4× more for the same ranking).
+ *   step must shrink like d^(−1/4) ≈ 0.19: ε_t = 0.2·√(c_t/k) (HMC acceptance ≈ 0.8 here;
+ *   0.3 drops it to ≈ 0.5, 0.1 raises it to ≈ 0.98), L = 3, ρ = 0.5, M = 1; K = 4 steps per
+ *   level (the notebook's 10 would cost 2.4× more).
  * - projective composition (Bradley et al. 2025, §3): ε = ε_L + ε_A − ε_b with background p_b =
  *   "the prompt's squares loosely placed (attribute jitter 2), any colour, any style". Reading
  *   the factors (positions, colours, style) as Bradley's blocks, the layout expert differs from
@@ -127,7 +127,7 @@ export function composeSettings(quick: boolean): ComposeSettings {
     mcmcSteps: quick ? 2 : 4,
     leapfrog: 3,
     damping: 0.5,
-    stepScale: 0.3,
+    stepScale: 0.2,
     essThreshold: 0.5,
     particleFactor: 8,
   };
@@ -390,19 +390,41 @@ export function composeTable(rows: readonly ComposeRow[]): string {
   );
 }
 
-/** Instance success (±2 SE) against model evaluations per kept sample (ε + log q), log x axis. */
+const GROUP_COLORS: Record<string, string> = { 'single expert': '#777777', 'layout+attribute': '#1f77b4', '+style': '#d62728' };
+
+/**
+ * Instance success (±2 SE) against model evaluations per kept sample (ε + log q), log x axis.
+ * Points carry their table row number; the key on the right lists the methods by group (a
+ * standalone SVG has no room for Plot's HTML legend).
+ */
 export function composeChart(rows: readonly ComposeRow[]): Plot.PlotOptions {
-  const cost = (d: ComposeRow) => Number(d.epsPerSample) + Number(d.logDensityPerSample);
+  const pts = rows.map((r, i) => ({
+    id: i + 1, group: String(r.group), method: String(r.method),
+    cost: Number(r.epsPerSample) + Number(r.logDensityPerSample),
+    y: Number(r.instanceSuccess),
+    lo: Math.max(0, Number(r.instanceSuccess) - 2 * Number(r.instanceSuccessSE)),
+    hi: Math.min(1, Number(r.instanceSuccess) + 2 * Number(r.instanceSuccessSE)),
+  }));
+  const groups = [...new Set(pts.map((p) => p.group))];
+  const colorOf = (g: string) => GROUP_COLORS[g] ?? '#2ca02c';
+  let line = 0;
+  const key = groups.map((g) => {
+    const lines = [g, ...pts.filter((p) => p.group === g).map((p) => `  ${p.id}  ${p.method}`)];
+    const mark = Plot.text([lines.join('\n')], { frameAnchor: 'top-right', textAnchor: 'start', lineAnchor: 'top', dx: 14, dy: line * 12, fill: colorOf(g), fontSize: 10 });
+    line += lines.length + 0.5;
+    return mark;
+  });
   return {
-    title: 'Shapes world: instance success vs model evaluations (Table 5 analog)',
-    width: 760, height: 420, marginRight: 220,
-    x: { type: 'log', label: 'model evaluations per kept sample (ε + log q)' },
-    y: { label: 'instance success', domain: [0, 1] },
-    color: { legend: true }, grid: true,
+    width: 900, height: Math.max(420, line * 12 + 60), marginRight: 330, marginTop: 30,
+    x: { type: 'log', label: 'model evaluations per kept sample (ε + log q) →' },
+    y: { label: '↑ instance success (±2 SE)', domain: [0, 1] },
+    grid: true,
     marks: [
-      Plot.ruleX(rows, { x: cost, y1: (d: ComposeRow) => Math.max(0, Number(d.instanceSuccess) - 2 * Number(d.instanceSuccessSE)), y2: (d: ComposeRow) => Math.min(1, Number(d.instanceSuccess) + 2 * Number(d.instanceSuccessSE)), stroke: 'group' }),
-      Plot.dot(rows, { x: cost, y: 'instanceSuccess', fill: 'group', r: 4 }),
-      Plot.text(rows, { x: cost, y: 'instanceSuccess', text: 'method', dx: 8, textAnchor: 'start', fontSize: 9 }),
+      Plot.ruleX(pts, { x: 'cost', y1: 'lo', y2: 'hi', stroke: (d: { group: string }) => colorOf(d.group), strokeOpacity: 0.6 }),
+      Plot.dot(pts, { x: 'cost', y: 'y', fill: (d: { group: string }) => colorOf(d.group), r: 4 }),
+      // row numbers, nudged up/level/down in turn so that coinciding points stay readable
+      ...[-1, 0, 1].map((k) => Plot.text(pts.filter((p) => ((p.id % 3) + 3) % 3 === k + 1), { x: 'cost', y: 'y', text: 'id', dx: 7, dy: k * 9, textAnchor: 'start', fontSize: 9 })),
+      ...key,
     ],
   };
 }

@@ -3,8 +3,8 @@
  * partial write. Batch runs rely on this to resume: a target that exists is complete.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 
 function checkPath(name: string, v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) {
@@ -100,4 +100,29 @@ export async function writeJSONAtomic(path: string, value: unknown, opts: { inde
   );
   if (text === undefined) throw new TypeError('value must be JSON-serializable, got undefined or a function');
   await writeFileAtomic(path, `${text}\n`);
+}
+
+/**
+ * Writes a whole folder atomically: every file (relative path → bytes) goes into a temporary
+ * sibling folder, which then replaces `dir`. On failure the temporary folder is removed and an
+ * existing `dir` is left as it was until the final swap. Returns the absolute path.
+ */
+export async function writeFolderAtomic(dir: string, files: ReadonlyMap<string, Uint8Array | string>): Promise<string> {
+  if (typeof dir !== 'string' || dir === '') throw new TypeError(`dir must be a non-empty path, got ${JSON.stringify(dir)}`);
+  const target = resolve(dir);
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    for (const [rel, bytes] of files) {
+      const p = join(tmp, rel);
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, bytes);
+    }
+    await rm(target, { recursive: true, force: true });
+    await mkdir(dirname(target), { recursive: true });
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return target;
 }

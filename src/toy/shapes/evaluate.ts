@@ -90,7 +90,6 @@ export function evaluateImage(
   if (!Number.isFinite(lambda)) throw new RangeError(`opts.positionPenalty must be a finite number in [0, Infinity], got ${lambda}`);
 
   const plane = H * W;
-  const K = world.colors.length;
   const rgb = world.colors.map((c) => world.palette[c]);
   // d(c) = min_b ‖c − b‖², the squared distance of each colour to the nearest background level.
   const dColor = rgb.map((c) => Math.min(...world.backgroundLevels.map((b) => (c[0] - b) ** 2 + (c[1] - b) ** 2 + (c[2] - b) ** 2)));
