@@ -86,7 +86,10 @@ function plan(name: ExperimentName, quick: boolean): Plan {
             Plot.ruleX(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y1: (d: ExperimentRow) => Number(d.instanceSuccess) - 2 * Number(d.instanceSuccessSE), y2: (d: ExperimentRow) => Number(d.instanceSuccess) + 2 * Number(d.instanceSuccessSE) }),
             Plot.line(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y: 'instanceSuccess', marker: 'circle', stroke: () => 'eq. 9' }),
             Plot.line(rows.filter((r) => r.scale === 'sqrtDim clipped'), { x: 'eta', y: 'instanceSuccess', marker: 'circle-stroke', stroke: () => 'eq. 9 clipped at μ' }),
+            Plot.text(rows.filter((r) => r.scale === 'sqrtDim' || r.scale === 'sqrtDim clipped'), Plot.selectLast({ x: 'eta', y: 'instanceSuccess', z: 'scale', text: (d: ExperimentRow) => (d.scale === 'sqrtDim' ? 'eq. 9' : 'clipped at μ'), dx: 6, textAnchor: 'start' })),
+            Plot.text(rows.filter((r) => r.method === 'layout alone'), { x: 0, y: 'instanceSuccess', text: () => 'layout alone', dy: -8, textAnchor: 'start', fill: '#777' }),
           ],
+          marginRight: 90,
         }),
       };
     }
@@ -107,7 +110,11 @@ function plan(name: ExperimentName, quick: boolean): Plan {
           marks: [
             Plot.ruleY(rows.filter((r) => r.rule === ''), { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' }),
             Plot.line(rows.filter((r) => r.rule !== ''), { x: 's', y: 'instanceSuccess', stroke: 'rule', marker: 'circle' }),
+            Plot.text(rows.filter((r) => r.rule !== '' && r.rule !== 'nlerp'), Plot.selectLast({ x: 's', y: 'instanceSuccess', z: 'rule', text: 'rule', fill: 'rule', dx: 6, dy: -4, textAnchor: 'start' })),
+            Plot.text(rows.filter((r) => r.rule === 'nlerp'), Plot.selectLast({ x: 's', y: 'instanceSuccess', text: 'rule', fill: 'rule', dx: 6, dy: 10, textAnchor: 'start' })),
+            Plot.text(rows.filter((r) => r.rule === ''), { x: Math.min(...rows.filter((r) => r.rule !== '').map((r) => Number(r.s))), y: 'instanceSuccess', text: () => 'layout alone', dy: -8, textAnchor: 'start', fill: '#777' }),
           ],
+          marginRight: 60,
         }),
       };
     }
@@ -135,10 +142,13 @@ function plan(name: ExperimentName, quick: boolean): Plan {
           title: 'AMDM layout←attribute: weight w of the attribute expert (eq. 8)',
           x: { label: 'w' }, y: { label: 'rate', domain: [0, 1] }, color: { legend: true }, grid: true,
           marks: [
+            // colour right equals instance success and IoU ≥ 0.5 is 1 here (the target places exactly)
             Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'instanceSuccess', stroke: () => 'instance success', marker: 'circle' }),
-            Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'colorAccuracy', stroke: () => 'colour right (found square)', marker: 'circle-stroke' }),
-            Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'positionAccuracy', stroke: () => 'IoU ≥ 0.5', marker: 'dot' }),
+            Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'cleanImages', stroke: () => 'clean images', marker: 'circle-stroke', strokeDasharray: '3,3' }),
+            Plot.text(rows.filter((r) => r.w !== ''), Plot.selectLast({ x: 'w', y: 'instanceSuccess', text: () => 'instance success', dx: 6, textAnchor: 'start' })),
+            Plot.text(rows.filter((r) => r.w !== ''), Plot.selectLast({ x: 'w', y: 'cleanImages', text: () => 'clean images', dx: 6, textAnchor: 'start' })),
           ],
+          marginRight: 110,
         }),
       };
     }
@@ -227,16 +237,7 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
     const sh = ['method', 'step', 'targetMean', 'targetSD', 'mixedMean', 'mixedSD', 'expected'];
     await writeFileAtomic(path.join(outDir, 'sphere.csv'), [sh.join(','), ...sphereRows.map((r) => sh.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n');
     const merged = sphereRows.filter((r) => r.mixedMean !== null);
-    const chart: Plot.PlotOptions = {
-      title: 'Norm of the merged latent per step, ‖x′‖/√d (Figure 5b analog)',
-      x: { label: 'step' }, y: { label: '‖x‖/√d' }, color: { legend: true }, grid: true,
-      marks: [
-        Plot.line(sphereRows.filter((r) => r.method === 'layout alone'), { x: 'step', y: 'targetMean', stroke: () => 'target alone (proposal)', strokeDasharray: '4,3' }),
-        Plot.line(sphereRows.filter((r) => r.method === 'layout alone'), { x: 'step', y: 'expected', stroke: () => 'expected √(ᾱ·E x₀² + 1 − ᾱ)', strokeOpacity: 0.6 }),
-        Plot.line(merged, { x: 'step', y: 'mixedMean', stroke: 'method' }),
-        Plot.areaY(merged, { x: 'step', y1: (d: ExperimentRow) => Number(d.mixedMean) - Number(d.mixedSD), y2: (d: ExperimentRow) => Number(d.mixedMean) + Number(d.mixedSD), fill: 'method', fillOpacity: 0.15 }),
-      ],
-    };
+    const chart = sphereChart(sphereRows);
     await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(chart, { figure: 'svg' }));
   } else if (p.chart) {
     await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(p.chart(rows), { figure: 'svg' }));
@@ -258,6 +259,38 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
   }
   log(`wrote ${outDir}/{results.json,results.csv,table.md${p.chart || p.traces ? ',chart.svg' : ''}${p.traces ? ',sphere.csv' : ''}}`);
   return rows;
+}
+
+/** ‖x′‖/√d of the merged latent per step for each rule (log scale: vp leaves the sphere by 50×). */
+export function sphereChart(sphereRows: ExperimentRow[]): Plot.PlotOptions {
+  const merged = sphereRows.filter((r) => r.mixedMean !== null);
+  const alone = sphereRows.filter((r) => r.method === 'layout alone');
+  return {
+    title: 'Norm of the merged latent per step, ‖x′‖/√d (Figure 5b analog)',
+    x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true, marginRight: 150,
+    marks: [
+      Plot.line(alone, { x: 'step', y: 'targetMean', stroke: '#555', strokeDasharray: '4,3' }),
+      Plot.line(alone, { x: 'step', y: 'expected', stroke: '#aaa' }),
+      Plot.text(alone, Plot.selectLast({ x: 'step', y: 'targetMean', text: () => 'target alone', dx: 6, dy: -6, textAnchor: 'start', fill: '#555' })),
+      Plot.text(alone, Plot.selectLast({ x: 'step', y: 'expected', text: () => 'expected √(ᾱ·E x₀² + 1 − ᾱ)', dx: 6, dy: 8, textAnchor: 'start', fill: '#888' })),
+      Plot.areaY(merged, { x: 'step', y1: (d: ExperimentRow) => Math.max(1e-3, Number(d.mixedMean) - Number(d.mixedSD)), y2: (d: ExperimentRow) => Number(d.mixedMean) + Number(d.mixedSD), fill: 'method', fillOpacity: 0.15 }),
+      Plot.line(merged, { x: 'step', y: 'mixedMean', stroke: 'method' }),
+      Plot.text(merged, Plot.selectLast({ x: 'step', y: 'mixedMean', z: 'method', text: 'method', fill: 'method', dx: 6, textAnchor: 'start' })),
+    ],
+  };
+}
+
+/** Rewrites chart.svg of a finished run from its results.json (after a change to the charts). */
+export async function replotExperiment(name: ExperimentName, out?: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const outDir = path.resolve(out ?? path.join('experiments', 'out', name));
+  const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as { rows: ExperimentRow[]; sphere?: ExperimentRow[]; quick: boolean };
+  const p = plan(name, json.quick);
+  const chart = json.sphere ? sphereChart(json.sphere) : p.chart?.(json.rows);
+  if (!chart) throw new Error(`experiment '${name}' has no chart`);
+  const file = path.join(outDir, 'chart.svg');
+  await writeFileAtomic(file, plotToSVG(chart, { figure: 'svg' }));
+  return file;
 }
 
 function csvCell(v: unknown): string {

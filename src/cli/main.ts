@@ -67,9 +67,14 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--samples <n>', 'samples per prompt (default 4; quick 2)', intArg(1, 10_000))
     .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
     .option('--out <dir>', 'output folder (default experiments/out/<name>)')
+    .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
     .option('--no-progress', 'hide the progress bar')
     .action(async (name, opts) => {
-      const { runExperiment } = await import('./experiments.ts');
+      const { runExperiment, replotExperiment } = await import('./experiments.ts');
+      if (opts.replot) {
+        console.log(`wrote ${await replotExperiment(name, opts.out)}`);
+        return;
+      }
       await runExperiment(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
     });
   return program;
