@@ -264,8 +264,12 @@ async function runMethod(
   if (N !== B) {
     // The final resampling made the N particles equally weighted, in ancestor order: keep B
     // evenly spaced slots (a stratified pick rather than the first B, which share ancestors).
+    // Kept samples may still share an ancestor, so the binomial SEs understate their spread.
     samples = new Float32Array(B * dim);
-    for (let b = 0; b < B; b++) samples.set(r.samples.subarray(Math.floor(((b + 0.5) * N) / B) * dim, (Math.floor(((b + 0.5) * N) / B) + 1) * dim), b * dim);
+    for (let b = 0; b < B; b++) {
+      const slot = Math.floor(((b + 0.5) * N) / B);
+      samples.set(r.samples.subarray(slot * dim, (slot + 1) * dim), b * dim);
+    }
   }
   return {
     samples, eps: r.evals.eps, logq: r.evals.logDensity, epsEvals: r.evals.eps * N, logqEvals: r.evals.logDensity * N,
@@ -416,7 +420,7 @@ export function composeChart(rows: readonly ComposeRow[]): Plot.PlotOptions {
   });
   return {
     width: 900, height: Math.max(420, line * 12 + 60), marginRight: 330, marginTop: 30,
-    x: { type: 'log', label: 'model evaluations per kept sample (ε + log q) →' },
+    x: { type: 'log', label: 'model evaluations per kept sample (ε + log q) →', domain: [Math.min(...pts.map((p) => p.cost)) / 1.25, Math.max(...pts.map((p) => p.cost)) * 1.25] },
     y: { label: '↑ instance success (±2 SE)', domain: [0, 1] },
     grid: true,
     marks: [

@@ -60,8 +60,8 @@ export function buildProgram(extra: Command[] = []): Command {
 
   program
     .command('experiment')
-    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights'].join(', ')} (results.json/csv, table.md, chart.svg)`)
-    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights'] as const))
+    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes'].join(', ')} (results.json/csv, table.md, chart.svg)`)
+    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes'] as const))
     .option('--quick', 'small smoke version (few prompts and steps)')
     .option('--prompts <n>', 'number of prompts (default 36; quick 3)', intArg(1, 100_000))
     .option('--samples <n>', 'samples per prompt (default 4; quick 2)', intArg(1, 10_000))
@@ -70,6 +70,12 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
     .option('--no-progress', 'hide the progress bar')
     .action(async (name, opts) => {
+      if (name === 'compose-shapes') {
+        // Table 5 analog: AMDM vs compositional baselines on the same prompts and experts
+        const { runComposeShapes } = await import('./experiment-compose.ts');
+        await runComposeShapes({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, progress: opts.progress && Boolean(process.stderr.isTTY) });
+        return;
+      }
       const { runExperiment, replotExperiment } = await import('./experiments.ts');
       if (opts.replot) {
         console.log(`wrote ${await replotExperiment(name, opts.out)}`);
