@@ -257,7 +257,10 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
         const components: Component[] = ['unet'];
         if (te === null || !encoders.has(te)) components.push('text_encoder');
         if (needVae && (vid === null || !vaes.has(vid))) components.push('vae_decoder');
-        const folder = await loadModelFolder(spec.folder, { ...opts.session, components });
+        // several UNet sessions take turns on the same cores: idle spinning thread pools would
+        // compete with the running one (BENCHMARKS.md, ONNX path), so spinning is off by default
+        const session = { allowSpinning: opts.models.length > 1 ? false : undefined, ...opts.session };
+        const folder = await loadModelFolder(spec.folder, { ...session, components });
         const name = spec.name ?? folder.dir.split(/[\\/]/).pop()!;
         loaded.push({ index: i, spec, name, folder, family: families[i].family, conditions: families[i].conditions } as LoadedModel);
         if (!folder.tokenizer) throw new Error(`model folder ${folder.dir} is missing its tokenizer/ files`);
