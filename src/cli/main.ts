@@ -52,7 +52,9 @@ export function buildProgram(extra: Command[] = []): Command {
     .action(async (job, opts) => {
       const { runGenerate } = await import('./generate.ts');
       const r = await runGenerate(job, { output: opts.output, device: opts.device, threads: opts.threads, progress: opts.progress && Boolean(process.stderr.isTTY) });
-      console.log(`wrote ${r.files.length} files to ${r.outputDir} (model calls ${r.calls.join(' + ')} = ${r.totalCalls})`);
+      const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
+      const finish = r.totalCalls - amdmCalls;
+      console.log(`wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`);
     });
 
   const bench = program.command('bench').description('benchmarks on real models (run `amdm bench coco-mig --help`)');
