@@ -236,7 +236,6 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
     });
     const sh = ['method', 'step', 'targetMean', 'targetSD', 'mixedMean', 'mixedSD', 'expected'];
     await writeFileAtomic(path.join(outDir, 'sphere.csv'), [sh.join(','), ...sphereRows.map((r) => sh.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n');
-    const merged = sphereRows.filter((r) => r.mixedMean !== null);
     const chart = sphereChart(sphereRows);
     await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(chart, { figure: 'svg' }));
   } else if (p.chart) {

@@ -18,8 +18,6 @@
  *
  * Random streams of `seed`: 0 the initial particles, 1 the step noise, 3 the resampling uniforms.
  */
-import type { NoiseSchedule, TimestepSpacing } from '../core/schedule.ts';
-import type { Denoiser } from '../core/types.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite } from './composite.ts';
@@ -32,20 +30,9 @@ import {
   type ResamplePolicy,
 } from './resample.ts';
 import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
-import type { ComposeResult } from './types.ts';
+import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
-export interface FKCOptions {
-  models: readonly Denoiser[];
-  /** γᵢ (default all 1). Γ = Σγᵢ must be > 0 unless `initStd` or `latents` is given. */
-  gamma?: readonly number[];
-  dim: number;
-  /** N ≥ 1 particles (the notebook uses 512). */
-  particles: number;
-  schedule: NoiseSchedule;
-  steps?: number;
-  spacing?: TimestepSpacing;
-  offset?: number;
-  seed?: number;
+export interface FKCOptions extends ComposeCommonOptions {
   /** Noise scale b > 0 of §4.1. Default 1. */
   b?: number;
   integrator?: 'ddpm' | 'euler';
@@ -60,10 +47,8 @@ export interface FKCOptions {
   resample?: ResamplePolicy;
   /** κ in (0, 1] for the ESS gate. Default 0.5. */
   essThreshold?: number;
-  /** Initial N(0, initStd²I); default 1/√Γ. */
-  initStd?: number;
+  /** Initial particles instead of N(0, initStd²I) (initStd defaults to 1/√Γ; Γ = Σγᵢ must be > 0 unless one of them is given). */
   latents?: Float32Array;
-  signal?: AbortSignal;
 }
 
 const INTEGRATORS = ['ddpm', 'euler'] as const;

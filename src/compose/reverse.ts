@@ -11,7 +11,7 @@
  *
  * Random streams of `seed`: 0 the initial particles, 1 the step noise, 2 the MCMC kernel.
  */
-import type { NoiseSchedule, TimestepSpacing } from '../core/schedule.ts';
+import type { NoiseSchedule } from '../core/schedule.ts';
 import type { Denoiser } from '../core/types.ts';
 import { ddimCoefficients, ddimStepInto } from '../core/ddim.ts';
 import { gaussianRng } from '../core/rng.ts';
@@ -19,37 +19,19 @@ import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts
 import { checkModels, makeComposite, requireExact, type Composite } from './composite.ts';
 import { DDPM_VARIANCES, ddpmStd, ddpmStepInto, levelPath, type DDPMVariance, type Level } from './levels.ts';
 import { makeMCMCKernel, type MCMCOptions, type MCMCTarget } from './mcmc.ts';
-import type { ComposeResult } from './types.ts';
+import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
-export interface ReverseOptions {
-  /** The models composed; all share the schedule and the sample dimension. */
-  models: readonly Denoiser[];
-  /** γᵢ per model (default all 1: the product / sum of scores). */
-  gamma?: readonly number[];
-  /** Elements per particle. */
-  dim: number;
-  /** Number of particles (≥ 1), sampled as one batch. */
-  particles: number;
-  schedule: NoiseSchedule;
-  /** Sampling steps (default: every training timestep), spacing and offset as in the core. */
-  steps?: number;
-  spacing?: TimestepSpacing;
-  offset?: number;
-  /** Seed of the initial particles, the step noise and the MCMC kernel. Default 0. */
-  seed?: number;
+export interface ReverseOptions extends ComposeCommonOptions {
   /** 'ddpm' (default) ancestral step, or 'ddim'. */
   sampler?: 'ddpm' | 'ddim';
   /** DDPM variance: 'posterior' β̃ (default; no noise onto the data level) or 'beta' (RRR). */
   variance?: DDPMVariance;
   /** DDIM η in [0, 1]. Default 0. */
   ddimEta?: number;
-  /** Standard deviation of the initial N(0, s²I) particles. Default 1. */
-  initStd?: number;
-  /** Initial particles (particles·dim values) instead of N(0, initStd²I). */
+  /** Initial particles (particles·dim values) instead of N(0, initStd²I); initStd defaults to 1. */
   latents?: Float32Array;
   /** MCMC correction at every level (Du et al. 2023); null/undefined for none. */
   mcmc?: MCMCOptions | null;
-  signal?: AbortSignal;
 }
 
 const SAMPLERS = ['ddpm', 'ddim'] as const;

@@ -11,8 +11,6 @@
  * consistent from any initial spread. Resampling (systematic) when ESS < κN (κ = 0.5) and
  * always at the end. Random streams of `seed`: 0 initial, 1 proposals, 3 resampling.
  */
-import type { NoiseSchedule, TimestepSpacing } from '../core/schedule.ts';
-import type { Denoiser } from '../core/types.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite, requireExact } from './composite.ts';
@@ -26,26 +24,14 @@ import {
   type ResamplePolicy,
 } from './resample.ts';
 import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
-import type { ComposeResult } from './types.ts';
+import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
-export interface SMCOptions {
-  /** Models with exact `logDensity` (ExactModel). */
-  models: readonly Denoiser[];
-  gamma?: readonly number[];
-  dim: number;
-  particles: number;
-  schedule: NoiseSchedule;
-  steps?: number;
-  spacing?: TimestepSpacing;
-  offset?: number;
-  seed?: number;
+export interface SMCOptions extends ComposeCommonOptions {
+  /** Models with exact `logDensity` (ExactModel); initStd defaults to 1/√Γ when Γ > 0, else 1. */
   /** Default 'ess'. */
   resample?: ResamplePolicy;
   /** κ in (0, 1]. Default 0.5. */
   essThreshold?: number;
-  /** Initial N(0, initStd²I); default 1/√Γ when Γ > 0, else 1. */
-  initStd?: number;
-  signal?: AbortSignal;
 }
 
 export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {

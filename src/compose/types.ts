@@ -8,6 +8,29 @@
  * composition: γ = (1, …, 1, −(k−1)) with the background last.
  */
 import type { Denoiser } from '../core/types.ts';
+import type { NoiseSchedule, TimestepSpacing } from '../core/schedule.ts';
+
+/** Options every compositional sampler takes (reverse / product, projective, FKC, SMC). */
+export interface ComposeCommonOptions {
+  /** The models composed; all share the schedule and the sample dimension. */
+  models: readonly Denoiser[];
+  /** γᵢ per model (default all 1: the product / sum of scores). */
+  gamma?: readonly number[];
+  /** Elements per particle. */
+  dim: number;
+  /** Number of particles (≥ 1), sampled as one batch. */
+  particles: number;
+  schedule: NoiseSchedule;
+  /** Sampling steps (default: every training timestep), spacing and offset as in the core. */
+  steps?: number;
+  spacing?: TimestepSpacing;
+  offset?: number;
+  /** Seed of the initial particles and of every random choice of the sampler. Default 0. */
+  seed?: number;
+  /** Standard deviation of the initial N(0, s²I) particles (default per sampler). */
+  initStd?: number;
+  signal?: AbortSignal;
+}
 
 /**
  * A denoiser that also knows its exact noised log-density log q_t(x) (normalized or up to an
