@@ -26,8 +26,8 @@ import {
 import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
+/** The models must have an exact `logDensity` (ExactModel); initStd defaults to 1/√Γ when Γ > 0, else 1. */
 export interface SMCOptions extends ComposeCommonOptions {
-  /** Models with exact `logDensity` (ExactModel); initStd defaults to 1/√Γ when Γ > 0, else 1. */
   /** Default 'ess'. */
   resample?: ResamplePolicy;
   /** κ in (0, 1]. Default 0.5. */
