@@ -1,6 +1,6 @@
 /**
  * `amdm bench coco-mig`: generate the COCO-MIG benchmark images with AMDM over
- * InteractDiffusion (target) and MIGC, as AMDM's `infer800.py` (research notes §4.6, §2.5).
+ * InteractDiffusion (target) and MIGC, as AMDM's `infer800.py` (sources M§4.6, §2.5).
  *
  * - reads the 800-entry mig_bench.json and maps each entry with src/sd/coco-mig.ts;
  * - shards (`--shard i/n`, or `--shard auto` from a Kubernetes Indexed Job / Slurm job array);
@@ -42,7 +42,7 @@ import { interactDiffusionFamily } from '../sd/families/interactdiffusion.ts';
 import { MIGC_DEFAULT_STEPS, migcFamily } from '../sd/families/migc.ts';
 import { ensureDir, writeFileAtomic } from './files.ts';
 
-/** SD 1.x VAE scaling factor (research notes §6). */
+/** SD 1.x VAE scaling factor (sources M§6). */
 const SCALING_FACTOR = 0.18215;
 
 export interface CocoMigOptions {

@@ -3,14 +3,14 @@
  * against compositional samplers that target the *product* of the same experts, on the same
  * prompts and noise grid, scored by the exact evaluator, with model evaluations and wall time.
  *
- * Methods (T DDIM/DDPM steps on the shared schedule, research/composition.md for the baselines):
+ * Methods (T DDIM/DDPM steps on the shared schedule, docs/sources.md (C) for the baselines):
  * - layout alone: DDIM (η_ddim = 0) with the layout expert; the reference every method pairs with.
  * - AMDM layout←attribute: paper Algorithm 1 (slerp, w = 0.5, s = 20 of T = 50, η = 0.3·√d),
  *   and the same with η = 0 (aggregation only).
- * - sum of scores (Du et al. 2023 without correction, §2.2 "Reverse"): ε = ε_L + ε_A, one DDPM
+ * - sum of scores (Du et al. 2023 without correction, C§2.2 "Reverse"): ε = ε_L + ε_A, one DDPM
  *   ancestral step per level (posterior variance); also with DDIM η = 0 from the layout-alone
  *   latent, so the sampler is not what separates it from AMDM.
- * - Du et al. 2023 with MCMC (§2.2–2.3): after each step onto level t′ ≥ 0, K U-HMC or HMC steps
+ * - Du et al. 2023 with MCMC (C§2.2–2.3): after each step onto level t′ ≥ 0, K U-HMC or HMC steps
  *   targeting π_t′ ∝ q_L^t′ q_A^t′. Step size: the 2-D notebook's ε = 0.03 with M = 1 was set for
  *   targets of standard deviation ≈ 0.03, i.e. ε ≈ 1 target std. Here every mixture component
  *   has per-coordinate variance c_t = ᾱσ₀² + 1 − ᾱ, so a product of k experts has std
@@ -18,17 +18,17 @@
  *   step must shrink like d^(−1/4) ≈ 0.19: ε_t = 0.2·√(c_t/k) (HMC acceptance ≈ 0.8 here;
  *   0.3 drops it to ≈ 0.5, 0.1 raises it to ≈ 0.98), L = 3, ρ = 0.5, M = 1; K = 4 steps per
  *   level (the notebook's 10 would cost 2.4× more).
- * - projective composition (Bradley et al. 2025, §3): ε = ε_L + ε_A − ε_b with background p_b =
+ * - projective composition (Bradley et al. 2025, C§3): ε = ε_L + ε_A − ε_b with background p_b =
  *   "the prompt's squares loosely placed (attribute jitter 2), any colour, any style". Reading
  *   the factors (positions, colours, style) as Bradley's blocks, the layout expert differs from
  *   p_b only in positions (and its mild colour preference) and the attribute expert only in
  *   colours, so C = p_b·(p_L/p_b)·(p_A/p_b) puts exact positions and exact colours together.
  *   (The factorization holds over factors, not over pixels, so the rule is not exact here.)
  *   The style expert is no background: dividing by it would penalize the prompt's style.
- * - FKC (Skreta et al. 2025, §4.3): product with γ = (1, 1), b = 1, DDPM integrator, systematic
+ * - FKC (Skreta et al. 2025, C§4.3): product with γ = (1, 1), b = 1, DDPM integrator, systematic
  *   resampling when ESS < N/2. Particles: the B samples of one prompt (N = B), and N = 8B
  *   particles per prompt of which B are kept (evenly spaced slots of the final resampling).
- * - SMC with exact energies (§5): same targets, DDPM proposal, N = 8B, B kept.
+ * - SMC with exact energies (C§5): same targets, DDPM proposal, N = 8B, B kept.
  * - "+style": AMDM layout←attribute+style and the product samplers with the style expert too.
  *
  * Every method samples prompt p with seed + p (experts built with seed + p, as compareOnShapes

@@ -1,5 +1,5 @@
 /**
- * `amdm experiment <name>`: the Shapes-world experiments (TOY-WORLDS.md §1–5). Each writes
+ * `amdm experiment <name>`: the Shapes-world experiments (EXPERIMENTS.md). Each writes
  * results.json, results.csv, table.md and chart.svg into its output folder; EXPERIMENTS.md
  * records the full runs with their commands. `--quick` is the small smoke version CI runs.
  */

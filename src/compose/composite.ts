@@ -1,5 +1,5 @@
 /**
- * The composite model of a linear score combination (research/composition.md §1):
+ * The composite model of a linear score combination (sources C§1):
  *   ε_comp(x, t) = Σᵢ γᵢ εᵢ(x, t),   log π̃_t(x) = Σᵢ γᵢ log qᵢᵗ(x),
  * so ∇log π̃_t = −ε_comp/σ_t. Buffers are allocated once per batch size; the model calls are
  * counted (one call = one batched evaluation of one model).
@@ -113,7 +113,7 @@ export function makeComposite(models: readonly Denoiser[], gamma: readonly numbe
 }
 
 /**
- * The exact mixture composition Σᵢ wᵢ qᵢᵗ (research/composition.md §2.1: noising commutes with
+ * The exact mixture composition Σᵢ wᵢ qᵢᵗ (sources C§2.1: noising commutes with
  * mixing, so this is exact at every t): log q = LSEᵢ(log wᵢ + log qᵢᵗ), and with responsibilities
  * ρᵢ ∝ wᵢ qᵢᵗ(x), ε = Σᵢ ρᵢ εᵢ (because ∇log q = Σᵢ ρᵢ ∇log qᵢᵗ and all share σ_t).
  * The models' log-densities must be normalized.

@@ -1,20 +1,20 @@
 /**
  * Feynman–Kac correctors (Skreta et al. 2025) for π_t ∝ Πᵢ (qᵢᵗ)^{γᵢ}, in the discrete VP form
- * of research/composition.md §4.3 (derived there from the continuous rule §4.1 and checked to
- * reproduce the three code instances of §4.2). Per step t → t′ with α, β, σ_t (levels.ts):
+ * of sources C§4.3 (derived there from the continuous rule C§4.1 and checked to
+ * reproduce the three code instances of C§4.2). Per step t → t′ with α, β, σ_t (levels.ts):
  *
  *   Δlog w = −½ (Γ−1) d β + (β / (2σ_t²)) ( ‖Σᵢ γᵢ εᵢ‖² − Σᵢ γᵢ ‖εᵢ‖² ),   Γ = Σ γᵢ,
  *   x_{t′} = (x_t − ((1+b)/2)(β/σ_t) ε_comp)/√α + √(bβ̃) z          ('ddpm', default), or
- *   x_{t′} = x_t + ½βx_t − ((1+b)/2)(β/σ_t) ε_comp + √(bβ) z        ('euler', §4.3 verbatim),
+ *   x_{t′} = x_t + ½βx_t − ((1+b)/2)(β/σ_t) ε_comp + √(bβ) z        ('euler', C§4.3 verbatim),
  *
  * with the weights evaluated at x_t (as the notebook does), then systematic resampling of the
  * moved particles — every step (the FKC code; log-weights reset to 0), when ESS < κN (optional
- * gate, §4.4), or never — and a final resampling so that the returned particles are equally
+ * gate, C§4.4), or never — and a final resampling so that the returned particles are equally
  * weighted. With b = 1 the 'ddpm' drift is the DDPM ancestral mean (first order equal to Euler);
  * its noise uses DDPM's β̃ = β(1−ᾱ′)/(1−ᾱ) by default (`variance`), which differs from β only
  * in the last steps and adds no noise onto the data level.
  * FKC needs b > 0: a deterministic step would keep resampled duplicates identical.
- * Initial particles: N(0, I/Γ), the product of the k standard normals (§4.3).
+ * Initial particles: N(0, I/Γ), the product of the k standard normals (C§4.3).
  *
  * Random streams of `seed`: 0 the initial particles, 1 the step noise, 3 the resampling uniforms.
  */
@@ -33,13 +33,13 @@ import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
 export interface FKCOptions extends ComposeCommonOptions {
-  /** Noise scale b > 0 of §4.1. Default 1. */
+  /** Noise scale b > 0 of C§4.1. Default 1. */
   b?: number;
   integrator?: 'ddpm' | 'euler';
   /**
    * Noise of the 'ddpm' integrator: 'posterior' (default) uses √(b·β̃), β̃ = β(1−ᾱ′)/(1−ᾱ), equal
    * to β up to O(β²) except in the last steps, so the step onto ᾱ = 1 adds no noise; 'beta' uses
-   * √(bβ) (§4.3 verbatim; on a coarse grid it blurs the data by √β of the last step). 'euler'
+   * √(bβ) (C§4.3 verbatim; on a coarse grid it blurs the data by √β of the last step). 'euler'
    * always uses √(bβ).
    */
   variance?: DDPMVariance;
@@ -54,7 +54,7 @@ export interface FKCOptions extends ComposeCommonOptions {
 const INTEGRATORS = ['ddpm', 'euler'] as const;
 
 /**
- * Δlog w of §4.3 for every particle into `out`, from the per-model ε (`parts`) and their
+ * Δlog w of C§4.3 for every particle into `out`, from the per-model ε (`parts`) and their
  * γ-weighted sum `comp` at level t of the step t → t′.
  */
 export function fkcLogWeightIncrement(

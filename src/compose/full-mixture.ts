@@ -1,7 +1,7 @@
 /**
  * Gaussian mixtures with full covariances, p(x) = Σₖ πₖ N(x; μₖ, Σₖ): the exact targets of the
  * 2-D composition worlds (products and mixtures of mixtures, rotated experts) and their exact
- * denoisers (research/composition.md §7 "Full": Cholesky Cₖ = L Lᵀ, log det = 2 Σ log L_jj,
+ * denoisers (sources C§7 "Full": Cholesky Cₖ = L Lᵀ, log det = 2 Σ log L_jj,
  * solve L u = x − aμₖ, quadratic form ‖u‖², Cₖ⁻¹(x − aμₖ) = L⁻ᵀu).
  *
  * Isotropic and diagonal mixtures (src/toy) convert with `toFullMixture`; their own denoiser
@@ -37,7 +37,7 @@ export interface FullMixture {
 const LOG_2PI = Math.log(2 * Math.PI);
 /** |Σπ − 1| tolerated by `validateFullMixture`. */
 export const FULL_WEIGHT_TOLERANCE = 1e-9;
-/** Product components with log(ŵ/Z) below this are dropped (research/composition.md §8.1). */
+/** Product components with log(ŵ/Z) below this are dropped (sources C§8.1). */
 export const PRUNE_LOG_WEIGHT = -50;
 
 /** Checks every field of a full mixture (kind, dim, weights, means, SPD covariances); returns it. */
@@ -289,13 +289,13 @@ export function mixtureMoments(mix: GaussianMixture | FullMixture): { mean: Floa
 }
 
 /**
- * The normalized tilted product Πᵢ pᵢ(x)^{γᵢ} / Z of mixtures (research/composition.md §8.1,
+ * The normalized tilted product Πᵢ pᵢ(x)^{γᵢ} / Z of mixtures (sources C§8.1,
  * generalized to exponents): one component per tuple (k₁, …, k_m) with
  *   Λ = Σᵢ γᵢ Σᵢ⁻¹,  h = Σᵢ γᵢ Σᵢ⁻¹ μᵢ,  m = Λ⁻¹h,  S = Λ⁻¹,
  *   log ŵ = Σᵢ γᵢ [log πᵢ − ½ log det(2πΣᵢ) − ½ μᵢᵀΣᵢ⁻¹μᵢ] + ½ log det(2πS) + ½ hᵀΛ⁻¹h,
  * the log of ∫ Πᵢ (πᵢ N(x; μᵢ, Σᵢ))^{γᵢ} dx; log Z = LSE log ŵ. With γ = (1, 1) this is
- * ŵ = π ρ N(μ; ν, A + B) of §8.1. An exponent other than 1 is allowed only on a single
- * Gaussian (a tempered mixture is not a mixture, §8.3). Components with log(ŵ/Z) < −50 are
+ * ŵ = π ρ N(μ; ν, A + B) of C§8.1. An exponent other than 1 is allowed only on a single
+ * Gaussian (a tempered mixture is not a mixture, C§8.3). Components with log(ŵ/Z) < −50 are
  * dropped. Throws when a tuple's precision Λ is not positive definite (no normalizable product).
  */
 export function productOfMixtures(
@@ -383,7 +383,7 @@ export function productOfMixtures(
   };
 }
 
-/** The mixture Σᵢ wᵢ pᵢ of mixtures (components concatenated, weights rescaled; §8.3). */
+/** The mixture Σᵢ wᵢ pᵢ of mixtures (components concatenated, weights rescaled; C§8.3). */
 export function mixtureOfMixtures(factors: readonly (GaussianMixture | FullMixture)[], weights: readonly number[]): FullMixture {
   if (!Array.isArray(factors) || factors.length < 1) throw new RangeError(`factors must be a non-empty array of mixtures, got ${describe(factors)}`);
   if (!Array.isArray(weights) || weights.length !== factors.length) {
@@ -466,7 +466,7 @@ export interface FullMixtureDenoiser extends ExactModel {
 }
 
 /**
- * The exact denoiser of a full-covariance mixture (research/composition.md §7, "Full"):
+ * The exact denoiser of a full-covariance mixture (sources C§7, "Full"):
  * q_t = Σₖ πₖ N(aμₖ, Cₖ), Cₖ = a²Σₖ + s²I, ε* = s Σₖ rₖ Cₖ⁻¹(x − aμₖ). Cholesky factors are
  * recomputed only when ᾱ changes; buffers grow only with the batch.
  */

@@ -1,11 +1,11 @@
 /**
  * The noise levels a compositional sampler walks through, and the DDPM ancestral step between
- * two of them (research/composition.md §1).
+ * two of them (sources C§1).
  *
  * Timesteps come from the core (`timesteps`, `prevTimestep` in diffusers mode), exactly as
  * `sampleAMDM` visits them, so AMDM and the baselines share a grid. After the last listed
  * timestep the level is the schedule's final ᾱ; build the schedule with `setAlphaToOne: true`
- * so that the last step lands on the data level ᾱ = 1 (checklist item 1 of §10).
+ * so that the last step lands on the data level ᾱ = 1 (checklist item 1 of C§10).
  *
  * Between consecutive levels t → t′ (ᾱ′ > ᾱ) the effective one-step quantities are
  *   α = ᾱ/ᾱ′,  β = 1 − α,  σ_t = √(1 − ᾱ),
@@ -65,10 +65,10 @@ export const DDPM_VARIANCES = ['beta', 'posterior'] as const;
 export type DDPMVariance = (typeof DDPM_VARIANCES)[number];
 
 /**
- * DDPM ancestral step t → t′ with ε (Ho et al. 2020, eq. 11; RRR "beta_forward" in §1):
+ * DDPM ancestral step t → t′ with ε (Ho et al. 2020, eq. 11; RRR "beta_forward" in C§1):
  *   mean = (x − (β/σ_t) ε)/√α  ( = c₁ x̂₀ + c₂ x_t ),
  *   std  = √β ('beta', RRR's choice) or √(β (1−ᾱ′)/(1−ᾱ)) ('posterior', 0 at the data level).
- * `driftScale` multiplies the ε term: FKC's (1+b)/2 (§4.3); 1 is plain DDPM.
+ * `driftScale` multiplies the ε term: FKC's (1+b)/2 (C§4.3); 1 is plain DDPM.
  */
 export function ddpmStd(level: Level, variance: DDPMVariance): number {
   checkOneOf('variance', variance, DDPM_VARIANCES);

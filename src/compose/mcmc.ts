@@ -1,5 +1,5 @@
 /**
- * MCMC kernels of Du et al. 2023 ("Reduce, Reuse, Recycle", research/composition.md §2.2), per
+ * MCMC kernels of Du et al. 2023 ("Reduce, Reuse, Recycle", sources C§2.2), per
  * particle, over any target with a gradient g = ∇ℓ and (for the adjusted kernels) ℓ = log p̃:
  *
  * - ULA:   x ← x + η g(x) + √(2η) ξ
@@ -13,9 +13,9 @@
  *          accept → (x*, v*), reject → (x, −v′). The momentum flip on rejection makes the partial
  *          refresh exact (generalized HMC, Horowitz 1991); RRR keeps +v′ (`flipOnReject: false`).
  *
- * Defaults are the 2-D notebook values (§2.4): 10 steps per level, η = 1e-3 (ULA/MALA),
+ * Defaults are the 2-D notebook values (C§2.4): 10 steps per level, η = 1e-3 (ULA/MALA),
  * ε = 0.03, L = 3, ρ = 0.5, M = 1 (U-HMC/HMC). `betaScaled(c)` gives the image-code step size
- * c·βₜ (ULA/MALA 0.035·βₜ, HMC 0.1·βₜ with M = βₜ, §2.4). Buffers are allocated once per kernel.
+ * c·βₜ (ULA/MALA 0.035·βₜ, HMC 0.1·βₜ with M = βₜ, C§2.4). Buffers are allocated once per kernel.
  */
 import { gaussianRng, type GaussianRng } from '../core/rng.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';

@@ -1,5 +1,5 @@
 /**
- * Sample-quality metrics for the composition worlds (research/composition.md §6; AMDM Table 6
+ * Sample-quality metrics for the composition worlds (sources C§6; AMDM Table 6
  * reports ln(MMD) ↓, LL ↑, Var ↓ without code, so the definitions here are stated):
  *
  * - LL: mean log-density of the samples under the exact normalized target (the Sjöberg et al.

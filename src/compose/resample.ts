@@ -1,5 +1,5 @@
 /**
- * Particle weights and systematic resampling (research/composition.md §4.4, FKC's
+ * Particle weights and systematic resampling (sources C§4.4, FKC's
  * `sample_cat_sys`): p = softmax(log w); u ~ U(0, 1); targets (u + i)/N; index i is the first j
  * with cumsum(p)_j > target (clamped to N − 1). ESS = 1/Σ pᵢ².
  */

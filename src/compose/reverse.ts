@@ -1,13 +1,13 @@
 /**
  * Reverse diffusion with a composed ε, optionally corrected by MCMC at every noise level:
  *
- * - Du et al. 2023 without correction ("sum of scores", research/composition.md §2.2 "Reverse"):
+ * - Du et al. 2023 without correction ("sum of scores", sources C§2.2 "Reverse"):
  *   ε_comp = Σᵢ εᵢ, then a DDPM (or DDIM) step.
  * - Du et al. 2023 with MCMC: after the step to level t′ ≥ 0, K kernel steps (ULA, MALA, U-HMC,
  *   HMC; `mcmc.ts`) targeting π_{t′} ∝ Πᵢ qᵢ^{t′} with ∇log π = −ε_comp(x, t′)/σ_{t′}
- *   (§2.3, "reverse step and then MCMC", evaluated at the new level — the recommended port, not
+ *   (C§2.3, "reverse step and then MCMC", evaluated at the new level — the recommended port, not
  *   the image code's off-by-one). No MCMC after the step onto the final level.
- * - Bradley et al. 2025, projective composition (§3): ε_comp = Σᵢ εᵢ − (k−1) ε_background.
+ * - Bradley et al. 2025, projective composition (C§3): ε_comp = Σᵢ εᵢ − (k−1) ε_background.
  *
  * Random streams of `seed`: 0 the initial particles, 1 the step noise, 2 the MCMC kernel.
  */
@@ -158,7 +158,7 @@ export type ProjectiveOptions = Omit<ReverseOptions, 'gamma' | 'models'> & {
 };
 
 /**
- * Bradley et al. 2025, projective composition (research/composition.md §3):
+ * Bradley et al. 2025, projective composition (sources C§3):
  * ε = Σᵢ εᵢ − (k−1) ε_b, then DDPM/DDIM. Exact when the conditionals are factorized.
  */
 export function sampleProjective(opts: ProjectiveOptions): Promise<ComposeResult> {

@@ -1,6 +1,6 @@
 /**
  * Discrete-time SMC sampler with exact energies (the Thornton et al. 2025 construction as in
- * research/composition.md §5; here with the toys' exact log qᵢᵗ instead of distilled ones):
+ * sources C§5; here with the toys' exact log qᵢᵗ instead of distilled ones):
  *
  *   targets     π̃_t(x) = Πᵢ qᵢᵗ(x)^{γᵢ}         (the final level is the data level when ᾱ = 1)
  *   proposal    M(x′|x_t) = N(x′; (x_t − (β/σ_t) ε_comp)/√α, β I)    (DDPM ancestral, v = β)

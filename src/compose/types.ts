@@ -3,7 +3,7 @@
  *
  * A composition of models 1..k with exponents γᵢ targets, at noise level t, the tilted product
  *   π_t(x) ∝ Πᵢ qᵢᵗ(x)^{γᵢ},   ∇log π_t = Σᵢ γᵢ ∇log qᵢᵗ = −(Σᵢ γᵢ εᵢ(x, t)) / σ_t
- * (research/composition.md §1: every linear score combination is a composite ε because all
+ * (sources C§1: every linear score combination is a composite ε because all
  * models share σ_t = √(1−ᾱ_t)). Product / sum of scores: γ = (1, …, 1); projective
  * composition: γ = (1, …, 1, −(k−1)) with the background last.
  */

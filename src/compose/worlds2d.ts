@@ -1,15 +1,15 @@
 /**
- * 2-D composition worlds with exact targets (TOY-WORLDS.md "The 2-D composition worlds";
- * research/composition.md §2.5, §3, §4.2, §8):
+ * 2-D composition worlds with exact targets (EXPERIMENTS.md, "Composition in 2-D";
+ * sources C§2.5, C§3, C§4.2, C§8):
  *
  * - `ring-bar` (product): RRR's 8-Gaussian ring (radius 0.5, std 0.03) × the bar, made a
- *   Gaussian N(0, diag(0.1², 0.6²)) so that the product is a mixture (§2.5).
+ *   Gaussian N(0, diag(0.1², 0.6²)) so that the product is a mixture (C§2.5).
  * - `up-down` (product): FKC's notebook experts, "up" = (±1.5, +1.5) and "down" = (±1.5, −1.5),
- *   std 0.4; the product sits at (±1.5, 0) with std 0.4/√2 (§4.2).
+ *   std 0.4; the product sits at (±1.5, 0) with std 0.4/√2 (C§4.2).
  * - `factorized` (projective): background N(0, I), p₁ = GMM₁(x₁)N(x₂; 0, 1),
- *   p₂ = N(x₁; 0, 1)GMM₂(x₂); the composition p₁p₂/p_b = GMM₁(x₁)GMM₂(x₂) (§3).
+ *   p₂ = N(x₁; 0, 1)GMM₂(x₂); the composition p₁p₂/p_b = GMM₁(x₁)GMM₂(x₂) (C§3).
  * - `rotated` (projective): the same with p₂ rotated by an angle (default 45°), so the
- *   conditionals no longer act on disjoint coordinate blocks (§3, "failure mode").
+ *   conditionals no longer act on disjoint coordinate blocks (C§3, "failure mode").
  * - `bars-mixture` (mixture): ½ left bar + ½ right bar (RRR's disjunction, x ∈ ±[0.1, 0.3],
  *   y ∈ [−1, 1], as Gaussians with the uniform's variances).
  *
@@ -64,7 +64,7 @@ function denoiser(e: Expert, schedule: NoiseSchedule): ExactModel {
     : mixtureDenoiser(e.mixture, schedule, { name: e.name });
 }
 
-/** A product world Πᵢ pᵢ (exact target by §8.1). */
+/** A product world Πᵢ pᵢ (exact target by C§8.1). */
 export function productWorld(name: string, description: string, experts: readonly Expert[]): CompositionWorld {
   const target = productOfMixtures(experts.map((e) => e.mixture)).mixture;
   const dim = target.dim;

@@ -139,7 +139,7 @@ export function ddimStep(
 
 /**
  * Classifier-free guidance (Ho & Salimans 2022): ε = ε_u + g·(ε_c − ε_u), the convention of
- * every model here (research notes §2.7). `out` may alias either input.
+ * every model here (sources M§2.7). `out` may alias either input.
  */
 export function cfgCombine(uncond: Float32Array, cond: Float32Array, scale: number, out?: Float32Array): Float32Array {
   checkNumber('scale', scale);

@@ -3,7 +3,7 @@
  *   x_k = x′ − η · (x′ − μ_k) / ‖x′ − μ_k‖
  * a step of length exactly η from the merged latent x′ toward the model's own DDIM step mean μ_k
  * (eq. 6). Norms are per sample (the official code takes one Frobenius norm over the whole batch,
- * research notes §2.1; we do not). When ‖x′ − μ_k‖ = 0 the direction is undefined and x′ already
+ * sources M§2.1; we do not). When ‖x′ − μ_k‖ = 0 the direction is undefined and x′ already
  * equals μ_k: the sample is left unchanged. Like eq. 9, the step is not clipped by default: when
  * η exceeds ‖x′ − μ_k‖ it passes μ_k and ends up on the far side of μ_k, *away* from the merged
  * latent (the distances are reported so a caller can see it). `clip: true` is an explicit

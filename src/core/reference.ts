@@ -1,7 +1,7 @@
 /**
  * The official AMDM code path (Hammour-steak/AMDM@dba837a, `interactmigc.py:356-470`,
  * `interactmigcip.py:552`), reproduced for comparison — NOT the paper's method and never the
- * default. It differs from Algorithm 1 in five ways (research notes §2.4):
+ * default. It differs from Algorithm 1 in five ways (sources M§2.4):
  *  1. merge: m = ω·y_target + √(1−ω²)·y_other (two models); for three models the code's
  *     m = ω₁ω₂·y_t + √(1−ω₁²)·ω₂·y_a + √(1−ω₁²)·√(1−ω₂²)·y_b, copied as written (not
  *     norm-preserving). ω weights the *target*.

@@ -11,7 +11,7 @@
  *     xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖, per sample.
  * Otherwise each active model continues from its own proposal. The result is the target's x₀.
  *
- * Differences from the official code (research notes §2.4), none of which are the default here:
+ * Differences from the official code (sources M§2.4), none of which are the default here:
  * its merge is `vp`, its μ is a one-step DDPM posterior mean from the previous step's ε, its step
  * length is absolute over the whole batch, it never aggregates at i = 0, and it keeps running
  * every model for all T steps (which does not change the target's result).

@@ -2,7 +2,7 @@
  * Noise schedules and DDIM timestep spacings, exactly as diffusers' `DDIMScheduler`
  * (`scheduling_ddim.py`, v0.27.0: `__init__` lines 204-232, `set_timesteps` 297-340), but in
  * float64 throughout. diffusers builds the betas in float32 (torch.linspace) and multiplies them
- * in float32 (torch.cumprod); the two differ by ~1e-6 relative (research notes §1.5). We keep the
+ * in float32 (torch.cumprod); the two differ by ~1e-6 relative (sources M§1.5). We keep the
  * float64 column as the reference; a float32 model run does not notice the difference.
  *
  * Forward process (paper eq. 1-2): x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε, ᾱ_t = Π_{s≤t} (1 − β_s).

@@ -2,7 +2,7 @@
  * `amdm.json`: an optional file in a model folder that maps the ONNX input names of its UNet
  * graph(s) to roles, for exports whose inputs go beyond optimum's standard three
  * (InteractDiffusion boxes/masks/phrase embeddings, MIGC instance tensors, IP-Adapter tokens and
- * scale; research notes §3.4, §4.5, §5).
+ * scale; sources M§3.4, M§4.5, M§5).
  *
  *   {
  *     "family": "interactdiffusion",                 // free text, optional

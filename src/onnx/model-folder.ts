@@ -1,5 +1,5 @@
 /**
- * Load an SD-family model folder in optimum's layout (research notes §6):
+ * Load an SD-family model folder in optimum's layout (sources M§6):
  * model_index.json, scheduler/scheduler_config.json, tokenizer/…, text_encoder/model.onnx,
  * unet/model.onnx (external weights `model.onnx_data` or `weights.pb` are resolved by
  * onnxruntime beside the model file), vae_decoder/model.onnx, and an optional amdm.json

@@ -6,7 +6,7 @@
  * "linear", num_train_timesteps 1000, set_alpha_to_one true, steps_offset 0, timestep_spacing
  * "leading", prediction_type "epsilon"), which is what `DDIMScheduler.from_config` does. The
  * file of an SD 1.x pipeline may name another scheduler class (PNDM, …): its noise-schedule
- * fields are the same, and AMDM samples with DDIM (research notes §1.1).
+ * fields are the same, and AMDM samples with DDIM (sources M§1.1).
  */
 import { z } from 'zod';
 import { BETA_SCHEDULES, TIMESTEP_SPACINGS, type ScheduleConfig } from '../core/schedule.ts';

@@ -3,7 +3,7 @@
  *
  * Rows of every batched input: B unconditional rows, then B conditional rows, and
  *   ε = ε_u + g·(ε_c − ε_u)
- * (research notes §2.7: `latent_model_input = cat([x, x])`, text `cat([negative, positive])`).
+ * (sources M§2.7: `latent_model_input = cat([x, x])`, text `cat([negative, positive])`).
  * With g = 1 the unconditional rows are dropped and one run of B conditional rows gives ε_c.
  *
  * The text embeddings and any extra conditioning tensors are cast into their declared dtype

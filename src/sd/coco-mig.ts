@@ -1,5 +1,5 @@
 /**
- * The COCO-MIG benchmark (MIG_Bench `mig_bench.json`, research notes §4.6): reading, mapping
+ * The COCO-MIG benchmark (MIG_Bench `mig_bench.json`, sources M§4.6): reading, mapping
  * each entry to the InteractDiffusion and MIGC conditions as AMDM's `infer800.py` does, output
  * file names, and sharding. No file system here.
  *

@@ -48,7 +48,7 @@ export interface FamilyContext {
    * maxLength (77) with its pad id (49407 for SD), as `tokenizer(…, padding="max_length")`.
    */
   encodeText(texts: readonly string[]): Promise<PromptEncoding>;
-  /** CFG scale g (ε = ε_u + g(ε_c − ε_u), research notes §2.7); 1 disables the uncond half. */
+  /** CFG scale g (ε = ε_u + g(ε_c − ε_u), sources M§2.7); 1 disables the uncond half. */
   readonly guidance: number;
   /** Text of the unconditional half. */
   readonly negativePrompt: string;

@@ -3,10 +3,10 @@
  *
  *   prompt ─ CLIP tokenizer (77 tokens, padded with 49407) ─ text encoder ─┐ (cond rows)
  *   negative prompt ─ same ────────────────────────────────────────────────┘ (uncond rows)
- *   → one Denoiser per model (its family: CFG ε = ε_u + g(ε_c − ε_u), research notes §2.7)
+ *   → one Denoiser per model (its family: CFG ε = ε_u + g(ε_c − ε_u), sources M§2.7)
  *   → sampleAMDM over all models, one shared schedule (or sampleDDIM for one model, or the
  *     official-code preset sampleAMDMReference)
- *   → VAE decoder on latents / scaling factor (0.18215, §6) → (x/2 + 0.5)·255 RGBA → PNG.
+ *   → VAE decoder on latents / scaling factor (0.18215, M§6) → (x/2 + 0.5)·255 RGBA → PNG.
  *
  * Loading (`prepareSdPipeline`) does every check that can fail before a model runs: the job's
  * sampler options (through the samplers' own validation), each folder's files, input names and
@@ -16,7 +16,7 @@
  *
  * `decodeAll` also decodes every model's own image: each non-target model keeps sampling plain
  * DDIM from where AMDM left it (after its s aggregated steps) down to t = 0, as the official
- * code decodes every model (research notes §2.1). Its DDIM noise (η_ddim > 0) then comes from
+ * code decodes every model (sources M§2.1). Its DDIM noise (η_ddim > 0) then comes from
  * stream 1000 + k of the seed.
  */
 import { createHash } from 'node:crypto';
@@ -46,7 +46,7 @@ export const PRESETS = ['paper', 'reference'] as const;
 export type Preset = (typeof PRESETS)[number];
 
 export interface SdModelSpec {
-  /** Model folder in optimum's layout (research notes §6). */
+  /** Model folder in optimum's layout (sources M§6). */
   folder: string;
   /** Registered family kind (default 'sd'). */
   kind?: string;

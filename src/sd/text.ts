@@ -1,12 +1,12 @@
 /**
  * Prompt → CLIP text embeddings, as diffusers' `encode_prompt` for SD 1.x
- * (pipeline_stable_diffusion.py:287-355, research notes §6): `tokenizer(text,
+ * (pipeline_stable_diffusion.py:287-355, sources M§6): `tokenizer(text,
  * padding="max_length", max_length=77, truncation=True)`, then the text encoder's
  * `last_hidden_state` [rows, 77, width] with no attention mask. The negative prompt is padded
  * to the same 77 tokens (`:436-438`).
  *
  * An encoder keeps the rows of texts it has encoded, so the same prompt and negative prompt
- * used by several models (one shared text encoder, §6) run through the graph once.
+ * used by several models (one shared text encoder, M§6) run through the graph once.
  */
 import type { TextEncoderModel } from '../onnx/model-folder.ts';
 import { encodeTokenIds } from '../onnx/components.ts';

@@ -1,5 +1,5 @@
 /**
- * Inner loops of the Gaussian-mixture denoiser (research/composition.md §7), written as plain
+ * Inner loops of the Gaussian-mixture denoiser (sources C§7), written as plain
  * functions over typed arrays so that they stay monomorphic. No validation here: `gmm.ts`
  * checks every input. Layouts: x is B×dim, means K×dim, L/R are B×K (row per sample), and
  * `active` lists the components with πₖ > 0 (the others keep ℓₖ = −∞, rₖ = 0).

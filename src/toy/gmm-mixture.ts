@@ -1,5 +1,5 @@
 /**
- * Building and checking Gaussian mixtures p₀(x) = Σₖ πₖ N(μₖ, Σₖ) (TOY-WORLDS.md, "Closed-form
+ * Building and checking Gaussian mixtures p₀(x) = Σₖ πₖ N(μₖ, Σₖ) (docs/sources.md C§7, "Closed-form
  * models"), and drawing exact samples from them.
  */
 import { checkInt, describe } from '../core/validate.ts';

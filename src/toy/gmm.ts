@@ -1,5 +1,5 @@
 /**
- * Exact denoisers of Gaussian-mixture data (research/composition.md §7).
+ * Exact denoisers of Gaussian-mixture data (sources C§7).
  *
  * With a = √ᾱ and s² = 1 − ᾱ, the noised marginal of p₀ = Σₖ πₖ N(μₖ, Σₖ) is
  *   q_t(x) = Σₖ πₖ N(x; a μₖ, Cₖ),  Cₖ = a² Σₖ + s² I,

@@ -28,7 +28,7 @@ function grid(lo: number, hi: number, n: number): Float32Array {
   return pts;
 }
 
-describe('full-covariance mixture denoiser (research/composition.md §7, "Full")', () => {
+describe('full-covariance mixture denoiser (sources C§7, "Full")', () => {
   it('equals the toy denoiser on diagonal mixtures (ε and log q_t) at random t and x', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 1000 }), (t, seed) => {
@@ -79,7 +79,7 @@ describe('full-covariance mixture denoiser (research/composition.md §7, "Full")
   });
 });
 
-describe('products and mixtures of mixtures (§8.1)', () => {
+describe('products and mixtures of mixtures (sources C§8.1)', () => {
   const p1 = isotropicMixture([-1, 0, 1, 0.5], 2, [0.1, 0.2], [0.4, 0.6]);
   const p2 = rotated;
 

@@ -1,5 +1,5 @@
 /**
- * The 1-D product of research/composition.md §9 (our instance): p₁ = ½N(−1, 0.05) + ½N(1, 0.05),
+ * The 1-D product of sources C§9 (our instance): p₁ = ½N(−1, 0.05) + ½N(1, 0.05),
  * p₂ = ½N(−2, 1) + ½N(2, 0.05). The exact product puts 5.4 % of its mass on x > 0; the plain
  * sum of scores puts about half there. FKC and the exact-energy SMC recover the mode weight.
  */
@@ -26,7 +26,7 @@ for (let k = 0; k < exact.weights.length; k++) if (exact.means[k] > 0) exactHigh
 const fractionHigh = (x: Float32Array) => x.reduce((c, v) => c + (v > 0 ? 1 : 0), 0) / x.length;
 
 describe('1-D product of two bimodal experts', () => {
-  it('has the exact mode weight P(x > 0) = 0.0543 (closed form §8.1)', () => {
+  it('has the exact mode weight P(x > 0) = 0.0543 (closed form sources C§8.1)', () => {
     expect(exactHigh).toBeCloseTo(0.0543, 3);
   });
 
@@ -60,7 +60,7 @@ describe('1-D product of two bimodal experts', () => {
   });
 });
 
-describe('FKC weight increment (§4.3)', () => {
+describe('FKC weight increment (sources C§4.3)', () => {
   it('for a product of two: −½dβ + (β/σ²)⟨ε₁, ε₂⟩', () => {
     const r = gaussianRng(9, 0);
     const dim = 3;

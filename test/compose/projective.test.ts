@@ -1,5 +1,5 @@
 /**
- * Bradley et al. 2025, projective composition (research/composition.md §3): on the factorized
+ * Bradley et al. 2025, projective composition (sources C§3): on the factorized
  * toy, ε₁ + ε₂ − ε_b is the exact ε of the noised composition at every t, so reverse diffusion
  * samples GMM₁(x₁)GMM₂(x₂); with one expert rotated it is not, and the samples are biased.
  */

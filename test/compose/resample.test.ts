@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { effectiveSampleSize, normalizeWeights, systematicResample } from '../../src/compose/resample.ts';
 
-describe('systematic resampling (research/composition.md §4.4)', () => {
+describe('systematic resampling (sources C§4.4)', () => {
   it('matches a hand-computed case: p = (½, ¼, ¼), N = 3 → targets (u + i)/3', () => {
     const logw = Float64Array.from([0.5, 0.25, 0.25], Math.log);
     // u = 0.1: targets 0.0333, 0.3667, 0.7 against cumsum 0.5, 0.75, 1.

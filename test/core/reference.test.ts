@@ -11,7 +11,7 @@ const dim = 16;
 
 describe('official-code reference preset', () => {
   it.each([
-    // research notes §2.1: N, i, t_used, coeff1, coeff2
+    // sources M§2.1: N, i, t_used, coeff1, coeff2
     [50, 1, 981, 1.005894082, 0.011787716],
     [50, 7, 861, 1.00488068, 0.009841292],
     [20, 2, 901, 1.005207616, 0.01046177],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { alphaBar, makeSchedule, prevTimestep, roundHalfEven, timesteps } from '../../src/core/schedule.ts';
 import { ddimCoefficients } from '../../src/core/ddim.ts';
 
-// Reference numbers: research notes on the models, §1.5 (float64 numpy transcription of
+// Reference numbers: sources M§1.5 (float64 numpy transcription of
 // diffusers' DDIMScheduler, v0.27.0).
 const ALPHA_BAR_F64: [number, number][] = [
   [0, 0.99915],

@@ -17,7 +17,7 @@ describe('scheduler_config.json → ScheduleConfig', () => {
   it('maps the SD 1.x file to the core SD 1.x schedule', () => {
     expect(scheduleConfigFromJson(SD15_SCHEDULER_CONFIG)).toEqual({ ...SD15_SCHEDULE });
     const s = makeSchedule(scheduleConfigFromJson(SD15_SCHEDULER_CONFIG));
-    expect(s.alphasCumprod[999]).toBeCloseTo(0.00466009851308, 12); // research notes §1.5
+    expect(s.alphasCumprod[999]).toBeCloseTo(0.00466009851308, 12); // sources M§1.5
   });
 
   it("fills missing fields with DDIMScheduler's defaults and ignores unknown ones", () => {

@@ -44,7 +44,7 @@ function randomMixture(kind: 'isotropic' | 'diagonal', K: number, dim: number, r
     : diagonalMixture(means, dim, variances, weights);
 }
 
-/** Per-sample, per-component reference of §7 in float64, written for clarity, not speed. */
+/** Per-sample, per-component reference of sources C§7 in float64, written for clarity, not speed. */
 function reference(mix: GaussianMixture, abar: number, x: ArrayLike<number>) {
   const { dim } = mix;
   const K = mix.weights.length;

@@ -1,7 +1,7 @@
 /**
  * Boxes as the grounded SD families take them: normalized xyxy `[x0, y0, x1, y1]` with
  * 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1 (InteractDiffusion `subject_boxes`/`object_boxes`,
- * MIGC `bboxes`, COCO-MIG `segment[].bbox`; research notes §3.2, §4.1, §4.6).
+ * MIGC `bboxes`, COCO-MIG `segment[].bbox`; sources M§3.2, M§4.1, M§4.6).
  */
 import { z } from 'zod';
 import { describe } from '../../core/validate.ts';
@@ -56,7 +56,7 @@ export const boxSchema = z
   .transform((b) => b as unknown as Box);
 
 /**
- * InteractDiffusion's action box (`get_between_box`, research notes §3.1): sort the four x
+ * InteractDiffusion's action box (`get_between_box`, sources M§3.1): sort the four x
  * values and the four y values of the subject and object boxes and keep the 2nd and 3rd of each,
  * giving [x₍₁₎, y₍₁₎, x₍₂₎, y₍₂₎] — the region between (or shared by) the two boxes.
  */

@@ -1,6 +1,6 @@
 /**
  * CLIP image preprocessing as transformers' `CLIPImageProcessor()` with its defaults does it
- * (research notes §5; `image_processing_clip.py`): RGB → resize so the shortest edge is 224 with
+ * (sources M§5; `image_processing_clip.py`): RGB → resize so the shortest edge is 224 with
  * PIL bicubic → centre crop 224 × 224 → × 1/255 → normalize with CLIP's mean/std → CHW.
  *
  * The resize reproduces Pillow's `Image.resize(size, BICUBIC)` on 8-bit images

@@ -51,7 +51,7 @@ export function checkDim(file: string, info: TensorInfo, k: number, want: number
 /**
  * pooler_output of each text. With the folder's own text encoder the texts are tokenized as
  * `tokenizer(texts, padding=True)` (padded to the longest, InteractDiffusion's call, research
- * notes §3.2); otherwise through the pipeline's 77-token encoder. Both give the same pooled
+ * sources M§3.2); otherwise through the pipeline's 77-token encoder. Both give the same pooled
  * vectors: CLIP pools at the first EOS and attention is causal, so padding after it is unseen.
  */
 export async function encodePooled(ctx: FamilyContext, texts: readonly string[]): Promise<{ pooled: Float32Array; width: number }> {

@@ -2,7 +2,7 @@
  * InteractDiffusion (HF `interactdiffusion/diffusers-v1-2`) as an ONNX UNet: the input builder
  * and the `interactdiffusion` model family.
  *
- * Inputs (research notes §3.2, the official `pipeline_stable_diffusion_interactdiffusion.py`
+ * Inputs (sources M§3.2, the official `pipeline_stable_diffusion_interactdiffusion.py`
  * and AMDM's copy in `interactmigc.py`):
  *   E = text_encoder(tokenizer(subjects + objects + actions, padding=True)).pooler_output  [3n, D]
  *   subject_boxes, object_boxes [30, 4]  zeros; [:n] = xyxy boxes in [0, 1]
@@ -11,10 +11,10 @@
  * and for CFG the rows are doubled with `masks[:B] = 0`: the unconditional half keeps the same
  * boxes and embeddings but all-zero masks, so the model replaces every slot by its learned null
  * features (it still runs the gated fusers; it is not a plain SD pass).
- * An optional `action_boxes` input gets `get_between_box(subject, object)` (§3.1) for graphs
+ * An optional `action_boxes` input gets `get_between_box(subject, object)` (M§3.1) for graphs
  * that take it instead of deriving it inside.
  *
- * amdm.json roles (ONNX export contract, §3.4; docs/models.md): latent, timestep, text,
+ * amdm.json roles (ONNX export contract, M§3.4; docs/models.md): latent, timestep, text,
  * subject_boxes, object_boxes, masks, subject_embeddings, object_embeddings, action_embeddings,
  * and optionally action_boxes. Rows: [2B, 30, 4], [2B, 30], [2B, 30, D].
  */
@@ -86,7 +86,7 @@ export interface InteractInputs {
 }
 
 /**
- * Lay out one sample's grounding inputs (research notes §3.2). `pooled` holds the pooler_output
+ * Lay out one sample's grounding inputs (sources M§3.2). `pooled` holds the pooler_output
  * of `interactPhraseList(t)`: [3n, width].
  */
 export function buildInteractInputs(t: InteractTriplets, pooled: Float32Array, width: number, slots = INTERACT_MAX_OBJS): InteractInputs {

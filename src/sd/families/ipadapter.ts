@@ -1,5 +1,5 @@
 /**
- * IP-Adapter (tencent-ailab/IP-Adapter, SD 1.5, 4 tokens; research notes §5) as ONNX graphs: the
+ * IP-Adapter (tencent-ailab/IP-Adapter, SD 1.5, 4 tokens; sources M§5) as ONNX graphs: the
  * image-token builder and the `ipadapter` model family.
  *
  *   pixel_values  = CLIPImageProcessor()(reference image)           [1, 3, 224, 224] (clip-image.ts)
@@ -92,7 +92,7 @@ export async function ipImageTokens(enc: IpAdapterEncoders, pixelValues: Float32
   return { tokens: cond.data, uncondTokens: uncond.data, count: cond.dims[1], width: cond.dims[2] };
 }
 
-/** cat([text, tokens], dim = 1) for one row: [L·D] and [T·D] → [(L+T)·D] (research notes §5). */
+/** cat([text, tokens], dim = 1) for one row: [L·D] and [T·D] → [(L+T)·D] (sources M§5). */
 export function concatTokens(text: Float32Array, tokens: Float32Array, width: number): Float32Array {
   checkInt('width', width, 1);
   checkFloat32('text', text);

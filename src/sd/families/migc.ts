@@ -2,7 +2,7 @@
  * MIGC (limuloo/MIGC, as vendored by AMDM) as ONNX graphs: the input builder, the per-step
  * switch between the MIGC graph and the plain SD graph, and the `migc` model family.
  *
- * Inputs (research notes §4.1, §4.4; `migc_pipeline.py` `_encode_prompt` and
+ * Inputs (sources M§4.1, M§4.4; `migc_pipeline.py` `_encode_prompt` and
  * `MIGCProcessor.__call__`):
  *   prompt = [caption, phrase₁ … phraseₙ], each tokenized to 77 (max_length) and encoded:
  *     encoder_hidden_states = cat([neg, caption, phrase₁ … phraseₙ])   [n+2, 77, D]
@@ -14,8 +14,8 @@
  *     (`F.interpolate(mode='bilinear')`, align_corners=False, no antialias);
  *   SAC's `torch.randperm(28)` becomes an input `sac_perm`, drawn here from the run's seed, so
  *     a run is reproducible (the official code draws a fresh one on every call, from torch's RNG,
- *     which cannot be reproduced outside torch: §8).
- * Per step i, MIGC runs while i ≤ MIGCsteps (`not_use_migc = ith > MIGCsteps`, §4.3); later
+ *     which cannot be reproduced outside torch: M§8).
+ * Per step i, MIGC runs while i ≤ MIGCsteps (`not_use_migc = ith > MIGCsteps`, M§4.3); later
  * steps are exactly the plain SD UNet fed [neg, caption]. NaiveFuser steps are not modelled.
  *
  * ONNX contract (docs/models.md): the MIGC graph is amdm.json's `unet`, with roles latent,
@@ -106,7 +106,7 @@ export function resizeBilinear(src: Float32Array, channels: number, inH: number,
 }
 
 /**
- * MIGC's guidance masks (research notes §4.4): per box a mask at image resolution
+ * MIGC's guidance masks (sources M§4.4): per box a mask at image resolution
  * [imageH, imageW] with the rows int(imageH·y0) … int(imageH·y1) − 1 and columns
  * int(imageW·x0) … int(imageW·x1) − 1 set to 1 (Python `int` truncation), the supplement
  * 1 − clip(Σ masks, 0, 1), then both resized bilinearly to [latentH, latentW].
@@ -244,7 +244,7 @@ export function migcExtras(inputs: MigcInputs, roles: ReadonlySet<string>, laten
   return out;
 }
 
-/** Whether step i (0-based) runs the MIGC graph: `ith ≤ MIGCsteps` (research notes §4.3). */
+/** Whether step i (0-based) runs the MIGC graph: `ith ≤ MIGCsteps` (sources M§4.3). */
 export function migcActiveAt(step: number, migcSteps: number): boolean {
   return step <= migcSteps;
 }

@@ -1,5 +1,5 @@
 /**
- * Shapes experts as Gaussian mixtures (TOY-WORLDS.md, "The Shapes world"). Each expert reads
+ * Shapes experts as Gaussian mixtures (EXPERIMENTS.md, "The Shapes world"). Each expert reads
  * the same prompt with different strengths, as InteractDiffusion, MIGC and IP-Adapter do in the
  * paper. Its data distribution is a product of independent factors — for each instance a
  * position and a colour, plus one background style — and each combination is one component
