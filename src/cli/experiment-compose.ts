@@ -50,13 +50,14 @@ import type { MCMCOptions } from '../compose/mcmc.ts';
 import type { ComposeResult } from '../compose/types.ts';
 import { mixtureDenoiser } from '../toy/gmm.ts';
 import { EXPERTS, expertFromFactors, jittered, type ExpertName, type ShapesMixture } from '../toy/shapes/experts.ts';
-import { evaluateImage, summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
+import { evaluateImage, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { makePromptSet, type ShapesPrompt } from '../toy/shapes/prompts.ts';
 import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { progressBar } from './progress.ts';
 import { markdownTable, pm } from './table.ts';
+import { rateColumns } from './experiments.ts';
 
 export interface ComposeShapesOptions {
   /** Small smoke version: 3 prompts × 2 samples, T = 10, s = 4, K = 2 MCMC steps per level. */
@@ -352,22 +353,11 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
 }
 
 function rowOf(m: ComposeMethod, t: Tally, prompts: number, kept: number): ComposeRow {
-  const o = summarize(t.evaluations).overall;
-  const inst = t.evaluations.flatMap((e) => e.instances);
-  const n = inst.length;
-  const color = inst.filter((i) => i.colorOk).length / n;
-  const pos = inst.filter((i) => i.iou >= 0.5).length / n;
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   return {
     method: m.name, group: m.group, kind: m.kind, experts: m.experts.join('+'),
     particlesPerSample: m.particlesPerSample ?? 1,
-    instanceSuccess: o.instanceSuccess.value, instanceSuccessSE: o.instanceSuccess.se,
-    mIoU: o.mIoU.value, mIoUSE: o.mIoU.se,
-    imageSuccess: o.imageSuccess.value, imageSuccessSE: o.imageSuccess.se,
-    styleSuccess: o.styleSuccess?.value ?? null, styleSuccessSE: o.styleSuccess?.se ?? null,
-    colorAccuracy: color, colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
-    positionAccuracy: pos, positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
-    instances: n, images: t.evaluations.length,
+    ...rateColumns(t.evaluations),
     epsCallsPerPrompt: t.epsCalls / prompts,
     logDensityCallsPerPrompt: t.logDensityCalls / prompts,
     epsPerSample: t.epsEvals / kept,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { compareOnShapes, type ShapesMethod, type ShapesMethodResult } from '../toy/shapes/compare.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
+import { summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import { renderPrompt } from '../toy/shapes/render.ts';
 import type { RuleName } from '../core/rules.ts';
@@ -155,10 +156,14 @@ function plan(name: ExperimentName, quick: boolean): Plan {
   }
 }
 
-/** The numbers of one method as a flat row (rates with standard errors). */
-function rowOf(m: ShapesMethodResult): ExperimentRow {
-  const o = m.summary.overall;
-  const inst = m.evaluations.flatMap((e) => e.instances);
+/**
+ * The evaluator's rates over a set of images as flat columns with standard errors: instance,
+ * image and style success, mIoU, colour right, IoU ≥ 0.5, clean images. Shared by every
+ * Shapes-world experiment table.
+ */
+export function rateColumns(evaluations: readonly ImageEvaluation[]): ExperimentRow {
+  const o = summarize(evaluations).overall;
+  const inst = evaluations.flatMap((e) => e.instances);
   const n = inst.length;
   const color = inst.filter((i) => i.colorOk).length / n;
   const pos = inst.filter((i) => i.iou >= 0.5).length / n;
@@ -170,8 +175,13 @@ function rowOf(m: ShapesMethodResult): ExperimentRow {
     colorAccuracy: color, colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
     positionAccuracy: pos, positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
     cleanImages: o.cleanImages.value, cleanImagesSE: o.cleanImages.se,
-    instances: n, images: m.evaluations.length, calls: m.calls,
+    instances: n, images: evaluations.length,
   };
+}
+
+/** The numbers of one method as a flat row (rates with standard errors, model calls). */
+function rowOf(m: ShapesMethodResult): ExperimentRow {
+  return { ...rateColumns(m.evaluations), calls: m.calls };
 }
 
 export async function runExperiment(name: ExperimentName, o: ExperimentOptions = {}): Promise<ExperimentRow[]> {
