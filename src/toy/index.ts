@@ -3,3 +3,5 @@ export type { GaussianMixture } from './mixture.ts';
 export * from './gmm.ts';
 export * from './shapes/index.ts';
 export * from './shapes/compare.ts';
+/** The MiniMIG world (the mini-zoo's training data, prompts and evaluator), as one namespace. */
+export * as minimig from './minimig/index.ts';

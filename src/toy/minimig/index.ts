@@ -1,0 +1,5 @@
+/** The MiniMIG world: scenes, exact renders, captions, prompt sets and the evaluator. */
+export * from './world.ts';
+export * from './sample.ts';
+export * from './render.ts';
+export * from './captions.ts';

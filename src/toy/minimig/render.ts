@@ -1,0 +1,151 @@
+/**
+ * Exact renderer of MiniMIG scenes: RGB bytes (0..255), channel-major 3×32×32, the layout of the
+ * training file (x = u/127.5 − 1 gives the models' [−1, 1] values).
+ *
+ * Drawing order: background texture → "linked to" lines → shapes → "looking at" dots. A pixel
+ * belongs to a figure when its centre (y + ½, x + ½) does (no anti-aliasing).
+ */
+import {
+  CHANNELS,
+  IMAGE_SIZE,
+  MARK_RGB,
+  PALETTE,
+  boxCentre,
+  textureAt,
+  tintLevels,
+  validateScene,
+  validateStyle,
+  type Box,
+  type Relation,
+  type Rgb8,
+  type Scene,
+  type Shape,
+  type Style,
+} from './world.ts';
+
+const PLANE = IMAGE_SIZE * IMAGE_SIZE;
+/** Half width of a "linked to" line: pixel centres within this distance of the segment are drawn. */
+export const LINE_HALF_WIDTH = 1;
+/** A "looking at" dot is 3×3 px centred this many pixels inside the subject's box edge. */
+export const DOT_INSET = 2;
+
+/** Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in `box`. */
+export function insideShape(shape: Shape, box: Box, y: number, x: number): boolean {
+  const py = y + 0.5;
+  const px = x + 0.5;
+  const { x: x0, y: y0, size } = box;
+  if (py < y0 || py > y0 + size || px < x0 || px > x0 + size) return false;
+  const cx = x0 + size / 2;
+  switch (shape) {
+    case 'square':
+      return true;
+    case 'circle': {
+      const cy = y0 + size / 2;
+      return (py - cy) ** 2 + (px - cx) ** 2 <= (size / 2) ** 2;
+    }
+    case 'triangle': // apex at the top centre, base along the bottom edge
+      return Math.abs(px - cx) <= (py - y0) / 2;
+  }
+}
+
+/** Distance from the pixel centre to the segment between the two box centres. */
+export function distanceToLink(a: Box, b: Box, y: number, x: number): number {
+  const [ay, ax] = boxCentre(a);
+  const [by, bx] = boxCentre(b);
+  const dy = by - ay;
+  const dx = bx - ax;
+  const t = Math.max(0, Math.min(1, ((y + 0.5 - ay) * dy + (x + 0.5 - ax) * dx) / (dy * dy + dx * dx)));
+  return Math.hypot(y + 0.5 - (ay + t * dy), x + 0.5 - (ax + t * dx));
+}
+
+/** Pixel [row, column] at the centre of the 3×3 "looking at" dot of `subject` towards `object`. */
+export function dotPixel(subject: Box, object: Box): [number, number] {
+  const [sy, sx] = boxCentre(subject);
+  const [oy, ox] = boxCentre(object);
+  const len = Math.hypot(oy - sy, ox - sx);
+  const r = subject.size / 2 - DOT_INSET;
+  const clamp = (v: number, lo: number) => Math.max(lo + 1, Math.min(lo + subject.size - 2, v));
+  return [clamp(Math.floor(sy + ((oy - sy) / len) * r), subject.y), clamp(Math.floor(sx + ((ox - sx) / len) * r), subject.x)];
+}
+
+function put(out: Uint8Array, q: number, c: Rgb8): void {
+  out[q] = c[0];
+  out[PLANE + q] = c[1];
+  out[2 * PLANE + q] = c[2];
+}
+
+function drawBackground(out: Uint8Array, style: Style): void {
+  const { low, high } = tintLevels(style.tint);
+  for (let y = 0; y < IMAGE_SIZE; y++) {
+    for (let x = 0; x < IMAGE_SIZE; x++) put(out, y * IMAGE_SIZE + x, textureAt(style.texture, style.phase, y, x) ? high : low);
+  }
+}
+
+function drawLink(out: Uint8Array, a: Box, b: Box): void {
+  const [ay, ax] = boxCentre(a);
+  const [by, bx] = boxCentre(b);
+  // only pixels near the segment's bounding box can be within LINE_HALF_WIDTH of it
+  const lo = (u: number, v: number) => Math.max(0, Math.floor(Math.min(u, v) - LINE_HALF_WIDTH - 1));
+  const hi = (u: number, v: number) => Math.min(IMAGE_SIZE - 1, Math.ceil(Math.max(u, v) + LINE_HALF_WIDTH));
+  for (let y = lo(ay, by); y <= hi(ay, by); y++) {
+    for (let x = lo(ax, bx); x <= hi(ax, bx); x++) if (distanceToLink(a, b, y, x) <= LINE_HALF_WIDTH) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+  }
+}
+
+function drawDot(out: Uint8Array, subject: Box, object: Box): void {
+  const [cy, cx] = dotPixel(subject, object);
+  for (let y = cy - 1; y <= cy + 1; y++) for (let x = cx - 1; x <= cx + 1; x++) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+}
+
+export interface RenderOptions {
+  /** Draw the interaction marks (default true); false gives MIGC-mini's training images. */
+  marks?: boolean;
+  /** Write into this array (length 3·32·32) instead of a new one. */
+  out?: Uint8Array;
+}
+
+function target(out: Uint8Array | undefined): Uint8Array {
+  if (out === undefined) return new Uint8Array(CHANNELS * PLANE);
+  if (!(out instanceof Uint8Array) || out.length !== CHANNELS * PLANE) {
+    throw new RangeError(`opts.out must be a Uint8Array of length ${CHANNELS * PLANE} (3×32×32)`);
+  }
+  return out;
+}
+
+function relationBoxes(scene: Scene, r: Relation): [Box, Box] {
+  return [scene.instances[r.subject].box, scene.instances[r.object].box];
+}
+
+/** The scene as RGB bytes, channel-major 3×32×32. */
+export function renderScene(scene: Scene, opts: RenderOptions = {}): Uint8Array {
+  validateScene(scene);
+  const marks = opts.marks ?? true;
+  if (typeof marks !== 'boolean') throw new TypeError(`opts.marks must be a boolean, got ${typeof marks}`);
+  const out = target(opts.out);
+  drawBackground(out, scene.style);
+  if (marks) for (const r of scene.relations) if (r.action === 'linked to') drawLink(out, ...relationBoxes(scene, r));
+  for (const inst of scene.instances) {
+    const rgb = PALETTE[inst.colour];
+    const { x: x0, y: y0, size } = inst.box;
+    for (let y = y0; y < y0 + size; y++) {
+      for (let x = x0; x < x0 + size; x++) if (insideShape(inst.shape, inst.box, y, x)) put(out, y * IMAGE_SIZE + x, rgb);
+    }
+  }
+  if (marks) for (const r of scene.relations) if (r.action === 'looking at') drawDot(out, ...relationBoxes(scene, r));
+  return out;
+}
+
+/** The background alone: a style reference when `style.phase` differs from the scene's. */
+export function renderStyle(style: Style, opts: Pick<RenderOptions, 'out'> = {}): Uint8Array {
+  validateStyle(style);
+  const out = target(opts.out);
+  drawBackground(out, style);
+  return out;
+}
+
+/** Bytes 0..255 → the models' values u/127.5 − 1 in [−1, 1]. */
+export function bytesToUnit(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 127.5 - 1;
+  return out;
+}
