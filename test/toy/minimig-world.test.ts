@@ -134,12 +134,11 @@ describe('MiniMIG renderer', () => {
     expect(rgbAt(img, 7, 25)).toEqual([0, 0, 255]);
     expect(rgbAt(img, 2, 20)).not.toEqual([0, 0, 255]);
     const bare = renderScene(SCENE, { marks: false }); // the dot covers the apex
-    // triangle in (4..13, 20..29), apex at (20, 9): row 21 (centre 21.5, half width 0.75) holds
-    // columns 8 and 9 only; row 20 (half width 0.25 < 0.5) holds none; the base row is full
-    expect(rgbAt(bare, 21, 8)).toEqual([0, 255, 0]);
-    expect(rgbAt(bare, 21, 9)).toEqual([0, 255, 0]);
-    expect(rgbAt(bare, 21, 7)).not.toEqual([0, 255, 0]);
-    expect(rgbAt(bare, 20, 8)).not.toEqual([0, 255, 0]);
+    // triangle in (4..13, 20..29), centre column 9, half width 5·(py − 20 + ½)/10 at pixel-centre
+    // row py: row 20 (half width 0.5) holds columns 8 and 9, row 21 (1.0) too, row 22 (1.5) columns 7–10
+    for (const [y, cols] of [[20, [8, 9]], [21, [8, 9]], [22, [7, 8, 9, 10]]] as const) {
+      for (let x = 4; x < 14; x++) expect(rgbAt(bare, y, x).join() === '0,255,0', `row ${y} column ${x}`).toBe((cols as readonly number[]).includes(x));
+    }
     for (let x = 4; x < 14; x++) expect(rgbAt(bare, 29, x)).toEqual([0, 255, 0]);
   });
 

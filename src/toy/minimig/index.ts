@@ -3,3 +3,4 @@ export * from './world.ts';
 export * from './sample.ts';
 export * from './render.ts';
 export * from './captions.ts';
+export * from './evaluate.ts';

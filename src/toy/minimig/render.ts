@@ -29,23 +29,30 @@ export const LINE_HALF_WIDTH = 1;
 /** A "looking at" dot is 3×3 px centred this many pixels inside the subject's box edge. */
 export const DOT_INSET = 2;
 
-/** Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in `box`. */
-export function insideShape(shape: Shape, box: Box, y: number, x: number): boolean {
+/**
+ * Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in the w×h rectangle at
+ * (x0, y0): the whole rectangle (square), the inscribed ellipse (circle), or the triangle with its
+ * apex in the top row's centre and its base along the bottom row. The renderer's boxes are square
+ * (w = h); the evaluator fits shapes to detected rectangles.
+ */
+export function insideShapeRect(shape: Shape, x0: number, y0: number, w: number, h: number, y: number, x: number): boolean {
   const py = y + 0.5;
   const px = x + 0.5;
-  const { x: x0, y: y0, size } = box;
-  if (py < y0 || py > y0 + size || px < x0 || px > x0 + size) return false;
-  const cx = x0 + size / 2;
+  if (py < y0 || py > y0 + h || px < x0 || px > x0 + w) return false;
+  const cx = x0 + w / 2;
   switch (shape) {
     case 'square':
       return true;
-    case 'circle': {
-      const cy = y0 + size / 2;
-      return (py - cy) ** 2 + (px - cx) ** 2 <= (size / 2) ** 2;
-    }
-    case 'triangle': // apex at the top centre, base along the bottom edge
-      return Math.abs(px - cx) <= (py - y0) / 2;
+    case 'circle':
+      return ((py - y0 - h / 2) / (h / 2)) ** 2 + ((px - cx) / (w / 2)) ** 2 <= 1;
+    case 'triangle': // half width (w/2)·(py − y0 + ½)/h: the top row holds the apex, the bottom row is full
+      return Math.abs(px - cx) <= ((py - y0 + 0.5) / h) * (w / 2);
   }
+}
+
+/** Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in `box`. */
+export function insideShape(shape: Shape, box: Box, y: number, x: number): boolean {
+  return insideShapeRect(shape, box.x, box.y, box.size, box.size, y, x);
 }
 
 /** Distance from the pixel centre to the segment between the two box centres. */
