@@ -49,6 +49,7 @@ def parse_args(argv=None):
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--save-every", type=int, default=500)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (tests)")
+    ap.add_argument("--init", help="vae stage: start from this VAE run's weights (continued training)")
     a = ap.parse_args(argv)
     for k in ["steps", "batch", "threads", "log_every", "save_every"]:
         if getattr(a, k) < 1:
@@ -122,7 +123,8 @@ def train_loop(a, params, loss_fn, state_fn, default_lr):
 # ---------------------------------------------------------------- VAE
 
 def stage_vae(a, data, size):
-    vae = zm.VAE(size["vae_ch"])
+    vae = load_vae(a.init).train() if a.init else zm.VAE(size["vae_ch"])
+    vae.latent_scale.fill_(1.0)
     sources = [data["image"], data["image_nomarks"], data["style_ref"]]
     N = data.count
 
@@ -136,7 +138,7 @@ def stage_vae(a, data, size):
         z = vae.enc(x)
         noise = torch.from_numpy(rng.standard_normal(z.shape).astype(np.float32))
         rec = vae.dec(z + 0.1 * noise)
-        return F.mse_loss(rec, x) + 1e-4 * z.pow(2).mean()
+        return F.mse_loss(rec, x) + F.l1_loss(rec, x) + 1e-4 * z.pow(2).mean()
 
     def state(step):
         return {"kind": "vae", "size": size, "step": step, "state": vae.state_dict()}
