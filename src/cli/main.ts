@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
 import { DEMO_DEFAULTS } from './demo.ts';
 import { RULE_NAMES } from '../core/rules.ts';
+import { zooCommand } from './zoo-calibrate.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
   const program = new Command();
@@ -85,6 +86,7 @@ export function buildProgram(extra: Command[] = []): Command {
       }
       await runExperiment(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
     });
+  program.addCommand(zooCommand());
   return program;
 }
 

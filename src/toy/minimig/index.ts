@@ -4,3 +4,4 @@ export * from './sample.ts';
 export * from './render.ts';
 export * from './captions.ts';
 export * from './evaluate.ts';
+export * from './prompts.ts';

@@ -1,0 +1,179 @@
+/**
+ * `amdm zoo calibrate`: runs each mini-zoo model alone through the ONNX pipeline (the path of
+ * `amdm generate`) on MiniMIG prompts of levels L1–L4 and scores every image with the world's
+ * exact evaluator. Each model gets the caption variant it was trained on and its family's
+ * conditions (zoo-scene.ts); InteractDiffusion-mini needs an interaction, so it skips L1.
+ *
+ * Writes into --out (every file atomically; refs/ holds the style reference PNGs the IP-Adapter
+ * model reads): calibration.json (settings, per-model rows and every image's evaluation),
+ * calibration.csv (one row per model × level, value and standard error per metric) and
+ * calibration.md (the table), and prints the table.
+ */
+import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { intArg, numberArg } from './options.ts';
+import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { markdownTable, pm, textTable } from './table.ts';
+import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
+import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
+
+export const CALIBRATE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', perLevel: 50, seed: 2024, steps: 50, guidance: 5, out: 'out/zoo-calibration' });
+/** --quick: a smoke run. */
+export const CALIBRATE_QUICK = Object.freeze({ perLevel: 1, steps: 3 });
+
+export interface CalibrateOptions {
+  /** Folder holding the model folders (default models/mini-zoo). */
+  zoo?: string;
+  /** Model folder names inside the zoo (default: every folder with unet/model.onnx, sorted). */
+  models?: readonly string[];
+  perLevel?: number;
+  seed?: number;
+  steps?: number;
+  guidance?: number;
+  out?: string;
+  /** onnxruntime intra-op threads (0 = its default). */
+  threads?: number;
+  /** Also write every generated image to images/<model>/<prompt id>.png. */
+  images?: boolean;
+  /** Receives one line per finished model. */
+  log?: (line: string) => void;
+}
+
+export interface ModelCalibration {
+  name: string;
+  kind: string;
+  /** Prompts the family cannot take (InteractDiffusion without an interaction). */
+  skipped: number;
+  overall: MiniMigSummaryRow;
+  levels: MiniMigSummaryRow[];
+  images: { id: string; level: number; seed: number; evaluation: SceneEvaluation }[];
+}
+
+/** Every zoo folder with a UNet, sorted by name. */
+async function zooModels(zoo: string): Promise<string[]> {
+  const entries = await readdir(zoo, { withFileTypes: true }).catch((e: Error) => {
+    throw new Error(`--zoo: cannot read the zoo folder ${zoo}: ${e.message}`);
+  });
+  const names = entries.filter((e) => e.isDirectory() && existsSync(join(zoo, e.name, 'unet', 'model.onnx'))).map((e) => e.name);
+  if (names.length === 0) throw new RangeError(`--zoo: ${zoo} holds no model folder (a folder with unet/model.onnx)`);
+  return names.sort();
+}
+
+const METRICS = [
+  ['instance_success', 'instance success', (r: MiniMigSummaryRow) => r.instanceSuccess],
+  ['miou', 'mIoU', (r: MiniMigSummaryRow) => r.mIoU],
+  ['interaction_success', 'interaction success', (r: MiniMigSummaryRow) => r.interactionSuccess],
+  ['style_success', 'style success', (r: MiniMigSummaryRow) => r.styleSuccess],
+  ['clean_rate', 'clean rate', (r: MiniMigSummaryRow) => r.cleanRate],
+] as const;
+
+const rowsOf = (m: ModelCalibration) => [...m.levels, m.overall].map((r) => ({ model: m.name, r }));
+const levelName = (r: MiniMigSummaryRow) => (r.level === 'all' ? 'all' : `L${r.level}`);
+
+export function calibrationCsv(models: readonly ModelCalibration[]): string {
+  const header = ['model', 'level', 'images', ...METRICS.flatMap(([k]) => [k, `${k}_se`])];
+  const lines = models.flatMap(rowsOf).map(({ model, r }) => [
+    model,
+    levelName(r),
+    String(r.images),
+    ...METRICS.flatMap(([, , f]) => {
+      const e = f(r);
+      return e ? [String(e.value), String(e.se)] : ['', ''];
+    }),
+  ]);
+  return `${[header, ...lines].map((l) => l.join(',')).join('\n')}\n`;
+}
+
+function tableRows(models: readonly ModelCalibration[]): { header: string[]; rows: string[][] } {
+  const header = ['model', 'level', 'images', ...METRICS.map(([, h]) => h)];
+  const rows = models.flatMap(rowsOf).map(({ model, r }) => [model, levelName(r), String(r.images), ...METRICS.map(([, , f]) => pm(f(r)))]);
+  return { header, rows };
+}
+
+/** Runs the calibration; resolves to the per-model results after writing the files. */
+export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCalibration[]> {
+  const d = CALIBRATE_DEFAULTS;
+  const zoo = resolve(o.zoo ?? d.zoo);
+  const out = resolve(o.out ?? d.out);
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const names = o.models ?? (await zooModels(zoo));
+  for (const n of names) if (!existsSync(join(zoo, n, 'unet', 'model.onnx'))) throw new RangeError(`--models: ${join(zoo, n)} is not a model folder (no unet/model.onnx)`);
+  const prompts = minimigPromptSet({ perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed });
+  const steps = o.steps ?? d.steps;
+  const guidance = o.guidance ?? d.guidance;
+  // the pipeline (onnxruntime) loads only when a run is asked for
+  const { generateSd } = await import('../sd/pipeline.ts');
+  await import('../sd/families/index.ts');
+
+  const refs = await ensureDir(join(out, 'refs'));
+  const refPath = (id: string) => join(refs, `${id}.png`);
+  for (const p of prompts) await writeFileAtomic(refPath(p.id), await stylePng(p.reference));
+
+  const results: ModelCalibration[] = [];
+  for (const name of names) {
+    const folder = join(zoo, name);
+    const kind = await folderKind(folder);
+    const scalingFactor = await folderScalingFactor(folder);
+    const images: ModelCalibration['images'] = [];
+    let skipped = 0;
+    const t0 = performance.now();
+    for (const p of prompts) {
+      const spec = zooModelSpec(kind, p.scene, folder, name, refPath(p.id));
+      if (spec === null) {
+        skipped++;
+        continue;
+      }
+      const r = await generateSd({
+        models: [spec],
+        prompt: spec.prompt,
+        negativePrompt: '',
+        steps,
+        guidance,
+        seed: p.seed,
+        scalingFactor,
+        session: { intraOpNumThreads: o.threads ?? 0 },
+      });
+      images.push({ id: p.id, level: p.level, seed: p.seed, evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])) });
+      if (o.images) {
+        const dir = await ensureDir(join(out, 'images', name));
+        await writeFileAtomic(join(dir, `${p.id}.png`), r.target.png[0]);
+      }
+    }
+    if (images.length === 0) throw new RangeError(`${name} (kind ${kind}) could take none of the ${prompts.length} prompts`);
+    const summary = summarizeScenes(images.map((i) => i.evaluation));
+    results.push({ name, kind, skipped, ...summary, images });
+    log(`${name}: ${images.length} images (${skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  const { header, rows } = tableRows(results);
+  const settings = { zoo, models: names, prompts: prompts.length, perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed, steps, guidance, negativePrompt: '' };
+  await writeJSONAtomic(join(out, 'calibration.json'), { settings, models: results });
+  await writeFileAtomic(join(out, 'calibration.csv'), calibrationCsv(results));
+  await writeFileAtomic(join(out, 'calibration.md'), `${markdownTable(header, rows)}\n`);
+  log(textTable(header, rows));
+  return results;
+}
+
+export function zooCommand(): Command {
+  const d = CALIBRATE_DEFAULTS;
+  const zoo = new Command('zoo').description('the learned mini-zoo (models/mini-zoo) on the MiniMIG world');
+  zoo
+    .command('calibrate')
+    .description('each zoo model alone on MiniMIG prompts (L1–L4) through the ONNX pipeline, scored by the exact evaluator; writes calibration.{json,csv,md}')
+    .option('--zoo <dir>', 'folder holding the model folders', d.zoo)
+    .option('--models <list>', 'comma-separated model folder names (default: every folder with unet/model.onnx)', (v: string) => v.split(','))
+    .option('--per-level <n>', 'prompts per level', intArg(1, 100_000), d.perLevel)
+    .option('--seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.seed)
+    .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
+    .option('--guidance <g>', 'CFG scale (MIGC needs ≠ 1)', numberArg(0, 100), d.guidance)
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
+    .option('--out <dir>', 'output folder', d.out)
+    .option('--images', 'also write every generated image to images/<model>/<id>.png')
+    .option('--quick', `smoke run: ${CALIBRATE_QUICK.perLevel} prompt per level, ${CALIBRATE_QUICK.steps} steps (overrides --per-level and --steps)`)
+    .action(async (opts) => {
+      await runZooCalibrate({ ...opts, ...(opts.quick ? CALIBRATE_QUICK : {}) });
+    });
+  return zoo;
+}
