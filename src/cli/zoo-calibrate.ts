@@ -175,5 +175,14 @@ export function zooCommand(): Command {
     .action(async (opts) => {
       await runZooCalibrate({ ...opts, ...(opts.quick ? CALIBRATE_QUICK : {}) });
     });
+  zoo
+    .command('jobs')
+    .description('writes the example jobs examples/jobs/mini-*.json (each zoo model alone, and AMDM with the paper settings) and their style reference PNG')
+    .option('--out <dir>', 'folder of the jobs', 'examples/jobs')
+    .option('--zoo <dir>', 'folder holding the model folders', d.zoo)
+    .action(async (opts) => {
+      const { writeZooJobs } = await import('./zoo-jobs.ts');
+      for (const f of await writeZooJobs(opts)) console.log(`wrote ${f}`);
+    });
   return zoo;
 }

@@ -1,0 +1,76 @@
+/**
+ * `amdm zoo jobs`: writes the mini-zoo's example jobs for `amdm generate` from one MiniMIG prompt,
+ * with its style reference as a PNG:
+ *   mini-<model>.json            each zoo model alone (plain DDIM)
+ *   mini-interact-migc.json      InteractDiffusion-mini ← MIGC-mini
+ *   mini-interact-migc-ip.json   InteractDiffusion-mini ← MIGC-mini + IP-Adapter-mini
+ *   mini-style-<prompt id>.png   the style reference
+ * The AMDM jobs use the paper's settings: w = 0.5 (MIGC) and 0.65 (IP-Adapter), η = 0.3·√d,
+ * aggregation in the first s = 20 of T = 50 DDIM steps; every model gets the caption variant it
+ * was trained on (zoo-scene.ts). Model folders and outputs are relative to the job file; the
+ * style image path is relative to the working folder (the project root), as the IP-Adapter
+ * family reads it.
+ */
+import { join, relative, resolve } from 'node:path';
+import { caption, minimigPrompt, type MiniMigPrompt } from '../toy/minimig/index.ts';
+import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { stylePng, zooModelSpec, type ZooModelSpec } from './zoo-scene.ts';
+
+/** The zoo's model folders and their families. */
+export const ZOO_FOLDERS = Object.freeze([
+  ['base', 'sd'],
+  ['interactdiffusion-mini', 'interactdiffusion'],
+  ['migc-mini', 'migc'],
+  ['ipadapter-mini', 'ipadapter'],
+] as const);
+
+export const JOB_DEFAULTS = Object.freeze({ steps: 50, aggregateSteps: 20, guidance: 5, seed: 1, weights: [0.5, 0.65], eta: 0.3 });
+
+export interface ZooJobsOptions {
+  /** Folder of the jobs (default examples/jobs). */
+  out?: string;
+  /** The zoo folder (default models/mini-zoo). */
+  zoo?: string;
+  /** The prompt (default L3 #2: three instances, both actions, a textured style). */
+  prompt?: MiniMigPrompt;
+}
+
+/** Writes the jobs and the style PNG; resolves to the files written. */
+export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
+  const out = resolve(o.out ?? 'examples/jobs');
+  const zoo = resolve(o.zoo ?? 'models/mini-zoo');
+  const p = o.prompt ?? minimigPrompt(3, 2);
+  await ensureDir(out);
+  const files: string[] = [];
+  const style = join(out, `mini-style-${p.id}.png`);
+  await writeFileAtomic(style, await stylePng(p.reference));
+  files.push(style);
+  const spec = (i: number): ZooModelSpec => {
+    const [name, kind] = ZOO_FOLDERS[i];
+    const s = zooModelSpec(kind, p.scene, relative(out, join(zoo, name)), name.replace(/-mini$/, ''), relative(process.cwd(), style));
+    if (s === null) throw new RangeError(`prompt ${p.id} has no interaction: InteractDiffusion-mini cannot take it`);
+    return s;
+  };
+  const d = JOB_DEFAULTS;
+  const job = (name: string, models: ZooModelSpec[], extra: Record<string, unknown>) => ({
+    prompt: caption(p.scene),
+    negativePrompt: '',
+    models,
+    steps: d.steps,
+    guidance: d.guidance,
+    seed: d.seed,
+    device: 'cpu',
+    output: `../../out/generate/${name}`,
+    ...extra,
+  });
+  const jobs: [string, unknown][] = ZOO_FOLDERS.map(([name], i) => [`mini-${name.replace(/-mini$/, '')}`, job(`mini-${name}`, [spec(i)], {})]);
+  const amdm = { aggregateSteps: d.aggregateSteps, eta: d.eta, etaScale: 'sqrtDim', rule: 'slerp', target: 'interactdiffusion', saveAll: true };
+  jobs.push(['mini-interact-migc', job('mini-interact-migc', [spec(1), spec(2)], { ...amdm, weights: d.weights[0] })]);
+  jobs.push(['mini-interact-migc-ip', job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights })]);
+  for (const [name, body] of jobs) {
+    const path = join(out, `${name}.json`);
+    await writeJSONAtomic(path, body);
+    files.push(path);
+  }
+  return files;
+}
