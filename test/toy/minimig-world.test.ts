@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianRng } from '../../src/core/rng.ts';
+import { MINIMIG_GOLDEN_HASH, minimigGoldenHash } from './minimig-golden.ts';
 import {
   BOX_GAP,
   COLOURS,
@@ -188,5 +189,11 @@ describe('MiniMIG captions', () => {
       const s = sampleScene(3, i);
       for (const v of ['full', 'nocolour', 'noaction', 'nostyle'] as const) for (const w of caption(s, v).split(' ')) expect(words.has(w)).toBe(true);
     }
+  });
+});
+
+describe('MiniMIG golden run', () => {
+  it('scenes, renders and evaluations hash to the value Deno checks too', () => {
+    expect(minimigGoldenHash()).toBe(MINIMIG_GOLDEN_HASH);
   });
 });
