@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { intArg, numberArg } from './options.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { markdownTable, pm, textTable } from './table.ts';
-import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
+import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
 export const CALIBRATE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', perLevel: 50, seed: 2024, steps: 50, guidance: 5, out: 'out/zoo-calibration' });
@@ -92,6 +92,49 @@ function tableRows(models: readonly ModelCalibration[]): { header: string[]; row
   return { header, rows };
 }
 
+interface ModelRun {
+  name: string;
+  folder: string;
+  prompts: readonly MiniMigPrompt[];
+  refPath: (id: string) => string;
+  steps: number;
+  guidance: number;
+  threads: number;
+  /** Folder for the generated PNGs, or null. */
+  imagesDir: string | null;
+}
+
+/** One model alone on every prompt it can take, through the pipeline of `amdm generate`. */
+async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
+  const { generateSd, prepareSdPipeline } = await import('../sd/pipeline.ts');
+  await import('../sd/families/index.ts');
+  const kind = await folderKind(m.folder);
+  const scalingFactor = await folderScalingFactor(m.folder);
+  const session = { intraOpNumThreads: m.threads };
+  const images: ModelCalibration['images'] = [];
+  let skipped = 0;
+  // a family without conditions keeps one pipeline for every prompt; the others bind the
+  // scene's conditions when their pipeline is prepared
+  const shared = kind === 'sd' ? await prepareSdPipeline({ models: [{ folder: m.folder, kind, name: m.name }], session }) : null;
+  try {
+    for (const p of m.prompts) {
+      const spec = zooModelSpec(kind, p.scene, m.folder, m.name, m.refPath(p.id));
+      if (spec === null) {
+        skipped++;
+        continue;
+      }
+      const run = { prompt: spec.prompt, negativePrompt: '', steps: m.steps, guidance: m.guidance, seed: p.seed, scalingFactor };
+      const r = shared ? await shared.run(run) : await generateSd({ models: [spec], session, ...run });
+      images.push({ id: p.id, level: p.level, seed: p.seed, evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])) });
+      if (m.imagesDir !== null) await writeFileAtomic(join(await ensureDir(m.imagesDir), `${p.id}.png`), r.target.png[0]);
+    }
+  } finally {
+    await shared?.release();
+  }
+  if (images.length === 0) throw new RangeError(`${m.name} (kind ${kind}) could take none of the ${m.prompts.length} prompts`);
+  return { name: m.name, kind, skipped, ...summarizeScenes(images.map((i) => i.evaluation)), images };
+}
+
 /** Runs the calibration; resolves to the per-model results after writing the files. */
 export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCalibration[]> {
   const d = CALIBRATE_DEFAULTS;
@@ -103,9 +146,6 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
   const prompts = minimigPromptSet({ perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed });
   const steps = o.steps ?? d.steps;
   const guidance = o.guidance ?? d.guidance;
-  // the pipeline (onnxruntime) loads only when a run is asked for
-  const { generateSd } = await import('../sd/pipeline.ts');
-  await import('../sd/families/index.ts');
 
   const refs = await ensureDir(join(out, 'refs'));
   const refPath = (id: string) => join(refs, `${id}.png`);
@@ -113,38 +153,11 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
 
   const results: ModelCalibration[] = [];
   for (const name of names) {
-    const folder = join(zoo, name);
-    const kind = await folderKind(folder);
-    const scalingFactor = await folderScalingFactor(folder);
-    const images: ModelCalibration['images'] = [];
-    let skipped = 0;
     const t0 = performance.now();
-    for (const p of prompts) {
-      const spec = zooModelSpec(kind, p.scene, folder, name, refPath(p.id));
-      if (spec === null) {
-        skipped++;
-        continue;
-      }
-      const r = await generateSd({
-        models: [spec],
-        prompt: spec.prompt,
-        negativePrompt: '',
-        steps,
-        guidance,
-        seed: p.seed,
-        scalingFactor,
-        session: { intraOpNumThreads: o.threads ?? 0 },
-      });
-      images.push({ id: p.id, level: p.level, seed: p.seed, evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])) });
-      if (o.images) {
-        const dir = await ensureDir(join(out, 'images', name));
-        await writeFileAtomic(join(dir, `${p.id}.png`), r.target.png[0]);
-      }
-    }
-    if (images.length === 0) throw new RangeError(`${name} (kind ${kind}) could take none of the ${prompts.length} prompts`);
-    const summary = summarizeScenes(images.map((i) => i.evaluation));
-    results.push({ name, kind, skipped, ...summary, images });
-    log(`${name}: ${images.length} images (${skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const imagesDir = o.images ? join(out, 'images', name) : null;
+    const r = await calibrateModel({ name, folder: join(zoo, name), prompts, refPath, steps, guidance, threads: o.threads ?? 0, imagesDir });
+    results.push(r);
+    log(`${name}: ${r.images.length} images (${r.skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   const { header, rows } = tableRows(results);

@@ -52,7 +52,7 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
   it('runs each model alone, scores every image and writes json, csv and md', async () => {
     const lines: string[] = [];
     const models = ['base', 'interactdiffusion-mini', 'migc-mini'];
-    const res = await runZooCalibrate({ zoo, models, perLevel: 1, steps: 2, out, log: (l) => lines.push(l) });
+    const res = await runZooCalibrate({ zoo, models, perLevel: 1, steps: 2, out, images: true, log: (l) => lines.push(l) });
     expect(res.map((m) => [m.name, m.kind, m.images.length, m.skipped])).toEqual([
       ['base', 'sd', 4, 0],
       ['interactdiffusion-mini', 'interactdiffusion', 3, 1], // L1 has no interaction
@@ -71,6 +71,8 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
     expect(json.settings).toMatchObject({ models, prompts: 4, steps: 2, guidance: 5 });
     expect(readFileSync(join(out, 'calibration.md'), 'utf8')).toContain('| model | level | images | instance success |');
     expect(existsSync(join(out, 'refs', 'L4-000.png'))).toBe(true);
+    expect(existsSync(join(out, 'images', 'migc-mini', 'L2-000.png'))).toBe(true);
+    expect(existsSync(join(out, 'images', 'interactdiffusion-mini', 'L1-000.png'))).toBe(false);
     expect(lines.at(-1)).toContain('interaction success');
   }, 180_000);
 
