@@ -47,7 +47,7 @@ describe('coco-mig runner', () => {
   it('writes {image_id:06d}_{key}.png, resumes, and regenerates a corrupted image', async () => {
     const output = join(root, 'all');
     const first = await runCocoMig({ ...base, output });
-    expect((await readdir(output)).sort()).toEqual(['000012_2.png', '074711_1.png', '329533_3.png', '500084_0.png']);
+    expect((await readdir(output)).sort()).toEqual(['000012_2.png', '074711_1.png', '329533_3.png', '500084_0.png', 'settings.json']);
     expect(first.written.length).toBe(4);
     const img = await decodePNG(new Uint8Array(await readFile(join(output, '500084_0.png'))));
     expect([img.width, img.height]).toEqual([64, 64]);

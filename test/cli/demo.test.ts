@@ -14,7 +14,7 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     const text = lines.join('\n');
     for (const name of ['layout', 'attribute', 'style', 'AMDM layout←attribute (paper)', 'AMDM layout←attribute', 'AMDM layout←attribute+style']) expect(text).toContain(name);
     expect(text).toMatch(/instance success/);
-    expect(readdirSync(out).sort()).toEqual(['grid.png', 'results.json']);
+    expect(readdirSync(out).sort()).toEqual(['.amdm-output.json', 'grid.png', 'results.json']);
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(json.methods).toHaveLength(6);
     // model calls: T per prompt for one expert, T + (N − 1)·s for AMDM (paper row: s = 0.4·T)

@@ -37,7 +37,7 @@ describe('amdm generate', () => {
     const j = await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 4, seed: 7 });
     const s = await runGenerate(j.path, quiet);
     expect(s.calls).toEqual([4]);
-    expect((await readdir(j.out)).sort()).toEqual(['resolved.json', 'target.png']);
+    expect((await readdir(j.out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target.png']);
     const img = await decodePNG(await readFile(join(j.out, 'target.png')));
     expect([img.width, img.height]).toEqual([64, 64]);
     const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
@@ -60,7 +60,7 @@ describe('amdm generate', () => {
     const s = await runGenerate([j.path, '--no-progress'], { log: () => undefined });
     expect(s.calls).toEqual([2, 5]);
     expect(s.totalCalls).toBe(10); // A finishes its own run for saveAll: 2 + 3
-    expect((await readdir(j.out)).sort()).toEqual(['model-0-A.png', 'model-1-B.png', 'resolved.json', 'target.png', 'trace.json']);
+    expect((await readdir(j.out)).sort()).toEqual(['.amdm-output.json', 'model-0-A.png', 'model-1-B.png', 'resolved.json', 'target.png', 'trace.json']);
     // The target's own image is the AMDM result.
     expect(await readFile(join(j.out, 'model-1-B.png'))).toEqual(await readFile(join(j.out, 'target.png')));
     const trace = JSON.parse(await readFile(join(j.out, 'trace.json'), 'utf8'));
