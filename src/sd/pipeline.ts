@@ -497,7 +497,7 @@ async function runPipeline(
         ts = r.timesteps;
       }
     } catch (e) {
-      if (e instanceof DryRunStop) return null;
+      if (e instanceof DryRunStop || (e as Error).cause instanceof DryRunStop) return null; // the sampler wraps model errors
       throw e;
     }
     if (dry) return null;

@@ -103,6 +103,16 @@ describe('amdm generate', () => {
     ['a missing folder', { models: [{ folder: 'models/a' }, { folder: 'models/none' }] }, /models\[1\]: model folder .*models\/none does not exist or is not a folder/],
     ['the reference preset without settings', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], preset: 'reference' }, 'reference: is required with preset "reference"'],
     ['a target name that no model has', { models: [{ folder: 'models/a', name: 'a' }], target: 'b' }, 'target: no model is named "b"; names: "a"'],
+    ['an empty prompt', { models: [{ folder: 'models/a' }], prompt: ' ' }, 'prompt: must not be empty (give the text to generate'],
+    ['a weight that is not a number', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: 'half' }, 'weights: must be a number in [0, 1] or an array of them, one per non-target model, got string'],
+    [
+      'migcSteps past the last step',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b', kind: 'migc', conditions: { caption: 'a cat', phrases: ['a cat'], boxes: [[0, 0, 1, 1]], migcSteps: 30 } }] },
+      'models[1].conditions.migcSteps: must be in [-1, steps − 1 = 2] (steps − 1 runs MIGC at every step), got 30',
+    ],
+    ['more steps than the schedule allows', { models: [{ folder: 'models/a' }], steps: 1000 }, /steps must be ≤ 999 with 'leading' spacing and steps_offset 1/],
+    // the output location is checked before the models: a missing folder is not reached
+    ['an output under a regular file', { models: [{ folder: 'models/none' }], output: 'job-0.json/out' }, /^output: cannot create the folder .*job-0\.json: .*job-0\.json is a file, not a folder$/],
   ];
   for (const [what, body, msg] of bad) {
     it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {
@@ -111,6 +121,22 @@ describe('amdm generate', () => {
       expect(existsSync(j.out)).toBe(false);
     });
   }
+
+  it('a weight too large for JSON (1e999 parses as Infinity) is named as such', async () => {
+    const p = join(work, 'huge.json');
+    await writeFile(p, '{ "prompt": "x", "models": [{ "folder": "models/a" }, { "folder": "models/b" }], "weights": 1e999 }');
+    await expect(runGenerate(p, quiet)).rejects.toThrow('weights: must be a number in [0, 1] or an array of them, one per non-target model, got Infinity (a number too large for JSON)');
+  });
+
+  it('a rerun replaces the output folder: batch 2 after batch 1 leaves no target.png, resolved.json says the new run', async () => {
+    const a = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, seed: 1, output: 'out-rerun' });
+    await runGenerate(a.path, quiet);
+    const b = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, seed: 2, batch: 2, output: 'out-rerun' });
+    await runGenerate(b.path, quiet);
+    const out = join(work, 'out-rerun');
+    expect((await readdir(out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target-0.png', 'target-1.png']);
+    expect(JSON.parse(await readFile(join(out, 'resolved.json'), 'utf8')).job.seed).toBe(2);
+  });
 
   it('bad folders fail before any model runs and write nothing: mismatched latent shapes, wrong dtype', async () => {
     const big = join(work, 'models/big');
