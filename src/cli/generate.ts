@@ -181,6 +181,7 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
       reference: job.reference,
       trace: job.saveTrace,
       onProgress: bar ? (done) => bar.update(done) : undefined,
+      onWarning: (m) => log(`warning: ${m}`),
     };
     await pipeline.validate(runOpts);
     bar?.start(job.steps, 0);

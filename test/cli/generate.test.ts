@@ -122,6 +122,20 @@ describe('amdm generate', () => {
     });
   }
 
+  it('a prompt longer than the text encoder reads runs with a warning that says how many tokens are dropped', async () => {
+    const lines: string[] = [];
+    const j = await job({ prompt: 'a red square '.repeat(40), models: [{ folder: 'models/a', name: 'A' }], steps: 2 });
+    await runGenerate(j.path, { progress: false, log: (m) => lines.push(m) });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^warning: models\[0\] \(A\): the prompt is (\d+) tokens and the text encoder reads (\d+), so the last \d+ are dropped; shorten it$/);
+    const [, tokens, reads, dropped] = /is (\d+) tokens .* reads (\d+), so the last (\d+)/.exec(lines[0])!.map(Number);
+    expect(tokens - reads).toBe(dropped);
+    expect(reads).toBeGreaterThan(0);
+    const short: string[] = [];
+    await runGenerate((await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 2 })).path, { progress: false, log: (m) => short.push(m) });
+    expect(short).toEqual([]);
+  });
+
   it('a weight too large for JSON (1e999 parses as Infinity) is named as such', async () => {
     const p = join(work, 'huge.json');
     await writeFile(p, '{ "prompt": "x", "models": [{ "folder": "models/a" }, { "folder": "models/b" }], "weights": 1e999 }');
