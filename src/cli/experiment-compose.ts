@@ -294,9 +294,9 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
   const withStyle = o.withStyle ?? true;
   if (typeof withStyle !== 'boolean') throw new TypeError(`withStyle must be a boolean, got ${describe(withStyle)}`);
   const s = resolveSettings(quick, o.settings);
-  const output = await prepareExperimentOutput('compose-shapes', quick, o.out);
   const methods = composeMethods(s, withStyle).filter((m) => (o.select ? o.select(m) : true));
   if (methods.length < 1) throw new RangeError('select must accept at least one method');
+  const output = await prepareExperimentOutput('compose-shapes', quick, o.out);
   const world = makeWorld();
   const schedule = makeSchedule();
   const prompts = makePromptSet(world, { seed: 1000 + seed, count: promptCount, withStyle: true });
