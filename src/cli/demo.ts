@@ -86,7 +86,7 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
       m.weights = wFor(m.experts.length - 1);
     }
   }
-  const output = await prepareOutputFolder(o.out, { command: 'demo', param: '--out' });
+  const output = await prepareOutputFolder(o.out, { command: 'demo', param: '--out', writes: /^(grid\.png|results\.json)$/ });
   const started = Date.now();
   const bar = progressBar(prompts.length * methods.length, 'sampling', { enabled: o.progress });
   const result = await compareOnShapes({

@@ -196,7 +196,12 @@ export function experimentFolder(name: string, quick: boolean): string {
 
 /** Checks (before any sampling) and prepares an experiment's output folder; quick runs are smoke runs. */
 export function prepareExperimentOutput(name: string, quick: boolean, out: string | undefined): Promise<OutputFolder> {
-  return prepareOutputFolder(out ?? experimentFolder(name, quick), { command: `experiment ${name}`, smoke: quick, param: out === undefined ? 'output folder' : '--out' });
+  return prepareOutputFolder(out ?? experimentFolder(name, quick), {
+    command: `experiment ${name}`,
+    smoke: quick,
+    param: out === undefined ? 'output folder' : '--out',
+    writes: /^(results\.(json|csv)|table\.md|chart\.svg|sphere\.csv)$/,
+  });
 }
 
 export async function runExperiment(name: ExperimentName, o: ExperimentOptions = {}): Promise<ExperimentRow[]> {

@@ -145,7 +145,11 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
   }
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const job = await loadJob(jobPath, options);
-  const output = await prepareOutputFolder(job.output, { command: 'generate', param: options.output !== undefined ? '--output' : 'output' });
+  const output = await prepareOutputFolder(job.output, {
+    command: 'generate',
+    param: options.output !== undefined ? '--output' : 'output',
+    writes: /^(target(-\d+)?\.png|model-\d+-.+\.png|trace\.json|resolved\.json)$/,
+  });
 
   const pipeline = await prepareSdPipeline({
     models: job.models.map((m) => ({ folder: m.folder, kind: m.kind, conditions: m.conditions, name: m.name, prompt: m.prompt })),

@@ -41,6 +41,12 @@ export interface OutputFolderOptions {
   param?: string;
   /** A smoke run: refuses to replace a folder written by a full run (default false). */
   smoke?: boolean;
+  /**
+   * Names (top-level entries) this command writes. A folder without the manifest whose entries
+   * all match was written by an earlier version of amdm and may be replaced; without the
+   * pattern only folders with the manifest (or empty ones) are.
+   */
+  writes?: RegExp;
 }
 
 export interface OutputFolder {
@@ -82,7 +88,7 @@ function readManifest(dir: string): OutputManifest | null {
 }
 
 /** Throws unless `target` is absent, an empty folder, or a folder amdm may replace. */
-function checkReplaceable(target: string, param: string, smoke: boolean): void {
+function checkReplaceable(target: string, param: string, smoke: boolean, writes: RegExp | undefined): void {
   let st;
   try {
     st = statSync(target);
@@ -93,6 +99,8 @@ function checkReplaceable(target: string, param: string, smoke: boolean): void {
   const entries = readdirSync(target);
   if (entries.length === 0) return;
   const manifest = readManifest(target);
+  // an earlier version's output (no manifest): replaceable, except by a smoke run, which cannot tell it from a full run
+  if (manifest === null && !smoke && writes !== undefined && entries.every((e) => writes.test(e))) return;
   if (manifest === null) {
     throw new Error(
       `${param}: ${target} already holds files that amdm did not write (no ${OUTPUT_MANIFEST}); ` +
@@ -127,7 +135,7 @@ export async function prepareOutputFolder(dir: string, opts: OutputFolderOptions
   const parent = dirname(target);
   const name = basename(target);
   if (parent === target) throw new RangeError(`${param}: the file system root cannot be an output folder`);
-  checkReplaceable(target, param, smoke);
+  checkReplaceable(target, param, smoke, opts.writes);
   await ensureDir(parent, param);
   sweepSiblings(parent, name);
   sweepTempFiles(target);
@@ -159,7 +167,7 @@ export async function prepareOutputFolder(dir: string, opts: OutputFolderOptions
         }
         const manifest: OutputManifest = { command: opts.command, smoke, files: [...names].sort(), written: new Date().toISOString() };
         await writeFile(join(staging, OUTPUT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-        checkReplaceable(target, param, smoke); // another run may have written it meanwhile
+        checkReplaceable(target, param, smoke, opts.writes); // another run may have written it meanwhile
         swapIn(staging, target, name);
       } catch (e) {
         rmSync(staging, { recursive: true, force: true });
@@ -192,8 +200,8 @@ function swapIn(staging: string, target: string, name: string): void {
  * Writes a whole folder atomically with {@link prepareOutputFolder} and commit; returns the
  * absolute path. For generators that have every file in hand (fixtures, exports).
  */
-export async function writeFolderAtomic(dir: string, files: ReadonlyMap<string, Uint8Array | string>, command = 'write folder'): Promise<string> {
-  const out = await prepareOutputFolder(dir, { command });
+export async function writeFolderAtomic(dir: string, files: ReadonlyMap<string, Uint8Array | string>, opts: Omit<OutputFolderOptions, 'param'>): Promise<string> {
+  const out = await prepareOutputFolder(dir, opts);
   await out.commit(files);
   return out.path;
 }

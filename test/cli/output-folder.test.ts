@@ -56,16 +56,32 @@ describe('prepareOutputFolder', () => {
     await expect(prepareOutputFolder(mine, { command: 'demo', param: '--out' })).rejects.toThrow(/--out: .*home already holds files that amdm did not write \(no \.amdm-output\.json\)/);
     expect(readdirSync(mine)).toEqual(['thesis.tex']);
     const full = join(dir, 'full');
-    await writeFolderAtomic(full, new Map([['results.json', '{}']]), 'experiment eta');
+    await writeFolderAtomic(full, new Map([['results.json', '{}']]), { command: 'experiment eta' });
     await expect(prepareOutputFolder(full, { command: 'experiment eta', smoke: true, param: '--out' })).rejects.toThrow(/holds the full run of "experiment eta"; a smoke run \(--quick\) never replaces it/);
     await expect(prepareOutputFolder(full, { command: 'experiment eta' })).resolves.toBeTruthy(); // a full run may
     mkdirSync(join(dir, 'empty'));
     await expect(prepareOutputFolder(join(dir, 'empty'), { command: 'demo' })).resolves.toBeTruthy();
   });
 
+  it("replaces an earlier version's output (no manifest, only names the command writes), but not for a smoke run", async () => {
+    const old = join(dir, 'demo');
+    mkdirSync(old);
+    writeFileSync(join(old, 'grid.png'), 'old');
+    writeFileSync(join(old, 'results.json'), '{}');
+    const writes = /^(grid\.png|results\.json)$/;
+    await expect(prepareOutputFolder(old, { command: 'demo', param: '--out', writes, smoke: true })).rejects.toThrow(/already holds files that amdm did not write/);
+    await (await prepareOutputFolder(old, { command: 'demo', writes })).commit(new Map([['results.json', '{"new":1}']]));
+    expect(readdirSync(old).sort()).toEqual([OUTPUT_MANIFEST, 'results.json']);
+    writeFileSync(join(dir, 'x'), '');
+    mkdirSync(join(dir, 'mixed'));
+    writeFileSync(join(dir, 'mixed', 'grid.png'), '');
+    writeFileSync(join(dir, 'mixed', 'thesis.tex'), '');
+    await expect(prepareOutputFolder(join(dir, 'mixed'), { command: 'demo', writes })).rejects.toThrow(/already holds files that amdm did not write/);
+  });
+
   it("sweeps the staging folders and temporary files of killed runs, not a live process's", async () => {
     const target = join(dir, 'run');
-    await writeFolderAtomic(target, new Map([['a.png', 'a']]), 'test');
+    await writeFolderAtomic(target, new Map([['a.png', 'a']]), { command: 'test' });
     const dead = [`.run.staging-${DEAD}-0123abcd`, `.run.old-${DEAD}-0123abcd`];
     const live = `.run.staging-${process.pid}-0123abcd`;
     for (const d of [...dead, live]) mkdirSync(join(dir, d));
