@@ -31,9 +31,10 @@ const WHY: Record<string, string> = {
 /**
  * Creates `dir` and its missing parents, one level at a time (Node's recursive mkdir never
  * returns under /proc), so a location that cannot hold files fails at once with a message naming
- * `param` (how the user gave the path) and the reason. Resolves to the absolute path.
+ * `param` (how the user gave the path), `wanted` (the path the user asked for, default `dir`)
+ * and the reason. Resolves to the absolute path.
  */
-export async function ensureDir(dir: string, param = 'dir'): Promise<string> {
+export async function ensureDir(dir: string, param = 'dir', wanted = dir): Promise<string> {
   checkPath(param, dir);
   const abs = resolve(dir);
   const missing: string[] = [];
@@ -49,7 +50,7 @@ export async function ensureDir(dir: string, param = 'dir'): Promise<string> {
       }
       throw new Error(`${param}: cannot use ${abs}: ${p} cannot be read (${code ?? (e as Error).message})`);
     }
-    if (!isDir) throw new Error(`${param}: cannot create the folder ${abs}: ${p} is a file, not a folder`);
+    if (!isDir) throw new Error(`${param}: cannot create the folder ${resolve(wanted)}: ${p} is a file, not a folder`);
     break;
   }
   for (const p of missing.reverse()) {

@@ -136,7 +136,7 @@ export async function prepareOutputFolder(dir: string, opts: OutputFolderOptions
   const name = basename(target);
   if (parent === target) throw new RangeError(`${param}: the file system root cannot be an output folder`);
   checkReplaceable(target, param, smoke, opts.writes);
-  await ensureDir(parent, param);
+  await ensureDir(parent, param, target);
   sweepSiblings(parent, name);
   sweepTempFiles(target);
   // A staging folder made and removed now proves the location can hold the output.

@@ -65,7 +65,7 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'x-')), 'file');
     writeFileSync(file, 'x');
     const t0 = Date.now();
-    await expect(runDemo({ ...base, steps: 50, samples: 50, prompts: 50, out: path.join(file, 'demo') })).rejects.toThrow(/^--out: cannot create the folder .*file: .*file is a file, not a folder$/);
+    await expect(runDemo({ ...base, steps: 50, samples: 50, prompts: 50, out: path.join(file, 'demo') })).rejects.toThrow(/^--out: cannot create the folder .*file\/demo: .*file is a file, not a folder$/);
     expect(Date.now() - t0).toBeLessThan(2000); // 50 × 50 samples would take minutes: it failed first
   });
   it('a bad flag prints the error and one hint line, not the whole help; --version prints the version', async () => {

@@ -112,7 +112,7 @@ describe('amdm generate', () => {
     ],
     ['more steps than the schedule allows', { models: [{ folder: 'models/a' }], steps: 1000 }, /steps must be ≤ 999 with 'leading' spacing and steps_offset 1/],
     // the output location is checked before the models: a missing folder is not reached
-    ['an output under a regular file', { models: [{ folder: 'models/none' }], output: 'job-0.json/out' }, /^output: cannot create the folder .*job-0\.json: .*job-0\.json is a file, not a folder$/],
+    ['an output under a regular file', { models: [{ folder: 'models/none' }], output: 'job-0.json/out' }, /^output: cannot create the folder .*job-0\.json\/out: .*job-0\.json is a file, not a folder$/],
   ];
   for (const [what, body, msg] of bad) {
     it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {

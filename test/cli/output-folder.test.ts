@@ -38,7 +38,7 @@ describe('prepareOutputFolder', () => {
   it('fails before any work on a path under a regular file, naming the flag and the file', async () => {
     writeFileSync(join(dir, 'file'), 'x');
     await expect(prepareOutputFolder(join(dir, 'file', 'out'), { command: 'demo', param: '--out' })).rejects.toThrow(
-      `--out: cannot create the folder ${join(dir, 'file')}: ${join(dir, 'file')} is a file, not a folder`,
+      `--out: cannot create the folder ${join(dir, 'file', 'out')}: ${join(dir, 'file')} is a file, not a folder`,
     );
     await expect(prepareOutputFolder(join(dir, 'file'), { command: 'demo', param: '--out' })).rejects.toThrow(`--out: ${join(dir, 'file')} is a file, not a folder`);
   });
