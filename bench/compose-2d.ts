@@ -24,7 +24,7 @@
  * batched model evaluations (ε and log-density), "ms" the wall time of sampling.
  * Writes a markdown table to stdout, and the JSON to --json (or after the table).
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../src/cli/files.ts';
 import { makeSchedule } from '../src/core/schedule.ts';
 import { gaussianRng } from '../src/core/rng.ts';
 import { sampleAMDM } from '../src/core/sampler.ts';
@@ -50,7 +50,19 @@ import {
 const METHODS = ['exact', 'oracle', 'expert0', 'amdm-half', 'amdm-all', 'amdm-shared', 'amdm-eta0', 'reverse', 'du-ula', 'du-mala', 'du-uhmc', 'du-hmc', 'fkc', 'smc'] as const;
 type Method = (typeof METHODS)[number];
 
+const USAGE = `usage: npx tsx bench/compose-2d.ts [--quick] [--particles N] [--seeds S] [--steps T] [--worlds a,b] [--methods a,b] [--json file]
+  worlds:  ${WORLD_NAMES.join(', ')}
+  methods: ${METHODS.join(', ')}
+Runs AMDM and the compositional baselines on the 2-D worlds with exact targets; prints a markdown
+table (and the JSON, or writes it to --json).`;
+
+const VALUE_FLAGS = ['--particles', '--seeds', '--steps', '--worlds', '--methods', '--json'];
+
 function parseArgs(argv: string[]) {
+  for (let i = 0; i < argv.length; i++) {
+    if (VALUE_FLAGS.includes(argv[i])) i++;
+    else if (argv[i] !== '--quick') throw new RangeError(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
+  }
   const quick = argv.includes('--quick');
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(name);
@@ -173,8 +185,16 @@ async function main() {
   }
   process.stdout.write(lines.join('\n') + '\n');
   const json = JSON.stringify({ settings: o, results }, null, 1);
-  if (o.json) writeFileSync(o.json, json);
+  if (o.json) await writeFileAtomic(o.json, json);
   else process.stdout.write('\n```json\n' + json + '\n```\n');
 }
 
-await main();
+if (process.argv.includes('--help') || process.argv.includes('-h')) console.log(USAGE);
+else {
+  try {
+    await main();
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exitCode = 2;
+  }
+}

@@ -6,11 +6,16 @@
  * - shards (`--shard i/n`, or `--shard auto` from a Kubernetes Indexed Job / Slurm job array);
  * - resumes: an image already written AND readable (decodePNG succeeds) is skipped, an
  *   unreadable one is generated again; every image is written atomically;
+ * - records the sampling settings in `settings.json` before the first image and resumes only
+ *   with the same settings (a rerun with another --steps/--s/--w… is refused, naming the
+ *   setting), so a folder never mixes images made with different settings;
+ * - checks (and creates) the output folder and sweeps temporary files of killed runs before a
+ *   model is loaded;
  * - validates every entry of the shard against both families and folders before a model runs;
  * - shows a progress bar with ETA on stderr (cli-progress).
  * Each image's seed is `seed + key` (cocoMigSeed), so an image does not depend on the sharding.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -40,7 +45,7 @@ import {
 import { standaloneContext } from '../sd/families/context.ts';
 import { interactDiffusionFamily } from '../sd/families/interactdiffusion.ts';
 import { MIGC_DEFAULT_STEPS, migcFamily } from '../sd/families/migc.ts';
-import { ensureDir, writeFileAtomic } from './files.ts';
+import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
 
 /** SD 1.x VAE scaling factor (sources M§6). */
 const SCALING_FACTOR = 0.18215;
@@ -100,6 +105,51 @@ export interface CocoMigSummary {
 
 /** infer800.py's official-loop values: ω 0.5, optim 1..3, p interact 45 / migc 55. */
 export const COCO_MIG_REFERENCE = Object.freeze({ omega: 0.5, optimStart: 1, optimEnd: 3, p: [45, 55] as const });
+
+/** The file in the output folder that records the settings every image there was made with. */
+export const COCO_MIG_SETTINGS_FILE = 'settings.json';
+
+/** The settings an image depends on (besides its entry), with the flag that sets each. */
+const SETTING_FLAGS = {
+  steps: '--steps',
+  aggregateSteps: '--s',
+  weight: '--w',
+  eta: '--eta',
+  etaScale: '--eta-scale',
+  rule: '--rule',
+  guidance: '--guidance',
+  negativePrompt: 'negativePrompt',
+  migcSteps: '--migc-steps',
+  seed: '--seed',
+  preset: '--preset',
+  reference: 'reference',
+} as const;
+type CocoMigSettings = { [K in keyof typeof SETTING_FLAGS]: unknown };
+
+/**
+ * Records `settings` in the folder (first run), or checks that they equal the recorded ones;
+ * the RangeError names every setting that differs, as the flag the user typed.
+ */
+async function claimSettings(outputDir: string, settings: CocoMigSettings): Promise<void> {
+  const file = join(outputDir, COCO_MIG_SETTINGS_FILE);
+  if (await createFileAtomic(file, jsonText({ command: 'bench coco-mig', settings }))) return;
+  let recorded: Partial<CocoMigSettings>;
+  try {
+    recorded = (JSON.parse(await readFile(file, 'utf8')) as { settings: CocoMigSettings }).settings ?? {};
+  } catch (e) {
+    throw new Error(`${file} cannot be read (${(e as Error).message}); it records the settings of the images in ${outputDir}`);
+  }
+  const show = (v: unknown) => (v === undefined ? '(not set)' : JSON.stringify(v));
+  const diffs = (Object.keys(SETTING_FLAGS) as (keyof CocoMigSettings)[])
+    .filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(settings[k]))
+    .map((k) => `${SETTING_FLAGS[k]} ${show(settings[k])} here, ${show(recorded[k])} there`);
+  const images = (await readdir(outputDir)).some((n) => n.endsWith('.png'));
+  if (diffs.length && !images) {
+    await writeFileAtomic(file, jsonText({ command: 'bench coco-mig', settings }));
+  } else if (diffs.length) {
+    throw new RangeError(`${outputDir} holds images made with other settings (${diffs.join('; ')}); resume with the same settings or give another --out`);
+  }
+}
 
 /** Seed of one image: seed + key for numeric keys, else seed + the key's FNV-1a hash. */
 export function cocoMigSeed(seed: number, key: string): number {
@@ -172,7 +222,8 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
   const rule = checkOneOf('rule', opts.rule ?? 'slerp', RULE_NAMES);
   const guidance = checkNumber('guidance', opts.guidance ?? 7.5, 0, 100);
   const negativePrompt = opts.negativePrompt ?? COCO_MIG_NEGATIVE_PROMPT;
-  const migcSteps = checkInt('migcSteps', opts.migcSteps ?? MIGC_DEFAULT_STEPS, -1);
+  // MIGC runs at steps i ≤ migcSteps; steps − 1 already means every step
+  const migcSteps = checkInt('migcSteps', opts.migcSteps ?? Math.min(MIGC_DEFAULT_STEPS, steps - 1), -1, steps - 1);
   const seed = checkInt('seed', opts.seed ?? 0, 0, 2 ** 40);
   const preset = checkOneOf('preset', opts.preset ?? 'paper', ['paper', 'reference'] as const);
   const ref = opts.reference ?? COCO_MIG_REFERENCE;
@@ -185,7 +236,12 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
   }
   const device = checkOneOf('device', opts.device ?? 'cpu', DEVICES);
   const threads = checkInt('threads', opts.threads ?? 0, 0, 1024);
-  const outputDir = resolve(opts.output);
+  const outputDir = await ensureDir(opts.output, 'output');
+  sweepTempFiles(outputDir);
+  await claimSettings(outputDir, {
+    steps, aggregateSteps, weight, eta, etaScale, rule, guidance, negativePrompt, migcSteps, seed, preset,
+    reference: preset === 'reference' ? { omega: ref.omega, optimStart: ref.optimStart, optimEnd: ref.optimEnd, p: [...ref.p] } : null,
+  });
   const summary: CocoMigSummary = { outputDir, shard, keys: entries.map((e) => e.key), written: [], skipped: [], regenerated: [] };
 
   // Resume: what is left to do.
@@ -223,7 +279,6 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
     const shape = si as number[];
     const tokI = await loadClipTokenizer(interact.tokenizer!.dir);
     const tokM = await loadClipTokenizer(migc.tokenizer!.dir);
-    await ensureDir(outputDir);
 
     const bar =
       (opts.progress ?? Boolean(process.stderr.isTTY))
@@ -281,19 +336,24 @@ export function cocoMigCommand(): Command {
     .option('--shard-count <n>', 'number of shards for --shard auto under a Kubernetes Indexed Job', intOpt('--shard-count', 1))
     .option('--limit <n>', 'only the first n entries', intOpt('--limit', 1))
     .option('--steps <T>', 'DDIM steps', intOpt('--steps', 1, 1000), 50)
-    .option('--s <s>', 'aggregation steps', intOpt('--s', 0, 1000), 20)
+    .option('--s <s>', 'aggregation steps (default min(20, T))', intOpt('--s', 0, 1000))
     .option('--w <w>', 'weight of MIGC in the merge', numOpt('--w', 0, 1), 0.5)
     .option('--eta <η>', 'deviation step η (both models)', numOpt('--eta', 0, 1e6), 0.3)
     .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default('sqrtDim'))
     .addOption(new Option('--rule <rule>', 'aggregation rule').choices(RULE_NAMES).default('slerp'))
     .option('--guidance <g>', 'CFG scale', numOpt('--guidance', 0, 100), 7.5)
-    .option('--migc-steps <n>', 'last step that runs MIGC', intOpt('--migc-steps', -1), MIGC_DEFAULT_STEPS)
+    .option('--migc-steps <n>', `last step that runs MIGC (-1: none, T − 1: every step; default min(${MIGC_DEFAULT_STEPS}, T − 1))`, intOpt('--migc-steps', -1))
     .option('--seed <seed>', 'base seed (image seed = seed + key)', intOpt('--seed', 0, 2 ** 40), 0)
     .addOption(new Option('--preset <preset>', 'paper (sampleAMDM) or reference (the official loop)').choices(['paper', 'reference']).default('paper'))
     .addOption(new Option('--device <device>', 'onnxruntime device').choices([...DEVICES]).default('cpu'))
     .option('--threads <n>', 'intra-op threads per session (0 = default)', intOpt('--threads', 0, 1024), 0)
     .option('--no-progress', 'hide the progress bar')
     .action(async (o) => {
+      // the cross-flag limits, in the user's words (runCocoMig names its options)
+      if (o.s !== undefined && o.s > o.steps) throw new RangeError(`--s must be ≤ --steps (${o.steps}), got ${o.s}`);
+      if (o.migcSteps !== undefined && o.migcSteps > o.steps - 1) {
+        throw new RangeError(`--migc-steps must be in [-1, --steps − 1 = ${o.steps - 1}] (${o.steps - 1} runs MIGC at every step), got ${o.migcSteps}`);
+      }
       const s = await runCocoMig({
         bench: o.bench,
         output: o.out,

@@ -10,7 +10,8 @@ import { makeWorld } from '../toy/shapes/world.ts';
 import type { RuleName } from '../core/rules.ts';
 import { encodePNG } from '../image/png.ts';
 import { shapesGrid } from '../image/shapes-grid.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { jsonText } from './files.ts';
+import { prepareOutputFolder } from './output-folder.ts';
 import { progressBar } from './progress.ts';
 import { pm, textTable } from './table.ts';
 
@@ -73,6 +74,10 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
   });
   // w per other model: a single value applies to every other model
   const wFor = (others: number) => (o.w.length === 1 ? o.w[0] : o.w.slice(0, others));
+  const mostOthers = Math.max(...methods.map((m) => m.experts.length - 1));
+  if (o.w.length > mostOthers && o.w.length !== 1) {
+    throw new RangeError(`--w takes 1 weight or one per other model (at most ${mostOthers} here), got ${o.w.length}: ${o.w.join(',')}`);
+  }
   for (const m of methods) {
     if (m.experts.length > 1 && m.weights === undefined) {
       if (o.w.length !== 1 && o.w.length < m.experts.length - 1) {
@@ -81,6 +86,7 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
       m.weights = wFor(m.experts.length - 1);
     }
   }
+  const output = await prepareOutputFolder(o.out, { command: 'demo', param: '--out', writes: /^(grid\.png|results\.json)$/ });
   const started = Date.now();
   const bar = progressBar(prompts.length * methods.length, 'sampling', { enabled: o.progress });
   const result = await compareOnShapes({
@@ -119,8 +125,7 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
   log('(± is one standard error; instance success = IoU ≥ 0.5 and the right colour; clean = every pixel');
   log(' within 2σ₀ RMS of a drawable colour, i.e. the image is on the data, not just readable)');
 
-  const outDir = path.resolve(o.out);
-  await ensureDir(outDir);
+  const files = new Map<string, Uint8Array | string>();
   const gridCount = Math.min(o.gridPrompts, prompts.length);
   if (gridCount > 0) {
     const grid = shapesGrid({
@@ -128,15 +133,16 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
       prompts: prompts.slice(0, gridCount),
       rows: result.methods.map((m) => ({ name: m.name, images: m.images.map((img) => img.subarray(0, world.dim)) })),
     });
-    await writeFileAtomic(path.join(outDir, 'grid.png'), await encodePNG(grid));
+    files.set('grid.png', await encodePNG(grid));
   }
-  await writeJSONAtomic(path.join(outDir, 'results.json'), {
-    settings: { ...o, log: undefined, progress: undefined, out: outDir },
+  files.set('results.json', jsonText({
+    settings: { ...o, log: undefined, progress: undefined, out: output.path },
     seconds,
     prompts: prompts.map((p) => ({ instances: p.instances, style: p.style ?? null })),
     methods: result.methods.map((m) => ({ name: m.name, experts: m.experts, target: m.target, calls: m.calls, summary: m.summary })),
-  });
+  }));
+  await output.commit(files);
   log('');
-  log(`wrote ${gridCount > 0 ? path.join(outDir, 'grid.png') + ' (rows: prompt, each expert alone, AMDM; first sample per prompt) and ' : ''}${path.join(outDir, 'results.json')} in ${seconds.toFixed(1)} s`);
+  log(`wrote ${gridCount > 0 ? path.join(output.path, 'grid.png') + ' (rows: prompt, each expert alone, AMDM; first sample per prompt) and ' : ''}${path.join(output.path, 'results.json')} in ${seconds.toFixed(1)} s`);
   return result;
 }

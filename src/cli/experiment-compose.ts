@@ -36,7 +36,6 @@
  * Model evaluations are counted per batched call (`ε calls`, `log q calls` per prompt) and per
  * kept sample (`ε/sample` = Σ calls·batch / kept samples), so particle methods pay for their N.
  */
-import path from 'node:path';
 import * as Plot from '@observablehq/plot';
 import type { Denoiser } from '../core/types.ts';
 import { makeSchedule, type NoiseSchedule } from '../core/schedule.ts';
@@ -54,15 +53,15 @@ import { evaluateImage, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { makePromptSet, type ShapesPrompt } from '../toy/shapes/prompts.ts';
 import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import { plotToSVG } from '../image/plot.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { jsonText } from './files.ts';
 import { progressBar } from './progress.ts';
 import { markdownTable, pm } from './table.ts';
-import { rateColumns } from './experiments.ts';
+import { prepareExperimentOutput, rateColumns } from './experiments.ts';
 
 export interface ComposeShapesOptions {
   /** Small smoke version: 3 prompts × 2 samples, T = 10, s = 4, K = 2 MCMC steps per level. */
   quick?: boolean;
-  /** Output folder (default experiments/out/compose-shapes). */
+  /** Output folder (default experiments/out/compose-shapes; quick: amdm-out/experiments/compose-shapes). */
   out?: string;
   /** Prompt set seed 1000 + seed; prompt p is sampled with seed + p. Default 0. */
   seed?: number;
@@ -297,6 +296,7 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
   const s = resolveSettings(quick, o.settings);
   const methods = composeMethods(s, withStyle).filter((m) => (o.select ? o.select(m) : true));
   if (methods.length < 1) throw new RangeError('select must accept at least one method');
+  const output = await prepareExperimentOutput('compose-shapes', quick, o.out);
   const world = makeWorld();
   const schedule = makeSchedule();
   const prompts = makePromptSet(world, { seed: 1000 + seed, count: promptCount, withStyle: true });
@@ -332,23 +332,21 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
   const kept = prompts.length * B;
   const rows: ComposeRow[] = methods.map((m, i) => rowOf(m, tallies[i], prompts.length, kept));
 
-  const outDir = path.resolve(o.out ?? path.join('experiments', 'out', 'compose-shapes'));
-  await ensureDir(outDir);
   const header = Object.keys(rows[0]);
   const csv = [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
-  await writeFileAtomic(path.join(outDir, 'results.csv'), csv);
   const table = composeTable(rows);
-  await writeFileAtomic(path.join(outDir, 'table.md'), `${table}\n`);
-  await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(composeChart(rows), { figure: 'svg' }));
   const seconds = (Date.now() - started) / 1000;
   const flags = [quick ? ' --quick' : '', o.seed ? ` --seed ${seed}` : '', o.prompts !== undefined ? ` --prompts ${promptCount}` : '', o.samples !== undefined ? ` --samples ${B}` : ''].join('');
   const command = `npm run experiment -- compose-shapes${flags}`;
-  await writeJSONAtomic(path.join(outDir, 'results.json'), {
-    experiment: 'compose-shapes', command, quick, seed, prompts: prompts.length, samplesPerPrompt: B, settings: s, seconds, rows,
-  });
+  await output.commit(new Map([
+    ['results.json', jsonText({ experiment: 'compose-shapes', command, quick, seed, prompts: prompts.length, samplesPerPrompt: B, settings: s, seconds, rows })],
+    ['results.csv', csv],
+    ['table.md', `${table}\n`],
+    ['chart.svg', plotToSVG(composeChart(rows), { figure: 'svg' })],
+  ]));
   log(`experiment 'compose-shapes': ${prompts.length} prompts × ${B} samples, T = ${s.steps} (${seconds.toFixed(1)} s)`);
   log(table);
-  log(`wrote ${outDir}/{results.json,results.csv,table.md,chart.svg}`);
+  log(`wrote ${output.path}/{results.json,results.csv,table.md,chart.svg}`);
   return rows;
 }
 

@@ -1,7 +1,10 @@
 /**
  * `amdm experiment <name>`: the Shapes-world experiments (EXPERIMENTS.md). Each writes
  * results.json, results.csv, table.md and chart.svg into its output folder; EXPERIMENTS.md
- * records the full runs with their commands. `--quick` is the small smoke version CI runs.
+ * records the full runs with their commands, whose output is committed in experiments/out/<name>.
+ * `--quick` is the small smoke version CI runs: it writes to amdm-out/experiments/<name> and
+ * refuses to replace a full run's folder, so following the README never changes the recorded
+ * numbers.
  */
 import path from 'node:path';
 import * as Plot from '@observablehq/plot';
@@ -13,7 +16,8 @@ import { renderPrompt } from '../toy/shapes/render.ts';
 import type { RuleName } from '../core/rules.ts';
 import type { StepTrace } from '../core/sampler.ts';
 import { plotToSVG } from '../image/plot.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { jsonText, writeFileAtomic } from './files.ts';
+import { prepareOutputFolder, type OutputFolder } from './output-folder.ts';
 import { progressBar } from './progress.ts';
 import { markdownTable, pm } from './table.ts';
 
@@ -22,6 +26,7 @@ export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
 export interface ExperimentOptions {
   quick?: boolean;
+  /** Output folder (default experiments/out/<name>; quick: amdm-out/experiments/<name>). */
   out?: string;
   seed?: number;
   /** Prompts and samples per prompt (defaults: 36 × 4 full, 3 × 2 quick). */
@@ -184,6 +189,21 @@ function rowOf(m: ShapesMethodResult): ExperimentRow {
   return { ...rateColumns(m.evaluations), calls: m.calls };
 }
 
+/** The default output folder: the recorded full runs, or the smoke runs' scratch folder. */
+export function experimentFolder(name: string, quick: boolean): string {
+  return quick ? path.join('amdm-out', 'experiments', name) : path.join('experiments', 'out', name);
+}
+
+/** Checks (before any sampling) and prepares an experiment's output folder; quick runs are smoke runs. */
+export function prepareExperimentOutput(name: string, quick: boolean, out: string | undefined): Promise<OutputFolder> {
+  return prepareOutputFolder(out ?? experimentFolder(name, quick), {
+    command: `experiment ${name}`,
+    smoke: quick,
+    param: out === undefined ? 'output folder' : '--out',
+    writes: /^(results\.(json|csv)|table\.md|chart\.svg|sphere\.csv)$/,
+  });
+}
+
 export async function runExperiment(name: ExperimentName, o: ExperimentOptions = {}): Promise<ExperimentRow[]> {
   const log = o.log ?? ((l: string) => console.log(l));
   const quick = o.quick ?? false;
@@ -192,6 +212,7 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
   const seed = o.seed ?? 0;
   const prompts = makePromptSet(world, { seed: 1000 + seed, count: o.prompts ?? (quick ? 3 : 36), withStyle: true });
   const samples = o.samples ?? (quick ? 2 : 4);
+  const output = await prepareExperimentOutput(name, quick, o.out);
   const bar = progressBar(prompts.length * p.methods.length, name, { enabled: o.progress });
   // sphere: per step and method, ‖x′‖/√d of the merged latent and ‖x‖/√d of the target's proposal
   const steps: Record<string, { mixed: number[][]; target: number[][] }> = {};
@@ -210,11 +231,10 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
   });
   bar.stop();
   const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...rowOf(m) }));
-  const outDir = path.resolve(o.out ?? path.join('experiments', 'out', name));
-  await ensureDir(outDir);
+  const files = new Map<string, string>();
   const header = Object.keys(rows[0]);
   const csv = [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
-  await writeFileAtomic(path.join(outDir, 'results.csv'), csv);
+  files.set('results.csv', csv);
   const table = markdownTable(
     ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'clean images', 'calls'],
     res.methods.map((m, i) => {
@@ -245,17 +265,18 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
       return { ...r, expected: Math.sqrt(a * rms2 + 1 - a) };
     });
     const sh = ['method', 'step', 'targetMean', 'targetSD', 'mixedMean', 'mixedSD', 'expected'];
-    await writeFileAtomic(path.join(outDir, 'sphere.csv'), [sh.join(','), ...sphereRows.map((r) => sh.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n');
+    files.set('sphere.csv', [sh.join(','), ...sphereRows.map((r) => sh.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n');
     const chart = sphereChart(sphereRows);
-    await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(chart, { figure: 'svg' }));
+    files.set('chart.svg', plotToSVG(chart, { figure: 'svg' }));
   } else if (p.chart) {
-    await writeFileAtomic(path.join(outDir, 'chart.svg'), plotToSVG(p.chart(rows), { figure: 'svg' }));
+    files.set('chart.svg', plotToSVG(p.chart(rows), { figure: 'svg' }));
   }
   const seconds = (Date.now() - started) / 1000;
   const command = `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
   const meta = { experiment: name, command, quick, seed, prompts: prompts.length, samplesPerPrompt: samples, steps: p.steps, seconds };
-  await writeJSONAtomic(path.join(outDir, 'results.json'), { ...meta, rows, sphere: sphereRows.length ? sphereRows : undefined });
-  await writeFileAtomic(path.join(outDir, 'table.md'), `${table}\n`);
+  files.set('results.json', jsonText({ ...meta, rows, sphere: sphereRows.length ? sphereRows : undefined }));
+  files.set('table.md', `${table}\n`);
+  await output.commit(files);
   log(`experiment '${name}': ${prompts.length} prompts × ${samples} samples, T = ${p.steps} (${seconds.toFixed(1)} s)`);
   log(table);
   if (sphereRows.length) {
@@ -266,7 +287,7 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
       if (r) log(`  ${rule.padEnd(6)} ${Number(r.mixedMean).toFixed(3)} ± ${Number(r.mixedSD).toFixed(3)}   (target alone: ${Number(sphereRows.find((q) => q.method === 'layout alone' && q.step === r.step)?.targetMean).toFixed(3)}, expected ${Number(r.expected).toFixed(3)})`);
     }
   }
-  log(`wrote ${outDir}/{results.json,results.csv,table.md${p.chart || p.traces ? ',chart.svg' : ''}${p.traces ? ',sphere.csv' : ''}}`);
+  log(`wrote ${output.path}/{${[...files.keys()].sort().join(',')}}`);
   return rows;
 }
 
@@ -290,9 +311,9 @@ export function sphereChart(sphereRows: ExperimentRow[]): Plot.PlotOptions {
 }
 
 /** Rewrites chart.svg of a finished run from its results.json (after a change to the charts). */
-export async function replotExperiment(name: ExperimentName, out?: string): Promise<string> {
+export async function replotExperiment(name: ExperimentName, out?: string, quick = false): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const outDir = path.resolve(out ?? path.join('experiments', 'out', name));
+  const outDir = path.resolve(out ?? experimentFolder(name, quick));
   const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as { rows: ExperimentRow[]; sphere?: ExperimentRow[]; quick: boolean };
   const p = plan(name, json.quick);
   const chart = json.sphere ? sphereChart(json.sphere) : p.chart?.(json.rows);

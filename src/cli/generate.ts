@@ -2,11 +2,12 @@
  * `amdm generate job.json`: text-to-image with one or more SD-1.x ONNX model folders (AMDM over
  * several, plain DDIM for one). The job file is described in job-schema.ts.
  *
- * Order of work, so that a bad job or a bad folder fails before any model runs and leaves
- * nothing behind: parse and validate the job → load every folder (files, input names, dtypes,
- * conditions, equal latent shapes and schedules, CUDA when requested) → check the sampler
- * options → sample (progress bar on stderr) → decode → only then create the output folder and
- * write, each file atomically:
+ * Order of work, so that a bad job, a bad folder or a bad output location fails before any
+ * model runs and leaves nothing behind: parse and validate the job → check (and create) the
+ * output location → load every folder (files, input names, dtypes, conditions, equal latent
+ * shapes and schedules, CUDA when requested) → check the sampler options → sample (progress bar
+ * on stderr) → decode → only then write the output folder as a whole (output-folder.ts: a rerun
+ * replaces it, an interrupt leaves the previous one):
  *   target.png (target-<b>.png for batch > 1)     the AMDM result
  *   model-<k>-<name>.png                          every model's own image (saveAll)
  *   trace.json                                    per-step trace (saveTrace)
@@ -14,7 +15,7 @@
  *                                                 absolute paths, and the run's call counts
  */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { describe } from '../core/validate.ts';
@@ -22,7 +23,8 @@ import { DEVICES, type Device } from '../onnx/session.ts';
 // Registers the grounded families (interactdiffusion, migc, ipadapter) with the pipeline.
 import '../sd/families/index.ts';
 import { prepareSdPipeline, type SdResult, type SdRunOptions } from '../sd/pipeline.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { jsonText } from './files.ts';
+import { prepareOutputFolder } from './output-folder.ts';
 import { parseJob, type GenerateJob } from './job-schema.ts';
 
 export interface GenerateCliOptions {
@@ -143,6 +145,11 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
   }
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const job = await loadJob(jobPath, options);
+  const output = await prepareOutputFolder(job.output, {
+    command: 'generate',
+    param: options.output !== undefined ? '--output' : 'output',
+    writes: /^(target(-\d+)?\.png|model-\d+-.+\.png|trace\.json|resolved\.json)$/,
+  });
 
   const pipeline = await prepareSdPipeline({
     models: job.models.map((m) => ({ folder: m.folder, kind: m.kind, conditions: m.conditions, name: m.name, prompt: m.prompt })),
@@ -178,6 +185,7 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
       reference: job.reference,
       trace: job.saveTrace,
       onProgress: bar ? (done) => bar.update(done) : undefined,
+      onWarning: (m) => log(`warning: ${m}`),
     };
     await pipeline.validate(runOpts);
     bar?.start(job.steps, 0);
@@ -190,44 +198,37 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
     await pipeline.release();
   }
 
-  // Everything is computed: write the outputs.
-  const out = await ensureDir(job.output);
-  const files: string[] = [];
-  const write = async (name: string, data: Uint8Array | string) => {
-    const p = join(out, name);
-    await writeFileAtomic(p, data);
-    files.push(p);
-  };
+  // Everything is computed: write the output folder.
+  const files = new Map<string, Uint8Array | string>();
   const suffix = (b: number) => (job.batch > 1 ? `-${b}` : '');
-  for (let b = 0; b < job.batch; b++) await write(`target${suffix(b)}.png`, result.target.png[b]);
+  for (let b = 0; b < job.batch; b++) files.set(`target${suffix(b)}.png`, result.target.png[b]);
   for (const m of result.models ?? []) {
-    for (let b = 0; b < job.batch; b++) await write(`model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, m.png[b]);
+    for (let b = 0; b < job.batch; b++) files.set(`model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, m.png[b]);
   }
   if (job.saveTrace) {
-    const trace = { preset: job.preset, timesteps: result.timesteps, aggregatedAt: result.aggregatedAt, steps: plain(result.trace) };
-    const p = join(out, 'trace.json');
-    await writeJSONAtomic(p, trace);
-    files.push(p);
+    files.set('trace.json', jsonText({ preset: job.preset, timesteps: result.timesteps, aggregatedAt: result.aggregatedAt, steps: plain(result.trace) }));
   }
-  const resolvedPath = join(out, 'resolved.json');
-  files.push(resolvedPath);
-  await writeJSONAtomic(resolvedPath, {
-    job: { ...job, models: job.models.map((m, k) => ({ ...m, name: pipeline.models[k].name })) },
-    jobFile: resolve(jobPath),
-    models: pipeline.models,
-    schedule: pipeline.scheduleConfig,
-    latentShape: pipeline.shape,
-    timesteps: result.timesteps,
-    calls: result.calls,
-    finishCalls: result.finishCalls,
-    totalCalls: result.totalCalls,
-    textEncoderRuns: result.textEncoderRuns,
-    vaeRuns: result.vaeRuns,
-    files: files.slice(0, -1).map((f) => basename(f)),
-  });
+  files.set(
+    'resolved.json',
+    jsonText({
+      job: { ...job, models: job.models.map((m, k) => ({ ...m, name: pipeline.models[k].name })) },
+      jobFile: resolve(jobPath),
+      models: pipeline.models,
+      schedule: pipeline.scheduleConfig,
+      latentShape: pipeline.shape,
+      timesteps: result.timesteps,
+      calls: result.calls,
+      finishCalls: result.finishCalls,
+      totalCalls: result.totalCalls,
+      textEncoderRuns: result.textEncoderRuns,
+      vaeRuns: result.vaeRuns,
+      files: [...files.keys()],
+    }),
+  );
+  const written = await output.commit(files);
   return {
-    outputDir: out,
-    files,
+    outputDir: output.path,
+    files: written,
     job,
     calls: result.calls,
     totalCalls: result.totalCalls,

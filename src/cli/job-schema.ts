@@ -30,6 +30,22 @@ import { PRESETS, SD_SCALING_FACTOR } from '../sd/pipeline.ts';
 const unit = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
 
+/** What an input is, for messages; JSON has no Infinity, so 1e999 (too large for a double) parses as one. */
+function given(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : `${v} (a number too large for JSON)`;
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** A number or an array of numbers, with a message that says which (zod's own is "Invalid input"). */
+const numberOrList = (item: z.ZodNumber, what: string) =>
+  z.union([item, z.array(item)], {
+    error: (i) => {
+      const v = i.input;
+      const bad = Array.isArray(v) ? v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x)) : -1;
+      return `must be ${what}, got ${bad >= 0 ? `[${bad}] = ${given((v as unknown[])[bad])}` : given(v)}`;
+    },
+  });
+
 const modelSchema = z
   .strictObject({
     folder: z.string().min(1, 'must be a model folder path'),
@@ -67,15 +83,15 @@ const referenceSchema = z.strictObject({
 export const jobSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    prompt: z.string(),
+    prompt: z.string().refine((p) => p.trim() !== '', 'must not be empty (give the text to generate; an empty prompt makes an unconditional image)'),
     negativePrompt: z.string().default(''),
     models: z.array(modelSchema).min(1).max(8),
     target: z.union([z.int().min(0), z.string().min(1)]).default(0),
     steps: z.int().min(1).max(1000).default(50),
     /** s; default min(3, steps). */
     aggregateSteps: z.int().min(0).optional(),
-    weights: z.union([unit, z.array(unit)]).default(0.5),
-    eta: z.union([nonNegative, z.array(nonNegative)]).default(0.3),
+    weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(0.5),
+    eta: numberOrList(nonNegative, 'a number ≥ 0 or an array of them, one per model').default(0.3),
     etaScale: z.enum(['sqrtDim', 'absolute']).default('sqrtDim'),
     rule: z.enum(RULE_NAMES as [RuleName, ...RuleName[]]).default('slerp'),
     ddimEta: unit.default(0),
@@ -108,6 +124,12 @@ export const jobSchema = z
       issue(['target'], `no model is named "${j.target}"; names: ${given.length ? given.map((n) => `"${n}"`).join(', ') : '(none given)'}`);
     }
     if (j.aggregateSteps !== undefined && j.aggregateSteps > j.steps) issue(['aggregateSteps'], `must be in [0, steps = ${j.steps}], got ${j.aggregateSteps}`);
+    j.models.forEach((m, i) => {
+      const migcSteps = (m.conditions as { migcSteps?: number } | undefined)?.migcSteps;
+      if (m.kind === 'migc' && migcSteps !== undefined && migcSteps > j.steps - 1) {
+        issue(['models', i, 'conditions', 'migcSteps'], `must be in [-1, steps − 1 = ${j.steps - 1}] (steps − 1 runs MIGC at every step), got ${migcSteps}`);
+      }
+    });
     if (Array.isArray(j.weights) && j.weights.length !== N - 1) issue(['weights'], `must hold ${N - 1} number(s), one per non-target model, got ${j.weights.length}`);
     if (Array.isArray(j.eta) && j.eta.length !== N) issue(['eta'], `must hold ${N} number(s), one per model, got ${j.eta.length}`);
     if ((j.height === undefined) !== (j.width === undefined)) issue([j.height === undefined ? 'height' : 'width'], 'height and width must be given together');

@@ -2,7 +2,13 @@
 /** The `amdm` command line. Each subcommand loads only what it needs. */
 import { Command, Option } from 'commander';
 import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
-import { DEMO_DEFAULTS } from './demo.ts';
+import { DEMO_DEFAULTS, paperS } from './demo.ts';
+import { readFileSync } from 'node:fs';
+
+/** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 import { RULE_NAMES } from '../core/rules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
 
@@ -11,7 +17,9 @@ export function buildProgram(extra: Command[] = []): Command {
   program
     .name('amdm')
     .description('Aggregation of Multiple Diffusion Models: toy demo, ONNX generation, benchmarks')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the version')
+    // after a bad flag: the error and one hint line, not the whole help
+    .showHelpAfterError('(add --help to list the options)');
 
   const d = DEMO_DEFAULTS;
   program
@@ -20,7 +28,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--prompts <n>', 'number of prompts', intArg(1, 100_000), d.prompts)
     .option('--samples <n>', 'samples per prompt and method', intArg(1, 10_000), d.samples)
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
-    .option('--s <s>', 'aggregation steps (the first s of T)', intArg(0, 1000), d.s)
+    .option('--s <s>', `aggregation steps, the first s of T (default: the paper's ratio, ${d.s} of ${d.steps}, scaled to T)`, intArg(0, 1000))
     .option('--w <w>', 'weight of the other model(s) in eq. 8, comma-separated per other model', numberListArg(0, 1), d.w)
     .option('--eta <η>', 'deviation step η of eq. 9', numberArg(0, 1e6), d.eta)
     .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default(d.etaScale))
@@ -32,6 +40,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .addOption(new Option('--backend <backend>', 'closed-form experts in JS, or exported to ONNX and run by onnxruntime').choices(['js', 'onnx']).default(d.backend))
     .option('--no-progress', 'hide the progress bar')
     .action(async (opts) => {
+      opts.s ??= paperS(opts.steps);
       if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
       const { runDemo } = await import('./demo.ts');
       let factory;
@@ -69,7 +78,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--prompts <n>', 'number of prompts (default 36; quick 3)', intArg(1, 100_000))
     .option('--samples <n>', 'samples per prompt (default 4; quick 2)', intArg(1, 10_000))
     .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
-    .option('--out <dir>', 'output folder (default experiments/out/<name>)')
+    .option('--out <dir>', 'output folder (default experiments/out/<name>, the recorded runs; with --quick amdm-out/experiments/<name>)')
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
     .option('--no-progress', 'hide the progress bar')
     .action(async (name, opts) => {
@@ -81,7 +90,7 @@ export function buildProgram(extra: Command[] = []): Command {
       }
       const { runExperiment, replotExperiment } = await import('./experiments.ts');
       if (opts.replot) {
-        console.log(`wrote ${await replotExperiment(name, opts.out)}`);
+        console.log(`wrote ${await replotExperiment(name, opts.out, opts.quick)}`);
         return;
       }
       await runExperiment(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });

@@ -21,6 +21,7 @@ import { ddimCoefficients, ddimStepInto } from './ddim.ts';
 import { firstNonFinite } from './tensor.ts';
 import { gaussianRng } from './rng.ts';
 import { checkInt, checkNumber, describe } from './validate.ts';
+import { callModel } from './sampler.ts';
 
 export interface ReferenceOptions {
   /** Two or three models; the official code has no other case. */
@@ -108,7 +109,7 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     const c = ddimCoefficients(schedule, ts[i], prevTimestep(schedule, ts, i));
     const active = i <= end ? order : [target];
     for (const k of active) {
-      const e = await models[k].eps(xs[k], ts[i], batch);
+      const e = await callModel(models[k], k, xs[k], i, ts[i], batch);
       calls[k]++;
       if (!(e instanceof Float32Array) || e.length !== n) throw new RangeError(`models[${k}] returned ${describe(e)} at step ${i}; expected length ${n}`);
       const bad = firstNonFinite(e);

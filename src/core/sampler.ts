@@ -243,7 +243,7 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
     if (concurrent && active > 1) {
       throwIfAborted(opts.signal);
       if (trace) for (let k = 0; k < N; k++) { trace.evaluated.push(k); trace.inputNorms.push(norms(xs[k], batch, dim)); }
-      const outs = await Promise.all(models.map((m, k) => m.eps(xs[k], c.t, batch)));
+      const outs = await Promise.all(models.map((m, k) => callModel(m, k, xs[k], i, c.t, batch)));
       for (let k = 0; k < N; k++) {
         calls[k]++;
         stepModel(k, outs[k], i, c);
@@ -257,9 +257,14 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
           trace.evaluated.push(k);
           trace.inputNorms.push(norms(xs[k], batch, dim));
         }
-        const ret = models[k].eps(xs[k], c.t, batch);
-        // await only real promises: awaiting a plain value still costs a microtask and garbage
-        const eps = ret instanceof Promise ? await ret : ret;
+        let eps;
+        try {
+          const ret = models[k].eps(xs[k], c.t, batch);
+          // await only real promises: awaiting a plain value still costs a microtask and garbage
+          eps = ret instanceof Promise ? await ret : ret;
+        } catch (e) {
+          throw modelFailure(models[k], k, i, c.t, e);
+        }
         calls[k]++;
         stepModel(k, eps, i, c);
         if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
@@ -371,5 +376,24 @@ function angles(a: Float32Array, b: Float32Array, batch: number, dim: number): F
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw signal.reason instanceof Error ? signal.reason : new DOMException('sampling aborted', 'AbortError');
+  }
+}
+
+/**
+ * The error of a denoiser that threw or rejected at step `step`: names the model and the step,
+ * keeps the original as `cause`. An abort passes through unchanged.
+ */
+export function modelFailure(model: Denoiser, k: number, step: number, t: number, e: unknown): unknown {
+  if (e instanceof Error && e.name === 'AbortError') return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new Error(`models[${k}] (${model.name ?? 'unnamed'}) failed at step ${step} (t = ${t}): ${why}`, { cause: e });
+}
+
+/** `model.eps(…)` as a promise whose failure is {@link modelFailure}. */
+export async function callModel(model: Denoiser, k: number, x: Float32Array, step: number, t: number, batch: number): Promise<Float32Array> {
+  try {
+    return await model.eps(x, t, batch);
+  } catch (e) {
+    throw modelFailure(model, k, step, t, e);
   }
 }

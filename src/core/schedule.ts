@@ -133,12 +133,14 @@ export function timesteps(schedule: NoiseSchedule, steps: number, opts: Timestep
     const ratio = T / steps;
     for (let i = 0; i < steps; i++) out.push(roundHalfEven(T - i * ratio) - 1);
   }
-  for (const t of out) {
-    if (t > T - 1) {
-      throw new RangeError(
-        `steps = ${steps} with '${spacing}' spacing and offset ${offset} reaches timestep ${t} > ${T - 1}; use fewer steps or offset 0`,
-      );
-    }
+  if (out[0] > T - 1) {
+    // only 'leading' can overshoot: its largest timestep is (steps − 1)·⌊T/steps⌋ + offset
+    let most = steps - 1;
+    while (most > 1 && (most - 1) * Math.floor(T / most) + offset > T - 1) most--;
+    throw new RangeError(
+      `steps must be ≤ ${most} with '${spacing}' spacing and steps_offset ${offset} (the schedule's scheduler config; ` +
+        `${steps} steps would reach timestep ${out[0]} > ${T - 1}), got ${steps}`,
+    );
   }
   return out;
 }

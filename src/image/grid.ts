@@ -10,7 +10,8 @@
  *   originY    = p + (colLabels ? L + p : 0)
  *   cell (r, c) slot at (originX + c·(cellWidth + p), originY + r·(slotHeight + p));
  *   an image smaller than the slot is centred horizontally and top-aligned
- *   width  = originX + columns·(cellWidth + p),  height = originY + rows·(slotHeight + p)
+ *   notesY = originY + rows·(slotHeight + p)                    — notes: one line each, left-aligned
+ *   width  = originX + columns·(cellWidth + p),  height = notesY + (notes ? n·L + p : 0)
  * Boxes are given in pixels of the unscaled cell image, 0 ≤ x0 < x1 ≤ image width (same for y),
  * and drawn as the pixels of [round(s·x0), round(s·x1)) × [round(s·y0), round(s·y1)) that lie
  * within `lineWidth` of its border; a box label sits on a filled tab of the box colour in the
@@ -57,6 +58,8 @@ export interface GridOptions {
   background?: string;
   /** Text colour for captions and row/column labels; default black. */
   textColor?: string;
+  /** Lines of text under the grid (what the rows, frames and colours mean); shortened with '…' to the grid's width. */
+  notes?: readonly string[];
 }
 
 export interface GridLayout {
@@ -71,6 +74,8 @@ export interface GridLayout {
   originX: number;
   originY: number;
   rowLabelWidth: number;
+  /** Top of the first note line. */
+  notesY: number;
 }
 
 /** Default box colours, cycled by box index. */
@@ -174,6 +179,9 @@ export function gridLayout(opts: GridOptions): GridLayout {
   checkIntIn('lineWidth', opts.lineWidth ?? 2, 1, 32);
   if (opts.rowLabels !== undefined) checkLabels('rowLabels', opts.rowLabels, rows, 'row');
   if (opts.colLabels !== undefined) checkLabels('colLabels', opts.colLabels, columns, 'column');
+  if (opts.notes !== undefined && (!Array.isArray(opts.notes) || opts.notes.some((n) => typeof n !== 'string'))) {
+    throw new TypeError(`notes must be an array of strings, got ${describe(opts.notes)}`);
+  }
   if (opts.background !== undefined) parseColor('background', opts.background);
   if (opts.textColor !== undefined) parseColor('textColor', opts.textColor);
   const lineHeight = Math.ceil(1.5 * fontSize);
@@ -203,9 +211,11 @@ export function gridLayout(opts: GridOptions): GridLayout {
   const originX = padding + (opts.rowLabels ? rowLabelWidth + padding : 0);
   const originY = padding + (opts.colLabels ? lineHeight + padding : 0);
   const width = originX + columns * (cellWidth + padding);
-  const height = originY + rows * (slotHeight + padding);
+  const notesY = originY + rows * (slotHeight + padding);
+  const notes = opts.notes?.length ?? 0;
+  const height = notesY + (notes > 0 ? notes * lineHeight + padding : 0);
   if (width * height > 1 << 26) throw new RangeError(`the grid would have ${width}×${height} pixels; at most 2^26 are allowed`);
-  return { width, height, rows, columns, cellWidth, cellHeight, slotHeight, lineHeight, originX, originY, rowLabelWidth };
+  return { width, height, rows, columns, cellWidth, cellHeight, slotHeight, lineHeight, originX, originY, rowLabelWidth, notesY };
 }
 
 function hex([r, g, b]: readonly number[]): string {
@@ -307,6 +317,9 @@ export function makeGrid(opts: GridOptions): RGBA {
         drawText(ctx, cell.label, x + L.cellWidth / 2, sy + L.cellHeight + L.lineHeight / 2, L.cellWidth, 'center', textColor);
       }
     });
+  });
+  opts.notes?.forEach((line, i) => {
+    drawText(ctx, line, padding, L.notesY + (i + 0.5) * L.lineHeight, L.width - 2 * padding, 'left', textColor);
   });
   return { width: L.width, height: L.height, data: new Uint8ClampedArray(bm.data) };
 }

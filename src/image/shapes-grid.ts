@@ -19,6 +19,12 @@ export interface ShapesGridOptions {
   boxes?: boolean;
 }
 
+/**
+ * Label size of the grid: at 11 px DejaVu Sans's "A" loses its crossbar in pureimage's
+ * rasterizer (it reads "Λ"); 12 px keeps it.
+ */
+export const SHAPES_GRID_FONT_SIZE = 12;
+
 export function shapesGrid(opts: ShapesGridOptions): RGBA {
   const { world, prompts } = opts;
   const cols = prompts.length;
@@ -38,7 +44,11 @@ export function shapesGrid(opts: ShapesGridOptions): RGBA {
     rowLabels: ['prompt', ...opts.rows.map((r) => r.name)],
     colLabels: prompts.map((p, i) => `#${i + 1} · ${p.instances.length} inst · ${p.style ?? world.defaultStyle}`),
     cellScale: opts.scale ?? 8,
-    fontSize: 11,
+    fontSize: SHAPES_GRID_FONT_SIZE,
     lineWidth: 1,
+    notes: [
+      'white frames: the prompt\'s boxes; one image per prompt (the first sample) for each row',
+      'rows: the prompt rendered exactly, then each method',
+    ],
   });
 }

@@ -167,8 +167,16 @@ function isModelError(e: unknown): boolean {
   return /Load model|protobuf parsing|No such file|INVALID_GRAPH|INVALID_PROTOBUF|NO_SUCHFILE/i.test(String((e as Error)?.message ?? e));
 }
 
+/**
+ * The load failure in the user's terms: without onnxruntime's "Load model from … failed:" prefix
+ * and its C++ source location and signature (the original error stays as `cause`).
+ */
 function loadError(source: string, e: unknown): Error {
-  return new Error(`could not load ONNX model ${source}: ${firstLine(e)}`, { cause: e });
+  let why = firstLine(e)
+    .replace(/^Load model from .*? failed:\s*/, '')
+    .replace(/\S+\.(?:cc|cpp|h):\d+ [^(]*\([^)]*\)\s*/, '');
+  if (/does not have a graph|Protobuf parsing failed/i.test(why)) why = 'it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)';
+  return new Error(`could not load ONNX model ${source}: ${why}`, { cause: e });
 }
 
 function wrap(session: ort.InferenceSession, device: 'cpu' | 'cuda', source: string): OnnxSession {

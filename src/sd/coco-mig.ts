@@ -50,6 +50,9 @@ export function parseCocoMig(json: unknown, file = 'mig_bench.json'): CocoMigEnt
     return Number.isNaN(na) || Number.isNaN(nb) ? a.localeCompare(b) : na - nb;
   });
   if (keys.length === 0) throw new RangeError(`${file} holds no entries`);
+  if ('models' in json || 'prompt' in json) {
+    throw new TypeError(`${file} looks like an \`amdm generate\` job file (it has "models" or "prompt"), not mig_bench.json (entries keyed "0", "1", … with caption, segment and image_id)`);
+  }
   return keys.map((key) => {
     if (!/^[A-Za-z0-9-]+$/.test(key)) throw new RangeError(`${file}: entry key ${JSON.stringify(key)} must use letters, digits and - only (it becomes part of a file name)`);
     const r = entrySchema.safeParse((json as Record<string, unknown>)[key]);

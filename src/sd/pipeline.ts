@@ -103,6 +103,11 @@ export interface SdRunOptions {
   trace?: boolean;
   /** Called after each target step with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Receives warnings of `validate` (a prompt longer than the text encoder reads, so its end is
+   * dropped as diffusers does); default: none.
+   */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -374,6 +379,25 @@ function latentShape(folder: ModelFolder, size: readonly [number, number] | unde
   return [u.latentChannels, h, w];
 }
 
+/**
+ * A warning per prompt (each model's own or the job's, and the negative prompt) that has more
+ * tokens than its model's text encoder reads (maxLength − 2: the start and end tokens take two);
+ * the tokenizer truncates them, as diffusers does, so the end of the text has no effect.
+ */
+function longPromptWarnings(loaded: readonly LoadedModel[], prompt: string, negativePrompt: string): string[] {
+  const out: string[] = [];
+  loaded.forEach((m, k) => {
+    for (const [what, text] of [['prompt', m.spec.prompt ?? prompt], ['negativePrompt', negativePrompt]] as const) {
+      const tokens = m.tokenizer.encode(text, { padding: 'none', truncation: false }).length - 2;
+      const reads = m.tokenizer.maxLength - 2;
+      if (tokens > reads) {
+        out.push(`models[${k}] (${m.name}): the ${what} is ${tokens} tokens and the text encoder reads ${reads}, so the last ${tokens - reads} are dropped; shorten it`);
+      }
+    }
+  });
+  return out;
+}
+
 /** Thrown by the probe models of a dry run: the sampler validated everything before its first call. */
 class DryRunStop extends Error {}
 
@@ -390,6 +414,8 @@ async function runPipeline(
   if (typeof ro.prompt !== 'string') throw new TypeError(`prompt must be a string, got ${describe(ro.prompt)}`);
   const negativePrompt = ro.negativePrompt ?? '';
   if (typeof negativePrompt !== 'string') throw new TypeError(`negativePrompt must be a string, got ${describe(negativePrompt)}`);
+  if (ro.onWarning !== undefined && typeof ro.onWarning !== 'function') throw new TypeError('onWarning must be a function');
+  if (dry && ro.onWarning) for (const w of longPromptWarnings(loaded, ro.prompt, negativePrompt)) ro.onWarning(w);
   const N = loaded.length;
   const steps = checkInt('steps', ro.steps ?? 50, 1, schedule.alphasCumprod.length);
   const aggregateSteps = ro.aggregateSteps ?? Math.min(3, steps);
@@ -497,7 +523,7 @@ async function runPipeline(
         ts = r.timesteps;
       }
     } catch (e) {
-      if (e instanceof DryRunStop) return null;
+      if (e instanceof DryRunStop || (e as Error).cause instanceof DryRunStop) return null; // the sampler wraps model errors
       throw e;
     }
     if (dry) return null;

@@ -47,7 +47,7 @@ describe('coco-mig runner', () => {
   it('writes {image_id:06d}_{key}.png, resumes, and regenerates a corrupted image', async () => {
     const output = join(root, 'all');
     const first = await runCocoMig({ ...base, output });
-    expect((await readdir(output)).sort()).toEqual(['000012_2.png', '074711_1.png', '329533_3.png', '500084_0.png']);
+    expect((await readdir(output)).sort()).toEqual(['000012_2.png', '074711_1.png', '329533_3.png', '500084_0.png', 'settings.json']);
     expect(first.written.length).toBe(4);
     const img = await decodePNG(new Uint8Array(await readFile(join(output, '500084_0.png'))));
     expect([img.width, img.height]).toEqual([64, 64]);
@@ -63,6 +63,27 @@ describe('coco-mig runner', () => {
     expect(third.written).toEqual(third.regenerated);
     // Same seed (seed + key) → the same image again.
     expect(Buffer.compare(await readFile(join(output, '074711_1.png')), before)).toBe(0);
+
+    // Other settings into the same folder: refused before any model runs, naming each flag.
+    await expect(runCocoMig({ ...base, output, steps: 5, aggregateSteps: 3 })).rejects.toThrow(
+      `${output} holds images made with other settings (--steps 5 here, 4 there; --s 3 here, 2 there); resume with the same settings or give another --out`,
+    );
+    await expect(runCocoMig({ ...base, output, weight: 0.7 })).rejects.toThrow(/\(--w 0\.7 here, 0\.5 there\)/);
+    expect(JSON.parse(await readFile(join(output, 'settings.json'), 'utf8')).settings).toMatchObject({ steps: 4, aggregateSteps: 2, migcSteps: 1 });
+  });
+  it('checks the output location before loading a model', async () => {
+    const file = join(root, 'a-file');
+    await writeFile(file, 'x');
+    await expect(runCocoMig({ ...base, migc: join(root, 'none'), output: join(file, 'out') })).rejects.toThrow(/^output: cannot create the folder .*a-file\/out: .*a-file is a file, not a folder$/);
+  });
+  it('flags are named as typed: --s against --steps, --migc-steps, a job file given as --bench', async () => {
+    const cli = (args: string[]) => cocoMigCommand().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+      .parseAsync(['node', 'coco-mig', '--bench', base.bench, '--interact', base.interact, '--migc', base.migc, '--out', join(root, 'cli'), '--no-progress', ...args]);
+    await expect(cli(['--steps', '4', '--s', '10'])).rejects.toThrow('--s must be ≤ --steps (4), got 10');
+    await expect(cli(['--steps', '4', '--migc-steps', '30'])).rejects.toThrow('--migc-steps must be in [-1, --steps − 1 = 3] (3 runs MIGC at every step), got 30');
+    const job = join(root, 'job.json');
+    await writeFile(job, JSON.stringify({ prompt: 'x', models: [{ folder: 'a' }], aggregateSteps: 3 }));
+    await expect(planCocoMig({ ...base, bench: job, output: join(root, 'x') })).rejects.toThrow(/job\.json looks like an `amdm generate` job file \(it has "models" or "prompt"\), not mig_bench\.json/);
   });
   it('shards are disjoint, their union is every entry, and images do not depend on the sharding', async () => {
     const output = join(root, 'sharded');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runDemo, DEMO_DEFAULTS } from '../../src/cli/demo.ts';
@@ -14,7 +14,7 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     const text = lines.join('\n');
     for (const name of ['layout', 'attribute', 'style', 'AMDM layout←attribute (paper)', 'AMDM layout←attribute', 'AMDM layout←attribute+style']) expect(text).toContain(name);
     expect(text).toMatch(/instance success/);
-    expect(readdirSync(out).sort()).toEqual(['grid.png', 'results.json']);
+    expect(readdirSync(out).sort()).toEqual(['.amdm-output.json', 'grid.png', 'results.json']);
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(json.methods).toHaveLength(6);
     // model calls: T per prompt for one expert, T + (N − 1)·s for AMDM (paper row: s = 0.4·T)
@@ -43,5 +43,40 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     await expect(run(['demo', '--rule', 'cubic'])).rejects.toThrow(/must be one of slerp, lerp, nlerp, vp, sphericalMean/);
     await expect(run(['demo', '--steps', '0'])).rejects.toThrow(/must be an integer in \[1, 1000\], got '0'/);
     await expect(run(['demo', '--steps', '10', '--s', '20', '--out', mkdtempSync(path.join(tmpdir(), 'x-'))])).rejects.toThrow(/--s must be ≤ --steps \(10\), got 20/);
+  });
+  it('--s defaults to the paper ratio scaled to --steps (s = 4 of 10), so --steps alone works', async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'amdm-demo-s-')), 'out');
+    const p = buildProgram();
+    const logs: string[] = [];
+    const spy = (l: unknown) => logs.push(String(l));
+    const orig = console.log;
+    console.log = spy;
+    try {
+      await p.parseAsync(['node', 'amdm', 'demo', '--steps', '10', '--prompts', '1', '--samples', '1', '--grid-prompts', '0', '--no-progress', '--out', out]);
+    } finally {
+      console.log = orig;
+    }
+    expect(logs.join('\n')).toContain('T = 10, s = 4,');
+    expect(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')).settings.s).toBe(4);
+  });
+  it('refuses more --w values than other models, and an output path under a file before sampling', async () => {
+    const base = { ...DEMO_DEFAULTS, prompts: 1, samples: 1, steps: 4, s: 2, gridPrompts: 0, log: () => {} };
+    await expect(runDemo({ ...base, w: [0.5, 0.5, 0.5], out: mkdtempSync(path.join(tmpdir(), 'x-')) })).rejects.toThrow('--w takes 1 weight or one per other model (at most 2 here), got 3: 0.5,0.5,0.5');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'x-')), 'file');
+    writeFileSync(file, 'x');
+    const t0 = Date.now();
+    await expect(runDemo({ ...base, steps: 50, samples: 50, prompts: 50, out: path.join(file, 'demo') })).rejects.toThrow(/^--out: cannot create the folder .*file\/demo: .*file is a file, not a folder$/);
+    expect(Date.now() - t0).toBeLessThan(2000); // 50 × 50 samples would take minutes: it failed first
+  });
+  it('a bad flag prints the error and one hint line, not the whole help; --version prints the version', async () => {
+    const err: string[] = [];
+    const out: string[] = [];
+    const p = buildProgram().exitOverride();
+    p.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) }));
+    p.configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
+    await expect(p.parseAsync(['node', 'amdm', 'demo', '--bogus'])).rejects.toThrow(/unknown option '--bogus'/);
+    expect(err.join('').trim().split('\n')).toEqual(["error: unknown option '--bogus'", '(add --help to list the options)']);
+    await expect(p.parseAsync(['node', 'amdm', '--version'])).rejects.toThrow();
+    expect(out.join('')).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
   });
 });

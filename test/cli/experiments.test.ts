@@ -28,3 +28,19 @@ describe.each(EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
     }
   });
 });
+
+describe('smoke runs never touch the recorded results', () => {
+  it('--quick defaults to amdm-out/experiments/<name>, full runs to experiments/out/<name>', async () => {
+    const { experimentFolder } = await import('../../src/cli/experiments.ts');
+    expect(experimentFolder('eta', true)).toBe(path.join('amdm-out', 'experiments', 'eta'));
+    expect(experimentFolder('eta', false)).toBe(path.join('experiments', 'out', 'eta'));
+  });
+  it.each([...EXPERIMENT_NAMES, 'compose-shapes'])('the committed experiments/out/%s is a full run that --quick refuses to replace', async (name) => {
+    const dir = path.join('experiments', 'out', name);
+    const manifest = JSON.parse(readFileSync(path.join(dir, '.amdm-output.json'), 'utf8'));
+    expect(manifest).toMatchObject({ command: `experiment ${name}`, smoke: false });
+    expect(manifest.files).toEqual(readdirSync(dir).filter((f) => !f.startsWith('.')).sort());
+    const { prepareExperimentOutput } = await import('../../src/cli/experiments.ts');
+    await expect(prepareExperimentOutput(name, true, dir)).rejects.toThrow(`--out: ${path.resolve(dir)} holds the full run of "experiment ${name}"; a smoke run (--quick) never replaces it`);
+  });
+});

@@ -37,7 +37,7 @@ describe('amdm generate', () => {
     const j = await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 4, seed: 7 });
     const s = await runGenerate(j.path, quiet);
     expect(s.calls).toEqual([4]);
-    expect((await readdir(j.out)).sort()).toEqual(['resolved.json', 'target.png']);
+    expect((await readdir(j.out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target.png']);
     const img = await decodePNG(await readFile(join(j.out, 'target.png')));
     expect([img.width, img.height]).toEqual([64, 64]);
     const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
@@ -60,7 +60,7 @@ describe('amdm generate', () => {
     const s = await runGenerate([j.path, '--no-progress'], { log: () => undefined });
     expect(s.calls).toEqual([2, 5]);
     expect(s.totalCalls).toBe(10); // A finishes its own run for saveAll: 2 + 3
-    expect((await readdir(j.out)).sort()).toEqual(['model-0-A.png', 'model-1-B.png', 'resolved.json', 'target.png', 'trace.json']);
+    expect((await readdir(j.out)).sort()).toEqual(['.amdm-output.json', 'model-0-A.png', 'model-1-B.png', 'resolved.json', 'target.png', 'trace.json']);
     // The target's own image is the AMDM result.
     expect(await readFile(join(j.out, 'model-1-B.png'))).toEqual(await readFile(join(j.out, 'target.png')));
     const trace = JSON.parse(await readFile(join(j.out, 'trace.json'), 'utf8'));
@@ -103,6 +103,16 @@ describe('amdm generate', () => {
     ['a missing folder', { models: [{ folder: 'models/a' }, { folder: 'models/none' }] }, /models\[1\]: model folder .*models\/none does not exist or is not a folder/],
     ['the reference preset without settings', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], preset: 'reference' }, 'reference: is required with preset "reference"'],
     ['a target name that no model has', { models: [{ folder: 'models/a', name: 'a' }], target: 'b' }, 'target: no model is named "b"; names: "a"'],
+    ['an empty prompt', { models: [{ folder: 'models/a' }], prompt: ' ' }, 'prompt: must not be empty (give the text to generate'],
+    ['a weight that is not a number', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: 'half' }, 'weights: must be a number in [0, 1] or an array of them, one per non-target model, got string'],
+    [
+      'migcSteps past the last step',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b', kind: 'migc', conditions: { caption: 'a cat', phrases: ['a cat'], boxes: [[0, 0, 1, 1]], migcSteps: 30 } }] },
+      'models[1].conditions.migcSteps: must be in [-1, steps − 1 = 2] (steps − 1 runs MIGC at every step), got 30',
+    ],
+    ['more steps than the schedule allows', { models: [{ folder: 'models/a' }], steps: 1000 }, /steps must be ≤ 999 with 'leading' spacing and steps_offset 1/],
+    // the output location is checked before the models: a missing folder is not reached
+    ['an output under a regular file', { models: [{ folder: 'models/none' }], output: 'job-0.json/out' }, /^output: cannot create the folder .*job-0\.json\/out: .*job-0\.json is a file, not a folder$/],
   ];
   for (const [what, body, msg] of bad) {
     it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {
@@ -111,6 +121,36 @@ describe('amdm generate', () => {
       expect(existsSync(j.out)).toBe(false);
     });
   }
+
+  it('a prompt longer than the text encoder reads runs with a warning that says how many tokens are dropped', async () => {
+    const lines: string[] = [];
+    const j = await job({ prompt: 'a red square '.repeat(40), models: [{ folder: 'models/a', name: 'A' }], steps: 2 });
+    await runGenerate(j.path, { progress: false, log: (m) => lines.push(m) });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^warning: models\[0\] \(A\): the prompt is (\d+) tokens and the text encoder reads (\d+), so the last \d+ are dropped; shorten it$/);
+    const [, tokens, reads, dropped] = /is (\d+) tokens .* reads (\d+), so the last (\d+)/.exec(lines[0])!.map(Number);
+    expect(tokens - reads).toBe(dropped);
+    expect(reads).toBeGreaterThan(0);
+    const short: string[] = [];
+    await runGenerate((await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 2 })).path, { progress: false, log: (m) => short.push(m) });
+    expect(short).toEqual([]);
+  });
+
+  it('a weight too large for JSON (1e999 parses as Infinity) is named as such', async () => {
+    const p = join(work, 'huge.json');
+    await writeFile(p, '{ "prompt": "x", "models": [{ "folder": "models/a" }, { "folder": "models/b" }], "weights": 1e999 }');
+    await expect(runGenerate(p, quiet)).rejects.toThrow('weights: must be a number in [0, 1] or an array of them, one per non-target model, got Infinity (a number too large for JSON)');
+  });
+
+  it('a rerun replaces the output folder: batch 2 after batch 1 leaves no target.png, resolved.json says the new run', async () => {
+    const a = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, seed: 1, output: 'out-rerun' });
+    await runGenerate(a.path, quiet);
+    const b = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, seed: 2, batch: 2, output: 'out-rerun' });
+    await runGenerate(b.path, quiet);
+    const out = join(work, 'out-rerun');
+    expect((await readdir(out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target-0.png', 'target-1.png']);
+    expect(JSON.parse(await readFile(join(out, 'resolved.json'), 'utf8')).job.seed).toBe(2);
+  });
 
   it('bad folders fail before any model runs and write nothing: mismatched latent shapes, wrong dtype', async () => {
     const big = join(work, 'models/big');

@@ -171,3 +171,33 @@ describe('bad input gets a clear error', () => {
     await expect(r).rejects.toThrow(/aborted/);
   });
 });
+
+describe('a denoiser that fails', () => {
+  const ok: Denoiser = { name: 'interact', eps: (x) => new Float32Array(x.length) };
+  /** Throws (or rejects) at its third call. */
+  const failing = (reject: boolean): Denoiser => {
+    let n = 0;
+    return {
+      name: 'migc',
+      eps: (x) => {
+        if (++n < 3) return new Float32Array(x.length);
+        const e = new Error('CUDA out of memory');
+        if (reject) return Promise.reject(e);
+        throw e;
+      },
+    };
+  };
+  it.each([false, true])('is named with its step and t, its error kept as the cause (rejects: %s)', async (reject) => {
+    // T = 4 'leading' timesteps of SD 1.x: 751, 501, 251, 1; the third call is at step 2
+    for (const concurrent of [false, true]) {
+      const err = await sampleAMDM({ models: [ok, failing(reject)], steps: 4, aggregateSteps: 4, shape, seed: 0, concurrent }).then(() => null, (e: Error) => e);
+      expect(err?.message).toBe('models[1] (migc) failed at step 2 (t = 251): CUDA out of memory');
+      expect((err?.cause as Error).message).toBe('CUDA out of memory');
+    }
+  });
+  it('is named by the official-code preset too', async () => {
+    const { sampleAMDMReference } = await import('../../src/core/reference.ts');
+    const err = await sampleAMDMReference({ models: [ok, failing(false)], steps: 4, omegas: [0.5], optimStart: 0, optimEnd: 3, p: [1, 1], shape, seed: 1 }).then(() => null, (e: Error) => e);
+    expect(err?.message).toBe('models[1] (migc) failed at step 2 (t = 251): CUDA out of memory');
+  });
+});

@@ -91,7 +91,8 @@ describe('timesteps (diffusers set_timesteps)', () => {
   it('bad step counts fail with the allowed range', () => {
     expect(() => timesteps(s, 0)).toThrow(/steps must be an integer in \[1, 1000\]/);
     expect(() => timesteps(s, 1001)).toThrow(/steps must be an integer in \[1, 1000\], got 1001/);
-    expect(() => timesteps(s, 1000)).toThrow(/reaches timestep 1000 > 999/);
+    expect(() => timesteps(s, 1000)).toThrow(/^steps must be ≤ 999 with 'leading' spacing and steps_offset 1 \(the schedule's scheduler config; 1000 steps would reach timestep 1000 > 999\), got 1000$/);
+    expect(timesteps(s, 999)[0]).toBe(999); // the bound the message gives is reachable
     expect(timesteps(s, 1000, { offset: 0 })[0]).toBe(999);
   });
 });

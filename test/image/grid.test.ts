@@ -42,6 +42,36 @@ describe('grid layout', () => {
     expect(measured.rowLabelWidth).toBe(Math.ceil(measureLabel('a longer row label', 10)));
     const g = makeGrid({ ...base, rowLabels: ['r1', 'r2'], rowLabelWidth: 20, colLabels: ['a', 'b'], cells: cells(2, 2, 6, 6, 'x') });
     expect([g.width, g.height]).toEqual([plain.width + 23, plain.height + L + 3 + 2 * L]);
+    const noted = gridLayout({ ...base, notes: ['one', 'two'] });
+    expect([noted.width, noted.height, noted.notesY]).toEqual([plain.width, plain.height + 2 * L + 3, plain.height]);
+    expect(() => gridLayout({ ...base, notes: 'one' as unknown as string[] })).toThrow(/notes must be an array of strings, got/);
+  });
+
+  it('draws the notes under the grid, in the text colour', () => {
+    const base = { cells: cells(1, 4, 6, 6), cellScale: 4, padding: 2, fontSize: 12 };
+    const g = makeGrid({ ...base, notes: ['frames: boxes'] });
+    const L = gridLayout({ ...base, notes: ['frames: boxes'] });
+    let dark = 0;
+    for (let y = L.notesY; y < g.height; y++) for (let x = 0; x < g.width; x++) if (px(g, x, y)[0] < 128) dark++;
+    expect(dark).toBeGreaterThan(20);
+  });
+
+  it("the Shapes grid's label size keeps the crossbar of \"A\" (11 px drew \"Λ\")", async () => {
+    const { SHAPES_GRID_FONT_SIZE } = await import('../../src/image/shapes-grid.ts');
+    const white = { width: 24, height: 24, data: new Uint8ClampedArray(24 * 24 * 4).fill(255) };
+    const g = makeGrid({ cells: [[{ image: white }]], rowLabels: ['A'], fontSize: SHAPES_GRID_FONT_SIZE, padding: 2 });
+    // rows of the "A": the widest run of dark pixels in a row of its lower half is the crossbar
+    const rows: number[] = [];
+    for (let y = 0; y < g.height; y++) {
+      let run = 0;
+      let best = 0;
+      for (let x = 0; x < g.width - 1; x++) {
+        run = px(g, x, y)[0] < 128 ? run + 1 : 0;
+        best = Math.max(best, run);
+      }
+      rows.push(best);
+    }
+    expect(Math.max(...rows)).toBeGreaterThanOrEqual(4);
   });
 
   it('places each (upscaled) cell image at its slot; padding stays background', () => {

@@ -35,8 +35,9 @@ describe('sd-tiny generator', () => {
     expect(text(a.get('tokenizer/vocab.json'))).toBe(text(b.get('tokenizer/vocab.json')));
   });
 
-  it('writes exactly the optimum layout, external data named per option', async () => {
+  it('writes exactly the optimum layout (and the output manifest), external data named per option', async () => {
     const base = [
+      '.amdm-output.json',
       'model_index.json',
       'scheduler/scheduler_config.json',
       'text_encoder/model.onnx',
@@ -50,18 +51,23 @@ describe('sd-tiny generator', () => {
     expect(await listFiles(await tmp.sdTiny())).toEqual(base);
     expect(await listFiles(await tmp.sdTiny({ externalData: 'model.onnx_data' }))).toEqual([...base, 'unet/model.onnx_data'].sort());
     expect(await listFiles(await tmp.sdTiny({ externalData: 'weights.pb' }))).toEqual([...base, 'unet/weights.pb'].sort());
-    expect(await listFiles(await tmp.sdTiny({ boxes: true }))).toEqual(['amdm.json', ...base]);
+    expect(await listFiles(await tmp.sdTiny({ boxes: true }))).toEqual([...base, 'amdm.json'].sort());
   });
 
-  it('replaces an existing folder atomically (no stale files, no temp folder left)', async () => {
+  it('replaces a folder it wrote atomically (no stale files, no staging folder left), and refuses a foreign one', async () => {
     const dir = await tmp.path('replace');
-    await mkdir(join(dir, 'unet'), { recursive: true });
+    await writeSdTinyFolder(dir);
     await writeFile(join(dir, 'unet', 'stale.txt'), 'old');
     await writeSdTinyFolder(dir, { externalData: 'weights.pb' });
     expect(await listFiles(dir)).toContain('unet/weights.pb');
     expect(await listFiles(dir)).not.toContain('unet/stale.txt');
     const siblings = await readdir(join(dir, '..'));
-    expect(siblings.filter((s) => s.includes('.tmp-'))).toEqual([]);
+    expect(siblings.filter((s) => s.includes('.staging-') || s.includes('.old-'))).toEqual([]);
+    const foreign = await tmp.path('foreign');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'notes.txt'), 'mine');
+    await expect(writeSdTinyFolder(foreign)).rejects.toThrow(/already holds files that amdm did not write/);
+    expect(await listFiles(foreign)).toEqual(['notes.txt']);
   });
 
   it('has a byte-level CLIP-style vocab: 256 bytes, 256 with </w>, merges, then the two specials', () => {

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { sdTinyFiles } from '../../fixtures/sd-tiny.ts';
@@ -76,6 +77,12 @@ describe('openSession', () => {
     await expect(openSession(42 as never)).rejects.toThrow('model must be a file path (string) or the model bytes (Uint8Array)');
     await expect(openSession(new Uint8Array([1, 2, 3]))).rejects.toThrow(/^could not load ONNX model <3 model bytes>: /);
     await expect(openSession(`${await tmp.path()}/missing.onnx`)).rejects.toThrow(/^could not load ONNX model .*missing\.onnx/);
+    // an empty file: the reason in plain words, no C++ signature (onnxruntime's text stays the cause)
+    const empty = `${await tmp.path()}-empty.onnx`;
+    await writeFile(empty, new Uint8Array(0));
+    const err = await openSession(empty).then(() => null, (e: Error) => e);
+    expect(err?.message).toBe(`could not load ONNX model ${empty}: it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)`);
+    expect(String((err?.cause as Error).message)).toMatch(/ModelProto/);
   });
 });
 
