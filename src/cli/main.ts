@@ -62,13 +62,13 @@ export function buildProgram(extra: Command[] = []): Command {
 
   program
     .command('experiment')
-    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes'].join(', ')} (results.json/csv, table.md, chart.svg)`)
-    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes'] as const))
+    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'].join(', ')} (results.json/csv, table.md, charts)`)
+    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'] as const))
     .option('--quick', 'small smoke version (few prompts and steps)')
-    .option('--prompts <n>', 'number of prompts (default 36; quick 3)', intArg(1, 100_000))
-    .option('--samples <n>', 'samples per prompt (default 4; quick 2)', intArg(1, 10_000))
+    .option('--prompts <n>', 'number of prompts (default 36; quick 3; map: its coarse grids, default 6, quick 2)', intArg(1, 100_000))
+    .option('--samples <n>', 'samples per prompt (default 4; quick 2; map: its coarse grids, default 4, quick 2)', intArg(1, 10_000))
     .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
-    .option('--out <dir>', 'output folder (default experiments/out/<name>)')
+    .option('--out <dir>', 'output folder (default experiments/out/<name>; map --quick: amdm-out/experiments/map-quick)')
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
     .option('--no-progress', 'hide the progress bar')
     .action(async (name, opts) => {
@@ -76,6 +76,13 @@ export function buildProgram(extra: Command[] = []): Command {
         // Table 5 analog: AMDM vs compositional baselines on the same prompts and experts
         const { runComposeShapes } = await import('./experiment-compose.ts');
         await runComposeShapes({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, progress: opts.progress && Boolean(process.stderr.isTTY) });
+        return;
+      }
+      if (name === 'map') {
+        // where in (w, η and its scale, s, rule) layout ← attribute transfers (EXPERIMENTS.md)
+        const { runMap, replotMap } = await import('./experiment-map.ts');
+        if (opts.replot) console.log(`wrote the report and heat maps in ${await replotMap(opts)}`);
+        else await runMap({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, progress: opts.progress && Boolean(process.stderr.isTTY) });
         return;
       }
       const { runExperiment, replotExperiment } = await import('./experiments.ts');
