@@ -25,7 +25,7 @@ import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { progressBar } from './progress.ts';
 import { markdownTable, pm } from './table.ts';
 import { rateColumns, type ExperimentRow } from './experiments.ts';
-import { mapHeatmaps, stackSVGs } from './map-charts.ts';
+import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
 
 /** η's scale in a cell: 'none' is η = 0 (no deviation step, the same for every scale). */
 export type EtaScaleLabel = 'none' | 'absolute' | 'sqrtDim' | 'relative';
@@ -333,10 +333,11 @@ export async function writeMapReport(outDir: string, json: MapJSON): Promise<str
   ].join('\n');
   await writeFileAtomic(path.join(outDir, 'table.md'), md);
   const pair = mapHeatmaps(json.coarse, { grid: json.plan.pair, value: 'instanceSuccess', label: 'instance success', cleanMin: json.cleanMin, baseline: json.coarse.find((r) => r.method === 'layout alone') });
-  await writeFileAtomic(path.join(outDir, 'heatmap.svg'), stackSVGs(pair.map((p) => plotToSVG(p, { figure: 'svg' }))));
+  const draw = (charts: readonly TitledPlot[]) => stackSVGs(charts.map((c) => ({ title: c.title, svg: plotToSVG(c.plot, { figure: 'svg' }) })));
+  await writeFileAtomic(path.join(outDir, 'heatmap.svg'), draw(pair));
   const three = mapHeatmaps(json.three, { grid: json.plan.three, value: 'instanceSuccess', label: 'instance success', cleanMin: json.cleanMin, baseline: json.three.find((r) => r.method === 'layout alone') });
   const threeStyle = mapHeatmaps(json.three, { grid: json.plan.three, value: 'styleSuccess', label: 'style success', cleanMin: json.cleanMin, baseline: json.three.find((r) => r.method === 'layout alone') });
-  await writeFileAtomic(path.join(outDir, 'heatmap-3.svg'), stackSVGs([...three, ...threeStyle].map((p) => plotToSVG(p, { figure: 'svg' }))));
+  await writeFileAtomic(path.join(outDir, 'heatmap-3.svg'), draw([...three, ...threeStyle]));
   return ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 'three.csv', 'heatmap.svg', 'heatmap-3.svg'];
 }
 

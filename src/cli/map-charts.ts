@@ -23,9 +23,15 @@ export interface HeatmapOptions {
   baseline?: ExperimentRow;
 }
 
+/** A chart with the line of text shown above it. */
+export interface TitledPlot {
+  title: string;
+  plot: Plot.PlotOptions;
+}
+
 /** One Plot per (rule, η scale) that has η values; the η = 0 column appears in every panel. */
-export function mapHeatmaps(rows: readonly ExperimentRow[], o: HeatmapOptions): Plot.PlotOptions[] {
-  const out: Plot.PlotOptions[] = [];
+export function mapHeatmaps(rows: readonly ExperimentRow[], o: HeatmapOptions): TitledPlot[] {
+  const out: TitledPlot[] = [];
   const base = o.baseline ? `; ${String(o.baseline.method)}: ${Number(o.baseline[o.value]).toFixed(2)}` : '';
   for (const rule of o.grid.rules) {
     for (const scale of Object.keys(SCALE_TITLES) as Exclude<EtaScaleLabel, 'none'>[]) {
@@ -34,12 +40,12 @@ export function mapHeatmaps(rows: readonly ExperimentRow[], o: HeatmapOptions): 
       const cells = rows
         .filter((r) => r.rule === rule && (r.scale === scale || r.scale === 'none'))
         .map((r) => ({ ...r, etaCol: String(r.eta), v: Number(r[o.value]), clean: Number(r.cleanImages) >= o.cleanMin }));
-      out.push({
+      out.push({ title: `${rule}, ${SCALE_TITLES[scale]} — ${o.label} by s (aggregated steps of T = ${o.grid.steps})${base}`, plot: {
         width: 150 + 130 * o.grid.s.length,
-        height: 70 + 28 * o.grid.w.length,
-        marginLeft: 50, marginTop: 40, marginBottom: 36,
+        height: 56 + 28 * o.grid.w.length,
+        marginLeft: 50, marginTop: 24, marginBottom: 36,
         padding: 0.04,
-        fx: { label: `${rule}, ${SCALE_TITLES[scale]}: ${o.label} by s (aggregated steps of ${o.grid.steps})${base}`, domain: o.grid.s, tickFormat: (s: number) => `s = ${s}` },
+        fx: { label: null, domain: o.grid.s, tickFormat: (s: number) => `s = ${s}` },
         x: { label: scale === 'relative' ? 'λ' : 'η', domain: ['0', ...etas.map(String)] },
         y: { label: 'w', domain: [...o.grid.w].reverse() },
         color: { type: 'linear', domain: [0, 1], scheme: 'viridis' },
@@ -47,27 +53,36 @@ export function mapHeatmaps(rows: readonly ExperimentRow[], o: HeatmapOptions): 
           Plot.cell(cells, { fx: 's', x: 'etaCol', y: 'w', fill: 'v', inset: 0.5 }),
           Plot.text(cells, { fx: 's', x: 'etaCol', y: 'w', text: (d: { v: number; clean: boolean }) => `${d.v.toFixed(2)}${d.clean ? '' : '†'}`, fill: (d: { v: number }) => (d.v > 0.55 ? 'black' : 'white'), fontSize: 10 }),
         ],
-      });
+      } });
     }
   }
   return out;
 }
 
 /**
- * Stacks standalone SVG documents vertically into one (each keeps its own coordinates as a
- * nested <svg>), with an optional caption line at the bottom.
+ * Stacks standalone SVG documents vertically into one, each under its title line (each keeps
+ * its own coordinates as a nested <svg>), with an optional caption line at the bottom.
  */
-export function stackSVGs(svgs: readonly string[], caption = '† fewer clean images than the minimum: the squares may read right on an image that is off the data'): string {
+export function stackSVGs(charts: readonly { title: string; svg: string }[], caption = '† fewer clean images than the minimum: the squares may read right on an image that is off the data'): string {
+  const LINE = 20;
   let y = 0, width = 0;
   const parts: string[] = [];
-  for (const svg of svgs) {
+  for (const { title, svg } of charts) {
     const w = Number(/^<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1]);
     const h = Number(/^<svg[^>]*\sheight="([\d.]+)"/.exec(svg)?.[1]);
     if (!Number.isFinite(w) || !Number.isFinite(h)) throw new Error('stackSVGs: every chart must be an <svg> with numeric width and height');
-    parts.push(svg.replace(/^<svg/, `<svg x="0" y="${y}"`));
-    y += h;
-    width = Math.max(width, w);
+    parts.push(textLine(10, y + 15, title, 'bold'), svg.replace(/^<svg/, `<svg x="0" y="${y + LINE}"`));
+    y += LINE + h;
+    width = Math.max(width, w, 20 + 7.5 * title.length);
   }
-  const text = caption ? `<text x="10" y="${y + 16}" font-family="sans-serif" font-size="11">${caption}</text>` : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + (caption ? 24 : 0)}" viewBox="0 0 ${width} ${y + (caption ? 24 : 0)}">${parts.join('')}${text}</svg>`;
+  if (caption) {
+    parts.push(textLine(10, y + 15, caption));
+    y += LINE;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">${parts.join('')}</svg>`;
+}
+
+function textLine(x: number, y: number, text: string, weight = 'normal'): string {
+  const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<text x="${x}" y="${y}" font-family="sans-serif" font-size="12" font-weight="${weight}">${esc}</text>`;
 }

@@ -103,6 +103,9 @@ describe('amdm generate', () => {
     ['a missing folder', { models: [{ folder: 'models/a' }, { folder: 'models/none' }] }, /models\[1\]: model folder .*models\/none does not exist or is not a folder/],
     ['the reference preset without settings', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], preset: 'reference' }, 'reference: is required with preset "reference"'],
     ['a target name that no model has', { models: [{ folder: 'models/a', name: 'a' }], target: 'b' }, 'target: no model is named "b"; names: "a"'],
+    ['etaScale with deviation "relative"', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', etaScale: 'sqrtDim' }, 'etaScale: applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "sqrtDim"'],
+    ['λ above 1 with deviation "relative"', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', eta: [0.5, 1.5] }, 'eta[1]: with deviation "relative" eta is λ and must be in [0, 1], got 1.5'],
+    ['an unknown deviation', { models: [{ folder: 'models/a' }], deviation: 'clip' }, /deviation: Invalid option: expected one of "eq9"\|"relative"/],
   ];
   for (const [what, body, msg] of bad) {
     it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {
@@ -111,6 +114,15 @@ describe('amdm generate', () => {
       expect(existsSync(j.out)).toBe(false);
     });
   }
+
+  it('deviation: "eq9" by default; "relative" takes eta as λ and leaves etaScale to the sampler', () => {
+    const two = { prompt: 'x', models: [{ folder: 'a' }, { folder: 'b' }] };
+    expect(parseJob(two)).toMatchObject({ deviation: 'eq9', eta: 0.3 });
+    expect(parseJob(two).etaScale).toBeUndefined();
+    const rel = parseJob({ ...two, deviation: 'relative', eta: 0.4 });
+    expect(rel).toMatchObject({ deviation: 'relative', eta: 0.4 });
+    expect(rel.etaScale).toBeUndefined();
+  });
 
   it('bad folders fail before any model runs and write nothing: mismatched latent shapes, wrong dtype', async () => {
     const big = join(work, 'models/big');
