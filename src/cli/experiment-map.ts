@@ -75,12 +75,14 @@ export function mapPlan(quick: boolean): MapPlan {
     };
   }
   return {
-    // absolute 0.1 … 1 and 0.03 … 0.3·√d (√d ≈ 27.7 at d = 768) cover step lengths from 0.1 to
+    // absolute 0.3, 1 and 0.03 … 0.3·√d (√d ≈ 27.7 at d = 768) cover step lengths from 0.3 to
     // 8.3 — far below the paper's 0.3·√d up to it; λ covers the relative step
-    pair: { steps: 50, rules: ['slerp', 'lerp'], w: [0.3, 0.5, 0.7, 0.9], s: [10, 20, 30, 40], eta: { absolute: [0.1, 0.3, 1], sqrtDim: [0.03, 0.1, 0.3], relative: [0.1, 0.3, 0.6] } },
-    three: { steps: 50, rules: ['slerp', 'lerp'], w: [0.5, 0.7, 0.9], s: [20, 30], eta: { absolute: [1], sqrtDim: [0.1, 0.3], relative: [0.3] } },
-    coarse: { prompts: 6, samples: 4 },
-    fine: { prompts: 36, samples: 6 },
+    pair: { steps: 50, rules: ['slerp', 'lerp'], w: [0.3, 0.5, 0.7, 0.9], s: [10, 20, 30, 40], eta: { absolute: [0.3, 1], sqrtDim: [0.03, 0.1, 0.3], relative: [0.1, 0.3, 0.6] } },
+    three: { steps: 50, rules: ['slerp', 'lerp'], w: [0.5, 0.9], s: [20, 30], eta: { absolute: [1], sqrtDim: [0.1, 0.3], relative: [0.3] } },
+    // sized for ≈ 15 min of one core: the coarse grid only locates the region (paired cells, but
+    // ≈ 24 instances each); the fine run carries the reported numbers (SE < 0.03)
+    coarse: { prompts: 6, samples: 2 },
+    fine: { prompts: 30, samples: 6 },
     paper: { rule: 'slerp', w: 0.5, s: 20, scale: 'sqrtDim', eta: 0.3 },
   };
 }
@@ -162,7 +164,7 @@ export interface MapOptions {
   /** Output folder (default experiments/out/map, or amdm-out/experiments/map-quick with quick). */
   out?: string;
   seed?: number;
-  /** Coarse grid: prompts and samples per prompt (defaults 6 × 4; quick 2 × 2). */
+  /** Coarse grids: prompts and samples per prompt (defaults 6 × 2; quick 2 × 2). */
   prompts?: number;
   samples?: number;
   progress?: boolean;

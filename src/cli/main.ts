@@ -66,7 +66,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'] as const))
     .option('--quick', 'small smoke version (few prompts and steps)')
     .option('--prompts <n>', 'number of prompts (default 36; quick 3; map: its coarse grids, default 6, quick 2)', intArg(1, 100_000))
-    .option('--samples <n>', 'samples per prompt (default 4; quick 2; map: its coarse grids, default 4, quick 2)', intArg(1, 10_000))
+    .option('--samples <n>', 'samples per prompt (default 4; quick 2; map: its coarse grids, default 2, quick 2)', intArg(1, 10_000))
     .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
     .option('--out <dir>', 'output folder (default experiments/out/<name>; map --quick: amdm-out/experiments/map-quick)')
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
