@@ -19,29 +19,13 @@ import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { meanEstimate, type Estimate } from '../toy/shapes/evaluate.ts';
 import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import type { ExpertName } from '../toy/shapes/experts.ts';
-import type { DeviationMode } from '../core/deviation.ts';
+import { ETA_SCALE_LABELS, cellName, cellSettings, type EtaScaleLabel, type MapCell } from './map-cell.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { progressBar } from './progress.ts';
 import { markdownTable, pm } from './table.ts';
 import { rateColumns, type ExperimentRow } from './experiments.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
-
-/** η's scale in a cell: 'none' is η = 0 (no deviation step, the same for every scale). */
-export type EtaScaleLabel = 'none' | 'absolute' | 'sqrtDim' | 'relative';
-export const ETA_SCALE_LABELS: readonly EtaScaleLabel[] = ['absolute', 'sqrtDim', 'relative'];
-
-/** One point of the map. */
-export interface MapCell {
-  rule: 'slerp' | 'lerp';
-  /** w of every other model. */
-  w: number;
-  /** s of T. */
-  s: number;
-  scale: EtaScaleLabel;
-  /** η (a length for 'absolute', ×√d for 'sqrtDim', the fraction λ for 'relative'; 0 for 'none'). */
-  eta: number;
-}
 
 export interface MapGrid {
   steps: number;
@@ -91,27 +75,6 @@ export function mapPlan(quick: boolean): MapPlan {
 export function gridCells(g: MapGrid): MapCell[] {
   const etas: [EtaScaleLabel, number][] = [['none', 0], ...ETA_SCALE_LABELS.flatMap((sc) => g.eta[sc as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [sc, e]))];
   return g.rules.flatMap((rule) => g.w.flatMap((w) => g.s.flatMap((s) => etas.map(([scale, eta]) => ({ rule, w, s, scale, eta })))));
-}
-
-/** "η = 0.1×√d", "η = 0.3", "λ = 0.3", "η = 0". */
-export function etaLabel(c: Pick<MapCell, 'scale' | 'eta'>): string {
-  switch (c.scale) {
-    case 'none': return 'η = 0';
-    case 'absolute': return `η = ${c.eta}`;
-    case 'sqrtDim': return `η = ${c.eta}·√d`;
-    case 'relative': return `λ = ${c.eta}`;
-  }
-}
-
-export function cellName(c: MapCell): string {
-  return `${c.rule} w=${c.w} s=${c.s} ${etaLabel(c)}`;
-}
-
-/** The sampler settings of a cell. */
-export function cellSettings(c: MapCell): Pick<ShapesMethod, 'rule' | 'weights' | 'aggregateSteps' | 'deviation' | 'eta' | 'etaScale'> {
-  const deviation: DeviationMode = c.scale === 'relative' ? 'relative' : 'eq9';
-  const etaScale = c.scale === 'absolute' ? 'absolute' : c.scale === 'sqrtDim' ? 'sqrtDim' : undefined;
-  return { rule: c.rule, weights: c.w, aggregateSteps: c.s, deviation, eta: c.eta, ...(etaScale ? { etaScale } : {}) };
 }
 
 const sameCell = (a: MapCell, b: MapCell) => a.rule === b.rule && a.w === b.w && a.s === b.s && a.scale === b.scale && a.eta === b.eta;

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
 import { DEMO_DEFAULTS } from './demo.ts';
 import { RULE_NAMES } from '../core/rules.ts';
+import { DEVIATION_MODES } from '../core/deviation.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
   const program = new Command();
@@ -21,8 +22,9 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--s <s>', 'aggregation steps (the first s of T)', intArg(0, 1000), d.s)
     .option('--w <w>', 'weight of the other model(s) in eq. 8, comma-separated per other model', numberListArg(0, 1), d.w)
-    .option('--eta <η>', 'deviation step η of eq. 9', numberArg(0, 1e6), d.eta)
-    .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default(d.etaScale))
+    .addOption(new Option('--deviation <mode>', "deviation step: eq9 (the paper's eq. 9, a step of length η) or relative (x′ + λ(μ − x′), λ = η ∈ [0, 1])").choices(DEVIATION_MODES).default(d.deviation))
+    .option('--eta <η>', 'η of the deviation step (a length for eq9, the fraction λ for relative)', numberArg(0, 1e6), d.eta)
+    .addOption(new Option('--eta-scale <scale>', 'eq9 only: η per dimension (×√d, the default) or absolute').choices(['sqrtDim', 'absolute']))
     .option('--rule <rule>', `aggregation rule: ${RULE_NAMES.join(', ')}`, choiceArg(RULE_NAMES), d.rule)
     .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
     .option('--levels <list>', 'instances per prompt, cycled (1–3)', (v: string) => v.split(',').map((x) => intArg(1, 3)(x)), d.levels)
@@ -32,6 +34,8 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--no-progress', 'hide the progress bar')
     .action(async (opts) => {
       if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
+      if (opts.deviation === 'relative' && opts.etaScale !== undefined) throw new Error(`--eta-scale applies only to --deviation eq9; with relative, --eta is the fraction λ ∈ [0, 1] of the way to μ`);
+      if (opts.deviation === 'relative' && opts.eta > 1) throw new Error(`--eta must be in [0, 1] with --deviation relative (it is λ), got ${opts.eta}`);
       const { runDemo } = await import('./demo.ts');
       let factory;
       if (opts.backend === 'onnx') {
