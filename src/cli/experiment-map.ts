@@ -14,7 +14,8 @@
  * rate ≥ CLEAN_MIN): an image can read right and be noise (EXPERIMENTS.md, experiment 5).
  */
 import path from 'node:path';
-import { compareOnShapes, type ShapesMethod, type ShapesMethodResult } from '../toy/shapes/compare.ts';
+import type { ShapesMethod } from '../toy/shapes/compare.ts';
+import { compareInWorkers, type PoolMethodResult } from './shapes-pool.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { meanEstimate, type Estimate } from '../toy/shapes/evaluate.ts';
 import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
@@ -131,6 +132,8 @@ export interface MapOptions {
   prompts?: number;
   samples?: number;
   progress?: boolean;
+  /** Worker processes sampling cells side by side (default 1: in this process). */
+  workers?: number;
   log?: (line: string) => void;
 }
 
@@ -149,6 +152,7 @@ export function mapOutDir(o: Pick<MapOptions, 'quick' | 'out'>): string {
 
 export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   const log = o.log ?? ((l: string) => console.log(l));
+  o = { ...o, log };
   const quick = o.quick ?? false;
   const plan = mapPlan(quick);
   const seed = o.seed ?? 0;
@@ -229,16 +233,18 @@ async function stage(
   const prompts = makePromptSet(world, { seed: promptSeed, count: size.prompts, withStyle: true });
   const methods = [...experts, ...cellsMethods];
   const bar = progressBar(prompts.length * methods.length, `map ${name}`, { enabled: o.progress });
-  const res = await compareOnShapes({ world, prompts, methods, samplesPerPrompt: size.samples, steps, seed, onProgress: (q) => bar.update(q.done, q.method) });
+  let done = 0;
+  const res = await compareInWorkers({ prompts, methods, samplesPerPrompt: size.samples, steps, seed }, o.workers ?? 1, (method) => bar.update(++done, method));
   bar.stop();
-  return res.methods.map((m, i) => {
+  o.log?.(`map ${name}: ${methods.length} methods × ${prompts.length} prompts × ${size.samples} samples done`);
+  return res.map((m, i) => {
     const c = i >= experts.length ? cells[i - experts.length] : null;
     return { method: m.name, ...(c ? { ...c } : { rule: '', w: '', s: '', scale: '', eta: '' }), ...rateColumns(m.evaluations), calls: m.calls, successes: successVector(m) };
   });
 }
 
 /** Per-instance success (1/0) in evaluation order: the same prompts pair rows instance by instance. */
-function successVector(m: ShapesMethodResult): string {
+function successVector(m: PoolMethodResult): string {
   return m.evaluations.flatMap((e) => e.instances.map((i) => (i.ok ? '1' : '0'))).join('');
 }
 

@@ -74,6 +74,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
     .option('--out <dir>', 'output folder (default experiments/out/<name>; map --quick: amdm-out/experiments/map-quick)')
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
+    .option('--workers <n>', 'map: worker processes sampling cells side by side (same numbers for any n)', intArg(1, 64), 1)
     .option('--no-progress', 'hide the progress bar')
     .action(async (name, opts) => {
       if (name === 'compose-shapes') {
@@ -86,7 +87,7 @@ export function buildProgram(extra: Command[] = []): Command {
         // where in (w, η and its scale, s, rule) layout ← attribute transfers (EXPERIMENTS.md)
         const { runMap, replotMap } = await import('./experiment-map.ts');
         if (opts.replot) console.log(`wrote the report and heat maps in ${await replotMap(opts)}`);
-        else await runMap({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, progress: opts.progress && Boolean(process.stderr.isTTY) });
+        else await runMap({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, workers: opts.workers, progress: opts.progress && Boolean(process.stderr.isTTY) });
         return;
       }
       const { runExperiment, replotExperiment } = await import('./experiments.ts');
