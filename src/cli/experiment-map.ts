@@ -27,6 +27,7 @@ import { progressBar } from './progress.ts';
 import { markdownTable, pm } from './table.ts';
 import { rateColumns, type ExperimentRow } from './experiments.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
+import { deviationTraces, traceChart, type TraceRow } from './map-trace.ts';
 
 export interface MapGrid {
   steps: number;
@@ -286,7 +287,13 @@ function threeTable(rows: readonly ExperimentRow[]): string {
   );
 }
 
-/** Writes table.md, the CSVs and the heat maps from a results.json; returns the file names. */
+/** Prompts × samples of the step traces in the report. */
+const TRACE_SIZE = { prompts: 6, samples: 4 };
+
+/**
+ * Writes table.md, the CSVs, the heat maps and the step traces (sampled again for three cells,
+ * a few seconds) from a results.json; returns the file names.
+ */
 export async function writeMapReport(outDir: string, json: MapJSON): Promise<string[]> {
   const csv = (rows: readonly ExperimentRow[]) => {
     const header = Object.keys(rows[0]).filter((h) => h !== 'successes');
@@ -302,17 +309,29 @@ export async function writeMapReport(outDir: string, json: MapJSON): Promise<str
     `Three models (layout ← attribute + style), best clean cells of ${json.three.length - 3}:`, '',
     threeTable(json.three), '',
   ].join('\n');
-  await writeFileAtomic(path.join(outDir, 'table.md'), md);
+  // the step traces of the paper's point, the best cell and η = 0 there (sampled again: cheap)
+  const { name: _, ...best } = json.best;
+  const traced = [
+    { label: 'paper', cell: json.plan.paper },
+    { label: 'best', cell: best },
+    { label: 'η = 0', cell: { ...best, scale: 'none' as const, eta: 0 } },
+  ].filter((t, i, all) => all.findIndex((u) => cellName(u.cell) === cellName(t.cell)) === i);
+  const traces = await deviationTraces(traced, { steps: json.plan.pair.steps, prompts: TRACE_SIZE.prompts, samples: TRACE_SIZE.samples, promptSeed: 2000 + json.seed, seed: json.seed });
+  await writeFileAtomic(path.join(outDir, 'trace.csv'), ['method,step,distance,stepLength,angle', ...traces.map((t) => `"${t.method}",${t.step},${t.distance},${t.stepLength},${t.angle}`)].join('\n') + '\n');
+  await writeFileAtomic(path.join(outDir, 'trace.svg'), plotToSVG(traceChart(traces), { figure: 'svg' }));
+  const shown = (t: TraceRow) => t.step < 3 || t.step % 5 === 4;
+  const traceMd = markdownTable(['method', 'step', '‖x′ − μ_target‖', 'step length', 'angle (°)'], traces.filter(shown).map((t) => [t.method, String(t.step), t.distance.toFixed(2), t.stepLength.toFixed(2), t.angle.toFixed(1)]));
+  await writeFileAtomic(path.join(outDir, 'table.md'), `${md}\nStep traces (means over ${TRACE_SIZE.prompts} fine-run prompts × ${TRACE_SIZE.samples} samples; steps 0–2, then every 5th):\n\n${traceMd}\n`);
   const pair = mapHeatmaps(json.coarse, { grid: json.plan.pair, value: 'instanceSuccess', label: 'instance success', cleanMin: json.cleanMin, baseline: json.coarse.find((r) => r.method === 'layout alone') });
   const draw = (charts: readonly TitledPlot[]) => stackSVGs(charts.map((c) => ({ title: c.title, svg: plotToSVG(c.plot, { figure: 'svg' }) })));
   await writeFileAtomic(path.join(outDir, 'heatmap.svg'), draw(pair));
   const three = mapHeatmaps(json.three, { grid: json.plan.three, value: 'instanceSuccess', label: 'instance success', cleanMin: json.cleanMin, baseline: json.three.find((r) => r.method === 'layout alone') });
   const threeStyle = mapHeatmaps(json.three, { grid: json.plan.three, value: 'styleSuccess', label: 'style success', cleanMin: json.cleanMin, baseline: json.three.find((r) => r.method === 'layout alone') });
   await writeFileAtomic(path.join(outDir, 'heatmap-3.svg'), draw([...three, ...threeStyle]));
-  return ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 'three.csv', 'heatmap.svg', 'heatmap-3.svg'];
+  return ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 'three.csv', 'heatmap.svg', 'heatmap-3.svg', 'trace.csv', 'trace.svg'];
 }
 
-/** Redraws the report and charts of a finished run from its results.json. */
+/** Redraws the report and charts of a finished run from its results.json (and the traces). */
 export async function replotMap(o: Pick<MapOptions, 'quick' | 'out'> = {}): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const outDir = mapOutDir(o);

@@ -65,7 +65,7 @@ describe('amdm experiment map --quick', () => {
   it('runs the three stages and writes the report, CSVs and heat maps', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'amdm-map-'));
     const r = await runMap({ quick: true, out, log: () => {} });
-    expect(readdirSync(out).sort()).toEqual(['coarse.csv', 'fine.csv', 'heatmap-3.svg', 'heatmap.svg', 'results.json', 'table.md', 'three.csv']);
+    expect(readdirSync(out).sort()).toEqual(['coarse.csv', 'fine.csv', 'heatmap-3.svg', 'heatmap.svg', 'results.json', 'table.md', 'three.csv', 'trace.csv', 'trace.svg']);
     const plan = mapPlan(true);
     expect(r.coarse).toHaveLength(2 + gridCells(plan.pair).length);
     expect(r.three).toHaveLength(3 + gridCells(plan.three).length);
@@ -82,6 +82,11 @@ describe('amdm experiment map --quick', () => {
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(json.command).toBe('npm run experiment -- map --quick');
     expect(json.best.name).toBe(r.best.method);
+    // the paper's trace: eq. 9's step is 0.3·√d at every aggregated step, whatever the distance
+    const trace = readFileSync(path.join(out, 'trace.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const paper = trace.filter((t) => t[0].startsWith('"paper:'));
+    expect(paper.map((t) => Number(t[1]))).toEqual([0, 1, 2, 3]);
+    for (const t of paper) expect(Number(t[3])).toBeCloseTo(0.3 * Math.sqrt(768), 10);
   });
   it('worker processes give the same numbers as one process', async () => {
     const world = makeWorld();
