@@ -73,7 +73,7 @@ export function paperS(steps: number): number {
  * EXPERIMENTS.md): the highest instance success among cells with clean images, rerun on fresh
  * prompts. Its s is at T = 50 and scales with --steps.
  */
-export const MAP_BEST: MapCell = { rule: 'lerp', w: 0.9, s: 30, scale: 'relative', eta: 0.3 };
+export const MAP_BEST: MapCell = { rule: 'lerp', w: 0.9, s: 40, scale: 'none', eta: 0 };
 
 export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): Promise<ShapesCompareResult> {
   const log = o.log ?? ((l: string) => console.log(l));
