@@ -45,8 +45,8 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'log' | 'progress'> = {
   steps: 50,
   s: 20,
   // The paper's η = 0.3·√d transfers nothing in this world: the deviation step pulls the target
-  // back to its own proposal (EXPERIMENTS.md, experiment eta). The demo's AMDM rows therefore use
-  // η = 0 (aggregation only) and one extra row runs the paper's exact settings for comparison.
+  // back to its own proposal (EXPERIMENTS.md, experiments 2 and 7). The flags' rows therefore
+  // default to η = 0 (aggregation only); fixed rows run the paper's settings and MAP_BEST.
   w: [0.5],
   deviation: 'eq9',
   eta: 0,
