@@ -1,13 +1,17 @@
 /**
  * `amdm demo`: the main job. Samples a fixed set of Shapes-world prompts with each expert alone
- * and with AMDM (layout ← attribute, layout ← attribute + style), prints instance success / mIoU /
- * style success with standard errors, and writes a PNG grid and a JSON of the numbers.
+ * and with AMDM, prints instance success / mIoU / style success with standard errors, and writes
+ * a PNG grid and a JSON of the numbers. AMDM layout ← attribute runs three ways: at the paper's
+ * exact settings, at the best cell of `amdm experiment map` (MAP_BEST), and with the command
+ * line's settings (default η = 0); layout ← attribute + style runs with the command line's.
  */
 import path from 'node:path';
-import { compareOnShapes, demoMethods, type ExpertDenoiserFactory, type ShapesCompareResult } from '../toy/shapes/compare.ts';
+import { compareOnShapes, demoMethods, type ExpertDenoiserFactory, type ShapesCompareResult, type ShapesMethod } from '../toy/shapes/compare.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import type { RuleName } from '../core/rules.ts';
+import type { DeviationMode } from '../core/deviation.ts';
+import { cellSettings, etaLabel, type MapCell } from './map-cell.ts';
 import { encodePNG } from '../image/png.ts';
 import { shapesGrid } from '../image/shapes-grid.ts';
 import { jsonText } from './files.ts';
@@ -21,8 +25,10 @@ export interface DemoOptions {
   steps: number;
   s: number;
   w: number[];
+  deviation: DeviationMode;
   eta: number;
-  etaScale: 'absolute' | 'sqrtDim';
+  /** Only for deviation 'eq9' (unset: the sampler's default, ×√d). */
+  etaScale?: 'absolute' | 'sqrtDim';
   rule: RuleName;
   seed: number;
   levels: number[];
@@ -40,11 +46,11 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'log' | 'progress'> = {
   steps: 50,
   s: 20,
   // The paper's η = 0.3·√d transfers nothing in this world: the deviation step pulls the target
-  // back to its own proposal (EXPERIMENTS.md, experiment eta). The demo's AMDM rows therefore use
-  // η = 0 (aggregation only) and one extra row runs the paper's exact settings for comparison.
+  // back to its own proposal (EXPERIMENTS.md, experiments 2 and 7). The flags' rows therefore
+  // default to η = 0 (aggregation only); fixed rows run the paper's settings and MAP_BEST.
   w: [0.5],
+  deviation: 'eq9',
   eta: 0,
-  etaScale: 'sqrtDim',
   rule: 'slerp',
   seed: 0,
   levels: [1, 2, 3],
@@ -53,25 +59,35 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'log' | 'progress'> = {
   backend: 'js',
 };
 
+/** s for T steps from an s chosen at T = 50, keeping the share of aggregated steps. */
+export function sOfT(sAt50: number, steps: number): number {
+  return Math.round((sAt50 * steps) / 50);
+}
+
 /** The paper's s for T steps: 20 of 50 (InteractDiffusion + MIGC). */
 export function paperS(steps: number): number {
-  return Math.round(0.4 * steps);
+  return sOfT(20, steps);
 }
+
+/**
+ * The best cell of `npm run experiment -- map` for layout ← attribute (experiments/out/map,
+ * EXPERIMENTS.md): the highest instance success among cells with clean images, rerun on fresh
+ * prompts. Its s is at T = 50 and scales with --steps.
+ */
+export const MAP_BEST: MapCell = { rule: 'lerp', w: 0.9, s: 40, scale: 'none', eta: 0 };
 
 export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): Promise<ShapesCompareResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const world = makeWorld();
   const prompts = makePromptSet(world, { seed: o.seed, count: o.prompts, levels: o.levels, withStyle: true });
   const methods = demoMethods();
-  methods.splice(3, 0, {
-    name: 'AMDM layout←attribute (paper)',
-    experts: ['layout', 'attribute'],
-    weights: 0.5,
-    eta: 0.3,
-    etaScale: 'sqrtDim',
-    rule: 'slerp',
-    aggregateSteps: paperS(o.steps),
-  });
+  const yours = etaLabel(o.deviation === 'relative' ? { scale: 'relative', eta: o.eta } : { scale: o.eta === 0 ? 'none' : o.etaScale === 'absolute' ? 'absolute' : 'sqrtDim', eta: o.eta });
+  for (const m of methods) if (m.experts.length > 1) m.name += ` (${yours})`;
+  const pair: ShapesMethod['experts'] = ['layout', 'attribute'];
+  methods.splice(3, 0,
+    { name: 'AMDM layout←attribute (paper)', experts: pair, ...cellSettings({ rule: 'slerp', w: 0.5, s: paperS(o.steps), scale: 'sqrtDim', eta: 0.3 }) },
+    { name: 'AMDM layout←attribute (map best)', experts: pair, ...cellSettings({ ...MAP_BEST, s: sOfT(MAP_BEST.s, o.steps) }) },
+  );
   // w per other model: a single value applies to every other model
   const wFor = (others: number) => (o.w.length === 1 ? o.w[0] : o.w.slice(0, others));
   const mostOthers = Math.max(...methods.map((m) => m.experts.length - 1));
@@ -96,6 +112,7 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
     samplesPerPrompt: o.samples,
     steps: o.steps,
     aggregateSteps: o.s,
+    deviation: o.deviation,
     eta: o.eta,
     etaScale: o.etaScale,
     rule: o.rule,
@@ -108,8 +125,9 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
   const seconds = (Date.now() - started) / 1000;
 
   log(`Shapes world: ${prompts.length} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`);
-  log(`T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, η = ${o.eta} (${o.etaScale}), rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`);
+  log(`T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, ${yours}${o.deviation === 'relative' ? ' (relative deviation step)' : ''}, rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`);
   log(`the row marked "paper" uses the paper's w = 0.5, η = 0.3·√d, s = ${paperS(o.steps)}, slerp`);
+  log(`the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`);
   log('');
   log(textTable(
     ['method', 'instance success', 'mIoU', 'image success', 'style success', 'clean images', 'model calls'],

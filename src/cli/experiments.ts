@@ -194,13 +194,20 @@ export function experimentFolder(name: string, quick: boolean): string {
   return quick ? path.join('amdm-out', 'experiments', name) : path.join('experiments', 'out', name);
 }
 
-/** Checks (before any sampling) and prepares an experiment's output folder; quick runs are smoke runs. */
-export function prepareExperimentOutput(name: string, quick: boolean, out: string | undefined): Promise<OutputFolder> {
+/** The files an experiment's folder holds (the map writes its own list). */
+const EXPERIMENT_FILES = ['results.json', 'results.csv', 'table.md', 'chart.svg', 'sphere.csv'] as const;
+
+/**
+ * Checks (before any sampling) and prepares an experiment's output folder; quick runs are smoke
+ * runs. `files`: the names the experiment writes (an earlier version's folder holding only those
+ * may be replaced).
+ */
+export function prepareExperimentOutput(name: string, quick: boolean, out: string | undefined, files: readonly string[] = EXPERIMENT_FILES): Promise<OutputFolder> {
   return prepareOutputFolder(out ?? experimentFolder(name, quick), {
     command: `experiment ${name}`,
     smoke: quick,
     param: out === undefined ? 'output folder' : '--out',
-    writes: /^(results\.(json|csv)|table\.md|chart\.svg|sphere\.csv)$/,
+    writes: new RegExp(`^(${files.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`),
   });
 }
 

@@ -173,6 +173,7 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
       steps: job.steps,
       aggregateSteps: job.aggregateSteps,
       weights: job.weights,
+      deviation: job.deviation,
       eta: job.eta,
       etaScale: job.etaScale,
       rule: job.rule,

@@ -11,6 +11,7 @@
  *     "steps": 50, "aggregateSteps": 3,
  *     "weights": 0.5,                // paper w per non-target model (number or array)
  *     "eta": 0.3, "etaScale": "sqrtDim",   // eq. 9 step per model (number or array)
+ *     "deviation": "eq9",            // or "relative": eta is then λ ∈ [0, 1], no etaScale
  *     "rule": "slerp", "ddimEta": 0,
  *     "guidance": 7.5, "seed": 0, "batch": 1,
  *     "device": "cpu", "threads": 0,
@@ -23,6 +24,7 @@
  */
 import { z } from 'zod';
 import { RULE_NAMES, type RuleName } from '../core/rules.ts';
+import { DEVIATION_MODES } from '../core/deviation.ts';
 import { DEVICES } from '../onnx/session.ts';
 import { getFamily } from '../sd/family.ts';
 import { PRESETS, SD_SCALING_FACTOR } from '../sd/pipeline.ts';
@@ -91,8 +93,10 @@ export const jobSchema = z
     /** s; default min(3, steps). */
     aggregateSteps: z.int().min(0).optional(),
     weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(0.5),
+    deviation: z.enum(DEVIATION_MODES).default('eq9'),
     eta: numberOrList(nonNegative, 'a number ≥ 0 or an array of them, one per model').default(0.3),
-    etaScale: z.enum(['sqrtDim', 'absolute']).default('sqrtDim'),
+    /** Only for deviation "eq9"; unset means the sampler's default ('sqrtDim'). */
+    etaScale: z.enum(['sqrtDim', 'absolute']).optional(),
     rule: z.enum(RULE_NAMES as [RuleName, ...RuleName[]]).default('slerp'),
     ddimEta: unit.default(0),
     guidance: z.number().min(0).max(100).default(7.5),
@@ -132,6 +136,14 @@ export const jobSchema = z
     });
     if (Array.isArray(j.weights) && j.weights.length !== N - 1) issue(['weights'], `must hold ${N - 1} number(s), one per non-target model, got ${j.weights.length}`);
     if (Array.isArray(j.eta) && j.eta.length !== N) issue(['eta'], `must hold ${N} number(s), one per model, got ${j.eta.length}`);
+    if (j.deviation === 'relative') {
+      if (j.etaScale !== undefined) issue(['etaScale'], `applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "${j.etaScale}"`);
+      const etas = Array.isArray(j.eta) ? j.eta : [j.eta];
+      etas.forEach((e, k) => {
+        if (e > 1) issue(Array.isArray(j.eta) ? ['eta', k] : ['eta'], `with deviation "relative" eta is λ and must be in [0, 1], got ${e}`);
+      });
+      if (j.preset === 'reference') issue(['deviation'], 'preset "reference" takes the official code\'s own step (reference.p); deviation "relative" applies to preset "paper" only');
+    }
     if ((j.height === undefined) !== (j.width === undefined)) issue([j.height === undefined ? 'height' : 'width'], 'height and width must be given together');
     if (j.preset === 'reference') {
       if (N < 2 || N > 3) issue(['models'], `preset "reference" (the official code) needs 2 or 3 models, got ${N}`);

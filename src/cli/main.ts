@@ -11,6 +11,7 @@ function packageVersion(): string {
 }
 import { RULE_NAMES } from '../core/rules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
+import { DEVIATION_MODES } from '../core/deviation.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
   const program = new Command();
@@ -30,8 +31,9 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--s <s>', `aggregation steps, the first s of T (default: the paper's ratio, ${d.s} of ${d.steps}, scaled to T)`, intArg(0, 1000))
     .option('--w <w>', 'weight of the other model(s) in eq. 8, comma-separated per other model', numberListArg(0, 1), d.w)
-    .option('--eta <η>', 'deviation step η of eq. 9', numberArg(0, 1e6), d.eta)
-    .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default(d.etaScale))
+    .addOption(new Option('--deviation <mode>', "deviation step: eq9 (the paper's eq. 9, a step of length η) or relative (x′ + λ(μ − x′), λ = η ∈ [0, 1])").choices(DEVIATION_MODES).default(d.deviation))
+    .option('--eta <η>', 'η of the deviation step (a length for eq9, the fraction λ for relative)', numberArg(0, 1e6), d.eta)
+    .addOption(new Option('--eta-scale <scale>', 'eq9 only: η per dimension (×√d, the default) or absolute').choices(['sqrtDim', 'absolute']))
     .option('--rule <rule>', `aggregation rule: ${RULE_NAMES.join(', ')}`, choiceArg(RULE_NAMES), d.rule)
     .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
     .option('--levels <list>', 'instances per prompt, cycled (1–3)', (v: string) => v.split(',').map((x) => intArg(1, 3)(x)), d.levels)
@@ -42,6 +44,8 @@ export function buildProgram(extra: Command[] = []): Command {
     .action(async (opts) => {
       opts.s ??= paperS(opts.steps);
       if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
+      if (opts.deviation === 'relative' && opts.etaScale !== undefined) throw new Error(`--eta-scale applies only to --deviation eq9; with relative, --eta is the fraction λ ∈ [0, 1] of the way to μ`);
+      if (opts.deviation === 'relative' && opts.eta > 1) throw new Error(`--eta must be in [0, 1] with --deviation relative (it is λ), got ${opts.eta}`);
       const { runDemo } = await import('./demo.ts');
       let factory;
       if (opts.backend === 'onnx') {
@@ -72,20 +76,28 @@ export function buildProgram(extra: Command[] = []): Command {
 
   program
     .command('experiment')
-    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes'].join(', ')} (results.json/csv, table.md, chart.svg)`)
-    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes'] as const))
+    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'].join(', ')} (results.json/csv, table.md, charts)`)
+    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'] as const))
     .option('--quick', 'small smoke version (few prompts and steps)')
-    .option('--prompts <n>', 'number of prompts (default 36; quick 3)', intArg(1, 100_000))
-    .option('--samples <n>', 'samples per prompt (default 4; quick 2)', intArg(1, 10_000))
+    .option('--prompts <n>', 'number of prompts (default 36; quick 3; map: its coarse grids, default 6, quick 2)', intArg(1, 100_000))
+    .option('--samples <n>', 'samples per prompt (default 4; quick 2; map: its coarse grids, default 2, quick 2)', intArg(1, 10_000))
     .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
     .option('--out <dir>', 'output folder (default experiments/out/<name>, the recorded runs; with --quick amdm-out/experiments/<name>)')
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
+    .option('--workers <n>', 'map: worker processes sampling cells side by side (same numbers for any n)', intArg(1, 64), 1)
     .option('--no-progress', 'hide the progress bar')
     .action(async (name, opts) => {
       if (name === 'compose-shapes') {
         // Table 5 analog: AMDM vs compositional baselines on the same prompts and experts
         const { runComposeShapes } = await import('./experiment-compose.ts');
         await runComposeShapes({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, progress: opts.progress && Boolean(process.stderr.isTTY) });
+        return;
+      }
+      if (name === 'map') {
+        // where in (w, η and its scale, s, rule) layout ← attribute transfers (EXPERIMENTS.md)
+        const { runMap, replotMap } = await import('./experiment-map.ts');
+        if (opts.replot) console.log(`wrote the report and heat maps in ${await replotMap(opts)}`);
+        else await runMap({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, workers: opts.workers, progress: opts.progress && Boolean(process.stderr.isTTY) });
         return;
       }
       const { runExperiment, replotExperiment } = await import('./experiments.ts');

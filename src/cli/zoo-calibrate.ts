@@ -4,24 +4,27 @@
  * exact evaluator. Each model gets the caption variant it was trained on and its family's
  * conditions (zoo-scene.ts); InteractDiffusion-mini needs an interaction, so it skips L1.
  *
- * Writes into --out (every file atomically; refs/ holds the style reference PNGs the IP-Adapter
- * model reads): calibration.json (settings, per-model rows and every image's evaluation),
- * calibration.csv (one row per model × level, value and standard error per metric) and
- * calibration.md (the table), and prints the table.
+ * The output folder (output-folder.ts: checked before any model runs, written whole at the end)
+ * holds calibration.json (settings, per-model rows and every image's evaluation),
+ * calibration.csv (one row per model × level, value and standard error per metric),
+ * calibration.md (the table), refs/ (the style reference PNGs the IP-Adapter model read) and,
+ * with --images, images/<model>/<prompt id>.png; the table is printed too.
  */
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { intArg, numberArg } from './options.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
+import { jsonText } from './files.ts';
+import { prepareOutputFolder } from './output-folder.ts';
 import { markdownTable, pm, textTable } from './table.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
 export const CALIBRATE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', perLevel: 50, seed: 2024, steps: 50, guidance: 5, out: 'out/zoo-calibration' });
-/** --quick: a smoke run. */
-export const CALIBRATE_QUICK = Object.freeze({ perLevel: 1, steps: 3 });
+/** --quick: a smoke run, by default into its own folder (a smoke run never replaces a full run's). */
+export const CALIBRATE_QUICK = Object.freeze({ perLevel: 1, steps: 3, out: 'amdm-out/zoo-calibration' });
 
 export interface CalibrateOptions {
   /** Folder holding the model folders (default models/mini-zoo). */
@@ -33,6 +36,8 @@ export interface CalibrateOptions {
   steps?: number;
   guidance?: number;
   out?: string;
+  /** A smoke run (--quick): never replaces the folder of a full run. */
+  quick?: boolean;
   /** onnxruntime intra-op threads (0 = its default). */
   threads?: number;
   /** Also write every generated image to images/<model>/<prompt id>.png. */
@@ -61,7 +66,7 @@ async function zooModels(zoo: string): Promise<string[]> {
   return names.sort();
 }
 
-const METRICS = [
+export const METRICS = [
   ['instance_success', 'instance success', (r: MiniMigSummaryRow) => r.instanceSuccess],
   ['miou', 'mIoU', (r: MiniMigSummaryRow) => r.mIoU],
   ['interaction_success', 'interaction success', (r: MiniMigSummaryRow) => r.interactionSuccess],
@@ -69,11 +74,14 @@ const METRICS = [
   ['clean_rate', 'clean rate', (r: MiniMigSummaryRow) => r.cleanRate],
 ] as const;
 
-const rowsOf = (m: ModelCalibration) => [...m.levels, m.overall].map((r) => ({ model: m.name, r }));
+/** Per-level and overall rows of one named run (a model alone, or a benchmark method). */
+export type SummaryRows = Pick<ModelCalibration, 'name' | 'levels' | 'overall'>;
+
+const rowsOf = (m: SummaryRows) => [...m.levels, m.overall].map((r) => ({ model: m.name, r }));
 const levelName = (r: MiniMigSummaryRow) => (r.level === 'all' ? 'all' : `L${r.level}`);
 
-export function calibrationCsv(models: readonly ModelCalibration[]): string {
-  const header = ['model', 'level', 'images', ...METRICS.flatMap(([k]) => [k, `${k}_se`])];
+export function calibrationCsv(models: readonly SummaryRows[], first = 'model'): string {
+  const header = [first, 'level', 'images', ...METRICS.flatMap(([k]) => [k, `${k}_se`])];
   const lines = models.flatMap(rowsOf).map(({ model, r }) => [
     model,
     levelName(r),
@@ -86,8 +94,8 @@ export function calibrationCsv(models: readonly ModelCalibration[]): string {
   return `${[header, ...lines].map((l) => l.join(',')).join('\n')}\n`;
 }
 
-function tableRows(models: readonly ModelCalibration[]): { header: string[]; rows: string[][] } {
-  const header = ['model', 'level', 'images', ...METRICS.map(([, h]) => h)];
+export function tableRows(models: readonly SummaryRows[], first = 'model'): { header: string[]; rows: string[][] } {
+  const header = [first, 'level', 'images', ...METRICS.map(([, h]) => h)];
   const rows = models.flatMap(rowsOf).map(({ model, r }) => [model, levelName(r), String(r.images), ...METRICS.map(([, , f]) => pm(f(r)))]);
   return { header, rows };
 }
@@ -100,8 +108,8 @@ interface ModelRun {
   steps: number;
   guidance: number;
   threads: number;
-  /** Folder for the generated PNGs, or null. */
-  imagesDir: string | null;
+  /** Receives each generated PNG (prompt id, bytes), or null. */
+  onImage: ((id: string, png: Uint8Array) => void) | null;
 }
 
 /** One model alone on every prompt it can take, through the pipeline of `amdm generate`. */
@@ -126,7 +134,7 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
       const run = { prompt: spec.prompt, negativePrompt: '', steps: m.steps, guidance: m.guidance, seed: p.seed, scalingFactor };
       const r = shared ? await shared.run(run) : await generateSd({ models: [spec], session, ...run });
       images.push({ id: p.id, level: p.level, seed: p.seed, evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])) });
-      if (m.imagesDir !== null) await writeFileAtomic(join(await ensureDir(m.imagesDir), `${p.id}.png`), r.target.png[0]);
+      m.onImage?.(p.id, r.target.png[0]);
     }
   } finally {
     await shared?.release();
@@ -139,7 +147,7 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
 export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCalibration[]> {
   const d = CALIBRATE_DEFAULTS;
   const zoo = resolve(o.zoo ?? d.zoo);
-  const out = resolve(o.out ?? d.out);
+  const out = o.out ?? (o.quick ? CALIBRATE_QUICK.out : d.out);
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const names = o.models ?? (await zooModels(zoo));
   for (const n of names) if (!existsSync(join(zoo, n, 'unet', 'model.onnx'))) throw new RangeError(`--models: ${join(zoo, n)} is not a model folder (no unet/model.onnx)`);
@@ -147,24 +155,40 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
   const steps = o.steps ?? d.steps;
   const guidance = o.guidance ?? d.guidance;
 
-  const refs = await ensureDir(join(out, 'refs'));
-  const refPath = (id: string) => join(refs, `${id}.png`);
-  for (const p of prompts) await writeFileAtomic(refPath(p.id), await stylePng(p.reference));
-
+  const output = await prepareOutputFolder(out, {
+    command: 'zoo calibrate',
+    smoke: o.quick ?? false,
+    param: '--out',
+    writes: /^(calibration\.(json|csv|md)|refs|images)$/,
+  });
+  const files = new Map<string, Uint8Array | string>();
+  // the IP-Adapter model reads its style reference from a file: a scratch folder during the run
+  const scratch = await mkdtemp(join(tmpdir(), 'amdm-calibrate-'));
+  const refPath = (id: string) => join(scratch, `${id}.png`);
   const results: ModelCalibration[] = [];
-  for (const name of names) {
-    const t0 = performance.now();
-    const imagesDir = o.images ? join(out, 'images', name) : null;
-    const r = await calibrateModel({ name, folder: join(zoo, name), prompts, refPath, steps, guidance, threads: o.threads ?? 0, imagesDir });
-    results.push(r);
-    log(`${name}: ${r.images.length} images (${r.skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  try {
+    for (const p of prompts) {
+      const png = await stylePng(p.reference);
+      await writeFile(refPath(p.id), png);
+      files.set(`refs/${p.id}.png`, png);
+    }
+    for (const name of names) {
+      const t0 = performance.now();
+      const onImage = o.images ? (id: string, png: Uint8Array) => files.set(`images/${name}/${id}.png`, png) : null;
+      const r = await calibrateModel({ name, folder: join(zoo, name), prompts, refPath, steps, guidance, threads: o.threads ?? 0, onImage });
+      results.push(r);
+      log(`${name}: ${r.images.length} images (${r.skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 
   const { header, rows } = tableRows(results);
   const settings = { zoo, models: names, prompts: prompts.length, perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed, steps, guidance, negativePrompt: '' };
-  await writeJSONAtomic(join(out, 'calibration.json'), { settings, models: results });
-  await writeFileAtomic(join(out, 'calibration.csv'), calibrationCsv(results));
-  await writeFileAtomic(join(out, 'calibration.md'), `${markdownTable(header, rows)}\n`);
+  files.set('calibration.json', jsonText({ settings, models: results }));
+  files.set('calibration.csv', calibrationCsv(results));
+  files.set('calibration.md', `${markdownTable(header, rows)}\n`);
+  await output.commit(files);
   log(textTable(header, rows));
   return results;
 }
@@ -182,11 +206,12 @@ export function zooCommand(): Command {
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--guidance <g>', 'CFG scale (MIGC needs ≠ 1)', numberArg(0, 100), d.guidance)
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
-    .option('--out <dir>', 'output folder', d.out)
+    .option('--out <dir>', `output folder (default ${d.out}; with --quick ${CALIBRATE_QUICK.out})`)
     .option('--images', 'also write every generated image to images/<model>/<id>.png')
     .option('--quick', `smoke run: ${CALIBRATE_QUICK.perLevel} prompt per level, ${CALIBRATE_QUICK.steps} steps (overrides --per-level and --steps)`)
     .action(async (opts) => {
-      await runZooCalibrate({ ...opts, ...(opts.quick ? CALIBRATE_QUICK : {}) });
+      const { perLevel, steps } = CALIBRATE_QUICK;
+      await runZooCalibrate({ ...opts, ...(opts.quick ? { perLevel, steps } : {}) });
     });
   zoo
     .command('jobs')

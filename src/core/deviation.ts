@@ -8,9 +8,21 @@
  * η exceeds ‖x′ − μ_k‖ it passes μ_k and ends up on the far side of μ_k, *away* from the merged
  * latent (the distances are reported so a caller can see it). `clip: true` is an explicit
  * variant that is not in the paper: the step becomes min(η, ‖x′ − μ_k‖), so it stops at μ_k.
+ *
+ * `deviateRelative` is a second variant, also not in the paper: a step of a fixed *fraction*
+ * λ ∈ [0, 1] of the way from x′ to μ_k,
+ *   x_k = x′ + λ (μ_k − x′)
+ * which is eq. 9 with η = λ‖x′ − μ_k‖. It never passes μ_k (‖x_k − μ_k‖ = (1 − λ)‖x′ − μ_k‖) and
+ * has no length to scale with the latent's dimension, so one λ means the same at 3×16×16 and at
+ * 4×64×64. λ = 0 keeps the merged latent, λ = 1 returns each model to its own step mean (no
+ * aggregation survives the step).
  */
 import { batchOf } from './tensor.ts';
 import { checkNumber } from './validate.ts';
+
+/** How the deviation step is taken: eq. 9 as written (default) or the relative variant. */
+export const DEVIATION_MODES = ['eq9', 'relative'] as const;
+export type DeviationMode = (typeof DEVIATION_MODES)[number];
 
 /**
  * Writes the deviated latent into `out` (may alias `xMixed`) and, when given, the per-sample
@@ -27,10 +39,7 @@ export function deviate(
   clip = false,
 ): Float32Array {
   checkNumber('eta', eta, 0);
-  const batch = batchOf('xMixed', xMixed, dim);
-  if (mu.length !== xMixed.length) throw new RangeError(`mu must have the length of xMixed (${xMixed.length}), got ${mu.length}`);
-  if (out.length !== xMixed.length) throw new RangeError(`out must have the length of xMixed (${xMixed.length}), got ${out.length}`);
-  if (distances && distances.length < batch) throw new RangeError(`distances must have length ≥ ${batch}, got ${distances.length}`);
+  const batch = checkDeviationArgs(xMixed, mu, out, dim, distances);
   for (let s = 0; s < batch; s++) {
     const o = s * dim, end = o + dim;
     let sq = 0;
@@ -51,4 +60,46 @@ export function deviate(
     }
   }
   return out;
+}
+
+/**
+ * The relative deviation step x_k = x′ + λ (μ_k − x′), per sample (see the header): writes into
+ * `out` (may alias `xMixed`) and, when given, the per-sample distances ‖x′ − μ‖ into `distances`.
+ * `lambda` must lie in [0, 1]: beyond 1 the step would pass μ, below 0 it would push away from it.
+ */
+export function deviateRelative(
+  xMixed: Float32Array,
+  mu: Float32Array,
+  lambda: number,
+  out: Float32Array,
+  dim: number,
+  distances?: Float64Array,
+): Float32Array {
+  checkNumber('lambda', lambda, 0, 1);
+  const batch = checkDeviationArgs(xMixed, mu, out, dim, distances);
+  for (let s = 0; s < batch; s++) {
+    const o = s * dim, end = o + dim;
+    if (distances) {
+      let sq = 0;
+      for (let i = o; i < end; i++) {
+        const d = xMixed[i] - mu[i];
+        sq += d * d;
+      }
+      distances[s] = Math.sqrt(sq);
+    }
+    for (let i = o; i < end; i++) {
+      const xm = xMixed[i];
+      out[i] = xm + lambda * (mu[i] - xm);
+    }
+  }
+  return out;
+}
+
+/** Shared size checks of both deviation steps; returns the batch. */
+function checkDeviationArgs(xMixed: Float32Array, mu: Float32Array, out: Float32Array, dim: number, distances: Float64Array | undefined): number {
+  const batch = batchOf('xMixed', xMixed, dim);
+  if (mu.length !== xMixed.length) throw new RangeError(`mu must have the length of xMixed (${xMixed.length}), got ${mu.length}`);
+  if (out.length !== xMixed.length) throw new RangeError(`out must have the length of xMixed (${xMixed.length}), got ${out.length}`);
+  if (distances && distances.length < batch) throw new RangeError(`distances must have length ≥ ${batch}, got ${distances.length}`);
+  return batch;
 }

@@ -8,7 +8,8 @@
  *  2. if i < s and N ≥ 2: x′ = fold of the rule over the proposals, target first (eq. 8):
  *     x′ = rule(…rule(rule(y_target, y_a, w_a), y_b, w_b)…), or a symmetric rule over all.
  *  3. deviation optimization (eq. 9): every model continues from
- *     xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖, per sample.
+ *     xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖, per sample; or, with `deviation: 'relative'` (not in
+ *     the paper), xₖ = x′ + λₖ (μₖ − x′) with λₖ = ηₖ ∈ [0, 1], which never passes μₖ.
  * Otherwise each active model continues from its own proposal. The result is the target's x₀.
  *
  * Differences from the official code (sources M§2.4), none of which are the default here:
@@ -25,7 +26,7 @@ import type { AggregationRule, Denoiser } from './types.ts';
 import type { NoiseSchedule, TimestepSpacing } from './schedule.ts';
 import { makeSchedule, prevTimestep, timesteps as makeTimesteps } from './schedule.ts';
 import { ddimCoefficients, ddimStepInto, type DDIMCoefficients } from './ddim.ts';
-import { deviate } from './deviation.ts';
+import { DEVIATION_MODES, deviate, deviateRelative, type DeviationMode } from './deviation.ts';
 import { foldWeightsToSymmetric, resolveRule, type RuleName } from './rules.ts';
 import { angleAt, firstNonFinite, sqNormAt } from './tensor.ts';
 import { gaussianRng, type GaussianRng } from './rng.ts';
@@ -48,13 +49,30 @@ export interface AMDMOptions {
    * step gives per-step weights. Default 0.5.
    */
   weights?: PerStep<number | readonly number[]>;
-  /** η of eq. 9 per model (number, one per model, or a function of (step, model)). Default 0.3. */
+  /**
+   * The deviation step (default 'eq9', the paper's and the `paper` preset's):
+   * - 'eq9': eq. 9 as written, a step of length η (see `etaScale`) from x′ toward μₖ, which
+   *   passes μₖ when η > ‖x′ − μₖ‖;
+   * - 'relative' (not in the paper): xₖ = x′ + λ (μₖ − x′) with λ = `eta` ∈ [0, 1], the fraction
+   *   of the way to μₖ. It never overshoots and means the same at any latent size, so it takes
+   *   no `etaScale` and no `clipDeviation`: setting either is an error (rather than silently
+   *   ignoring a length the caller thought would apply).
+   */
+  deviation?: DeviationMode;
+  /**
+   * η of the deviation step per model (number, one per model, or a function of (step, model)).
+   * Default 0.3. With `deviation: 'relative'` it is λ and must lie in [0, 1].
+   */
   eta?: number | readonly number[] | ((step: number, model: number) => number);
-  /** 'sqrtDim' (default): the step is η·√d, d = elements per sample; 'absolute': η itself. */
+  /**
+   * 'sqrtDim' (default): the eq. 9 step is η·√d, d = elements per sample; 'absolute': η itself.
+   * Only for `deviation: 'eq9'`.
+   */
   etaScale?: 'absolute' | 'sqrtDim';
   /**
    * Not in the paper: stop the eq. 9 step at μₖ (length min(η, ‖x′ − μₖ‖)) instead of passing
-   * it when η is longer than the distance. Default false (eq. 9 as written).
+   * it when η is longer than the distance. Default false (eq. 9 as written). Only for
+   * `deviation: 'eq9'`.
    */
   clipDeviation?: boolean;
   /** Aggregation rule (name or function). Default 'slerp'. */
@@ -110,7 +128,10 @@ export interface StepTrace {
   angles?: Float64Array[];
   /** Per model: per-sample ‖x′ − μₖ‖ (aggregated steps only). */
   deviations?: Float64Array[];
-  /** Per model: the absolute step length used in eq. 9 (after √d scaling). */
+  /**
+   * Per model: the absolute step length used in eq. 9 (after √d scaling); with
+   * `deviation: 'relative'`, the fraction λ (the step length is λ·`deviations`).
+   */
   etas?: number[];
   /** The weights used (one per non-target model). */
   weights?: number[];
@@ -151,8 +172,16 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const dim = opts.shape.reduce((a, b) => a * b, 1);
   const n = batch * dim;
   const ddimEta = checkNumber('ddimEta', opts.ddimEta ?? 0, 0, 1);
+  const deviation = checkOneOf('deviation', opts.deviation ?? 'eq9', DEVIATION_MODES);
+  const relative = deviation === 'relative';
+  if (relative && opts.etaScale !== undefined) {
+    throw new TypeError(`etaScale applies only to deviation 'eq9'; with deviation 'relative' eta is the fraction λ ∈ [0, 1] of the way to μ, whatever the latent's size: leave etaScale unset, got ${describe(opts.etaScale)}`);
+  }
+  if (relative && opts.clipDeviation !== undefined) {
+    throw new TypeError(`clipDeviation applies only to deviation 'eq9' (the relative step never passes μ): leave it unset, got ${describe(opts.clipDeviation)}`);
+  }
   const etaScale = checkOneOf('etaScale', opts.etaScale ?? 'sqrtDim', ETA_SCALES);
-  const etaFactor = etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1;
+  const etaFactor = !relative && etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1;
   const rule = resolveRule(opts.rule);
   if (opts.clipDeviation !== undefined && typeof opts.clipDeviation !== 'boolean') throw new TypeError(`clipDeviation must be a boolean, got ${describe(opts.clipDeviation)}`);
   const clip = opts.clipDeviation ?? false;
@@ -168,7 +197,7 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
     throw new RangeError('concurrent: true needs distinct denoiser objects (one may reuse its output buffer between calls); pass separate instances');
   }
   const weightsAt = makeWeights(opts.weights, N - 1, T);
-  const etaAt = makeEta(opts.eta, N, T);
+  const etaAt = makeEta(opts.eta, N, T, relative);
   // Validate per-step parameters up front so bad input fails before any model runs.
   for (let i = 0; i < s; i++) {
     weightsAt(i);
@@ -294,7 +323,8 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
       if (trace) { trace.mixedNorms = norms(mixed, batch, dim); trace.deviations = []; trace.etas = []; }
       for (let k = 0; k < N; k++) {
         const eta = etaAt(i, k) * etaFactor;
-        deviate(mixed, mus[k], eta, xs[k], dim, dists[k], clip);
+        if (relative) deviateRelative(mixed, mus[k], eta, xs[k], dim, dists[k]);
+        else deviate(mixed, mus[k], eta, xs[k], dim, dists[k], clip);
         if (trace) { trace.deviations!.push(dists[k].slice()); trace.etas!.push(eta); }
       }
     } else {
@@ -319,7 +349,7 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   };
 }
 
-export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateSteps' | 'weights' | 'eta' | 'etaScale' | 'rule' | 'latents'> & {
+export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule' | 'latents'> & {
   latents?: Float32Array;
 };
 
@@ -346,18 +376,24 @@ function makeWeights(spec: AMDMOptions['weights'], count: number, T: number): (s
   return () => w;
 }
 
-function makeEta(spec: AMDMOptions['eta'], N: number, T: number): (step: number, model: number) => number {
+/**
+ * η per (step, model), each checked against [0, ∞), or against [0, 1] when it is the relative
+ * step's λ (the error then says so).
+ */
+function makeEta(spec: AMDMOptions['eta'], N: number, T: number, relative: boolean): (step: number, model: number) => number {
+  const max = relative ? 1 : Infinity;
+  const what = relative ? " (λ of deviation 'relative')" : '';
   if (spec === undefined) return () => 0.3;
   if (typeof spec === 'number') {
-    const v = checkNumber('eta', spec, 0);
+    const v = checkNumber(`eta${what}`, spec, 0, max);
     return () => v;
   }
   if (typeof spec === 'function') {
-    return (step, k) => checkNumber(`eta (step ${step} of ${T}, model ${k})`, spec(step, k), 0);
+    return (step, k) => checkNumber(`eta${what} (step ${step} of ${T}, model ${k})`, spec(step, k), 0, max);
   }
   if (!Array.isArray(spec)) throw new TypeError(`eta must be a number, an array of ${N} numbers or a function, got ${describe(spec)}`);
   if (spec.length !== N) throw new RangeError(`eta must hold ${N} number(s) (one per model), got ${spec.length}`);
-  const v = spec.map((x, k) => checkNumber(`eta[${k}]`, x, 0));
+  const v = spec.map((x, k) => checkNumber(`eta[${k}]${what}`, x, 0, max));
   return (_, k) => v[k];
 }
 

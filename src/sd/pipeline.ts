@@ -86,6 +86,8 @@ export interface SdRunOptions {
   /** s (default min(3, steps)); ignored by the reference preset. */
   aggregateSteps?: number;
   weights?: AMDMOptions['weights'];
+  /** 'eq9' (default) or 'relative' (η is then the fraction λ ∈ [0, 1]; see AMDMOptions). */
+  deviation?: AMDMOptions['deviation'];
   eta?: AMDMOptions['eta'];
   etaScale?: AMDMOptions['etaScale'];
   rule?: AMDMOptions['rule'];
@@ -508,6 +510,7 @@ async function runPipeline(
           steps,
           aggregateSteps,
           weights: ro.weights,
+          deviation: ro.deviation,
           eta: ro.eta,
           etaScale: ro.etaScale,
           rule: ro.rule,

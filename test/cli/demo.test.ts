@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runDemo, DEMO_DEFAULTS } from '../../src/cli/demo.ts';
+import { runDemo, DEMO_DEFAULTS, MAP_BEST } from '../../src/cli/demo.ts';
+import { etaLabel } from '../../src/cli/map-cell.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import { decodePNG } from '../../src/image/png.ts';
 
@@ -12,13 +13,18 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     const lines: string[] = [];
     const r = await runDemo({ ...DEMO_DEFAULTS, prompts: 3, samples: 2, steps: 12, s: 5, gridPrompts: 2, out, log: (l) => lines.push(l) });
     const text = lines.join('\n');
-    for (const name of ['layout', 'attribute', 'style', 'AMDM layout←attribute (paper)', 'AMDM layout←attribute', 'AMDM layout←attribute+style']) expect(text).toContain(name);
+    const names = ['layout', 'attribute', 'style', 'AMDM layout←attribute (paper)', 'AMDM layout←attribute (map best)', 'AMDM layout←attribute (η = 0)', 'AMDM layout←attribute+style (η = 0)'];
+    for (const name of names) expect(text).toContain(name);
     expect(text).toMatch(/instance success/);
+    // the map's best settings are printed with the s they take at this T
+    expect(text).toContain(`the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}`);
     expect(readdirSync(out).sort()).toEqual(['.amdm-output.json', 'grid.png', 'results.json']);
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(json.methods).toHaveLength(6);
-    // model calls: T per prompt for one expert, T + (N − 1)·s for AMDM (paper row: s = 0.4·T)
-    expect(json.methods.map((m: { calls: number }) => m.calls)).toEqual([36, 36, 36, 3 * (12 + 5), 3 * (12 + 5), 3 * (12 + 10)]);
+    expect(json.methods.map((m: { name: string }) => m.name)).toEqual(names);
+    // model calls: T per prompt for one expert, T + (N − 1)·s for AMDM (paper row: s = 0.4·T;
+    // map best: its s at T = 50 scaled to T = 12)
+    const sBest = Math.round((MAP_BEST.s * 12) / 50);
+    expect(json.methods.map((m: { calls: number }) => m.calls)).toEqual([36, 36, 36, 3 * (12 + 5), 3 * (12 + sBest), 3 * (12 + 5), 3 * (12 + 10)]);
     expect(r.methods[2].summary.overall.styleSuccess!.value).toBeGreaterThan(0.5); // the style expert gets the style
     const grid = await decodePNG(readFileSync(path.join(out, 'grid.png')));
     expect(grid.width).toBeGreaterThan(2 * 128);
@@ -43,6 +49,9 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     await expect(run(['demo', '--rule', 'cubic'])).rejects.toThrow(/must be one of slerp, lerp, nlerp, vp, sphericalMean/);
     await expect(run(['demo', '--steps', '0'])).rejects.toThrow(/must be an integer in \[1, 1000\], got '0'/);
     await expect(run(['demo', '--steps', '10', '--s', '20', '--out', mkdtempSync(path.join(tmpdir(), 'x-'))])).rejects.toThrow(/--s must be ≤ --steps \(10\), got 20/);
+    await expect(run(['demo', '--deviation', 'clip'])).rejects.toThrow(/Allowed choices are eq9, relative/);
+    await expect(run(['demo', '--deviation', 'relative', '--eta-scale', 'absolute'])).rejects.toThrow(/--eta-scale applies only to --deviation eq9/);
+    await expect(run(['demo', '--deviation', 'relative', '--eta', '1.5'])).rejects.toThrow(/--eta must be in \[0, 1\] with --deviation relative \(it is λ\), got 1.5/);
   });
   it('--s defaults to the paper ratio scaled to --steps (s = 4 of 10), so --steps alone works', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'amdm-demo-s-')), 'out');

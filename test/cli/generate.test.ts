@@ -113,6 +113,9 @@ describe('amdm generate', () => {
     ['more steps than the schedule allows', { models: [{ folder: 'models/a' }], steps: 1000 }, /steps must be ≤ 999 with 'leading' spacing and steps_offset 1/],
     // the output location is checked before the models: a missing folder is not reached
     ['an output under a regular file', { models: [{ folder: 'models/none' }], output: 'job-0.json/out' }, /^output: cannot create the folder .*job-0\.json\/out: .*job-0\.json is a file, not a folder$/],
+    ['etaScale with deviation "relative"', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', etaScale: 'sqrtDim' }, 'etaScale: applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "sqrtDim"'],
+    ['λ above 1 with deviation "relative"', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', eta: [0.5, 1.5] }, 'eta[1]: with deviation "relative" eta is λ and must be in [0, 1], got 1.5'],
+    ['an unknown deviation', { models: [{ folder: 'models/a' }], deviation: 'clip' }, /deviation: Invalid option: expected one of "eq9"\|"relative"/],
   ];
   for (const [what, body, msg] of bad) {
     it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {
@@ -150,6 +153,15 @@ describe('amdm generate', () => {
     const out = join(work, 'out-rerun');
     expect((await readdir(out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target-0.png', 'target-1.png']);
     expect(JSON.parse(await readFile(join(out, 'resolved.json'), 'utf8')).job.seed).toBe(2);
+  });
+
+  it('deviation: "eq9" by default; "relative" takes eta as λ and leaves etaScale to the sampler', () => {
+    const two = { prompt: 'x', models: [{ folder: 'a' }, { folder: 'b' }] };
+    expect(parseJob(two)).toMatchObject({ deviation: 'eq9', eta: 0.3 });
+    expect(parseJob(two).etaScale).toBeUndefined();
+    const rel = parseJob({ ...two, deviation: 'relative', eta: 0.4 });
+    expect(rel).toMatchObject({ deviation: 'relative', eta: 0.4 });
+    expect(rel.etaScale).toBeUndefined();
   });
 
   it('bad folders fail before any model runs and write nothing: mismatched latent shapes, wrong dtype', async () => {

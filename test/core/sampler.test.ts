@@ -123,6 +123,31 @@ describe('aggregation and deviation inside the sampler', () => {
     const d1 = distAt(mixed, y1, 0, dim);
     for (let i = 0; i < dim; i++) expect(r.modelLatents[1][i]).toBeCloseTo(mixed[i] - (0.2 * (mixed[i] - y1[i])) / d1, 5);
   });
+  it("deviation 'relative' by hand: x = x′ + λ(μₖ − x′) for each model; λ = 0 equals eq. 9 with η = 0", async () => {
+    const m0 = gaussianDenoiser(schedule, mean(1), 0.2), m1 = gaussianDenoiser(schedule, ramp(), 0.3);
+    const x0 = randn(1, dim, 0), x1 = randn(1, dim, 1);
+    const traces: StepTrace[] = [];
+    const r = await sampleAMDM({ models: [m0, m1], steps: 1, aggregateSteps: 1, shape, latents: [x0, x1], weights: 0.3, eta: [0.25, 0.6], deviation: 'relative', onStep: (t) => traces.push(t) });
+    const t = r.timesteps[0];
+    const { ddimStep } = await import('../../src/core/ddim.ts');
+    const y0 = ddimStep(schedule, x0, m0.eps(x0, t, 1) as Float32Array, t, t - 1000).mean;
+    const y1 = ddimStep(schedule, x1, m1.eps(x1, t, 1) as Float32Array, t, t - 1000).mean;
+    const mixed = slerp([y0, y1], [0.3], new Float32Array(dim), dim);
+    for (let i = 0; i < dim; i++) {
+      expect(r.latents[i]).toBeCloseTo(mixed[i] + 0.25 * (y0[i] - mixed[i]), 5);
+      expect(r.modelLatents[1][i]).toBeCloseTo(mixed[i] + 0.6 * (y1[i] - mixed[i]), 5);
+    }
+    expect(traces[0].etas).toEqual([0.25, 0.6]); // λ, not scaled by √d
+    expect(traces[0].deviations![0][0]).toBeCloseTo(distAt(mixed, y0, 0, dim), 4);
+    const models = [m0, m1];
+    const rel0 = await sampleAMDM({ models, steps: 8, aggregateSteps: 4, shape, seed: 3, eta: 0, deviation: 'relative' });
+    const eq0 = await sampleAMDM({ models, steps: 8, aggregateSteps: 4, shape, seed: 3, eta: 0 });
+    expect(rel0.latents).toEqual(eq0.latents);
+    // λ = 1 returns the target to its own step mean every step: the target alone (plain DDIM)
+    const rel1 = await sampleAMDM({ models, steps: 8, aggregateSteps: 4, shape, seed: 3, eta: 1, deviation: 'relative' });
+    const alone = await sampleAMDM({ models: [m0], steps: 8, aggregateSteps: 0, shape, seed: 3 });
+    for (let i = 0; i < dim; i++) expect(rel1.latents[i]).toBeCloseTo(alone.latents[i], 5);
+  });
   it('per-step weights and η as functions; vp and lerp rules by name', async () => {
     const models = [gaussianDenoiser(schedule, mean(1), 0.2), gaussianDenoiser(schedule, mean(-1), 0.2)];
     const seen: number[] = [];
@@ -149,6 +174,12 @@ describe('bad input gets a clear error', () => {
     [{ eta: [0.1] }, /eta must hold 2 number\(s\) \(one per model\), got 1/],
     [{ rule: 'bilinear' }, /rule must be one of 'slerp', 'lerp', 'nlerp', 'vp', 'sphericalMean'/],
     [{ etaScale: 'relative' }, /etaScale must be one of 'absolute', 'sqrtDim'/],
+    [{ deviation: 'clipped' }, /deviation must be one of 'eq9', 'relative', got "clipped"/],
+    [{ deviation: 'relative', eta: 1.5 }, /eta \(λ of deviation 'relative'\) must be in \[0, 1\], got 1.5/],
+    [{ deviation: 'relative', eta: [0.2, -0.1] }, /eta\[1\] \(λ of deviation 'relative'\) must be in \[0, 1\], got -0.1/],
+    [{ deviation: 'relative', eta: () => 2 }, /eta \(λ of deviation 'relative'\) \(step 0 of 10, model 0\) must be in \[0, 1\], got 2/],
+    [{ deviation: 'relative', etaScale: 'sqrtDim' }, /etaScale applies only to deviation 'eq9'.*leave etaScale unset, got "sqrtDim"/],
+    [{ deviation: 'relative', clipDeviation: false }, /clipDeviation applies only to deviation 'eq9'/],
     [{ target: 2 }, /target must be an integer in \[0, 1\], got 2/],
     [{ latents: new Float32Array(5) }, /latents must have length batch·dim = 1·32 = 32, got 5/],
     [{ latents: [new Float32Array(32), new Float32Array(31)] }, /latents\[1\] must have length batch·dim = 32, got 31/],

@@ -13,6 +13,7 @@ import { makeSchedule } from '../../core/schedule.ts';
 import type { AggregationRule } from '../../core/types.ts';
 import { resolveRule, type RuleName } from '../../core/rules.ts';
 import { sampleAMDM, type PerStep, type StepTrace } from '../../core/sampler.ts';
+import type { DeviationMode } from '../../core/deviation.ts';
 import { checkInt, describe } from '../../core/validate.ts';
 import { mixtureDenoiser } from '../gmm.ts';
 import { evaluateImage, summarize, type ImageEvaluation, type SummaryRow } from './evaluate.ts';
@@ -30,6 +31,7 @@ export interface ShapesMethod {
   /** Per-method overrides of the shared settings. */
   aggregateSteps?: number;
   weights?: PerStep<number | readonly number[]>;
+  deviation?: DeviationMode;
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
   clipDeviation?: boolean;
@@ -48,10 +50,15 @@ export interface ShapesCompareOptions {
   methods: readonly ShapesMethod[];
   /** Samples per prompt and method (the batch B). Default 4. */
   samplesPerPrompt?: number;
-  /** T (default 50), s (default 20), w (default 0.5), η (default 0.3, √d-scaled), rule (slerp). */
+  /**
+   * T (default 50), s (default 20), w (default 0.5), deviation (eq. 9), η (default 0.3,
+   * √d-scaled), rule (slerp). A method's own deviation also takes its η and etaScale from the
+   * method only, since η means a fraction for one mode and a length for the other.
+   */
   steps?: number;
   aggregateSteps?: number;
   weights?: PerStep<number | readonly number[]>;
+  deviation?: DeviationMode;
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
   rule?: AggregationRule | RuleName;
@@ -131,9 +138,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
         steps,
         aggregateSteps: m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? 20) : 0,
         weights: m.weights ?? opts.weights,
-        eta: m.eta ?? opts.eta,
-        etaScale: m.etaScale ?? opts.etaScale,
-        clipDeviation: m.clipDeviation,
+        ...deviationOf(m, opts),
         rule: m.rule ?? opts.rule,
         ddimEta: opts.ddimEta,
         shape: [world.channels, world.height, world.width],
@@ -154,6 +159,12 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   }
   for (const r of results) r.summary = summarize(r.evaluations);
   return { world, prompts, samplesPerPrompt: B, methods: results };
+}
+
+/** A method's deviation settings: its own when it names a deviation mode, else the shared ones. */
+function deviationOf(m: ShapesMethod, opts: ShapesCompareOptions): Pick<ShapesMethod, 'deviation' | 'eta' | 'etaScale' | 'clipDeviation'> {
+  if (m.deviation !== undefined) return { deviation: m.deviation, eta: m.eta, etaScale: m.etaScale, clipDeviation: m.clipDeviation };
+  return { deviation: opts.deviation, eta: m.eta ?? opts.eta, etaScale: m.etaScale ?? opts.etaScale, clipDeviation: m.clipDeviation };
 }
 
 /** The demo's methods: each expert alone, then AMDM layout ← attribute and layout ← attribute + style. */

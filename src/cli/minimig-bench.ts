@@ -1,0 +1,417 @@
+/**
+ * `amdm zoo bench`: the MiniMIG benchmark, the COCO-MIG runner's analog on the learned mini-zoo.
+ * Every method (a zoo model alone, or AMDM over several) generates an image for each prompt of a
+ * fixed MiniMIG prompt set (levels L1–L4, with interactions and styles, src/toy/minimig/prompts.ts)
+ * and each of `seeds` noise seeds, through the ONNX pipeline of `amdm generate`; the world's
+ * exact evaluator scores every image.
+ *
+ * Like `amdm bench coco-mig` the run folder is resumable and shardable:
+ * - `settings.json` records the settings before the first image; a rerun (or another shard) with
+ *   other settings is refused, naming each setting that differs;
+ * - each image's score is one record, `records/<method>/<prompt id>-r<k>.json`, written
+ *   atomically; a record that exists and parses is not generated again;
+ * - `--shard i/n` takes every n-th (prompt, seed) pair, all methods for each;
+ * - once every record of the whole set exists (the last shard to finish, or any rerun), the
+ *   summary is written from the records: results.json, results.csv (per method × level, value
+ *   and standard error per metric), table.md and chart.svg.
+ * An image's seed is the prompt's stream number + k·10⁷ (k = 0 … seeds − 1): it depends neither
+ * on the sharding nor on the method, so methods are compared on the same noise.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as Plot from '@observablehq/plot';
+import type { Command } from 'commander';
+import { plotToSVG } from '../image/plot.ts';
+import { parseShard, shardItems, type Shard } from '../sd/coco-mig.ts';
+import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
+import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
+import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
+import { choiceArg, intArg, numberArg } from './options.ts';
+import { markdownTable } from './table.ts';
+import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
+import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
+
+export interface MiniMigMethod {
+  /** Row label, in the paper's notation: target(+others). */
+  label: string;
+  /** Zoo folder names; the first is the target. */
+  models: readonly string[];
+  /** Weight of each other model in eq. 8 (one per model after the first). */
+  weights?: readonly number[];
+  /** 'reference': the official code's loop (ω 0.5 per other model, optimization in steps 1..3). */
+  preset?: 'paper' | 'reference';
+}
+
+const ID = 'interactdiffusion-mini';
+const MIGC = 'migc-mini';
+const IP = 'ipadapter-mini';
+
+/** The methods of the paper's tables on the zoo; weights as in the paper (MIGC 0.5, IP-Adapter 0.65). */
+export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.freeze({
+  base: { label: 'mini SD (base) alone', models: ['base'] },
+  interact: { label: 'InteractDiffusion-mini alone', models: [ID] },
+  migc: { label: 'MIGC-mini alone', models: [MIGC] },
+  ip: { label: 'IP-Adapter-mini alone', models: [IP] },
+  'interact+migc': { label: 'InteractDiffusion-mini(+MIGC-mini)', models: [ID, MIGC], weights: [0.5] },
+  'migc+interact': { label: 'MIGC-mini(+InteractDiffusion-mini)', models: [MIGC, ID], weights: [0.5] },
+  'interact+ip': { label: 'InteractDiffusion-mini(+IP-Adapter-mini)', models: [ID, IP], weights: [0.65] },
+  'interact+migc+ip': { label: 'InteractDiffusion-mini(+MIGC-mini, +IP-Adapter-mini)', models: [ID, MIGC, IP], weights: [0.5, 0.65] },
+  'interact+migc:reference': { label: 'InteractDiffusion-mini(+MIGC-mini), reference preset', models: [ID, MIGC], preset: 'reference' },
+});
+
+/**
+ * The official loop's settings on two models, as `amdm bench coco-mig --preset reference`
+ * (infer800.py: ω 0.5, deviation optimization in iterations 1..3, p 45 / 55); with T < 4 steps
+ * (smoke runs) the window ends at the last iteration, T − 1.
+ */
+function referenceSettings(steps: number) {
+  return { omegas: [0.5], optimStart: Math.min(1, steps - 1), optimEnd: Math.min(3, steps - 1), p: [45, 55] };
+}
+
+export const BENCH_DEFAULTS = Object.freeze({
+  zoo: 'models/mini-zoo',
+  methods: ['interact', 'migc', 'interact+migc'] as readonly string[],
+  levels: [1, 2, 3, 4] as readonly number[],
+  perLevel: 25,
+  seeds: 2,
+  promptSeed: 2024,
+  steps: 50,
+  aggregateSteps: 20,
+  eta: 0.3,
+  guidance: 5,
+  out: 'out/minimig-bench',
+});
+/** --quick: a smoke run. */
+export const BENCH_QUICK = Object.freeze({ perLevel: 1, seeds: 1, steps: 3, aggregateSteps: 1 });
+
+export interface BenchOptions {
+  zoo?: string;
+  /** Keys of {@link MINIMIG_METHODS}. */
+  methods?: readonly string[];
+  levels?: readonly number[];
+  perLevel?: number;
+  /** Noise seeds per prompt. */
+  seeds?: number;
+  /** Seed of the prompt set. */
+  promptSeed?: number;
+  steps?: number;
+  aggregateSteps?: number;
+  /** η of eq. 9, ×√d. */
+  eta?: number;
+  guidance?: number;
+  out?: string;
+  /** "i/n", "auto" or undefined (everything). */
+  shard?: string;
+  shardCount?: number;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Also write every image to images/<method>/<prompt id>-r<k>.png. */
+  images?: boolean;
+  /** onnxruntime intra-op threads (0 = its default). */
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+/** One image's record. */
+export interface BenchRecord {
+  method: string;
+  id: string;
+  level: number;
+  replicate: number;
+  seed: number;
+  evaluation: SceneEvaluation;
+  /** UNet calls of all models for this image. */
+  calls: number;
+  /** Wall time of the generation (load, sample, decode), seconds. */
+  seconds: number;
+}
+
+export interface MethodSummary extends SummaryRows {
+  label: string;
+  /** Prompts the method's models cannot take (InteractDiffusion needs an interaction). */
+  skipped: number;
+  /** Mean UNet calls and wall seconds per image. */
+  calls: number;
+  seconds: number;
+}
+
+export interface BenchResult {
+  outputDir: string;
+  shard: Shard;
+  written: number;
+  skipped: number;
+  /** The summary, once every record of the set exists; else null. */
+  methods: MethodSummary[] | null;
+}
+
+const replicateSeed = (p: MiniMigPrompt, k: number) => p.seed + k * 10_000_000;
+const recordPath = (out: string, method: string, id: string, k: number) => join(out, 'records', method, `${id}-r${k}.json`);
+
+async function readRecord(path: string): Promise<BenchRecord | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as BenchRecord;
+  } catch {
+    return null;
+  }
+}
+
+function checkMethods(methods: readonly string[]): void {
+  if (!Array.isArray(methods) || methods.length === 0) throw new RangeError(`--methods must name at least one of ${Object.keys(MINIMIG_METHODS).join(', ')}`);
+  for (const m of methods) {
+    if (!Object.hasOwn(MINIMIG_METHODS, m)) throw new RangeError(`--methods: unknown method '${m}'; allowed: ${Object.keys(MINIMIG_METHODS).join(', ')}`);
+  }
+  if (new Set(methods).size !== methods.length) throw new RangeError(`--methods names a method twice: ${methods.join(',')}`);
+}
+
+/** Records the settings in the folder, or checks them against the recorded ones (naming what differs). */
+async function claimSettings(out: string, settings: Record<string, unknown>): Promise<void> {
+  const file = join(out, 'settings.json');
+  if (await createFileAtomic(file, jsonText({ command: 'zoo bench', settings }))) return;
+  const recorded = (JSON.parse(await readFile(file, 'utf8')) as { settings: Record<string, unknown> }).settings;
+  const diffs = Object.keys(settings)
+    .filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(settings[k]))
+    .map((k) => `${k} ${JSON.stringify(settings[k])} here, ${JSON.stringify(recorded[k])} there`);
+  if (diffs.length) throw new RangeError(`${out} holds a run with other settings (${diffs.join('; ')}); resume with the same settings or give another --out`);
+}
+
+/** The pipeline's model specs and run options of one method on one prompt, or null when it cannot take it. */
+function methodRun(m: MiniMigMethod, kinds: ReadonlyMap<string, string>, zoo: string, p: MiniMigPrompt, ref: string): { models: SdModelSpec[] } | null {
+  const models: SdModelSpec[] = [];
+  for (const name of m.models) {
+    const spec = zooModelSpec(kinds.get(name)!, p.scene, join(zoo, name), name, ref);
+    if (spec === null) return null;
+    models.push(spec);
+  }
+  return { models };
+}
+
+/** Runs (this shard of) the benchmark; writes the summary when the whole set is done. */
+export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult> {
+  const d = BENCH_DEFAULTS;
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const methods = o.methods ?? d.methods;
+  checkMethods(methods);
+  const zoo = resolve(o.zoo ?? d.zoo);
+  const steps = o.steps ?? d.steps;
+  const aggregateSteps = o.aggregateSteps ?? Math.min(d.aggregateSteps, steps);
+  if (aggregateSteps > steps) throw new RangeError(`--s must be ≤ --steps (${steps}), got ${aggregateSteps}`);
+  const seeds = o.seeds ?? d.seeds;
+  const settings = {
+    methods,
+    levels: o.levels ?? d.levels,
+    perLevel: o.perLevel ?? d.perLevel,
+    seeds,
+    promptSeed: o.promptSeed ?? d.promptSeed,
+    steps,
+    aggregateSteps,
+    eta: o.eta ?? d.eta,
+    guidance: o.guidance ?? d.guidance,
+  };
+  const prompts = minimigPromptSet({ perLevel: settings.perLevel, seed: settings.promptSeed, levels: settings.levels });
+  const shard = parseShard(o.shard, o.env ?? process.env, o.shardCount);
+  const kinds = new Map<string, string>();
+  for (const name of new Set(methods.flatMap((m) => MINIMIG_METHODS[m].models))) {
+    if (!existsSync(join(zoo, name, 'unet', 'model.onnx'))) throw new RangeError(`--zoo: ${join(zoo, name)} is not a model folder (no unet/model.onnx)`);
+    kinds.set(name, await folderKind(join(zoo, name)));
+  }
+  const out = await ensureDir(o.out ?? d.out, '--out');
+  sweepTempFiles(out);
+  await claimSettings(out, settings);
+
+  const pairs = prompts.flatMap((p) => Array.from({ length: seeds }, (_, k) => ({ p, k })));
+  const mine = shardItems(pairs, shard);
+  const refs = await ensureDir(join(out, 'refs'));
+  const refPath = (id: string) => join(refs, `${id}.png`);
+  const { generateSd } = await import('../sd/pipeline.ts');
+  await import('../sd/families/index.ts');
+  const scalingFactor = await folderScalingFactor(join(zoo, methods.map((m) => MINIMIG_METHODS[m].models[0])[0]));
+  let written = 0;
+  let skipped = 0;
+  for (const { p, k } of mine) {
+    if (!existsSync(refPath(p.id))) await writeFileAtomic(refPath(p.id), await stylePng(p.reference));
+    for (const name of methods) {
+      const path = recordPath(out, name, p.id, k);
+      if ((await readRecord(path)) !== null) {
+        skipped++;
+        continue;
+      }
+      const m = MINIMIG_METHODS[name];
+      const r = methodRun(m, kinds, zoo, p, refPath(p.id));
+      if (r === null) continue;
+      const seed = replicateSeed(p, k);
+      const run: SdRunOptions = {
+        prompt: r.models[0].prompt!,
+        negativePrompt: '',
+        steps,
+        guidance: settings.guidance,
+        seed,
+        scalingFactor,
+        ...(r.models.length > 1
+          ? m.preset === 'reference'
+            ? { preset: 'reference' as const, reference: referenceSettings(steps) }
+            : { aggregateSteps, weights: [...m.weights!], eta: settings.eta, etaScale: 'sqrtDim' as const, rule: 'slerp' as const }
+          : { aggregateSteps: 0 }),
+      };
+      const t0 = performance.now();
+      const g = await generateSd({ models: r.models, session: { intraOpNumThreads: o.threads ?? 0 }, ...run });
+      const seconds = (performance.now() - t0) / 1000;
+      const evaluation = evaluateScene(p.scene, unitImageFromRgba(g.target.images[0]));
+      if (o.images) await writeFileAtomic(join(await ensureDir(join(out, 'images', name)), `${p.id}-r${k}.png`), g.target.png[0]);
+      const rec: BenchRecord = { method: name, id: p.id, level: p.level, replicate: k, seed, evaluation, calls: g.totalCalls, seconds };
+      await ensureDir(join(out, 'records', name));
+      await writeFileAtomic(path, jsonText(rec));
+      written++;
+    }
+  }
+  log(`shard ${shard.index}/${shard.count}: ${mine.length} (prompt, seed) pairs × ${methods.length} methods, ${written} images generated, ${skipped} already done`);
+  const summary = await summarize(out, settings, prompts, kinds, zoo);
+  if (summary === null) log('the summary is written once every shard has finished');
+  else log(`wrote ${out}/{results.json,results.csv,table.md,chart.svg}\n${markdownTable(...tableArgs(summary))}`);
+  return { outputDir: out, shard, written, skipped, methods: summary };
+}
+
+function tableArgs(methods: readonly MethodSummary[]): [string[], string[][]] {
+  const { header, rows } = tableRows(methods.map((m) => ({ ...m, name: m.label })), 'method');
+  const perMethod = methods[0].levels.length + 1;
+  return [
+    [...header, 'UNet calls', 's / image'],
+    rows.map((r, i) => {
+      const m = methods[Math.floor(i / perMethod)];
+      return [...r, String(m.calls), m.seconds.toFixed(2)];
+    }),
+  ];
+}
+
+/** Reads every record of the set; null while any is missing. Writes the summary files. */
+async function summarize(
+  out: string,
+  settings: { methods: readonly string[]; seeds: number },
+  prompts: readonly MiniMigPrompt[],
+  kinds: ReadonlyMap<string, string>,
+  zoo: string,
+): Promise<MethodSummary[] | null> {
+  const methods: MethodSummary[] = [];
+  for (const name of settings.methods) {
+    const m = MINIMIG_METHODS[name];
+    const recs: BenchRecord[] = [];
+    let skipped = 0;
+    for (const p of prompts) {
+      if (methodRun(m, kinds, zoo, p, '') === null) {
+        skipped++;
+        continue;
+      }
+      for (let k = 0; k < settings.seeds; k++) {
+        const r = await readRecord(recordPath(out, name, p.id, k));
+        if (r === null) return null;
+        recs.push(r);
+      }
+    }
+    if (recs.length === 0) throw new RangeError(`method '${name}' can take none of the ${prompts.length} prompts (InteractDiffusion needs level ≥ 2)`);
+    const mean = (f: (r: BenchRecord) => number) => recs.reduce((a, r) => a + f(r), 0) / recs.length;
+    methods.push({ name, label: m.label, skipped, ...summarizeScenes(recs.map((r) => r.evaluation)), calls: mean((r) => r.calls), seconds: mean((r) => r.seconds) });
+  }
+  const [header, rows] = tableArgs(methods);
+  await writeFileAtomic(join(out, 'results.json'), jsonText({ command: 'zoo bench', settings, methods }));
+  await writeFileAtomic(join(out, 'results.csv'), calibrationCsv(methods, 'method'));
+  await writeFileAtomic(join(out, 'table.md'), `${markdownTable(header, rows)}\n`);
+  await writeFileAtomic(join(out, 'chart.svg'), plotToSVG(benchChart(methods), { figure: 'svg' }));
+  return methods;
+}
+
+/** Overall value ± 2 SE of each metric per method (one panel per metric). */
+export function benchChart(methods: readonly MethodSummary[]): Plot.PlotOptions {
+  const pts = methods.flatMap((m) =>
+    METRICS.flatMap(([, metric, f]) => {
+      const e = f(m.overall);
+      return e ? [{ method: m.label, metric, value: e.value, lo: Math.max(0, e.value - 2 * e.se), hi: Math.min(1, e.value + 2 * e.se) }] : [];
+    }),
+  );
+  return {
+    title: 'MiniMIG benchmark on the learned mini-zoo (overall, ± 2 SE)',
+    x: { label: 'rate', domain: [0, 1], grid: true },
+    y: { label: null },
+    fy: { label: null },
+    marginLeft: 330,
+    marginRight: 110,
+    height: 80 + 22 * pts.length,
+    marks: [
+      Plot.ruleY(pts, { y: 'method', fy: 'metric', x1: 'lo', x2: 'hi', stroke: 'method' }),
+      Plot.dot(pts, { y: 'method', fy: 'metric', x: 'value', fill: 'method', r: 4 }),
+      Plot.frame({ strokeOpacity: 0.2 }),
+    ],
+  };
+}
+
+/** The paper's tables and figures on the zoo: the methods each compares, on levels L2–L4 (every prompt has an interaction). */
+export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: readonly string[] }>> = Object.freeze({
+  table1: { title: 'Table 1 analog: InteractDiffusion-mini ← MIGC-mini (instances and interactions)', methods: ['interact', 'migc', 'interact+migc'] },
+  table2: { title: 'Table 2 analog: MIGC-mini ← InteractDiffusion-mini (does it gain interactions and keep attributes?)', methods: ['migc', 'interact', 'migc+interact'] },
+  style: { title: 'Figure 3b / 4 analog: + IP-Adapter-mini (style), and all three models', methods: ['interact', 'ip', 'interact+ip', 'interact+migc+ip'] },
+  reference: { title: "The official code's loop (reference preset) vs the paper's algorithm", methods: ['interact+migc', 'interact+migc:reference'] },
+});
+const EXPERIMENT_LEVELS = [2, 3, 4];
+
+/** Default run folder of `amdm zoo experiment <name>`: the recorded runs, or the smoke runs' scratch folder. */
+export function zooExperimentFolder(name: string, quick: boolean): string {
+  return quick ? join('amdm-out', 'experiments', `mini-${name}`) : join('experiments', 'out', `mini-${name}`);
+}
+
+/** One paper experiment on the zoo: the benchmark with the experiment's methods. */
+export async function runZooExperiment(name: string, o: BenchOptions & { quick?: boolean } = {}): Promise<BenchResult> {
+  if (!Object.hasOwn(ZOO_EXPERIMENTS, name)) throw new RangeError(`experiment must be one of ${Object.keys(ZOO_EXPERIMENTS).join(', ')}, got '${name}'`);
+  const e = ZOO_EXPERIMENTS[name];
+  const { quick, ...rest } = o;
+  (o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(e.title);
+  return runMiniMigBench({ levels: EXPERIMENT_LEVELS, ...rest, ...(quick ? BENCH_QUICK : {}), methods: e.methods, out: o.out ?? zooExperimentFolder(name, quick ?? false) });
+}
+
+const commonFlags = (c: Command): Command => {
+  const d = BENCH_DEFAULTS;
+  return c
+    .option('--zoo <dir>', 'folder holding the model folders', d.zoo)
+    .option('--per-level <n>', `prompts per level (default ${d.perLevel})`, intArg(1, 100_000))
+    .option('--seeds <n>', `noise seeds per prompt (default ${d.seeds})`, intArg(1, 1000))
+    .option('--prompt-seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.promptSeed)
+    .option('--steps <T>', `DDIM steps (default ${d.steps})`, intArg(1, 1000))
+    .option('--s <s>', `aggregation steps, the first s of T (default min(${d.aggregateSteps}, T))`, intArg(0, 1000))
+    .option('--eta <η>', 'deviation step η of eq. 9 (×√d)', numberArg(0, 1e6), d.eta)
+    .option('--guidance <g>', 'CFG scale', numberArg(0, 100), d.guidance)
+    .option('--shard <i/n|auto>', 'shard i of n (0-based) of the (prompt, seed) pairs, or auto (JOB_COMPLETION_INDEX + --shard-count, or SLURM_ARRAY_TASK_ID/COUNT)')
+    .option('--shard-count <n>', 'number of shards for --shard auto under a Kubernetes Indexed Job', intArg(1))
+    .option('--images', 'also write every image to images/<method>/<prompt id>-r<k>.png')
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
+    .option('--quick', `smoke run: ${BENCH_QUICK.perLevel} prompt per level, ${BENCH_QUICK.seeds} seed, ${BENCH_QUICK.steps} steps, s = ${BENCH_QUICK.aggregateSteps}`);
+};
+
+/** Commander's options → BenchOptions. */
+function benchOptions(opts: Record<string, unknown>): BenchOptions & { quick?: boolean } {
+  const { s, ...rest } = opts;
+  return { ...rest, aggregateSteps: s as number | undefined } as BenchOptions & { quick?: boolean };
+}
+
+/** `amdm zoo bench` and `amdm zoo experiment`, added to the `zoo` command. */
+export function addZooBenchCommands(zoo: Command): Command {
+  commonFlags(
+    zoo
+      .command('bench')
+      .description('MiniMIG benchmark (L1–L4, interactions, styles) of zoo models alone and aggregated, resumable and shardable; writes records/, results.{json,csv}, table.md, chart.svg'),
+  )
+    .option('--methods <list>', `comma-separated methods: ${Object.keys(MINIMIG_METHODS).join(', ')}`, (v: string) => v.split(','), BENCH_DEFAULTS.methods)
+    .option('--levels <list>', 'levels (instances per scene), comma-separated in 1..4', (v: string) => v.split(',').map((x) => intArg(1, 4)(x)), BENCH_DEFAULTS.levels)
+    .option('--out <dir>', 'run folder (resumable)', BENCH_DEFAULTS.out)
+    .action(async (opts) => {
+      const { quick, ...o } = benchOptions(opts);
+      await runMiniMigBench({ ...o, ...(quick ? BENCH_QUICK : {}) });
+    });
+  commonFlags(
+    zoo
+      .command('experiment')
+      .description(`the paper's experiments on the zoo (levels L2–L4): ${Object.entries(ZOO_EXPERIMENTS).map(([k, e]) => `${k} (${e.methods.join(', ')})`).join('; ')}`)
+      .argument('<name>', 'experiment', choiceArg(Object.keys(ZOO_EXPERIMENTS))),
+  )
+    .option('--out <dir>', 'run folder (default experiments/out/mini-<name>; with --quick amdm-out/experiments/mini-<name>)')
+    .action(async (name: string, opts) => {
+      await runZooExperiment(name, benchOptions(opts));
+    });
+  return zoo;
+}

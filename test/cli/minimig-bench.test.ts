@@ -1,0 +1,83 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MINIMIG_METHODS, runMiniMigBench, runZooExperiment, zooExperimentFolder } from '../../src/cli/minimig-bench.ts';
+import { projectRoot } from '../helpers/data.ts';
+
+const zoo = join(projectRoot, 'models', 'mini-zoo');
+const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) => existsSync(join(zoo, m, 'unet', 'model.onnx')));
+if (!haveZoo) console.warn(`[skip] zoo bench: the model folders under ${zoo} are missing`);
+
+describe('MiniMIG benchmark: options', () => {
+  it('names unknown or repeated methods and a bad s', async () => {
+    await expect(runMiniMigBench({ methods: ['interact', 'dalle'] })).rejects.toThrow("--methods: unknown method 'dalle'; allowed: base, interact, migc, ip, interact+migc");
+    await expect(runMiniMigBench({ methods: ['migc', 'migc'] })).rejects.toThrow('--methods names a method twice: migc,migc');
+    await expect(runMiniMigBench({ methods: [] })).rejects.toThrow('--methods must name at least one of base,');
+    await expect(runMiniMigBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow('--s must be ≤ --steps (3), got 4');
+    await expect(runZooExperiment('table9')).rejects.toThrow("experiment must be one of table1, table2, style, reference, got 'table9'");
+  });
+
+  it('every aggregated method gives one weight per other model; the experiments default to their own folders', () => {
+    for (const m of Object.values(MINIMIG_METHODS)) {
+      if (m.preset !== 'reference' && m.models.length > 1) expect(m.weights?.length).toBe(m.models.length - 1);
+    }
+    expect(zooExperimentFolder('table1', false)).toBe(join('experiments', 'out', 'mini-table1'));
+    expect(zooExperimentFolder('table1', true)).toBe(join('amdm-out', 'experiments', 'mini-table1'));
+  });
+});
+
+describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () => {
+  const out = mkdtempSync(join(tmpdir(), 'minimig-bench-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  const base = { zoo, levels: [1, 2], perLevel: 1, seeds: 2, steps: 2, aggregateSteps: 1, log: () => {} };
+
+  it('two shards write every record once; the last one writes the summary; a rerun generates nothing', async () => {
+    const dir = join(out, 'run');
+    const methods = ['migc', 'interact+migc', 'interact+migc:reference'];
+    const s0 = await runMiniMigBench({ ...base, methods, out: dir, shard: '0/2' });
+    expect(s0.methods).toBeNull();
+    // pairs (L1-000 r0, L1-000 r1, L2-000 r0, L2-000 r1); shard 0 takes the 1st and 3rd:
+    // migc both, interact+migc only L2 (L1 has no interaction) → 2 + 1 + 1
+    expect(s0.written).toBe(4);
+    const s1 = await runMiniMigBench({ ...base, methods, out: dir, shard: '1/2' });
+    expect(s1.written).toBe(4);
+    expect(s1.methods?.map((m) => [m.name, m.overall.images, m.skipped])).toEqual([
+      ['migc', 4, 0],
+      ['interact+migc', 2, 1],
+      ['interact+migc:reference', 2, 1],
+    ]);
+    const [single, amdm] = s1.methods!;
+    expect(single.calls).toBe(2 * 2); // T UNet calls, with CFG as one batched call each? see below
+    expect(amdm.calls).toBeGreaterThan(single.calls);
+    const again = await runMiniMigBench({ ...base, methods, out: dir });
+    expect([again.written, again.skipped]).toEqual([0, 10]);
+    expect(again.methods).toEqual(s1.methods!.map((m) => ({ ...m })));
+    const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv[0].startsWith('method,level,images,instance_success,instance_success_se,miou')).toBe(true);
+    expect(csv).toHaveLength(1 + 3 + 2 + 2);
+    expect(readFileSync(join(dir, 'table.md'), 'utf8')).toContain('| InteractDiffusion-mini(+MIGC-mini), reference preset | L2 | 2 |');
+    expect(readFileSync(join(dir, 'chart.svg'), 'utf8')).toContain('<svg');
+    expect(readdirSync(join(dir, 'records', 'interact+migc')).sort()).toEqual(['L2-000-r0.json', 'L2-000-r1.json']);
+  }, 240_000);
+
+  it('an unreadable record is generated again; other settings are refused, naming them', async () => {
+    const dir = join(out, 'resume');
+    await runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
+    writeFileSync(join(dir, 'records', 'migc', 'L1-000-r0.json'), '{"half');
+    const r = await runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
+    expect([r.written, r.skipped]).toEqual([1, 0]);
+    await expect(runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, steps: 3, out: dir })).rejects.toThrow('holds a run with other settings (steps 3 here, 2 there)');
+  }, 120_000);
+
+  it('the style experiment runs all three models (quick)', async () => {
+    const r = await runZooExperiment('style', { zoo, quick: true, out: join(out, 'style'), log: () => {} });
+    expect(r.methods?.map((m) => [m.name, m.overall.images])).toEqual([
+      ['interact', 3],
+      ['ip', 3],
+      ['interact+ip', 3],
+      ['interact+migc+ip', 3],
+    ]);
+    for (const m of r.methods!) for (const row of [...m.levels, m.overall]) expect(row.styleSuccess.value >= 0 && row.styleSuccess.value <= 1).toBe(true);
+  }, 180_000);
+});
