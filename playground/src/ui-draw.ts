@@ -45,25 +45,28 @@ export function buildPromptEditor(root: HTMLElement, onPrompt: (text: string) =>
       error.textContent = e instanceof Error ? e.message : String(e);
     }
   };
-  const toggleAt = (x: number, y: number) => {
-    const hit = current.instances.findIndex((i) => x >= i.box[0] && x < i.box[2] && y >= i.box[1] && y < i.box[3]);
-    if (hit >= 0) {
-      const gone = current.instances[hit];
-      return commit(current.instances.filter((_, i) => i !== hit), current.style, `removed ${gone.color} at (${gone.box[0]}, ${gone.box[1]})`);
-    }
+  const remove = (k: number) => {
+    const gone = current.instances[k];
+    commit(current.instances.filter((_, i) => i !== k), current.style, `removed ${gone.color} at (${gone.box[0]}, ${gone.box[1]})`);
+  };
+  const add = (x: number, y: number) => {
     const box = squareBox(WORLD, Math.min(max, x), Math.min(WORLD.height - WORLD.square, y));
     const clash = current.instances.find((i) => boxesOverlap(i.box, box));
-    if (clash) return void (error.textContent = `a square at (${box[0]}, ${box[1]}) would overlap ${clash.color} at (${clash.box[0]}, ${clash.box[1]}); click that square to remove it`);
+    if (clash) {
+      error.textContent = `a square at (${box[0]}, ${box[1]}) would overlap ${clash.color} at (${clash.box[0]}, ${clash.box[1]}); remove that square first`;
+      return;
+    }
     commit([...current.instances, { box, color: color.value }], current.style, `added ${color.value} at (${box[0]}, ${box[1]})`);
   };
 
+  // mouse: a click on a square removes it; elsewhere it adds one centred on the click
   canvas.addEventListener('click', (e) => {
     const r = canvas.getBoundingClientRect();
     const x = Math.floor(((e.clientX - r.left) / r.width) * WORLD.width);
     const y = Math.floor(((e.clientY - r.top) / r.height) * WORLD.height);
-    const hit = current.instances.some((i) => x >= i.box[0] && x < i.box[2] && y >= i.box[1] && y < i.box[3]);
-    // a new square is centred on the click where it fits
-    hit ? toggleAt(x, y) : toggleAt(Math.max(0, x - (WORLD.square >> 1)), Math.max(0, y - (WORLD.square >> 1)));
+    const hit = current.instances.findIndex((i) => x >= i.box[0] && x < i.box[2] && y >= i.box[1] && y < i.box[3]);
+    if (hit >= 0) remove(hit);
+    else add(Math.max(0, x - (WORLD.square >> 1)), Math.max(0, y - (WORLD.square >> 1)));
   });
   canvas.addEventListener('keydown', (e) => {
     const moves: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -72,7 +75,12 @@ export function buildPromptEditor(root: HTMLElement, onPrompt: (text: string) =>
       cursor.y = Math.max(0, Math.min(WORLD.height - WORLD.square, cursor.y + moves[e.key][1]));
       announce.textContent = `cursor at (${cursor.x}, ${cursor.y})`;
       draw();
-    } else if (e.key === 'Enter' || e.key === ' ') toggleAt(cursor.x, cursor.y);
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      // Enter on a square (cursor exactly on it) removes it; elsewhere adds one at the cursor
+      const same = current.instances.findIndex((i) => i.box[0] === cursor.x && i.box[1] === cursor.y);
+      if (same >= 0) remove(same);
+      else add(cursor.x, cursor.y);
+    }
     else if (e.key === 'Delete' || e.key === 'Backspace') {
       if (current.instances.length > 1) commit(current.instances.slice(0, -1), current.style, 'removed the last square');
     } else return;

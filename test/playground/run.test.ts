@@ -5,7 +5,7 @@ import { compileRule } from '../../playground/src/custom-rule.ts';
 import { runPlayground, type MethodView } from '../../playground/src/run.ts';
 import { CONTROLS, DEFAULT_SETTINGS, DEFAULT_RULE_BODY, parseSettings, settingsFromHash, settingsToHash, WORLD } from '../../playground/src/settings.ts';
 import { RULES } from '../../src/core/rules.ts';
-import { libraryRates } from '../helpers/playground-expected.ts';
+import { libraryRates, type ExpectedSettings } from '../helpers/playground-expected.ts';
 
 const quick = { ...DEFAULT_SETTINGS, T: 12, s: 5, samples: 2 };
 
@@ -64,7 +64,7 @@ describe('runPlayground', () => {
     const seen: string[] = [];
     const res = await runPlayground(settings, { onMethod: (v) => seen.push(v.key) });
     expect(seen).toEqual(['alone:layout', 'alone:attribute', 'alone:style', 'amdm']);
-    const want = await libraryRates(settings);
+    const want = await libraryRates(settings as ExpectedSettings);
     for (const m of res.methods) expect(m.summary).toEqual(want[m.key]);
     expect(res.methods.map((m) => m.calls)).toEqual([12, 12, 12, 12 + 2 * 5]); // one call per step for the whole batch
     expect(res.amdmError).toBeNull();
@@ -87,7 +87,7 @@ describe('runPlayground', () => {
     expect(second.methods.slice(0, 2).map((m) => m.ms)).toEqual([0, 0]);
     expect(second.methods[0].summary).toEqual(first.methods[0].summary);
     expect(second.methods[2].ms).toBeGreaterThan(0);
-    const want = await libraryRates({ ...quick, w: 0.9 } as never);
+    const want = await libraryRates({ ...quick, w: 0.9 } as ExpectedSettings);
     expect(second.methods[2].summary).toEqual(want.amdm);
   });
 
