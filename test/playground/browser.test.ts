@@ -11,7 +11,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildPlayground } from '../../playground/build.ts';
 import { serveStatic, type StaticServer } from '../../playground/serve.ts';
 import { DEFAULT_SETTINGS } from '../../playground/src/settings.ts';
-import { describeWithChromium, launchChromium } from '../helpers/chromium.ts';
+import { launchChromium } from '../../playground/chromium.ts';
+import { describeWithChromium } from '../helpers/chromium.ts';
 import { projectRoot } from '../helpers/data.ts';
 import { libraryRates, type ExpectedSettings } from '../helpers/playground-expected.ts';
 
