@@ -73,7 +73,7 @@ export function renderCharts(root: HTMLElement, result: PlaygroundResult, steps:
     const box = root.querySelector<HTMLElement>(`#chart-${c.id}`)!;
     box.replaceChildren(el('h3', {}, c.title));
     if (result.trace === null) {
-      box.append(el('p', { class: 'none' }, result.amdmError ? 'no AMDM run (see the error above)' : 'no AMDM run: choose at least one other expert'));
+      box.append(el('p', { class: 'none' }, `no AMDM run: ${result.amdmError ?? 'choose at least one other expert'}`));
       continue;
     }
     const figure = Plot.plot(c.make(result.trace, steps)) as Element;

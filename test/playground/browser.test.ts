@@ -148,7 +148,10 @@ describeWithChromium('playground in Chromium', () => {
   it('refuses a custom rule that fails its checks, and runs one that passes', async () => {
     await page.fill('#rule-body', 'out.fill(0);');
     await page.click('#rule-apply');
+    await waitForRun(page, { rule: 'custom', ruleBody: 'out.fill(0);' } as never);
     expect(await page.textContent('#rule-status')).toMatch(/^not used: rule 'custom' must return a \(the target keeps its proposal\) at w = 0/);
+    expect(await page.locator('[data-key=amdm]').count()).toBe(0);
+    expect(await page.textContent('#chart-angles')).toContain("no AMDM run: rule 'custom' must return a");
     await page.fill('#rule-body', 'for (let i = 0; i < a.length; i++) out[i] = (1 - w) * a[i] + w * b[i];');
     await page.click('#rule-apply');
     const s = await waitForRun(page, { rule: 'custom' as never });
