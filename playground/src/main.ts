@@ -23,6 +23,8 @@ let worker = startWorker();
 let nextId = 1;
 let running: { id: number; settings: Settings; changedAt: number; watchdog: number } | null = null;
 let pending: { settings: Settings; changedAt: number } | null = null;
+/** What the status line said after the last finished run. */
+let lastDone = '';
 
 const showControls = buildControls($('#controls'), (patch) => update(patch));
 const editor = new PromptEditor($('#prompt-panel'), (prompt) => update({ prompt }));
@@ -53,12 +55,19 @@ function update(patch: Partial<Settings>): void {
   const next = { ...settings, ...patch };
   if (next.s > next.T) next.s = next.T;
   if (next.others.includes(next.target)) next.others = next.others.filter((e) => e !== next.target);
+  let parsed: Settings;
   try {
-    settings = parseSettings(next as unknown as Record<string, unknown>);
+    parsed = parseSettings(next as unknown as Record<string, unknown>);
   } catch (e) {
-    status.textContent = e instanceof Error ? e.message : String(e);
+    status.textContent = `not applied: ${e instanceof Error ? e.message : String(e)}`;
     return;
   }
+  if (JSON.stringify(parsed) === JSON.stringify(settings)) {
+    show(settings); // e.g. a field edited back to the value in use: nothing to run
+    if (!running) status.textContent = lastDone;
+    return;
+  }
+  settings = parsed;
   show(settings);
   history.replaceState(null, '', settingsToHash(settings) || location.pathname);
   const req = { settings, changedAt: performance.now() };
@@ -96,7 +105,8 @@ function receive(msg: FromWorker): void {
     const total = performance.now() - done.changedAt;
     results.dataset.updateMs = total.toFixed(0);
     results.dataset.settings = JSON.stringify(done.settings);
-    status.textContent = `updated in ${total.toFixed(0)} ms (sampling ${msg.ms.toFixed(0)} ms)`;
+    lastDone = `updated in ${total.toFixed(0)} ms (sampling ${msg.ms.toFixed(0)} ms)`;
+    status.textContent = lastDone;
   }
   results.dataset.state = pending ? 'running' : 'done';
   results.setAttribute('aria-busy', pending ? 'true' : 'false');

@@ -29,10 +29,9 @@ function addControl(root: HTMLElement, c: Control, onChange: OnChange): (s: Sett
   // a range shows its value beside it; a number field shows its own
   const output = el('output', { for: id, id: `${id}-value`, class: c.kind === 'number' ? 'visually-hidden' : '' });
   const read = () => {
-    const v = Number(input.value);
-    if (!Number.isInteger(v) && c.kind === 'number') return;
     output.textContent = input.value;
-    onChange({ [c.key]: v } as Partial<Settings>);
+    // a number field passes its text on, so that parseSettings can refuse it with a message
+    onChange({ [c.key]: c.kind === 'number' ? input.value : Number(input.value) } as unknown as Partial<Settings>);
   };
   input.addEventListener(c.kind === 'range' ? 'input' : 'change', read);
   row.append(input, output, help);

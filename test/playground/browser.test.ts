@@ -98,6 +98,16 @@ describeWithChromium('playground in Chromium', () => {
     await page.screenshot({ path: join(projectRoot, 'out', 'playground', 'playground.png'), fullPage: true });
   });
 
+  it('refuses a seed that is not an integer, saying why', async () => {
+    await page.fill('#control-seed', '1.5');
+    await page.press('#control-seed', 'Enter');
+    expect(await page.textContent('#status')).toBe('not applied: seed must be an integer in [0, 2147483647], got 1.5');
+    await page.fill('#control-seed', '0');
+    await page.press('#control-seed', 'Enter');
+    expect(await page.getAttribute('#results', 'data-state')).toBe('done'); // seed 0 is the current seed: nothing new ran
+    expect(await page.textContent('#status')).toMatch(/^updated in \d+ ms \(sampling \d+ ms\)$/);
+  });
+
   it('every control has a label', async () => {
     const unlabelled = await page.$$eval('input, select, textarea', (els) =>
       els.filter((e) => (e as HTMLInputElement).labels?.length === 0 && !e.closest('label') && !e.getAttribute('aria-label')).map((e) => e.id || e.outerHTML),
