@@ -18,6 +18,8 @@ const status = $('#status');
 const methods = $('#methods');
 const results = $('#results');
 
+/** Why the link's settings were not used, shown with the first result. */
+let linkNotice = '';
 let settings: Settings = initialSettings();
 let worker = startWorker();
 let nextId = 1;
@@ -25,6 +27,7 @@ let running: { id: number; settings: Settings; changedAt: number; watchdog: numb
 let pending: { settings: Settings; changedAt: number } | null = null;
 /** What the status line said after the last finished run. */
 let lastDone = '';
+
 
 const showControls = buildControls($('#controls'), (patch) => update(patch));
 const editor = new PromptEditor($('#prompt-panel'), (prompt) => update({ prompt }));
@@ -38,7 +41,7 @@ function initialSettings(): Settings {
   try {
     return settingsFromHash(location.hash);
   } catch (e) {
-    status.textContent = `the link's settings were not used: ${e instanceof Error ? e.message : String(e)}`;
+    linkNotice = `the link's settings were not used (${e instanceof Error ? e.message : String(e)}); `;
     return { ...DEFAULT_SETTINGS };
   }
 }
@@ -81,6 +84,7 @@ function send(req: { settings: Settings; changedAt: number }): void {
   results.setAttribute('aria-busy', 'true');
   results.dataset.state = 'running';
   status.textContent = 'sampling…';
+  putCard(methods, promptCard(promptOf(req.settings)));
   worker.postMessage({ type: 'run', id, settings: req.settings });
 }
 
@@ -95,10 +99,10 @@ function receive(msg: FromWorker): void {
   running = null;
   if (msg.type === 'error') fail(msg.message);
   else {
-    const keys = new Set(['prompt', ...msg.result.methods.map((m) => m.key)]);
-    methods.querySelectorAll<HTMLElement>('[data-key]').forEach((c) => { if (!keys.has(c.dataset.key!)) c.remove(); });
-    putCard(methods, promptCard(msg.result.prompt));
-    methods.prepend(methods.querySelector('[data-key="prompt"]')!);
+    // drop the cards of methods no longer chosen; keep the rest in the run's order
+    const keys = ['prompt', ...msg.result.methods.map((m) => m.key)];
+    methods.querySelectorAll<HTMLElement>('[data-key]').forEach((c) => { if (!keys.includes(c.dataset.key!)) c.remove(); });
+    for (const k of keys) methods.append(methods.querySelector(`[data-key="${k}"]`)!);
     renderCharts($('#charts'), msg.result, done.settings.T);
     const err = msg.result.amdmError;
     $('#rule-status').textContent = err ? `not used: ${err}` : done.settings.rule === 'custom' ? 'the custom rule passed its checks and ran' : '';
@@ -106,7 +110,8 @@ function receive(msg: FromWorker): void {
     results.dataset.updateMs = total.toFixed(0);
     results.dataset.settings = JSON.stringify(done.settings);
     lastDone = `updated in ${total.toFixed(0)} ms (sampling ${msg.ms.toFixed(0)} ms)`;
-    status.textContent = lastDone;
+    status.textContent = linkNotice + lastDone;
+    linkNotice = '';
   }
   results.dataset.state = pending ? 'running' : 'done';
   results.setAttribute('aria-busy', pending ? 'true' : 'false');
@@ -156,8 +161,9 @@ function buildExperts(): void {
       const chosen = EXPERT_NAMES.filter((e) => document.querySelector<HTMLInputElement>(`#other-${e}`)!.checked);
       update({ others: chosen });
     });
-    others.append(el('span', { class: 'check' }));
-    others.lastElementChild!.append(box, el('label', { for: id }, name));
+    const check = el('span', { class: 'check' });
+    check.append(box, el('label', { for: id }, name));
+    others.append(check);
   }
   target.addEventListener('change', () => update({ target: target.value as Settings['target'] }));
 }

@@ -108,6 +108,20 @@ describeWithChromium('playground in Chromium', () => {
     expect(await page.textContent('#status')).toMatch(/^updated in \d+ ms \(sampling \d+ ms\)$/);
   });
 
+  it('opens a shared link with its settings, and says why when a link is bad', async () => {
+    const other = await browser.context.newPage();
+    await other.goto(`${server.url}#w=0.25&others=attribute,style`);
+    const s = await waitForRun(other, { w: 0.25 });
+    expect(s.others).toEqual(['attribute', 'style']);
+    expect(await other.locator('#methods [data-key]').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-key'))))
+      .toEqual(['prompt', 'alone:layout', 'alone:attribute', 'alone:style', 'amdm']);
+    await other.goto(`${server.url}#w=2`);
+    await other.reload();
+    await waitForRun(other, { w: 0.5 });
+    expect(await other.textContent('#status')).toMatch(/^the link's settings were not used \(w must be in \[0, 1\], got 2\); updated in \d+ ms/);
+    await other.close();
+  });
+
   it('every control has a label', async () => {
     const unlabelled = await page.$$eval('input, select, textarea', (els) =>
       els.filter((e) => (e as HTMLInputElement).labels?.length === 0 && !e.closest('label') && !e.getAttribute('aria-label')).map((e) => e.id || e.outerHTML),
