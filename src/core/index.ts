@@ -9,3 +9,4 @@ export * from './tensor.ts';
 export * from './rng.ts';
 export * from './torch-rng.ts';
 export * from './reference.ts';
+export * from './rule-check.ts';

@@ -1,0 +1,179 @@
+/**
+ * What the playground computes for one set of settings, with no DOM: each chosen expert alone
+ * and AMDM (target ← others), all through the library's `compareOnShapes` on one prompt, so
+ * the rates the page shows are the library's for the same seed. The worker runs this; tests
+ * run it in Node.
+ *
+ * Runs of an expert alone do not depend on w, η, s or the rule: they are cached by what they do
+ * depend on, so moving those sliders reruns AMDM only.
+ */
+import { alphaBar, makeSchedule } from '../../src/core/schedule.ts';
+import type { StepTrace } from '../../src/core/sampler.ts';
+import type { AggregationRule } from '../../src/core/types.ts';
+import { compareOnShapes, type ShapesMethod } from '../../src/toy/shapes/compare.ts';
+import type { SummaryRow } from '../../src/toy/shapes/evaluate.ts';
+import type { ExpertName } from '../../src/toy/shapes/experts.ts';
+import { parsePromptLabel, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
+import { renderPrompt } from '../../src/toy/shapes/render.ts';
+import { compileRule } from './custom-rule.ts';
+import { WORLD, type Settings } from './settings.ts';
+
+/** One image's verdict, for its caption. */
+export interface SampleVerdict {
+  instancesOk: number;
+  instances: number;
+  styleOk: boolean | null;
+  clean: boolean;
+}
+
+export interface MethodView {
+  /** 'alone:<expert>' or 'amdm'. */
+  key: string;
+  name: string;
+  experts: ExpertName[];
+  /** B images of WORLD.dim values, back to back. */
+  images: Float32Array;
+  summary: SummaryRow;
+  verdicts: SampleVerdict[];
+  calls: number;
+  /** Wall time of the run in ms (0 when it came from the cache). */
+  ms: number;
+}
+
+/** The AMDM run's per-step geometry as chart rows (one row per step, model or sample). */
+export interface TraceRows {
+  /** Angle in degrees between the merged-so-far latent and each other proposal (fold stage). */
+  angles: { step: number; pair: string; sample: number; degrees: number }[];
+  /** ‖x′ − μₖ‖ per model and sample. */
+  deviations: { step: number; model: string; sample: number; distance: number }[];
+  /** The eq. 9 step length per model (after the √d scale). */
+  etas: { step: number; model: string; eta: number }[];
+  /** ‖·‖/√d of each proposal and of the merge x′. */
+  norms: { step: number; series: string; sample: number; value: number }[];
+  /** √(ᾱ·E x₀² + 1 − ᾱ): the radius per √d a latent of this prompt's data has at that step. */
+  sphere: { step: number; value: number }[];
+}
+
+export interface PlaygroundResult {
+  prompt: ShapesPrompt;
+  methods: MethodView[];
+  /** Null when there is no AMDM run (no other expert) or it failed. */
+  trace: TraceRows | null;
+  /** Why AMDM did not run (a custom rule that fails its checks, a rule that throws). */
+  amdmError: string | null;
+}
+
+export interface RunOptions {
+  /** Cache of expert-alone runs, kept between calls (see the file comment). */
+  cache?: Map<string, MethodView>;
+  /** Called as each method finishes, for progressive display. */
+  onMethod?: (view: MethodView) => void;
+}
+
+const SCHEDULE = makeSchedule();
+const CACHE_LIMIT = 32;
+
+/** Runs every method of `settings` (validated by parseSettings) on its prompt. */
+export async function runPlayground(settings: Settings, opts: RunOptions = {}): Promise<PlaygroundResult> {
+  const prompt = parsePromptLabel(WORLD, settings.prompt);
+  const cache = opts.cache ?? new Map<string, MethodView>();
+  const methods: MethodView[] = [];
+  const emit = (v: MethodView) => {
+    methods.push(v);
+    opts.onMethod?.(v);
+  };
+  for (const expert of [settings.target, ...settings.others]) {
+    const key = JSON.stringify([settings.models, settings.prompt, expert, settings.T, settings.seed, settings.samples]);
+    let view = cache.get(key);
+    if (view) view = { ...view, ms: 0 };
+    else {
+      view = await runMethod(settings, prompt, { name: `${expert} alone`, experts: [expert] }, `alone:${expert}`);
+      cache.set(key, view);
+      if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    }
+    emit(view);
+  }
+  if (settings.others.length === 0) return { prompt, methods, trace: null, amdmError: null };
+
+  const collector = traceCollector(settings, prompt);
+  try {
+    const rule: AggregationRule | Settings['rule'] = settings.rule === 'custom' ? compileRule(settings.ruleBody, WORLD.dim) : settings.rule;
+    const experts = [settings.target, ...settings.others];
+    const amdm: ShapesMethod = {
+      name: `AMDM ${settings.target} ← ${settings.others.join(' + ')}`,
+      experts,
+      target: 0,
+      aggregateSteps: settings.s,
+      weights: settings.w,
+      eta: settings.eta,
+      etaScale: settings.etaScale,
+      rule,
+    };
+    emit(await runMethod(settings, prompt, amdm, 'amdm', collector.onStep));
+  } catch (e) {
+    return { prompt, methods, trace: null, amdmError: e instanceof Error ? e.message : String(e) };
+  }
+  return { prompt, methods, trace: collector.rows, amdmError: null };
+}
+
+async function runMethod(
+  settings: Settings,
+  prompt: ShapesPrompt,
+  method: ShapesMethod,
+  key: string,
+  onStep?: (t: StepTrace) => void,
+): Promise<MethodView> {
+  const started = performance.now();
+  const res = await compareOnShapes({
+    world: WORLD,
+    prompts: [prompt],
+    methods: [method],
+    samplesPerPrompt: settings.samples,
+    steps: settings.T,
+    seed: settings.seed,
+    schedule: SCHEDULE,
+    keepImages: 1,
+    onStep: onStep ? (t) => onStep(t) : undefined,
+  });
+  const m = res.methods[0];
+  return {
+    key,
+    name: method.name,
+    experts: [...method.experts],
+    images: m.images[0],
+    summary: m.summary.overall,
+    verdicts: m.evaluations.map((e) => ({
+      instancesOk: e.instances.filter((i) => i.ok).length,
+      instances: e.instances.length,
+      styleOk: e.style.ok,
+      clean: e.fidelity.clean,
+    })),
+    calls: m.calls,
+    ms: performance.now() - started,
+  };
+}
+
+/** Collects StepTraces of the AMDM run into chart rows. */
+function traceCollector(settings: Settings, prompt: ShapesPrompt): { rows: TraceRows; onStep: (t: StepTrace) => void } {
+  const experts = [settings.target, ...settings.others];
+  const sqrtD = Math.sqrt(WORLD.dim);
+  const clean = renderPrompt(WORLD, prompt);
+  let m2 = 0;
+  for (const v of clean) m2 += v * v;
+  const ex02 = m2 / WORLD.dim + WORLD.sigma0 ** 2; // E x₀² per element of this prompt's data
+  const rows: TraceRows = { angles: [], deviations: [], etas: [], norms: [], sphere: [] };
+  // a fold's stage j > 0 measures the merge so far; a symmetric rule's angles are all to the target
+  const symmetric = settings.rule === 'sphericalMean';
+  const pairName = (j: number) => `${j === 0 || symmetric ? settings.target : 'merge'} ↔ ${settings.others[j]}`;
+  const onStep = (t: StepTrace) => {
+    const step = t.step;
+    const ab = alphaBar(SCHEDULE, t.tPrev);
+    rows.sphere.push({ step, value: Math.sqrt(ab * ex02 + 1 - ab) });
+    t.evaluated.forEach((k, e) => t.proposalNorms[e].forEach((v, sample) => rows.norms.push({ step, series: `${experts[k]} proposal`, sample, value: v / sqrtD })));
+    t.mixedNorms?.forEach((v, sample) => rows.norms.push({ step, series: 'merge x′', sample, value: v / sqrtD }));
+    t.angles?.forEach((a, j) => a.forEach((rad, sample) => rows.angles.push({ step, pair: pairName(j), sample, degrees: (rad * 180) / Math.PI })));
+    t.deviations?.forEach((d, k) => d.forEach((distance, sample) => rows.deviations.push({ step, model: experts[k], sample, distance })));
+    t.etas?.forEach((eta, k) => rows.etas.push({ step, model: experts[k], eta }));
+  };
+  return { rows, onStep };
+}

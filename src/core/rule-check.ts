@@ -1,0 +1,111 @@
+/**
+ * Checks a user-written aggregation rule before a sampler runs it (DESIGN "Semantics",
+ * AggregationRule): a rule that fails here would give a wrong or NaN sample many steps later.
+ *
+ * On seeded inputs (two Gaussian samples per call, of unequal norms, at a non-trivial angle):
+ * 1. endpoints of eq. 8's weight convention: a pairwise rule gives a at w = 0 and b at w = 1;
+ *    a symmetric rule gives xs[k] for the one-hot weight of k;
+ * 2. every output element is written and finite at w ∈ {0, ¼, ½, ¾, 1} (out is filled with NaN
+ *    first, so an element the rule skips is caught);
+ * 3. the result is the same when `out` aliases xs[0], as the sampler's fold does.
+ * A rule that throws is reported with its own message. All errors are RangeErrors that name the
+ * rule and the check that failed.
+ */
+import type { AggregationRule } from './types.ts';
+import { gaussianRng } from './rng.ts';
+import { checkInt, checkNumber, describe } from './validate.ts';
+
+export interface RuleCheckOptions {
+  /** Elements per sample of the test inputs (default 48). */
+  dim?: number;
+  /** Largest allowed |out − expected| at the endpoints, relative to the expected norm (default 1e-5). */
+  tolerance?: number;
+  /** Seed of the test inputs (default 0). */
+  seed?: number;
+}
+
+const BATCH = 2;
+const INNER_WEIGHTS = [0.25, 0.5, 0.75];
+
+/** Throws a RangeError naming the first check `rule` fails; returns the rule when it passes. */
+export function checkAggregationRule(rule: AggregationRule, opts: RuleCheckOptions = {}): AggregationRule {
+  if (typeof rule !== 'function') throw new TypeError(`rule must be a function (xs, weights, out, dim) => out, got ${describe(rule)}`);
+  const dim = checkInt('opts.dim', opts.dim ?? 48, 2, 1 << 20);
+  const tol = checkNumber('opts.tolerance', opts.tolerance ?? 1e-5, 0, 1);
+  const seed = checkInt('opts.seed', opts.seed ?? 0, 0);
+  const name = `rule '${rule.ruleName ?? (rule.name || 'anonymous')}'`;
+  const rng = gaussianRng(seed);
+  const a = new Float32Array(BATCH * dim);
+  const b = new Float32Array(BATCH * dim);
+  rng.fillNormal(a);
+  rng.fillNormal(b);
+  for (let i = 0; i < b.length; i++) b[i] = 2 * b[i] + 0.5 * a[i]; // unequal norms, an angle well below π
+
+  const run = (weights: number[], out: Float32Array, where: string): Float32Array => {
+    const xs = [a.slice(), b.slice()];
+    let res: unknown;
+    try {
+      res = rule(xs, weights, out, dim);
+    } catch (e) {
+      throw new RangeError(`${name} threw ${where}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (res !== out) throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i])) {
+        throw new RangeError(`${name} must write a finite value to every element of out ${where}, got ${out[i]} at index ${i} (sample ${Math.floor(i / dim)})`);
+      }
+    }
+    return out;
+  };
+  const fresh = () => new Float32Array(BATCH * dim).fill(NaN);
+  const expectEqual = (got: Float32Array, want: Float32Array, where: string, label: string) => {
+    for (let s = 0; s < BATCH; s++) {
+      let err = 0, nn = 0;
+      for (let i = s * dim; i < (s + 1) * dim; i++) {
+        err = Math.max(err, Math.abs(got[i] - want[i]));
+        nn += want[i] * want[i];
+      }
+      const allowed = tol * Math.max(1, Math.sqrt(nn));
+      if (err > allowed) {
+        throw new RangeError(`${name} must return ${label} ${where}, but sample ${s} differs by up to ${err.toPrecision(3)} (allowed ${allowed.toPrecision(3)})`);
+      }
+    }
+  };
+
+  if (rule.symmetric) {
+    expectEqual(run([1, 0], fresh(), 'at weights [1, 0]'), a, 'at weights [1, 0]', 'xs[0]');
+    expectEqual(run([0, 1], fresh(), 'at weights [0, 1]'), b, 'at weights [0, 1]', 'xs[1]');
+    for (const w of INNER_WEIGHTS) checkAlias([1 - w, w], `at weights [${1 - w}, ${w}]`);
+  } else {
+    expectEqual(run([0], fresh(), 'at w = 0'), a, 'at w = 0', 'a (the target keeps its proposal)');
+    expectEqual(run([1], fresh(), 'at w = 1'), b, 'at w = 1', 'b (the other model’s proposal)');
+    for (const w of INNER_WEIGHTS) checkAlias([w], `at w = ${w}`);
+  }
+  return rule;
+
+  function checkAlias(weights: number[], where: string): void {
+    const separate = run(weights, fresh(), where);
+    const aliased = a.slice();
+    const saved = a.slice();
+    const res = runAliased(weights, aliased, where);
+    a.set(saved);
+    for (let i = 0; i < separate.length; i++) {
+      if (res[i] !== separate[i]) {
+        throw new RangeError(
+          `${name} must give the same result when out is xs[0] (the sampler merges in place) ${where}, got ${res[i]} instead of ${separate[i]} at index ${i}; read a[i] and b[i] before writing out[i]`,
+        );
+      }
+    }
+  }
+
+  function runAliased(weights: number[], buf: Float32Array, where: string): Float32Array {
+    let res: unknown;
+    try {
+      res = rule([buf, b.slice()], weights, buf, dim);
+    } catch (e) {
+      throw new RangeError(`${name} threw ${where} with out = xs[0]: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (res !== buf) throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
+    return buf;
+  }
+}
