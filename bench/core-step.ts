@@ -4,8 +4,11 @@
  * (eq. 9), for N models, a 4×64×64 latent and B samples, in ns per element — one latent value of
  * one model per step — so numbers for different N and B compare directly.
  *
- *  1. Kernels, timed directly on random inputs: ddimStepInto, each rule, deviate (ns per value of
- *     the B·d output of one call).
+ *  1. Kernels, timed directly on random inputs, on each kernel backend (js: the reference loops,
+ *     wasm: the SIMD kernels) with the backend's own buffers: ddimStepInto, each rule, deviate
+ *     (ns per value of the B·d output of one call); and the copy bandwidth (Float32Array.set of
+ *     B·d values) that bounds them: the roofline columns give the bytes each kernel moves per
+ *     element and the share of that bound it reaches.
  *  2. `sampleAMDM` with zero-cost denoisers (their `eps` returns a preallocated buffer) over
  *     `--steps` steps with s = steps, so every step aggregates. The per-step time is read between
  *     the target's model calls of step 1 and step T−1 (the set-up before step 0 and the result
@@ -14,7 +17,10 @@
  *     wrapper (its cost depends on the inputs: sphericalMean iterates), "other" = the rest
  *     (the sampler's non-finite scans of ε and x′, the copy of the target's proposal, awaits).
  *  3. The same math in PyTorch (bench/torch_step.py, float32, 1 thread and all cores), when
- *     /usr/bin/python3 (or --python) imports torch; the ratio TS/torch.
+ *     /usr/bin/python3 (or --python) imports torch; the speed-up torch time / wasm time.
+ *  Parts 1–3 repeat in `--rounds` interleaved rounds (js, wasm, torch, js, wasm, torch, …) and
+ *  each number is the median over the rounds, so that a busy spell of a shared machine hits all
+ *  three alike.
  *  4. Heap growth per step of the sampler's loop, in a child `node --expose-gc` with a large young
  *     generation: heapUsed and arrayBuffers read at the target's call of step 10 and of step
  *     T−10, compared with the size of one latent; two control rules that allocate on purpose
@@ -42,6 +48,7 @@ import {
   type RuleName,
 } from '../src/core/index.ts';
 import { checkNumber } from '../src/core/validate.ts';
+import { BACKEND_NAMES, resolveBackend, type BackendName, type KernelBackend } from '../src/core/backend.ts';
 
 const SHAPE = [4, 64, 64] as const;
 const DIM = SHAPE[0] * SHAPE[1] * SHAPE[2];
@@ -50,6 +57,8 @@ const ETA = 0.3; // the sampler's default η, scaled by √d ('sqrtDim')
 const TORCH_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
 
 interface Options {
+  rounds: number;
+  backends: BackendName[];
   reps: number;
   warmup: number;
   steps: number;
@@ -64,7 +73,9 @@ interface Options {
 }
 
 const USAGE = `usage: tsx bench/core-step.ts [options]
-  --reps N          timed repetitions, median reported (default 5)
+  --rounds N        interleaved rounds of js, wasm and torch, median reported (default 3)
+  --backends LIST   kernel backends (default js,wasm)
+  --reps N          timed repetitions per round, median reported (default 5)
   --warmup N        untimed runs first (default 2)
   --steps T         DDIM steps per sampler run, all aggregated (default 20, ≥ 4)
   --models LIST     model counts N (default 2,3)
@@ -76,12 +87,14 @@ const USAGE = `usage: tsx bench/core-step.ts [options]
   --python PATH     interpreter with torch (default /usr/bin/python3)
   --no-torch        skip the PyTorch comparison
   --no-heap         skip the heap measurement
-  --quick           a fast smoke run (reps 1, warmup 1, steps 6, kernel-ms 2, heap-steps 60)`;
+  --quick           a fast smoke run (rounds 1, reps 1, warmup 1, steps 6, kernel-ms 2, heap-steps 60)`;
 
 function parseOptions(argv: string[]): Options & { heapChild: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
+      rounds: { type: 'string' },
+      backends: { type: 'string' },
       reps: { type: 'string' },
       warmup: { type: 'string' },
       steps: { type: 'string' },
@@ -116,7 +129,13 @@ function parseOptions(argv: string[]): Options & { heapChild: boolean } {
   for (const r of rules) {
     if (!(ruleNames as string[]).includes(r)) throw new RangeError(`--rules must be a comma list of ${ruleNames.join(', ')}, got ${JSON.stringify(r)}`);
   }
+  const backends = (values.backends ?? BACKEND_NAMES.join(',')).split(',').map((b) => b.trim());
+  for (const b of backends) {
+    if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new RangeError(`--backends must be a comma list of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(b)}`);
+  }
   return {
+    rounds: int('rounds', values.rounds, q ? 1 : 3, 1, 100),
+    backends: backends as BackendName[],
     reps: int('reps', values.reps, q ? 1 : 5, 1, 1000),
     warmup: int('warmup', values.warmup, q ? 1 : 2, 0, 1000),
     steps: int('steps', values.steps, q ? 6 : 20, 4, 1000),
@@ -145,6 +164,17 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One row per key, each numeric field the median over the rows with that key (first-seen order). */
+function medianRows<T extends object>(rows: T[], key: (r: T) => string): T[] {
+  const groups = new Map<string, T[]>();
+  for (const r of rows) { const k = key(r); if (!groups.has(k)) groups.set(k, []); groups.get(k)!.push(r); }
+  return [...groups.values()].map((g) => {
+    const res = { ...g[0] } as Record<string, unknown>;
+    for (const [field, v] of Object.entries(g[0])) if (typeof v === 'number') res[field] = median(g.map((r) => (r as Record<string, number>)[field]));
+    return res as T;
+  });
 }
 
 /** Wall clock and this process's CPU time (all threads; a busy machine disturbs it less), in ns. */
@@ -189,36 +219,57 @@ function symmetricWeights(N: number): number[] {
 // 1. Kernels
 
 /** ns per element of one call. */
-interface KernelRow { kernel: string; B: number; wall: number; cpu: number }
+interface KernelRow { kernel: string; B: number; backend: BackendName; wall: number; cpu: number }
 
-function benchKernels(o: Options): KernelRow[] {
+/** Bytes a kernel reads and writes per element (the wasm passes; the js loops move the same). */
+const KERNEL_BYTES: Record<string, number> = {
+  ddimStepInto: 16, // x, ε in; μ and the proposal out
+  deviate: 20, // distance pass: x′, μ in; step pass: x′, μ in, x out
+  slerp: 20, // dot pass: a, b in; combine pass: a, b in, out
+  nlerp: 20, // sums pass, combine pass
+  lerp: 12,
+  vp: 12,
+  copy: 8,
+};
+const COPY = 'copy';
+
+/** Random values in `k`'s own buffers (used in place by its kernels). */
+function randnIn(k: KernelBackend, n: number, streams: number[]): Float32Array[] {
+  const bufs = k.buffers(streams.length, n);
+  streams.forEach((st, i) => gaussianRng(1234, st).fillNormal(bufs[i]));
+  return bufs;
+}
+
+function benchKernels(o: Options, backend: BackendName): KernelRow[] {
+  const k = resolveBackend(backend);
   const schedule = makeSchedule();
   const c = ddimCoefficients(schedule, 501, 451, 0);
   const rows: KernelRow[] = [];
   for (const B of o.batches) {
     const n = B * DIM;
-    const a = randn(n, 1), b = randn(n, 2), e = randn(n, 3);
-    const mean = new Float32Array(n), prev = new Float32Array(n), out = new Float32Array(n);
+    const [a, b, e, mean, prev, out] = randnIn(k, n, [1, 2, 3, 4, 5, 6]);
     const dists = new Float64Array(B);
     const eta = ETA * Math.sqrt(DIM);
     const add = (kernel: string, fn: () => void) => {
       const t = timeCalls(fn, o.reps, o.warmup, o.kernelMs);
-      rows.push({ kernel, B, wall: t.wall / n, cpu: t.cpu / n });
+      rows.push({ kernel, B, backend, wall: t.wall / n, cpu: t.cpu / n });
     };
+    // the bound: one read and one write per element, as fast as the runtime copies
+    add(COPY, () => out.set(a));
     // as the sampler calls it: mean and proposal written, η_ddim = 0
-    add('ddimStepInto', () => ddimStepInto(c, a, e, mean, prev, null, null));
-    add('deviate', () => { deviate(a, b, eta, out, DIM, dists); });
+    add('ddimStepInto', () => ddimStepInto(c, a, e, mean, prev, null, null, k));
+    add('deviate', () => { deviate(a, b, eta, out, DIM, dists, false, k); });
     for (const r of o.rules) {
       const rule = RULES[r];
       if (rule.symmetric) {
         for (const N of o.models) {
-          const xs = Array.from({ length: N }, (_, k) => randn(n, 10 + k));
+          const xs = randnIn(k, n, Array.from({ length: N }, (_, j) => 10 + j));
           const w = symmetricWeights(N);
-          add(`${r} (${N} inputs)`, () => { rule(xs, w, out, DIM); });
+          add(`${r} (${N} inputs)`, () => { rule(xs, w, out, DIM, k); });
         }
       } else {
         const xs = [a, b], w = [WEIGHT];
-        add(r, () => { rule(xs, w, out, DIM); });
+        add(r, () => { rule(xs, w, out, DIM, k); });
       }
     }
   }
@@ -229,7 +280,7 @@ function benchKernels(o: Options): KernelRow[] {
 // 2. The sampler
 
 interface StepRow {
-  rule: RuleName; N: number; B: number;
+  rule: RuleName; N: number; B: number; backend: BackendName;
   /** ns per element (one latent value of one model per step): the sampler's wall and CPU time. */
   wall: number; cpu: number;
   /** The CPU-time split: N·ddimStepInto, the rule (in the sampler), N·deviate, the rest. */
@@ -256,27 +307,27 @@ function makeModels(N: number, n: number, onTarget?: (step: number) => void): De
   });
 }
 
-async function runSampler(models: Denoiser[], latents: Float32Array[], B: number, steps: number, rule: AggregationRule): Promise<void> {
-  await sampleAMDM({ models, latents, shape: [...SHAPE], batch: B, steps, aggregateSteps: steps, rule, weights: WEIGHT, eta: ETA });
+async function runSampler(models: Denoiser[], latents: Float32Array[], B: number, steps: number, rule: AggregationRule, backend: BackendName): Promise<void> {
+  await sampleAMDM({ models, latents, shape: [...SHAPE], batch: B, steps, aggregateSteps: steps, rule, weights: WEIGHT, eta: ETA, backend });
 }
 
 /** A rule that forwards to `rule` and adds the CPU time of each call to `acc[0]` (ms). */
 function timedRule(rule: AggregationRule, acc: Float64Array): AggregationRule {
-  const fn = (xs: readonly Float32Array[], w: readonly number[], out: Float32Array, dim: number): Float32Array => {
+  const fn: AggregationRule = (xs, w, out, dim, kernels) => {
     const c0 = cpuMs();
-    const res = rule(xs, w, out, dim);
+    const res = rule(xs, w, out, dim, kernels);
     acc[0] += cpuMs() - c0;
     return res;
   };
   return Object.assign(fn, { symmetric: rule.symmetric === true, ruleName: rule.ruleName ?? 'rule' });
 }
 
-async function benchSampler(o: Options, kernels: KernelRow[]): Promise<StepRow[]> {
+async function benchSampler(o: Options, kernels: KernelRow[], backend: BackendName): Promise<StepRow[]> {
   const rows: StepRow[] = [];
   const T = o.steps;
   for (const B of o.batches) {
     const n = B * DIM;
-    const kernel = (name: string) => kernels.find((r) => r.kernel === name && r.B === B)!.cpu * n;
+    const kernel = (name: string) => kernels.find((r) => r.kernel === name && r.B === B && r.backend === backend)!.cpu * n;
     for (const N of o.models) {
       const latents = Array.from({ length: N }, (_, k) => randn(n, 200 + k));
       let w0 = 0, w1 = 0, c0 = 0, c1 = 0;
@@ -288,7 +339,7 @@ async function benchSampler(o: Options, kernels: KernelRow[]): Promise<StepRow[]
         const rule = RULES[r];
         const wall: number[] = [], cpu: number[] = [];
         for (let i = 0; i < o.warmup + o.reps; i++) {
-          await runSampler(models, latents, B, T, rule);
+          await runSampler(models, latents, B, T, rule, backend);
           if (i >= o.warmup) {
             wall.push(((w1 - w0) * 1e6) / (T - 2));
             cpu.push(((c1 - c0) * 1e6) / (T - 2));
@@ -304,7 +355,7 @@ async function benchSampler(o: Options, kernels: KernelRow[]): Promise<StepRow[]
         });
         const wrapped = timedRule(rule, acc);
         for (let i = 0; i < Math.min(3, o.reps); i++) {
-          await runSampler(stampModels, latents, B, T, wrapped);
+          await runSampler(stampModels, latents, B, T, wrapped, backend);
           ruleSamples.push((inWindow * 1e6) / (T - 2));
         }
         const perElement = 1 / (N * n);
@@ -312,7 +363,7 @@ async function benchSampler(o: Options, kernels: KernelRow[]): Promise<StepRow[]
         const ddim = N * kernel('ddimStepInto') * perElement;
         const dev = N * kernel('deviate') * perElement;
         const ruleShare = median(ruleSamples) * perElement;
-        rows.push({ rule: r, N, B, wall: median(wall) * perElement, cpu: cpuPer, ddim, ruleShare, deviate: dev, other: cpuPer - ddim - ruleShare - dev });
+        rows.push({ rule: r, N, B, backend, wall: median(wall) * perElement, cpu: cpuPer, ddim, ruleShare, deviate: dev, other: cpuPer - ddim - ruleShare - dev });
       }
     }
   }
@@ -497,7 +548,6 @@ function cpuModel(): string {
 }
 
 const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
-const ratio = (a: number, b: number | undefined) => (b === undefined ? '—' : `${f(a / b)}×`);
 
 function table(head: string[], rows: string[][]): string {
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
@@ -517,16 +567,33 @@ async function main(): Promise<void> {
   const loadStart = loadavg();
 
   const lap = (() => { let t = performance.now(); return () => { const now = performance.now(), dt = (now - t) / 1000; t = now; return dt; }; })();
-  const kernels = benchKernels(o);
-  const tKernels = lap();
-  const steps = await benchSampler(o, kernels);
-  const tSampler = lap();
-  const torch = runTorch(o);
-  const tTorch = lap();
+  // interleaved rounds: js, wasm, torch, js, wasm, torch, …; medians over the rounds
+  const kernelRuns: KernelRow[] = [], stepRuns: StepRow[] = [], torchRuns: TorchResult[] = [];
+  let torchWhy = '';
+  let tKernels = 0, tSampler = 0, tTorch = 0;
+  for (let round = 0; round < o.rounds; round++) {
+    for (const b of o.backends) {
+      lap();
+      const k = benchKernels(o, b);
+      kernelRuns.push(...k);
+      tKernels += lap();
+      stepRuns.push(...(await benchSampler(o, k, b)));
+      tSampler += lap();
+    }
+    const t = runTorch(o);
+    if (t.result) torchRuns.push(t.result);
+    else torchWhy = t.why;
+    tTorch += lap();
+  }
+  const kernels = medianRows(kernelRuns, (r) => `${r.kernel}|${r.B}|${r.backend}`);
+  const steps = medianRows(stepRuns, (r) => `${r.rule}|${r.N}|${r.B}|${r.backend}`);
+  const tr: TorchResult | null = torchRuns.length
+    ? { ...torchRuns[0], results: medianRows(torchRuns.flatMap((t) => t.results), (r) => `${r.kind}|${r.kind === 'kernel' ? r.kernel : r.rule}|${r.kind === 'step' ? r.N : ''}|${r.threads}|${r.B}`) }
+    : null;
+  lap();
   const heap = o.heap ? runHeap(o, argv) : { rows: null, calls: null, why: 'skipped (--no-heap)', command: '' };
   const tHeap = lap();
 
-  const tr = torch.result;
   const threadsAll = tr ? Math.max(...tr.threads) : cores;
   type TorchRow = TorchResult['results'][number];
   const tk = (kernel: string, B: number, threads: number): TorchRow | undefined =>
@@ -534,32 +601,48 @@ async function main(): Promise<void> {
   const ts = (rule: string, N: number, B: number, threads: number): TorchRow | undefined =>
     tr?.results.find((r) => r.kind === 'step' && r.rule === rule && r.N === N && r.B === B && r.threads === threads);
   const torchKernel = (k: string) => (k === 'ddimStepInto' ? 'ddim' : k);
+  const kr = (kernel: string, B: number, backend: BackendName) => kernels.find((r) => r.kernel === kernel && r.B === B && r.backend === backend);
+  const sr = (rule: string, N: number, B: number, backend: BackendName) => steps.find((r) => r.rule === rule && r.N === N && r.B === B && r.backend === backend);
+  const fast: BackendName = o.backends.includes('wasm') ? 'wasm' : o.backends[0];
+  /** GB/s of the copy (8 bytes per element) at batch B, on the fast backend's buffers. */
+  const copyGBs = (B: number) => { const c = kr(COPY, B, fast); return c ? KERNEL_BYTES.copy / c.cpu : NaN; };
+  /** Share of the copy bound reached by a time of `ns` per element moving `bytes` per element. */
+  const ofBound = (bytes: number | undefined, ns: number, B: number) => (bytes === undefined ? '—' : `${f((100 * bytes) / copyGBs(B) / ns, 0)} %`);
+  const speedup = (torchNs: number | undefined, ns: number | undefined) => (torchNs === undefined || ns === undefined ? '—' : `${f(torchNs / ns)}×`);
 
   const out: string[] = [];
   out.push('## Machine and command', '');
   out.push(`- command: \`${cmd}\``);
   out.push(`- CPU: ${cpuModel()}, ${cores} cores (os.cpus); load average at start ${loadStart}, at end ${loadavg()}`);
   out.push(`- Node ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`);
-  out.push(`- PyTorch: ${tr ? `${tr.torch} via ${o.python}, threads ${tr.threads.join(' and ')}` : torch.why}`);
-  out.push(`- latent ${SHAPE.join('×')} (d = ${DIM}), w = ${WEIGHT}, η = ${ETA}·√d, η_ddim = 0; ${o.steps} steps with s = ${o.steps}; median of ${o.reps} after ${o.warmup} warm-up`);
-  out.push('- "cpu": the process\'s CPU time (all its threads), which other work on the machine disturbs less; "wall": the wall clock. TS is single-threaded, so the 1-thread comparison uses CPU time and the all-cores one wall time.');
+  out.push(`- PyTorch: ${tr ? `${tr.torch} via ${o.python}, threads ${tr.threads.join(' and ')}` : torchWhy}`);
+  out.push(`- latent ${SHAPE.join('×')} (d = ${DIM}), w = ${WEIGHT}, η = ${ETA}·√d, η_ddim = 0; ${o.steps} steps with s = ${o.steps}; ${o.rounds} interleaved rounds (${[...o.backends, 'torch'].join(', ')}), each the median of ${o.reps} after ${o.warmup} warm-up; the median over the rounds`);
+  out.push('- "cpu": the process\'s CPU time (all its threads), which other work on the machine disturbs less; "wall": the wall clock. The kernels are single-threaded, so the 1-thread comparison uses CPU time and the all-cores one wall time.');
+  out.push(`- roofline: copy bandwidth (Float32Array.set of B·d values in the ${fast} backend's memory, 8 B per element) ${o.batches.map((B) => `${f(copyGBs(B), 1)} GB/s at B = ${B}`).join(', ')}; "bound" = the share of that bandwidth a kernel reaches for the bytes it must move`);
   out.push('');
   const thN = `torch ${threadsAll} thr wall`;
+  const jsOn = o.backends.includes('js'), wasmOn = o.backends.includes('wasm');
   out.push('## Kernels: ns per element of one call (element = one value of the B·d output)', '');
-  out.push(table(['kernel', 'B', 'TS cpu', 'torch 1 thr cpu', 'TS / torch 1', 'TS wall', thN, `TS / torch ${threadsAll}`],
-    kernels.map((r) => {
+  out.push(table(['kernel', 'B', 'bytes/el', 'js cpu', 'wasm cpu', 'torch 1 thr cpu', 'wasm speed-up vs torch 1', 'wasm bound', 'wasm wall', thN, `speed-up vs torch ${threadsAll}`],
+    kernels.filter((r) => r.backend === fast).map((r) => {
       const t1 = tk(torchKernel(r.kernel), r.B, 1), tn = tk(torchKernel(r.kernel), r.B, threadsAll);
-      return [r.kernel, String(r.B), f(r.cpu), f(t1?.cpu ?? NaN), ratio(r.cpu, t1?.cpu), f(r.wall), f(tn?.wall ?? NaN), ratio(r.wall, tn?.wall)];
+      const j = jsOn ? kr(r.kernel, r.B, 'js') : undefined, w = wasmOn ? kr(r.kernel, r.B, 'wasm') : undefined;
+      const bytes = KERNEL_BYTES[r.kernel];
+      return [r.kernel, String(r.B), bytes === undefined ? '—' : String(bytes), f(j?.cpu ?? NaN), f(w?.cpu ?? NaN), f(t1?.cpu ?? NaN), speedup(t1?.cpu, w?.cpu),
+        w ? ofBound(bytes, w.cpu, r.B) : '—', f(w?.wall ?? NaN), f(tn?.wall ?? NaN), speedup(tn?.wall, w?.wall)];
     })));
   out.push('');
   out.push('## One aggregated AMDM step: ns per element (one latent value of one model per step)', '');
-  out.push('TS = `sampleAMDM` with zero-cost denoisers, CPU time, and its split: N·ddimStepInto and N·deviate (kernel table), the rule (timed inside the sampler), other = the rest. µs/step = TS cpu × N·B·d.', '');
-  out.push(table(['rule', 'N', 'B', 'µs/step', 'TS cpu', 'ddim', 'rule', 'deviate', 'other', 'torch 1 thr cpu', 'TS / torch 1', 'TS wall', thN, `TS / torch ${threadsAll}`],
-    steps.map((r) => {
+  out.push('`sampleAMDM` with zero-cost denoisers, CPU time, on each backend, with the wasm split: N·ddimStepInto and N·deviate (kernel table), the rule (timed inside the sampler), other = the rest (staging each ε into the backend\'s memory, the non-finite scans of ε and x′, the copy of the target\'s proposal). µs/step = cpu × N·B·d. bytes/el = what a step must move per element on wasm: ε staged (8) and scanned (4), DDIM (16), eq. 9 (20), and per model 1/N of the rule\'s passes over N − 1 pairs, the copy (8) and scan (4) of x′.', '');
+  const stepBytes = (rule: string, N: number) => (KERNEL_BYTES[rule] === undefined ? undefined : 8 + 4 + 16 + 20 + ((N - 1) * KERNEL_BYTES[rule] + 8 + 4) / N);
+  out.push(table(['rule', 'N', 'B', 'bytes/el', 'js cpu', 'wasm cpu', 'wasm µs/step', 'ddim', 'rule', 'deviate', 'other', 'torch 1 thr cpu', 'wasm speed-up vs torch 1', 'js speed-up vs torch 1', 'wasm bound', 'wasm wall', thN, `speed-up vs torch ${threadsAll}`],
+    steps.filter((r) => r.backend === fast).map((r) => {
       const t1 = ts(r.rule, r.N, r.B, 1), tn = ts(r.rule, r.N, r.B, threadsAll);
+      const j = jsOn ? sr(r.rule, r.N, r.B, 'js') : undefined;
+      const bytes = stepBytes(r.rule, r.N);
       const us = (r.cpu * r.N * r.B * DIM) / 1000;
-      return [r.rule, String(r.N), String(r.B), f(us, 0), f(r.cpu), f(r.ddim), f(r.ruleShare), f(r.deviate), f(r.other),
-        f(t1?.cpu ?? NaN), ratio(r.cpu, t1?.cpu), f(r.wall), f(tn?.wall ?? NaN), ratio(r.wall, tn?.wall)];
+      return [r.rule, String(r.N), String(r.B), bytes === undefined ? '—' : f(bytes, 0), f(j?.cpu ?? NaN), f(r.cpu), f(us, 0), f(r.ddim), f(r.ruleShare), f(r.deviate), f(r.other),
+        f(t1?.cpu ?? NaN), speedup(t1?.cpu, r.cpu), speedup(t1?.cpu, j?.cpu), ofBound(bytes, r.cpu, r.B), f(r.wall), f(tn?.wall ?? NaN), speedup(tn?.wall, r.wall)];
     })));
   if (tr && o.rules.includes('sphericalMean')) out.push('', 'sphericalMean has no PyTorch counterpart here (an iterative Karcher mean; its cost depends on the inputs).');
   out.push('');

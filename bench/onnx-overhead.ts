@@ -42,9 +42,16 @@ import { createUnetDenoiser } from '../src/onnx/unet-denoiser.ts';
 import { seededUniform, textEncoderGraph, unetGraph } from '../fixtures/sd-tiny-graphs.ts';
 
 const TEXT = { L: 77, D: 768 };
+/** Blocks of the "large" UNet: ≈ 8 × the medium run, tens of ms on a 2-core machine. */
+const LARGE_BLOCKS = 8;
 
-/** A medium UNet: sample [b,4,64,64] → tanh(x·W1 + mean(ehs)·Wt + τ(t))·W2 ≈ 64 MB of weights. */
-function mediumUnet(seed: number): Uint8Array {
+/**
+ * A medium UNet: sample [b,4,64,64] → tanh(x·W1 + mean(ehs)·Wt + τ(t))·W2 ≈ 64 MB of weights.
+ * With `blocks` > 1 the block repeats as a residual stack x ← x + 0.1·block(x) over the same
+ * weights, so a run costs `blocks` times as much with no more memory (a "large" UNet of
+ * realistic cost, tens of ms per run, for the share of a step spent outside session.run).
+ */
+function mediumUnet(seed: number, blocks = 1): Uint8Array {
   const rnd = seededUniform(seed);
   const d = 4 * 64 * 64;
   const h = 512;
@@ -55,8 +62,11 @@ function mediumUnet(seed: number): Uint8Array {
   const x = g.op('Reshape', ['sample', g.i64([2], [-1, d])]);
   const text = g.op('ReduceMean', ['encoder_hidden_states'], { axes: attr.ints([1]), keepdims: attr.i(0) });
   const tau = g.op('Mul', [g.op('Sin', [g.op('Mul', ['timestep', g.f32([h], rnd(h, 0.01))])]), g.f32([], [0.1])]);
-  const pre = g.op('Add', [g.op('Add', [g.op('MatMul', [x, g.f32([d, h], rnd(d * h, 1 / Math.sqrt(d)))]), g.op('MatMul', [text, g.f32([TEXT.D, h], rnd(TEXT.D * h, 0.05))])]), tau]);
-  const out = g.op('MatMul', [g.op('Tanh', [pre]), g.f32([h, d], rnd(h * d, 1 / Math.sqrt(h)))]);
+  const w1 = g.f32([d, h], rnd(d * h, 1 / Math.sqrt(d))), w2 = g.f32([h, d], rnd(h * d, 1 / Math.sqrt(h)));
+  const cond = g.op('Add', [g.op('MatMul', [text, g.f32([TEXT.D, h], rnd(TEXT.D * h, 0.05))]), tau]);
+  const block = (v: string) => g.op('MatMul', [g.op('Tanh', [g.op('Add', [g.op('MatMul', [v, w1]), cond])]), w2]);
+  let out = block(x);
+  for (let b = 1; b < blocks; b++) out = g.op('Add', [out, g.op('Mul', [block(out), g.f32([], [0.1])])]);
   g.op('Reshape', [out, g.op('Shape', ['sample'])], undefined, 'out_sample');
   g.output('out_sample', 'float32', ['batch', 4, 64, 64]);
   return g.encode().model;
@@ -76,9 +86,9 @@ function timedUnet(unet: UnetModel, timer: { run: number }): UnetModel {
     ...s,
     input: s.input,
     output: s.output,
-    run: async (feeds) => {
+    run: async (feeds, fetches) => {
       const t0 = performance.now();
-      const r = await s.run(feeds);
+      const r = await s.run(feeds, fetches);
       timer.run += performance.now() - t0;
       return r;
     },
@@ -199,6 +209,7 @@ async function main() {
   for (const [label, spec, shape] of [
     ['sd-tiny fixture', tinySpec, [4, 8, 8]],
     ['medium (2×MatMul, 64 MB)', medSpecs[0], [4, 64, 64]],
+    [`large (${LARGE_BLOCKS} residual blocks of the medium one)`, { ...medSpecs[0], bytes: mediumUnet(11, LARGE_BLOCKS) }, [4, 64, 64]],
   ] as const) {
     const timer = { run: 0 };
     const { d, release } = await localDenoiser(spec, timer);

@@ -14,6 +14,7 @@
 import type { NoiseSchedule } from './schedule.ts';
 import { alphaBar } from './schedule.ts';
 import { checkNumber } from './validate.ts';
+import { kernelBackend, type KernelBackend } from './backend.ts';
 
 export interface DDIMCoefficients {
   readonly t: number;
@@ -68,7 +69,9 @@ export function ddimCoefficients(schedule: NoiseSchedule, t: number, tPrev: numb
 /**
  * One DDIM step into caller-owned buffers (no allocation). Writes the step mean μ into `mean`;
  * when `prev` is given, writes x_prev = μ + σ·noise (noise required when σ > 0; `prev` may alias
- * `mean`); when `x0` is given, writes x̂₀. `mean` may alias `x` or `eps`.
+ * `mean`); when `x0` is given, writes x̂₀. `mean` may alias `x` or `eps`. Runs on `kernels`
+ * (default: the active backend, see `backend.ts`); the `js` backend computes as described above,
+ * `wasm` computes μ = A·x + B·ε in float32 (a few ulps from it).
  */
 export function ddimStepInto(
   c: DDIMCoefficients,
@@ -78,6 +81,7 @@ export function ddimStepInto(
   prev?: Float32Array | null,
   x0?: Float32Array | null,
   noise?: Float32Array | null,
+  kernels?: KernelBackend,
 ): void {
   const n = x.length;
   if (eps.length !== n) throw new RangeError(`eps must have the length of x (${n}), got ${eps.length}`);
@@ -88,30 +92,7 @@ export function ddimStepInto(
   if (needNoise && (!noise || noise.length !== n)) {
     throw new RangeError(`noise must be a Float32Array of length ${n} when η_ddim > 0`);
   }
-  const { x0FromX, x0FromEps, meanFromX0, meanFromEps, sigma } = c;
-  // one loop per combination of outputs, so the inner loops carry no branches
-  if (!prev && !x0) {
-    for (let i = 0; i < n; i++) {
-      const e = eps[i];
-      mean[i] = meanFromX0 * (x0FromX * x[i] + x0FromEps * e) + meanFromEps * e;
-    }
-  } else if (prev && !x0 && !needNoise) {
-    for (let i = 0; i < n; i++) {
-      const e = eps[i];
-      const m = meanFromX0 * (x0FromX * x[i] + x0FromEps * e) + meanFromEps * e;
-      mean[i] = m;
-      prev[i] = m;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const e = eps[i];
-      const xh = x0FromX * x[i] + x0FromEps * e;
-      if (x0) x0[i] = xh;
-      const m = meanFromX0 * xh + meanFromEps * e;
-      mean[i] = m;
-      if (prev) prev[i] = needNoise ? m + sigma * noise![i] : m;
-    }
-  }
+  (kernels ?? kernelBackend()).ddim(c, x, eps, mean, prev ?? null, x0 ?? null, noise ?? null);
 }
 
 export interface DDIMStepResult {

@@ -19,6 +19,7 @@
  */
 import { batchOf } from './tensor.ts';
 import { checkNumber } from './validate.ts';
+import { kernelBackend, type KernelBackend } from './backend.ts';
 
 /** How the deviation step is taken: eq. 9 as written (default) or the relative variant. */
 export const DEVIATION_MODES = ['eq9', 'relative'] as const;
@@ -27,7 +28,8 @@ export type DeviationMode = (typeof DEVIATION_MODES)[number];
 /**
  * Writes the deviated latent into `out` (may alias `xMixed`) and, when given, the per-sample
  * distances ‖x′ − μ‖ into `distances`. `eta` is an absolute L2 length (scale by √dim yourself
- * for the per-dimension reading; the sampler's `etaScale: 'sqrtDim'` does).
+ * for the per-dimension reading; the sampler's `etaScale: 'sqrtDim'` does). Runs on `kernels`
+ * (default: the active backend, `backend.ts`).
  */
 export function deviate(
   xMixed: Float32Array,
@@ -37,28 +39,11 @@ export function deviate(
   dim: number,
   distances?: Float64Array,
   clip = false,
+  kernels?: KernelBackend,
 ): Float32Array {
   checkNumber('eta', eta, 0);
-  const batch = checkDeviationArgs(xMixed, mu, out, dim, distances);
-  for (let s = 0; s < batch; s++) {
-    const o = s * dim, end = o + dim;
-    let sq = 0;
-    for (let i = o; i < end; i++) {
-      const d = xMixed[i] - mu[i];
-      sq += d * d;
-    }
-    const dist = Math.sqrt(sq);
-    if (distances) distances[s] = dist;
-    if (dist === 0 || eta === 0) {
-      if (out !== xMixed) for (let i = o; i < end; i++) out[i] = xMixed[i];
-      continue;
-    }
-    const k = clip && eta > dist ? 1 : eta / dist;
-    for (let i = o; i < end; i++) {
-      const xm = xMixed[i];
-      out[i] = xm - k * (xm - mu[i]);
-    }
-  }
+  checkDeviationArgs(xMixed, mu, out, dim, distances);
+  (kernels ?? kernelBackend()).deviate(xMixed, mu, eta, out, dim, distances, clip);
   return out;
 }
 

@@ -10,3 +10,6 @@ export * from './rng.ts';
 export * from './torch-rng.ts';
 export * from './reference.ts';
 export * from './rule-check.ts';
+export type { KernelBackend, BackendName } from './backend.ts';
+export { BACKEND_NAMES, kernelBackend, resolveBackend, setKernelBackend } from './backend.ts';
+export { wasmSupported } from './backend-wasm.ts';

@@ -5,15 +5,17 @@
  * Weight convention (DESIGN): a pairwise rule's `w` is the weight of the *other* model b:
  * w = 0 returns a, w = 1 returns b. The official code's `ω` weights the *target* in its `vp`
  * merge; `vp` with weight w here equals the official ω = √(1 − w²).
+ *
+ * The element passes run on the kernel backend passed as the rule's fifth argument (the sampler
+ * passes its own), else the active one (`backend.ts`); the per-sample decisions (θ, thresholds,
+ * errors) live in `kernel-math.ts` and are shared by every backend.
  */
 import type { AggregationRule } from './types.ts';
-import { clampUnit, sqNormAt, batchOf } from './tensor.ts';
+import { batchOf } from './tensor.ts';
 import { checkNumber } from './validate.ts';
+import { kernelBackend } from './backend.ts';
 
-/** Below this angle (radians) slerp's sin θ in the denominator loses precision: use lerp. */
-export const SLERP_LERP_THRESHOLD = 1e-4;
-/** Within this distance of π the great circle through a and b is not unique. */
-export const SLERP_ANTIPODAL_TOLERANCE = 1e-6;
+export { SLERP_ANTIPODAL_TOLERANCE, SLERP_LERP_THRESHOLD } from './kernel-math.ts';
 
 function checkPair(name: string, xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number): number {
   if (xs.length !== 2) throw new RangeError(`${name}: xs must hold exactly 2 tensors (a pairwise rule), got ${xs.length}`);
@@ -34,11 +36,10 @@ function named<F extends (...a: never[]) => unknown>(fn: F, ruleName: string, sy
  * Linear interpolation (the paper's "linear" ablation, §4.4): (1 − w)·a + w·b. Shrinks the norm:
  * for orthogonal a, b of equal norm r, ‖lerp‖ = r·√((1−w)² + w²).
  */
-export const lerp: AggregationRule = named((xs, weights, out, dim) => {
+export const lerp: AggregationRule = named((xs, weights, out, dim, kernels) => {
   checkPair('lerp', xs, weights, out, dim);
   const w = weights[0];
-  const a = xs[0], b = xs[1];
-  for (let i = 0; i < out.length; i++) out[i] = (1 - w) * a[i] + w * b[i];
+  (kernels ?? kernelBackend()).combine(xs[0], xs[1], 1 - w, w, out);
   return out;
 }, 'lerp');
 
@@ -57,36 +58,11 @@ export const lerp: AggregationRule = named((xs, weights, out, dim) => {
  * linearly — stays bounded there and equals this rule when the norms are equal.
  * The official code does not use this formula (see `vp`).
  */
-export const slerp: AggregationRule = named((xs, weights, out, dim) => {
-  const batch = checkPair('slerp', xs, weights, out, dim);
-  const w = weights[0];
-  const a = xs[0], b = xs[1];
-  for (let s = 0; s < batch; s++) {
-    const o = s * dim;
-    // one pass for ⟨a, b⟩, ‖a‖², ‖b‖²; acos of the normalized dot product is accurate to
-    // ~1e-16/sin θ, ample above the lerp threshold (θ ≥ 1e-4) and below the antipodal one
-    let dot = 0, aa = 0, bb = 0;
-    for (let i = o; i < o + dim; i++) {
-      const u = a[i], v = b[i];
-      dot += u * v;
-      aa += u * u;
-      bb += v * v;
-    }
-    const na = Math.sqrt(aa), nb = Math.sqrt(bb);
-    let ca = 1 - w, cb = w;
-    if (na > 0 && nb > 0) {
-      const theta = Math.acos(clampUnit(dot / (na * nb)));
-      if (Math.PI - theta < SLERP_ANTIPODAL_TOLERANCE) {
-        throw new RangeError(`slerp: sample ${s} has antipodal inputs (θ = π): the interpolation path is not unique`);
-      }
-      if (theta >= SLERP_LERP_THRESHOLD) {
-        const st = Math.sin(theta);
-        ca = Math.sin((1 - w) * theta) / st;
-        cb = Math.sin(w * theta) / st;
-      }
-    }
-    for (let i = o; i < o + dim; i++) out[i] = ca * a[i] + cb * b[i];
-  }
+export const slerp: AggregationRule = named((xs, weights, out, dim, kernels) => {
+  checkPair('slerp', xs, weights, out, dim);
+  // one pass for ⟨a, b⟩, ‖a‖², ‖b‖² per sample; acos of the normalized dot product is accurate
+  // to ~1e-16/sin θ, ample above the lerp threshold (θ ≥ 1e-4) and below the antipodal one
+  (kernels ?? kernelBackend()).slerp(xs[0], xs[1], weights[0], out, dim);
   return out;
 }, 'slerp');
 
@@ -95,25 +71,9 @@ export const slerp: AggregationRule = named((xs, weights, out, dim) => {
  * Cheaper than slerp and norm-preserving, but does not move at constant angular speed.
  * Throws when the lerp is the zero vector (antipodal inputs of equal norm at w = ½).
  */
-export const nlerp: AggregationRule = named((xs, weights, out, dim) => {
-  const batch = checkPair('nlerp', xs, weights, out, dim);
-  const w = weights[0];
-  const a = xs[0], b = xs[1];
-  for (let s = 0; s < batch; s++) {
-    const o = s * dim;
-    const target = (1 - w) * Math.sqrt(sqNormAt(a, o, dim)) + w * Math.sqrt(sqNormAt(b, o, dim));
-    let sq = 0;
-    for (let i = o; i < o + dim; i++) {
-      const v = (1 - w) * a[i] + w * b[i];
-      sq += v * v;
-    }
-    if (sq === 0) {
-      if (target === 0) { for (let i = o; i < o + dim; i++) out[i] = 0; continue; }
-      throw new RangeError(`nlerp: sample ${s}: the linear interpolation is zero (antipodal inputs), its direction is undefined`);
-    }
-    const k = target / Math.sqrt(sq);
-    for (let i = o; i < o + dim; i++) out[i] = k * ((1 - w) * a[i] + w * b[i]);
-  }
+export const nlerp: AggregationRule = named((xs, weights, out, dim, kernels) => {
+  checkPair('nlerp', xs, weights, out, dim);
+  (kernels ?? kernelBackend()).nlerp(xs[0], xs[1], weights[0], out, dim);
   return out;
 }, 'nlerp');
 
@@ -122,12 +82,10 @@ export const nlerp: AggregationRule = named((xs, weights, out, dim) => {
  * weight of the target. Here with the paper's w (weight of b): √(1 − w²)·a + w·b, i.e.
  * ω = √(1 − w²). Variance-preserving for independent inputs; equals slerp only at θ = 90°.
  */
-export const vp: AggregationRule = named((xs, weights, out, dim) => {
+export const vp: AggregationRule = named((xs, weights, out, dim, kernels) => {
   checkPair('vp', xs, weights, out, dim);
   const w = weights[0];
-  const ca = Math.sqrt(1 - w * w);
-  const a = xs[0], b = xs[1];
-  for (let i = 0; i < out.length; i++) out[i] = ca * a[i] + w * b[i];
+  (kernels ?? kernelBackend()).combine(xs[0], xs[1], Math.sqrt(1 - w * w), w, out);
   return out;
 }, 'vp');
 
@@ -137,10 +95,6 @@ export interface SphericalMeanOptions {
   /** Throw when not converged after this many iterations. Default 100. */
   maxIterations?: number;
 }
-
-let scratchQ = new Float64Array(0);
-let scratchN = new Float64Array(0);
-let scratchU = new Float64Array(0);
 
 /**
  * A symmetric N-way weighted spherical mean (a weighted Fréchet/Karcher mean on the sphere,
@@ -153,7 +107,7 @@ let scratchU = new Float64Array(0);
 export function makeSphericalMean(opts: SphericalMeanOptions = {}): AggregationRule {
   const tol = checkNumber('tolerance', opts.tolerance ?? 1e-10, 0, 1, { minExclusive: true });
   const maxIt = checkNumber('maxIterations', opts.maxIterations ?? 100, 1, 1e6);
-  const fn = (xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number): Float32Array => {
+  const fn: AggregationRule = (xs, weights, out, dim, kernels) => {
     const n = xs.length;
     if (n < 1) throw new RangeError('sphericalMean: xs must hold at least 1 tensor');
     if (weights.length !== n) throw new RangeError(`sphericalMean: weights must hold ${n} weights (one per tensor), got ${weights.length}`);
@@ -163,79 +117,15 @@ export function makeSphericalMean(opts: SphericalMeanOptions = {}): AggregationR
       sum += typeof wk === 'number' && wk >= 0 && wk <= 1 ? wk : checkNumber(`sphericalMean: weights[${k}]`, wk, 0, 1);
     }
     if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`sphericalMean: weights must sum to 1, got ${sum}`);
-    const batch = batchOf('sphericalMean: xs[0]', xs[0], dim);
+    batchOf('sphericalMean: xs[0]', xs[0], dim);
     for (let k = 1; k < n; k++) {
       if (xs[k].length !== xs[0].length) throw new RangeError(`sphericalMean: xs[${k}] must have length ${xs[0].length}, got ${xs[k].length}`);
     }
     if (out.length !== xs[0].length) throw new RangeError(`sphericalMean: out must have length ${xs[0].length}, got ${out.length}`);
-    if (scratchQ.length < dim) { scratchQ = new Float64Array(dim); scratchU = new Float64Array(dim); }
-    const q = scratchQ, u = scratchU;
-    if (scratchN.length < n) scratchN = new Float64Array(n);
-    const norms = scratchN;
-    for (let s = 0; s < batch; s++) {
-      const o = s * dim;
-      let radius = 0;
-      for (let k = 0; k < n; k++) {
-        norms[k] = Math.sqrt(sqNormAt(xs[k], o, dim));
-        radius += weights[k] * norms[k];
-      }
-      // start: normalized weighted mean of the unit vectors
-      q.fill(0, 0, dim);
-      for (let k = 0; k < n; k++) {
-        if (norms[k] === 0 || weights[k] === 0) continue;
-        const c = weights[k] / norms[k];
-        const x = xs[k];
-        for (let i = 0; i < dim; i++) q[i] += c * x[o + i];
-      }
-      let qn = norm64(q, dim);
-      if (qn === 0) throw new RangeError(`sphericalMean: sample ${s}: the weighted directions cancel; the spherical mean is not unique`);
-      for (let i = 0; i < dim; i++) q[i] /= qn;
-      let converged = false;
-      for (let it = 0; it < maxIt; it++) {
-        u.fill(0, 0, dim);
-        for (let k = 0; k < n; k++) {
-          if (norms[k] === 0 || weights[k] === 0) continue;
-          const x = xs[k];
-          const inv = 1 / norms[k];
-          let c = 0;
-          for (let i = 0; i < dim; i++) c += q[i] * x[o + i];
-          c *= inv;
-          // sin θ = ‖x̂ − cos θ·q‖ and θ = atan2(sin θ, cos θ): accurate for small θ, where
-          // acos(cos θ) loses half the digits
-          let ss = 0;
-          for (let i = 0; i < dim; i++) {
-            const p = x[o + i] * inv - c * q[i];
-            ss += p * p;
-          }
-          const sinT = Math.sqrt(ss);
-          if (sinT < 1e-300) continue;
-          const theta = Math.atan2(sinT, c);
-          // log_q(x̂) = θ/sin θ · (x̂ − cos θ · q)
-          const f = (weights[k] * theta) / sinT;
-          for (let i = 0; i < dim; i++) u[i] += f * (x[o + i] * inv - c * q[i]);
-        }
-        const un = norm64(u, dim);
-        if (un < tol) { converged = true; break; }
-        // q ← exp_q(u) = cos‖u‖·q + sin‖u‖·u/‖u‖, renormalized against drift
-        const cu = Math.cos(un), su = Math.sin(un) / un;
-        for (let i = 0; i < dim; i++) q[i] = cu * q[i] + su * u[i];
-        qn = norm64(q, dim);
-        for (let i = 0; i < dim; i++) q[i] /= qn;
-      }
-      if (!converged) {
-        throw new RangeError(`sphericalMean: sample ${s} did not converge to tolerance ${tol} in ${maxIt} iterations (inputs spread over more than a hemisphere?)`);
-      }
-      for (let i = 0; i < dim; i++) out[o + i] = radius * q[i];
-    }
+    (kernels ?? kernelBackend()).sphericalMean(xs, weights, out, dim, tol, maxIt);
     return out;
   };
   return named(fn, 'sphericalMean', true);
-}
-
-function norm64(v: Float64Array, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
 }
 
 /** The symmetric spherical mean with default tolerance 1e-10. */

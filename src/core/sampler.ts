@@ -29,6 +29,7 @@ import { ddimCoefficients, ddimStepInto, type DDIMCoefficients } from './ddim.ts
 import { DEVIATION_MODES, deviate, deviateRelative, type DeviationMode } from './deviation.ts';
 import { foldWeightsToSymmetric, resolveRule, type RuleName } from './rules.ts';
 import { angleAt, firstNonFinite, sqNormAt } from './tensor.ts';
+import { resolveBackend, type BackendName, type KernelBackend } from './backend.ts';
 import { gaussianRng, type GaussianRng } from './rng.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from './validate.ts';
 
@@ -101,6 +102,12 @@ export interface AMDMOptions {
    * Requires distinct denoiser objects, since a denoiser may reuse its output buffer.
    */
   concurrent?: boolean;
+  /**
+   * Kernel backend of this run's step math: 'js' (the reference loops), 'wasm' (SIMD kernels,
+   * ≤ 1e-6 relative from 'js'), 'auto' (wasm when supported) or a backend object. Default: the
+   * active backend (`AMDM_BACKEND`, else automatic; see `setKernelBackend`).
+   */
+  backend?: BackendName | 'auto' | KernelBackend;
   /** Called after each step with what happened in it (allocates only when given). */
   onStep?: (trace: StepTrace) => void;
   /** Aborts between model calls. */
@@ -183,6 +190,7 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const etaScale = checkOneOf('etaScale', opts.etaScale ?? 'sqrtDim', ETA_SCALES);
   const etaFactor = !relative && etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1;
   const rule = resolveRule(opts.rule);
+  const kernels = resolveBackend(opts.backend);
   if (opts.clipDeviation !== undefined && typeof opts.clipDeviation !== 'boolean') throw new TypeError(`clipDeviation must be a boolean, got ${describe(opts.clipDeviation)}`);
   const clip = opts.clipDeviation ?? false;
   const seed = opts.seed ?? 0;
@@ -212,37 +220,34 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const rngs: (GaussianRng | null)[] = models.map((_, k) =>
     opts.latents === undefined || ddimEta > 0 ? gaussianRng(checkInt('seed', seed, 0, Number.MAX_SAFE_INTEGER), streamOf(k)) : null,
   );
-  const xs: Float32Array[] = [];
+  // The run's buffers, allocated once where the backend's kernels use them in place: per model
+  // its latent x, step mean μ and proposal y; the merged latent; the DDIM noise; a staging
+  // buffer for ε when the backend cannot read the denoiser's array in place.
+  const pool = kernels.buffers(3 * N + 3, n);
+  const xs = pool.slice(0, N), mus = pool.slice(N, 2 * N), ys = pool.slice(2 * N, 3 * N);
+  const [mixed, noiseBuf, epsStage] = pool.slice(3 * N);
+  const noise = ddimEta > 0 ? noiseBuf : null;
   if (opts.latents !== undefined) {
     const given = opts.latents;
     if (given instanceof Float32Array) {
       if (given.length !== n) throw new RangeError(`latents must have length batch·dim = ${batch}·${dim} = ${n}, got ${given.length}`);
-      for (let k = 0; k < N; k++) xs.push(given.slice());
+      for (let k = 0; k < N; k++) xs[k].set(given);
     } else if (Array.isArray(given)) {
       if (given.length !== N) throw new RangeError(`latents must hold one tensor per model (${N}), got ${given.length}`);
       given.forEach((l, k) => {
         if (!(l instanceof Float32Array)) throw new TypeError(`latents[${k}] must be a Float32Array`);
         if (l.length !== n) throw new RangeError(`latents[${k}] must have length batch·dim = ${n}, got ${l.length}`);
         if (firstNonFinite(l) >= 0) throw new RangeError(`latents[${k}] holds a non-finite value at index ${firstNonFinite(l)}`);
-        xs.push(l.slice());
+        xs[k].set(l);
       });
     } else {
       throw new TypeError(`latents must be a Float32Array or an array of them, got ${describe(given)}`);
     }
   } else {
-    for (let k = 0; k < N; k++) {
-      const x = new Float32Array(n);
-      rngs[k]!.fillNormal(x);
-      xs.push(x);
-    }
+    for (let k = 0; k < N; k++) rngs[k]!.fillNormal(xs[k]);
   }
   const initialLatents = xs.map((x) => x.slice());
 
-  // Buffers, allocated once.
-  const mus: Float32Array[] = models.map(() => new Float32Array(n));
-  const ys: Float32Array[] = models.map(() => new Float32Array(n));
-  const mixed = new Float32Array(n);
-  const noise = ddimEta > 0 ? new Float32Array(n) : null;
   const pair: Float32Array[] = [mixed, mixed];
   const pairW = [0];
   const symXs: Float32Array[] = [ys[target], ...others.map((k) => ys[k])];
@@ -256,10 +261,11 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
     if (!(eps instanceof Float32Array) || eps.length !== n) {
       throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${i} (t = ${c.t}); expected a Float32Array of length ${n}`);
     }
-    const bad = firstNonFinite(eps);
+    const e = kernels.owns(eps) ? eps : (epsStage.set(eps), epsStage);
+    const bad = kernels.firstNonFinite(e);
     if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${i} (t = ${c.t})`);
     if (noise) rngs[k]!.fillNormal(noise);
-    ddimStepInto(c, xs[k], eps, mus[k], ys[k], null, noise);
+    ddimStepInto(c, xs[k], e, mus[k], ys[k], null, noise, kernels);
   };
 
   for (let i = 0; i < T; i++) {
@@ -305,7 +311,7 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
       if (rule.symmetric) {
         foldWeightsToSymmetric(w, symW);
         if (trace) for (const k of others) trace.angles!.push(angles(ys[target], ys[k], batch, dim));
-        const out = rule(symXs, symW, mixed, dim);
+        const out = rule(symXs, symW, mixed, dim, kernels);
         if (out !== mixed) mixed.set(out);
       } else {
         mixed.set(ys[target]);
@@ -314,17 +320,17 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
           if (trace) trace.angles!.push(angles(mixed, ys[k], batch, dim));
           pair[1] = ys[k];
           pairW[0] = w[j];
-          const out = rule(pair, pairW, mixed, dim);
+          const out = rule(pair, pairW, mixed, dim, kernels);
           if (out !== mixed) mixed.set(out);
         }
       }
-      const bad = firstNonFinite(mixed);
+      const bad = kernels.firstNonFinite(mixed);
       if (bad >= 0) throw new RangeError(`rule '${rule.ruleName ?? rule.name}' produced a non-finite value at index ${bad}, step ${i}`);
       if (trace) { trace.mixedNorms = norms(mixed, batch, dim); trace.deviations = []; trace.etas = []; }
       for (let k = 0; k < N; k++) {
         const eta = etaAt(i, k) * etaFactor;
         if (relative) deviateRelative(mixed, mus[k], eta, xs[k], dim, dists[k]);
-        else deviate(mixed, mus[k], eta, xs[k], dim, dists[k], clip);
+        else deviate(mixed, mus[k], eta, xs[k], dim, dists[k], clip, kernels);
         if (trace) { trace.deviations!.push(dists[k].slice()); trace.etas!.push(eta); }
       }
     } else {
@@ -337,9 +343,11 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
     }
     if (trace) opts.onStep!(trace);
   }
+  // copies: the buffers may live in the backend's memory, which the result should not pin
+  const modelLatents = xs.map((x) => x.slice());
   return {
-    latents: xs[target],
-    modelLatents: xs,
+    latents: modelLatents[target],
+    modelLatents,
     initialLatents,
     calls,
     totalCalls: calls.reduce((a, b) => a + b, 0),

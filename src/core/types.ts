@@ -4,6 +4,7 @@
  * Tensors are flat `Float32Array`s holding a batch of B samples, each of `dim` elements
  * (for an SD latent, dim = 4·h·w, laid out C×H×W). Reductions (norms, dots) use float64.
  */
+import type { KernelBackend } from './backend.ts';
 
 /**
  * One conditional diffusion model with its condition already bound (classifier-free guidance,
@@ -27,12 +28,15 @@ export interface Denoiser {
  *
  * Every rule works per sample: `xs[k]` and `out` hold B·dim values, and each block of `dim`
  * values is one sample. `out` may alias `xs[0]`; the rule writes `out` and returns it.
+ * `kernels` is the backend the caller runs on (the sampler passes its own); a rule may use it
+ * for its element passes or ignore it.
  */
 export type AggregationRule = ((
   xs: readonly Float32Array[],
   weights: readonly number[],
   out: Float32Array,
   dim: number,
+  kernels?: KernelBackend,
 ) => Float32Array) & {
   readonly symmetric?: boolean;
   readonly ruleName?: string;

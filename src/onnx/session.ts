@@ -55,7 +55,11 @@ export interface OnnxSession {
   input(name: string): TensorInfo;
   output(name: string): TensorInfo;
   /** Run with ready tensors; returns every output. */
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  /**
+   * Runs the model. `fetches` may map output names to preallocated CPU tensors of the right
+   * type and dims: onnxruntime writes into their buffers instead of allocating new outputs.
+   */
+  run(feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
   release(): Promise<void>;
 }
 
@@ -201,7 +205,8 @@ function wrap(session: ort.InferenceSession, device: 'cpu' | 'cuda', source: str
     outputs,
     input: (name: string) => find(inputs, name, 'input'),
     output: (name: string) => find(outputs, name, 'output'),
-    run: (feeds: Record<string, ort.Tensor>) => session.run(feeds) as Promise<Record<string, ort.Tensor>>,
+    run: (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>) =>
+      (fetches ? session.run(feeds, fetches) : session.run(feeds)) as Promise<Record<string, ort.Tensor>>,
     release: () => session.release(),
   });
 }

@@ -6,10 +6,14 @@
  * (sources M§2.7: `latent_model_input = cat([x, x])`, text `cat([negative, positive])`).
  * With g = 1 the unconditional rows are dropped and one run of B conditional rows gives ε_c.
  *
- * The text embeddings and any extra conditioning tensors are cast into their declared dtype
- * once (per batch size) and reused; each step only refills the latent (copied into both halves)
- * and the timestep, cast per declared dtype and shape: float32/float16 scalar [] (optimum ≥ 1.24),
+ * Every feed and the output are built once per batch size and reused: the text embeddings and
+ * any extra conditioning tensors are cast into their declared dtype once; the output is a
+ * preallocated tensor that onnxruntime writes into (no output allocation per run; a float32
+ * output is read in place). Each step only refills the latent (copied into both halves) and the
+ * timestep, cast per declared dtype and shape: float32/float16 scalar [] (optimum ≥ 1.24),
  * int64 [steps] (older optimum: one value), float [batch] (legacy diffusers script: one per row).
+ * With guidance, one pass combines the halves and checks the result for non-finite values (a
+ * non-finite value in either half always yields one in ε).
  */
 import type { Denoiser } from '../core/types.ts';
 import type * as ort from 'onnxruntime-node';
@@ -64,6 +68,11 @@ interface Prepared {
   feeds: Record<string, ort.Tensor>;
   latent: ElementArray;
   timestep: ElementArray;
+  /** Preallocated outputs for `run` (the output name → a tensor over `raw`), when the output is declared 4-D. */
+  fetches: Record<string, ort.Tensor> | undefined;
+  /** The preallocated output's buffer in its own dtype. */
+  raw: ElementArray | null;
+  /** The output as float32: `raw` itself for a float32 output, else a converted copy. */
   out: Float32Array;
   eps: Float32Array;
 }
@@ -165,7 +174,11 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
         feeds[info.name] = tensorOver(info.type, data, dims as number[]);
       }
     }
-    return { batch, rows, feeds, latent, timestep, out: new Float32Array(rows * dim), eps: new Float32Array(batch * dim) };
+    // onnxruntime checks a preallocated output's dims, so only a declared [rows, C, H, W] gets one
+    const raw = unet.output.shape.length === 4 ? allocElements(unet.output.type, rows * dim) : null;
+    const fetches = raw ? { [unet.output.name]: tensorOver(unet.output.type, raw, [rows, C, H, W]) } : undefined;
+    const out = raw && unet.output.type === 'float32' ? (raw as Float32Array) : new Float32Array(rows * dim);
+    return { batch, rows, feeds, latent, timestep, fetches, raw, out, eps: new Float32Array(batch * dim) };
   };
 
   return Object.freeze({
@@ -184,27 +197,40 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
       castInto('x', x, unet.latent.type, p.latent, 0);
       if (cfg) castInto('x', x, unet.latent.type, p.latent, batch * dim);
       fillCast('t', t, unet.timestep.type, p.timestep, 0, p.timestep.length);
-      const result = await unet.session.run(p.feeds);
+      const result = await unet.session.run(p.feeds, p.fetches);
       const o = result[unet.output.name];
       if (!o) throw new RangeError(`${unet.file} returned no output '${unet.output.name}'`);
       if (o.data.length !== p.rows * dim) {
         throw new RangeError(`${unet.file} output '${unet.output.name}' has ${o.data.length} values, expected ${p.rows}·${dim} = ${p.rows * dim} (dims [${o.dims.join(', ')}])`);
       }
-      const out = readFloat32(`output '${unet.output.name}'`, o.type, o.data, p.out);
-      for (let i = 0; i < out.length; i++) {
-        if (!Number.isFinite(out[i])) throw new RangeError(`${unet.file} output '${unet.output.name}' has a non-finite value ${out[i]} at index ${i} (t = ${t})`);
+      const out = p.out === p.raw ? p.out : readFloat32(`output '${unet.output.name}'`, o.type, p.raw ?? o.data, p.out);
+      if (!cfg) {
+        checkFinite(unet.file, unet.output.name, out, t);
+        return out;
       }
-      if (!cfg) return out;
-      // ε = ε_u + g·(ε_c − ε_u), uncond rows first.
+      // ε = ε_u + g·(ε_c − ε_u), uncond rows first; e − e is 0 for a finite e and NaN otherwise
       const n = batch * dim;
       const eps = p.eps;
+      let nonFinite = 0;
       for (let i = 0; i < n; i++) {
         const u = out[i];
-        eps[i] = u + guidance * (out[n + i] - u);
+        const e = Math.fround(u + guidance * (out[n + i] - u));
+        eps[i] = e;
+        nonFinite += e - e;
+      }
+      if (nonFinite !== 0) {
+        checkFinite(unet.file, unet.output.name, out, t);
+        throw new RangeError(`${unet.file}: the guided ε (guidance ${guidance}) overflows float32 at t = ${t}`);
       }
       return eps;
     },
   });
+}
+
+function checkFinite(file: string, output: string, out: Float32Array, t: number): void {
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) throw new RangeError(`${file} output '${output}' has a non-finite value ${out[i]} at index ${i} (t = ${t})`);
+  }
 }
 
 function latentHW(unet: UnetModel, size: readonly [number, number] | undefined): [number, number] {

@@ -1,13 +1,25 @@
 /**
- * One fixed AMDM run used to check that Node and Deno produce the same bits: three exact
- * Gaussian denoisers, slerp, √d-scaled η, seeded noise, η_ddim > 0. Both `test/core/golden.test.ts`
- * (vitest, Node) and `test-deno/golden_test.ts` (Deno) compare it with the same constants.
+ * One fixed AMDM run used to check that Node and Deno produce the same bits on each kernel
+ * backend: three exact Gaussian denoisers, slerp, √d-scaled η, seeded noise, η_ddim > 0. Both
+ * `test/core/golden.test.ts` (vitest, Node) and `test-deno/golden_test.ts` (Deno) compare it with
+ * the constants below.
  */
 import { sampleAMDM } from '../../src/core/sampler.ts';
 import { makeSchedule, alphaBar } from '../../src/core/schedule.ts';
 import type { Denoiser } from '../../src/core/types.ts';
+import type { BackendName } from '../../src/core/backend.ts';
 
-export async function goldenRun(): Promise<Float32Array> {
+/**
+ * The recorded result of each backend: first and last value and the FNV-1a hash of all 384.
+ * `js` is the reference loops' result (unchanged since they were written); `wasm` differs from
+ * it by float32 rounding (≈ 2e-7 relative) but must be the same bits in every runtime.
+ */
+export const GOLDEN: Record<BackendName, { first: number; last: number; hash: string }> = {
+  js: { first: 1.302933692932129, last: -0.23839053511619568, hash: '5768720a' },
+  wasm: { first: 1.3029334545135498, last: -0.2383905053138733, hash: '343fd189' },
+};
+
+export async function goldenRun(backend: BackendName = 'js'): Promise<Float32Array> {
   const schedule = makeSchedule();
   const dim = 3 * 8 * 8;
   const model = (offset: number, sigma: number): Denoiser => ({
@@ -32,6 +44,7 @@ export async function goldenRun(): Promise<Float32Array> {
     batch: 2,
     seed: 1234,
     ddimEta: 0.3,
+    backend,
   });
   return r.latents;
 }

@@ -96,6 +96,37 @@ describe('createUnetDenoiser', () => {
     expect(maxDiff(c.subarray(0, 256), first)).toBe(0);
   });
 
+  it('onnxruntime writes into a preallocated output tensor: no output allocated per run', async () => {
+    for (const name of ['optimum', 'fp16'] as const) {
+      const unet = folders[name].unet;
+      const seen: Record<string, ort.Tensor>[] = [];
+      const session = { ...unet.session, run: (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>) => { seen.push(fetches!); return unet.session.run(feeds, fetches); } };
+      const d = createUnetDenoiser({ unet: { ...unet, session }, cond, guidance: 1 });
+      const a = await d.eps(seq(8, 256), 981, 1);
+      await d.eps(seq(9, 256), 961, 1);
+      const out = seen[0][unet.output.name];
+      expect(out.type).toBe(name === 'fp16' ? 'float16' : 'float32');
+      expect(out.dims).toEqual([1, 4, 8, 8]);
+      expect(seen[1][unet.output.name]).toBe(out); // the same tensor every run
+      // a float32 output is ε itself, read in place
+      if (name === 'optimum') expect(a.buffer).toBe((out.data as Float32Array).buffer);
+    }
+  });
+
+  it('a non-finite guided ε names the output and index, whichever half it comes from', async () => {
+    const unet = folders.optimum.unet;
+    const session = {
+      ...unet.session,
+      run: async (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>) => {
+        const r = await unet.session.run(feeds, fetches);
+        (fetches![unet.output.name].data as Float32Array)[256 + 3] = Infinity; // ε_c of element 3
+        return r;
+      },
+    };
+    const d = createUnetDenoiser({ unet: { ...unet, session }, cond, uncond });
+    await expect(d.eps(seq(8, 256), 981, 1)).rejects.toThrow(`output '${unet.output.name}' has a non-finite value Infinity at index 259 (t = 981)`);
+  });
+
   it('feeds every timestep convention and dtype with the same result (same weights)', async () => {
     const x = seq(10, 2 * 256);
     const ref = await createUnetDenoiser({ unet: folders.optimum.unet, cond, uncond }).eps(x, 521, 2);

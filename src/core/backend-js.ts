@@ -1,0 +1,184 @@
+/**
+ * The reference kernel backend: plain loops over Float32Arrays, float64 arithmetic per element,
+ * rounded once to float32 on store. These are the loops the core always ran; the seeded golden
+ * runs (test/core/golden.test.ts, test-deno/) pin their bits. Every other backend is tested
+ * against this one.
+ */
+import type { DDIMCoefficients } from './ddim.ts';
+import type { KernelBackend } from './backend.ts';
+import { sqNormAt } from './tensor.ts';
+import { deviationFactor, nlerpFactor, slerpCoefficients, sphericalMeanSample, type SpherePasses } from './kernel-math.ts';
+
+/** ‖v‖ of the first n values of a float64 vector. */
+function norm64(v: Float64Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+/** The spherical mean's passes over JS arrays (q, u float64 scratch grown on demand). */
+class JsSphere implements SpherePasses {
+  q = new Float64Array(0);
+  u = new Float64Array(0);
+  xs: readonly Float32Array[] = [];
+  out: Float32Array = new Float32Array(0);
+  o = 0;
+  dim = 0;
+  bind(xs: readonly Float32Array[], out: Float32Array, dim: number): void {
+    if (this.q.length < dim) { this.q = new Float64Array(dim); this.u = new Float64Array(dim); }
+    this.xs = xs; this.out = out; this.dim = dim;
+  }
+  sqNorm(k: number): number { return sqNormAt(this.xs[k], this.o, this.dim); }
+  zeroQ(): void { this.q.fill(0, 0, this.dim); }
+  addQ(k: number, c: number): void {
+    const q = this.q, x = this.xs[k], o = this.o;
+    for (let i = 0; i < this.dim; i++) q[i] += c * x[o + i];
+  }
+  normQ(): number { return norm64(this.q, this.dim); }
+  divQ(d: number): void { const q = this.q; for (let i = 0; i < this.dim; i++) q[i] /= d; }
+  zeroU(): void { this.u.fill(0, 0, this.dim); }
+  dotQ(k: number): number {
+    const q = this.q, x = this.xs[k], o = this.o;
+    let c = 0;
+    for (let i = 0; i < this.dim; i++) c += q[i] * x[o + i];
+    return c;
+  }
+  sinSq(k: number, inv: number, c: number): number {
+    const q = this.q, x = this.xs[k], o = this.o;
+    let ss = 0;
+    for (let i = 0; i < this.dim; i++) {
+      const p = x[o + i] * inv - c * q[i];
+      ss += p * p;
+    }
+    return ss;
+  }
+  addLog(k: number, inv: number, c: number, f: number): void {
+    const q = this.q, u = this.u, x = this.xs[k], o = this.o;
+    for (let i = 0; i < this.dim; i++) u[i] += f * (x[o + i] * inv - c * q[i]);
+  }
+  normU(): number { return norm64(this.u, this.dim); }
+  expStep(a: number, b: number): void {
+    const q = this.q, u = this.u;
+    for (let i = 0; i < this.dim; i++) q[i] = a * q[i] + b * u[i];
+  }
+  writeOut(r: number): void {
+    const q = this.q, out = this.out, o = this.o;
+    for (let i = 0; i < this.dim; i++) out[o + i] = r * q[i];
+  }
+}
+
+const coef = new Float64Array(2);
+
+function makeJsBackend(): KernelBackend {
+  const sphere = new JsSphere();
+  let norms = new Float64Array(0);
+  return {
+    name: 'js',
+    buffers: (count, n) => Array.from({ length: count }, () => new Float32Array(n)),
+    owns: () => true,
+
+    ddim(c: DDIMCoefficients, x, eps, mean, prev, x0, noise) {
+      const n = x.length;
+      const { x0FromX, x0FromEps, meanFromX0, meanFromEps, sigma } = c;
+      const needNoise = prev !== null && sigma > 0;
+      // one loop per combination of outputs, so the inner loops carry no branches
+      if (!prev && !x0) {
+        for (let i = 0; i < n; i++) {
+          const e = eps[i];
+          mean[i] = meanFromX0 * (x0FromX * x[i] + x0FromEps * e) + meanFromEps * e;
+        }
+      } else if (prev && !x0 && !needNoise) {
+        for (let i = 0; i < n; i++) {
+          const e = eps[i];
+          const m = meanFromX0 * (x0FromX * x[i] + x0FromEps * e) + meanFromEps * e;
+          mean[i] = m;
+          prev[i] = m;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const e = eps[i];
+          const xh = x0FromX * x[i] + x0FromEps * e;
+          if (x0) x0[i] = xh;
+          const m = meanFromX0 * xh + meanFromEps * e;
+          mean[i] = m;
+          if (prev) prev[i] = needNoise ? m + sigma * noise![i] : m;
+        }
+      }
+    },
+
+    combine(a, b, ca, cb, out) {
+      for (let i = 0; i < out.length; i++) out[i] = ca * a[i] + cb * b[i];
+    },
+
+    slerp(a, b, w, out, dim) {
+      for (let s = 0, o = 0; o < out.length; s++, o += dim) {
+        // one pass for ⟨a, b⟩, ‖a‖², ‖b‖²
+        let dot = 0, aa = 0, bb = 0;
+        for (let i = o; i < o + dim; i++) {
+          const u = a[i], v = b[i];
+          dot += u * v;
+          aa += u * u;
+          bb += v * v;
+        }
+        slerpCoefficients(dot, aa, bb, w, s, coef);
+        const ca = coef[0], cb = coef[1];
+        for (let i = o; i < o + dim; i++) out[i] = ca * a[i] + cb * b[i];
+      }
+    },
+
+    nlerp(a, b, w, out, dim) {
+      for (let s = 0, o = 0; o < out.length; s++, o += dim) {
+        const aa = sqNormAt(a, o, dim), bb = sqNormAt(b, o, dim);
+        let vv = 0;
+        for (let i = o; i < o + dim; i++) {
+          const v = (1 - w) * a[i] + w * b[i];
+          vv += v * v;
+        }
+        const k = nlerpFactor(aa, bb, vv, w, s);
+        if (k === 0) { out.fill(0, o, o + dim); continue; }
+        for (let i = o; i < o + dim; i++) out[i] = k * ((1 - w) * a[i] + w * b[i]);
+      }
+    },
+
+    sphericalMean(xs, weights, out, dim, tol, maxIt) {
+      if (norms.length < xs.length) norms = new Float64Array(xs.length);
+      sphere.bind(xs, out, dim);
+      for (let s = 0, o = 0; o < out.length; s++, o += dim) {
+        sphere.o = o;
+        sphericalMeanSample(sphere, xs.length, weights, norms, s, tol, maxIt);
+      }
+    },
+
+    deviate(x, mu, eta, out, dim, distances, clip) {
+      for (let s = 0, o = 0; o < x.length; s++, o += dim) {
+        const end = o + dim;
+        let sq = 0;
+        for (let i = o; i < end; i++) {
+          const d = x[i] - mu[i];
+          sq += d * d;
+        }
+        const dist = Math.sqrt(sq);
+        if (distances) distances[s] = dist;
+        const k = deviationFactor(dist, eta, clip);
+        if (k === 0) {
+          if (out !== x) for (let i = o; i < end; i++) out[i] = x[i];
+          continue;
+        }
+        for (let i = o; i < end; i++) {
+          const xm = x[i];
+          out[i] = xm - k * (xm - mu[i]);
+        }
+      }
+    },
+
+    firstNonFinite(x) {
+      for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
+      return -1;
+    },
+
+    sqNormAt,
+  };
+}
+
+/** The reference backend (one instance). */
+export const jsBackend: KernelBackend = makeJsBackend();
