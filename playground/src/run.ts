@@ -105,8 +105,10 @@ export async function runPlayground(settings: Settings, opts: RunOptions = {}): 
       target: 0,
       aggregateSteps: settings.s,
       weights: settings.w,
+      deviation: settings.deviation,
       eta: settings.eta,
-      etaScale: settings.etaScale,
+      // the relative step has no length scale (the sampler refuses one)
+      etaScale: settings.deviation === 'eq9' ? settings.etaScale : undefined,
       rule,
     };
     emit(await runMethod(settings, prompt, amdm, 'amdm', collector.onStep));

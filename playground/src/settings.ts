@@ -5,6 +5,7 @@
  * line in run.ts; a new model source is one entry in `MODEL_SOURCES` (and its factory in run.ts).
  */
 import { RULE_NAMES, type RuleName } from '../../src/core/rules.ts';
+import type { DeviationMode } from '../../src/core/deviation.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../../src/core/validate.ts';
 import { EXPERTS, type ExpertName } from '../../src/toy/shapes/experts.ts';
 import { makePromptSet, parsePromptLabel, promptLabel, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
@@ -40,7 +41,10 @@ export interface Settings {
   others: ExpertName[];
   models: ModelSource;
   w: number;
+  /** eq9: a step of length η (eq. 9); relative: x′ + λ(μₖ − x′) with λ = η (never passes μₖ). */
+  deviation: DeviationMode;
   eta: number;
+  /** eq9 only. */
   etaScale: 'sqrtDim' | 'absolute';
   s: number;
   T: number;
@@ -71,7 +75,7 @@ export interface NumberControl extends Base<'seed'> {
   max: number;
   default: number;
 }
-export interface SelectControl extends Base<'etaScale' | 'rule' | 'models'> {
+export interface SelectControl extends Base<'deviation' | 'etaScale' | 'rule' | 'models'> {
   kind: 'select';
   options: readonly (readonly [value: string, text: string])[];
   default: string;
@@ -81,8 +85,9 @@ export type Control = RangeControl | NumberControl | SelectControl;
 /** The sampler controls, in page order. */
 export const CONTROLS: readonly Control[] = [
   { key: 'w', kind: 'range', label: 'w', min: 0, max: 1, step: 0.05, default: 0.5, help: 'weight of each other expert in the merge (eq. 8); 0 keeps the target' },
+  { key: 'deviation', kind: 'select', label: 'deviation step', options: [['eq9', 'eq. 9 (a step of length η)'], ['relative', 'relative (a fraction λ = η of the way)']], default: 'eq9', help: 'eq. 9 as in the paper, or the relative step x′ + λ(μₖ − x′), which never passes μₖ' },
   { key: 'eta', kind: 'range', label: 'η', min: 0, max: 1, step: 0.05, default: 0, help: 'deviation step toward each model’s own mean (eq. 9); the paper uses 0.3' },
-  { key: 'etaScale', kind: 'select', label: 'η scale', options: [['sqrtDim', '× √d (η·√d)'], ['absolute', 'absolute length']], default: 'sqrtDim', help: 'how η becomes a length: × √d (d = 768) or as is' },
+  { key: 'etaScale', kind: 'select', label: 'η scale', options: [['sqrtDim', '× √d (η·√d)'], ['absolute', 'absolute length']], default: 'sqrtDim', help: 'eq. 9 only: how η becomes a length, × √d (d = 768) or as is' },
   { key: 's', kind: 'range', label: 's', min: 0, max: 100, step: 1, default: 20, help: 'steps with aggregation (the first s of T)' },
   { key: 'T', kind: 'range', label: 'T', min: 1, max: 100, step: 1, default: 50, help: 'DDIM steps' },
   { key: 'rule', kind: 'select', label: 'rule', options: [...RULE_NAMES.map((r) => [r, r] as const), ['custom', 'custom (write a rule below)']], default: 'slerp', help: 'how the proposals are merged' },

@@ -15,6 +15,7 @@ export interface ExpectedSettings {
   w: number;
   eta: number;
   etaScale: 'sqrtDim' | 'absolute';
+  deviation?: 'eq9' | 'relative';
   s: number;
   T: number;
   rule: 'slerp' | 'lerp' | 'nlerp' | 'vp' | 'sphericalMean';
@@ -27,7 +28,7 @@ export async function libraryRates(o: ExpectedSettings): Promise<Record<string, 
   const world = makeWorld();
   const methods: ShapesMethod[] = [o.target, ...o.others].map((e) => ({ name: `alone:${e}`, experts: [e] }));
   if (o.others.length > 0) {
-    methods.push({ name: 'amdm', experts: [o.target, ...o.others], target: 0, weights: o.w, eta: o.eta, etaScale: o.etaScale, rule: o.rule, aggregateSteps: o.s });
+    methods.push({ name: 'amdm', experts: [o.target, ...o.others], target: 0, weights: o.w, eta: o.eta, ...(o.deviation === 'relative' ? { deviation: 'relative' as const } : { etaScale: o.etaScale }), rule: o.rule, aggregateSteps: o.s });
   }
   const res = await compareOnShapes({ world, prompts: [parsePromptLabel(world, o.prompt)], methods, samplesPerPrompt: o.samples, steps: o.T, seed: o.seed });
   return Object.fromEntries(res.methods.map((m) => [m.name, m.summary.overall]));

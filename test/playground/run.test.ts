@@ -80,6 +80,17 @@ describe('runPlayground', () => {
     expect(t.norms.filter((r) => r.series === 'merge x′')).toHaveLength(5 * 2);
   });
 
+  it('the relative deviation step: the library’s rates, λ = η in the trace, the η scale not passed on', async () => {
+    const settings = { ...quick, deviation: 'relative' as const, eta: 0.5, etaScale: 'absolute' as const };
+    const res = await runPlayground(settings);
+    expect(res.amdmError).toBeNull();
+    const want = await libraryRates(settings as ExpectedSettings);
+    expect(res.methods[2].summary).toEqual(want.amdm);
+    expect(res.trace!.etas.map((r) => r.eta)).toEqual(new Array(5 * 2).fill(0.5));
+    expect(parseSettings({ deviation: 'relative' }).deviation).toBe('relative');
+    expect(() => parseSettings({ deviation: 'clip' })).toThrow(/deviation/);
+  });
+
   it('reruns only AMDM when a sampler setting of AMDM changes (alone runs are cached)', async () => {
     const cache = new Map<string, MethodView>();
     const first = await runPlayground(quick, { cache });
