@@ -11,6 +11,7 @@ function packageVersion(): string {
 }
 import { RULE_NAMES } from '../core/rules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
+import { addZooBenchCommands } from './minimig-bench.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
@@ -41,7 +42,13 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--grid-prompts <n>', 'prompts shown in grid.png', intArg(0, 64), d.gridPrompts)
     .addOption(new Option('--backend <backend>', 'closed-form experts in JS, or exported to ONNX and run by onnxruntime').choices(['js', 'onnx']).default(d.backend))
     .option('--no-progress', 'hide the progress bar')
-    .action(async (opts) => {
+    .addOption(new Option('--world <world>', 'shapes: the closed-form Shapes experts; mini: the learned mini-zoo (models/mini-zoo) through ONNX, on MiniMIG prompts (takes --prompts, --steps, --s, --eta, --out)').choices(['shapes', 'mini']).default('shapes'))
+    .action(async (opts, cmd: Command) => {
+      if (opts.world === 'mini') {
+        const { runMiniDemoFromCli } = await import('./demo-mini.ts');
+        await runMiniDemoFromCli(opts, (k) => cmd.getOptionValueSource(k) === 'cli');
+        return;
+      }
       opts.s ??= paperS(opts.steps);
       if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
       if (opts.deviation === 'relative' && opts.etaScale !== undefined) throw new Error(`--eta-scale applies only to --deviation eq9; with relative, --eta is the fraction λ ∈ [0, 1] of the way to μ`);
@@ -107,7 +114,7 @@ export function buildProgram(extra: Command[] = []): Command {
       }
       await runExperiment(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
     });
-  program.addCommand(zooCommand());
+  program.addCommand(addZooBenchCommands(zooCommand()));
   return program;
 }
 

@@ -24,6 +24,7 @@ import * as Plot from '@observablehq/plot';
 import type { Command } from 'commander';
 import { plotToSVG } from '../image/plot.ts';
 import { parseShard, shardItems, type Shard } from '../sd/coco-mig.ts';
+import type { RGBA } from '../image/raster.ts';
 import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
@@ -185,6 +186,69 @@ function methodRun(m: MiniMigMethod, kinds: ReadonlyMap<string, string>, zoo: st
   return { models };
 }
 
+/** The family of every zoo folder the methods use; names a missing folder. */
+export async function zooKinds(zoo: string, methods: readonly string[]): Promise<Map<string, string>> {
+  const kinds = new Map<string, string>();
+  for (const name of new Set(methods.flatMap((m) => MINIMIG_METHODS[m].models))) {
+    if (!existsSync(join(zoo, name, 'unet', 'model.onnx'))) throw new RangeError(`--zoo: ${join(zoo, name)} is not a model folder (no unet/model.onnx)`);
+    kinds.set(name, await folderKind(join(zoo, name)));
+  }
+  return kinds;
+}
+
+export interface MethodImageContext {
+  /** Family of each zoo folder name. */
+  kinds: ReadonlyMap<string, string>;
+  zoo: string;
+  prompt: MiniMigPrompt;
+  replicate: number;
+  /** The style reference PNG of the prompt (IP-Adapter reads it). */
+  refPath: string;
+  settings: { steps: number; aggregateSteps: number; eta: number; guidance: number };
+  threads: number;
+  scalingFactor: number | undefined;
+}
+
+export interface MethodImage {
+  seed: number;
+  evaluation: SceneEvaluation;
+  image: RGBA;
+  png: Uint8Array;
+  /** UNet calls of all models. */
+  calls: number;
+  /** Wall time of load, sampling and decoding, seconds. */
+  seconds: number;
+}
+
+/** One method's image for one prompt and seed, scored by the evaluator; null when the method cannot take the prompt. */
+export async function generateMethodImage(name: string, c: MethodImageContext): Promise<MethodImage | null> {
+  const m = MINIMIG_METHODS[name];
+  const r = methodRun(m, c.kinds, c.zoo, c.prompt, c.refPath);
+  if (r === null) return null;
+  const { generateSd } = await import('../sd/pipeline.ts');
+  await import('../sd/families/index.ts');
+  const { steps, aggregateSteps, eta, guidance } = c.settings;
+  const seed = replicateSeed(c.prompt, c.replicate);
+  const run: SdRunOptions = {
+    prompt: r.models[0].prompt!,
+    negativePrompt: '',
+    steps,
+    guidance,
+    seed,
+    scalingFactor: c.scalingFactor,
+    ...(r.models.length === 1
+      ? { aggregateSteps: 0 }
+      : m.preset === 'reference'
+        ? { preset: 'reference' as const, reference: referenceSettings(steps) }
+        : { aggregateSteps, weights: [...m.weights!], eta, etaScale: 'sqrtDim' as const, rule: 'slerp' as const }),
+  };
+  const t0 = performance.now();
+  const g = await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
+  const seconds = (performance.now() - t0) / 1000;
+  const image = g.target.images[0];
+  return { seed, evaluation: evaluateScene(c.prompt.scene, unitImageFromRgba(image)), image, png: g.target.png[0], calls: g.totalCalls, seconds };
+}
+
 /** Runs (this shard of) the benchmark; writes the summary when the whole set is done. */
 export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult> {
   const d = BENCH_DEFAULTS;
@@ -209,11 +273,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   };
   const prompts = minimigPromptSet({ perLevel: settings.perLevel, seed: settings.promptSeed, levels: settings.levels });
   const shard = parseShard(o.shard, o.env ?? process.env, o.shardCount);
-  const kinds = new Map<string, string>();
-  for (const name of new Set(methods.flatMap((m) => MINIMIG_METHODS[m].models))) {
-    if (!existsSync(join(zoo, name, 'unet', 'model.onnx'))) throw new RangeError(`--zoo: ${join(zoo, name)} is not a model folder (no unet/model.onnx)`);
-    kinds.set(name, await folderKind(join(zoo, name)));
-  }
+  const kinds = await zooKinds(zoo, methods);
   const out = await ensureDir(o.out ?? d.out, '--out');
   sweepTempFiles(out);
   await claimSettings(out, settings);
@@ -222,8 +282,6 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const mine = shardItems(pairs, shard);
   const refs = await ensureDir(join(out, 'refs'));
   const refPath = (id: string) => join(refs, `${id}.png`);
-  const { generateSd } = await import('../sd/pipeline.ts');
-  await import('../sd/families/index.ts');
   const scalingFactor = await folderScalingFactor(join(zoo, methods.map((m) => MINIMIG_METHODS[m].models[0])[0]));
   let written = 0;
   let skipped = 0;
@@ -235,29 +293,11 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
         skipped++;
         continue;
       }
-      const m = MINIMIG_METHODS[name];
-      const r = methodRun(m, kinds, zoo, p, refPath(p.id));
-      if (r === null) continue;
-      const seed = replicateSeed(p, k);
-      const run: SdRunOptions = {
-        prompt: r.models[0].prompt!,
-        negativePrompt: '',
-        steps,
-        guidance: settings.guidance,
-        seed,
-        scalingFactor,
-        ...(r.models.length > 1
-          ? m.preset === 'reference'
-            ? { preset: 'reference' as const, reference: referenceSettings(steps) }
-            : { aggregateSteps, weights: [...m.weights!], eta: settings.eta, etaScale: 'sqrtDim' as const, rule: 'slerp' as const }
-          : { aggregateSteps: 0 }),
-      };
-      const t0 = performance.now();
-      const g = await generateSd({ models: r.models, session: { intraOpNumThreads: o.threads ?? 0 }, ...run });
-      const seconds = (performance.now() - t0) / 1000;
-      const evaluation = evaluateScene(p.scene, unitImageFromRgba(g.target.images[0]));
-      if (o.images) await writeFileAtomic(join(await ensureDir(join(out, 'images', name)), `${p.id}-r${k}.png`), g.target.png[0]);
-      const rec: BenchRecord = { method: name, id: p.id, level: p.level, replicate: k, seed, evaluation, calls: g.totalCalls, seconds };
+      const g = await generateMethodImage(name, { kinds, zoo, prompt: p, replicate: k, refPath: refPath(p.id), settings, threads: o.threads ?? 0, scalingFactor });
+      if (g === null) continue;
+      if (o.images) await writeFileAtomic(join(await ensureDir(join(out, 'images', name)), `${p.id}-r${k}.png`), g.png);
+      const { evaluation, calls, seconds, seed } = g;
+      const rec: BenchRecord = { method: name, id: p.id, level: p.level, replicate: k, seed, evaluation, calls, seconds };
       await ensureDir(join(out, 'records', name));
       await writeFileAtomic(path, jsonText(rec));
       written++;

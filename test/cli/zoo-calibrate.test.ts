@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,5 +78,22 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
 
   it('names a folder that is not a model', async () => {
     await expect(runZooCalibrate({ zoo, models: ['tokenizer'], out })).rejects.toThrow('--models: ');
+  });
+
+  it('writes its folder whole (with the manifest); a smoke run never replaces it, a foreign folder is refused before any model runs', async () => {
+    const manifest = JSON.parse(readFileSync(join(out, '.amdm-output.json'), 'utf8'));
+    expect(manifest).toMatchObject({ command: 'zoo calibrate', smoke: false });
+    expect(manifest.files).toContain('refs/L1-000.png');
+    expect(manifest.files).toContain('images/base/L1-000.png');
+    await expect(runZooCalibrate({ zoo, models: ['base'], perLevel: 1, steps: 1, out, quick: true })).rejects.toThrow(
+      `--out: ${out} holds the full run of "zoo calibrate"; a smoke run (--quick) never replaces it`,
+    );
+    const foreign = mkdtempSync(join(tmpdir(), 'zoo-calibrate-foreign-'));
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    const lines: string[] = [];
+    await expect(runZooCalibrate({ zoo, models: ['base'], perLevel: 1, steps: 1, out: foreign, log: (l) => lines.push(l) })).rejects.toThrow('already holds files that amdm did not write');
+    expect(lines).toEqual([]);
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+    rmSync(foreign, { recursive: true, force: true });
   });
 });
