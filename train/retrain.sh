@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Retrain and re-export the whole mini-zoo (models/mini-zoo/) from scratch:
 #   bash train/retrain.sh
-# Steps: training set (train/make-data.ts) -> VAE (two runs: 300 steps, then 400 more with an
-# L1 term) -> text encoder + base UNet -> the three adapters on the frozen base, concurrently ->
+# Steps: training set (train/make-data.ts) -> VAE (three runs: 300 steps of MSE, then 600 and
+# 800 more with an L1 term) -> text encoder + base UNet -> the three adapters on the frozen base, concurrently ->
 # export + onnxruntime/torch check. Step counts and seeds below are the ones of the committed
 # folders; every run is seeded and uses a fixed thread count.
 set -euo pipefail
@@ -11,18 +11,19 @@ PY=${PY:-/usr/bin/python3}
 DATA=${DATA:-train/data/minimig.bin}
 RUNS=${RUNS:-train/runs/full}
 COUNT=${COUNT:-20000}
-BASE_STEPS=${BASE_STEPS:-2000}
-ADAPTER_STEPS=${ADAPTER_STEPS:-600}
+BASE_STOP=${BASE_STOP:-400}
+
 
 mkdir -p "$(dirname "$DATA")" "$RUNS"
 [ -f "$DATA" ] || npx tsx train/make-data.ts --out "$DATA" --count "$COUNT" --seed 1
-$PY train/train.py vae --data "$DATA" --out "$RUNS/vae1" --steps 300 --batch 32 --threads 2 --log-every 25 --seed 1
-$PY train/train.py vae --data "$DATA" --out "$RUNS/vae" --init "$RUNS/vae1" --steps 400 --batch 32 --lr 1.5e-3 --threads 2 --log-every 25 --seed 2
-$PY train/train.py base --data "$DATA" --out "$RUNS/base" --vae "$RUNS/vae" --steps "$BASE_STEPS" --batch 64 --lr 2e-3 --threads 2 --log-every 25 --save-every 100 --seed 3
+$PY train/train.py vae --data "$DATA" --out "$RUNS/vae1" --steps 300 --batch 32 --l1 0 --threads 2 --log-every 25 --seed 1
+$PY train/train.py vae --data "$DATA" --out "$RUNS/vae2" --init "$RUNS/vae1" --steps 600 --batch 32 --lr 1.5e-3 --threads 1 --log-every 25 --save-every 50 --seed 2
+$PY train/train.py vae --data "$DATA" --out "$RUNS/vae" --init "$RUNS/vae2" --steps 800 --batch 64 --lr 1e-3 --threads 1 --log-every 25 --save-every 100 --seed 3
+$PY train/train.py base --data "$DATA" --out "$RUNS/base" --vae "$RUNS/vae" --steps 1500 --stop-at "$BASE_STOP" --batch 64 --lr 2e-3 --threads 1 --log-every 25 --save-every 100 --seed 3
 pids=()
 for stage in interact migc ipadapter; do
   $PY train/train.py "$stage" --data "$DATA" --out "$RUNS/$stage" --vae "$RUNS/vae" --base "$RUNS/base" \
-    --steps "$ADAPTER_STEPS" --batch 32 --lr 2e-3 --threads 1 --log-every 25 --save-every 50 --seed 4 > "$RUNS/$stage.log" 2>&1 &
+    --steps 600 --batch 32 --lr 2e-3 --threads 1 --log-every 25 --save-every 50 --seed 4 > "$RUNS/$stage.log" 2>&1 &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done

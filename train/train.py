@@ -20,6 +20,10 @@ import os
 import sys
 import time
 
+# One BLAS thread: under CPU contention, spinning worker threads cost far more than they give.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -48,8 +52,11 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--save-every", type=int, default=500)
+    ap.add_argument("--stop-at", type=int, help="stop after this step (the schedule still spans --steps); "
+                    "a run stopped early this way is reproduced by the same two numbers")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (tests)")
     ap.add_argument("--init", help="vae stage: start from this VAE run's weights (continued training)")
+    ap.add_argument("--l1", type=float, default=1.0, help="vae stage: weight of the L1 term (besides MSE)")
     a = ap.parse_args(argv)
     for k in ["steps", "batch", "threads", "log_every", "save_every"]:
         if getattr(a, k) < 1:
@@ -107,7 +114,8 @@ def train_loop(a, params, loss_fn, state_fn, default_lr):
     opt = torch.optim.AdamW(params, lr=a.lr or default_lr, weight_decay=0.0)
     log = Logger(a.out, a.log_every)
     rng = np.random.default_rng(a.seed)
-    for step in range(1, a.steps + 1):
+    last = min(a.steps, a.stop_at or a.steps)
+    for step in range(1, last + 1):
         for g in opt.param_groups:
             g["lr"] = lr_at(step - 1, a.steps, a.lr or default_lr)
         loss = loss_fn(step, rng)
@@ -116,7 +124,7 @@ def train_loop(a, params, loss_fn, state_fn, default_lr):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         log.add(step, float(loss))
-        if step % a.save_every == 0 or step == a.steps:
+        if step % a.save_every == 0 or step == last:
             save(state_fn(step), os.path.join(a.out, "model.pt"))
 
 
@@ -138,22 +146,29 @@ def stage_vae(a, data, size):
         z = vae.enc(x)
         noise = torch.from_numpy(rng.standard_normal(z.shape).astype(np.float32))
         rec = vae.dec(z + 0.1 * noise)
-        return F.mse_loss(rec, x) + F.l1_loss(rec, x) + 1e-4 * z.pow(2).mean()
+        return F.mse_loss(rec, x) + a.l1 * F.l1_loss(rec, x) + 1e-4 * z.pow(2).mean()
 
     def state(step):
         return {"kind": "vae", "size": size, "step": step, "state": vae.state_dict()}
 
     train_loop(a, list(vae.parameters()), loss_fn, state, 2e-3)
-    # latents of unit standard deviation over the data
+    report = set_latent_scale(vae, data, a.seed + 1)
+    save(state(a.steps), os.path.join(a.out, "model.pt"))
+    print(json.dumps(report))
+
+
+def set_latent_scale(vae, data, seed):
+    """latent_scale = 1 / std of the encoder output on 2048 renders; returns it with the
+    reconstruction MSE of 256 renders."""
     with torch.no_grad():
-        rng = np.random.default_rng(a.seed + 1)
-        idx = np.sort(rng.choice(N, size=min(2048, N), replace=False))
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(data.count, size=min(2048, data.count), replace=False))
+        vae.latent_scale.fill_(1.0)
         z = vae.enc(u8_to_float(data["image"][idx]))
         vae.latent_scale.fill_(1.0 / float(z.std()))
-        rec = vae.decode(vae.encode(u8_to_float(data["image"][idx[:256]])))
-        err = float(F.mse_loss(rec, u8_to_float(data["image"][idx[:256]])))
-    save(state(a.steps), os.path.join(a.out, "model.pt"))
-    print(json.dumps({"latent_scale": float(vae.latent_scale), "reconstruction_mse": err}))
+        x = u8_to_float(data["image"][idx[:256]])
+        err = float(F.mse_loss(vae.decode(vae.encode(x)), x))
+    return {"latent_scale": float(vae.latent_scale), "reconstruction_mse": err}
 
 
 def load_vae(folder):
