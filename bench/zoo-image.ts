@@ -33,7 +33,7 @@ const zoo = resolve(values.zoo);
 
 // time every session.run of onnxruntime
 const timer = { run: 0 };
-const proto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<unknown> };
+const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
 const run0 = proto.run;
 proto.run = async function (this: unknown, ...a: unknown[]) {
   const t0 = performance.now();

@@ -25,6 +25,7 @@ import type { Command } from 'commander';
 import { plotToSVG } from '../image/plot.ts';
 import { parseShard, shardItems, type Shard } from '../sd/coco-mig.ts';
 import type { RGBA } from '../image/raster.ts';
+import type { RuleName } from '../core/rules.ts';
 import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
@@ -42,6 +43,10 @@ export interface MiniMigMethod {
   weights?: readonly number[];
   /** 'reference': the official code's loop (ω 0.5 per other model, optimization in steps 1..3). */
   preset?: 'paper' | 'reference';
+  /** η of eq. 9 (×√d) instead of the run's --eta. */
+  eta?: number;
+  /** Aggregation rule instead of slerp (eq. 8). */
+  rule?: RuleName;
 }
 
 const ID = 'interactdiffusion-mini';
@@ -59,6 +64,10 @@ export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.f
   'interact+ip': { label: 'InteractDiffusion-mini(+IP-Adapter-mini)', models: [ID, IP], weights: [0.65] },
   'interact+migc+ip': { label: 'InteractDiffusion-mini(+MIGC-mini, +IP-Adapter-mini)', models: [ID, MIGC, IP], weights: [0.5, 0.65] },
   'interact+migc:reference': { label: 'InteractDiffusion-mini(+MIGC-mini), reference preset', models: [ID, MIGC], preset: 'reference' },
+  'interact+migc:eta0': { label: 'InteractDiffusion-mini(+MIGC-mini), η = 0', models: [ID, MIGC], weights: [0.5], eta: 0 },
+  'interact+migc:eta1': { label: 'InteractDiffusion-mini(+MIGC-mini), η = 1·√d', models: [ID, MIGC], weights: [0.5], eta: 1 },
+  'interact+migc:lerp': { label: 'InteractDiffusion-mini(+MIGC-mini), lerp', models: [ID, MIGC], weights: [0.5], rule: 'lerp' },
+  'interact+migc:nlerp': { label: 'InteractDiffusion-mini(+MIGC-mini), nlerp', models: [ID, MIGC], weights: [0.5], rule: 'nlerp' },
 });
 
 /**
@@ -240,7 +249,7 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
       ? { aggregateSteps: 0 }
       : m.preset === 'reference'
         ? { preset: 'reference' as const, reference: referenceSettings(steps) }
-        : { aggregateSteps, weights: [...m.weights!], eta, etaScale: 'sqrtDim' as const, rule: 'slerp' as const }),
+        : { aggregateSteps, weights: [...m.weights!], eta: m.eta ?? eta, etaScale: 'sqrtDim' as const, rule: m.rule ?? 'slerp' }),
   };
   const t0 = performance.now();
   const g = await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
@@ -388,6 +397,8 @@ export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: 
   table2: { title: 'Table 2 analog: MIGC-mini ← InteractDiffusion-mini (does it gain interactions and keep attributes?)', methods: ['migc', 'interact', 'migc+interact'] },
   style: { title: 'Figure 3b / 4 analog: + IP-Adapter-mini (style), and all three models', methods: ['interact', 'ip', 'interact+ip', 'interact+migc+ip'] },
   reference: { title: "The official code's loop (reference preset) vs the paper's algorithm", methods: ['interact+migc', 'interact+migc:reference'] },
+  eta: { title: 'Table 3 analog: the deviation step η (×√d) of InteractDiffusion-mini ← MIGC-mini', methods: ['interact', 'interact+migc:eta0', 'interact+migc', 'interact+migc:eta1'] },
+  rules: { title: 'Figure 5a analog: slerp vs lerp and nlerp in InteractDiffusion-mini ← MIGC-mini', methods: ['interact', 'interact+migc', 'interact+migc:lerp', 'interact+migc:nlerp'] },
 });
 const EXPERIMENT_LEVELS = [2, 3, 4];
 

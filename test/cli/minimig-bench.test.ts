@@ -15,7 +15,7 @@ describe('MiniMIG benchmark: options', () => {
     await expect(runMiniMigBench({ methods: ['migc', 'migc'] })).rejects.toThrow('--methods names a method twice: migc,migc');
     await expect(runMiniMigBench({ methods: [] })).rejects.toThrow('--methods must name at least one of base,');
     await expect(runMiniMigBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow('--s must be ≤ --steps (3), got 4');
-    await expect(runZooExperiment('table9')).rejects.toThrow("experiment must be one of table1, table2, style, reference, got 'table9'");
+    await expect(runZooExperiment('table9')).rejects.toThrow("experiment must be one of table1, table2, style, reference, eta, rules, got 'table9'");
   });
 
   it('every aggregated method gives one weight per other model; the experiments default to their own folders', () => {
