@@ -12,11 +12,10 @@
  * int64 [steps] (older optimum: one value), float [batch] (legacy diffusers script: one per row).
  */
 import type { Denoiser } from '../core/types.ts';
-import type * as ort from 'onnxruntime-node';
 import { allocElements, castInto, fillCast, readFloat32, type ElementArray } from './dtype.ts';
 import type { UnetModel } from './model-folder.ts';
 import { REQUIRED_ROLES } from './manifest.ts';
-import { describeInfo, tensorOver, type TensorInfo } from './session.ts';
+import { describeInfo, tensorOver, type OnnxTensor, type TensorInfo } from './session.ts';
 
 /** A batched conditioning input: one row per sample (or one row broadcast to all samples). */
 export interface ConditionInput {
@@ -61,7 +60,7 @@ export interface UnetDenoiser extends Denoiser {
 interface Prepared {
   batch: number;
   rows: number;
-  feeds: Record<string, ort.Tensor>;
+  feeds: Record<string, OnnxTensor>;
   latent: ElementArray;
   timestep: ElementArray;
   out: Float32Array;
@@ -120,7 +119,7 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
 
   const prepare = (batch: number): Prepared => {
     const rows = cfg ? 2 * batch : batch;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, OnnxTensor> = {};
     const latent = allocElements(unet.latent.type, rows * dim);
     feeds[unet.latent.name] = tensorOver(unet.latent.type, latent, [rows, C, H, W]);
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ort from 'onnxruntime-node';
 import { loadModelFolder, type ModelFolder } from '../../src/onnx/model-folder.ts';
 import { createUnetDenoiser } from '../../src/onnx/unet-denoiser.ts';
-import { makeTensor, outputFloat32 } from '../../src/onnx/session.ts';
+import { makeTensor, outputFloat32, type OnnxTensor } from '../../src/onnx/session.ts';
 import { tmpFolders } from './tmp-folders.ts';
 
 const tmp = tmpFolders();
@@ -32,7 +31,7 @@ const repeat = (a: Float32Array, n: number) => {
 };
 
 /** One plain run of `batch` rows (timestep as a float32 scalar). */
-async function rawRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, ort.Tensor> = {}) {
+async function rawRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, OnnxTensor> = {}) {
   const u = f.unet;
   const r = await u.session.run({
     sample: makeTensor(u.latent, x, [batch, 4, 8, 8]),
