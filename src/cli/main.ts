@@ -47,11 +47,12 @@ export function buildProgram(extra: Command[] = []): Command {
     .argument('<job>', 'job file (JSON; see examples/jobs/)')
     .option('-o, --output <dir>', "output folder (overrides the job's output)")
     .addOption(new Option('--device <device>', "onnxruntime device (overrides the job's)").choices(['cpu', 'cuda', 'auto']))
+    .addOption(new Option('--backend <backend>', "onnxruntime-node, onnxruntime-web (WASM) or node when it loads (overrides the job's)").choices(['node', 'web', 'auto']))
     .option('--threads <n>', 'intra-op threads per session', intArg(0, 1024))
     .option('--no-progress', 'hide the progress bar')
     .action(async (job, opts) => {
       const { runGenerate } = await import('./generate.ts');
-      const r = await runGenerate(job, { output: opts.output, device: opts.device, threads: opts.threads, progress: opts.progress && Boolean(process.stderr.isTTY) });
+      const r = await runGenerate(job, { output: opts.output, device: opts.device, backend: opts.backend, threads: opts.threads, progress: opts.progress && Boolean(process.stderr.isTTY) });
       const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
       const finish = r.totalCalls - amdmCalls;
       console.log(`wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`);

@@ -21,6 +21,7 @@ export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
 export type Device = (typeof DEVICES)[number];
 export const BACKENDS = ['node', 'web', 'auto'] as const;
 export type Backend = (typeof BACKENDS)[number];
+export const DEFAULT_BACKEND: Backend = 'auto';
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
 
@@ -191,7 +192,7 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   }
   checkSessionOptions(opts);
   const device = opts.device ?? 'cpu';
-  const backend = opts.backend ?? 'auto';
+  const backend = opts.backend ?? DEFAULT_BACKEND;
   const source = typeof model === 'string' ? model : `<${model.length} model bytes>`;
   if (backend === 'web' || (backend === 'auto' && device !== 'cuda' && !(await loadNodeOrt().then(() => true, () => false)))) {
     if (backend === 'auto') {
