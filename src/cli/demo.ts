@@ -1,142 +1,36 @@
 /**
- * `amdm demo`: the main job. Samples a fixed set of Shapes-world prompts with each expert alone
- * and with AMDM (layout ← attribute, layout ← attribute + style), prints instance success / mIoU /
- * style success with standard errors, and writes a PNG grid and a JSON of the numbers.
+ * `amdm demo`: the main job (src/jobs/demo.ts) with a progress bar; prints its table and writes
+ * grid.png and results.json, each atomically.
  */
 import path from 'node:path';
-import { compareOnShapes, demoMethods, type ExpertDenoiserFactory, type ShapesCompareResult } from '../toy/shapes/compare.ts';
-import { makePromptSet } from '../toy/shapes/prompts.ts';
-import { makeWorld } from '../toy/shapes/world.ts';
-import type { RuleName } from '../core/rules.ts';
-import { encodePNG } from '../image/png.ts';
-import { shapesGrid } from '../image/shapes-grid.ts';
+import { computeDemo, type DemoSettings } from '../jobs/demo.ts';
+import type { ExpertDenoiserFactory, ShapesCompareResult } from '../toy/shapes/compare.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
-import { progressBar } from './progress.ts';
-import { pm, textTable } from './table.ts';
+import { progressBar, type Progress } from './progress.ts';
 
-export interface DemoOptions {
-  prompts: number;
-  samples: number;
-  steps: number;
-  s: number;
-  w: number[];
-  eta: number;
-  etaScale: 'absolute' | 'sqrtDim';
-  rule: RuleName;
-  seed: number;
-  levels: number[];
+export { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
+
+export interface DemoOptions extends DemoSettings {
   out: string;
-  gridPrompts: number;
-  backend: 'js' | 'onnx';
   progress?: boolean;
   /** Where to print (default console.log). */
   log?: (line: string) => void;
 }
 
-export const DEMO_DEFAULTS: Omit<DemoOptions, 'log' | 'progress'> = {
-  prompts: 6,
-  samples: 8,
-  steps: 50,
-  s: 20,
-  // The paper's η = 0.3·√d transfers nothing in this world: the deviation step pulls the target
-  // back to its own proposal (EXPERIMENTS.md, experiment eta). The demo's AMDM rows therefore use
-  // η = 0 (aggregation only) and one extra row runs the paper's exact settings for comparison.
-  w: [0.5],
-  eta: 0,
-  etaScale: 'sqrtDim',
-  rule: 'slerp',
-  seed: 0,
-  levels: [1, 2, 3],
-  out: 'amdm-out/demo',
-  gridPrompts: 6,
-  backend: 'js',
-};
-
-/** The paper's s for T steps: 20 of 50 (InteractDiffusion + MIGC). */
-export function paperS(steps: number): number {
-  return Math.round(0.4 * steps);
-}
-
 export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): Promise<ShapesCompareResult> {
   const log = o.log ?? ((l: string) => console.log(l));
-  const world = makeWorld();
-  const prompts = makePromptSet(world, { seed: o.seed, count: o.prompts, levels: o.levels, withStyle: true });
-  const methods = demoMethods();
-  methods.splice(3, 0, {
-    name: 'AMDM layout←attribute (paper)',
-    experts: ['layout', 'attribute'],
-    weights: 0.5,
-    eta: 0.3,
-    etaScale: 'sqrtDim',
-    rule: 'slerp',
-    aggregateSteps: paperS(o.steps),
+  const bar: { it?: Progress } = {}; // its total is known at the first report
+  const run = await computeDemo(o, {
+    factory,
+    onProgress: (p) => (bar.it ??= progressBar(p.total, 'sampling', { enabled: o.progress })).update(p.done, p.method),
   });
-  // w per other model: a single value applies to every other model
-  const wFor = (others: number) => (o.w.length === 1 ? o.w[0] : o.w.slice(0, others));
-  for (const m of methods) {
-    if (m.experts.length > 1 && m.weights === undefined) {
-      if (o.w.length !== 1 && o.w.length < m.experts.length - 1) {
-        throw new RangeError(`--w must give 1 weight or one per other model (${m.experts.length - 1} for '${m.name}'), got ${o.w.length}`);
-      }
-      m.weights = wFor(m.experts.length - 1);
-    }
-  }
-  const started = Date.now();
-  const bar = progressBar(prompts.length * methods.length, 'sampling', { enabled: o.progress });
-  const result = await compareOnShapes({
-    world,
-    prompts,
-    methods,
-    samplesPerPrompt: o.samples,
-    steps: o.steps,
-    aggregateSteps: o.s,
-    eta: o.eta,
-    etaScale: o.etaScale,
-    rule: o.rule,
-    seed: o.seed,
-    keepImages: Math.min(o.gridPrompts, prompts.length),
-    denoiserFactory: factory,
-    onProgress: (p) => bar.update(p.done, p.method),
-  });
-  bar.stop();
-  const seconds = (Date.now() - started) / 1000;
-
-  log(`Shapes world: ${prompts.length} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`);
-  log(`T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, η = ${o.eta} (${o.etaScale}), rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`);
-  log(`the row marked "paper" uses the paper's w = 0.5, η = 0.3·√d, s = ${paperS(o.steps)}, slerp`);
-  log('');
-  log(textTable(
-    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'clean images', 'model calls'],
-    result.methods.map((m) => [m.name, pm(m.summary.overall.instanceSuccess), pm(m.summary.overall.mIoU), pm(m.summary.overall.imageSuccess), pm(m.summary.overall.styleSuccess), pm(m.summary.overall.cleanImages), String(m.calls)]),
-  ));
-  log('');
-  log('instance success per level (number of instances in the prompt):');
-  const levels = result.methods[0].summary.levels.map((l) => l.level);
-  log(textTable(
-    ['method', ...levels.map((l) => `L${l}`)],
-    result.methods.map((m) => [m.name, ...m.summary.levels.map((l) => pm(l.instanceSuccess))]),
-  ));
-  log('(± is one standard error; instance success = IoU ≥ 0.5 and the right colour; clean = every pixel');
-  log(' within 2σ₀ RMS of a drawable colour, i.e. the image is on the data, not just readable)');
-
+  bar.it?.stop();
+  for (const l of run.lines) log(l);
   const outDir = path.resolve(o.out);
   await ensureDir(outDir);
-  const gridCount = Math.min(o.gridPrompts, prompts.length);
-  if (gridCount > 0) {
-    const grid = shapesGrid({
-      world,
-      prompts: prompts.slice(0, gridCount),
-      rows: result.methods.map((m) => ({ name: m.name, images: m.images.map((img) => img.subarray(0, world.dim)) })),
-    });
-    await writeFileAtomic(path.join(outDir, 'grid.png'), await encodePNG(grid));
-  }
-  await writeJSONAtomic(path.join(outDir, 'results.json'), {
-    settings: { ...o, log: undefined, progress: undefined, out: outDir },
-    seconds,
-    prompts: prompts.map((p) => ({ instances: p.instances, style: p.style ?? null })),
-    methods: result.methods.map((m) => ({ name: m.name, experts: m.experts, target: m.target, calls: m.calls, summary: m.summary })),
-  });
+  if (run.grid) await writeFileAtomic(path.join(outDir, 'grid.png'), run.grid);
+  await writeJSONAtomic(path.join(outDir, 'results.json'), { settings: { ...o, log: undefined, progress: undefined, out: outDir }, ...run.results });
   log('');
-  log(`wrote ${gridCount > 0 ? path.join(outDir, 'grid.png') + ' (rows: prompt, each expert alone, AMDM; first sample per prompt) and ' : ''}${path.join(outDir, 'results.json')} in ${seconds.toFixed(1)} s`);
-  return result;
+  log(`wrote ${run.grid ? path.join(outDir, 'grid.png') + ' (rows: prompt, each expert alone, AMDM; first sample per prompt) and ' : ''}${path.join(outDir, 'results.json')} in ${run.results.seconds.toFixed(1)} s`);
+  return run.result;
 }

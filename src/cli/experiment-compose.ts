@@ -56,7 +56,7 @@ import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from './table.ts';
+import { markdownTable, pm } from '../jobs/table.ts';
 import { rateColumns } from './experiments.ts';
 
 export interface ComposeShapesOptions {

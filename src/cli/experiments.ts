@@ -15,7 +15,7 @@ import type { StepTrace } from '../core/sampler.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from './table.ts';
+import { markdownTable, pm } from '../jobs/table.ts';
 
 export const EXPERIMENT_NAMES = ['experts', 'eta', 'rules', 'sphere', 'weights'] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];

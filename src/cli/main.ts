@@ -2,7 +2,7 @@
 /** The `amdm` command line. Each subcommand loads only what it needs. */
 import { Command, Option } from 'commander';
 import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
-import { DEMO_DEFAULTS } from './demo.ts';
+import { DEMO_DEFAULTS } from '../jobs/demo.ts';
 import { RULE_NAMES } from '../core/rules.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
@@ -35,7 +35,7 @@ export function buildProgram(extra: Command[] = []): Command {
       const { runDemo } = await import('./demo.ts');
       let factory;
       if (opts.backend === 'onnx') {
-        const { onnxExpertFactory } = await import('./onnx-backend.ts');
+        const { onnxExpertFactory } = await import('../jobs/demo-onnx.ts');
         factory = onnxExpertFactory();
         console.error('backend onnx: every expert is exported to an ONNX graph and run by onnxruntime (CPU)');
       }

@@ -25,7 +25,7 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     expect(grid.height).toBeGreaterThan(7 * 128);
   });
   it('--backend onnx (experts exported to ONNX, run by onnxruntime) gives the same rates as the JS experts', async () => {
-    const { onnxExpertFactory } = await import('../../src/cli/onnx-backend.ts');
+    const { onnxExpertFactory } = await import('../../src/jobs/demo-onnx.ts');
     const base = { ...DEMO_DEFAULTS, prompts: 2, samples: 2, steps: 10, s: 4, gridPrompts: 0, log: () => {} };
     const js = await runDemo({ ...base, out: mkdtempSync(path.join(tmpdir(), 'amdm-js-')) });
     const onnx = await runDemo({ ...base, backend: 'onnx', out: mkdtempSync(path.join(tmpdir(), 'amdm-onnx-')) }, onnxExpertFactory());
