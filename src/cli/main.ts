@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
 import { DEMO_DEFAULTS } from '../jobs/demo.ts';
 import { RULE_NAMES } from '../core/rules.ts';
+import { serveCommand } from './serve.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
   const program = new Command();
@@ -57,6 +58,8 @@ export function buildProgram(extra: Command[] = []): Command {
       const finish = r.totalCalls - amdmCalls;
       console.log(`wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`);
     });
+
+  program.addCommand(serveCommand());
 
   const bench = program.command('bench').description('benchmarks on real models (run `amdm bench coco-mig --help`)');
   for (const c of extra) bench.addCommand(c);
