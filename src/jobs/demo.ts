@@ -5,7 +5,7 @@
  * prints and writes what this returns; the HTTP handler sends it.
  */
 import { z } from 'zod';
-import { compareOnShapes, demoMethods, type ExpertDenoiserFactory, type ShapesCompareResult } from '../toy/shapes/compare.ts';
+import { compareOnShapes, demoMethods, jsExpertFactory, type ExpertDenoiserFactory, type ShapesCompareResult } from '../toy/shapes/compare.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import { encodePNG } from '../image/png.ts';
@@ -83,6 +83,32 @@ export interface DemoRunOptions {
   factory?: ExpertDenoiserFactory;
   onProgress?: (p: { done: number; total: number; method: string }) => void;
   signal?: AbortSignal;
+  /**
+   * Give the event loop a turn (a macrotask) at least this often, in ms, while the experts
+   * compute: the JS experts never wait for I/O, so without it a server sends no progress,
+   * answers no other request and sees no client leave until the whole demo is over.
+   */
+  yieldMs?: number;
+}
+
+/** `factory`'s experts, each pausing for a macrotask when `everyMs` has passed since the last pause. */
+function yielding(factory: ExpertDenoiserFactory, everyMs: number): ExpertDenoiserFactory {
+  let last = Date.now();
+  const pause = () => new Promise<void>((r) => setTimeout(r, 0));
+  return async (mixture, info) => {
+    const d = await factory(mixture, info);
+    return {
+      ...d,
+      eps: async (x, t, batch) => {
+        const e = await d.eps(x, t, batch);
+        if (Date.now() - last >= everyMs) {
+          await pause();
+          last = Date.now();
+        }
+        return e;
+      },
+    };
+  };
 }
 
 export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Promise<DemoRun> {
@@ -123,7 +149,7 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
     rule: o.rule,
     seed: o.seed,
     keepImages: Math.min(o.gridPrompts, prompts.length),
-    denoiserFactory: run.factory,
+    denoiserFactory: run.yieldMs === undefined ? run.factory : yielding(run.factory ?? jsExpertFactory, run.yieldMs),
     onProgress: (p) => run.onProgress?.({ done: p.done, total: p.total, method: p.method }),
     signal: run.signal,
   });

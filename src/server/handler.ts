@@ -194,7 +194,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     const factory = settings.backend === 'onnx' ? onnxExpertFactory(options.session?.backend) : undefined;
     const label = `demo (${settings.prompts} prompts × ${settings.samples} samples, ${settings.steps} steps, ${settings.backend})`;
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
-      inSlot(label, signal, () => computeDemo(settings, { factory, signal, onProgress: send && ((p) => send('progress', p)) }));
+      inSlot(label, signal, () => computeDemo(settings, { factory, signal, yieldMs: 20, onProgress: send && ((p) => send('progress', p)) }));
     const json = (d: Awaited<ReturnType<typeof run>>) => ({ settings, lines: d.lines, results: d.results, grid: d.grid && base64(d.grid) });
     if (format === 'events') return eventStream(request.signal, async (signal, send) => send('result', json(await run(signal, send))));
     const done = await run(request.signal);
