@@ -16,7 +16,7 @@ import { minimigPrompt, summarizeScenes, type MiniMigPrompt } from '../toy/minim
 import { jsonText } from './files.ts';
 import { MINIMIG_METHODS, generateMethodImage, zooKinds, type MethodImage } from './minimig-bench.ts';
 import { prepareOutputFolder } from './output-folder.ts';
-import { markdownTable, pm } from './table.ts';
+import { markdownTable, pm } from '../jobs/table.ts';
 import { folderScalingFactor, stylePng } from './zoo-scene.ts';
 
 export const MINI_DEMO_METHODS = ['interact', 'migc', 'ip', 'interact+migc', 'interact+migc+ip'] as const;

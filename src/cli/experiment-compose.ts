@@ -55,7 +55,7 @@ import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { jsonText } from './files.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from './table.ts';
+import { markdownTable, pm } from '../jobs/table.ts';
 import { prepareExperimentOutput, rateColumns } from './experiments.ts';
 
 export interface ComposeShapesOptions {

@@ -19,7 +19,7 @@ import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
 import { prepareOutputFolder, type OutputFolder } from './output-folder.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from './table.ts';
+import { markdownTable, pm } from '../jobs/table.ts';
 
 export const EXPERIMENT_NAMES = ['experts', 'eta', 'rules', 'sphere', 'weights'] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];

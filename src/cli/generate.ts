@@ -19,19 +19,19 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { describe } from '../core/validate.ts';
-import { DEVICES, type Device } from '../onnx/session.ts';
-// Registers the grounded families (interactdiffusion, migc, ipadapter) with the pipeline.
-import '../sd/families/index.ts';
-import { prepareSdPipeline, type SdResult, type SdRunOptions } from '../sd/pipeline.ts';
+import { BACKENDS, DEVICES, type Backend, type Device } from '../onnx/session.ts';
+import { runJob, type JobRun } from '../jobs/generate.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
-import { parseJob, type GenerateJob } from './job-schema.ts';
+import { parseJob, type GenerateJob } from '../jobs/job-schema.ts';
 
 export interface GenerateCliOptions {
   /** Output folder (overrides the job's `output`; relative to the working folder). */
   output?: string;
   /** Overrides the job's `device`. */
   device?: Device;
+  /** Overrides the job's `backend`. */
+  backend?: Backend;
   /** Overrides the job's `threads`. */
   threads?: number;
   /** Show a progress bar on stderr (default: when stderr is a terminal). */
@@ -51,7 +51,7 @@ export interface GenerateSummary {
   vaeRuns: number;
 }
 
-/** `generate <job.json> [--output dir] [--device cpu|cuda|auto] [--threads n] [--no-progress]`. */
+/** `generate <job.json> [--output dir] [--device cpu|cuda|auto] [--backend node|web|auto] [--threads n] [--no-progress]`. */
 export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; options: GenerateCliOptions } {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -60,6 +60,7 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
     options: {
       output: { type: 'string', short: 'o' },
       device: { type: 'string' },
+      backend: { type: 'string' },
       threads: { type: 'string' },
       progress: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
@@ -74,6 +75,10 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
     if (!(DEVICES as readonly string[]).includes(values.device)) throw new RangeError(`--device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(values.device)}`);
     options.device = values.device as Device;
   }
+  if (values.backend !== undefined) {
+    if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new RangeError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(values.backend)}`);
+    options.backend = values.backend as Backend;
+  }
   if (values.threads !== undefined) {
     const n = Number(values.threads);
     if (!Number.isInteger(n) || n < 0 || n > 1024) throw new RangeError(`--threads must be an integer in [0, 1024], got ${JSON.stringify(values.threads)}`);
@@ -85,7 +90,7 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
 }
 
 /** Read, validate and resolve a job file (paths made absolute against its folder). */
-export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'threads'> = {}): Promise<GenerateJob> {
+export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'backend' | 'threads'> = {}): Promise<GenerateJob> {
   if (typeof jobPath !== 'string' || jobPath === '') throw new TypeError(`jobPath must be a non-empty file path, got ${describe(jobPath)}`);
   const file = resolve(jobPath);
   let text: string;
@@ -103,6 +108,7 @@ export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOption
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError(`${file} must hold a JSON object (the job)`);
   const raw = { ...(json as Record<string, unknown>) };
   if (overrides.device !== undefined) raw.device = overrides.device;
+  if (overrides.backend !== undefined) raw.backend = overrides.backend;
   if (overrides.threads !== undefined) raw.threads = overrides.threads;
   if (overrides.output !== undefined) raw.output = resolve(overrides.output);
   const job = parseJob(raw, file);
@@ -112,19 +118,6 @@ export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOption
     models: job.models.map((m) => ({ ...m, folder: resolve(base, m.folder) })),
     output: resolve(base, job.output),
   };
-}
-
-/** File-name-safe form of a model name. */
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '').slice(0, 64) || 'model';
-}
-
-/** Typed arrays as plain arrays, for JSON. */
-function plain(v: unknown): unknown {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
 }
 
 /**
@@ -151,14 +144,6 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
     writes: /^(target(-\d+)?\.png|model-\d+-.+\.png|trace\.json|resolved\.json)$/,
   });
 
-  const pipeline = await prepareSdPipeline({
-    models: job.models.map((m) => ({ folder: m.folder, kind: m.kind, conditions: m.conditions, name: m.name, prompt: m.prompt })),
-    target: job.target,
-    decodeAll: job.saveAll,
-    latentSize: job.height !== undefined && job.width !== undefined ? [job.height / 8, job.width / 8] : undefined,
-    session: { device: job.device, intraOpNumThreads: job.threads, onFallback: log },
-  });
-  let result: SdResult;
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
     ? new cliProgress.SingleBar(
@@ -166,67 +151,20 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
         cliProgress.Presets.shades_classic,
       )
     : null;
+  let run: JobRun;
   try {
-    const runOpts: SdRunOptions = {
-      prompt: job.prompt,
-      negativePrompt: job.negativePrompt,
-      steps: job.steps,
-      aggregateSteps: job.aggregateSteps,
-      weights: job.weights,
-      deviation: job.deviation,
-      eta: job.eta,
-      etaScale: job.etaScale,
-      rule: job.rule,
-      ddimEta: job.ddimEta,
-      guidance: job.guidance,
-      seed: job.seed,
-      batch: job.batch,
-      scalingFactor: job.scalingFactor,
-      preset: job.preset,
-      reference: job.reference,
-      trace: job.saveTrace,
-      onProgress: bar ? (done) => bar.update(done) : undefined,
-      onWarning: (m) => log(`warning: ${m}`),
-    };
-    await pipeline.validate(runOpts);
-    bar?.start(job.steps, 0);
-    try {
-      result = await pipeline.run(runOpts);
-    } finally {
-      bar?.stop();
-    }
+    run = await runJob(job, { log, onReady: () => bar?.start(job.steps, 0), onProgress: bar ? (done) => bar.update(done) : undefined });
   } finally {
-    await pipeline.release();
+    bar?.stop();
   }
 
   // Everything is computed: write the output folder.
   const files = new Map<string, Uint8Array | string>();
-  const suffix = (b: number) => (job.batch > 1 ? `-${b}` : '');
-  for (let b = 0; b < job.batch; b++) files.set(`target${suffix(b)}.png`, result.target.png[b]);
-  for (const m of result.models ?? []) {
-    for (let b = 0; b < job.batch; b++) files.set(`model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, m.png[b]);
-  }
-  if (job.saveTrace) {
-    files.set('trace.json', jsonText({ preset: job.preset, timesteps: result.timesteps, aggregatedAt: result.aggregatedAt, steps: plain(result.trace) }));
-  }
-  files.set(
-    'resolved.json',
-    jsonText({
-      job: { ...job, models: job.models.map((m, k) => ({ ...m, name: pipeline.models[k].name })) },
-      jobFile: resolve(jobPath),
-      models: pipeline.models,
-      schedule: pipeline.scheduleConfig,
-      latentShape: pipeline.shape,
-      timesteps: result.timesteps,
-      calls: result.calls,
-      finishCalls: result.finishCalls,
-      totalCalls: result.totalCalls,
-      textEncoderRuns: result.textEncoderRuns,
-      vaeRuns: result.vaeRuns,
-      files: [...files.keys()],
-    }),
-  );
+  for (const f of run.files) files.set(f.name, f.data);
+  if (run.trace) files.set('trace.json', jsonText(run.trace));
+  files.set('resolved.json', jsonText({ ...run.resolved, jobFile: resolve(jobPath), files: [...files.keys()] }));
   const written = await output.commit(files);
+  const { result } = run;
   return {
     outputDir: output.path,
     files: written,

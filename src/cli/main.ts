@@ -2,17 +2,18 @@
 /** The `amdm` command line. Each subcommand loads only what it needs. */
 import { Command, Option } from 'commander';
 import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
-import { DEMO_DEFAULTS, paperS } from './demo.ts';
+import { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
 import { readFileSync } from 'node:fs';
+import { RULE_NAMES } from '../core/rules.ts';
+import { DEVIATION_MODES } from '../core/deviation.ts';
+import { zooCommand } from './zoo-calibrate.ts';
+import { addZooBenchCommands } from './minimig-bench.ts';
+import { serveCommand } from './serve.ts';
 
 /** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
-import { RULE_NAMES } from '../core/rules.ts';
-import { zooCommand } from './zoo-calibrate.ts';
-import { addZooBenchCommands } from './minimig-bench.ts';
-import { DEVIATION_MODES } from '../core/deviation.ts';
 
 export function buildProgram(extra: Command[] = []): Command {
   const program = new Command();
@@ -56,7 +57,7 @@ export function buildProgram(extra: Command[] = []): Command {
       const { runDemo } = await import('./demo.ts');
       let factory;
       if (opts.backend === 'onnx') {
-        const { onnxExpertFactory } = await import('./onnx-backend.ts');
+        const { onnxExpertFactory } = await import('../jobs/demo-onnx.ts');
         factory = onnxExpertFactory();
         console.error('backend onnx: every expert is exported to an ONNX graph and run by onnxruntime (CPU)');
       }
@@ -68,15 +69,18 @@ export function buildProgram(extra: Command[] = []): Command {
     .argument('<job>', 'job file (JSON; see examples/jobs/)')
     .option('-o, --output <dir>', "output folder (overrides the job's output)")
     .addOption(new Option('--device <device>', "onnxruntime device (overrides the job's)").choices(['cpu', 'cuda', 'auto']))
+    .addOption(new Option('--backend <backend>', "onnxruntime-node, onnxruntime-web (WASM) or node when it loads (overrides the job's)").choices(['node', 'web', 'auto']))
     .option('--threads <n>', 'intra-op threads per session', intArg(0, 1024))
     .option('--no-progress', 'hide the progress bar')
     .action(async (job, opts) => {
       const { runGenerate } = await import('./generate.ts');
-      const r = await runGenerate(job, { output: opts.output, device: opts.device, threads: opts.threads, progress: opts.progress && Boolean(process.stderr.isTTY) });
+      const r = await runGenerate(job, { output: opts.output, device: opts.device, backend: opts.backend, threads: opts.threads, progress: opts.progress && Boolean(process.stderr.isTTY) });
       const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
       const finish = r.totalCalls - amdmCalls;
       console.log(`wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`);
     });
+
+  program.addCommand(serveCommand());
 
   const bench = program.command('bench').description('benchmarks on real models (run `amdm bench coco-mig --help`)');
   for (const c of extra) bench.addCommand(c);

@@ -6,7 +6,7 @@
 import * as Plot from '@observablehq/plot';
 import type { ExperimentRow } from './experiments.ts';
 import type { MapGrid } from './experiment-map.ts';
-import type { EtaScaleLabel } from './map-cell.ts';
+import type { EtaScaleLabel } from '../toy/shapes/map-cell.ts';
 
 const SCALE_TITLES: Record<Exclude<EtaScaleLabel, 'none'>, string> = {
   absolute: 'eq. 9, η absolute',

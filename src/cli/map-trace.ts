@@ -9,7 +9,7 @@ import * as Plot from '@observablehq/plot';
 import { compareOnShapes } from '../toy/shapes/compare.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
-import { cellName, cellSettings, type MapCell } from './map-cell.ts';
+import { cellName, cellSettings, type MapCell } from '../toy/shapes/map-cell.ts';
 
 export interface TraceRow {
   method: string;

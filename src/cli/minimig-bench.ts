@@ -30,7 +30,7 @@ import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
 import { choiceArg, intArg, numberArg } from './options.ts';
-import { markdownTable } from './table.ts';
+import { markdownTable } from '../jobs/table.ts';
 import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 

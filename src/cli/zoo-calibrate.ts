@@ -18,7 +18,7 @@ import { Command } from 'commander';
 import { intArg, numberArg } from './options.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
-import { markdownTable, pm, textTable } from './table.ts';
+import { markdownTable, pm, textTable } from '../jobs/table.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 

@@ -153,6 +153,9 @@ export function readFloat32(name: string, type: string, data: unknown, out?: Flo
   if (o.length !== n) throw new RangeError(`${name} has ${n} values, expected ${o.length}`);
   if (t === 'float32') {
     o.set(src as Float32Array);
+  } else if (t === 'float16' && !(src instanceof Uint16Array)) {
+    // a runtime with Float16Array may hand float16 outputs over as numbers, not bits
+    for (let i = 0; i < n; i++) o[i] = Number(src[i]);
   } else if (t === 'float16') {
     const h = src as Uint16Array;
     for (let i = 0; i < n; i++) o[i] = float16BitsToFloat32(h[i]);

@@ -1,4 +1,4 @@
-/** amdm ONNX layer: graph writer, sessions (cpu / cuda / auto), model folders, the CFG UNet denoiser. */
+/** amdm ONNX layer: graph writer, sessions (backend node / web / auto; device cpu / cuda / auto), model folders, the CFG UNet denoiser. */
 export * from './proto.ts';
 export * from './graph.ts';
 export * from './dtype.ts';

@@ -1,21 +1,36 @@
 /**
- * One thin wrapper around onnxruntime-node sessions: provider choice, thread options, input and
- * output metadata, and feeds cast per declared dtype (through `dtype.ts`).
+ * One thin wrapper around onnxruntime sessions: backend and provider choice, thread options,
+ * input and output metadata, and feeds cast per declared dtype (through `dtype.ts`).
+ *
+ * Backends: 'node' is onnxruntime-node (a native addon: CPU, CUDA); 'web' is onnxruntime-web at
+ * the same version (WebAssembly, CPU only, single-threaded here) for runtimes that load no
+ * native addon (Deno without --allow-ffi, edge functions, browsers); 'auto' takes 'node' when
+ * its addon loads, else 'web'. Both are imported lazily, so a runtime that cannot load one never
+ * touches it. Feeds are plain `{ type, data, dims }` tensors, turned into the backend's own
+ * Tensor class at `run` (over the same buffer, no copy); outputs keep the same three fields.
  *
  * Provider facts (onnxruntime-node 1.30): the npm package bundles only the CPU provider; the
  * CUDA provider is installed with `--onnxruntime-node-install=cuda12`. `executionProviders:
  * ['cuda', 'cpu']` does not fall back when CUDA is missing (session creation rejects), so CUDA
  * is always tried alone and the fallback happens here.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { allocElements, castInto, checkElementType, readFloat32, type ElementArray, type ElementType } from './dtype.ts';
 
 export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
 export type Device = (typeof DEVICES)[number];
+export const BACKENDS = ['node', 'web', 'auto'] as const;
+export type Backend = (typeof BACKENDS)[number];
+export const DEFAULT_BACKEND: Backend = 'auto';
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
 
 export interface SessionOptions {
+  /**
+   * 'node' (onnxruntime-node, native), 'web' (onnxruntime-web, WASM, CPU only) or 'auto'
+   * (default: 'node' when its native addon loads, else 'web', said once through onFallback).
+   */
+  backend?: Backend;
   /** 'cpu' (default), 'cuda' (error when unavailable) or 'auto' (cuda, else cpu with one report). */
   device?: Device;
   /** CUDA device index (default 0). */
@@ -33,7 +48,7 @@ export interface SessionOptions {
    * spinning threads otherwise compete with the running one (BENCHMARKS.md, ONNX path).
    */
   allowSpinning?: boolean;
-  /** Receives the one message saying that 'auto' fell back to the CPU. */
+  /** Receives the one message saying that device or backend 'auto' fell back (to the CPU, to 'web'). */
   onFallback?: (message: string) => void;
 }
 
@@ -44,8 +59,17 @@ export interface TensorInfo {
   readonly shape: readonly (number | string)[];
 }
 
+/** A backend-neutral tensor: what `run` takes and returns (ort.Tensor of either backend fits). */
+export interface OnnxTensor {
+  readonly type: string;
+  readonly data: ArrayLike<unknown>;
+  readonly dims: readonly number[];
+}
+
 export interface OnnxSession {
   readonly session: ort.InferenceSession;
+  /** The backend that runs it: 'node' (onnxruntime-node) or 'web' (onnxruntime-web, WASM). */
+  readonly backend: 'node' | 'web';
   readonly device: 'cpu' | 'cuda';
   /** The model file, or a short label for a model given as bytes. */
   readonly source: string;
@@ -56,10 +80,11 @@ export interface OnnxSession {
   output(name: string): TensorInfo;
   /** Run with ready tensors; returns every output. */
   /**
-   * Runs the model. `fetches` may map output names to preallocated CPU tensors of the right
-   * type and dims: onnxruntime writes into their buffers instead of allocating new outputs.
+   * Runs the model with ready tensors; returns every output. `fetches` may map output names to
+   * preallocated CPU tensors of the right type and dims: their buffers receive the outputs
+   * (onnxruntime-node writes into them directly; with onnxruntime-web they are copied in).
    */
-  run(feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  run(feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>): Promise<Record<string, OnnxTensor>>;
   release(): Promise<void>;
 }
 
@@ -68,15 +93,71 @@ const CUDA_INSTALL_HINT =
   '(or set ONNXRUNTIME_NODE_INSTALL=cuda12 before `npm install`); it needs CUDA 12 and cuDNN 9 on the library path. ' +
   "Or use device 'cpu' or 'auto'.";
 
-let logLevelSet = false;
+/** The part of either package's API used here (both re-export onnxruntime-common's). */
+interface OrtModule {
+  readonly InferenceSession: typeof ort.InferenceSession;
+  readonly Tensor: typeof ort.Tensor;
+  readonly env: typeof ort.env;
+  readonly listSupportedBackends?: typeof ort.listSupportedBackends;
+}
+
+/** The loaded packages, and why onnxruntime-node could not be loaded (then 'auto' takes 'web'). */
+let nodeOrt: OrtModule | null = null;
+let nodeOrtFailure: string | null = null;
+let webOrt: OrtModule | null = null;
 /** Why CUDA failed the first time in this process (later 'auto' sessions go straight to CPU). */
 let cudaFailure: string | null = null;
-const toldFallback = new WeakSet<(message: string) => void>();
+const toldFallback = new WeakMap<(message: string) => void, Set<string>>();
+
+function tellOnce(onFallback: ((message: string) => void) | undefined, kind: string, message: () => string): void {
+  if (!onFallback) return;
+  const told = toldFallback.get(onFallback) ?? new Set<string>();
+  toldFallback.set(onFallback, told);
+  if (told.has(kind)) return;
+  told.add(kind);
+  onFallback(message());
+}
+
+function moduleOf(m: unknown): OrtModule {
+  // CommonJS (onnxruntime-node) may arrive as a namespace or under `default`, by runtime
+  const ns = m as OrtModule & { default?: OrtModule };
+  return ns.InferenceSession ? ns : ns.default!;
+}
+
+async function loadNodeOrt(): Promise<OrtModule> {
+  if (nodeOrt) return nodeOrt;
+  if (nodeOrtFailure === null) {
+    try {
+      nodeOrt = moduleOf(await import('onnxruntime-node'));
+      // Silences the native error line a failed provider prints before the promise rejects.
+      nodeOrt.env.logLevel = 'fatal';
+      return nodeOrt;
+    } catch (e) {
+      nodeOrtFailure = firstLine(e);
+    }
+  }
+  throw new Error(
+    `backend 'node' needs onnxruntime-node's native addon, which could not be loaded: ${nodeOrtFailure}. ` +
+      "Under Deno, allow it with --allow-ffi (and --allow-env --allow-read); or use backend 'web' (onnxruntime-web, WASM) or 'auto'.",
+  );
+}
+
+async function loadWebOrt(): Promise<OrtModule> {
+  if (webOrt) return webOrt;
+  const m = moduleOf(await import('onnxruntime-web'));
+  // One thread: no worker threads to spawn (they need a worker-capable runtime), and the same
+  // reduction order on every machine. The package finds its .wasm beside its own module file.
+  m.env.wasm.numThreads = 1;
+  m.env.logLevel = 'fatal';
+  webOrt = m;
+  return m;
+}
 
 /** The backends onnxruntime-node reports, as text: "cpu (bundled), cuda (not bundled), …". */
 export function describeBackends(): string {
+  if (!nodeOrt?.listSupportedBackends) return `unknown (onnxruntime-node is not loaded${nodeOrtFailure ? `: ${nodeOrtFailure}` : ''})`;
   try {
-    return ort
+    return nodeOrt
       .listSupportedBackends()
       .map((b) => `${b.name} (${b.bundled ? 'bundled' : 'not bundled'})`)
       .join(', ');
@@ -85,18 +166,12 @@ export function describeBackends(): string {
   }
 }
 
-/** Open a session on a model file (external data resolves beside it) or on model bytes. */
-export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<OnnxSession> {
-  if (typeof model !== 'string' && !(model instanceof Uint8Array)) {
-    throw new TypeError('model must be a file path (string) or the model bytes (Uint8Array)');
-  }
-  const device = opts.device ?? 'cpu';
-  if (!(DEVICES as readonly string[]).includes(device)) {
-    throw new RangeError(`device must be one of 'cpu', 'cuda', 'auto', got ${JSON.stringify(device)}`);
-  }
-  const level = opts.graphOptimizationLevel ?? 'all';
-  if (!(GRAPH_OPTIMIZATION_LEVELS as readonly string[]).includes(level)) {
-    throw new RangeError(`graphOptimizationLevel must be one of ${GRAPH_OPTIMIZATION_LEVELS.map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(level)}`);
+function checkSessionOptions(opts: SessionOptions): void {
+  for (const [key, list] of [['backend', BACKENDS], ['device', DEVICES], ['graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS]] as const) {
+    const v = opts[key];
+    if (v !== undefined && !(list as readonly string[]).includes(v)) {
+      throw new RangeError(`${key} must be one of ${list.map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(v)}`);
+    }
   }
   for (const key of ['intraOpNumThreads', 'interOpNumThreads'] as const) {
     const v = opts[key];
@@ -110,14 +185,33 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   const deviceId = opts.deviceId ?? 0;
   if (!Number.isInteger(deviceId) || deviceId < 0) throw new RangeError(`deviceId must be an integer >= 0, got ${deviceId}`);
   if (opts.onFallback !== undefined && typeof opts.onFallback !== 'function') throw new TypeError('onFallback must be a function');
-  if (!logLevelSet) {
-    // Silences the native error line a failed provider prints before the promise rejects.
-    ort.env.logLevel = 'fatal';
-    logLevelSet = true;
+  if (opts.backend === 'web' && opts.device === 'cuda') {
+    throw new RangeError("device 'cuda' needs backend 'node' or 'auto' (onnxruntime-web runs on the CPU through WASM), got backend 'web'");
   }
+}
+
+/** Open a session on a model file (external data resolves beside it) or on model bytes. */
+export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<OnnxSession> {
+  if (typeof model !== 'string' && !(model instanceof Uint8Array)) {
+    throw new TypeError('model must be a file path (string) or the model bytes (Uint8Array)');
+  }
+  checkSessionOptions(opts);
+  const device = opts.device ?? 'cpu';
+  const backend = opts.backend ?? DEFAULT_BACKEND;
   const source = typeof model === 'string' ? model : `<${model.length} model bytes>`;
+  if (backend === 'web' || (backend === 'auto' && device !== 'cuda' && !(await loadNodeOrt().then(() => true, () => false)))) {
+    if (backend === 'auto') {
+      tellOnce(opts.onFallback, 'backend', () => `backend 'auto': onnxruntime-node could not be loaded (${nodeOrtFailure}), running onnxruntime-web (WASM, CPU)`);
+    }
+    if (device === 'auto') tellOnce(opts.onFallback, 'device', () => "device 'auto': backend 'web' has no CUDA, running on the CPU (WASM)");
+    return openWebSession(model, source, opts);
+  }
+  return openNodeSession(await loadNodeOrt(), model, source, device, opts);
+}
+
+async function openNodeSession(ortNode: OrtModule, model: string | Uint8Array, source: string, device: Device, opts: SessionOptions): Promise<OnnxSession> {
   const base: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: level,
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
     ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
     ...(opts.interOpNumThreads ? { interOpNumThreads: opts.interOpNumThreads } : {}),
     ...(opts.allowSpinning !== undefined
@@ -126,13 +220,13 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   };
   const create = (eps: ort.InferenceSession.ExecutionProviderConfig[]) => {
     const o = { ...base, executionProviders: eps };
-    return typeof model === 'string' ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);
+    return typeof model === 'string' ? ortNode.InferenceSession.create(model, o) : ortNode.InferenceSession.create(model, o);
   };
-  const cuda: ort.InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId };
+  const cuda: ort.InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId: opts.deviceId ?? 0 };
 
   if (device === 'cuda') {
     try {
-      return wrap(await create([cuda]), 'cuda', source);
+      return wrap(ortNode, await create([cuda]), 'node', 'cuda', source);
     } catch (e) {
       if (isModelError(e)) throw loadError(source, e);
       throw new Error(
@@ -143,20 +237,49 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   }
   if (device === 'auto' && cudaFailure === null) {
     try {
-      return wrap(await create([cuda]), 'cuda', source);
+      return wrap(ortNode, await create([cuda]), 'node', 'cuda', source);
     } catch (e) {
       if (isModelError(e)) throw loadError(source, e);
       cudaFailure = firstLine(e);
     }
   }
-  if (device === 'auto' && opts.onFallback && !toldFallback.has(opts.onFallback)) {
-    toldFallback.add(opts.onFallback);
-    opts.onFallback(
-      `device 'auto': CUDA is not available (${cudaFailure}; backends: ${describeBackends()}), running on the CPU. ${CUDA_INSTALL_HINT}`,
-    );
+  if (device === 'auto') {
+    tellOnce(opts.onFallback, 'device', () => `device 'auto': CUDA is not available (${cudaFailure}; backends: ${describeBackends()}), running on the CPU. ${CUDA_INSTALL_HINT}`);
   }
   try {
-    return wrap(await create(['cpu']), 'cpu', source);
+    return wrap(ortNode, await create(['cpu']), 'node', 'cpu', source);
+  } catch (e) {
+    throw loadError(source, e);
+  }
+}
+
+/**
+ * onnxruntime-web reads no files: the model and its external data (every other file beside a
+ * model file except .onnx/.json/.txt, e.g. model.onnx_data or weights.pb) are read here and
+ * handed over as bytes. WASM memory is 32-bit: a model whose weights come near 4 GB needs
+ * backend 'node'.
+ */
+async function openWebSession(model: string | Uint8Array, source: string, opts: SessionOptions): Promise<OnnxSession> {
+  const ortWeb = await loadWebOrt();
+  const o: ort.InferenceSession.SessionOptions & { externalData?: { path: string; data: Uint8Array }[] } = {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+  };
+  try {
+    let bytes: Uint8Array;
+    if (typeof model === 'string') {
+      const { readFile, readdir } = await import('node:fs/promises');
+      const { basename, dirname, join } = await import('node:path');
+      bytes = await readFile(model);
+      const dir = dirname(model);
+      const beside = (await readdir(dir, { withFileTypes: true })).filter(
+        (e) => e.isFile() && e.name !== basename(model) && !/\.(onnx|json|txt)$/i.test(e.name),
+      );
+      if (beside.length) o.externalData = await Promise.all(beside.map(async (e) => ({ path: e.name, data: await readFile(join(dir, e.name)) })));
+    } else {
+      bytes = model;
+    }
+    return wrap(ortWeb, await ortWeb.InferenceSession.create(bytes, o), 'web', 'cpu', source);
   } catch (e) {
     throw loadError(source, e);
   }
@@ -183,7 +306,7 @@ function loadError(source: string, e: unknown): Error {
   return new Error(`could not load ONNX model ${source}: ${why}`, { cause: e });
 }
 
-function wrap(session: ort.InferenceSession, device: 'cpu' | 'cuda', source: string): OnnxSession {
+function wrap(mod: OrtModule, session: ort.InferenceSession, backend: 'node' | 'web', device: 'cpu' | 'cuda', source: string): OnnxSession {
   const info = (m: ort.InferenceSession.ValueMetadata, kind: string): TensorInfo => {
     if (!m.isTensor) throw new TypeError(`${source}: ${kind} '${m.name}' is not a tensor; only tensor inputs/outputs are supported`);
     return Object.freeze({ name: m.name, type: checkElementType(`${source}: ${kind} '${m.name}'`, m.type), shape: Object.freeze([...m.shape]) });
@@ -197,16 +320,43 @@ function wrap(session: ort.InferenceSession, device: 'cpu' | 'cuda', source: str
     }
     return hit;
   };
+  // The backend's Tensor objects over the caller's buffers, built once per feeds record and per
+  // tensor: a denoiser that refills the same buffers every step allocates nothing here.
+  const converted = new WeakMap<object, { from: Record<string, OnnxTensor>; to: Record<string, ort.Tensor> }>();
+  const toBackend = (feeds: Readonly<Record<string, OnnxTensor>>): Record<string, ort.Tensor> => {
+    let c = converted.get(feeds);
+    if (!c) {
+      c = { from: {}, to: {} };
+      converted.set(feeds, c);
+    }
+    for (const k in feeds) {
+      const f = feeds[k];
+      if (c.from[k] === f) continue;
+      c.from[k] = f;
+      c.to[k] = f instanceof mod.Tensor ? f : new mod.Tensor(f.type as 'float32', f.data as Float32Array, f.dims as number[]);
+    }
+    for (const k in c.to) if (!(k in feeds)) delete c.to[k];
+    return c.to;
+  };
   return Object.freeze({
     session,
+    backend,
     device,
     source,
     inputs,
     outputs,
     input: (name: string) => find(inputs, name, 'input'),
     output: (name: string) => find(outputs, name, 'output'),
-    run: (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>) =>
-      (fetches ? session.run(feeds, fetches) : session.run(feeds)) as Promise<Record<string, ort.Tensor>>,
+    run: async (feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) => {
+      if (!fetches) return (await session.run(toBackend(feeds))) as Record<string, OnnxTensor>;
+      if (backend === 'node') return (await session.run(toBackend(feeds), toBackend(fetches))) as Record<string, OnnxTensor>;
+      const result = (await session.run(toBackend(feeds))) as Record<string, OnnxTensor>;
+      for (const k in fetches) {
+        const got = result[k];
+        if (got) (fetches[k].data as unknown as { set(a: ArrayLike<unknown>): void }).set(got.data);
+      }
+      return result;
+    },
     release: () => session.release(),
   });
 }
@@ -220,7 +370,7 @@ export function describeInfo(i: TensorInfo): string {
  * Build a tensor for `info` from plain numbers, cast to its declared type. `dims` must match
  * every numeric dim the graph declares (and the rank).
  */
-export function makeTensor(info: TensorInfo, values: ArrayLike<number>, dims: readonly number[]): ort.Tensor {
+export function makeTensor(info: TensorInfo, values: ArrayLike<number>, dims: readonly number[]): OnnxTensor {
   checkDims(info, dims);
   const count = dims.reduce((p, d) => p * d, 1);
   if (values.length !== count) {
@@ -232,8 +382,8 @@ export function makeTensor(info: TensorInfo, values: ArrayLike<number>, dims: re
 }
 
 /** A tensor over an existing buffer (no copy): refill `data` and run again. */
-export function tensorOver(type: ElementType, data: ElementArray, dims: readonly number[]): ort.Tensor {
-  return new ort.Tensor(type, data as never, dims as number[]);
+export function tensorOver(type: ElementType, data: ElementArray, dims: readonly number[]): OnnxTensor {
+  return { type, data, dims: [...dims] };
 }
 
 /** Check dims against the declared shape: same rank, equal numeric dims. */
@@ -250,7 +400,7 @@ export function checkDims(info: TensorInfo, dims: readonly number[]): void {
 }
 
 /** Read one output as a float32 array (float16 widened), checking that every value is finite. */
-export function outputFloat32(result: Record<string, ort.Tensor>, name: string, out?: Float32Array): Float32Array {
+export function outputFloat32(result: Readonly<Record<string, OnnxTensor>>, name: string, out?: Float32Array): Float32Array {
   const t = result[name];
   if (!t) throw new RangeError(`the run returned no output '${name}'; outputs: ${Object.keys(result).join(', ')}`);
   const o = readFloat32(`output '${name}'`, t.type, t.data, out);

@@ -16,11 +16,10 @@
  * non-finite value in either half always yields one in ε).
  */
 import type { Denoiser } from '../core/types.ts';
-import type * as ort from 'onnxruntime-node';
 import { allocElements, castInto, fillCast, readFloat32, type ElementArray } from './dtype.ts';
 import type { UnetModel } from './model-folder.ts';
 import { REQUIRED_ROLES } from './manifest.ts';
-import { describeInfo, tensorOver, type TensorInfo } from './session.ts';
+import { describeInfo, tensorOver, type OnnxTensor, type TensorInfo } from './session.ts';
 
 /** A batched conditioning input: one row per sample (or one row broadcast to all samples). */
 export interface ConditionInput {
@@ -65,11 +64,11 @@ export interface UnetDenoiser extends Denoiser {
 interface Prepared {
   batch: number;
   rows: number;
-  feeds: Record<string, ort.Tensor>;
+  feeds: Record<string, OnnxTensor>;
   latent: ElementArray;
   timestep: ElementArray;
   /** Preallocated outputs for `run` (the output name → a tensor over `raw`), when the output is declared 4-D. */
-  fetches: Record<string, ort.Tensor> | undefined;
+  fetches: Record<string, OnnxTensor> | undefined;
   /** The preallocated output's buffer in its own dtype. */
   raw: ElementArray | null;
   /** The output as float32: `raw` itself for a float32 output, else a converted copy. */
@@ -129,7 +128,7 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
 
   const prepare = (batch: number): Prepared => {
     const rows = cfg ? 2 * batch : batch;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, OnnxTensor> = {};
     const latent = allocElements(unet.latent.type, rows * dim);
     feeds[unet.latent.name] = tensorOver(unet.latent.type, latent, [rows, C, H, W]);
 

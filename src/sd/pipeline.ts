@@ -110,6 +110,8 @@ export interface SdRunOptions {
    * dropped as diffusers does); default: none.
    */
   onWarning?: (message: string) => void;
+  /** Receives each step's AMDM trace as it happens (paper preset), with or without `trace`. */
+  onStep?: (step: StepTrace) => void;
   signal?: AbortSignal;
 }
 
@@ -436,6 +438,7 @@ async function runPipeline(
     if (ddimEta !== 0) throw new RangeError(`ddimEta must be 0 with preset 'reference' (the official code is deterministic DDIM), got ${ddimEta}`);
   }
   if (ro.onProgress !== undefined && typeof ro.onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  if (ro.onStep !== undefined && typeof ro.onStep !== 'function') throw new TypeError('onStep must be a function');
   const dim = shape[0] * shape[1] * shape[2];
 
   const encodersUsed = [...new Set(loaded.map((m) => m.encoder))];
@@ -470,6 +473,8 @@ async function runPipeline(
   const progressTarget: Denoiser = {
     name: denoisers[target].name,
     eps: async (x, t, b) => {
+      // the reference preset's loop takes no signal: stop it here, before the target's next call
+      if (ro.signal?.aborted) throw ro.signal.reason instanceof Error ? ro.signal.reason : new Error('sampling aborted');
       const e = await denoisers[target].eps(x, t, b);
       done++;
       ro.onProgress?.(done, steps);
@@ -520,7 +525,13 @@ async function runPipeline(
           seed,
           schedule,
           signal: ro.signal,
-          onStep: trace ? (s) => trace.push(s) : undefined,
+          onStep:
+            trace || ro.onStep
+              ? (s) => {
+                  trace?.push(s);
+                  ro.onStep?.(s);
+                }
+              : undefined,
         });
         ({ latents, modelLatents, calls } = r);
         ts = r.timesteps;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runDemo, DEMO_DEFAULTS, MAP_BEST } from '../../src/cli/demo.ts';
-import { etaLabel } from '../../src/cli/map-cell.ts';
+import { etaLabel } from '../../src/toy/shapes/map-cell.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import { decodePNG } from '../../src/image/png.ts';
 
@@ -31,7 +31,7 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     expect(grid.height).toBeGreaterThan(7 * 128);
   });
   it('--backend onnx (experts exported to ONNX, run by onnxruntime) gives the same rates as the JS experts', async () => {
-    const { onnxExpertFactory } = await import('../../src/cli/onnx-backend.ts');
+    const { onnxExpertFactory } = await import('../../src/jobs/demo-onnx.ts');
     const base = { ...DEMO_DEFAULTS, prompts: 2, samples: 2, steps: 10, s: 4, gridPrompts: 0, log: () => {} };
     const js = await runDemo({ ...base, out: mkdtempSync(path.join(tmpdir(), 'amdm-js-')) });
     const onnx = await runDemo({ ...base, backend: 'onnx', out: mkdtempSync(path.join(tmpdir(), 'amdm-onnx-')) }, onnxExpertFactory());

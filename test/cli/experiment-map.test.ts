@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bestRow, gridCells, mapOutDir, mapPlan, neighbours, pairedDifference, runMap, type MapGrid } from '../../src/cli/experiment-map.ts';
-import { cellName, cellSettings } from '../../src/cli/map-cell.ts';
+import { cellName, cellSettings } from '../../src/toy/shapes/map-cell.ts';
 import { stackSVGs } from '../../src/cli/map-charts.ts';
 import { compareInWorkers } from '../../src/cli/shapes-pool.ts';
 import { MAP_BEST } from '../../src/cli/demo.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePNG } from '../../src/image/png.ts';
 import { parseGenerateArgs, runGenerate } from '../../src/cli/generate.ts';
-import { parseJob } from '../../src/cli/job-schema.ts';
+import { parseJob } from '../../src/jobs/job-schema.ts';
 import { graphBuilder } from '../../src/onnx/graph.ts';
 import { tmpFolders } from '../onnx/tmp-folders.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../src/cli/generate.ts';
-import { parseJob } from '../../src/cli/job-schema.ts';
+import { parseJob } from '../../src/jobs/job-schema.ts';
 import { writeZooJobs } from '../../src/cli/zoo-jobs.ts';
 import { projectRoot } from '../helpers/data.ts';
 

@@ -3,11 +3,10 @@
  * and every input changes the output (so a dropped or mis-ordered input is caught).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ort from 'onnxruntime-node';
 import { SD_TINY_VARIANTS } from '../../fixtures/sd-tiny.ts';
 import { loadModelFolder, type ModelFolder } from '../../src/onnx/model-folder.ts';
 import { encodeTokenIds, decodeLatents } from '../../src/onnx/components.ts';
-import { makeTensor, outputFloat32 } from '../../src/onnx/session.ts';
+import { makeTensor, outputFloat32, type OnnxTensor } from '../../src/onnx/session.ts';
 import { tmpFolders } from './tmp-folders.ts';
 
 const tmp = tmpFolders();
@@ -36,7 +35,7 @@ const seqOf = (seed: number, n: number) => Float32Array.from({ length: n }, (_, 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 /** One raw unet run with feeds cast per declared dtype; timestep per the variant's convention. */
-async function unetRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, ort.Tensor> = {}) {
+async function unetRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, OnnxTensor> = {}) {
   const u = f.unet;
   const tShape = u.timestep.shape;
   const tCount = tShape.length === 0 ? 1 : tShape[0] === 'batch' ? batch : 1;
@@ -71,7 +70,7 @@ describe('each variant loads and runs with its declared dtypes', () => {
       const enc = await encodeTokenIds(f.textEncoder!, [...prompt(64, 65), ...prompt(513)], 2);
       expect(enc.hidden.length).toBe(2 * 77 * 32);
       expect(enc.pooled!.length).toBe(2 * 32);
-      const extra: Record<string, ort.Tensor> =
+      const extra: Record<string, OnnxTensor> =
         name === 'boxes'
           ? {
               boxes: makeTensor(f.unet.roles.get('boxes')!, seqOf(5, 32), [2, 4, 4]),

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ort from 'onnxruntime-node';
 import { loadModelFolder, type ModelFolder } from '../../src/onnx/model-folder.ts';
 import { createUnetDenoiser } from '../../src/onnx/unet-denoiser.ts';
-import { makeTensor, outputFloat32 } from '../../src/onnx/session.ts';
+import { makeTensor, outputFloat32, type OnnxTensor } from '../../src/onnx/session.ts';
 import { tmpFolders } from './tmp-folders.ts';
 
 const tmp = tmpFolders();
@@ -32,7 +31,7 @@ const repeat = (a: Float32Array, n: number) => {
 };
 
 /** One plain run of `batch` rows (timestep as a float32 scalar). */
-async function rawRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, ort.Tensor> = {}) {
+async function rawRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, OnnxTensor> = {}) {
   const u = f.unet;
   const r = await u.session.run({
     sample: makeTensor(u.latent, x, [batch, 4, 8, 8]),
@@ -99,8 +98,8 @@ describe('createUnetDenoiser', () => {
   it('onnxruntime writes into a preallocated output tensor: no output allocated per run', async () => {
     for (const name of ['optimum', 'fp16'] as const) {
       const unet = folders[name].unet;
-      const seen: Record<string, ort.Tensor>[] = [];
-      const session = { ...unet.session, run: (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>) => { seen.push(fetches!); return unet.session.run(feeds, fetches); } };
+      const seen: Record<string, OnnxTensor>[] = [];
+      const session = { ...unet.session, run: (feeds: Record<string, OnnxTensor>, fetches?: Record<string, OnnxTensor>) => { seen.push(fetches!); return unet.session.run(feeds, fetches); } };
       const d = createUnetDenoiser({ unet: { ...unet, session }, cond, guidance: 1 });
       const a = await d.eps(seq(8, 256), 981, 1);
       await d.eps(seq(9, 256), 961, 1);
@@ -117,7 +116,7 @@ describe('createUnetDenoiser', () => {
     const unet = folders.optimum.unet;
     const session = {
       ...unet.session,
-      run: async (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor>) => {
+      run: async (feeds: Record<string, OnnxTensor>, fetches?: Record<string, OnnxTensor>) => {
         const r = await unet.session.run(feeds, fetches);
         (fetches![unet.output.name].data as Float32Array)[256 + 3] = Infinity; // ε_c of element 3
         return r;

@@ -21,7 +21,7 @@ import { z, type ZodType } from 'zod';
 import { checkFloat32, checkInt } from '../../core/validate.ts';
 import { decodePNG } from '../../image/png.ts';
 import type { ModelFolder } from '../../onnx/model-folder.ts';
-import { describeInfo, makeTensor, openSession, outputFloat32, type OnnxSession } from '../../onnx/session.ts';
+import { describeInfo, makeTensor, openSession, outputFloat32, type OnnxSession, type SessionOptions } from '../../onnx/session.ts';
 import { createUnetDenoiser } from '../../onnx/unet-denoiser.ts';
 import { encodePromptPair, registerFamily, type FamilyContext, type ModelFamily } from '../family.ts';
 import { CLIP_IMAGE_SIZE, clipImagePreprocess } from './clip-image.ts';
@@ -41,11 +41,11 @@ export interface IpAdapterEncoders {
 }
 
 /** Open image_encoder/model.onnx and image_proj/model.onnx of an IP-Adapter folder. */
-export async function openIpAdapterEncoders(dir: string, device: 'cpu' | 'cuda' = 'cpu'): Promise<IpAdapterEncoders> {
+export async function openIpAdapterEncoders(dir: string, session: Pick<SessionOptions, 'device' | 'backend'> = {}): Promise<IpAdapterEncoders> {
   const open = async (rel: string) => {
     const p = join(dir, rel);
     if (!existsSync(p)) throw new Error(`IP-Adapter folder ${dir} is missing ${rel}`);
-    return openSession(p, { device });
+    return openSession(p, { device: session.device, backend: session.backend });
   };
   const encoder = await open(IP_IMAGE_ENCODER_FILE);
   let proj: OnnxSession;
@@ -153,7 +153,7 @@ export const ipAdapterFamily: ModelFamily<IpAdapterConditions> = Object.freeze({
   async createDenoiser(ctx: FamilyContext, prompt: string, c: IpAdapterConditions) {
     const roles = checkIpAdapterFolder(ctx.folder, c);
     const image = await decodePNG(new Uint8Array(await readFile(checkStyleImage(c.image))));
-    const enc = await openIpAdapterEncoders(ctx.folder.dir, ctx.folder.unet.session.device);
+    const enc = await openIpAdapterEncoders(ctx.folder.dir, { device: ctx.folder.unet.session.device, backend: ctx.folder.unet.session.backend });
     let tok;
     try {
       tok = await ipImageTokens(enc, clipImagePreprocess(image, { size: enc.imageSize, crop: enc.imageSize }));

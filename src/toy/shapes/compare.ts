@@ -44,6 +44,9 @@ export type ExpertDenoiserFactory = (
   info: { world: ShapesWorld; prompt: ShapesPrompt; expert: ExpertName; schedule: NoiseSchedule },
 ) => Denoiser | Promise<Denoiser>;
 
+/** The closed-form experts in JS (exact ε of each expert's mixture): the default. */
+export const jsExpertFactory: ExpertDenoiserFactory = (mix, info) => mixtureDenoiser(mix, info.schedule, { name: info.expert });
+
 export interface ShapesCompareOptions {
   world?: ShapesWorld;
   prompts: readonly ShapesPrompt[];
@@ -115,7 +118,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   const seed = checkInt('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER - prompts.length);
   const keep = checkInt('keepImages', opts.keepImages ?? 0, 0);
   const schedule = opts.schedule ?? makeSchedule();
-  const factory: ExpertDenoiserFactory = opts.denoiserFactory ?? ((mix, info) => mixtureDenoiser(mix, info.schedule, { name: info.expert }));
+  const factory: ExpertDenoiserFactory = opts.denoiserFactory ?? jsExpertFactory;
   const needed: ExpertName[] = [...new Set(opts.methods.flatMap((m: ShapesMethod) => [...m.experts]))];
   const results: ShapesMethodResult[] = opts.methods.map((m) => ({
     name: m.name, experts: m.experts, target: m.target ?? 0, evaluations: [], summary: undefined as never, calls: 0, images: [],

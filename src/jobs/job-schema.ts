@@ -14,7 +14,7 @@
  *     "deviation": "eq9",            // or "relative": eta is then λ ∈ [0, 1], no etaScale
  *     "rule": "slerp", "ddimEta": 0,
  *     "guidance": 7.5, "seed": 0, "batch": 1,
- *     "device": "cpu", "threads": 0,
+ *     "device": "cpu", "backend": "auto", "threads": 0,
  *     "output": "out/job", "saveAll": false, "saveTrace": false,
  *     "preset": "paper"              // or "reference" with "reference": { omegas, optimStart, optimEnd, p }
  *   }
@@ -25,7 +25,7 @@
 import { z } from 'zod';
 import { RULE_NAMES, type RuleName } from '../core/rules.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
-import { DEVICES } from '../onnx/session.ts';
+import { BACKENDS, DEFAULT_BACKEND, DEVICES } from '../onnx/session.ts';
 import { getFamily } from '../sd/family.ts';
 import { PRESETS, SD_SCALING_FACTOR } from '../sd/pipeline.ts';
 
@@ -107,6 +107,8 @@ export const jobSchema = z
     width: z.int().min(8).max(8192).multipleOf(8).optional(),
     scalingFactor: z.number().positive().default(SD_SCALING_FACTOR),
     device: z.enum(DEVICES).default('cpu'),
+    /** onnxruntime-node ('node'), onnxruntime-web ('web', WASM, CPU) or 'node' when it loads ('auto'). */
+    backend: z.enum(BACKENDS).default(DEFAULT_BACKEND),
     /** onnxruntime intra-op threads per session (0 = its default). */
     threads: z.int().min(0).max(1024).default(0),
     output: z.string().min(1).default('out'),

@@ -2,8 +2,8 @@
  * A point of the `amdm experiment map` grid (rule, w, s, η and its scale) and the sampler
  * settings it stands for. Shared by the map and the demo, which runs the map's best cell.
  */
-import type { ShapesMethod } from '../toy/shapes/compare.ts';
-import type { DeviationMode } from '../core/deviation.ts';
+import type { ShapesMethod } from './compare.ts';
+import type { DeviationMode } from '../../core/deviation.ts';
 
 /** η's scale in a cell: 'none' is η = 0 (no deviation step, the same for every scale). */
 export type EtaScaleLabel = 'none' | 'absolute' | 'sqrtDim' | 'relative';

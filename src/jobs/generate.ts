@@ -1,0 +1,146 @@
+/**
+ * One generate job in memory: a validated job (job-schema.ts) → the SD pipeline → the images,
+ * the trace and the resolved settings, without touching the output folder. `amdm generate`
+ * writes what this returns; the HTTP handler sends it. Both therefore run the same code for
+ * the same job and give the same bytes.
+ */
+import type { SdPipeline, SdPipelineOptions, SdResult, SdRunOptions } from '../sd/pipeline.ts';
+import { prepareSdPipeline } from '../sd/pipeline.ts';
+// Registers the grounded families (interactdiffusion, migc, ipadapter) with the pipeline.
+import '../sd/families/index.ts';
+import type { GenerateJob } from './job-schema.ts';
+
+/** Where a job's pipeline comes from: loaded for this run (default) or kept across runs. */
+export interface PipelineSource {
+  /** A loaded pipeline for these options and a function to call when the run is over. */
+  acquire(options: SdPipelineOptions): Promise<{ pipeline: SdPipeline; done: () => Promise<void> }>;
+}
+
+/** Load for one run, release after it. */
+export const loadPerRun: PipelineSource = {
+  async acquire(options) {
+    const pipeline = await prepareSdPipeline(options);
+    return { pipeline, done: () => pipeline.release() };
+  },
+};
+
+export interface JobRunOptions {
+  /** Receives notes such as the CPU fallback of device 'auto' (default: dropped). */
+  log?: (message: string) => void;
+  /** Called after each target step with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+  /** Receives each AMDM step's trace as it happens (paper preset). */
+  onStep?: SdRunOptions['onStep'];
+  /** Aborts the sampling between steps. */
+  signal?: AbortSignal;
+  /** Default: load the folders for this run and release them after it. */
+  pipelines?: PipelineSource;
+  /** Called once the job's options are validated and the models are loaded, before sampling. */
+  onReady?: (pipeline: SdPipeline) => void;
+}
+
+export interface JobFile {
+  /** File name: target.png (target-<b>.png for batch > 1), model-<k>-<name>.png, trace.json. */
+  name: string;
+  data: Uint8Array | string;
+}
+
+export interface JobRun {
+  job: GenerateJob;
+  result: SdResult;
+  /** The images and the trace, in the order `amdm generate` writes them (resolved.json apart). */
+  files: JobFile[];
+  /** The trace document (saveTrace), or null. */
+  trace: Record<string, unknown> | null;
+  /** What resolved.json holds, less the job file and the file list. */
+  resolved: Record<string, unknown>;
+}
+
+/** The pipeline's load options for a job (folders, kinds, conditions, latent size, sessions). */
+export function pipelineOptions(job: GenerateJob, log?: (message: string) => void): SdPipelineOptions {
+  return {
+    models: job.models.map((m) => ({ folder: m.folder, kind: m.kind, conditions: m.conditions, name: m.name, prompt: m.prompt })),
+    target: job.target,
+    decodeAll: job.saveAll,
+    latentSize: job.height !== undefined && job.width !== undefined ? [job.height / 8, job.width / 8] : undefined,
+    session: { device: job.device, backend: job.backend, intraOpNumThreads: job.threads, onFallback: log },
+  };
+}
+
+/** The pipeline's run options for a job. */
+export function runOptions(job: GenerateJob, opts: Pick<JobRunOptions, 'onProgress' | 'onStep' | 'signal' | 'log'> = {}): SdRunOptions {
+  return {
+    prompt: job.prompt,
+    negativePrompt: job.negativePrompt,
+    steps: job.steps,
+    aggregateSteps: job.aggregateSteps,
+    weights: job.weights,
+    deviation: job.deviation,
+    eta: job.eta,
+    etaScale: job.etaScale,
+    rule: job.rule,
+    ddimEta: job.ddimEta,
+    guidance: job.guidance,
+    seed: job.seed,
+    batch: job.batch,
+    scalingFactor: job.scalingFactor,
+    preset: job.preset,
+    reference: job.reference,
+    trace: job.saveTrace,
+    onProgress: opts.onProgress,
+    onStep: opts.onStep,
+    signal: opts.signal,
+    // e.g. a prompt longer than the text encoder reads (tokens dropped)
+    onWarning: opts.log ? (m) => opts.log!(`warning: ${m}`) : undefined,
+  };
+}
+
+/** File-name-safe form of a model name. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '').slice(0, 64) || 'model';
+}
+
+/** Typed arrays as plain arrays, for JSON. */
+export function plain(v: unknown): unknown {
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+/**
+ * Run a validated job: load (or acquire) the pipeline, check the run options exactly as a run
+ * would, sample, decode. Nothing is written; a bad job fails before any model runs.
+ */
+export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promise<JobRun> {
+  const { pipeline, done } = await (opts.pipelines ?? loadPerRun).acquire(pipelineOptions(job, opts.log));
+  let result: SdResult;
+  try {
+    const ro = runOptions(job, opts);
+    await pipeline.validate(ro);
+    opts.onReady?.(pipeline);
+    result = await pipeline.run(ro);
+  } finally {
+    await done();
+  }
+  const files: JobFile[] = [];
+  const suffix = (b: number) => (job.batch > 1 ? `-${b}` : '');
+  for (let b = 0; b < job.batch; b++) files.push({ name: `target${suffix(b)}.png`, data: result.target.png[b] });
+  for (const m of result.models ?? []) {
+    for (let b = 0; b < job.batch; b++) files.push({ name: `model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, data: m.png[b] });
+  }
+  const trace = job.saveTrace ? { preset: job.preset, timesteps: result.timesteps, aggregatedAt: result.aggregatedAt, steps: plain(result.trace) as unknown[] } : null;
+  const resolved = {
+    job: { ...job, models: job.models.map((m, k) => ({ ...m, name: pipeline.models[k].name })) },
+    models: pipeline.models,
+    schedule: pipeline.scheduleConfig,
+    latentShape: pipeline.shape,
+    timesteps: result.timesteps,
+    calls: result.calls,
+    finishCalls: result.finishCalls,
+    totalCalls: result.totalCalls,
+    textEncoderRuns: result.textEncoderRuns,
+    vaeRuns: result.vaeRuns,
+  };
+  return { job, result, files, trace, resolved };
+}

@@ -1,0 +1,5 @@
+/** amdm HTTP layer: the web-standard fetch handler (any runtime) and `listen` (Node and Deno, through srvx). */
+export * from './handler.ts';
+export * from './limits.ts';
+export * from './listen.ts';
+export { HttpError } from './errors.ts';

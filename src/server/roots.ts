@@ -1,0 +1,48 @@
+/**
+ * Model roots: the only folders a job may read from. A job names a model folder (or an
+ * IP-Adapter style image) by a path relative to a root; it is resolved in each root in turn and
+ * taken from the first root that holds it. The real path (symbolic links followed) must stay
+ * inside that root, so neither `..` nor a link can reach anything else on the server.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { HttpError } from './errors.ts';
+
+export interface ModelRoots {
+  /** The real path of `path` inside a root, or a 400 naming `field`. */
+  resolve(path: string, field: string, kind: 'folder' | 'file'): Promise<string>;
+  readonly roots: readonly string[];
+}
+
+function inside(root: string, p: string): boolean {
+  const r = relative(root, p);
+  return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
+}
+
+export async function modelRoots(roots: readonly string[]): Promise<ModelRoots> {
+  if (!Array.isArray(roots)) throw new TypeError('modelRoots must be an array of folder paths');
+  const real: string[] = [];
+  for (const [i, r] of roots.entries()) {
+    if (typeof r !== 'string' || r === '') throw new TypeError(`modelRoots[${i}] must be a non-empty folder path, got ${JSON.stringify(r)}`);
+    const st = await stat(r).catch(() => null);
+    if (!st?.isDirectory()) throw new RangeError(`modelRoots[${i}]: ${resolve(r)} is not a folder`);
+    real.push(await realpath(r));
+  }
+  return {
+    roots: real,
+    async resolve(path, field, kind) {
+      if (real.length === 0) throw new HttpError(403, `${field}: this server has no model roots configured, so no job can name a model`, { field });
+      if (typeof path !== 'string' || path === '' || isAbsolute(path) || path.split(/[\\/]/).includes('..') || path.includes('\0')) {
+        throw new HttpError(400, `${field} must be a path relative to a model root, without '..', got ${JSON.stringify(path)}`, { field });
+      }
+      for (const root of real) {
+        const p = await realpath(resolve(root, path)).catch(() => null);
+        if (p === null) continue;
+        if (!inside(root, p)) throw new HttpError(400, `${field}: ${JSON.stringify(path)} leads outside the model roots`, { field });
+        const st = await stat(p);
+        if (kind === 'folder' ? st.isDirectory() : st.isFile()) return p;
+      }
+      throw new HttpError(400, `${field}: no ${kind} ${JSON.stringify(path)} in the model roots`, { field });
+    },
+  };
+}
