@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePNG } from '../../src/image/png.ts';
-import { MINI_DEMO_METHODS, miniDemoPrompts, runMiniDemo } from '../../src/cli/demo-mini.ts';
+import { MINI_DEMO_METHODS, miniDemoPrompts, runMiniDemo, runMiniDemoFromCli } from '../../src/cli/demo-mini.ts';
 import { projectRoot } from '../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
@@ -15,6 +15,14 @@ describe('demo --world mini', () => {
     const ps = miniDemoPrompts(4);
     expect(ps.map((p) => p.id)).toEqual(['L2-000', 'L3-000', 'L4-000', 'L2-001']);
     for (const p of ps) expect(p.scene.relations.length).toBeGreaterThan(0);
+  });
+
+  it('refuses the Shapes-world flags the user typed, naming them, before any model runs', async () => {
+    const opts = { prompts: 6, samples: 3, gridPrompts: 2, w: [0.5], world: 'mini' };
+    const typed = new Set(['samples', 'gridPrompts', 'world']);
+    await expect(runMiniDemoFromCli(opts, (k) => typed.has(k))).rejects.toThrow(
+      '--world mini takes --prompts, --steps, --s, --eta and --out; --samples, --grid-prompts belong to the Shapes world',
+    );
   });
 
   it.skipIf(!haveZoo)('scores every method on every prompt and writes the grid and the numbers', async () => {
