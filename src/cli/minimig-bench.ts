@@ -283,6 +283,11 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const prompts = minimigPromptSet({ perLevel: settings.perLevel, seed: settings.promptSeed, levels: settings.levels });
   const shard = parseShard(o.shard, o.env ?? process.env, o.shardCount);
   const kinds = await zooKinds(zoo, methods);
+  for (const name of methods) {
+    if (prompts.every((p) => methodRun(MINIMIG_METHODS[name], kinds, zoo, p, '') === null)) {
+      throw new RangeError(`--methods: '${name}' can take none of the prompts of levels ${settings.levels.join(', ')} (InteractDiffusion needs an interaction: level ≥ 2)`);
+    }
+  }
   const out = await ensureDir(o.out ?? d.out, '--out');
   sweepTempFiles(out);
   await claimSettings(out, settings);
@@ -355,7 +360,6 @@ async function summarize(
         recs.push(r);
       }
     }
-    if (recs.length === 0) throw new RangeError(`method '${name}' can take none of the ${prompts.length} prompts (InteractDiffusion needs level ≥ 2)`);
     const mean = (f: (r: BenchRecord) => number) => recs.reduce((a, r) => a + f(r), 0) / recs.length;
     methods.push({ name, label: m.label, skipped, ...summarizeScenes(recs.map((r) => r.evaluation)), calls: mean((r) => r.calls), seconds: mean((r) => r.seconds) });
   }

@@ -62,6 +62,14 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
     expect(readdirSync(join(dir, 'records', 'interact+migc')).sort()).toEqual(['L2-000-r0.json', 'L2-000-r1.json']);
   }, 240_000);
 
+  it('refuses a method that can take none of the prompts before anything is written', async () => {
+    const dir = join(out, 'none');
+    await expect(runMiniMigBench({ ...base, methods: ['migc', 'interact'], levels: [1], out: dir })).rejects.toThrow(
+      "--methods: 'interact' can take none of the prompts of levels 1 (InteractDiffusion needs an interaction: level ≥ 2)",
+    );
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('an unreadable record is generated again; other settings are refused, naming them', async () => {
     const dir = join(out, 'resume');
     await runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
