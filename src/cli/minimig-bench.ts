@@ -468,5 +468,18 @@ export function addZooBenchCommands(zoo: Command): Command {
     .action(async (name: string, opts) => {
       await runZooExperiment(name, benchOptions(opts));
     });
+  zoo
+    .command('sphere')
+    .description('Figure 5b analog: ‖x′‖/√d of the merged latent per aggregated step for slerp, lerp, nlerp and vp (InteractDiffusion-mini ← MIGC-mini), beside the target alone; writes sphere.csv, results.json, chart.svg')
+    .option('--zoo <dir>', 'folder holding the model folders', BENCH_DEFAULTS.zoo)
+    .option('--prompts <n>', 'prompts, cycling through L2–L4 (default 12)', intArg(1, 10_000))
+    .option('--steps <T>', 'DDIM steps (default 50)', intArg(1, 1000))
+    .option('--s <s>', 'aggregation steps (default min(20, T))', intArg(1, 1000))
+    .option('--out <dir>', 'output folder (default experiments/out/mini-sphere; with --quick amdm-out/experiments/mini-sphere)')
+    .option('--quick', 'smoke run: 1 prompt, 3 steps, s = 2')
+    .action(async (opts) => {
+      const { runZooSphere } = await import('./zoo-sphere.ts');
+      await runZooSphere({ ...opts, ...(opts.quick ? { prompts: 1, steps: 3, s: 2 } : {}) });
+    });
   return zoo;
 }
