@@ -11,6 +11,7 @@ import {
   bytesToUnit,
   caption,
   dotPixel,
+  insideShape,
   instancePhrase,
   renderScene,
   renderStyle,
@@ -147,9 +148,19 @@ describe('MiniMIG renderer', () => {
     // square centre (6, 6), circle centre (7, 25): the gap between columns 10 and 19 on rows 6–7 is white
     for (let x = 11; x < 19; x++) expect(rgbAt(img, 6, x)).toEqual([255, 255, 255]);
     const [dy, dx] = dotPixel(SCENE.instances[2].box, SCENE.instances[0].box);
-    // triangle centre (25, 9) → square centre (6, 6), 3 px along: (25 − 19·3/19.24, 9 − 3·3/19.24) = (22.04, 8.53)
-    expect([dy, dx]).toEqual([22, 8]);
-    for (let y = dy - 1; y <= dy + 1; y++) for (let x = dx - 1; x <= dx + 1; x++) expect(rgbAt(img, y, x)).toEqual([255, 255, 255]);
+    // triangle centre (25, 9) → square centre (6, 6), 2 px along: (25 − 19·2/19.24, 9 − 3·2/19.24) = (23.02, 8.69);
+    // the row is raised to the box's lower half (≥ 20 + 5 − 1 = 24)
+    expect([dy, dx]).toEqual([24, 8]);
+    // the 5×5 square clipped to the pixels whose 3×3 neighbourhood is in the triangle
+    const inTriangle = (y: number, x: number) => insideShape('triangle', SCENE.instances[2].box, y, x);
+    for (let y = dy - 2; y <= dy + 2; y++) {
+      for (let x = dx - 2; x <= dx + 2; x++) {
+        let interior = true;
+        for (let a = -1; a <= 1; a++) for (let b = -1; b <= 1; b++) interior &&= inTriangle(y + a, x + b);
+        expect(rgbAt(img, y, x).join() === '255,255,255', `row ${y} column ${x}`).toBe(interior);
+      }
+    }
+    expect(rgbAt(img, dy, dx)).toEqual([255, 255, 255]);
     const plain = renderScene(SCENE, { marks: false });
     expect(rgbAt(plain, 6, 14)).not.toEqual([255, 255, 255]);
     expect(rgbAt(plain, dy, dx)).toEqual([0, 255, 0]);

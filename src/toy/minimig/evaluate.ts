@@ -22,7 +22,7 @@
  *    colour is wrong (as COCO-MIG).
  * Per relation: "linked to" — the points every ½ px along the segment between the box centres
  * that lie outside every box; the mark is present when ≥ LINK_FRACTION of them have a white
- * pixel in their 3×3 neighbourhood. "looking at" — present when ≥ DOT_MIN_WHITE pixels of the 3×3
+ * pixel in their 3×3 neighbourhood. "looking at" — present when ≥ DOT_MIN_WHITE pixels of the 7×7
  * window at the dot's place (`dotPixel`) are white.
  * Style: background pixels = outside every box grown by 1 px, neither white nor a palette colour.
  * Tint: the tint whose chromaticity (r, g, b)/(r + g + b) is nearest to the pixels' mean colour.
@@ -35,7 +35,7 @@
  */
 import { describe } from '../../core/validate.ts';
 import { meanEstimate, rate, type Estimate } from '../shapes/evaluate.ts';
-import { dotPixel, insideShapeRect } from './render.ts';
+import { DOT_RADIUS, dotPixel, insideShapeRect } from './render.ts';
 import {
   CHANNELS,
   COLOURS,
@@ -74,7 +74,14 @@ export const SQUARE_CORNERS = 0.45;
 export const TEXTURE_MIN_CONTRAST = 12;
 export const IOU_THRESHOLD = 0.5;
 export const LINK_FRACTION = 0.6;
-export const DOT_MIN_WHITE = 3;
+/**
+ * "Looking at": the dot is present when ≥ DOT_MIN_WHITE pixels of the DOT_WINDOW² window at its
+ * place are white. The renderer's dot is a 5×5 square clipped to the shape's interior (6 white
+ * pixels for an 8-px triangle, up to 25); the 7×7 window (inside the box, where no line runs)
+ * keeps a dot drawn a pixel off.
+ */
+export const DOT_MIN_WHITE = 5;
+export const DOT_WINDOW = 7;
 export const TEXTURE_MIN_R2 = 0.1;
 export const CLEAN_RMS = 0.25;
 
@@ -100,7 +107,7 @@ export interface RelationResult {
   readonly subject: number;
   readonly object: number;
   readonly action: Action;
-  /** Fraction of the checked line points that are white ("linked to") or white pixels of the dot window / 9 ("looking at"). */
+  /** "linked to": fraction of the checked line points that are white; "looking at": number of white pixels in the 7×7 dot window. */
   readonly evidence: number;
   readonly ok: boolean;
 }
@@ -227,18 +234,18 @@ function boundingRect(pixels: readonly number[]): Rect {
 
 /**
  * Shape of a detection from blur-robust statistics of the membership α over its rectangle
- * (`member` marks pixels counted as 1: the white pixels of the instance's own "looking at" dot,
- * which is no hole):
+ * (`inDot` marks the white pixels of the instance's own 5×5 "looking at" dot: they count as the
+ * shape's in the row moments, so the dot is no hole, and are left out of the corner ratio, where
+ * a dot reaching into the corners of a small circle would make it read as a square):
  * - triangle when the skewness of the row coordinate is ≤ TRIANGLE_SKEW (a triangle with its apex
  *   up: −0.57; square and circle: 0; a symmetric blur adds no third cumulant but widens the spread);
  * - otherwise square when the mean α in the rectangle's corners (outside the inscribed ellipse)
  *   is ≥ SQUARE_CORNERS × the mean α inside it (square: 1, circle: 0), else circle.
  */
-function fitShape(alpha: Float32Array, member: (y: number, x: number) => boolean, rect: Rect): Shape {
+function fitShape(alpha: Float32Array, inDot: (y: number, x: number) => boolean, rect: Rect): Shape {
   const [x0, y0, x1, y1] = rect;
   const w = x1 - x0;
   const h = y1 - y0;
-  const at = (y: number, x: number) => (member(y, x) ? 1 : alpha[y * S + x]);
   let m0 = 0;
   let m1 = 0;
   let inner = 0;
@@ -247,9 +254,11 @@ function fitShape(alpha: Float32Array, member: (y: number, x: number) => boolean
   let nCorner = 0;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      const a = at(y, x);
+      const dot = inDot(y, x);
+      const a = dot ? 1 : alpha[y * S + x];
       m0 += a;
       m1 += a * y;
+      if (dot) continue;
       if (insideShapeRect('circle', x0, y0, w, h, y, x)) {
         inner += a;
         nInner++;
@@ -259,12 +268,12 @@ function fitShape(alpha: Float32Array, member: (y: number, x: number) => boolean
       }
     }
   }
-  const mean = m1 / m0;
+  const mean = m0 === 0 ? 0 : m1 / m0;
   let m2 = 0;
   let m3 = 0;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
-      const a = at(y, x);
+      const a = inDot(y, x) ? 1 : alpha[y * S + x];
       m2 += a * (y - mean) ** 2;
       m3 += a * (y - mean) ** 3;
     }
@@ -288,7 +297,8 @@ function evaluateInstance(colour: Colour, shape: Shape, box: Box, cls: Classes, 
       found = rect;
     }
   }
-  const inDot = (y: number, x: number) => dot !== null && Math.abs(y - dot[0]) <= 1 && Math.abs(x - dot[1]) <= 1 && cls.white[y * S + x] === 1;
+  const inDot = (y: number, x: number) =>
+    dot !== null && Math.abs(y - dot[0]) <= DOT_RADIUS && Math.abs(x - dot[1]) <= DOT_RADIUS && cls.white[y * S + x] === 1;
   const foundShape = found === null ? null : fitShape(cls.alpha[COLOURS.indexOf(colour)], inDot, found);
   const colourOk = found !== null;
   const shapeOk = foundShape === shape;
@@ -335,11 +345,13 @@ function linkEvidence(a: Box, b: Box, boxes: readonly Box[], white: Uint8Array):
   return checked === 0 ? 0 : hits / checked;
 }
 
+/** White pixels in the DOT_WINDOW × DOT_WINDOW window centred on the dot's place (inside the subject's box). */
 function dotEvidence(subject: Box, object: Box, white: Uint8Array): number {
   const [cy, cx] = dotPixel(subject, object);
+  const r = (DOT_WINDOW - 1) / 2;
   let n = 0;
-  for (let y = cy - 1; y <= cy + 1; y++) for (let x = cx - 1; x <= cx + 1; x++) n += white[y * S + x];
-  return n / 9;
+  for (let y = cy - r; y <= cy + r; y++) for (let x = cx - r; x <= cx + r; x++) n += white[y * S + x];
+  return n;
 }
 
 /** Background pixel indices: outside every box grown by `grow` px, neither white nor a palette colour. */
@@ -438,7 +450,7 @@ export function evaluateScene(scene: Scene, image: Float32Array): SceneEvaluatio
     const a = boxes[r.subject];
     const b = boxes[r.object];
     const evidence = r.action === 'linked to' ? linkEvidence(a, b, boxes, cls.white) : dotEvidence(a, b, cls.white);
-    const ok = r.action === 'linked to' ? evidence >= LINK_FRACTION : evidence * 9 >= DOT_MIN_WHITE;
+    const ok = r.action === 'linked to' ? evidence >= LINK_FRACTION : evidence >= DOT_MIN_WHITE;
     return { subject: r.subject, object: r.object, action: r.action, evidence, ok };
   });
   let bg = backgroundPixels(boxes, cls, 1);

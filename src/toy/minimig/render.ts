@@ -2,7 +2,8 @@
  * Exact renderer of MiniMIG scenes: RGB bytes (0..255), channel-major 3×32×32, the layout of the
  * training file (x = u/127.5 − 1 gives the models' [−1, 1] values).
  *
- * Drawing order: background texture → "linked to" lines → shapes → "looking at" dots. A pixel
+ * Drawing order: background texture → "linked to" lines (outside every box) → shapes → "looking at" dots
+ * (clipped to the subject's shape). A pixel
  * belongs to a figure when its centre (y + ½, x + ½) does (no anti-aliasing).
  */
 import {
@@ -16,6 +17,7 @@ import {
   validateScene,
   validateStyle,
   type Box,
+  type Instance,
   type Relation,
   type Rgb8,
   type Scene,
@@ -26,8 +28,13 @@ import {
 const PLANE = IMAGE_SIZE * IMAGE_SIZE;
 /** Half width of a "linked to" line: pixel centres within this distance of the segment are drawn. */
 export const LINE_HALF_WIDTH = 1;
-/** A "looking at" dot is 3×3 px centred this many pixels inside the subject's box edge. */
-export const DOT_INSET = 2;
+/**
+ * A "looking at" dot is a (2·DOT_RADIUS + 1)² = 5×5 px square centred DOT_INSET pixels inside the
+ * subject's box edge. 5×5, not 3×3: the zoo's VAE (4×4-pixel latent cells) keeps a 5×5 white dot
+ * and loses a 3×3 one, which would cap any learned model's interaction success.
+ */
+export const DOT_RADIUS = 2;
+export const DOT_INSET = 3;
 
 /**
  * Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in the w×h rectangle at
@@ -65,14 +72,18 @@ export function distanceToLink(a: Box, b: Box, y: number, x: number): number {
   return Math.hypot(y + 0.5 - (ay + t * dy), x + 0.5 - (ax + t * dx));
 }
 
-/** Pixel [row, column] at the centre of the 3×3 "looking at" dot of `subject` towards `object`. */
+/** Pixel [row, column] at the centre of the 5×5 "looking at" dot of `subject` towards `object`; the dot lies inside the box. */
 export function dotPixel(subject: Box, object: Box): [number, number] {
   const [sy, sx] = boxCentre(subject);
   const [oy, ox] = boxCentre(object);
   const len = Math.hypot(oy - sy, ox - sx);
   const r = subject.size / 2 - DOT_INSET;
-  const clamp = (v: number, lo: number) => Math.max(lo + 1, Math.min(lo + subject.size - 2, v));
-  return [clamp(Math.floor(sy + ((oy - sy) / len) * r), subject.y), clamp(Math.floor(sx + ((ox - sx) / len) * r), subject.x)];
+  // a 1-px frame of the shape's colour around the dot keeps the instance one blob; rows stay in
+  // the box's lower half (from one above the middle), where a triangle is wide enough for the dot
+  const hi = (lo: number) => lo + subject.size - 2 - DOT_RADIUS;
+  const row = Math.max(subject.y + Math.floor(subject.size / 2) - 1, Math.min(hi(subject.y), Math.floor(sy + ((oy - sy) / len) * r)));
+  const col = Math.max(subject.x + DOT_RADIUS + 1, Math.min(hi(subject.x), Math.floor(sx + ((ox - sx) / len) * r)));
+  return [row, col];
 }
 
 function put(out: Uint8Array, q: number, c: Rgb8): void {
@@ -88,20 +99,36 @@ function drawBackground(out: Uint8Array, style: Style): void {
   }
 }
 
-function drawLink(out: Uint8Array, a: Box, b: Box): void {
+const inBox = (b: Box, y: number, x: number) => y >= b.y && y < b.y + b.size && x >= b.x && x < b.x + b.size;
+
+/** The "linked to" line, outside every box (inside a box it would merge with a dot or read as part of a shape). */
+function drawLink(out: Uint8Array, a: Box, b: Box, boxes: readonly Box[]): void {
   const [ay, ax] = boxCentre(a);
   const [by, bx] = boxCentre(b);
   // only pixels near the segment's bounding box can be within LINE_HALF_WIDTH of it
   const lo = (u: number, v: number) => Math.max(0, Math.floor(Math.min(u, v) - LINE_HALF_WIDTH - 1));
   const hi = (u: number, v: number) => Math.min(IMAGE_SIZE - 1, Math.ceil(Math.max(u, v) + LINE_HALF_WIDTH));
   for (let y = lo(ay, by); y <= hi(ay, by); y++) {
-    for (let x = lo(ax, bx); x <= hi(ax, bx); x++) if (distanceToLink(a, b, y, x) <= LINE_HALF_WIDTH) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+    for (let x = lo(ax, bx); x <= hi(ax, bx); x++) {
+      if (distanceToLink(a, b, y, x) <= LINE_HALF_WIDTH && !boxes.some((box) => inBox(box, y, x))) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+    }
   }
 }
 
-function drawDot(out: Uint8Array, subject: Box, object: Box): void {
-  const [cy, cx] = dotPixel(subject, object);
-  for (let y = cy - 1; y <= cy + 1; y++) for (let x = cx - 1; x <= cx + 1; x++) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+/**
+ * The dot: the 5×5 square at `dotPixel`, clipped to the pixels whose 3×3 neighbourhood lies in the
+ * subject's shape, so the shape keeps its outline and stays one 4-connected blob around the dot.
+ */
+function drawDot(out: Uint8Array, subject: Instance, object: Box): void {
+  const [cy, cx] = dotPixel(subject.box, object);
+  for (let y = cy - DOT_RADIUS; y <= cy + DOT_RADIUS; y++) {
+    for (let x = cx - DOT_RADIUS; x <= cx + DOT_RADIUS; x++) {
+      const inside = (yy: number, xx: number) => insideShape(subject.shape, subject.box, yy, xx);
+      let all = true;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) all &&= inside(y + dy, x + dx);
+      if (all) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+    }
+  }
 }
 
 export interface RenderOptions {
@@ -130,7 +157,8 @@ export function renderScene(scene: Scene, opts: RenderOptions = {}): Uint8Array 
   if (typeof marks !== 'boolean') throw new TypeError(`opts.marks must be a boolean, got ${typeof marks}`);
   const out = target(opts.out);
   drawBackground(out, scene.style);
-  if (marks) for (const r of scene.relations) if (r.action === 'linked to') drawLink(out, ...relationBoxes(scene, r));
+  const boxes = scene.instances.map((inst) => inst.box);
+  if (marks) for (const r of scene.relations) if (r.action === 'linked to') drawLink(out, ...relationBoxes(scene, r), boxes);
   for (const inst of scene.instances) {
     const rgb = PALETTE[inst.colour];
     const { x: x0, y: y0, size } = inst.box;
@@ -138,7 +166,7 @@ export function renderScene(scene: Scene, opts: RenderOptions = {}): Uint8Array 
       for (let x = x0; x < x0 + size; x++) if (insideShape(inst.shape, inst.box, y, x)) put(out, y * IMAGE_SIZE + x, rgb);
     }
   }
-  if (marks) for (const r of scene.relations) if (r.action === 'looking at') drawDot(out, ...relationBoxes(scene, r));
+  if (marks) for (const r of scene.relations) if (r.action === 'looking at') drawDot(out, scene.instances[r.subject], scene.instances[r.object].box);
   return out;
 }
 

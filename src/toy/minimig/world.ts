@@ -6,9 +6,10 @@
  * one scene are distinct (so every instance is found by its colour alone). Relations are
  * subject–action–object triplets between two instances, each drawn as a mark the boxes alone do
  * not imply:
- * - "linked to": a white line (≈ 2 px wide) between the two box centres, drawn under the shapes,
- *   so it shows in the gap between the boxes;
- * - "looking at": a white 3×3 dot inside the subject, 2 px from its box edge towards the object.
+ * - "linked to": a white line (≈ 2 px wide) between the two box centres, drawn outside every box,
+ *   so it shows in the gaps between the boxes;
+ * - "looking at": a white dot inside the subject, a 5×5 square centred 3 px from its box edge towards
+ *   the object, clipped to the shape's interior (see `dotPixel`).
  * The style is a background texture × tint; a texture has a phase (its offset), and a style
  * reference is a background-only render of the same texture and tint at another phase.
  *
