@@ -14,7 +14,7 @@ import { makeGrid, type GridCell } from '../image/grid.ts';
 import { encodePNG } from '../image/png.ts';
 import { minimigPrompt, summarizeScenes, type MiniMigPrompt } from '../toy/minimig/index.ts';
 import { jsonText } from './files.ts';
-import { MINIMIG_METHODS, generateMethodImage, zooKinds, type MethodImage } from './minimig-bench.ts';
+import { MINIMIG_METHODS, generateMethodImage, resolveMethod, zooKinds, type MethodImage } from './minimig-bench.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { markdownTable, pm } from '../jobs/table.ts';
 import { folderScalingFactor, stylePng } from './zoo-scene.ts';
@@ -69,7 +69,7 @@ export async function runMiniDemo(o: MiniDemoOptions = {}): Promise<{ methods: s
   const header = ['method', 'instance success', 'mIoU', 'interaction success', 'style success', 'UNet calls / image'];
   const summaries = MINI_DEMO_METHODS.map((m, j) => {
     const done = images.map((r) => r[j]).filter((x): x is MethodImage => x !== null);
-    return { method: m, label: MINIMIG_METHODS[m].label, ...summarizeScenes(done.map((x) => x.evaluation)).overall, calls: done[0].calls };
+    return { method: m, label: resolveMethod(m).label, ...summarizeScenes(done.map((x) => x.evaluation)).overall, calls: done[0].calls };
   });
   const rows = summaries.map((s) => [s.label, pm(s.instanceSuccess), pm(s.mIoU), pm(s.interactionSuccess), pm(s.styleSuccess), String(s.calls)]);
   const cells: GridCell[][] = images.map((r, i) =>

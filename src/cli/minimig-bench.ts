@@ -25,7 +25,7 @@ import type { Command } from 'commander';
 import { plotToSVG } from '../image/plot.ts';
 import { parseShard, shardItems, type Shard } from '../sd/coco-mig.ts';
 import type { RGBA } from '../image/raster.ts';
-import type { RuleName } from '../core/rules.ts';
+import { RULE_NAMES, type RuleName } from '../core/rules.ts';
 import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
@@ -47,6 +47,8 @@ export interface MiniMigMethod {
   eta?: number;
   /** Aggregation rule instead of slerp (eq. 8). */
   rule?: RuleName;
+  /** s, the aggregated steps, instead of the run's --s. */
+  aggregateSteps?: number;
 }
 
 const ID = 'interactdiffusion-mini';
@@ -69,6 +71,44 @@ export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.f
   'interact+migc:lerp': { label: 'InteractDiffusion-mini(+MIGC-mini), lerp', models: [ID, MIGC], weights: [0.5], rule: 'lerp' },
   'interact+migc:nlerp': { label: 'InteractDiffusion-mini(+MIGC-mini), nlerp', models: [ID, MIGC], weights: [0.5], rule: 'nlerp' },
 });
+
+const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta'] as const;
+
+/**
+ * A method by name: a key of {@link MINIMIG_METHODS}, or an aggregated one with settings changed
+ * after an `@` — `interact+migc@rule=lerp,w=0.9,s=40,eta=0` (rule: a core rule name; w: the weight
+ * of every other model; s: aggregated steps; eta: η of eq. 9 ×√d). The parameter map of the
+ * Shapes world (`amdm experiment map`) is run on the zoo with such names.
+ */
+export function resolveMethod(name: string): MiniMigMethod {
+  const allowed = () => `allowed: ${Object.keys(MINIMIG_METHODS).join(', ')}, or <aggregated method>@${OVERRIDE_KEYS.map((k) => `${k}=…`).join(',')}`;
+  if (typeof name !== 'string') throw new RangeError(`--methods: a method must be a string; ${allowed()}`);
+  const [baseName, overrides, extra] = name.split('@');
+  if (!Object.hasOwn(MINIMIG_METHODS, baseName) || extra !== undefined) throw new RangeError(`--methods: unknown method '${name}'; ${allowed()}`);
+  const base = MINIMIG_METHODS[baseName];
+  if (overrides === undefined) return base;
+  if (base.models.length < 2 || base.preset === 'reference') throw new RangeError(`--methods: '${name}': settings after @ need an aggregated method of the paper's algorithm, got '${baseName}'`);
+  const m: { -readonly [K in keyof MiniMigMethod]: MiniMigMethod[K] } = { ...base };
+  for (const kv of overrides.split(',')) {
+    const [k, v] = kv.split('=');
+    const num = (lo: number, hi: number, int = false) => {
+      const x = Number(v);
+      if (v === undefined || v.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) {
+        throw new RangeError(`--methods: '${name}': ${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
+      }
+      return x;
+    };
+    if (k === 'rule') {
+      if (!(RULE_NAMES as readonly string[]).includes(v)) throw new RangeError(`--methods: '${name}': rule must be one of ${RULE_NAMES.join(', ')}, got '${v}'`);
+      m.rule = v as RuleName;
+    } else if (k === 'w') m.weights = base.models.slice(1).map(() => num(0, 1));
+    else if (k === 's') m.aggregateSteps = num(0, 1000, true);
+    else if (k === 'eta') m.eta = num(0, 1e6);
+    else throw new RangeError(`--methods: '${name}': unknown setting '${k}'; allowed: ${OVERRIDE_KEYS.join(', ')}`);
+  }
+  m.label = `${base.label}, ${overrides.replaceAll(',', ', ')}`;
+  return Object.freeze(m);
+}
 
 /**
  * The official loop's settings on two models, as `amdm bench coco-mig --preset reference`
@@ -155,7 +195,9 @@ export interface BenchResult {
 }
 
 const replicateSeed = (p: MiniMigPrompt, k: number) => p.seed + k * 10_000_000;
-const recordPath = (out: string, method: string, id: string, k: number) => join(out, 'records', method, `${id}-r${k}.json`);
+/** A method's folder name: its name with the characters of `@rule=…,w=…` settings replaced by '_'. */
+const methodFolder = (method: string) => method.replace(/[^A-Za-z0-9+.:_-]/g, '_');
+const recordPath = (out: string, method: string, id: string, k: number) => join(out, 'records', methodFolder(method), `${id}-r${k}.json`);
 
 async function readRecord(path: string): Promise<BenchRecord | null> {
   try {
@@ -167,9 +209,7 @@ async function readRecord(path: string): Promise<BenchRecord | null> {
 
 function checkMethods(methods: readonly string[]): void {
   if (!Array.isArray(methods) || methods.length === 0) throw new RangeError(`--methods must name at least one of ${Object.keys(MINIMIG_METHODS).join(', ')}`);
-  for (const m of methods) {
-    if (!Object.hasOwn(MINIMIG_METHODS, m)) throw new RangeError(`--methods: unknown method '${m}'; allowed: ${Object.keys(MINIMIG_METHODS).join(', ')}`);
-  }
+  for (const m of methods) resolveMethod(m);
   if (new Set(methods).size !== methods.length) throw new RangeError(`--methods names a method twice: ${methods.join(',')}`);
 }
 
@@ -198,7 +238,7 @@ function methodRun(m: MiniMigMethod, kinds: ReadonlyMap<string, string>, zoo: st
 /** The family of every zoo folder the methods use; names a missing folder. */
 export async function zooKinds(zoo: string, methods: readonly string[]): Promise<Map<string, string>> {
   const kinds = new Map<string, string>();
-  for (const name of new Set(methods.flatMap((m) => MINIMIG_METHODS[m].models))) {
+  for (const name of new Set(methods.flatMap((m) => resolveMethod(m).models))) {
     if (!existsSync(join(zoo, name, 'unet', 'model.onnx'))) throw new RangeError(`--zoo: ${join(zoo, name)} is not a model folder (no unet/model.onnx)`);
     kinds.set(name, await folderKind(join(zoo, name)));
   }
@@ -231,7 +271,7 @@ export interface MethodImage {
 
 /** One method's image for one prompt and seed, scored by the evaluator; null when the method cannot take the prompt. */
 export async function generateMethodImage(name: string, c: MethodImageContext): Promise<MethodImage | null> {
-  const m = MINIMIG_METHODS[name];
+  const m = resolveMethod(name);
   const r = methodRun(m, c.kinds, c.zoo, c.prompt, c.refPath);
   if (r === null) return null;
   const { generateSd } = await import('../sd/pipeline.ts');
@@ -249,7 +289,7 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
       ? { aggregateSteps: 0 }
       : m.preset === 'reference'
         ? { preset: 'reference' as const, reference: referenceSettings(steps) }
-        : { aggregateSteps, weights: [...m.weights!], eta: m.eta ?? eta, etaScale: 'sqrtDim' as const, rule: m.rule ?? 'slerp' }),
+        : { aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps), weights: [...m.weights!], eta: m.eta ?? eta, etaScale: 'sqrtDim' as const, rule: m.rule ?? 'slerp' }),
   };
   const t0 = performance.now();
   const g = await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
@@ -284,7 +324,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const shard = parseShard(o.shard, o.env ?? process.env, o.shardCount);
   const kinds = await zooKinds(zoo, methods);
   for (const name of methods) {
-    if (prompts.every((p) => methodRun(MINIMIG_METHODS[name], kinds, zoo, p, '') === null)) {
+    if (prompts.every((p) => methodRun(resolveMethod(name), kinds, zoo, p, '') === null)) {
       throw new RangeError(`--methods: '${name}' can take none of the prompts of levels ${settings.levels.join(', ')} (InteractDiffusion needs an interaction: level ≥ 2)`);
     }
   }
@@ -296,7 +336,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const mine = shardItems(pairs, shard);
   const refs = await ensureDir(join(out, 'refs'));
   const refPath = (id: string) => join(refs, `${id}.png`);
-  const scalingFactor = await folderScalingFactor(join(zoo, methods.map((m) => MINIMIG_METHODS[m].models[0])[0]));
+  const scalingFactor = await folderScalingFactor(join(zoo, resolveMethod(methods[0]).models[0]));
   let written = 0;
   let skipped = 0;
   for (const { p, k } of mine) {
@@ -309,10 +349,10 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
       }
       const g = await generateMethodImage(name, { kinds, zoo, prompt: p, replicate: k, refPath: refPath(p.id), settings, threads: o.threads ?? 0, scalingFactor });
       if (g === null) continue;
-      if (o.images) await writeFileAtomic(join(await ensureDir(join(out, 'images', name)), `${p.id}-r${k}.png`), g.png);
+      if (o.images) await writeFileAtomic(join(await ensureDir(join(out, 'images', methodFolder(name))), `${p.id}-r${k}.png`), g.png);
       const { evaluation, calls, seconds, seed } = g;
       const rec: BenchRecord = { method: name, id: p.id, level: p.level, replicate: k, seed, evaluation, calls, seconds };
-      await ensureDir(join(out, 'records', name));
+      await ensureDir(join(out, 'records', methodFolder(name)));
       await writeFileAtomic(path, jsonText(rec));
       written++;
     }
@@ -346,7 +386,7 @@ async function summarize(
 ): Promise<MethodSummary[] | null> {
   const methods: MethodSummary[] = [];
   for (const name of settings.methods) {
-    const m = MINIMIG_METHODS[name];
+    const m = resolveMethod(name);
     const recs: BenchRecord[] = [];
     let skipped = 0;
     for (const p of prompts) {
@@ -403,7 +443,16 @@ export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: 
   reference: { title: "The official code's loop (reference preset) vs the paper's algorithm", methods: ['interact+migc', 'interact+migc:reference'] },
   eta: { title: 'Table 3 analog: the deviation step η (×√d) of InteractDiffusion-mini ← MIGC-mini', methods: ['interact', 'interact+migc:eta0', 'interact+migc', 'interact+migc:eta1'] },
   rules: { title: 'Figure 5a analog: slerp vs lerp and nlerp in InteractDiffusion-mini ← MIGC-mini', methods: ['interact', 'interact+migc', 'interact+migc:lerp', 'interact+migc:nlerp'] },
+  map: {
+    title: "Where AMDM works on the zoo: experiment 7's parameter map (rule × w × s × η) for InteractDiffusion-mini ← MIGC-mini",
+    methods: ['interact', 'migc', ...mapMethods(['slerp', 'lerp'], [0.5, 0.9], [20, 40], [0, 0.3])],
+  },
 });
+
+/** `interact+migc@…` for every cell of the grid. */
+function mapMethods(rules: readonly RuleName[], ws: readonly number[], ss: readonly number[], etas: readonly number[]): string[] {
+  return rules.flatMap((rule) => ws.flatMap((w) => ss.flatMap((s) => etas.map((eta) => `interact+migc@rule=${rule},w=${w},s=${s},eta=${eta}`))));
+}
 const EXPERIMENT_LEVELS = [2, 3, 4];
 
 /** Default run folder of `amdm zoo experiment <name>`: the recorded runs, or the smoke runs' scratch folder. */
@@ -438,6 +487,11 @@ const commonFlags = (c: Command): Command => {
     .option('--quick', `smoke run: ${BENCH_QUICK.perLevel} prompt per level, ${BENCH_QUICK.seeds} seed, ${BENCH_QUICK.steps} steps, s = ${BENCH_QUICK.aggregateSteps}`);
 };
 
+/** `--methods`: ';'-separated, or ','-separated when no method carries settings after '@'. */
+export function splitMethods(v: string): string[] {
+  return v.includes(';') || v.includes('@') ? v.split(';').filter((x) => x !== '') : v.split(',');
+}
+
 /** Commander's options → BenchOptions. */
 function benchOptions(opts: Record<string, unknown>): BenchOptions & { quick?: boolean } {
   const { s, ...rest } = opts;
@@ -451,7 +505,7 @@ export function addZooBenchCommands(zoo: Command): Command {
       .command('bench')
       .description('MiniMIG benchmark (L1–L4, interactions, styles) of zoo models alone and aggregated, resumable and shardable; writes records/, results.{json,csv}, table.md, chart.svg'),
   )
-    .option('--methods <list>', `comma-separated methods: ${Object.keys(MINIMIG_METHODS).join(', ')}`, (v: string) => v.split(','), BENCH_DEFAULTS.methods)
+    .option('--methods <list>', `methods separated by ';' (or ',' when no method has settings): ${Object.keys(MINIMIG_METHODS).join(', ')}; an aggregated one with settings: interact+migc@rule=lerp,w=0.9,s=40,eta=0`, splitMethods, BENCH_DEFAULTS.methods)
     .option('--levels <list>', 'levels (instances per scene), comma-separated in 1..4', (v: string) => v.split(',').map((x) => intArg(1, 4)(x)), BENCH_DEFAULTS.levels)
     .option('--out <dir>', 'run folder (resumable)', BENCH_DEFAULTS.out)
     .action(async (opts) => {

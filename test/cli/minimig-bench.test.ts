@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MINIMIG_METHODS, runMiniMigBench, runZooExperiment, zooExperimentFolder } from '../../src/cli/minimig-bench.ts';
+import { MINIMIG_METHODS, ZOO_EXPERIMENTS, resolveMethod, runMiniMigBench, runZooExperiment, splitMethods, zooExperimentFolder } from '../../src/cli/minimig-bench.ts';
 import { projectRoot } from '../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
@@ -15,7 +15,27 @@ describe('MiniMIG benchmark: options', () => {
     await expect(runMiniMigBench({ methods: ['migc', 'migc'] })).rejects.toThrow('--methods names a method twice: migc,migc');
     await expect(runMiniMigBench({ methods: [] })).rejects.toThrow('--methods must name at least one of base,');
     await expect(runMiniMigBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow('--s must be ≤ --steps (3), got 4');
-    await expect(runZooExperiment('table9')).rejects.toThrow("experiment must be one of table1, table2, style, reference, eta, rules, got 'table9'");
+    await expect(runZooExperiment('table9')).rejects.toThrow("experiment must be one of table1, table2, style, reference, eta, rules, map, got 'table9'");
+  });
+
+  it('an aggregated method takes settings after @ (the map experiment on the zoo), each checked by name', () => {
+    const m = resolveMethod('interact+migc@rule=lerp,w=0.9,s=40,eta=0');
+    expect(m).toMatchObject({ models: ['interactdiffusion-mini', 'migc-mini'], rule: 'lerp', weights: [0.9], aggregateSteps: 40, eta: 0 });
+    expect(m.label).toBe('InteractDiffusion-mini(+MIGC-mini), rule=lerp, w=0.9, s=40, eta=0');
+    expect(resolveMethod('interact+migc+ip@w=0.7').weights).toEqual([0.7, 0.7]);
+    expect(resolveMethod('migc')).toBe(MINIMIG_METHODS.migc);
+    expect(() => resolveMethod('interact+migc@rule=cubic')).toThrow("rule must be one of slerp, lerp, nlerp, vp, sphericalMean, got 'cubic'");
+    expect(() => resolveMethod('interact+migc@w=1.5')).toThrow("w must be a number in [0, 1], got '1.5'");
+    expect(() => resolveMethod('interact+migc@s=2.5')).toThrow("s must be an integer in [0, 1000], got '2.5'");
+    expect(() => resolveMethod('interact+migc@eta=')).toThrow("eta must be a number in [0, 1000000], got ''");
+    expect(() => resolveMethod('interact+migc@tau=1')).toThrow("unknown setting 'tau'; allowed: rule, w, s, eta");
+    expect(() => resolveMethod('migc@w=0.5')).toThrow('settings after @ need an aggregated method');
+    expect(() => resolveMethod('interact+migc:reference@w=0.5')).toThrow('settings after @ need an aggregated method');
+    expect(() => resolveMethod('interact+migc@w=0.5@s=3')).toThrow("unknown method 'interact+migc@w=0.5@s=3'");
+    expect(splitMethods('interact,migc')).toEqual(['interact', 'migc']);
+    expect(splitMethods('interact;interact+migc@rule=lerp,w=0.9')).toEqual(['interact', 'interact+migc@rule=lerp,w=0.9']);
+    expect(ZOO_EXPERIMENTS.map.methods).toHaveLength(2 + 16);
+    for (const name of ZOO_EXPERIMENTS.map.methods) expect(() => resolveMethod(name)).not.toThrow();
   });
 
   it('every aggregated method gives one weight per other model; the experiments default to their own folders', () => {
