@@ -2,7 +2,9 @@
 export type { Denoiser, AggregationRule } from './types.ts';
 export * from './schedule.ts';
 export * from './ddim.ts';
+export * from './defaults.ts';
 export * from './rules.ts';
+export * from './rule-registry.ts';
 export * from './deviation.ts';
 export * from './sampler.ts';
 export * from './tensor.ts';

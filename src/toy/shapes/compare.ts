@@ -10,8 +10,7 @@
 import type { Denoiser } from '../../core/types.ts';
 import type { NoiseSchedule } from '../../core/schedule.ts';
 import { makeSchedule } from '../../core/schedule.ts';
-import type { AggregationRule } from '../../core/types.ts';
-import { resolveRule, type RuleName } from '../../core/rules.ts';
+import { resolveRule, type RuleRef } from '../../core/rule-registry.ts';
 import { sampleAMDM, type PerStep, type StepTrace } from '../../core/sampler.ts';
 import type { DeviationMode } from '../../core/deviation.ts';
 import { checkInt, describe } from '../../core/validate.ts';
@@ -35,7 +34,7 @@ export interface ShapesMethod {
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
   clipDeviation?: boolean;
-  rule?: AggregationRule | RuleName;
+  rule?: RuleRef;
 }
 
 /** Builds the denoiser of one expert for one prompt (default: the exact JS mixture model). */
@@ -64,7 +63,7 @@ export interface ShapesCompareOptions {
   deviation?: DeviationMode;
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
-  rule?: AggregationRule | RuleName;
+  rule?: RuleRef;
   ddimEta?: number;
   /** Prompt p is sampled with seed + p. Default 0. */
   seed?: number;
