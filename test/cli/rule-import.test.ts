@@ -1,7 +1,7 @@
 // `amdm --import <module>`: a module that registers an aggregation rule (examples/rules/my-rule.ts)
 // makes `--rule myRule` and a job's "rule": "myRule" work. The tests run in order: the name is
 // unknown until the module is imported, and stays registered in this process afterwards.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +17,7 @@ const tmp = tmpFolders();
 let work: string;
 
 beforeAll(async () => {
-  work = await tmp.path('work');
-  await mkdir(join(work, 'models'), { recursive: true });
-  const { writeSdTinyFolder } = await import('../../fixtures/sd-tiny.ts');
-  await writeSdTinyFolder(join(work, 'models/a'), { seed: 1 });
-  await writeSdTinyFolder(join(work, 'models/b'), { seed: 2 });
+  work = await tmp.jobFolder();
 });
 afterAll(() => tmp.cleanup());
 
