@@ -183,7 +183,8 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   for (const step of plan.steps) {
     const trace = run.tracing ? openTrace(step) : null;
     // 1. each active model predicts ε and takes its DDIM step: μₖ (eq. 6) and the proposal yₖ (eq. 4)
-    await predict(run, step, trace);
+    const pending = predict(run, step, trace);
+    if (pending) await pending;
     if (step.aggregate) {
       // 2. the proposals are merged into x′ (eq. 8) …
       merge(run, step, trace);
@@ -274,23 +275,38 @@ function openTrace(step: PlannedStep): StepTrace {
 
 /**
  * Step 1: every active model predicts ε at t — one after the other, or, with `concurrent`, all
- * started together and awaited — and takes its DDIM step.
+ * started together and awaited — and takes its DDIM step. Returns a promise only when a denoiser
+ * answers with one: awaiting a plain value would still cost a microtask and garbage every step.
  */
-async function predict(run: Run, step: PlannedStep, trace: StepTrace | null): Promise<void> {
+function predict(run: Run, step: PlannedStep, trace: StepTrace | null): Promise<void> | null {
+  if (run.plan.concurrent && step.active.length > 1) return predictTogether(run, step, trace);
+  return predictInTurn(run, step, trace, 0);
+}
+
+/** The active models from the `from`-th on, one after the other. */
+function predictInTurn(run: Run, step: PlannedStep, trace: StepTrace | null, from: number): Promise<void> | null {
   const active = step.active;
-  if (run.plan.concurrent && active.length > 1) {
+  for (let a = from; a < active.length; a++) {
     throwIfAborted(run.signal);
-    for (let a = 0; a < active.length; a++) run.pending[a] = evaluate(run, active[a], step, trace);
-    const eps = await Promise.all(run.pending);
-    for (let a = 0; a < active.length; a++) takeStep(run, active[a], eps[a], step, trace);
-    return;
+    const eps = evaluate(run, active[a], step, trace);
+    if (eps instanceof Promise) {
+      return eps.then(async (e) => {
+        takeStep(run, active[a], e, step, trace);
+        await predictInTurn(run, step, trace, a + 1);
+      });
+    }
+    takeStep(run, active[a], eps, step, trace);
   }
-  for (const k of active) {
-    throwIfAborted(run.signal);
-    const eps = evaluate(run, k, step, trace);
-    // await only real promises: awaiting a plain value still costs a microtask and garbage
-    takeStep(run, k, eps instanceof Promise ? await eps : eps, step, trace);
-  }
+  return null;
+}
+
+/** Every active model's ε started together, then their DDIM steps in model order. */
+async function predictTogether(run: Run, step: PlannedStep, trace: StepTrace | null): Promise<void> {
+  const active = step.active;
+  throwIfAborted(run.signal);
+  for (let a = 0; a < active.length; a++) run.pending[a] = evaluate(run, active[a], step, trace);
+  const eps = await Promise.all(run.pending);
+  for (let a = 0; a < active.length; a++) takeStep(run, active[a], eps[a], step, trace);
 }
 
 /** Model k's ε at this step: the denoiser's answer, a failure named ({@link modelFailure}). */
