@@ -23,10 +23,10 @@ export function buildProgram(extra: Command[] = []): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     // after a bad flag: the error and one hint line, not the whole help
     .showHelpAfterError('(add --help to list the options)')
-    .option('--import <module>', 'import a module before the command, e.g. one that registers an aggregation rule (registerRule) for --rule and job files; repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--import <module>', 'import a module before the command, e.g. one that registers an aggregation rule (registerRule) for --rule and job files; repeatable', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     // before the command parses its flags, so that the rules the modules register are known
     .hook('preSubcommand', async (cmd) => {
-      await importModules(cmd.opts<{ import: string[] }>().import);
+      await importModules(cmd.opts<{ import?: string[] }>().import ?? []);
     });
 
   const d = DEMO_DEFAULTS;
