@@ -22,6 +22,7 @@ import { firstNonFinite } from './tensor.ts';
 import { gaussianRng } from './rng.ts';
 import { checkInt, checkNumber, describe } from './validate.ts';
 import { callModel } from './sampler.ts';
+import { AMDM_DEFAULTS } from './defaults.ts';
 
 export interface ReferenceOptions {
   /** Two or three models; the official code has no other case. */
@@ -92,7 +93,7 @@ export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan 
   if (!(Array.isArray(models) || typeof models === 'number') || !(N === 2 || N === 3)) {
     throw new RangeError(`models must hold 2 or 3 Denoisers (the official code's cases), got ${describe(models)}`);
   }
-  const target = checkInt('target', opts.target ?? 0, 0, N - 1);
+  const target = checkInt('target', opts.target ?? AMDM_DEFAULTS.target, 0, N - 1);
   const schedule = opts.schedule ?? makeSchedule();
   const T = checkInt('steps', opts.steps, 1, schedule.alphasCumprod.length);
   if (!Array.isArray(opts.omegas) || opts.omegas.length !== N - 1) throw new RangeError(`omegas must hold ${N - 1} number(s), got ${describe(opts.omegas)}`);
@@ -101,7 +102,7 @@ export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan 
   const optimEnd = checkInt('optimEnd', opts.optimEnd, optimStart, T - 1);
   if (!Array.isArray(opts.p) || opts.p.length !== N) throw new RangeError(`p must hold ${N} number(s) (one per model), got ${describe(opts.p)}`);
   const p = opts.p.map((v, k) => checkNumber(`p[${k}]`, v, 0));
-  const batch = checkInt('batch', opts.batch ?? 1, 1);
+  const batch = checkInt('batch', opts.batch ?? AMDM_DEFAULTS.batch, 1);
   opts.shape.forEach((d, i) => checkInt(`shape[${i}]`, d, 1));
   const n = batch * opts.shape.reduce((a, b) => a * b, 1);
   const timesteps = makeTimesteps(schedule, T);
@@ -116,7 +117,7 @@ export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan 
     const l = latents[k];
     if (!(l instanceof Float32Array) || l.length !== n) throw new RangeError(`latents[${k}] must be a Float32Array of length ${n}`);
   }
-  const seed = latents ? 0 : checkInt('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const seed = latents ? 0 : checkInt('seed', opts.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER);
   return { N, target, schedule, T, coef, order: [target, ...others], optimStart, optimEnd, p, batch, n, timesteps, latents, seed, others };
 }
 
