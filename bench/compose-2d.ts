@@ -28,6 +28,7 @@ import { writeFileAtomic } from '../src/cli/files.ts';
 import { makeSchedule } from '../src/core/schedule.ts';
 import { gaussianRng } from '../src/core/rng.ts';
 import { sampleAMDM } from '../src/core/sampler.ts';
+import { AMDM_DEFAULTS } from '../src/core/defaults.ts';
 import {
   covarianceError,
   fullMixtureDenoiser,
@@ -121,7 +122,7 @@ async function run(world: CompositionWorld, method: Method, o: ReturnType<typeof
     const latents = shared ? gaussianRng(seed, 9).fillNormal(new Float32Array(N * dim)) : undefined;
     const r = await sampleAMDM({
       models, target: 0, steps: o.steps, aggregateSteps: s, schedule, shape: [dim], batch: N, seed, latents,
-      rule: 'slerp', weights: 0.5, eta: method === 'amdm-eta0' ? 0 : 0.3, etaScale: 'sqrtDim',
+      rule: AMDM_DEFAULTS.rule, weights: AMDM_DEFAULTS.weight, eta: method === 'amdm-eta0' ? 0 : AMDM_DEFAULTS.eta, etaScale: AMDM_DEFAULTS.etaScale,
     });
     samples = r.latents;
     calls = r.totalCalls;

@@ -48,12 +48,13 @@ import {
   type RuleName,
 } from '../src/core/index.ts';
 import { checkNumber } from '../src/core/validate.ts';
+import { AMDM_DEFAULTS } from '../src/core/defaults.ts';
 import { BACKEND_NAMES, resolveBackend, type BackendName, type KernelBackend } from '../src/core/backend.ts';
 
 const SHAPE = [4, 64, 64] as const;
 const DIM = SHAPE[0] * SHAPE[1] * SHAPE[2];
-const WEIGHT = 0.5; // the sampler's default w
-const ETA = 0.3; // the sampler's default η, scaled by √d ('sqrtDim')
+const WEIGHT = AMDM_DEFAULTS.weight; // the sampler's default w
+const ETA = AMDM_DEFAULTS.eta; // the sampler's default η, scaled by √d ('sqrtDim')
 const TORCH_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
 
 interface Options {

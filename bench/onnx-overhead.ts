@@ -33,6 +33,7 @@ import { deviate } from '../src/core/deviation.ts';
 import { gaussianRng } from '../src/core/rng.ts';
 import { slerp } from '../src/core/rules.ts';
 import { sampleAMDM } from '../src/core/sampler.ts';
+import { AMDM_DEFAULTS } from '../src/core/defaults.ts';
 import { makeSchedule, prevTimestep, timesteps, type NoiseSchedule } from '../src/core/schedule.ts';
 import type { Denoiser } from '../src/core/types.ts';
 import { attr, graphBuilder } from '../src/onnx/graph.ts';
@@ -100,7 +101,7 @@ async function localDenoiser(spec: ModelSpec, timer?: { run: number }): Promise<
   const session = await openSession(spec.bytes, { intraOpNumThreads: spec.threads });
   let unet = unetModel(session, 'unet');
   if (timer) unet = timedUnet(unet, timer);
-  return { d: createUnetDenoiser({ unet, cond: spec.cond, uncond: spec.uncond, guidance: 7.5 }), release: () => session.release() };
+  return { d: createUnetDenoiser({ unet, cond: spec.cond, uncond: spec.uncond, guidance: AMDM_DEFAULTS.guidance }), release: () => session.release() };
 }
 
 // ---- worker side: one session, eps on request -------------------------------------------
@@ -255,7 +256,7 @@ async function main() {
     for (const threads of [cores, per]) {
       const seq = await Promise.all(specs.map((s) => localDenoiser({ ...s, threads })));
       const run = () =>
-        sampleAMDM({ models: seq.map((m) => m.d), steps: T, aggregateSteps: T, shape, seed: 1, schedule, weights: 0.5, eta: 0.3, rule: 'slerp' });
+        sampleAMDM({ models: seq.map((m) => m.d), steps: T, aggregateSteps: T, shape, seed: 1, schedule, weights: AMDM_DEFAULTS.weight, eta: AMDM_DEFAULTS.eta, rule: AMDM_DEFAULTS.rule });
       await run();
       const walls: number[] = [];
       for (let r = 0; r < reps; r++) {
@@ -269,7 +270,7 @@ async function main() {
     }
 
     const conc = await Promise.all(specs.map((s) => workerDenoiser({ ...s, threads: per })));
-    const runC = () => amdmConcurrent(conc.map((m) => m.d), schedule, T, T, shape, 1, 0.3, 0.5);
+    const runC = () => amdmConcurrent(conc.map((m) => m.d), schedule, T, T, shape, 1, AMDM_DEFAULTS.eta, AMDM_DEFAULTS.weight);
     await runC();
     const wallsC: number[] = [];
     let res!: Awaited<ReturnType<typeof runC>>;

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { minimigPrompt } from '../src/toy/minimig/index.ts';
 import { prepareSdPipeline } from '../src/sd/pipeline.ts';
+import { AMDM_DEFAULTS } from '../src/core/defaults.ts';
 import '../src/sd/families/index.ts';
 import { folderKind, folderScalingFactor, stylePng, zooModelSpec, type ZooModelSpec } from '../src/cli/zoo-scene.ts';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -51,14 +52,17 @@ writeFileSync(ref, await stylePng(p.reference));
 const spec = async (name: string): Promise<ZooModelSpec> => zooModelSpec(await folderKind(join(zoo, name)), p.scene, join(zoo, name), name, ref)!;
 const [id, migc, ip] = [await spec('interactdiffusion-mini'), await spec('migc-mini'), await spec('ipadapter-mini')];
 const scalingFactor = await folderScalingFactor(id.folder);
-const T = 50;
+const T = AMDM_DEFAULTS.steps;
+const s = AMDM_DEFAULTS.aggregateSteps;
+const { weight: w, eta } = AMDM_DEFAULTS;
 const configs = [
   { name: 'InteractDiffusion-mini alone', models: [id], extra: {} },
-  { name: 'AMDM ← MIGC-mini', models: [id, migc], extra: { aggregateSteps: 20, weights: [0.5], eta: 0.3 } },
-  { name: 'AMDM ← MIGC-mini + IP-Adapter-mini', models: [id, migc, ip], extra: { aggregateSteps: 20, weights: [0.5, 0.65], eta: 0.3 } },
+  { name: 'AMDM ← MIGC-mini', models: [id, migc], extra: { aggregateSteps: s, weights: [w], eta } },
+  // IP-Adapter's w = 0.65: the paper's
+  { name: 'AMDM ← MIGC-mini + IP-Adapter-mini', models: [id, migc, ip], extra: { aggregateSteps: s, weights: [w, 0.65], eta } },
 ];
 
-console.log(`## Per image on the mini-zoo (T = ${T}, s = 20, CFG 5; ${reps} images each after one warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'})\n`);
+console.log(`## Per image on the mini-zoo (T = ${T}, s = ${s}, CFG 5; ${reps} images each after one warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'})\n`);
 console.log('| method | ms / image | ratio to alone | UNet calls | session.run (ms) | outside session.run |');
 console.log('|---|---:|---:|---:|---:|---:|');
 let alone = 0;

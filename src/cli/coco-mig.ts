@@ -21,7 +21,8 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { sampleAMDMReference } from '../core/reference.ts';
-import { RULE_NAMES, type RuleName } from '../core/rules.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
+import { ruleNames } from '../core/rule-registry.ts';
 import { sampleAMDM } from '../core/sampler.ts';
 import { makeSchedule, timesteps as scheduleTimesteps } from '../core/schedule.ts';
 import { checkInt, checkNumber, checkOneOf } from '../core/validate.ts';
@@ -46,6 +47,7 @@ import { standaloneContext } from '../sd/families/context.ts';
 import { interactDiffusionFamily } from '../sd/families/interactdiffusion.ts';
 import { MIGC_DEFAULT_STEPS, migcFamily } from '../sd/families/migc.ts';
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
+import { ruleArg, ruleHelp } from './options.ts';
 
 /** SD 1.x VAE scaling factor (sources M§6). */
 const SCALING_FACTOR = 0.18215;
@@ -75,7 +77,8 @@ export interface CocoMigOptions {
   /** η per model [interact, migc] or one for both. */
   eta?: number | readonly [number, number];
   etaScale?: 'sqrtDim' | 'absolute';
-  rule?: RuleName;
+  /** A registered aggregation rule. */
+  rule?: string;
   guidance?: number;
   negativePrompt?: string;
   migcSteps?: number;
@@ -211,20 +214,20 @@ export async function planCocoMig(opts: CocoMigOptions): Promise<{ entries: Coco
 
 export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> {
   const { entries, shard } = await planCocoMig(opts);
-  const steps = checkInt('steps', opts.steps ?? 50, 1, 1000);
-  const aggregateSteps = checkInt('aggregateSteps', opts.aggregateSteps ?? Math.min(20, steps), 0, steps);
-  const weight = checkNumber('weight', opts.weight ?? 0.5, 0, 1);
-  const etaOpt = opts.eta ?? 0.3;
+  const steps = checkInt('steps', opts.steps ?? AMDM_DEFAULTS.steps, 1, 1000);
+  const aggregateSteps = checkInt('aggregateSteps', opts.aggregateSteps ?? Math.min(AMDM_DEFAULTS.aggregateSteps, steps), 0, steps);
+  const weight = checkNumber('weight', opts.weight ?? AMDM_DEFAULTS.weight, 0, 1);
+  const etaOpt = opts.eta ?? AMDM_DEFAULTS.eta;
   const eta = typeof etaOpt === 'number' ? [etaOpt, etaOpt] : [...etaOpt];
   if (eta.length !== 2) throw new RangeError(`eta must be a number or [interact, migc], got ${eta.length} values`);
   eta.forEach((v, i) => checkNumber(`eta[${i}]`, v, 0, 1e6));
-  const etaScale = checkOneOf('etaScale', opts.etaScale ?? 'sqrtDim', ['sqrtDim', 'absolute'] as const);
-  const rule = checkOneOf('rule', opts.rule ?? 'slerp', RULE_NAMES);
-  const guidance = checkNumber('guidance', opts.guidance ?? 7.5, 0, 100);
+  const etaScale = checkOneOf('etaScale', opts.etaScale ?? AMDM_DEFAULTS.etaScale, ['sqrtDim', 'absolute'] as const);
+  const rule = checkOneOf('rule', opts.rule ?? AMDM_DEFAULTS.rule, ruleNames());
+  const guidance = checkNumber('guidance', opts.guidance ?? AMDM_DEFAULTS.guidance, 0, 100);
   const negativePrompt = opts.negativePrompt ?? COCO_MIG_NEGATIVE_PROMPT;
   // MIGC runs at steps i ≤ migcSteps; steps − 1 already means every step
   const migcSteps = checkInt('migcSteps', opts.migcSteps ?? Math.min(MIGC_DEFAULT_STEPS, steps - 1), -1, steps - 1);
-  const seed = checkInt('seed', opts.seed ?? 0, 0, 2 ** 40);
+  const seed = checkInt('seed', opts.seed ?? AMDM_DEFAULTS.seed, 0, 2 ** 40);
   const preset = checkOneOf('preset', opts.preset ?? 'paper', ['paper', 'reference'] as const);
   const ref = opts.reference ?? COCO_MIG_REFERENCE;
   if (preset === 'reference') {
@@ -335,15 +338,15 @@ export function cocoMigCommand(): Command {
     .option('--shard <i/n|auto>', 'shard i of n (0-based), or auto (JOB_COMPLETION_INDEX + --shard-count, or SLURM_ARRAY_TASK_ID/COUNT)')
     .option('--shard-count <n>', 'number of shards for --shard auto under a Kubernetes Indexed Job', intOpt('--shard-count', 1))
     .option('--limit <n>', 'only the first n entries', intOpt('--limit', 1))
-    .option('--steps <T>', 'DDIM steps', intOpt('--steps', 1, 1000), 50)
-    .option('--s <s>', 'aggregation steps (default min(20, T))', intOpt('--s', 0, 1000))
-    .option('--w <w>', 'weight of MIGC in the merge', numOpt('--w', 0, 1), 0.5)
-    .option('--eta <η>', 'deviation step η (both models)', numOpt('--eta', 0, 1e6), 0.3)
-    .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default('sqrtDim'))
-    .addOption(new Option('--rule <rule>', 'aggregation rule').choices(RULE_NAMES).default('slerp'))
-    .option('--guidance <g>', 'CFG scale', numOpt('--guidance', 0, 100), 7.5)
+    .option('--steps <T>', 'DDIM steps', intOpt('--steps', 1, 1000), AMDM_DEFAULTS.steps)
+    .option('--s <s>', `aggregation steps (default min(${AMDM_DEFAULTS.aggregateSteps}, T))`, intOpt('--s', 0, 1000))
+    .option('--w <w>', 'weight of MIGC in the merge', numOpt('--w', 0, 1), AMDM_DEFAULTS.weight)
+    .option('--eta <η>', 'deviation step η (both models)', numOpt('--eta', 0, 1e6), AMDM_DEFAULTS.eta)
+    .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default(AMDM_DEFAULTS.etaScale))
+    .option('--rule <rule>', ruleHelp(), ruleArg, AMDM_DEFAULTS.rule)
+    .option('--guidance <g>', 'CFG scale', numOpt('--guidance', 0, 100), AMDM_DEFAULTS.guidance)
     .option('--migc-steps <n>', `last step that runs MIGC (-1: none, T − 1: every step; default min(${MIGC_DEFAULT_STEPS}, T − 1))`, intOpt('--migc-steps', -1))
-    .option('--seed <seed>', 'base seed (image seed = seed + key)', intOpt('--seed', 0, 2 ** 40), 0)
+    .option('--seed <seed>', 'base seed (image seed = seed + key)', intOpt('--seed', 0, 2 ** 40), AMDM_DEFAULTS.seed)
     .addOption(new Option('--preset <preset>', 'paper (sampleAMDM) or reference (the official loop)').choices(['paper', 'reference']).default('paper'))
     .addOption(new Option('--device <device>', 'onnxruntime device').choices([...DEVICES]).default('cpu'))
     .option('--threads <n>', 'intra-op threads per session (0 = default)', intOpt('--threads', 0, 1024), 0)

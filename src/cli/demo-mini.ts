@@ -17,11 +17,12 @@ import { jsonText } from './files.ts';
 import { MINIMIG_METHODS, generateMethodImage, resolveMethod, zooKinds, type MethodImage } from './minimig-bench.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { markdownTable, pm } from '../jobs/table.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { folderScalingFactor, stylePng } from './zoo-scene.ts';
 
 export const MINI_DEMO_METHODS = ['interact', 'migc', 'ip', 'interact+migc', 'interact+migc+ip'] as const;
 
-export const MINI_DEMO_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', prompts: 3, steps: 20, s: 8, eta: 0.3, guidance: 5, out: 'amdm-out/demo-mini' });
+export const MINI_DEMO_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', prompts: 3, steps: 20, s: 8, eta: AMDM_DEFAULTS.eta, guidance: 5, out: 'amdm-out/demo-mini' });
 
 export interface MiniDemoOptions {
   zoo?: string;

@@ -14,6 +14,7 @@ import { summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import { renderPrompt } from '../toy/shapes/render.ts';
 import type { RuleName } from '../core/rules.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import type { StepTrace } from '../core/sampler.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
@@ -52,8 +53,9 @@ interface Plan {
 const RULES: RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
 
 function plan(name: ExperimentName, quick: boolean): Plan {
-  const T = quick ? 10 : 50;
-  const s = quick ? 4 : 20;
+  // the paper's T and s (AMDM_DEFAULTS); a quick run keeps their share at T = 10
+  const T = quick ? 10 : AMDM_DEFAULTS.steps;
+  const s = quick ? 4 : AMDM_DEFAULTS.aggregateSteps;
   const amdm = (name: string, experts: ShapesMethod['experts'], extra: Partial<ShapesMethod> = {}): ShapesMethod => ({ name, experts, aggregateSteps: s, ...extra });
   switch (name) {
     case 'experts':

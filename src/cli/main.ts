@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** The `amdm` command line. Each subcommand loads only what it needs. */
 import { Command, Option } from 'commander';
-import { choiceArg, intArg, numberArg, numberListArg } from './options.ts';
+import { choiceArg, intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
 import { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
 import { readFileSync } from 'node:fs';
-import { RULE_NAMES } from '../core/rules.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
+import { commandOf, importModules } from './import-modules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
 import { addZooBenchCommands } from './minimig-bench.ts';
 import { serveCommand } from './serve.ts';
@@ -22,7 +22,12 @@ export function buildProgram(extra: Command[] = []): Command {
     .description('Aggregation of Multiple Diffusion Models: toy demo, ONNX generation, benchmarks')
     .version(packageVersion(), '-V, --version', 'print the version')
     // after a bad flag: the error and one hint line, not the whole help
-    .showHelpAfterError('(add --help to list the options)');
+    .showHelpAfterError('(add --help to list the options)')
+    .option('--import <module>', 'import a module before the command, e.g. one that registers an aggregation rule (registerRule) for --rule and job files; repeatable', (v: string, all: string[] | undefined) => [...(all ?? []), v])
+    // before the command parses its flags, so that the rules the modules register are known
+    .hook('preSubcommand', async (cmd) => {
+      await importModules(cmd.opts<{ import?: string[] }>().import ?? []);
+    });
 
   const d = DEMO_DEFAULTS;
   program
@@ -36,7 +41,7 @@ export function buildProgram(extra: Command[] = []): Command {
     .addOption(new Option('--deviation <mode>', "deviation step: eq9 (the paper's eq. 9, a step of length η) or relative (x′ + λ(μ − x′), λ = η ∈ [0, 1])").choices(DEVIATION_MODES).default(d.deviation))
     .option('--eta <η>', 'η of the deviation step (a length for eq9, the fraction λ for relative)', numberArg(0, 1e6), d.eta)
     .addOption(new Option('--eta-scale <scale>', 'eq9 only: η per dimension (×√d, the default) or absolute').choices(['sqrtDim', 'absolute']))
-    .option('--rule <rule>', `aggregation rule: ${RULE_NAMES.join(', ')}`, choiceArg(RULE_NAMES), d.rule)
+    .option('--rule <rule>', ruleHelp(), ruleArg, d.rule)
     .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
     .option('--levels <list>', 'instances per prompt, cycled (1–3)', (v: string) => v.split(',').map((x) => intArg(1, 3)(x)), d.levels)
     .option('--out <dir>', 'output folder', d.out)
@@ -126,7 +131,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     // the ONNX-backed benchmark commands load onnxruntime: only when asked for
     const extra: Command[] = [];
-    if (argv[2] === 'bench') extra.push((await import('./coco-mig.ts')).cocoMigCommand());
+    if (commandOf(argv.slice(2)) === 'bench') extra.push((await import('./coco-mig.ts')).cocoMigCommand());
     await buildProgram(extra).parseAsync([...argv]);
   } catch (err) {
     console.error(`amdm: ${err instanceof Error ? err.message : String(err)}`);

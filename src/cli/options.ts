@@ -1,5 +1,6 @@
 /** Parsers for command-line values: each throws commander's InvalidArgumentError with the allowed range. */
 import { InvalidArgumentError } from 'commander';
+import { hasRule, ruleNames } from '../core/rule-registry.ts';
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -34,4 +35,18 @@ export function choiceArg<T extends string>(allowed: readonly T[]) {
     }
     return v as T;
   };
+}
+
+/**
+ * A registered aggregation rule's name (`--rule`), looked up when the flag is parsed: after the
+ * modules given to `amdm --import` have registered theirs.
+ */
+export function ruleArg(v: string): string {
+  if (!hasRule(v)) throw new InvalidArgumentError(`must be one of ${ruleNames().join(', ')}, got '${v}' (a module given to amdm --import can register more)`);
+  return v;
+}
+
+/** The help line of `--rule`. */
+export function ruleHelp(): string {
+  return `aggregation rule: ${ruleNames().join(', ')}, or one registered by a module given to amdm --import`;
 }

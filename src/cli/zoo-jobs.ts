@@ -13,6 +13,7 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { caption, minimigPrompt, type MiniMigPrompt } from '../toy/minimig/index.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
 import { stylePng, zooModelSpec, type ZooModelSpec } from './zoo-scene.ts';
 
@@ -24,7 +25,15 @@ export const ZOO_FOLDERS = Object.freeze([
   ['ipadapter-mini', 'ipadapter'],
 ] as const);
 
-export const JOB_DEFAULTS = Object.freeze({ steps: 50, aggregateSteps: 20, guidance: 5, seed: 1, weights: [0.5, 0.65], eta: 0.3 });
+/** The paper's T, s, w and η (AMDM_DEFAULTS; IP-Adapter's w = 0.65 is the paper's too); the mini-zoo's CFG and seed. */
+export const JOB_DEFAULTS = Object.freeze({
+  steps: AMDM_DEFAULTS.steps,
+  aggregateSteps: AMDM_DEFAULTS.aggregateSteps,
+  guidance: 5,
+  seed: 1,
+  weights: [AMDM_DEFAULTS.weight, 0.65],
+  eta: AMDM_DEFAULTS.eta,
+});
 
 export interface ZooJobsOptions {
   /** Folder of the jobs (default examples/jobs). */
@@ -64,7 +73,7 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
     ...extra,
   });
   const jobs: [string, unknown][] = ZOO_FOLDERS.map(([name], i) => [`mini-${name.replace(/-mini$/, '')}`, job(`mini-${name}`, [spec(i)], {})]);
-  const amdm = { aggregateSteps: d.aggregateSteps, eta: d.eta, etaScale: 'sqrtDim', rule: 'slerp', target: 'interactdiffusion', saveAll: true };
+  const amdm = { aggregateSteps: d.aggregateSteps, eta: d.eta, etaScale: AMDM_DEFAULTS.etaScale, rule: AMDM_DEFAULTS.rule, target: 'interactdiffusion', saveAll: true };
   jobs.push(['mini-interact-migc', job('mini-interact-migc', [spec(1), spec(2)], { ...amdm, weights: d.weights[0] })]);
   jobs.push(['mini-interact-migc-ip', job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights })]);
   for (const [name, body] of jobs) {

@@ -10,13 +10,16 @@ import { join, resolve } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { plotToSVG } from '../image/plot.ts';
 import type { RuleName } from '../core/rules.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { miniDemoPrompts } from './demo-mini.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { folderKind, folderScalingFactor, zooModelSpec } from './zoo-scene.ts';
 
 export const SPHERE_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
-export const SPHERE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', prompts: 12, steps: 50, s: 20, out: 'experiments/out/mini-sphere' });
+export const SPHERE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', prompts: 12, steps: AMDM_DEFAULTS.steps, s: AMDM_DEFAULTS.aggregateSteps, out: 'experiments/out/mini-sphere' });
+/** The paper's w, η and its scale (AMDM_DEFAULTS). */
+const PAPER = { weights: [AMDM_DEFAULTS.weight], eta: AMDM_DEFAULTS.eta, etaScale: AMDM_DEFAULTS.etaScale };
 
 export interface SphereRow {
   method: string;
@@ -53,7 +56,7 @@ export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: 
     const dim = alone.shape.reduce((a, b) => a * b, 1);
     for (const t of alone.trace!) if (t.step < s) add('target alone', t.step, t.proposalNorms[0][0] / Math.sqrt(dim));
     for (const rule of SPHERE_RULES) {
-      const r = await generateSd({ models: specs, ...run, aggregateSteps: s, weights: [0.5], eta: 0.3, etaScale: 'sqrtDim', rule });
+      const r = await generateSd({ models: specs, ...run, aggregateSteps: s, ...PAPER, rule });
       for (const t of r.trace!) if (t.mixedNorms) add(rule, t.step, t.mixedNorms[0] / Math.sqrt(dim));
     }
   }
@@ -67,7 +70,7 @@ export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: 
       Plot.text(rows, Plot.selectLast({ x: 'step', y: 'mean', z: 'method', text: 'method', fill: 'method', dx: 6, textAnchor: 'start' })),
     ],
   };
-  const settings = { zoo, prompts: prompts.map((p) => p.id), steps, s, weights: [0.5], eta: 0.3, etaScale: 'sqrtDim', guidance: 5 };
+  const settings = { zoo, prompts: prompts.map((p) => p.id), steps, s, ...PAPER, guidance: 5 };
   await out.commit(new Map([['sphere.csv', csv], ['results.json', jsonText({ command: 'zoo sphere', settings, rows })], ['chart.svg', plotToSVG(chart, { figure: 'svg' })]]));
   const last = rows.filter((r) => r.step === s - 1);
   log(`‖x‖/√d at the last aggregated step (${s - 1}), mean ± sd over ${prompts.length} prompts: ${last.map((r) => `${r.method} ${r.mean.toFixed(3)} ± ${r.sd.toFixed(3)}`).join('; ')}`);

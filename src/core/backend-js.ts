@@ -7,7 +7,7 @@
 import type { DDIMCoefficients } from './ddim.ts';
 import type { KernelBackend } from './backend.ts';
 import { sqNormAt } from './tensor.ts';
-import { deviationFactor, nlerpFactor, slerpCoefficients, sphericalMeanSample, type SpherePasses } from './kernel-math.ts';
+import { deviationFactor, nlerpFactor, slerpCoefficients, sphericalMeanSample, type SphereScratch, type SpherePasses } from './kernel-math.ts';
 
 /** ‖v‖ of the first n values of a float64 vector. */
 function norm64(v: Float64Array, n: number): number {
@@ -16,7 +16,7 @@ function norm64(v: Float64Array, n: number): number {
   return Math.sqrt(s);
 }
 
-/** The spherical mean's passes over JS arrays (q, u float64 scratch grown on demand). */
+/** The spherical mean's passes over JS arrays (q, u: float64 scratch of the calling rule). */
 class JsSphere implements SpherePasses {
   q = new Float64Array(0);
   u = new Float64Array(0);
@@ -24,8 +24,9 @@ class JsSphere implements SpherePasses {
   out: Float32Array = new Float32Array(0);
   o = 0;
   dim = 0;
-  bind(xs: readonly Float32Array[], out: Float32Array, dim: number): void {
-    if (this.q.length < dim) { this.q = new Float64Array(dim); this.u = new Float64Array(dim); }
+  bind(xs: readonly Float32Array[], out: Float32Array, dim: number, scratch: SphereScratch): void {
+    scratch.reserve(dim);
+    this.q = scratch.q; this.u = scratch.u;
     this.xs = xs; this.out = out; this.dim = dim;
   }
   sqNorm(k: number): number { return sqNormAt(this.xs[k], this.o, this.dim); }
@@ -71,7 +72,6 @@ const coef = new Float64Array(2);
 
 function makeJsBackend(): KernelBackend {
   const sphere = new JsSphere();
-  let norms = new Float64Array(0);
   return {
     name: 'js',
     buffers: (count, n) => Array.from({ length: count }, () => new Float32Array(n)),
@@ -140,9 +140,9 @@ function makeJsBackend(): KernelBackend {
       }
     },
 
-    sphericalMean(xs, weights, out, dim, tol, maxIt) {
-      if (norms.length < xs.length) norms = new Float64Array(xs.length);
-      sphere.bind(xs, out, dim);
+    sphericalMean(xs, weights, out, dim, tol, maxIt, scratch) {
+      const norms = scratch.normsFor(xs.length);
+      sphere.bind(xs, out, dim, scratch);
       for (let s = 0, o = 0; o < out.length; s++, o += dim) {
         sphere.o = o;
         sphericalMeanSample(sphere, xs.length, weights, norms, s, tol, maxIt);

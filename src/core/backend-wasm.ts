@@ -212,7 +212,6 @@ function makeWasmBackend(): KernelBackend {
   const st = new Stager();
   const sphere = new WasmSphere();
   const coef = new Float64Array(2);
-  let norms = new Float64Array(0);
   return {
     name: 'wasm',
 
@@ -276,8 +275,8 @@ function makeWasmBackend(): KernelBackend {
       st.finish();
     },
 
-    sphericalMean(xs, weights, out, dim, tol, maxIt) {
-      if (norms.length < xs.length) norms = new Float64Array(xs.length);
+    sphericalMean(xs, weights, out, dim, tol, maxIt, scratch) {
+      const norms = scratch.normsFor(xs.length);
       st.begin();
       for (const x of xs) st.add(x, false);
       const io = st.add(out, true);

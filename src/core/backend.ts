@@ -17,6 +17,7 @@
  * backend trusts its arguments.
  */
 import type { DDIMCoefficients } from './ddim.ts';
+import type { SphereScratch } from './kernel-math.ts';
 import { jsBackend } from './backend-js.ts';
 import { wasmBackend, wasmSupported } from './backend-wasm.ts';
 import { describe } from './validate.ts';
@@ -39,8 +40,8 @@ export interface KernelBackend {
   slerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void;
   /** Normalized lerp per sample. */
   nlerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void;
-  /** The weighted spherical (Karcher) mean per sample. */
-  sphericalMean(xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number, tol: number, maxIt: number): void;
+  /** The weighted spherical (Karcher) mean per sample, on the calling rule's float64 scratch. */
+  sphericalMean(xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number, tol: number, maxIt: number, scratch: SphereScratch): void;
   /** Eq. 9 per sample; per-sample distances into `distances` when given. */
   deviate(x: Float32Array, mu: Float32Array, eta: number, out: Float32Array, dim: number, distances: Float64Array | undefined, clip: boolean): void;
   /** Index of the first NaN or ±∞, or −1. */

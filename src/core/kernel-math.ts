@@ -58,6 +58,26 @@ export function deviationFactor(dist: number, eta: number, clip: boolean): numbe
 }
 
 /**
+ * The spherical mean's float64 scratch: the input norms of one sample and, for a backend that
+ * iterates in JS memory, the mean direction q and the tangent vector u. Each spherical-mean rule
+ * owns one (`makeSphericalMean`) and hands it to the backend, which grows it on demand.
+ */
+export class SphereScratch {
+  norms = new Float64Array(0);
+  q = new Float64Array(0);
+  u = new Float64Array(0);
+  /** The norms, with room for `n` inputs. */
+  normsFor(n: number): Float64Array {
+    if (this.norms.length < n) this.norms = new Float64Array(n);
+    return this.norms;
+  }
+  /** Makes room for q and u of `dim` values. */
+  reserve(dim: number): void {
+    if (this.q.length < dim) { this.q = new Float64Array(dim); this.u = new Float64Array(dim); }
+  }
+}
+
+/**
  * The passes of the spherical mean over one sample, on a float64 mean direction q and tangent
  * vector u of `dim` values; input k is the k-th tensor's block at `offset`. A backend provides
  * them; {@link sphericalMeanSample} drives them.

@@ -22,6 +22,7 @@ import { firstNonFinite } from './tensor.ts';
 import { gaussianRng } from './rng.ts';
 import { checkInt, checkNumber, describe } from './validate.ts';
 import { callModel } from './sampler.ts';
+import { AMDM_DEFAULTS } from './defaults.ts';
 
 export interface ReferenceOptions {
   /** Two or three models; the official code has no other case. */
@@ -59,45 +60,74 @@ export function referenceMuCoefficients(schedule: NoiseSchedule, t: number): { c
   return { coeff1: 1 / Math.sqrt(a), coeff2: (1 - a) / (Math.sqrt(1 - ab) * Math.sqrt(a)) };
 }
 
-export async function sampleAMDMReference(opts: ReferenceOptions): Promise<ReferenceResult> {
+/** The options a reference run is checked from: `models` may be just their number (2 or 3). */
+export type ReferencePlanOptions = Omit<ReferenceOptions, 'models'> & { models: readonly Denoiser[] | number };
+
+/** A reference run's settings, checked. */
+export interface ReferencePlan {
+  N: number;
+  target: number;
+  schedule: NoiseSchedule;
+  T: number;
+  /** The merge coefficients in fold order (target first). */
+  coef: number[];
+  order: number[];
+  optimStart: number;
+  optimEnd: number;
+  p: number[];
+  batch: number;
+  n: number;
+  timesteps: number[];
+  /** The initial latents given (checked), or null to draw them from `seed`. */
+  latents: readonly Float32Array[] | null;
+  /** The seed of the initial latents (0 and unused when they are given). */
+  seed: number;
+  /** The non-target models in model order (their streams are 1, 2, …). */
+  others: number[];
+}
+
+/** Checks the options of `sampleAMDMReference`; no model runs. */
+export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan {
   const models = opts.models;
-  if (!Array.isArray(models) || models.length < 2 || models.length > 3) {
+  const N = typeof models === 'number' ? models : Array.isArray(models) ? models.length : 0;
+  if (!(Array.isArray(models) || typeof models === 'number') || !(N === 2 || N === 3)) {
     throw new RangeError(`models must hold 2 or 3 Denoisers (the official code's cases), got ${describe(models)}`);
   }
-  const N = models.length;
-  const target = checkInt('target', opts.target ?? 0, 0, N - 1);
+  const target = checkInt('target', opts.target ?? AMDM_DEFAULTS.target, 0, N - 1);
   const schedule = opts.schedule ?? makeSchedule();
   const T = checkInt('steps', opts.steps, 1, schedule.alphasCumprod.length);
   if (!Array.isArray(opts.omegas) || opts.omegas.length !== N - 1) throw new RangeError(`omegas must hold ${N - 1} number(s), got ${describe(opts.omegas)}`);
   const om = opts.omegas.map((w, j) => checkNumber(`omegas[${j}]`, w, 0, 1));
-  const start = checkInt('optimStart', opts.optimStart, 0, T - 1);
-  const end = checkInt('optimEnd', opts.optimEnd, start, T - 1);
+  const optimStart = checkInt('optimStart', opts.optimStart, 0, T - 1);
+  const optimEnd = checkInt('optimEnd', opts.optimEnd, optimStart, T - 1);
   if (!Array.isArray(opts.p) || opts.p.length !== N) throw new RangeError(`p must hold ${N} number(s) (one per model), got ${describe(opts.p)}`);
   const p = opts.p.map((v, k) => checkNumber(`p[${k}]`, v, 0));
-  const batch = checkInt('batch', opts.batch ?? 1, 1);
+  const batch = checkInt('batch', opts.batch ?? AMDM_DEFAULTS.batch, 1);
   opts.shape.forEach((d, i) => checkInt(`shape[${i}]`, d, 1));
   const n = batch * opts.shape.reduce((a, b) => a * b, 1);
-  const ts = makeTimesteps(schedule, T);
+  const timesteps = makeTimesteps(schedule, T);
   const others: number[] = [];
   for (let k = 0; k < N; k++) if (k !== target) others.push(k);
   // merge coefficients, target first (interactmigc.py:431, interactmigcip.py:552)
   const coef = N === 2
     ? [om[0], Math.sqrt(1 - om[0] ** 2)]
     : [om[0] * om[1], Math.sqrt(1 - om[0] ** 2) * om[1], Math.sqrt(1 - om[0] ** 2) * Math.sqrt(1 - om[1] ** 2)];
-  const order = [target, ...others];
-
-  const xs: Float32Array[] = [];
-  for (let k = 0; k < N; k++) {
-    if (opts.latents) {
-      const l = opts.latents[k];
-      if (!(l instanceof Float32Array) || l.length !== n) throw new RangeError(`latents[${k}] must be a Float32Array of length ${n}`);
-      xs.push(l.slice());
-    } else {
-      const x = new Float32Array(n);
-      gaussianRng(checkInt('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER), k === target ? 0 : 1 + others.indexOf(k)).fillNormal(x);
-      xs.push(x);
-    }
+  const latents = opts.latents ?? null;
+  for (let k = 0; latents && k < N; k++) {
+    const l = latents[k];
+    if (!(l instanceof Float32Array) || l.length !== n) throw new RangeError(`latents[${k}] must be a Float32Array of length ${n}`);
   }
+  const seed = latents ? 0 : checkInt('seed', opts.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER);
+  return { N, target, schedule, T, coef, order: [target, ...others], optimStart, optimEnd, p, batch, n, timesteps, latents, seed, others };
+}
+
+export async function sampleAMDMReference(opts: ReferenceOptions): Promise<ReferenceResult> {
+  const { N, target, schedule, T, coef, order, optimStart: start, optimEnd: end, p, batch, n, timesteps: ts, latents, seed, others } = resolveReferencePlan(opts);
+  const models = opts.models;
+  const xs = models.map((_, k) => {
+    if (latents) return latents[k].slice();
+    return gaussianRng(seed, k === target ? 0 : 1 + others.indexOf(k)).fillNormal(new Float32Array(n));
+  });
   const ys: Float32Array[] = models.map(() => new Float32Array(n));
   const epsPrev: Float32Array[] = models.map(() => new Float32Array(n));
   const epsNow: Float32Array[] = models.map(() => new Float32Array(n));

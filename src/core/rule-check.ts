@@ -12,6 +12,7 @@
  * rule and the check that failed.
  */
 import type { AggregationRule } from './types.ts';
+import { defineRule, type RuleDefinition } from './rules.ts';
 import { gaussianRng } from './rng.ts';
 import { checkInt, checkNumber, describe } from './validate.ts';
 
@@ -27,8 +28,16 @@ export interface RuleCheckOptions {
 const BATCH = 2;
 const INNER_WEIGHTS = [0.25, 0.5, 0.75];
 
-/** Throws a RangeError naming the first check `rule` fails; returns the rule when it passes. */
-export function checkAggregationRule(rule: AggregationRule, opts: RuleCheckOptions = {}): AggregationRule {
+/**
+ * Throws a RangeError naming the first check `rule` fails; returns the rule when it passes. A
+ * definition ({ name, sample, symmetric? }) is made into its rule by `defineRule` first, so the
+ * checks run through the batch loop and argument checks the sampler will call.
+ */
+export function checkAggregationRule(rule: AggregationRule | RuleDefinition, opts: RuleCheckOptions = {}): AggregationRule {
+  return checkRule(rule !== null && typeof rule === 'object' ? defineRule(rule) : rule, opts);
+}
+
+function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRule {
   if (typeof rule !== 'function') throw new TypeError(`rule must be a function (xs, weights, out, dim) => out, got ${describe(rule)}`);
   const dim = checkInt('opts.dim', opts.dim ?? 48, 2, 1 << 20);
   const tol = checkNumber('opts.tolerance', opts.tolerance ?? 1e-5, 0, 1);

@@ -12,6 +12,10 @@
  *     the paper), xₖ = x′ + λₖ (μₖ − x′) with λₖ = ηₖ ∈ [0, 1], which never passes μₖ.
  * Otherwise each active model continues from its own proposal. The result is the target's x₀.
  *
+ * The options are checked and resolved once, before anything runs, into a frozen plan
+ * (sampler-plan.ts: timesteps, DDIM coefficients, per-step w and η); the loop below reads it and
+ * works in buffers allocated once, so a step allocates nothing (unless `onStep` traces it).
+ *
  * Differences from the official code (sources M§2.4), none of which are the default here:
  * its merge is `vp`, its μ is a one-step DDPM posterior mean from the previous step's ε, its step
  * length is absolute over the whole batch, it never aggregates at i = 0, and it keeps running
@@ -19,19 +23,19 @@
  *
  * Random numbers: model k draws from `gaussianRng(seed, stream)` where the target uses stream 0
  * and the other models streams 1, 2, … in model order — first its initial latent, then its DDIM
- * noise (η_ddim > 0). So with s = 0 (or N = 1) the target's result equals `sampleDDIM` of the
- * target alone with the same seed, bit for bit.
+ * noise (η_ddim > 0); `streams` chooses others. So with s = 0 (or N = 1) the target's result
+ * equals `sampleDDIM` of the target alone with the same seed, bit for bit.
  */
-import type { AggregationRule, Denoiser } from './types.ts';
+import type { Denoiser } from './types.ts';
 import type { NoiseSchedule, TimestepSpacing } from './schedule.ts';
-import { makeSchedule, prevTimestep, timesteps as makeTimesteps } from './schedule.ts';
-import { ddimCoefficients, ddimStepInto, type DDIMCoefficients } from './ddim.ts';
-import { DEVIATION_MODES, deviate, deviateRelative, type DeviationMode } from './deviation.ts';
-import { foldWeightsToSymmetric, resolveRule, type RuleName } from './rules.ts';
-import { angleAt, firstNonFinite, sqNormAt } from './tensor.ts';
-import { resolveBackend, type BackendName, type KernelBackend } from './backend.ts';
+import { ddimStepInto } from './ddim.ts';
+import { deviate, deviateRelative, type DeviationMode } from './deviation.ts';
+import type { RuleRef } from './rule-registry.ts';
+import { angleAt, sqNormAt } from './tensor.ts';
+import { describe } from './validate.ts';
+import type { BackendName, KernelBackend } from './backend.ts';
 import { gaussianRng, type GaussianRng } from './rng.ts';
-import { checkInt, checkNumber, checkOneOf, describe } from './validate.ts';
+import { resolveAMDMPlan, type AMDMPlan, type PlannedStep } from './sampler-plan.ts';
 
 export type PerStep<T> = T | ((step: number) => T);
 
@@ -47,7 +51,7 @@ export interface AMDMOptions {
   /**
    * The paper's w for each non-target model, in model order (target skipped): the weight of the
    * other model in the fold (0 keeps the target). A number applies to all; a function of the
-   * step gives per-step weights. Default 0.5.
+   * step gives per-step weights. Default 0.5 (`AMDM_DEFAULTS.weight`).
    */
   weights?: PerStep<number | readonly number[]>;
   /**
@@ -62,7 +66,7 @@ export interface AMDMOptions {
   deviation?: DeviationMode;
   /**
    * η of the deviation step per model (number, one per model, or a function of (step, model)).
-   * Default 0.3. With `deviation: 'relative'` it is λ and must lie in [0, 1].
+   * Default 0.3 (`AMDM_DEFAULTS.eta`). With `deviation: 'relative'` it is λ and must lie in [0, 1].
    */
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   /**
@@ -76,8 +80,8 @@ export interface AMDMOptions {
    * `deviation: 'eq9'`.
    */
   clipDeviation?: boolean;
-  /** Aggregation rule (name or function). Default 'slerp'. */
-  rule?: AggregationRule | RuleName;
+  /** Aggregation rule: a registered name (`registerRule`) or a rule. Default 'slerp'. */
+  rule?: RuleRef;
   /** Shape of one sample, e.g. [4, 64, 64]. */
   shape: readonly number[];
   /** B: samples per model. Default 1. */
@@ -93,6 +97,18 @@ export interface AMDMOptions {
   /** Timestep spacing and offset (default: the schedule's). */
   spacing?: TimestepSpacing;
   offset?: number;
+  /**
+   * The T timesteps to visit, in sampling (decreasing) order, instead of the schedule's (then
+   * without `spacing` and `offset`); e.g. an earlier run's `timesteps`, to continue it.
+   */
+  timesteps?: readonly number[];
+  /**
+   * The first step taken, in [0, T] (default 0): the latents are at `timesteps[startStep]`, as a
+   * model's latent is after an AMDM run left it at step s. Steps before it are not taken.
+   */
+  startStep?: number;
+  /** Each model's RNG stream (default: the target 0, the others 1, 2, … in model order). */
+  streams?: readonly number[];
   /** How the previous timestep is chosen: diffusers' t − T//steps (default) or the next listed. */
   prevTimestep?: 'diffusers' | 'next';
   /**
@@ -159,250 +175,211 @@ export interface AMDMResult {
   batch: number;
 }
 
-const ETA_SCALES = ['absolute', 'sqrtDim'] as const;
-
 /** Algorithm 1 of the paper over N denoisers. */
 export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
-  const models = opts.models;
-  if (!Array.isArray(models) || models.length < 1) throw new RangeError(`models must be an array of ≥ 1 Denoiser, got ${describe(models)}`);
-  models.forEach((m, k) => {
-    if (!m || typeof (m as Denoiser).eps !== 'function') throw new TypeError(`models[${k}] must be a Denoiser with an eps(x, t, batch) method`);
-  });
-  const N = models.length;
-  const target = checkInt('target', opts.target ?? 0, 0, N - 1);
-  const schedule = opts.schedule ?? makeSchedule();
-  const T = checkInt('steps', opts.steps, 1, schedule.alphasCumprod.length);
-  const s = checkInt('aggregateSteps', opts.aggregateSteps, 0, T);
-  const batch = checkInt('batch', opts.batch ?? 1, 1);
-  if (!Array.isArray(opts.shape) || opts.shape.length < 1) throw new TypeError(`shape must be a non-empty array of positive integers, got ${describe(opts.shape)}`);
-  opts.shape.forEach((d, i) => checkInt(`shape[${i}]`, d, 1));
-  const dim = opts.shape.reduce((a, b) => a * b, 1);
-  const n = batch * dim;
-  const ddimEta = checkNumber('ddimEta', opts.ddimEta ?? 0, 0, 1);
-  const deviation = checkOneOf('deviation', opts.deviation ?? 'eq9', DEVIATION_MODES);
-  const relative = deviation === 'relative';
-  if (relative && opts.etaScale !== undefined) {
-    throw new TypeError(`etaScale applies only to deviation 'eq9'; with deviation 'relative' eta is the fraction λ ∈ [0, 1] of the way to μ, whatever the latent's size: leave etaScale unset, got ${describe(opts.etaScale)}`);
-  }
-  if (relative && opts.clipDeviation !== undefined) {
-    throw new TypeError(`clipDeviation applies only to deviation 'eq9' (the relative step never passes μ): leave it unset, got ${describe(opts.clipDeviation)}`);
-  }
-  const etaScale = checkOneOf('etaScale', opts.etaScale ?? 'sqrtDim', ETA_SCALES);
-  const etaFactor = !relative && etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1;
-  const rule = resolveRule(opts.rule);
-  const kernels = resolveBackend(opts.backend);
-  if (opts.clipDeviation !== undefined && typeof opts.clipDeviation !== 'boolean') throw new TypeError(`clipDeviation must be a boolean, got ${describe(opts.clipDeviation)}`);
-  const clip = opts.clipDeviation ?? false;
-  const seed = opts.seed ?? 0;
-  const prevMode = checkOneOf('prevTimestep', opts.prevTimestep ?? 'diffusers', ['diffusers', 'next'] as const);
-  const ts = makeTimesteps(schedule, T, { spacing: opts.spacing, offset: opts.offset });
-  const others: number[] = [];
-  for (let k = 0; k < N; k++) if (k !== target) others.push(k);
-
-  if (opts.concurrent !== undefined && typeof opts.concurrent !== 'boolean') throw new TypeError(`concurrent must be a boolean, got ${describe(opts.concurrent)}`);
-  const concurrent = opts.concurrent ?? false;
-  if (concurrent && new Set(models).size !== N) {
-    throw new RangeError('concurrent: true needs distinct denoiser objects (one may reuse its output buffer between calls); pass separate instances');
-  }
-  const weightsAt = makeWeights(opts.weights, N - 1, T);
-  const etaAt = makeEta(opts.eta, N, T, relative);
-  // Validate per-step parameters up front so bad input fails before any model runs.
-  for (let i = 0; i < s; i++) {
-    weightsAt(i);
-    for (let k = 0; k < N; k++) etaAt(i, k);
-  }
-
-  // Precompute the DDIM coefficients of every step (once per run).
-  const coeffs: DDIMCoefficients[] = ts.map((t, i) => ddimCoefficients(schedule, t, prevTimestep(schedule, ts, i, prevMode), ddimEta));
-
-  // Initial latents and per-model RNG streams (target = stream 0).
-  const streamOf = (k: number) => (k === target ? 0 : 1 + others.indexOf(k));
-  const rngs: (GaussianRng | null)[] = models.map((_, k) =>
-    opts.latents === undefined || ddimEta > 0 ? gaussianRng(checkInt('seed', seed, 0, Number.MAX_SAFE_INTEGER), streamOf(k)) : null,
-  );
-  // The run's buffers, allocated once where the backend's kernels use them in place: per model
-  // its latent x, step mean μ and proposal y; the merged latent; the DDIM noise; a staging
-  // buffer for ε when the backend cannot read the denoiser's array in place.
-  const pool = kernels.buffers(3 * N + 3, n);
-  const xs = pool.slice(0, N), mus = pool.slice(N, 2 * N), ys = pool.slice(2 * N, 3 * N);
-  const [mixed, noiseBuf, epsStage] = pool.slice(3 * N);
-  const noise = ddimEta > 0 ? noiseBuf : null;
-  if (opts.latents !== undefined) {
-    const given = opts.latents;
-    if (given instanceof Float32Array) {
-      if (given.length !== n) throw new RangeError(`latents must have length batch·dim = ${batch}·${dim} = ${n}, got ${given.length}`);
-      for (let k = 0; k < N; k++) xs[k].set(given);
-    } else if (Array.isArray(given)) {
-      if (given.length !== N) throw new RangeError(`latents must hold one tensor per model (${N}), got ${given.length}`);
-      given.forEach((l, k) => {
-        if (!(l instanceof Float32Array)) throw new TypeError(`latents[${k}] must be a Float32Array`);
-        if (l.length !== n) throw new RangeError(`latents[${k}] must have length batch·dim = ${n}, got ${l.length}`);
-        if (firstNonFinite(l) >= 0) throw new RangeError(`latents[${k}] holds a non-finite value at index ${firstNonFinite(l)}`);
-        xs[k].set(l);
-      });
-    } else {
-      throw new TypeError(`latents must be a Float32Array or an array of them, got ${describe(given)}`);
-    }
-  } else {
-    for (let k = 0; k < N; k++) rngs[k]!.fillNormal(xs[k]);
-  }
-  const initialLatents = xs.map((x) => x.slice());
-
-  const pair: Float32Array[] = [mixed, mixed];
-  const pairW = [0];
-  const symXs: Float32Array[] = [ys[target], ...others.map((k) => ys[k])];
-  const symW = new Array<number>(N).fill(0);
-  const calls = new Array<number>(N).fill(0);
-  const tracing = typeof opts.onStep === 'function';
-  const dists = models.map(() => new Float64Array(batch));
-
-  /** Checks model k's ε and takes its DDIM step into (μₖ, yₖ). */
-  const stepModel = (k: number, eps: unknown, i: number, c: DDIMCoefficients): void => {
-    if (!(eps instanceof Float32Array) || eps.length !== n) {
-      throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${i} (t = ${c.t}); expected a Float32Array of length ${n}`);
-    }
-    const e = kernels.owns(eps) ? eps : (epsStage.set(eps), epsStage);
-    const bad = kernels.firstNonFinite(e);
-    if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${i} (t = ${c.t})`);
-    if (noise) rngs[k]!.fillNormal(noise);
-    ddimStepInto(c, xs[k], e, mus[k], ys[k], null, noise, kernels);
-  };
-
-  for (let i = 0; i < T; i++) {
-    const active = i < s ? N : 1;
-    const aggregate = i < s && N >= 2;
-    const c = coeffs[i];
-    const trace: StepTrace | null = tracing
-      ? { step: i, t: c.t, tPrev: c.tPrev, evaluated: [], aggregated: aggregate, inputNorms: [], proposalNorms: [] }
-      : null;
-    if (concurrent && active > 1) {
-      throwIfAborted(opts.signal);
-      if (trace) for (let k = 0; k < N; k++) { trace.evaluated.push(k); trace.inputNorms.push(norms(xs[k], batch, dim)); }
-      const outs = await Promise.all(models.map((m, k) => callModel(m, k, xs[k], i, c.t, batch)));
-      for (let k = 0; k < N; k++) {
-        calls[k]++;
-        stepModel(k, outs[k], i, c);
-        if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
-      }
-    } else {
-      for (let a = 0; a < active; a++) {
-        const k = active === 1 ? target : a;
-        throwIfAborted(opts.signal);
-        if (trace) {
-          trace.evaluated.push(k);
-          trace.inputNorms.push(norms(xs[k], batch, dim));
-        }
-        let eps;
-        try {
-          const ret = models[k].eps(xs[k], c.t, batch);
-          // await only real promises: awaiting a plain value still costs a microtask and garbage
-          eps = ret instanceof Promise ? await ret : ret;
-        } catch (e) {
-          throw modelFailure(models[k], k, i, c.t, e);
-        }
-        calls[k]++;
-        stepModel(k, eps, i, c);
-        if (trace) trace.proposalNorms.push(norms(ys[k], batch, dim));
-      }
-    }
-    if (aggregate) {
-      const w = weightsAt(i);
-      if (trace) { trace.weights = w.slice(); trace.angles = []; }
-      if (rule.symmetric) {
-        foldWeightsToSymmetric(w, symW);
-        if (trace) for (const k of others) trace.angles!.push(angles(ys[target], ys[k], batch, dim));
-        const out = rule(symXs, symW, mixed, dim, kernels);
-        if (out !== mixed) mixed.set(out);
-      } else {
-        mixed.set(ys[target]);
-        for (let j = 0; j < others.length; j++) {
-          const k = others[j];
-          if (trace) trace.angles!.push(angles(mixed, ys[k], batch, dim));
-          pair[1] = ys[k];
-          pairW[0] = w[j];
-          const out = rule(pair, pairW, mixed, dim, kernels);
-          if (out !== mixed) mixed.set(out);
-        }
-      }
-      const bad = kernels.firstNonFinite(mixed);
-      if (bad >= 0) throw new RangeError(`rule '${rule.ruleName ?? rule.name}' produced a non-finite value at index ${bad}, step ${i}`);
-      if (trace) { trace.mixedNorms = norms(mixed, batch, dim); trace.deviations = []; trace.etas = []; }
-      for (let k = 0; k < N; k++) {
-        const eta = etaAt(i, k) * etaFactor;
-        if (relative) deviateRelative(mixed, mus[k], eta, xs[k], dim, dists[k]);
-        else deviate(mixed, mus[k], eta, xs[k], dim, dists[k], clip, kernels);
-        if (trace) { trace.deviations!.push(dists[k].slice()); trace.etas!.push(eta); }
-      }
-    } else {
-      for (let a = 0; a < active; a++) {
-        const k = active === 1 ? target : a;
-        const tmp = xs[k]; xs[k] = ys[k]; ys[k] = tmp;
-        if (k === target) symXs[0] = ys[k];
-        else symXs[1 + others.indexOf(k)] = ys[k];
-      }
+  const plan = resolveAMDMPlan(opts);
+  const run = startRun(plan, opts);
+  const initialLatents = run.xs.map((x) => x.slice());
+  for (const step of plan.steps) {
+    const trace = run.tracing ? openTrace(step) : null;
+    // 1. each active model predicts ε and takes its DDIM step: μₖ (eq. 6) and the proposal yₖ (eq. 4)
+    const pending = predict(run, step, trace);
+    if (pending) await pending;
+    if (step.aggregate) {
+      // 2. the proposals are merged into x′ (eq. 8) …
+      merge(run, step, trace);
+      // 3. … and every model continues from x′ moved toward its own μₖ (eq. 9)
+      deviateAll(run, step, trace);
     }
     if (trace) opts.onStep!(trace);
   }
   // copies: the buffers may live in the backend's memory, which the result should not pin
-  const modelLatents = xs.map((x) => x.slice());
+  const modelLatents = run.xs.map((x) => x.slice());
   return {
-    latents: modelLatents[target],
+    latents: modelLatents[plan.target],
     modelLatents,
     initialLatents,
-    calls,
-    totalCalls: calls.reduce((a, b) => a + b, 0),
-    timesteps: ts,
-    shape: [...opts.shape],
-    batch,
+    calls: run.calls,
+    totalCalls: run.calls.reduce((a, b) => a + b, 0),
+    timesteps: [...plan.timesteps],
+    shape: [...plan.shape],
+    batch: plan.batch,
   };
 }
 
-export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule' | 'latents'> & {
+export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule' | 'latents' | 'streams'> & {
   latents?: Float32Array;
+  /** The RNG stream of the initial latent and the DDIM noise (default 0, the target's). */
+  stream?: number;
 };
 
 /** Plain DDIM sampling of one model (AMDM with N = 1). */
 export function sampleDDIM(model: Denoiser, opts: DDIMOptions): Promise<AMDMResult> {
-  return sampleAMDM({ ...opts, models: [model], target: 0, aggregateSteps: 0 });
+  const { stream, ...rest } = opts;
+  return sampleAMDM({ ...rest, models: [model], target: 0, aggregateSteps: 0, ...(stream === undefined ? {} : { streams: [stream] }) });
 }
 
-function makeWeights(spec: AMDMOptions['weights'], count: number, T: number): (step: number) => number[] {
-  const fixed = (v: number | readonly number[], where: string): number[] => {
-    if (typeof v === 'number') return new Array<number>(count).fill(checkNumber(`weights${where}`, v, 0, 1));
-    if (!Array.isArray(v)) throw new TypeError(`weights${where} must be a number or an array of ${count} numbers in [0, 1], got ${describe(v)}`);
-    if (v.length !== count) throw new RangeError(`weights${where} must hold ${count} number(s) (one per non-target model), got ${v.length}`);
-    return v.map((x, j) => checkNumber(`weights${where}[${j}]`, x, 0, 1));
-  };
-  if (spec === undefined) {
-    const half = new Array<number>(count).fill(0.5);
-    return () => half;
-  }
-  if (typeof spec === 'function') {
-    return (step) => fixed(spec(step), ` (step ${step} of ${T})`);
-  }
-  const w = fixed(spec, '');
-  return () => w;
+/** What a run holds besides its plan: buffers allocated once, RNGs, call counts. */
+interface Run {
+  readonly plan: AMDMPlan;
+  readonly models: readonly Denoiser[];
+  readonly signal: AbortSignal | undefined;
+  readonly tracing: boolean;
+  /** Per model: its latent xₖ, step mean μₖ and proposal yₖ (only aggregated steps use yₖ; the others step xₖ in place). */
+  readonly xs: Float32Array[];
+  readonly mus: Float32Array[];
+  readonly ys: Float32Array[];
+  /** The proposals in fold order: the target's, then the others' in model order. */
+  readonly proposals: Float32Array[];
+  /** x′, the DDIM noise (η_ddim > 0), and a staging buffer for an ε the backend cannot read in place. */
+  readonly mixed: Float32Array;
+  readonly noise: Float32Array | null;
+  readonly epsStage: Float32Array;
+  readonly rngs: (GaussianRng | null)[];
+  readonly calls: number[];
+  /** Per model: per-sample ‖x′ − μₖ‖ of the last deviation step. */
+  readonly distances: Float64Array[];
+  /** A pairwise rule's arguments [x′, yₖ] and [w], and the concurrent mode's pending ε. */
+  readonly pair: Float32Array[];
+  readonly pairWeight: number[];
+  readonly pending: (Float32Array | Promise<Float32Array>)[];
 }
 
 /**
- * η per (step, model), each checked against [0, ∞), or against [0, 1] when it is the relative
- * step's λ (the error then says so).
+ * The run's buffers, allocated once where the backend's kernels use them in place, each model's
+ * RNG stream, and the initial latents: given, or drawn from the model's stream (target = 0).
  */
-function makeEta(spec: AMDMOptions['eta'], N: number, T: number, relative: boolean): (step: number, model: number) => number {
-  const max = relative ? 1 : Infinity;
-  const what = relative ? " (λ of deviation 'relative')" : '';
-  if (spec === undefined) return () => 0.3;
-  if (typeof spec === 'number') {
-    const v = checkNumber(`eta${what}`, spec, 0, max);
-    return () => v;
+function startRun(plan: AMDMPlan, opts: AMDMOptions): Run {
+  const { N, size, kernels, seed } = plan;
+  const rngs = plan.streams.map((stream) => (seed === null ? null : gaussianRng(seed, stream)));
+  const pool = kernels.buffers(3 * N + 3, size);
+  const xs = pool.slice(0, N), ys = pool.slice(2 * N, 3 * N);
+  const [mixed, noiseBuf, epsStage] = pool.slice(3 * N);
+  for (let k = 0; k < N; k++) {
+    if (plan.latents) xs[k].set(plan.latents[k]);
+    else rngs[k]!.fillNormal(xs[k]);
   }
-  if (typeof spec === 'function') {
-    return (step, k) => checkNumber(`eta${what} (step ${step} of ${T}, model ${k})`, spec(step, k), 0, max);
+  return {
+    plan, models: opts.models, signal: opts.signal, tracing: typeof opts.onStep === 'function',
+    xs, mus: pool.slice(N, 2 * N), ys, proposals: [plan.target, ...plan.others].map((k) => ys[k]),
+    mixed, noise: plan.ddimEta > 0 ? noiseBuf : null, epsStage, rngs,
+    calls: new Array<number>(N).fill(0),
+    distances: xs.map(() => new Float64Array(plan.batch)),
+    pair: [mixed, mixed], pairWeight: [0], pending: new Array(N),
+  };
+}
+
+function openTrace(step: PlannedStep): StepTrace {
+  return { step: step.index, t: step.ddim.t, tPrev: step.ddim.tPrev, evaluated: [], aggregated: step.aggregate, inputNorms: [], proposalNorms: [] };
+}
+
+/**
+ * Step 1: every active model predicts ε at t — one after the other, or, with `concurrent`, all
+ * started together and awaited — and takes its DDIM step. Returns a promise only when a denoiser
+ * answers with one: awaiting a plain value would still cost a microtask and garbage every step.
+ */
+function predict(run: Run, step: PlannedStep, trace: StepTrace | null): Promise<void> | null {
+  if (run.plan.concurrent && step.active.length > 1) return predictTogether(run, step, trace);
+  return predictInTurn(run, step, trace, 0);
+}
+
+/** The active models from the `from`-th on, one after the other. */
+function predictInTurn(run: Run, step: PlannedStep, trace: StepTrace | null, from: number): Promise<void> | null {
+  const active = step.active;
+  for (let a = from; a < active.length; a++) {
+    throwIfAborted(run.signal);
+    const eps = evaluate(run, active[a], step, trace);
+    if (eps instanceof Promise) {
+      return eps.then(async (e) => {
+        takeStep(run, active[a], e, step, trace);
+        await predictInTurn(run, step, trace, a + 1);
+      });
+    }
+    takeStep(run, active[a], eps, step, trace);
   }
-  if (!Array.isArray(spec)) throw new TypeError(`eta must be a number, an array of ${N} numbers or a function, got ${describe(spec)}`);
-  if (spec.length !== N) throw new RangeError(`eta must hold ${N} number(s) (one per model), got ${spec.length}`);
-  const v = spec.map((x, k) => checkNumber(`eta[${k}]${what}`, x, 0, max));
-  return (_, k) => v[k];
+  return null;
+}
+
+/** Every active model's ε started together, then their DDIM steps in model order. */
+async function predictTogether(run: Run, step: PlannedStep, trace: StepTrace | null): Promise<void> {
+  const active = step.active;
+  throwIfAborted(run.signal);
+  for (let a = 0; a < active.length; a++) run.pending[a] = evaluate(run, active[a], step, trace);
+  const eps = await Promise.all(run.pending);
+  for (let a = 0; a < active.length; a++) takeStep(run, active[a], eps[a], step, trace);
+}
+
+/** Model k's ε at this step: the denoiser's answer, a failure named ({@link modelFailure}). */
+function evaluate(run: Run, k: number, step: PlannedStep, trace: StepTrace | null): Float32Array | Promise<Float32Array> {
+  const { plan, xs } = run;
+  if (trace) {
+    trace.evaluated.push(k);
+    trace.inputNorms.push(norms(xs[k], plan.batch, plan.dim));
+  }
+  return epsOf(run.models[k], k, xs[k], step.index, step.ddim.t, plan.batch);
+}
+
+/**
+ * Checks model k's ε and takes its DDIM step (eq. 4/6): μₖ, and the proposal into yₖ when the
+ * step aggregates, else into xₖ itself.
+ */
+function takeStep(run: Run, k: number, eps: unknown, step: PlannedStep, trace: StepTrace | null): void {
+  const { plan, models, epsStage, noise } = run;
+  const { kernels, size } = plan;
+  const c = step.ddim;
+  run.calls[k]++;
+  if (!(eps instanceof Float32Array) || eps.length !== size) {
+    throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${step.index} (t = ${c.t}); expected a Float32Array of length ${size}`);
+  }
+  const e = kernels.owns(eps) ? eps : (epsStage.set(eps), epsStage);
+  const bad = kernels.firstNonFinite(e);
+  if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${step.index} (t = ${c.t})`);
+  if (noise) run.rngs[k]!.fillNormal(noise);
+  const proposal = step.aggregate ? run.ys[k] : run.xs[k];
+  ddimStepInto(c, run.xs[k], e, run.mus[k], proposal, null, noise, kernels);
+  if (trace) trace.proposalNorms.push(norms(proposal, plan.batch, plan.dim));
+}
+
+/**
+ * Step 2, eq. 8: x′ = the fold of a pairwise rule over the proposals, target first,
+ * rule(…rule(rule(y_target, y_a, w_a), y_b, w_b)…), or one symmetric rule over all of them.
+ */
+function merge(run: Run, step: PlannedStep, trace: StepTrace | null): void {
+  const { plan, proposals, mixed, pair, pairWeight } = run;
+  const { rule, kernels, batch, dim } = plan;
+  if (trace) { trace.weights = step.weights.slice(); trace.angles = []; }
+  if (rule.symmetric) {
+    if (trace) for (let j = 1; j < proposals.length; j++) trace.angles!.push(angles(proposals[0], proposals[j], batch, dim));
+    const out = rule(proposals, step.symmetricWeights, mixed, dim, kernels);
+    if (out !== mixed) mixed.set(out);
+  } else {
+    mixed.set(proposals[0]);
+    for (let j = 1; j < proposals.length; j++) {
+      if (trace) trace.angles!.push(angles(mixed, proposals[j], batch, dim));
+      pair[1] = proposals[j];
+      pairWeight[0] = step.weights[j - 1];
+      const out = rule(pair, pairWeight, mixed, dim, kernels);
+      if (out !== mixed) mixed.set(out);
+    }
+  }
+  const bad = kernels.firstNonFinite(mixed);
+  if (bad >= 0) throw new RangeError(`rule '${rule.ruleName ?? rule.name}' produced a non-finite value at index ${bad}, step ${step.index}`);
+  if (trace) trace.mixedNorms = norms(mixed, batch, dim);
+}
+
+/**
+ * Step 3, deviation optimization (eq. 9): every model continues from xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖,
+ * per sample; with deviation 'relative', from xₖ = x′ + λₖ (μₖ − x′).
+ */
+function deviateAll(run: Run, step: PlannedStep, trace: StepTrace | null): void {
+  const { plan, mixed, mus, xs, distances } = run;
+  if (trace) { trace.deviations = []; trace.etas = []; }
+  for (let k = 0; k < plan.N; k++) {
+    const eta = step.etas[k];
+    if (plan.deviation === 'relative') deviateRelative(mixed, mus[k], eta, xs[k], plan.dim, distances[k]);
+    else deviate(mixed, mus[k], eta, xs[k], plan.dim, distances[k], plan.clip, plan.kernels);
+    if (trace) { trace.deviations!.push(distances[k].slice()); trace.etas!.push(eta); }
+  }
 }
 
 function norms(x: Float32Array, batch: number, dim: number): Float64Array {
@@ -433,11 +410,21 @@ export function modelFailure(model: Denoiser, k: number, step: number, t: number
   return new Error(`models[${k}] (${model.name ?? 'unnamed'}) failed at step ${step} (t = ${t}): ${why}`, { cause: e });
 }
 
+/**
+ * `model.eps(x, t, batch)` with a throw or a rejection turned into {@link modelFailure}: the value
+ * itself when the denoiser answers synchronously, else a promise.
+ */
+function epsOf(model: Denoiser, k: number, x: Float32Array, step: number, t: number, batch: number): Float32Array | Promise<Float32Array> {
+  let ret: Float32Array | Promise<Float32Array>;
+  try {
+    ret = model.eps(x, t, batch);
+  } catch (e) {
+    return Promise.reject(modelFailure(model, k, step, t, e));
+  }
+  return ret instanceof Promise ? ret.catch((e: unknown) => { throw modelFailure(model, k, step, t, e); }) : ret;
+}
+
 /** `model.eps(…)` as a promise whose failure is {@link modelFailure}. */
 export async function callModel(model: Denoiser, k: number, x: Float32Array, step: number, t: number, batch: number): Promise<Float32Array> {
-  try {
-    return await model.eps(x, t, batch);
-  } catch (e) {
-    throw modelFailure(model, k, step, t, e);
-  }
+  return epsOf(model, k, x, step, t, batch);
 }

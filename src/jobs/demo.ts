@@ -12,10 +12,11 @@ import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import { encodePNG } from '../image/png.ts';
 import { shapesGrid } from '../image/shapes-grid.ts';
-import { RULE_NAMES, type RuleName } from '../core/rules.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { DEVIATION_MODES, type DeviationMode } from '../core/deviation.ts';
 import { cellSettings, etaLabel, type MapCell } from '../toy/shapes/map-cell.ts';
 import type { ShapesMethod } from '../toy/shapes/compare.ts';
+import { ruleField } from './rule-field.ts';
 import { pm, textTable } from './table.ts';
 
 export interface DemoSettings {
@@ -28,7 +29,8 @@ export interface DemoSettings {
   eta: number;
   /** Only for deviation 'eq9' (unset: the sampler's default, ×√d). */
   etaScale?: 'absolute' | 'sqrtDim';
-  rule: RuleName;
+  /** A registered aggregation rule. */
+  rule: string;
   seed: number;
   levels: number[];
   gridPrompts: number;
@@ -38,30 +40,30 @@ export interface DemoSettings {
 export const DEMO_DEFAULTS: Readonly<DemoSettings & { out: string }> = {
   prompts: 6,
   samples: 8,
-  steps: 50,
-  s: 20,
+  steps: AMDM_DEFAULTS.steps,
+  s: AMDM_DEFAULTS.aggregateSteps,
   // The paper's η = 0.3·√d transfers nothing in this world: the deviation step pulls the target
   // back to its own proposal (EXPERIMENTS.md, experiments 2 and 7). The given settings' rows
   // therefore default to η = 0 (aggregation only); fixed rows run the paper's settings and MAP_BEST.
-  w: [0.5],
-  deviation: 'eq9',
+  w: [AMDM_DEFAULTS.weight],
+  deviation: AMDM_DEFAULTS.deviation,
   eta: 0,
-  rule: 'slerp',
-  seed: 0,
+  rule: AMDM_DEFAULTS.rule,
+  seed: AMDM_DEFAULTS.seed,
   levels: [1, 2, 3],
   out: 'amdm-out/demo',
   gridPrompts: 6,
   backend: 'js',
 };
 
-/** s for T steps from an s chosen at T = 50, keeping the share of aggregated steps. */
+/** s for T steps from an s chosen at the paper's T = 50, keeping the share of aggregated steps. */
 export function sOfT(sAt50: number, steps: number): number {
-  return Math.round((sAt50 * steps) / 50);
+  return Math.round((sAt50 * steps) / AMDM_DEFAULTS.steps);
 }
 
 /** The paper's s for T steps: 20 of 50 (InteractDiffusion + MIGC). */
 export function paperS(steps: number): number {
-  return sOfT(20, steps);
+  return sOfT(AMDM_DEFAULTS.aggregateSteps, steps);
 }
 
 /**
@@ -70,6 +72,15 @@ export function paperS(steps: number): number {
  * prompts. Its s is at T = 50 and scales with the steps.
  */
 export const MAP_BEST: MapCell = { rule: 'lerp', w: 0.9, s: 40, scale: 'none', eta: 0 };
+
+/** The paper's settings as a map cell (AMDM_DEFAULTS): slerp, w = 0.5, η = 0.3·√d, s = 20 of 50. */
+const PAPER_CELL: MapCell = {
+  rule: AMDM_DEFAULTS.rule,
+  w: AMDM_DEFAULTS.weight,
+  s: AMDM_DEFAULTS.aggregateSteps,
+  scale: AMDM_DEFAULTS.etaScale,
+  eta: AMDM_DEFAULTS.eta,
+};
 
 /** A demo request as JSON (the command's flags, same names and defaults). */
 export const demoSchema = z.strictObject({
@@ -83,7 +94,7 @@ export const demoSchema = z.strictObject({
   eta: z.number().min(0).max(1e6).default(DEMO_DEFAULTS.eta),
   /** Only for deviation "eq9"; unset means ×√d. */
   etaScale: z.enum(['sqrtDim', 'absolute']).optional(),
-  rule: z.enum(RULE_NAMES as [RuleName, ...RuleName[]]).default(DEMO_DEFAULTS.rule),
+  rule: ruleField,
   seed: z.int().min(0).max(2 ** 40).default(DEMO_DEFAULTS.seed),
   levels: z.array(z.int().min(1).max(3)).min(1).max(16).default(DEMO_DEFAULTS.levels),
   gridPrompts: z.int().min(0).max(64).default(DEMO_DEFAULTS.gridPrompts),
@@ -147,7 +158,7 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
   for (const m of methods) if (m.experts.length > 1) m.name += ` (${yours})`;
   const pair: ShapesMethod['experts'] = ['layout', 'attribute'];
   methods.splice(3, 0,
-    { name: 'AMDM layout←attribute (paper)', experts: pair, ...cellSettings({ rule: 'slerp', w: 0.5, s: paperS(o.steps), scale: 'sqrtDim', eta: 0.3 }) },
+    { name: 'AMDM layout←attribute (paper)', experts: pair, ...cellSettings({ ...PAPER_CELL, s: paperS(o.steps) }) },
     { name: 'AMDM layout←attribute (map best)', experts: pair, ...cellSettings({ ...MAP_BEST, s: sOfT(MAP_BEST.s, o.steps) }) },
   );
   // w per other model: a single value applies to every other model
@@ -186,7 +197,7 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
 
   log(`Shapes world: ${prompts.length} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`);
   log(`T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, ${yours}${o.deviation === 'relative' ? ' (relative deviation step)' : ''}, rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`);
-  log(`the row marked "paper" uses the paper's w = 0.5, η = 0.3·√d, s = ${paperS(o.steps)}, slerp`);
+  log(`the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`);
   log(`the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`);
   log('');
   log(textTable(

@@ -12,7 +12,7 @@
  *     "weights": 0.5,                // paper w per non-target model (number or array)
  *     "eta": 0.3, "etaScale": "sqrtDim",   // eq. 9 step per model (number or array)
  *     "deviation": "eq9",            // or "relative": eta is then λ ∈ [0, 1], no etaScale
- *     "rule": "slerp", "ddimEta": 0,
+ *     "rule": "slerp", "ddimEta": 0,     // or a rule registered by `amdm --import <module>`
  *     "guidance": 7.5, "seed": 0, "batch": 1,
  *     "device": "cpu", "backend": "auto", "threads": 0,
  *     "output": "out/job", "saveAll": false, "saveTrace": false,
@@ -23,11 +23,12 @@
  * conditions are validated by the schema of the model's family (`kind`, default "sd").
  */
 import { z } from 'zod';
-import { RULE_NAMES, type RuleName } from '../core/rules.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import { BACKENDS, DEFAULT_BACKEND, DEVICES } from '../onnx/session.ts';
 import { getFamily } from '../sd/family.ts';
-import { PRESETS, SD_SCALING_FACTOR } from '../sd/pipeline.ts';
+import { PRESETS, SD_SCALING_FACTOR, sdAggregateSteps } from '../sd/pipeline.ts';
+import { ruleField } from './rule-field.ts';
 
 const unit = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
@@ -88,20 +89,21 @@ export const jobSchema = z
     prompt: z.string().refine((p) => p.trim() !== '', 'must not be empty (give the text to generate; an empty prompt makes an unconditional image)'),
     negativePrompt: z.string().default(''),
     models: z.array(modelSchema).min(1).max(8),
-    target: z.union([z.int().min(0), z.string().min(1)]).default(0),
-    steps: z.int().min(1).max(1000).default(50),
-    /** s; default min(3, steps). */
+    target: z.union([z.int().min(0), z.string().min(1)]).default(AMDM_DEFAULTS.target),
+    steps: z.int().min(1).max(1000).default(AMDM_DEFAULTS.steps),
+    /** s; default min(3, steps), the SD pipeline's (`sdAggregateSteps`). */
     aggregateSteps: z.int().min(0).optional(),
-    weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(0.5),
-    deviation: z.enum(DEVIATION_MODES).default('eq9'),
-    eta: numberOrList(nonNegative, 'a number ≥ 0 or an array of them, one per model').default(0.3),
+    weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(AMDM_DEFAULTS.weight),
+    deviation: z.enum(DEVIATION_MODES).default(AMDM_DEFAULTS.deviation),
+    eta: numberOrList(nonNegative, 'a number ≥ 0 or an array of them, one per model').default(AMDM_DEFAULTS.eta),
     /** Only for deviation "eq9"; unset means the sampler's default ('sqrtDim'). */
     etaScale: z.enum(['sqrtDim', 'absolute']).optional(),
-    rule: z.enum(RULE_NAMES as [RuleName, ...RuleName[]]).default('slerp'),
-    ddimEta: unit.default(0),
-    guidance: z.number().min(0).max(100).default(7.5),
-    seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-    batch: z.int().min(1).max(64).default(1),
+    /** A registered aggregation rule (the built-in ones, and those of `amdm --import` modules). */
+    rule: ruleField,
+    ddimEta: unit.default(AMDM_DEFAULTS.ddimEta),
+    guidance: z.number().min(0).max(100).default(AMDM_DEFAULTS.guidance),
+    seed: z.int().min(0).max(Number.MAX_SAFE_INTEGER).default(AMDM_DEFAULTS.seed),
+    batch: z.int().min(1).max(64).default(AMDM_DEFAULTS.batch),
     /** Image size in pixels (multiples of 8), only for graphs with a symbolic latent size. */
     height: z.int().min(8).max(8192).multipleOf(8).optional(),
     width: z.int().min(8).max(8192).multipleOf(8).optional(),
@@ -165,7 +167,7 @@ export const jobSchema = z
   .transform((j) => ({
     ...j,
     target: typeof j.target === 'number' ? j.target : j.models.findIndex((m) => m.name === j.target),
-    aggregateSteps: j.aggregateSteps ?? Math.min(3, j.steps),
+    aggregateSteps: j.aggregateSteps ?? sdAggregateSteps(j.steps),
   }));
 
 export type GenerateJob = z.infer<typeof jobSchema>;

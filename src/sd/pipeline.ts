@@ -23,11 +23,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ddimCoefficients, ddimStepInto } from '../core/ddim.ts';
-import { gaussianRng } from '../core/rng.ts';
-import { sampleAMDMReference } from '../core/reference.ts';
-import { sampleAMDM, type AMDMOptions, type StepTrace } from '../core/sampler.ts';
-import { makeSchedule, prevTimestep, type NoiseSchedule, type ScheduleConfig } from '../core/schedule.ts';
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
+import { resolveReferencePlan, sampleAMDMReference, type ReferenceOptions } from '../core/reference.ts';
+import { sampleAMDM, sampleDDIM, type AMDMOptions, type StepTrace } from '../core/sampler.ts';
+import { resolveAMDMPlan } from '../core/sampler-plan.ts';
+import { makeSchedule, type NoiseSchedule, type ScheduleConfig } from '../core/schedule.ts';
 import type { Denoiser } from '../core/types.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
 import { encodePNG } from '../image/png.ts';
@@ -81,9 +81,9 @@ export interface SdPipelineOptions {
 export interface SdRunOptions {
   prompt: string;
   negativePrompt?: string;
-  /** T (default 50). */
+  /** T (default 50, AMDM_DEFAULTS.steps). */
   steps?: number;
-  /** s (default min(3, steps)); ignored by the reference preset. */
+  /** s (default min(3, steps): `sdAggregateSteps`); ignored by the reference preset. */
   aggregateSteps?: number;
   weights?: AMDMOptions['weights'];
   /** 'eq9' (default) or 'relative' (η is then the fraction λ ∈ [0, 1]; see AMDMOptions). */
@@ -92,7 +92,7 @@ export interface SdRunOptions {
   etaScale?: AMDMOptions['etaScale'];
   rule?: AMDMOptions['rule'];
   ddimEta?: number;
-  /** CFG scale (default 7.5). */
+  /** CFG scale (default 7.5, AMDM_DEFAULTS.guidance). */
   guidance?: number;
   seed?: number;
   batch?: number;
@@ -330,7 +330,6 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
       device: m.folder.unet.session.device,
     }));
 
-    const run = (ro: SdRunOptions, dry: boolean) => runPipeline(loaded, target, decodeAll, shape, schedule, ro, dry);
     return Object.freeze({
       models,
       target,
@@ -339,10 +338,8 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
       scheduleConfig: sc,
       textEncoders: encoders.size,
       vaeDecoders: vaes.size,
-      validate: async (ro: SdRunOptions) => {
-        await run(ro, true);
-      },
-      run: (ro: SdRunOptions) => run(ro, false) as Promise<SdResult>,
+      validate: async (ro: SdRunOptions) => validateRun(loaded, target, shape, schedule, ro),
+      run: (ro: SdRunOptions) => runPipeline(loaded, target, decodeAll, shape, schedule, ro),
       release: releaseAll,
     });
   } catch (e) {
@@ -402,35 +399,62 @@ function longPromptWarnings(loaded: readonly LoadedModel[], prompt: string, nega
   return out;
 }
 
-/** Thrown by the probe models of a dry run: the sampler validated everything before its first call. */
-class DryRunStop extends Error {}
+/** The run options, checked and with their defaults. */
+interface RunSettings {
+  negativePrompt: string;
+  steps: number;
+  guidance: number;
+  seed: number;
+  batch: number;
+  scalingFactor: number;
+  preset: Preset;
+  ddimEta: number;
+  /** The sampler's options besides its models (`sampleAMDM`'s, or `sampleAMDMReference`'s). */
+  paper: Omit<AMDMOptions, 'models'>;
+  reference: Omit<ReferenceOptions, 'models'> | null;
+}
 
-async function runPipeline(
-  loaded: LoadedModel[],
-  target: number,
-  decodeAll: boolean,
-  shape: [number, number, number],
-  schedule: NoiseSchedule,
-  ro: SdRunOptions,
-  dry: boolean,
-): Promise<SdResult | null> {
+/**
+ * The SD pipeline's s when a run gives none: min(3, T), not the paper's 20 of 50
+ * (AMDM_DEFAULTS.aggregateSteps). Neither the history nor the docs record why 3 was chosen; the
+ * nearest source is the official code's loop, which merges in 3 iterations (optim_start 1 to
+ * optim_end 3 in infer800.py, `COCO_MIG_REFERENCE`). It is kept so that jobs without
+ * `aggregateSteps` sample as they always did; the example jobs set it explicitly.
+ */
+export function sdAggregateSteps(steps: number): number {
+  return Math.min(3, steps);
+}
+
+/** The prompt, the negative prompt (default '') and the warning callback, checked. */
+function checkPrompts(ro: SdRunOptions): string {
   if (ro === null || typeof ro !== 'object') throw new TypeError('run options must be an object');
   if (typeof ro.prompt !== 'string') throw new TypeError(`prompt must be a string, got ${describe(ro.prompt)}`);
   const negativePrompt = ro.negativePrompt ?? '';
   if (typeof negativePrompt !== 'string') throw new TypeError(`negativePrompt must be a string, got ${describe(negativePrompt)}`);
   if (ro.onWarning !== undefined && typeof ro.onWarning !== 'function') throw new TypeError('onWarning must be a function');
-  if (dry && ro.onWarning) for (const w of longPromptWarnings(loaded, ro.prompt, negativePrompt)) ro.onWarning(w);
-  const N = loaded.length;
-  const steps = checkInt('steps', ro.steps ?? 50, 1, schedule.alphasCumprod.length);
-  const aggregateSteps = ro.aggregateSteps ?? Math.min(3, steps);
-  const guidance = checkNumber('guidance', ro.guidance ?? 7.5, 0);
+  return negativePrompt;
+}
+
+/** `validate`: every check of a run, and the warnings about prompts the text encoder cuts; no model runs. */
+function validateRun(loaded: readonly LoadedModel[], target: number, shape: [number, number, number], schedule: NoiseSchedule, ro: SdRunOptions): void {
+  const negativePrompt = checkPrompts(ro);
+  if (ro.onWarning) for (const w of longPromptWarnings(loaded, ro.prompt, negativePrompt)) ro.onWarning(w);
+  checkRunOptions(ro, loaded.length, target, shape, schedule);
+}
+
+/** Checks the run options after the prompts, the sampler's through its own resolver: no model runs. */
+function checkRunOptions(ro: SdRunOptions, N: number, target: number, shape: [number, number, number], schedule: NoiseSchedule): RunSettings {
+  const negativePrompt = ro.negativePrompt ?? '';
+  const steps = checkInt('steps', ro.steps ?? AMDM_DEFAULTS.steps, 1, schedule.alphasCumprod.length);
+  const aggregateSteps = ro.aggregateSteps ?? sdAggregateSteps(steps);
+  const guidance = checkNumber('guidance', ro.guidance ?? AMDM_DEFAULTS.guidance, 0);
   if (!Number.isFinite(guidance)) throw new RangeError(`guidance must be a finite number >= 0, got ${guidance}`);
-  const seed = checkInt('seed', ro.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
-  const batch = checkInt('batch', ro.batch ?? 1, 1, 1024);
+  const seed = checkInt('seed', ro.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER);
+  const batch = checkInt('batch', ro.batch ?? AMDM_DEFAULTS.batch, 1, 1024);
   const scalingFactor = checkNumber('scalingFactor', ro.scalingFactor ?? SD_SCALING_FACTOR, 0, Infinity, { minExclusive: true });
   if (!Number.isFinite(scalingFactor)) throw new RangeError(`scalingFactor must be a finite number > 0, got ${scalingFactor}`);
   const preset = checkOneOf('preset', ro.preset ?? 'paper', PRESETS);
-  const ddimEta = ro.ddimEta ?? 0;
+  const ddimEta = ro.ddimEta ?? AMDM_DEFAULTS.ddimEta;
   if (preset === 'reference') {
     if (!ro.reference || typeof ro.reference !== 'object') {
       throw new TypeError("reference must be { omegas, optimStart, optimEnd, p } when preset is 'reference'");
@@ -439,36 +463,34 @@ async function runPipeline(
   }
   if (ro.onProgress !== undefined && typeof ro.onProgress !== 'function') throw new TypeError('onProgress must be a function');
   if (ro.onStep !== undefined && typeof ro.onStep !== 'function') throw new TypeError('onStep must be a function');
-  const dim = shape[0] * shape[1] * shape[2];
+  const common = { target, steps, shape, batch, seed, schedule };
+  const paper = { ...common, aggregateSteps, weights: ro.weights, deviation: ro.deviation, eta: ro.eta, etaScale: ro.etaScale, rule: ro.rule, ddimEta };
+  let reference: RunSettings['reference'] = null;
+  if (preset === 'reference') {
+    const { omegas, optimStart, optimEnd, p } = ro.reference!;
+    reference = { ...common, omegas, optimStart, optimEnd, p };
+    resolveReferencePlan({ ...reference, models: N });
+  } else {
+    resolveAMDMPlan({ ...paper, models: N });
+  }
+  return { negativePrompt, steps, guidance, seed, batch, scalingFactor, preset, ddimEta, paper, reference };
+}
+
+async function runPipeline(
+  loaded: LoadedModel[],
+  target: number,
+  decodeAll: boolean,
+  shape: [number, number, number],
+  schedule: NoiseSchedule,
+  ro: SdRunOptions,
+): Promise<SdResult> {
+  checkPrompts(ro);
+  const run = checkRunOptions(ro, loaded.length, target, shape, schedule);
+  const { steps, batch } = run;
 
   const encodersUsed = [...new Set(loaded.map((m) => m.encoder))];
   const runsBefore = encodersUsed.reduce((a, e) => a + e.runs, 0);
-  // Denoisers: probes in a dry run, the families' denoisers otherwise.
-  let denoisers: FamilyDenoiser[];
-  if (dry) {
-    denoisers = loaded.map(() => ({ eps: () => { throw new DryRunStop(); } }));
-  } else {
-    denoisers = [];
-    try {
-      for (const m of loaded) {
-        const ctx: FamilyContext = {
-          folder: m.folder,
-          tokenizer: m.tokenizer,
-          encodeText: (texts) => m.encoder.encode(texts),
-          guidance,
-          negativePrompt,
-          batch,
-          seed,
-          latentSize: [shape[1], shape[2]],
-          name: m.name,
-        };
-        denoisers.push(await m.family.createDenoiser(ctx, m.spec.prompt ?? ro.prompt, m.conditions));
-      }
-    } catch (e) {
-      await Promise.all(denoisers.map((d) => d.release?.()));
-      throw e;
-    }
-  }
+  const denoisers = await createDenoisers(loaded, ro, run, shape);
   let done = 0;
   const progressTarget: Denoiser = {
     name: denoisers[target].name,
@@ -484,110 +506,25 @@ async function runPipeline(
   const models: Denoiser[] = denoisers.map((d, k) => (k === target ? progressTarget : d));
 
   try {
-    const trace: StepTrace[] | null = ro.trace && preset === 'paper' ? [] : null;
-    let latents: Float32Array;
-    let modelLatents: Float32Array[];
-    let calls: number[];
-    let ts: number[];
-    let aggregatedAt: number[] | null = null;
-    try {
-      if (preset === 'reference') {
-        const r = await sampleAMDMReference({
-          models,
-          target,
-          steps,
-          omegas: ro.reference!.omegas,
-          optimStart: ro.reference!.optimStart,
-          optimEnd: ro.reference!.optimEnd,
-          p: ro.reference!.p,
-          shape,
-          batch,
-          seed,
-          schedule,
-        });
-        ({ latents, modelLatents, calls } = r);
-        ts = r.timesteps;
-        aggregatedAt = r.aggregatedAt;
-      } else {
-        const r = await sampleAMDM({
-          models,
-          target,
-          steps,
-          aggregateSteps,
-          weights: ro.weights,
-          deviation: ro.deviation,
-          eta: ro.eta,
-          etaScale: ro.etaScale,
-          rule: ro.rule,
-          ddimEta,
-          shape,
-          batch,
-          seed,
-          schedule,
-          signal: ro.signal,
-          onStep:
-            trace || ro.onStep
-              ? (s) => {
-                  trace?.push(s);
-                  ro.onStep?.(s);
-                }
-              : undefined,
-        });
-        ({ latents, modelLatents, calls } = r);
-        ts = r.timesteps;
-      }
-    } catch (e) {
-      if (e instanceof DryRunStop || (e as Error).cause instanceof DryRunStop) return null; // the sampler wraps model errors
-      throw e;
-    }
-    if (dry) return null;
-
-    // The other models finish their own DDIM run (decodeAll only).
-    const finishCalls = new Array<number>(N).fill(0);
-    if (decodeAll) {
-      const mean = new Float32Array(batch * dim);
-      const noise = ddimEta > 0 ? new Float32Array(batch * dim) : null;
-      for (let k = 0; k < N; k++) {
-        if (k === target) continue;
-        const rng = ddimEta > 0 ? gaussianRng(seed, 1000 + k) : null;
-        const x = modelLatents[k];
-        for (let i = calls[k]; i < steps; i++) {
-          if (ro.signal?.aborted) throw ro.signal.reason instanceof Error ? ro.signal.reason : new Error('sampling aborted');
-          const c = ddimCoefficients(schedule, ts[i], prevTimestep(schedule, ts, i), ddimEta);
-          const eps = await models[k].eps(x, ts[i], batch);
-          finishCalls[k]++;
-          if (!(eps instanceof Float32Array) || eps.length !== x.length) throw new RangeError(`models[${k}] returned ${describe(eps)} at step ${i}`);
-          if (noise) rng!.fillNormal(noise);
-          ddimStepInto(c, x, eps, mean, x, null, noise);
-        }
-      }
-    }
+    const trace: StepTrace[] | null = ro.trace && run.preset === 'paper' ? [] : null;
+    const onStep = trace || ro.onStep ? (s: StepTrace) => { trace?.push(s); ro.onStep?.(s); } : undefined;
+    const r = run.reference
+      ? await sampleAMDMReference({ ...run.reference, models })
+      : await sampleAMDM({ ...run.paper, models, signal: ro.signal, onStep });
+    const { latents, modelLatents, calls, timesteps: ts } = r;
+    const aggregatedAt = 'aggregatedAt' in r ? r.aggregatedAt : null;
+    const finishCalls = decodeAll ? await finishOwnRuns(models, target, r, run, ro.signal) : new Array<number>(loaded.length).fill(0);
 
     let vaeRuns = 0;
     const decode = async (k: number, lat: Float32Array): Promise<ModelImages> => {
-      const vae = loaded[k].vae!;
-      const scaled = new Float32Array(lat.length);
-      for (let i = 0; i < lat.length; i++) scaled[i] = lat[i] / scalingFactor;
-      const { image, dims } = await decodeLatents(vae, scaled, batch, [shape[1], shape[2]]);
       vaeRuns++;
-      if (dims.length !== 4 || dims[0] !== batch || dims[1] !== 3) {
-        throw new RangeError(`${loaded[k].folder.dir}/${vae.file} returned an image of dims [${dims.join(', ')}]; expected [${batch}, 3, height, width]`);
-      }
-      const [, , H, W] = dims;
-      const images: RGBA[] = [];
-      const png: Uint8Array[] = [];
-      for (let b = 0; b < batch; b++) {
-        const img = rgbaFromSdImage(image.subarray(b * 3 * H * W, (b + 1) * 3 * H * W), H, W);
-        images.push(img);
-        png.push(await encodePNG(img));
-      }
-      return { model: k, name: loaded[k].name, latents: lat, images, png };
+      return decodeModel(loaded[k], k, lat, run, [shape[1], shape[2]]);
     };
     const targetImages = await decode(target, latents);
     let all: ModelImages[] | null = null;
     if (decodeAll) {
       all = [];
-      for (let k = 0; k < N; k++) all.push(k === target ? targetImages : await decode(k, modelLatents[k]));
+      for (let k = 0; k < loaded.length; k++) all.push(k === target ? targetImages : await decode(k, modelLatents[k]));
     }
     const textEncoderRuns = encodersUsed.reduce((a, e) => a + e.runs, 0) - runsBefore;
     const totalCalls = calls.reduce((a, b) => a + b, 0) + finishCalls.reduce((a, b) => a + b, 0);
@@ -606,6 +543,80 @@ async function runPipeline(
       batch,
     };
   } finally {
-    if (!dry) await Promise.all(denoisers.map((d) => d.release?.()));
+    await Promise.all(denoisers.map((d) => d.release?.()));
   }
+}
+
+/** Each model's family denoiser for this run's prompt (released again if one fails). */
+async function createDenoisers(loaded: readonly LoadedModel[], ro: SdRunOptions, run: RunSettings, shape: [number, number, number]): Promise<FamilyDenoiser[]> {
+  const denoisers: FamilyDenoiser[] = [];
+  try {
+    for (const m of loaded) {
+      const ctx: FamilyContext = {
+        folder: m.folder,
+        tokenizer: m.tokenizer,
+        encodeText: (texts) => m.encoder.encode(texts),
+        guidance: run.guidance,
+        negativePrompt: run.negativePrompt,
+        batch: run.batch,
+        seed: run.seed,
+        latentSize: [shape[1], shape[2]],
+        name: m.name,
+      };
+      denoisers.push(await m.family.createDenoiser(ctx, m.spec.prompt ?? ro.prompt, m.conditions));
+    }
+  } catch (e) {
+    await Promise.all(denoisers.map((d) => d.release?.()));
+    throw e;
+  }
+  return denoisers;
+}
+
+/**
+ * `decodeAll`: each non-target model finishes its own DDIM run from where AMDM left it (after its
+ * s steps) down to t = 0, as the official code decodes every model (sources M§2.1); its DDIM
+ * noise (η_ddim > 0) comes from stream 1000 + k of the seed. Replaces its latents in
+ * `r.modelLatents`; returns the extra model calls per model.
+ */
+async function finishOwnRuns(
+  models: readonly Denoiser[],
+  target: number,
+  r: { modelLatents: Float32Array[]; calls: readonly number[]; timesteps: readonly number[] },
+  run: RunSettings,
+  signal: AbortSignal | undefined,
+): Promise<number[]> {
+  const { steps, batch, seed, ddimEta } = run;
+  const { shape, schedule } = run.paper;
+  const finishCalls = new Array<number>(models.length).fill(0);
+  for (let k = 0; k < models.length; k++) {
+    if (k === target) continue;
+    const own = await sampleDDIM(models[k], {
+      steps, timesteps: r.timesteps, startStep: r.calls[k], latents: r.modelLatents[k], stream: 1000 + k,
+      ddimEta, seed, shape, batch, schedule, signal,
+    });
+    r.modelLatents[k] = own.latents;
+    finishCalls[k] = own.calls[0];
+  }
+  return finishCalls;
+}
+
+/** The VAE decoder on latents / scaling factor, then each sample as RGBA and PNG. */
+async function decodeModel(m: LoadedModel, k: number, lat: Float32Array, run: RunSettings, latentSize: [number, number]): Promise<ModelImages> {
+  const { batch, scalingFactor } = run;
+  const vae = m.vae!;
+  const scaled = new Float32Array(lat.length);
+  for (let i = 0; i < lat.length; i++) scaled[i] = lat[i] / scalingFactor;
+  const { image, dims } = await decodeLatents(vae, scaled, batch, latentSize);
+  if (dims.length !== 4 || dims[0] !== batch || dims[1] !== 3) {
+    throw new RangeError(`${m.folder.dir}/${vae.file} returned an image of dims [${dims.join(', ')}]; expected [${batch}, 3, height, width]`);
+  }
+  const [, , H, W] = dims;
+  const images: RGBA[] = [];
+  const png: Uint8Array[] = [];
+  for (let b = 0; b < batch; b++) {
+    const img = rgbaFromSdImage(image.subarray(b * 3 * H * W, (b + 1) * 3 * H * W), H, W);
+    images.push(img);
+    png.push(await encodePNG(img));
+  }
+  return { model: k, name: m.name, latents: lat, images, png };
 }

@@ -12,11 +12,7 @@ const tmp = tmpFolders();
 let work: string;
 
 beforeAll(async () => {
-  work = await tmp.path('work');
-  await mkdir(join(work, 'models'), { recursive: true });
-  const { writeSdTinyFolder } = await import('../../fixtures/sd-tiny.ts');
-  await writeSdTinyFolder(join(work, 'models/a'), { seed: 1 });
-  await writeSdTinyFolder(join(work, 'models/b'), { seed: 2 });
+  work = await tmp.jobFolder();
 });
 afterAll(() => tmp.cleanup());
 

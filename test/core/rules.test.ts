@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { foldWeightsToSymmetric, lerp, makeSphericalMean, nlerp, pairwiseRule, resolveRule, slerp, sphericalMean, vp } from '../../src/core/rules.ts';
+import { foldWeightsToSymmetric, lerp, makeSphericalMean, nlerp, pairwiseRule, slerp, sphericalMean, vp } from '../../src/core/rules.ts';
+import { resolveRule } from '../../src/core/rule-registry.ts';
 import { angleAt, sqNormAt } from '../../src/core/tensor.ts';
 import { forEachBackend } from '../helpers/backends.ts';
 

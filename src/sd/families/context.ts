@@ -8,6 +8,7 @@ import type { ModelFolder } from '../../onnx/model-folder.ts';
 import type { ClipTokenizer } from '../clip-tokenizer.ts';
 import { loadClipTokenizer } from '../clip-tokenizer-files.ts';
 import type { FamilyContext } from '../family.ts';
+import { AMDM_DEFAULTS } from '../../core/defaults.ts';
 
 export interface StandaloneContextOptions {
   guidance?: number;
@@ -42,10 +43,10 @@ export async function standaloneContext(folder: ModelFolder, opts: StandaloneCon
       const e = await encodeTokenIds(te, ids, texts.length);
       return { hidden: e.hidden, pooled: e.pooled, rows: texts.length, length: e.sequence, width: e.width };
     },
-    guidance: opts.guidance ?? 7.5,
+    guidance: opts.guidance ?? AMDM_DEFAULTS.guidance,
     negativePrompt: opts.negativePrompt ?? '',
-    batch: opts.batch ?? 1,
-    seed: opts.seed ?? 0,
+    batch: opts.batch ?? AMDM_DEFAULTS.batch,
+    seed: opts.seed ?? AMDM_DEFAULTS.seed,
     latentSize: [h, w],
     name: opts.name ?? folder.dir.split(/[\\/]/).pop()!,
     ...(opts.timesteps ? { timesteps: opts.timesteps } : {}),

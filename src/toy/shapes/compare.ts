@@ -10,8 +10,8 @@
 import type { Denoiser } from '../../core/types.ts';
 import type { NoiseSchedule } from '../../core/schedule.ts';
 import { makeSchedule } from '../../core/schedule.ts';
-import type { AggregationRule } from '../../core/types.ts';
-import { resolveRule, type RuleName } from '../../core/rules.ts';
+import { AMDM_DEFAULTS } from '../../core/defaults.ts';
+import { resolveRule, type RuleRef } from '../../core/rule-registry.ts';
 import { sampleAMDM, type PerStep, type StepTrace } from '../../core/sampler.ts';
 import type { DeviationMode } from '../../core/deviation.ts';
 import { checkInt, describe } from '../../core/validate.ts';
@@ -35,7 +35,7 @@ export interface ShapesMethod {
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
   clipDeviation?: boolean;
-  rule?: AggregationRule | RuleName;
+  rule?: RuleRef;
 }
 
 /** Builds the denoiser of one expert for one prompt (default: the exact JS mixture model). */
@@ -55,7 +55,7 @@ export interface ShapesCompareOptions {
   samplesPerPrompt?: number;
   /**
    * T (default 50), s (default 20), w (default 0.5), deviation (eq. 9), η (default 0.3,
-   * √d-scaled), rule (slerp). A method's own deviation also takes its η and etaScale from the
+   * √d-scaled), rule (slerp): AMDM_DEFAULTS. A method's own deviation also takes its η and etaScale from the
    * method only, since η means a fraction for one mode and a length for the other.
    */
   steps?: number;
@@ -64,7 +64,7 @@ export interface ShapesCompareOptions {
   deviation?: DeviationMode;
   eta?: number | readonly number[] | ((step: number, model: number) => number);
   etaScale?: 'absolute' | 'sqrtDim';
-  rule?: AggregationRule | RuleName;
+  rule?: RuleRef;
   ddimEta?: number;
   /** Prompt p is sampled with seed + p. Default 0. */
   seed?: number;
@@ -114,7 +114,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   });
   if (opts.rule !== undefined) resolveRule(opts.rule);
   const B = checkInt('samplesPerPrompt', opts.samplesPerPrompt ?? 4, 1, 100_000);
-  const steps = opts.steps ?? 50;
+  const steps = opts.steps ?? AMDM_DEFAULTS.steps;
   const seed = checkInt('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER - prompts.length);
   const keep = checkInt('keepImages', opts.keepImages ?? 0, 0);
   const schedule = opts.schedule ?? makeSchedule();
@@ -139,7 +139,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
         models: m.experts.map((e: ExpertName) => models.get(e)!),
         target: m.target ?? 0,
         steps,
-        aggregateSteps: m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? 20) : 0,
+        aggregateSteps: m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? AMDM_DEFAULTS.aggregateSteps) : 0,
         weights: m.weights ?? opts.weights,
         ...deviationOf(m, opts),
         rule: m.rule ?? opts.rule,
