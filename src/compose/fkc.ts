@@ -18,6 +18,7 @@
  *
  * Random streams of `seed`: 0 the initial particles, 1 the step noise, 3 the resampling uniforms.
  */
+import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite } from './composite.ts';
@@ -29,7 +30,7 @@ import {
   systematicResample,
   type ResamplePolicy,
 } from './resample.ts';
-import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
+import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
 export interface FKCOptions extends ComposeCommonOptions {

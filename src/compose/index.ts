@@ -11,6 +11,8 @@ export * from './levels.ts';
 export * from './mcmc.ts';
 export * from './resample.ts';
 export * from './reverse.ts';
+/** throwIfAborted lives in the core; this entry point keeps exporting it. */
+export { throwIfAborted } from '../core/abort.ts';
 export * from './fkc.ts';
 export * from './smc.ts';
 export * from './worlds2d.ts';

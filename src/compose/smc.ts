@@ -11,6 +11,7 @@
  * consistent from any initial spread. Resampling (systematic) when ESS < κN (κ = 0.5) and
  * always at the end. Random streams of `seed`: 0 initial, 1 proposals, 3 resampling.
  */
+import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite, requireExact } from './composite.ts';
@@ -23,7 +24,7 @@ import {
   systematicResample,
   type ResamplePolicy,
 } from './resample.ts';
-import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
+import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
 /** The models must have an exact `logDensity` (ExactModel); initStd defaults to 1/√Γ when Γ > 0, else 1. */
