@@ -49,6 +49,7 @@ import {
 } from '../src/core/index.ts';
 import { checkNumber } from '../src/core/validate.ts';
 import { BACKEND_NAMES, resolveBackend, type BackendName, type KernelBackend } from '../src/core/backend.ts';
+import { markdownTable } from '../src/jobs/table.ts';
 
 const SHAPE = [4, 64, 64] as const;
 const DIM = SHAPE[0] * SHAPE[1] * SHAPE[2];
@@ -549,12 +550,6 @@ function cpuModel(): string {
 
 const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 
-function table(head: string[], rows: string[][]): string {
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
-  return lines.join('\n');
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const o = parseOptions(argv);
@@ -623,7 +618,7 @@ async function main(): Promise<void> {
   const thN = `torch ${threadsAll} thr wall`;
   const jsOn = o.backends.includes('js'), wasmOn = o.backends.includes('wasm');
   out.push('## Kernels: ns per element of one call (element = one value of the B·d output)', '');
-  out.push(table(['kernel', 'B', 'bytes/el', 'js cpu', 'wasm cpu', 'torch 1 thr cpu', 'wasm speed-up vs torch 1', 'wasm bound', 'wasm wall', thN, `speed-up vs torch ${threadsAll}`],
+  out.push(markdownTable(['kernel', 'B', 'bytes/el', 'js cpu', 'wasm cpu', 'torch 1 thr cpu', 'wasm speed-up vs torch 1', 'wasm bound', 'wasm wall', thN, `speed-up vs torch ${threadsAll}`],
     kernels.filter((r) => r.backend === fast).map((r) => {
       const t1 = tk(torchKernel(r.kernel), r.B, 1), tn = tk(torchKernel(r.kernel), r.B, threadsAll);
       const j = jsOn ? kr(r.kernel, r.B, 'js') : undefined, w = wasmOn ? kr(r.kernel, r.B, 'wasm') : undefined;
@@ -635,7 +630,7 @@ async function main(): Promise<void> {
   out.push('## One aggregated AMDM step: ns per element (one latent value of one model per step)', '');
   out.push('`sampleAMDM` with zero-cost denoisers, CPU time, on each backend, with the wasm split: N·ddimStepInto and N·deviate (kernel table), the rule (timed inside the sampler), other = the rest (staging each ε into the backend\'s memory, the non-finite scans of ε and x′, the copy of the target\'s proposal). µs/step = cpu × N·B·d. bytes/el = what a step must move per element on wasm: ε staged (8) and scanned (4), DDIM (16), eq. 9 (20), and per model 1/N of the rule\'s passes over N − 1 pairs, the copy (8) and scan (4) of x′.', '');
   const stepBytes = (rule: string, N: number) => (KERNEL_BYTES[rule] === undefined ? undefined : 8 + 4 + 16 + 20 + ((N - 1) * KERNEL_BYTES[rule] + 8 + 4) / N);
-  out.push(table(['rule', 'N', 'B', 'bytes/el', 'js cpu', 'wasm cpu', 'wasm µs/step', 'ddim', 'rule', 'deviate', 'other', 'torch 1 thr cpu', 'wasm speed-up vs torch 1', 'js speed-up vs torch 1', 'wasm bound', 'wasm wall', thN, `speed-up vs torch ${threadsAll}`],
+  out.push(markdownTable(['rule', 'N', 'B', 'bytes/el', 'js cpu', 'wasm cpu', 'wasm µs/step', 'ddim', 'rule', 'deviate', 'other', 'torch 1 thr cpu', 'wasm speed-up vs torch 1', 'js speed-up vs torch 1', 'wasm bound', 'wasm wall', thN, `speed-up vs torch ${threadsAll}`],
     steps.filter((r) => r.backend === fast).map((r) => {
       const t1 = ts(r.rule, r.N, r.B, 1), tn = ts(r.rule, r.N, r.B, threadsAll);
       const j = jsOn ? sr(r.rule, r.N, r.B, 'js') : undefined;
@@ -649,12 +644,12 @@ async function main(): Promise<void> {
   out.push('## Heap growth of the sampler loop per step (B = 1)', '');
   if (heap.rows) {
     out.push(`\`${heap.command}\`: heapUsed and arrayBuffers read at the target's model call of steps 10 and ${o.heapSteps - 10} of ${o.heapSteps} (all aggregated); 1 warm-up run, then 3 runs each after a full GC, median; "GCs" counts collections inside the 3 windows (0: nothing was reclaimed, so the delta is all that was allocated).`, '');
-    out.push(table(['rule', 'N', 'steps', 'heap B/step', 'arrayBuffers B/step', 'one latent (B)', 'heap / latent', 'GCs'],
+    out.push(markdownTable(['rule', 'N', 'steps', 'heap B/step', 'arrayBuffers B/step', 'one latent (B)', 'heap / latent', 'GCs'],
       heap.rows.map((r) => [r.rule, String(r.N), String(r.window), f(r.heapPerStep, 1), f(r.arrayBuffersPerStep, 1), String(r.latentBytes),
         f(r.heapPerStep / r.latentBytes, 5), String(r.gcs)])));
     if (heap.calls) {
       out.push('', 'Heap bytes per call of each piece on its own (B = 1; 5 windows after a full GC each, median of the last 3; the first windows include JIT code):', '');
-      out.push(table(['call', 'B/call', 'windows'], heap.calls.map((r) => [r.what, f(r.bytesPerCall, 1), r.windows])));
+      out.push(markdownTable(['call', 'B/call', 'windows'], heap.calls.map((r) => [r.what, f(r.bytesPerCall, 1), r.windows])));
     }
   } else {
     out.push(`Heap measurement ${heap.why}`);

@@ -55,7 +55,7 @@ import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { jsonText } from './files.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from '../jobs/table.ts';
+import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
 import { prepareExperimentOutput, rateColumns } from './experiments.ts';
 
 export interface ComposeShapesOptions {
@@ -332,8 +332,7 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
   const kept = prompts.length * B;
   const rows: ComposeRow[] = methods.map((m, i) => rowOf(m, tallies[i], prompts.length, kept));
 
-  const header = Object.keys(rows[0]);
-  const csv = [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
+  const csv = csvOfRecords(rows);
   const table = composeTable(rows);
   const seconds = (Date.now() - started) / 1000;
   const flags = [quick ? ' --quick' : '', o.seed ? ` --seed ${seed}` : '', o.prompts !== undefined ? ` --prompts ${promptCount}` : '', o.samples !== undefined ? ` --samples ${B}` : ''].join('');
@@ -419,10 +418,4 @@ export function composeChart(rows: readonly ComposeRow[]): Plot.PlotOptions {
       ...key,
     ],
   };
-}
-
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -25,7 +25,7 @@ import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
 import { experimentFolder, prepareExperimentOutput } from './experiments.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from '../jobs/table.ts';
+import { csvOfRecords, csvText, markdownTable, pm } from '../jobs/table.ts';
 import { rateColumns, type ExperimentRow } from './experiments.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
 import { deviationTraces, traceChart, type TraceRow } from './map-trace.ts';
@@ -302,10 +302,7 @@ export const MAP_FILES = ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 
  */
 export async function mapReportFiles(json: MapJSON): Promise<Map<(typeof MAP_FILES)[number], string>> {
   const files = new Map<(typeof MAP_FILES)[number], string>([['results.json', jsonText(json)]]);
-  const csv = (rows: readonly ExperimentRow[]) => {
-    const header = Object.keys(rows[0]).filter((h) => h !== 'successes');
-    return [header.join(','), ...rows.map((r) => header.map((h) => (r[h] === null || r[h] === undefined ? '' : String(r[h]))).join(','))].join('\n') + '\n';
-  };
+  const csv = (rows: readonly ExperimentRow[]) => csvOfRecords(rows, Object.keys(rows[0]).filter((h) => h !== 'successes'));
   files.set('coarse.csv', csv(json.coarse));
   files.set('fine.csv', csv(json.fine));
   files.set('three.csv', csv(json.three));
@@ -324,7 +321,7 @@ export async function mapReportFiles(json: MapJSON): Promise<Map<(typeof MAP_FIL
     { label: 'η = 0', cell: { ...best, scale: 'none' as const, eta: 0 } },
   ].filter((t, i, all) => all.findIndex((u) => cellName(u.cell) === cellName(t.cell)) === i);
   const traces = await deviationTraces(traced, { steps: json.plan.pair.steps, prompts: TRACE_SIZE.prompts, samples: TRACE_SIZE.samples, promptSeed: 2000 + json.seed, seed: json.seed });
-  files.set('trace.csv', ['method,step,distance,stepLength,angle', ...traces.map((t) => `"${t.method}",${t.step},${t.distance},${t.stepLength},${t.angle}`)].join('\n') + '\n');
+  files.set('trace.csv', csvText(['method', 'step', 'distance', 'stepLength', 'angle'], traces.map((t) => [t.method, t.step, t.distance, t.stepLength, t.angle]), { quoted: [0] }));
   files.set('trace.svg', plotToSVG(traceChart(traces), { figure: 'svg' }));
   const shown = (t: TraceRow) => t.step < 3 || t.step % 5 === 4;
   const traceMd = markdownTable(['method', 'step', '‖x′ − μ_target‖', 'step length', 'angle (°)'], traces.filter(shown).map((t) => [t.method, String(t.step), t.distance.toFixed(2), t.stepLength.toFixed(2), t.angle.toFixed(1)]));

@@ -19,7 +19,7 @@ import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
 import { prepareOutputFolder, type OutputFolder } from './output-folder.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from '../jobs/table.ts';
+import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
 
 export const EXPERIMENT_NAMES = ['experts', 'eta', 'rules', 'sphere', 'weights'] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
@@ -239,9 +239,7 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
   bar.stop();
   const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...rowOf(m) }));
   const files = new Map<string, string>();
-  const header = Object.keys(rows[0]);
-  const csv = [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
-  files.set('results.csv', csv);
+  files.set('results.csv', csvOfRecords(rows));
   const table = markdownTable(
     ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'clean images', 'calls'],
     res.methods.map((m, i) => {
@@ -271,8 +269,7 @@ export async function runExperiment(name: ExperimentName, o: ExperimentOptions =
       const a = tPrev < 0 ? sch.finalAlphaCumprod : sch.alphasCumprod[tPrev];
       return { ...r, expected: Math.sqrt(a * rms2 + 1 - a) };
     });
-    const sh = ['method', 'step', 'targetMean', 'targetSD', 'mixedMean', 'mixedSD', 'expected'];
-    files.set('sphere.csv', [sh.join(','), ...sphereRows.map((r) => sh.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n');
+    files.set('sphere.csv', csvOfRecords(sphereRows, ['method', 'step', 'targetMean', 'targetSD', 'mixedMean', 'mixedSD', 'expected']));
     const chart = sphereChart(sphereRows);
     files.set('chart.svg', plotToSVG(chart, { figure: 'svg' }));
   } else if (p.chart) {
@@ -330,11 +327,6 @@ export async function replotExperiment(name: ExperimentName, out?: string, quick
   return file;
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => {
   const m = mean(xs);

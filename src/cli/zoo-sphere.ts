@@ -11,6 +11,7 @@ import * as Plot from '@observablehq/plot';
 import { plotToSVG } from '../image/plot.ts';
 import type { RuleName } from '../core/rules.ts';
 import { miniDemoPrompts } from './demo-mini.ts';
+import { csvOfRecords } from '../jobs/table.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { folderKind, folderScalingFactor, zooModelSpec } from './zoo-scene.ts';
@@ -58,7 +59,7 @@ export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: 
     }
   }
   const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) => bySteps.map((xs, step) => ({ method, step, ...stats(xs) })));
-  const csv = ['method,step,mean,sd', ...rows.map((r) => `${r.method},${r.step},${r.mean},${r.sd}`)].join('\n') + '\n';
+  const csv = csvOfRecords(rows, ['method', 'step', 'mean', 'sd']);
   const chart: Plot.PlotOptions = {
     title: '‖x‖/√d per aggregated step on the mini-zoo: merged latent per rule, and the target alone (Figure 5b analog)',
     x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true, marginRight: 110,
