@@ -56,13 +56,11 @@ import { plotToSVG } from '../image/plot.ts';
 import { jsonText } from './files.ts';
 import { progressBar } from './progress.ts';
 import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
-import { prepareExperimentOutput, rateColumns } from './experiments.ts';
+import { prepareExperimentOutput, rateColumns, type ExperimentOptions } from './experiment-common.ts';
 
-export interface ComposeShapesOptions {
+export interface ComposeShapesOptions extends ExperimentOptions {
   /** Small smoke version: 3 prompts × 2 samples, T = 10, s = 4, K = 2 MCMC steps per level. */
   quick?: boolean;
-  /** Output folder (default experiments/out/compose-shapes; quick: amdm-out/experiments/compose-shapes). */
-  out?: string;
   /** Prompt set seed 1000 + seed; prompt p is sampled with seed + p. Default 0. */
   seed?: number;
   /** Prompts (default 36; quick 3) and kept samples per prompt B (default 4; quick 2). */
@@ -74,8 +72,6 @@ export interface ComposeShapesOptions {
   settings?: Partial<ComposeSettings>;
   /** Runs only the methods it accepts (default all). */
   select?: (m: ComposeMethod) => boolean;
-  progress?: boolean;
-  log?: (line: string) => void;
 }
 
 export type ComposeKind = 'ddim' | 'amdm' | 'reverse' | 'fkc' | 'smc';

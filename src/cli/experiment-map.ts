@@ -23,10 +23,9 @@ import type { ExpertName } from '../toy/shapes/experts.ts';
 import { ETA_SCALE_LABELS, cellName, cellSettings, type EtaScaleLabel, type MapCell } from '../toy/shapes/map-cell.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
-import { experimentFolder, prepareExperimentOutput } from './experiments.ts';
+import { experimentFolder, prepareExperimentOutput, rateColumns, type ExperimentOptions, type ExperimentRow } from './experiment-common.ts';
 import { progressBar } from './progress.ts';
 import { csvOfRecords, csvText, markdownTable, pm } from '../jobs/table.ts';
-import { rateColumns, type ExperimentRow } from './experiments.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
 import { deviationTraces, traceChart, type TraceRow } from './map-trace.ts';
 
@@ -125,18 +124,12 @@ export function bestRow<R extends ExperimentRow>(rows: readonly R[]): R | null {
 
 export const cellOf = (r: ExperimentRow): MapCell => ({ rule: r.rule as MapCell['rule'], w: Number(r.w), s: Number(r.s), scale: r.scale as EtaScaleLabel, eta: Number(r.eta) });
 
-export interface MapOptions {
-  quick?: boolean;
-  /** Output folder (default experiments/out/map, or amdm-out/experiments/map with quick). */
-  out?: string;
-  seed?: number;
+export interface MapOptions extends ExperimentOptions {
   /** Coarse grids: prompts and samples per prompt (defaults 6 × 2; quick 2 × 2). */
   prompts?: number;
   samples?: number;
-  progress?: boolean;
   /** Worker processes sampling cells side by side (default 1: in this process). */
   workers?: number;
-  log?: (line: string) => void;
 }
 
 export interface MapResult {
