@@ -6,6 +6,8 @@
  */
 export type { ComposeResult, EvalCounts, ExactModel } from './types.ts';
 export * from './full-mixture.ts';
+export * from './full-mixture-denoiser.ts';
+export * from './mixture-algebra.ts';
 export * from './composite.ts';
 export * from './levels.ts';
 export * from './mcmc.ts';

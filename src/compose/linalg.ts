@@ -3,6 +3,9 @@
  * used by the full-covariance Gaussian mixtures. d is small (2-D worlds), so plain loops.
  */
 
+/** log 2π, of every Gaussian normalizer −½ log det(2πΣ). */
+export const LOG_2PI = Math.log(2 * Math.PI);
+
 /**
  * Cholesky factor L (lower, row-major) of the SPD matrix A (d×d, read at offset `ao`), written
  * to `L` at offset `lo`. Returns false when A is not positive definite (a pivot ≤ 0).

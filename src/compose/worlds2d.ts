@@ -21,14 +21,9 @@ import type { NoiseSchedule } from '../core/schedule.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import type { GaussianMixture } from '../toy/mixture.ts';
 import { diagonalMixture, isotropicMixture, mixtureDenoiser } from '../toy/gmm.ts';
-import {
-  fullMixtureDenoiser,
-  mixtureOfMixtures,
-  productOfMixtures,
-  rotation2d,
-  transformMixture,
-  type FullMixture,
-} from './full-mixture.ts';
+import type { FullMixture } from './full-mixture.ts';
+import { fullMixtureDenoiser } from './full-mixture-denoiser.ts';
+import { mixtureOfMixtures, productOfMixtures, rotation2d, transformMixture } from './mixture-algebra.ts';
 import { mixtureOfModels } from './composite.ts';
 import type { ExactModel } from './types.ts';
 
