@@ -75,7 +75,7 @@ export function mapPlan(quick: boolean): MapPlan {
 
 /** Every cell of a grid: rule × w × s × (η = 0, then each scale's η values). */
 export function gridCells(g: MapGrid): MapCell[] {
-  const etas: [EtaScaleLabel, number][] = [['none', 0], ...ETA_SCALE_LABELS.flatMap((sc) => g.eta[sc as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [sc, e]))];
+  const etas: [EtaScaleLabel, number][] = [['none', 0], ...ETA_SCALE_LABELS.flatMap((scale) => g.eta[scale as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [scale, e]))];
   return g.rules.flatMap((rule) => g.w.flatMap((w) => g.s.flatMap((s) => etas.map(([scale, eta]) => ({ rule, w, s, scale, eta })))));
 }
 
@@ -95,9 +95,9 @@ export function neighbours(best: MapCell, g: MapGrid): MapCell[] {
   for (const w of step(g.w, best.w)) out.push({ ...best, w });
   for (const s of step(g.s, best.s)) out.push({ ...best, s });
   if (best.scale === 'none') {
-    for (const sc of ETA_SCALE_LABELS) {
-      const first = g.eta[sc as Exclude<EtaScaleLabel, 'none'>][0];
-      if (first !== undefined) out.push({ ...best, scale: sc, eta: first });
+    for (const scale of ETA_SCALE_LABELS) {
+      const first = g.eta[scale as Exclude<EtaScaleLabel, 'none'>][0];
+      if (first !== undefined) out.push({ ...best, scale, eta: first });
     }
   } else {
     const list = [0, ...g.eta[best.scale]];
@@ -172,8 +172,8 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   const fineAll: MapCell[] = [];
   const add = (c: MapCell) => { if (!fineAll.some((f) => sameCell(f, c))) fineAll.push(c); };
   [bc, ...neighbours(bc, plan.pair)].forEach(add);
-  for (const sc of ETA_SCALE_LABELS) {
-    const b = bestRow(coarse.filter((r) => r.scale === sc));
+  for (const scale of ETA_SCALE_LABELS) {
+    const b = bestRow(coarse.filter((r) => r.scale === scale));
     if (b) add(cellOf(b));
   }
   add(plan.paper);

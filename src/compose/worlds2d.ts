@@ -65,8 +65,8 @@ export function productWorld(name: string, description: string, experts: readonl
   const dim = target.dim;
   return {
     name, description, kind: 'product', dim, experts, target,
-    expertModels: (s) => experts.map((e) => denoiser(e, s)),
-    composition: (s) => ({ models: experts.map((e) => denoiser(e, s)), gamma: experts.map(() => 1) }),
+    expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
+    composition: (schedule) => ({ models: experts.map((e) => denoiser(e, schedule)), gamma: experts.map(() => 1) }),
   };
 }
 
@@ -76,8 +76,8 @@ export function projectiveWorld(name: string, description: string, experts: read
   const target = productOfMixtures([...experts.map((e) => e.mixture), background.mixture], gamma).mixture;
   return {
     name, description, kind: 'projective', dim: target.dim, experts, background, target,
-    expertModels: (s) => experts.map((e) => denoiser(e, s)),
-    composition: (s) => ({ models: [...experts, background].map((e) => denoiser(e, s)), gamma }),
+    expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
+    composition: (schedule) => ({ models: [...experts, background].map((e) => denoiser(e, schedule)), gamma }),
   };
 }
 
@@ -86,9 +86,9 @@ export function mixtureWorld(name: string, description: string, experts: readonl
   const target = mixtureOfMixtures(experts.map((e) => e.mixture), weights);
   return {
     name, description, kind: 'mixture', dim: target.dim, experts, mixtureWeights: weights, target,
-    expertModels: (s) => experts.map((e) => denoiser(e, s)),
-    composition: (s) => ({
-      models: [mixtureOfModels(experts.map((e) => denoiser(e, s)), weights, { dim: target.dim, name: 'mixture' })],
+    expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
+    composition: (schedule) => ({
+      models: [mixtureOfModels(experts.map((e) => denoiser(e, schedule)), weights, { dim: target.dim, name: 'mixture' })],
       gamma: [1],
     }),
   };
