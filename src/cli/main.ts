@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { RULE_NAMES } from '../core/rules.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import { zooCommand } from './zoo-calibrate.ts';
-import { addZooBenchCommands } from './minimig-bench.ts';
+import { addZooBenchCommands } from './zoo-bench-commands.ts';
 import { serveCommand } from './serve.ts';
 import { EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './experiment-registry.ts';
 
