@@ -1,6 +1,6 @@
 /**
  * Products, mixtures and linear images of Gaussian mixtures, as full-covariance mixtures
- * (sources C§8): the exact targets of the 2-D composition worlds.
+ * (sources C§8.1): the exact targets of the 2-D composition worlds.
  */
 import { checkNumber, describe } from '../core/validate.ts';
 import type { GaussianMixture } from '../toy/mixture.ts';
@@ -17,7 +17,7 @@ export const PRUNE_LOG_WEIGHT = -50;
  *   log ŵ = Σᵢ γᵢ [log πᵢ − ½ log det(2πΣᵢ) − ½ μᵢᵀΣᵢ⁻¹μᵢ] + ½ log det(2πS) + ½ hᵀΛ⁻¹h,
  * the log of ∫ Πᵢ (πᵢ N(x; μᵢ, Σᵢ))^{γᵢ} dx; log Z = LSE log ŵ. With γ = (1, 1) this is
  * ŵ = π ρ N(μ; ν, A + B) of C§8.1. An exponent other than 1 is allowed only on a single
- * Gaussian (a tempered mixture is not a mixture, C§8.3). Components with log(ŵ/Z) < −50 are
+ * Gaussian (a tempered mixture is not a mixture). Components with log(ŵ/Z) < −50 are
  * dropped. Throws when a tuple's precision Λ is not positive definite (no normalizable product).
  */
 export function productOfMixtures(
@@ -105,7 +105,7 @@ export function productOfMixtures(
   };
 }
 
-/** The mixture Σᵢ wᵢ pᵢ of mixtures (components concatenated, weights rescaled; C§8.3). */
+/** The mixture Σᵢ wᵢ pᵢ of mixtures (components concatenated, weights rescaled). */
 export function mixtureOfMixtures(factors: readonly (GaussianMixture | FullMixture)[], weights: readonly number[]): FullMixture {
   if (!Array.isArray(factors) || factors.length < 1) throw new RangeError(`factors must be a non-empty array of mixtures, got ${describe(factors)}`);
   if (!Array.isArray(weights) || weights.length !== factors.length) {

@@ -1,6 +1,6 @@
 /**
  * 2-D composition worlds with exact targets (EXPERIMENTS.md, "Composition in 2-D";
- * sources C§2.5, C§3, C§4.2, C§8):
+ * sources C§2.5, C§3, C§4.2, C§8.1):
  *
  * - `ring-bar` (product): RRR's 8-Gaussian ring (radius 0.5, std 0.03) × the bar, made a
  *   Gaussian N(0, diag(0.1², 0.6²)) so that the product is a mixture (C§2.5).
