@@ -12,8 +12,12 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
  */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], opts: { textColumns?: number } = {}): string {
   const textColumns = opts.textColumns ?? 1;
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map((_, i) => (i < textColumns ? '---' : '---:'))), ...rows.map(line)].join('\n');
+  return [markdownRow(header), markdownRow(header.map((_, i) => (i < textColumns ? '---' : '---:'))), ...rows.map(markdownRow)].join('\n');
+}
+
+/** One row of a Markdown table, for a table printed a row at a time (after `markdownTable(header, [])`). */
+export function markdownRow(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
 }
 
 /** "0.292 ± 0.040" */

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { csvCell, csvOfRecords, csvText, markdownTable } from '../../src/jobs/table.ts';
+import { csvCell, csvOfRecords, csvText, markdownRow, markdownTable } from '../../src/jobs/table.ts';
 
 describe('report tables', () => {
   it('markdownTable right-aligns all but the text columns', () => {
     expect(markdownTable(['a', 'b', 'c'], [['x', '1', '2']])).toBe('| a | b | c |\n| --- | ---: | ---: |\n| x | 1 | 2 |');
     expect(markdownTable(['a', 'b'], [], { textColumns: 2 })).toBe('| a | b |\n| --- | --- |');
+  });
+  it('markdownRow prints one row of a table printed a row at a time', () => {
+    expect(markdownRow(['x', '1'])).toBe('| x | 1 |');
+    expect([markdownTable(['a', 'b'], []), markdownRow(['x', '1'])].join('\n')).toBe(markdownTable(['a', 'b'], [['x', '1']]));
   });
   it('csvCell leaves plain fields alone and quotes commas, quotes and newlines', () => {
     expect([null, undefined, 1.5, 'layout alone'].map(csvCell)).toEqual(['', '', '1.5', 'layout alone']);
