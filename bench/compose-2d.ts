@@ -25,6 +25,7 @@
  * Writes a markdown table to stdout, and the JSON to --json (or after the table).
  */
 import { writeFileAtomic } from '../src/cli/files.ts';
+import { markdownTable } from '../src/jobs/table.ts';
 import { makeSchedule } from '../src/core/schedule.ts';
 import { gaussianRng } from '../src/core/rng.ts';
 import { sampleAMDM } from '../src/core/sampler.ts';
@@ -174,17 +175,12 @@ async function main() {
     }
   }
   const fmt = (v: { mean: number; std: number }, digits: number) => `${v.mean.toFixed(digits)} ± ${v.std.toFixed(digits)}`;
-  const lines = [
-    `particles ${o.particles}, seeds ${o.seeds}, steps ${o.steps}`,
-    '',
-    '| world | method | LL ↑ | ln MMD² ↓ | Var ↓ | mode TV ↓ | sliced W2 ↓ | calls | ms |',
-    '|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    const s = r.summary;
-    lines.push(`| ${r.world} | ${r.method} | ${fmt(s.ll, 2)} | ${fmt(s.lnMmd2, 2)} | ${fmt(s.var, 3)} | ${fmt(s.modeTV, 3)} | ${fmt(s.slicedW2, 3)} | ${s.calls.mean.toFixed(0)} | ${s.ms.mean.toFixed(0)} |`);
-  }
-  process.stdout.write(lines.join('\n') + '\n');
+  const header = ['world', 'method', 'LL ↑', 'ln MMD² ↓', 'Var ↓', 'mode TV ↓', 'sliced W2 ↓', 'calls', 'ms'];
+  const rows = results.map(({ world, method, summary: s }) => [
+    world, method, fmt(s.ll, 2), fmt(s.lnMmd2, 2), fmt(s.var, 3), fmt(s.modeTV, 3), fmt(s.slicedW2, 3), s.calls.mean.toFixed(0), s.ms.mean.toFixed(0),
+  ]);
+  const table = markdownTable(header, rows, { textColumns: header.length });
+  process.stdout.write(`particles ${o.particles}, seeds ${o.seeds}, steps ${o.steps}\n\n${table}\n`);
   const json = JSON.stringify({ settings: o, results }, null, 1);
   if (o.json) await writeFileAtomic(o.json, json);
   else process.stdout.write('\n```json\n' + json + '\n```\n');

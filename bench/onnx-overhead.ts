@@ -40,6 +40,7 @@ import { attr, graphBuilder } from '../src/onnx/graph.ts';
 import { unetModel, type UnetModel } from '../src/onnx/model-folder.ts';
 import { openSession, type OnnxSession } from '../src/onnx/session.ts';
 import { createUnetDenoiser } from '../src/onnx/unet-denoiser.ts';
+import { markdownRow, markdownTable } from '../src/jobs/table.ts';
 import { seededUniform, textEncoderGraph, unetGraph } from '../fixtures/sd-tiny-graphs.ts';
 
 const TEXT = { L: 77, D: 768 };
@@ -205,8 +206,7 @@ async function main() {
   const medSpecs: ModelSpec[] = [1, 2, 3].map((k) => ({ bytes: mediumUnet(10 + k), cond: emb(TEXT.L * TEXT.D, 20 + k), uncond: emb(TEXT.L * TEXT.D, 30 + k), threads: cores }));
 
   console.log('## 1. Time outside session.run per DDIM step (one model, CFG batch of 2 rows)\n');
-  console.log('| UNet | latent | step (ms) | session.run (ms) | outside (ms) | outside / step |');
-  console.log('|---|---|---|---|---|---|');
+  console.log(markdownTable(['UNet', 'latent', 'step (ms)', 'session.run (ms)', 'outside (ms)', 'outside / step'], [], { textColumns: 6 }));
   for (const [label, spec, shape] of [
     ['sd-tiny fixture', tinySpec, [4, 8, 8]],
     ['medium (2×MatMul, 64 MB)', medSpecs[0], [4, 64, 64]],
@@ -227,12 +227,11 @@ async function main() {
     await release();
     const st = median(step);
     const rn = median(run);
-    console.log(`| ${label} | ${shape.join('×')} | ${ms(st)} | ${ms(rn)} | ${ms(st - rn)} | ${((100 * (st - rn)) / st).toFixed(1)} % |`);
+    console.log(markdownRow([label, shape.join('×'), ms(st), ms(rn), ms(st - rn), `${((100 * (st - rn)) / st).toFixed(1)} %`]));
   }
 
   console.log(`\n## 2. AMDM over medium ONNX models, s = T = ${T}\n`);
-  console.log('| run | models | wall (ms) | wall / single | UNet calls | max abs Δ vs sequential |');
-  console.log('|---|---|---|---|---|---|');
+  console.log(markdownTable(['run', 'models', 'wall (ms)', 'wall / single', 'UNet calls', 'max abs Δ vs sequential'], [], { textColumns: 6 }));
   const shape = [4, 64, 64];
   const single = await (async () => {
     const { d, release } = await localDenoiser(medSpecs[0]);
@@ -246,7 +245,7 @@ async function main() {
     await release();
     return median(walls);
   })();
-  console.log(`| single (DDIM) | 1 | ${ms(single)} | 1.00 | ${T} | – |`);
+  console.log(markdownRow(['single (DDIM)', '1', ms(single), '1.00', String(T), '–']));
   for (const N of [2, 3]) {
     const specs = medSpecs.slice(0, N);
     const per = Math.max(1, Math.floor(cores / N));
@@ -266,7 +265,7 @@ async function main() {
       }
       await Promise.all(seq.map((m) => m.release()));
       const wSeq = median(walls);
-      console.log(`| sequential, main thread, ${N} sessions × ${threads} threads | ${N} | ${ms(wSeq)} | ${(wSeq / single).toFixed(2)} | ${ref.calls.join(' + ')} = ${ref.totalCalls} | – |`);
+      console.log(markdownRow([`sequential, main thread, ${N} sessions × ${threads} threads`, String(N), ms(wSeq), (wSeq / single).toFixed(2), `${ref.calls.join(' + ')} = ${ref.totalCalls}`, '–']));
     }
 
     const conc = await Promise.all(specs.map((s) => workerDenoiser({ ...s, threads: per })));
@@ -283,17 +282,14 @@ async function main() {
     let diff = 0;
     for (let i = 0; i < res.latents.length; i++) diff = Math.max(diff, Math.abs(res.latents[i] - ref.latents[i]));
     const wC = median(wallsC);
-    console.log(
-      `| concurrent, ${N} workers × ${per} threads | ${N} | ${ms(wC)} | ${(wC / single).toFixed(2)} | ${res.calls.join(' + ')} = ${res.calls.reduce((a, b) => a + b, 0)} | ${diff.toExponential(2)} |`,
-    );
+    console.log(markdownRow([`concurrent, ${N} workers × ${per} threads`, String(N), ms(wC), (wC / single).toFixed(2), `${res.calls.join(' + ')} = ${res.calls.reduce((a, b) => a + b, 0)}`, diff.toExponential(2)]));
   }
   await spinning(cores, reps);
 }
 
 async function spinning(cores: number, reps: number): Promise<void> {
   console.log('\n## 3. Sessions run in turn in one thread: intra-op spinning on / off\n');
-  console.log('| allow_spinning | sessions in turn | ms per run |');
-  console.log('|---|---|---|');
+  console.log(markdownTable(['allow_spinning', 'sessions in turn', 'ms per run'], [], { textColumns: 3 }));
   const d = 4 * 64 * 64;
   const h = 512;
   const model = (seed: number) => {
@@ -315,7 +311,7 @@ async function spinning(cores: number, reps: number): Promise<void> {
       for (let w = 0; w < 2; w++) for (let k = 0; k < n; k++) await ss[k].run(feeds);
       const t0 = performance.now();
       for (let r = 0; r < 5 * reps; r++) for (let k = 0; k < n; k++) await ss[k].run(feeds);
-      console.log(`| ${spin} | ${n} | ${ms((performance.now() - t0) / (5 * reps * n))} |`);
+      console.log(markdownRow([spin, String(n), ms((performance.now() - t0) / (5 * reps * n))]));
     }
     await Promise.all(ss.map((x) => x.release()));
   }

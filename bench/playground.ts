@@ -19,6 +19,7 @@ import type { Page } from 'playwright-core';
 import { buildPlayground } from '../playground/build.ts';
 import { CHROMIUM, launchChromium } from '../playground/chromium.ts';
 import { serveStatic } from '../playground/serve.ts';
+import { markdownTable } from '../src/jobs/table.ts';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '10' } } });
 const reps = Number(values.reps);
@@ -38,7 +39,7 @@ async function step(page: Page, selector: string, key: string): Promise<number> 
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor((s.length - 1) / 2)].toFixed(0)} | ${s[0].toFixed(0)} | ${s[s.length - 1].toFixed(0)}`;
+  return [s[Math.floor((s.length - 1) / 2)], s[0], s[s.length - 1]].map((v) => v.toFixed(0));
 };
 
 const dir = mkdtempSync(join(os.tmpdir(), 'amdm-playground-bench-'));
@@ -57,11 +58,11 @@ try {
   const version = browser.context.browser()?.version() ?? CHROMIUM;
   console.log(`### Playground update time in headless Chromium ${version}\n`);
   console.log(`${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores visible, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end; Node ${process.version}; \`npx tsx bench/playground.ts --reps ${reps}\`\n`);
-  console.log('| change (default settings: layout ← attribute, T = 50, s = 20, B = 4) | median ms | min ms | max ms |');
-  console.log('|---|---|---|---|');
-  console.log(`| first load (worker start, 3 runs) | ${first.toFixed(0)} | — | — |`);
-  console.log(`| one step of w (AMDM reruns, experts alone cached), ${reps}× | ${stats(w)} |`);
-  console.log(`| one step of T down from 50 (all 3 methods rerun), ${reps}× | ${stats(T)} |`);
+  console.log(markdownTable(['change (default settings: layout ← attribute, T = 50, s = 20, B = 4)', 'median ms', 'min ms', 'max ms'], [
+    ['first load (worker start, 3 runs)', first.toFixed(0), '—', '—'],
+    [`one step of w (AMDM reruns, experts alone cached), ${reps}×`, ...stats(w)],
+    [`one step of T down from 50 (all 3 methods rerun), ${reps}×`, ...stats(T)],
+  ], { textColumns: 4 }));
 } finally {
   await browser.close();
   await server.close();

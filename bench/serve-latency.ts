@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
 import { DEMO_REQUEST, FIXTURE_JOB, writeModelRoot } from '../test/helpers/server-requests.ts';
+import { markdownTable } from '../src/jobs/table.ts';
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: 'string', default: '5' }, backend: { type: 'string', default: 'node' } } });
 const runs = Number(values.runs);
@@ -51,5 +52,4 @@ await rm(root, { recursive: true, force: true });
 
 const runtime = typeof (globalThis as { Deno?: unknown }).Deno === 'object' ? 'Deno' : `Node ${process.version}`;
 console.log(`${runtime}: server modules imported and listening in ${importMs.toFixed(0)} ms`);
-console.log('| request | first (ms) | warm median (ms) |\n|---|---:|---:|');
-for (const [n, f, w] of rows) console.log(`| ${n} | ${f.toFixed(0)} | ${w.toFixed(0)} |`);
+console.log(markdownTable(['request', 'first (ms)', 'warm median (ms)'], rows.map(([n, f, w]) => [n, f.toFixed(0), w.toFixed(0)])));

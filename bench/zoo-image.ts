@@ -18,6 +18,7 @@ import { prepareSdPipeline } from '../src/sd/pipeline.ts';
 import { AMDM_DEFAULTS } from '../src/core/defaults.ts';
 import '../src/sd/families/index.ts';
 import { folderKind, folderScalingFactor, stylePng, zooModelSpec, type ZooModelSpec } from '../src/cli/zoo-scene.ts';
+import { markdownRow, markdownTable } from '../src/jobs/table.ts';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -63,8 +64,7 @@ const configs = [
 ];
 
 console.log(`## Per image on the mini-zoo (T = ${T}, s = ${s}, CFG 5; ${reps} images each after one warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'})\n`);
-console.log('| method | ms / image | ratio to alone | UNet calls | session.run (ms) | outside session.run |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log(markdownTable(['method', 'ms / image', 'ratio to alone', 'UNet calls', 'session.run (ms)', 'outside session.run'], []));
 let alone = 0;
 for (const c of configs) {
   const pipe = await prepareSdPipeline({ models: c.models, session: { intraOpNumThreads: threads } });
@@ -85,7 +85,7 @@ for (const c of configs) {
     const wall = walls.reduce((a, b) => a + b, 0) / reps;
     if (alone === 0) alone = wall;
     const run = runMs / reps;
-    console.log(`| ${c.name} | ${wall.toFixed(1)} | ${(wall / alone).toFixed(2)} | ${calls} | ${run.toFixed(1)} | ${(100 * (1 - run / wall)).toFixed(1)} % |`);
+    console.log(markdownRow([c.name, wall.toFixed(1), (wall / alone).toFixed(2), String(calls), run.toFixed(1), `${(100 * (1 - run / wall)).toFixed(1)} %`]));
   } finally {
     await pipe.release();
   }

@@ -1,6 +1,7 @@
 /**
- * The notebooks under notebooks/: how they are stored (always checked) and that they execute
- * headless without an error (scripts/notebooks-check.mjs, when Jupyter's nbconvert is installed at
+ * The notebooks under notebooks/: how they are stored (always checked: executed, with outputs) and
+ * that they execute headless without an error into the committed outputs, up to timings
+ * (scripts/notebooks-check.mjs, when Jupyter's nbconvert is installed at
  * /usr/bin/jupyter, or where the JUPYTER environment variable says). Without Jupyter the execution tests are skipped with the reason printed; with
  * CI set (any value except "", "0", "false") a missing Jupyter is a failure.
  */
@@ -47,16 +48,20 @@ describe('notebook files', () => {
     ]));
   });
 
-  it.each(notebookFiles)('%s is stored without outputs and runs on the project tslab kernel', (file) => {
+  it.each(notebookFiles)('%s is stored executed (in order, without errors) on the project tslab kernel', (file) => {
     const nb = load(file);
     expect(nb.nbformat).toBe(4);
     expect(nb.metadata.kernelspec?.name).toBe('tslab');
     const code = nb.cells.filter((c) => c.cell_type === 'code');
     expect(code.length).toBeGreaterThan(0);
-    for (const cell of code) {
-      expect(cell.outputs).toEqual([]);
-      expect(cell.execution_count ?? null).toBeNull();
-    }
+    code.forEach((cell, i) => {
+      expect(cell.execution_count, `code cell ${i}`).toBe(i + 1);
+      for (const out of (cell.outputs ?? []) as { output_type: string; name?: string }[]) {
+        expect(out.output_type, `code cell ${i}`).not.toBe('error');
+        expect(out.name, `code cell ${i}`).not.toBe('stderr');
+      }
+    });
+    expect(code.some((c) => (c.outputs ?? []).length > 0)).toBe(true);
   });
 
   it.each(notebookFiles)('%s opens with what it shows and closes with what to take away', (file) => {
@@ -127,7 +132,7 @@ describe('headless execution', () => {
     return;
   }
 
-  it('every notebook executes without an error', () => {
+  it('every notebook executes without an error into its committed outputs', () => {
     const { status, output } = runCheck([]);
     const lines = output.trimEnd().split('\n');
     expect(lines[lines.length - 1], output).toBe(`notebooks: ${notebookFiles.length} passed, 0 failed`);

@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { throwIfAborted } from '../core/abort.ts';
 import { sampleAMDMReference } from '../core/reference.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { ruleNames } from '../core/rule-registry.ts';
@@ -293,7 +294,7 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
     bar?.start(todo.length, 0);
     try {
       for (const { entry, path, again } of todo) {
-        if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('coco-mig run aborted');
+        throwIfAborted(opts.signal, 'coco-mig run');
         const base = { guidance, negativePrompt, seed: cocoMigSeed(seed, entry.key), timesteps: ts };
         const dI = await interactDiffusionFamily.createDenoiser(
           await standaloneContext(interact, { ...base, tokenizer: tokI, name: 'interactdiffusion' }),

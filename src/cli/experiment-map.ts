@@ -23,10 +23,9 @@ import type { ExpertName } from '../toy/shapes/experts.ts';
 import { ETA_SCALE_LABELS, cellName, cellSettings, type EtaScaleLabel, type MapCell } from '../toy/shapes/map-cell.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
-import { experimentFolder, prepareExperimentOutput } from './experiments.ts';
+import { experimentFolder, prepareExperimentOutput, rateColumns, type ExperimentOptions, type ExperimentRow } from './experiment-common.ts';
 import { progressBar } from './progress.ts';
-import { markdownTable, pm } from '../jobs/table.ts';
-import { rateColumns, type ExperimentRow } from './experiments.ts';
+import { csvOfRecords, csvText, markdownTable, pm } from '../jobs/table.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
 import { deviationTraces, traceChart, type TraceRow } from './map-trace.ts';
 
@@ -76,7 +75,7 @@ export function mapPlan(quick: boolean): MapPlan {
 
 /** Every cell of a grid: rule × w × s × (η = 0, then each scale's η values). */
 export function gridCells(g: MapGrid): MapCell[] {
-  const etas: [EtaScaleLabel, number][] = [['none', 0], ...ETA_SCALE_LABELS.flatMap((sc) => g.eta[sc as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [sc, e]))];
+  const etas: [EtaScaleLabel, number][] = [['none', 0], ...ETA_SCALE_LABELS.flatMap((scale) => g.eta[scale as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [scale, e]))];
   return g.rules.flatMap((rule) => g.w.flatMap((w) => g.s.flatMap((s) => etas.map(([scale, eta]) => ({ rule, w, s, scale, eta })))));
 }
 
@@ -96,9 +95,9 @@ export function neighbours(best: MapCell, g: MapGrid): MapCell[] {
   for (const w of step(g.w, best.w)) out.push({ ...best, w });
   for (const s of step(g.s, best.s)) out.push({ ...best, s });
   if (best.scale === 'none') {
-    for (const sc of ETA_SCALE_LABELS) {
-      const first = g.eta[sc as Exclude<EtaScaleLabel, 'none'>][0];
-      if (first !== undefined) out.push({ ...best, scale: sc, eta: first });
+    for (const scale of ETA_SCALE_LABELS) {
+      const first = g.eta[scale as Exclude<EtaScaleLabel, 'none'>][0];
+      if (first !== undefined) out.push({ ...best, scale, eta: first });
     }
   } else {
     const list = [0, ...g.eta[best.scale]];
@@ -125,18 +124,12 @@ export function bestRow<R extends ExperimentRow>(rows: readonly R[]): R | null {
 
 export const cellOf = (r: ExperimentRow): MapCell => ({ rule: r.rule as MapCell['rule'], w: Number(r.w), s: Number(r.s), scale: r.scale as EtaScaleLabel, eta: Number(r.eta) });
 
-export interface MapOptions {
-  quick?: boolean;
-  /** Output folder (default experiments/out/map, or amdm-out/experiments/map with quick). */
-  out?: string;
-  seed?: number;
+export interface MapOptions extends ExperimentOptions {
   /** Coarse grids: prompts and samples per prompt (defaults 6 × 2; quick 2 × 2). */
   prompts?: number;
   samples?: number;
-  progress?: boolean;
   /** Worker processes sampling cells side by side (default 1: in this process). */
   workers?: number;
-  log?: (line: string) => void;
 }
 
 export interface MapResult {
@@ -179,8 +172,8 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   const fineAll: MapCell[] = [];
   const add = (c: MapCell) => { if (!fineAll.some((f) => sameCell(f, c))) fineAll.push(c); };
   [bc, ...neighbours(bc, plan.pair)].forEach(add);
-  for (const sc of ETA_SCALE_LABELS) {
-    const b = bestRow(coarse.filter((r) => r.scale === sc));
+  for (const scale of ETA_SCALE_LABELS) {
+    const b = bestRow(coarse.filter((r) => r.scale === scale));
     if (b) add(cellOf(b));
   }
   add(plan.paper);
@@ -302,10 +295,7 @@ export const MAP_FILES = ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 
  */
 export async function mapReportFiles(json: MapJSON): Promise<Map<(typeof MAP_FILES)[number], string>> {
   const files = new Map<(typeof MAP_FILES)[number], string>([['results.json', jsonText(json)]]);
-  const csv = (rows: readonly ExperimentRow[]) => {
-    const header = Object.keys(rows[0]).filter((h) => h !== 'successes');
-    return [header.join(','), ...rows.map((r) => header.map((h) => (r[h] === null || r[h] === undefined ? '' : String(r[h]))).join(','))].join('\n') + '\n';
-  };
+  const csv = (rows: readonly ExperimentRow[]) => csvOfRecords(rows, Object.keys(rows[0]).filter((h) => h !== 'successes'));
   files.set('coarse.csv', csv(json.coarse));
   files.set('fine.csv', csv(json.fine));
   files.set('three.csv', csv(json.three));
@@ -324,7 +314,7 @@ export async function mapReportFiles(json: MapJSON): Promise<Map<(typeof MAP_FIL
     { label: 'η = 0', cell: { ...best, scale: 'none' as const, eta: 0 } },
   ].filter((t, i, all) => all.findIndex((u) => cellName(u.cell) === cellName(t.cell)) === i);
   const traces = await deviationTraces(traced, { steps: json.plan.pair.steps, prompts: TRACE_SIZE.prompts, samples: TRACE_SIZE.samples, promptSeed: 2000 + json.seed, seed: json.seed });
-  files.set('trace.csv', ['method,step,distance,stepLength,angle', ...traces.map((t) => `"${t.method}",${t.step},${t.distance},${t.stepLength},${t.angle}`)].join('\n') + '\n');
+  files.set('trace.csv', csvText(['method', 'step', 'distance', 'stepLength', 'angle'], traces.map((t) => [t.method, t.step, t.distance, t.stepLength, t.angle]), { quoted: [0] }));
   files.set('trace.svg', plotToSVG(traceChart(traces), { figure: 'svg' }));
   const shown = (t: TraceRow) => t.step < 3 || t.step % 5 === 4;
   const traceMd = markdownTable(['method', 'step', '‖x′ − μ_target‖', 'step length', 'angle (°)'], traces.filter(shown).map((t) => [t.method, String(t.step), t.distance.toFixed(2), t.stepLength.toFixed(2), t.angle.toFixed(1)]));

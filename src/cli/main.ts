@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import { commandOf, importModules } from './import-modules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
-import { addZooBenchCommands } from './minimig-bench.ts';
+import { addZooBenchCommands } from './zoo-bench-commands.ts';
 import { serveCommand } from './serve.ts';
+import { EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './experiment-registry.ts';
 
 /** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
 function packageVersion(): string {
@@ -92,8 +93,8 @@ export function buildProgram(extra: Command[] = []): Command {
 
   program
     .command('experiment')
-    .description(`Shapes-world experiments: ${['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'].join(', ')} (results.json/csv, table.md, charts)`)
-    .argument('<name>', 'experiment name', choiceArg(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map'] as const))
+    .description(`Shapes-world experiments: ${EXPERIMENT_NAMES.join(', ')} (results.json/csv, table.md, charts)`)
+    .argument('<name>', 'experiment name', choiceArg(EXPERIMENT_NAMES))
     .option('--quick', 'small smoke version (few prompts and steps)')
     .option('--prompts <n>', 'number of prompts (default 36; quick 3; map: its coarse grids, default 6, quick 2)', intArg(1, 100_000))
     .option('--samples <n>', 'samples per prompt (default 4; quick 2; map: its coarse grids, default 2, quick 2)', intArg(1, 10_000))
@@ -102,26 +103,8 @@ export function buildProgram(extra: Command[] = []): Command {
     .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
     .option('--workers <n>', 'map: worker processes sampling cells side by side (same numbers for any n)', intArg(1, 64), 1)
     .option('--no-progress', 'hide the progress bar')
-    .action(async (name, opts) => {
-      if (name === 'compose-shapes') {
-        // Table 5 analog: AMDM vs compositional baselines on the same prompts and experts
-        const { runComposeShapes } = await import('./experiment-compose.ts');
-        await runComposeShapes({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, progress: opts.progress && Boolean(process.stderr.isTTY) });
-        return;
-      }
-      if (name === 'map') {
-        // where in (w, η and its scale, s, rule) layout ← attribute transfers (EXPERIMENTS.md)
-        const { runMap, replotMap } = await import('./experiment-map.ts');
-        if (opts.replot) console.log(`wrote the report and heat maps in ${await replotMap(opts)}`);
-        else await runMap({ quick: opts.quick, prompts: opts.prompts, samples: opts.samples, seed: opts.seed, out: opts.out, workers: opts.workers, progress: opts.progress && Boolean(process.stderr.isTTY) });
-        return;
-      }
-      const { runExperiment, replotExperiment } = await import('./experiments.ts');
-      if (opts.replot) {
-        console.log(`wrote ${await replotExperiment(name, opts.out, opts.quick)}`);
-        return;
-      }
-      await runExperiment(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
+    .action(async (name: ExperimentName, opts) => {
+      await EXPERIMENTS[name].run(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
     });
   program.addCommand(addZooBenchCommands(zooCommand()));
   return program;

@@ -4,7 +4,7 @@
  * clean minimum of its images are on the data.
  */
 import * as Plot from '@observablehq/plot';
-import type { ExperimentRow } from './experiments.ts';
+import type { ExperimentRow } from './experiment-common.ts';
 import type { MapGrid } from './experiment-map.ts';
 import type { EtaScaleLabel } from '../toy/shapes/map-cell.ts';
 

@@ -18,7 +18,7 @@ import { Command } from 'commander';
 import { intArg, numberArg } from './options.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
-import { markdownTable, pm, textTable } from '../jobs/table.ts';
+import { csvText, markdownTable, pm, textTable } from '../jobs/table.ts';
 import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
@@ -85,13 +85,13 @@ export function calibrationCsv(models: readonly SummaryRows[], first = 'model'):
   const lines = models.flatMap(rowsOf).map(({ model, r }) => [
     model,
     levelName(r),
-    String(r.images),
+    r.images,
     ...METRICS.flatMap(([, , f]) => {
       const e = f(r);
-      return e ? [String(e.value), String(e.se)] : ['', ''];
+      return e ? [e.value, e.se] : [null, null];
     }),
   ]);
-  return `${[header, ...lines].map((l) => l.join(',')).join('\n')}\n`;
+  return csvText(header, lines);
 }
 
 export function tableRows(models: readonly SummaryRows[], first = 'model'): { header: string[]; rows: string[][] } {

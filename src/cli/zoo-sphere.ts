@@ -12,6 +12,8 @@ import { plotToSVG } from '../image/plot.ts';
 import type { RuleName } from '../core/rules.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { miniDemoPrompts } from './demo-mini.ts';
+import { csvOfRecords } from '../jobs/table.ts';
+import { meanAndSd } from './experiment-common.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { folderKind, folderScalingFactor, zooModelSpec } from './zoo-scene.ts';
@@ -27,11 +29,6 @@ export interface SphereRow {
   mean: number;
   sd: number;
 }
-
-const stats = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { mean: m, sd: Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)) };
-};
 
 export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: number; s?: number; out?: string; quick?: boolean; log?: (l: string) => void } = {}): Promise<SphereRow[]> {
   const d = SPHERE_DEFAULTS;
@@ -60,8 +57,8 @@ export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: 
       for (const t of r.trace!) if (t.mixedNorms) add(rule, t.step, t.mixedNorms[0] / Math.sqrt(dim));
     }
   }
-  const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) => bySteps.map((xs, step) => ({ method, step, ...stats(xs) })));
-  const csv = ['method,step,mean,sd', ...rows.map((r) => `${r.method},${r.step},${r.mean},${r.sd}`)].join('\n') + '\n';
+  const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) => bySteps.map((xs, step) => ({ method, step, ...meanAndSd(xs) })));
+  const csv = csvOfRecords(rows, ['method', 'step', 'mean', 'sd']);
   const chart: Plot.PlotOptions = {
     title: '‖x‖/√d per aggregated step on the mini-zoo: merged latent per rule, and the target alone (Figure 5b analog)',
     x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true, marginRight: 110,

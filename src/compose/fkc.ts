@@ -18,19 +18,15 @@
  *
  * Random streams of `seed`: 0 the initial particles, 1 the step noise, 3 the resampling uniforms.
  */
+import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite } from './composite.ts';
 import { DDPM_VARIANCES, ddpmStd, levelPath, type DDPMVariance, type Level } from './levels.ts';
-import {
-  effectiveSampleSize,
-  gatherInto,
-  RESAMPLE_POLICIES,
-  systematicResample,
-  type ResamplePolicy,
-} from './resample.ts';
-import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
+import type { ResamplePolicy } from './resample.ts';
+import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
+import { checkResampling, weightedParticles } from './weighted-particles.ts';
 
 export interface FKCOptions extends ComposeCommonOptions {
   /** Noise scale b > 0 of C§4.1. Default 1. */
@@ -91,31 +87,18 @@ export async function sampleFKC(opts: FKCOptions): Promise<ComposeResult> {
   const b = checkNumber('b', opts.b ?? 1, 0, Infinity, { minExclusive: true });
   const integrator = checkOneOf('integrator', opts.integrator ?? 'ddpm', INTEGRATORS);
   const variance = checkOneOf('variance', opts.variance ?? 'posterior', DDPM_VARIANCES);
-  const policy = checkOneOf('resample', opts.resample ?? 'always', RESAMPLE_POLICIES);
-  const kappa = checkNumber('essThreshold', opts.essThreshold ?? 0.5, 0, 1, { minExclusive: true });
+  const resampling = checkResampling(opts, 'always');
   const levels = levelPath(opts.schedule, { steps: opts.steps, spacing: opts.spacing, offset: opts.offset });
   const comp = makeComposite(opts.models, gamma, dim, particles);
 
   const x = initialParticles(dim, particles, seed, initStd, opts.latents);
   const n = dim * particles;
   const noise = new Float32Array(n);
-  const scratch = new Float32Array(n);
-  const logw = new Float64Array(particles);
   const inc = new Float64Array(particles);
-  const idx = new Int32Array(particles);
-  const pScratch = new Float64Array(particles);
-  const ess = new Float64Array(levels.length);
+  const population = weightedParticles(x, dim, { ...resampling, seed, steps: levels.length });
+  const logw = population.logw;
   const stepRng = gaussianRng(seed, 1);
-  const resRng = gaussianRng(seed, 3);
   const drift = (1 + b) / 2;
-  let resamples = 0;
-
-  const resampleNow = () => {
-    systematicResample(logw, resRng.uniform(), idx, pScratch);
-    gatherInto(x, dim, idx, scratch);
-    logw.fill(0);
-    resamples++;
-  };
 
   for (let i = 0; i < levels.length; i++) {
     throwIfAborted(opts.signal);
@@ -134,9 +117,8 @@ export async function sampleFKC(opts: FKCOptions): Promise<ComposeResult> {
       const grow = 1 + 0.5 * l.beta;
       for (let j = 0; j < n; j++) x[j] = grow * x[j] - k * e[j] + std * noise[j];
     }
-    ess[i] = effectiveSampleSize(logw);
-    if (policy === 'always' || (policy === 'ess' && ess[i] < kappa * particles)) resampleNow();
+    population.afterStep(i);
   }
-  if (effectiveSampleSize(logw) < particles * (1 - 1e-12)) resampleNow();
+  const { ess, resamples } = population.finish();
   return { samples: x, dim, particles, timesteps: levels.map((l) => l.t), evals: { ...comp.counts }, ess, resamples };
 }

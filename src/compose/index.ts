@@ -6,11 +6,15 @@
  */
 export type { ComposeResult, EvalCounts, ExactModel } from './types.ts';
 export * from './full-mixture.ts';
+export * from './full-mixture-denoiser.ts';
+export * from './mixture-algebra.ts';
 export * from './composite.ts';
 export * from './levels.ts';
 export * from './mcmc.ts';
 export * from './resample.ts';
 export * from './reverse.ts';
+/** throwIfAborted lives in the core; this entry point keeps exporting it. */
+export { throwIfAborted } from '../core/abort.ts';
 export * from './fkc.ts';
 export * from './smc.ts';
 export * from './worlds2d.ts';

@@ -5,7 +5,7 @@
  * Timesteps come from the core (`timesteps`, `prevTimestep` in diffusers mode), exactly as
  * `sampleAMDM` visits them, so AMDM and the baselines share a grid. After the last listed
  * timestep the level is the schedule's final ᾱ; build the schedule with `setAlphaToOne: true`
- * so that the last step lands on the data level ᾱ = 1 (checklist item 1 of C§10).
+ * so that the last step lands on the data level ᾱ = 1.
  *
  * Between consecutive levels t → t′ (ᾱ′ > ᾱ) the effective one-step quantities are
  *   α = ᾱ/ᾱ′,  β = 1 − α,  σ_t = √(1 − ᾱ),

@@ -3,49 +3,52 @@
  * used by the full-covariance Gaussian mixtures. d is small (2-D worlds), so plain loops.
  */
 
+/** log 2π, of every Gaussian normalizer −½ log det(2πΣ). */
+export const LOG_2PI = Math.log(2 * Math.PI);
+
 /**
- * Cholesky factor L (lower, row-major) of the SPD matrix A (d×d, read at offset `ao`), written
- * to `L` at offset `lo`. Returns false when A is not positive definite (a pivot ≤ 0).
+ * Cholesky factor L (lower, row-major) of the SPD matrix A (d×d, read at offset `aOffset`), written
+ * to `L` at offset `lOffset`. Returns false when A is not positive definite (a pivot ≤ 0).
  */
-export function choleskyInto(A: ArrayLike<number>, ao: number, d: number, L: Float64Array, lo: number): boolean {
+export function choleskyInto(A: ArrayLike<number>, aOffset: number, d: number, L: Float64Array, lOffset: number): boolean {
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
-      let s = A[ao + i * d + j];
-      for (let k = 0; k < j; k++) s -= L[lo + i * d + k] * L[lo + j * d + k];
+      let s = A[aOffset + i * d + j];
+      for (let k = 0; k < j; k++) s -= L[lOffset + i * d + k] * L[lOffset + j * d + k];
       if (i === j) {
         if (!(s > 0) || !Number.isFinite(s)) return false;
-        L[lo + i * d + i] = Math.sqrt(s);
+        L[lOffset + i * d + i] = Math.sqrt(s);
       } else {
-        L[lo + i * d + j] = s / L[lo + j * d + j];
+        L[lOffset + i * d + j] = s / L[lOffset + j * d + j];
       }
     }
-    for (let j = i + 1; j < d; j++) L[lo + i * d + j] = 0;
+    for (let j = i + 1; j < d; j++) L[lOffset + i * d + j] = 0;
   }
   return true;
 }
 
-/** log det A = 2 Σ log L_jj from a Cholesky factor at offset `lo`. */
-export function logDetFromCholesky(L: Float64Array, lo: number, d: number): number {
+/** log det A = 2 Σ log L_jj from a Cholesky factor at offset `lOffset`. */
+export function logDetFromCholesky(L: Float64Array, lOffset: number, d: number): number {
   let s = 0;
-  for (let j = 0; j < d; j++) s += Math.log(L[lo + j * d + j]);
+  for (let j = 0; j < d; j++) s += Math.log(L[lOffset + j * d + j]);
   return 2 * s;
 }
 
-/** Solves L u = r in place (forward substitution), r of length d at offset `ro`. */
-export function forwardSolveInPlace(L: Float64Array, lo: number, d: number, r: Float64Array, ro: number): void {
+/** Solves L u = r in place (forward substitution), r of length d at offset `rOffset`. */
+export function forwardSolveInPlace(L: Float64Array, lOffset: number, d: number, r: Float64Array, rOffset: number): void {
   for (let i = 0; i < d; i++) {
-    let s = r[ro + i];
-    for (let k = 0; k < i; k++) s -= L[lo + i * d + k] * r[ro + k];
-    r[ro + i] = s / L[lo + i * d + i];
+    let s = r[rOffset + i];
+    for (let k = 0; k < i; k++) s -= L[lOffset + i * d + k] * r[rOffset + k];
+    r[rOffset + i] = s / L[lOffset + i * d + i];
   }
 }
 
 /** Solves Lᵀ y = u in place (back substitution). */
-export function backSolveInPlace(L: Float64Array, lo: number, d: number, u: Float64Array, uo: number): void {
+export function backSolveInPlace(L: Float64Array, lOffset: number, d: number, u: Float64Array, uOffset: number): void {
   for (let i = d - 1; i >= 0; i--) {
-    let s = u[uo + i];
-    for (let k = i + 1; k < d; k++) s -= L[lo + k * d + i] * u[uo + k];
-    u[uo + i] = s / L[lo + i * d + i];
+    let s = u[uOffset + i];
+    for (let k = i + 1; k < d; k++) s -= L[lOffset + k * d + i] * u[uOffset + k];
+    u[uOffset + i] = s / L[lOffset + i * d + i];
   }
 }
 
@@ -79,12 +82,12 @@ export function logDetSPD(A: ArrayLike<number>, d: number): number {
   return choleskyInto(A, 0, d, L, 0) ? logDetFromCholesky(L, 0, d) : NaN;
 }
 
-/** out = A·v for a d×d matrix A (offset ao) and vector v (offset vo). */
-export function matVecInto(A: ArrayLike<number>, ao: number, d: number, v: ArrayLike<number>, vo: number, out: Float64Array, oo: number): void {
+/** out = A·v for a d×d matrix A (offset aOffset) and vector v (offset vOffset). */
+export function matVecInto(A: ArrayLike<number>, aOffset: number, d: number, v: ArrayLike<number>, vOffset: number, out: Float64Array, outOffset: number): void {
   for (let i = 0; i < d; i++) {
     let s = 0;
-    for (let j = 0; j < d; j++) s += A[ao + i * d + j] * v[vo + j];
-    out[oo + i] = s;
+    for (let j = 0; j < d; j++) s += A[aOffset + i * d + j] * v[vOffset + j];
+    out[outOffset + i] = s;
   }
 }
 

@@ -14,6 +14,7 @@
 import type { NoiseSchedule } from '../core/schedule.ts';
 import type { Denoiser } from '../core/types.ts';
 import { ddimCoefficients, ddimStepInto } from '../core/ddim.ts';
+import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
 import { checkModels, makeComposite, requireExact, type Composite } from './composite.ts';
@@ -61,10 +62,6 @@ export function checkCommon(opts: {
 export function initialParticles(dim: number, particles: number, seed: number, initStd: number, latents?: Float32Array): Float32Array {
   if (latents) return latents.slice();
   return gaussianRng(seed, 0).fillNormal(new Float32Array(dim * particles), 0, dim * particles, initStd);
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException('sampling aborted', 'AbortError');
 }
 
 /** The MCMC target π_t ∝ Πᵢ qᵢᵗ^{γᵢ} of a composite at a settable level (one object per run). */

@@ -11,20 +11,14 @@
  * consistent from any initial spread. Resampling (systematic) when ESS < κN (κ = 0.5) and
  * always at the end. Random streams of `seed`: 0 initial, 1 proposals, 3 resampling.
  */
+import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
-import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite, requireExact } from './composite.ts';
 import { levelPath } from './levels.ts';
-import {
-  effectiveSampleSize,
-  gatherInto,
-  gatherScalars,
-  RESAMPLE_POLICIES,
-  systematicResample,
-  type ResamplePolicy,
-} from './resample.ts';
-import { checkCommon, initialParticles, throwIfAborted } from './reverse.ts';
+import type { ResamplePolicy } from './resample.ts';
+import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
+import { checkResampling, weightedParticles } from './weighted-particles.ts';
 
 /** The models must have an exact `logDensity` (ExactModel); initStd defaults to 1/√Γ when Γ > 0, else 1. */
 export interface SMCOptions extends ComposeCommonOptions {
@@ -39,8 +33,7 @@ export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   requireExact(opts.models, 'sampleSMC');
   const G = gamma.reduce((a, b) => a + b, 0);
   const { dim, particles, seed, initStd } = checkCommon({ ...opts, initStd: opts.initStd ?? (G > 0 ? 1 / Math.sqrt(G) : 1) });
-  const policy = checkOneOf('resample', opts.resample ?? 'ess', RESAMPLE_POLICIES);
-  const kappa = checkNumber('essThreshold', opts.essThreshold ?? 0.5, 0, 1, { minExclusive: true });
+  const resampling = checkResampling(opts, 'ess');
   const levels = levelPath(opts.schedule, { steps: opts.steps, spacing: opts.spacing, offset: opts.offset });
   const comp = makeComposite(opts.models, gamma, dim, particles);
 
@@ -48,24 +41,12 @@ export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   const n = dim * particles;
   const xNew = new Float32Array(n);
   const noise = new Float32Array(n);
-  const scratch = new Float32Array(n);
-  const logw = new Float64Array(particles);
   const logPi = new Float64Array(particles); // log π̃_t(x_t) at the current level
   const logPiNew = new Float64Array(particles);
-  const idx = new Int32Array(particles);
-  const pScratch = new Float64Array(particles);
-  const ess = new Float64Array(levels.length);
+  // the last step's resampling is left to the final one
+  const population = weightedParticles(x, dim, { ...resampling, seed, steps: levels.length, carried: [logPi], gateLastStep: false });
+  const logw = population.logw;
   const stepRng = gaussianRng(seed, 1);
-  const resRng = gaussianRng(seed, 3);
-  let resamples = 0;
-
-  const resampleNow = () => {
-    systematicResample(logw, resRng.uniform(), idx, pScratch);
-    gatherInto(x, dim, idx, scratch);
-    gatherScalars(logPi, idx, pScratch);
-    logw.fill(0);
-    resamples++;
-  };
 
   // Initial importance weight against N(0, s²I) (normalizers cancel on normalization).
   await comp.evalLogDensity(x, levels[0].t, logPi);
@@ -108,10 +89,8 @@ export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
     x.set(xNew);
     logPi.set(logPiNew);
     currentT = l.tPrev;
-    ess[i] = effectiveSampleSize(logw);
-    const last = i === levels.length - 1;
-    if (!last && (policy === 'always' || (policy === 'ess' && ess[i] < kappa * particles))) resampleNow();
+    population.afterStep(i);
   }
-  if (effectiveSampleSize(logw) < particles * (1 - 1e-12)) resampleNow();
+  const { ess, resamples } = population.finish();
   return { samples: x, dim, particles, timesteps: levels.map((l) => l.t), evals: { ...comp.counts }, ess, resamples };
 }

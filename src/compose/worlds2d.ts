@@ -1,6 +1,6 @@
 /**
  * 2-D composition worlds with exact targets (EXPERIMENTS.md, "Composition in 2-D";
- * sources C§2.5, C§3, C§4.2, C§8):
+ * sources C§2.5, C§3, C§4.2, C§8.1):
  *
  * - `ring-bar` (product): RRR's 8-Gaussian ring (radius 0.5, std 0.03) × the bar, made a
  *   Gaussian N(0, diag(0.1², 0.6²)) so that the product is a mixture (C§2.5).
@@ -21,14 +21,9 @@ import type { NoiseSchedule } from '../core/schedule.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import type { GaussianMixture } from '../toy/mixture.ts';
 import { diagonalMixture, isotropicMixture, mixtureDenoiser } from '../toy/gmm.ts';
-import {
-  fullMixtureDenoiser,
-  mixtureOfMixtures,
-  productOfMixtures,
-  rotation2d,
-  transformMixture,
-  type FullMixture,
-} from './full-mixture.ts';
+import type { FullMixture } from './full-mixture.ts';
+import { fullMixtureDenoiser } from './full-mixture-denoiser.ts';
+import { mixtureOfMixtures, productOfMixtures, rotation2d, transformMixture } from './mixture-algebra.ts';
 import { mixtureOfModels } from './composite.ts';
 import type { ExactModel } from './types.ts';
 
@@ -70,8 +65,8 @@ export function productWorld(name: string, description: string, experts: readonl
   const dim = target.dim;
   return {
     name, description, kind: 'product', dim, experts, target,
-    expertModels: (s) => experts.map((e) => denoiser(e, s)),
-    composition: (s) => ({ models: experts.map((e) => denoiser(e, s)), gamma: experts.map(() => 1) }),
+    expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
+    composition: (schedule) => ({ models: experts.map((e) => denoiser(e, schedule)), gamma: experts.map(() => 1) }),
   };
 }
 
@@ -81,8 +76,8 @@ export function projectiveWorld(name: string, description: string, experts: read
   const target = productOfMixtures([...experts.map((e) => e.mixture), background.mixture], gamma).mixture;
   return {
     name, description, kind: 'projective', dim: target.dim, experts, background, target,
-    expertModels: (s) => experts.map((e) => denoiser(e, s)),
-    composition: (s) => ({ models: [...experts, background].map((e) => denoiser(e, s)), gamma }),
+    expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
+    composition: (schedule) => ({ models: [...experts, background].map((e) => denoiser(e, schedule)), gamma }),
   };
 }
 
@@ -91,9 +86,9 @@ export function mixtureWorld(name: string, description: string, experts: readonl
   const target = mixtureOfMixtures(experts.map((e) => e.mixture), weights);
   return {
     name, description, kind: 'mixture', dim: target.dim, experts, mixtureWeights: weights, target,
-    expertModels: (s) => experts.map((e) => denoiser(e, s)),
-    composition: (s) => ({
-      models: [mixtureOfModels(experts.map((e) => denoiser(e, s)), weights, { dim: target.dim, name: 'mixture' })],
+    expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
+    composition: (schedule) => ({
+      models: [mixtureOfModels(experts.map((e) => denoiser(e, schedule)), weights, { dim: target.dim, name: 'mixture' })],
       gamma: [1],
     }),
   };

@@ -166,7 +166,7 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     }
     for (const k of active) {
       const tmp = xs[k]; xs[k] = ys[k]; ys[k] = tmp;
-      const te = epsPrev[k]; epsPrev[k] = epsNow[k]; epsNow[k] = te;
+      const swap = epsPrev[k]; epsPrev[k] = epsNow[k]; epsNow[k] = swap;
     }
   }
   return { latents: xs[target], modelLatents: xs, calls, timesteps: ts, aggregatedAt };

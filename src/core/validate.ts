@@ -22,6 +22,18 @@ export function checkNumber(name: string, v: unknown, min = -Infinity, max = Inf
   throw new RangeError(`${name} must be in ${range}, got ${v}`);
 }
 
+/**
+ * checkNumber for a value that must also be finite: checkNumber lets ±Infinity through when the
+ * matching bound is infinite, this refuses it ("must be a finite number", with the range when
+ * one is given).
+ */
+export function checkFiniteNumber(name: string, v: unknown, min = -Infinity, max = Infinity): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return checkNumber(name, v, min, max);
+  const range = min === -Infinity && max === Infinity ? '' : ` in [${min}, ${max}]`;
+  const message = `${name} must be a finite number${range}, got ${describe(v)}`;
+  throw typeof v === 'number' && !Number.isNaN(v) ? new RangeError(message) : new TypeError(message);
+}
+
 export function checkOneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
     throw new RangeError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(v)}`);

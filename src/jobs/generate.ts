@@ -116,10 +116,10 @@ export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promis
   const { pipeline, done } = await (opts.pipelines ?? loadPerRun).acquire(pipelineOptions(job, opts.log));
   let result: SdResult;
   try {
-    const ro = runOptions(job, opts);
-    await pipeline.validate(ro);
+    const sdRun = runOptions(job, opts);
+    await pipeline.validate(sdRun);
     opts.onReady?.(pipeline);
-    result = await pipeline.run(ro);
+    result = await pipeline.run(sdRun);
   } finally {
     await done();
   }

@@ -16,20 +16,20 @@ export interface TextEncoding {
 }
 
 /** Run the text encoder on `batch` rows of token ids (batch·sequence ids, row-major). */
-export async function encodeTokenIds(te: TextEncoderModel, ids: ArrayLike<number>, batch: number): Promise<TextEncoding> {
+export async function encodeTokenIds(textEncoder: TextEncoderModel, ids: ArrayLike<number>, batch: number): Promise<TextEncoding> {
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be an integer >= 1, got ${String(batch)}`);
   if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') throw new TypeError('ids must be an array of token ids');
   if (ids.length === 0 || ids.length % batch !== 0) {
     throw new RangeError(`ids must hold batch·sequence ids (a positive multiple of batch = ${batch}), got ${ids.length}`);
   }
   const sequence = ids.length / batch;
-  const result = await te.session.run({ [te.ids.name]: makeTensor(te.ids, ids, [batch, sequence]) });
-  const hidden = outputFloat32(result, te.lastHiddenState.name);
-  if (hidden.length !== batch * sequence * te.width) {
-    throw new RangeError(`${te.file}: last_hidden_state has ${hidden.length} values, expected ${batch}·${sequence}·${te.width}`);
+  const result = await textEncoder.session.run({ [textEncoder.ids.name]: makeTensor(textEncoder.ids, ids, [batch, sequence]) });
+  const hidden = outputFloat32(result, textEncoder.lastHiddenState.name);
+  if (hidden.length !== batch * sequence * textEncoder.width) {
+    throw new RangeError(`${textEncoder.file}: last_hidden_state has ${hidden.length} values, expected ${batch}·${sequence}·${textEncoder.width}`);
   }
-  const pooled = te.pooled ? outputFloat32(result, te.pooled.name) : null;
-  return { hidden, pooled, sequence, width: te.width };
+  const pooled = textEncoder.pooled ? outputFloat32(result, textEncoder.pooled.name) : null;
+  return { hidden, pooled, sequence, width: textEncoder.width };
 }
 
 /**

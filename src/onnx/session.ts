@@ -13,6 +13,10 @@
  * CUDA provider is installed with `--onnxruntime-node-install=cuda12`. `executionProviders:
  * ['cuda', 'cpu']` does not fall back when CUDA is missing (session creation rejects), so CUDA
  * is always tried alone and the fallback happens here.
+ *
+ * About 400 lines on purpose: the lazily loaded onnxruntime modules and the fallback notes are
+ * module state that every function here shares; the tensor helpers at the end are the session's
+ * feed and output format.
  */
 import type * as ort from 'onnxruntime-node';
 import { allocElements, castInto, checkElementType, readFloat32, type ElementArray, type ElementType } from './dtype.ts';

@@ -12,10 +12,13 @@
  * output is read in place). Each step only refills the latent (copied into both halves) and the
  * timestep, cast per declared dtype and shape: float32/float16 scalar [] (optimum ≥ 1.24),
  * int64 [steps] (older optimum: one value), float [batch] (legacy diffusers script: one per row).
- * With guidance, one pass combines the halves and checks the result for non-finite values (a
- * non-finite value in either half always yields one in ε).
+ * With guidance, the core's `cfgCombine` combines the halves and one scan checks the result for
+ * non-finite values (a non-finite value in either half always yields one in ε).
  */
+import { cfgCombine } from '../core/ddim.ts';
+import { firstNonFinite } from '../core/tensor.ts';
 import type { Denoiser } from '../core/types.ts';
+import { checkFiniteNumber, checkFloat32, checkInt } from '../core/validate.ts';
 import { allocElements, castInto, fillCast, readFloat32, type ElementArray } from './dtype.ts';
 import type { UnetModel } from './model-folder.ts';
 import { REQUIRED_ROLES } from './manifest.ts';
@@ -82,18 +85,16 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
   if (!unet || typeof unet !== 'object' || !unet.session || !unet.latent) {
     throw new TypeError('unet must be a UnetModel (from loadModelFolder(...).unet)');
   }
-  const guidance = opts.guidance ?? 7.5;
-  if (typeof guidance !== 'number' || !Number.isFinite(guidance) || guidance < 0) {
-    throw new RangeError(`guidance must be a finite number >= 0, got ${String(guidance)}`);
-  }
+  const guidance = checkFiniteNumber('guidance', opts.guidance ?? 7.5, 0);
   const cfg = guidance !== 1;
   const C = unet.latentChannels;
   const [H, W] = latentHW(unet, opts.latentSize);
   const dim = C * H * W;
   const D = unet.textWidth;
   const L = unet.textLength ?? opts.textLength ?? 77;
-  if (opts.textLength !== undefined && (!Number.isInteger(opts.textLength) || opts.textLength < 1 || (unet.textLength !== null && opts.textLength !== unet.textLength))) {
-    throw new RangeError(`textLength must be a positive integer${unet.textLength !== null ? ` equal to the declared ${unet.textLength}` : ''}, got ${opts.textLength}`);
+  if (opts.textLength !== undefined) {
+    checkInt('textLength', opts.textLength, 1);
+    if (unet.textLength !== null && opts.textLength !== unet.textLength) throw new RangeError(`textLength must equal the declared ${unet.textLength}, got ${opts.textLength}`);
   }
   const textRow = L * D;
   if (!(opts.cond instanceof Float32Array)) throw new TypeError('cond must be a Float32Array of text embeddings [rows, textLength, textWidth]');
@@ -185,12 +186,12 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
     guidance,
     dim,
     async eps(x: Float32Array, t: number, batch: number): Promise<Float32Array> {
-      if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be an integer >= 1, got ${String(batch)}`);
-      if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
+      checkInt('batch', batch, 1);
+      checkFloat32('x', x);
       if (x.length !== batch * dim) {
         throw new RangeError(`x must have length batch·${C}·${H}·${W} = ${batch * dim} for batch ${batch}, got ${x.length}`);
       }
-      if (typeof t !== 'number' || !Number.isFinite(t)) throw new RangeError(`t must be a finite number, got ${String(t)}`);
+      checkFiniteNumber('t', t);
       if (prepared === null || prepared.batch !== batch) prepared = prepare(batch);
       const p = prepared;
       castInto('x', x, unet.latent.type, p.latent, 0);
@@ -207,17 +208,10 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
         checkFinite(unet.file, unet.output.name, out, t);
         return out;
       }
-      // ε = ε_u + g·(ε_c − ε_u), uncond rows first; e − e is 0 for a finite e and NaN otherwise
+      // ε = ε_u + g·(ε_c − ε_u), uncond rows first
       const n = batch * dim;
-      const eps = p.eps;
-      let nonFinite = 0;
-      for (let i = 0; i < n; i++) {
-        const u = out[i];
-        const e = Math.fround(u + guidance * (out[n + i] - u));
-        eps[i] = e;
-        nonFinite += e - e;
-      }
-      if (nonFinite !== 0) {
+      const eps = cfgCombine(out.subarray(0, n), out.subarray(n, 2 * n), guidance, p.eps);
+      if (firstNonFinite(eps) >= 0) {
         checkFinite(unet.file, unet.output.name, out, t);
         throw new RangeError(`${unet.file}: the guided ε (guidance ${guidance}) overflows float32 at t = ${t}`);
       }
@@ -227,9 +221,8 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
 }
 
 function checkFinite(file: string, output: string, out: Float32Array, t: number): void {
-  for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i])) throw new RangeError(`${file} output '${output}' has a non-finite value ${out[i]} at index ${i} (t = ${t})`);
-  }
+  const i = firstNonFinite(out);
+  if (i >= 0) throw new RangeError(`${file} output '${output}' has a non-finite value ${out[i]} at index ${i} (t = ${t})`);
 }
 
 function latentHW(unet: UnetModel, size: readonly [number, number] | undefined): [number, number] {

@@ -15,7 +15,8 @@
  * "fixes" text such as curly quotes and mojibake, which is not reproduced here.
  *
  * No file system and no Node-only API here: pass file contents. `clip-tokenizer-files.ts` holds a
- * Node loader for a tokenizer folder.
+ * Node loader for a tokenizer folder. About 400 lines on purpose: one algorithm, whose option
+ * checks and vocab/merges parsing serve only it.
  */
 
 export interface EncodeOptions {

@@ -142,8 +142,8 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       const conditions = c && typeof c.image === 'string' ? { ...c, image: await r.resolve(c.image, `models[${i}].conditions.image`, 'file') } : c;
       models.push({ ...m, folder, conditions });
     }
-    const s = options.session ?? {};
-    return { ...job, models, device: s.device ?? job.device, backend: s.backend ?? job.backend, threads: s.threads ?? job.threads };
+    const session = options.session ?? {};
+    return { ...job, models, device: session.device ?? job.device, backend: session.backend ?? job.backend, threads: session.threads ?? job.threads };
   };
 
   /** JSON of a finished job; folders as the request named them, not as server paths. */

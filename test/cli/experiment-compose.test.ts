@@ -7,15 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  composeMethods,
-  composeSettings,
-  looseBackground,
-  mcmcOptions,
-  resolveSettings,
-  runComposeShapes,
-  type ComposeRow,
-} from '../../src/cli/experiment-compose.ts';
+import { runComposeShapes } from '../../src/cli/experiment-compose.ts';
+import { composeMethods, composeSettings, looseBackground, mcmcOptions, resolveSettings } from '../../src/cli/compose-shapes-methods.ts';
+import type { ComposeRow } from '../../src/cli/compose-shapes-report.ts';
 import { compareOnShapes } from '../../src/toy/shapes/compare.ts';
 import { makePromptSet } from '../../src/toy/shapes/prompts.ts';
 import { makeWorld } from '../../src/toy/shapes/world.ts';

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EXPERIMENT_NAMES, runExperiment } from '../../src/cli/experiments.ts';
+import { PLAN_EXPERIMENT_NAMES } from '../../src/cli/experiment-registry.ts';
+import { runExperiment } from '../../src/cli/experiment-plan.ts';
 
 // The smoke version of each experiment, so the scripts behind EXPERIMENTS.md cannot rot.
-describe.each(EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
+describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
   it('runs and writes its numbers and chart', async () => {
     const out = mkdtempSync(path.join(tmpdir(), `amdm-exp-${name}-`));
     const rows = await runExperiment(name, { quick: true, out, log: () => {} });
@@ -31,16 +32,31 @@ describe.each(EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
 
 describe('smoke runs never touch the recorded results', () => {
   it('--quick defaults to amdm-out/experiments/<name>, full runs to experiments/out/<name>', async () => {
-    const { experimentFolder } = await import('../../src/cli/experiments.ts');
+    const { experimentFolder } = await import('../../src/cli/experiment-common.ts');
     expect(experimentFolder('eta', true)).toBe(path.join('amdm-out', 'experiments', 'eta'));
     expect(experimentFolder('eta', false)).toBe(path.join('experiments', 'out', 'eta'));
   });
-  it.each([...EXPERIMENT_NAMES, 'compose-shapes'])('the committed experiments/out/%s is a full run that --quick refuses to replace', async (name) => {
+  it.each([...PLAN_EXPERIMENT_NAMES, 'compose-shapes'])('the committed experiments/out/%s is a full run that --quick refuses to replace', async (name) => {
     const dir = path.join('experiments', 'out', name);
     const manifest = JSON.parse(readFileSync(path.join(dir, '.amdm-output.json'), 'utf8'));
     expect(manifest).toMatchObject({ command: `experiment ${name}`, smoke: false });
     expect(manifest.files).toEqual(readdirSync(dir).filter((f) => !f.startsWith('.')).sort());
-    const { prepareExperimentOutput } = await import('../../src/cli/experiments.ts');
+    const { prepareExperimentOutput } = await import('../../src/cli/experiment-common.ts');
     await expect(prepareExperimentOutput(name, true, dir)).rejects.toThrow(`--out: ${path.resolve(dir)} holds the full run of "experiment ${name}"; a smoke run (--quick) never replaces it`);
+  });
+});
+
+describe('amdm experiment takes its names from the registry', () => {
+  it('lists every experiment once, in order, and refuses other names', async () => {
+    const { EXPERIMENT_NAMES } = await import('../../src/cli/experiment-registry.ts');
+    const { buildProgram } = await import('../../src/cli/main.ts');
+    expect(EXPERIMENT_NAMES).toEqual(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map']);
+    expect(PLAN_EXPERIMENT_NAMES).toEqual(['experts', 'eta', 'rules', 'sphere', 'weights']);
+    const p = buildProgram().exitOverride();
+    p.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    const cmd = p.commands.find((c) => c.name() === 'experiment')!;
+    cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    expect(cmd.description()).toBe('Shapes-world experiments: experts, eta, rules, sphere, weights, compose-shapes, map (results.json/csv, table.md, charts)');
+    await expect(p.parseAsync(['node', 'amdm', 'experiment', 'nope'])).rejects.toThrow(/must be one of experts, eta, rules, sphere, weights, compose-shapes, map, got 'nope'/);
   });
 });

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MINIMIG_METHODS, ZOO_EXPERIMENTS, resolveMethod, runMiniMigBench, runZooExperiment, splitMethods, zooExperimentFolder } from '../../src/cli/minimig-bench.ts';
+import { MINIMIG_METHODS, resolveMethod, runMiniMigBench } from '../../src/cli/minimig-bench.ts';
+import { ZOO_EXPERIMENTS, runZooExperiment, splitMethods, zooExperimentFolder } from '../../src/cli/zoo-bench-commands.ts';
 import { projectRoot } from '../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');

@@ -3,18 +3,9 @@ import fc from 'fast-check';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { gaussianRng } from '../../src/core/rng.ts';
 import { diagonalMixture, isotropicMixture, mixtureDenoiser } from '../../src/toy/gmm.ts';
-import {
-  fullMixture,
-  fullMixtureDenoiser,
-  mixtureLogDensity,
-  mixtureMoments,
-  mixtureOfMixtures,
-  productOfMixtures,
-  rotation2d,
-  sampleMixture,
-  toFullMixture,
-  transformMixture,
-} from '../../src/compose/full-mixture.ts';
+import { fullMixture, mixtureLogDensity, mixtureMoments, sampleMixture, toFullMixture } from '../../src/compose/full-mixture.ts';
+import { fullMixtureDenoiser } from '../../src/compose/full-mixture-denoiser.ts';
+import { mixtureOfMixtures, productOfMixtures, rotation2d, transformMixture } from '../../src/compose/mixture-algebra.ts';
 
 const ddpm = makeSchedule({ betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, setAlphaToOne: true });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { gaussianRng } from '../../src/core/rng.ts';
 import { isotropicMixture, mixtureDenoiser } from '../../src/toy/gmm.ts';
-import { productOfMixtures } from '../../src/compose/full-mixture.ts';
+import { productOfMixtures } from '../../src/compose/mixture-algebra.ts';
 import { sampleProduct } from '../../src/compose/reverse.ts';
 import { fkcLogWeightIncrement, sampleFKC } from '../../src/compose/fkc.ts';
 import { sampleSMC } from '../../src/compose/smc.ts';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { gaussianRng } from '../../src/core/rng.ts';
-import { fullMixtureDenoiser } from '../../src/compose/full-mixture.ts';
+import { fullMixtureDenoiser } from '../../src/compose/full-mixture-denoiser.ts';
 import { sampleProjective, sampleReverse } from '../../src/compose/reverse.ts';
 import { covarianceError, modeWeightError } from '../../src/compose/metrics.ts';
 import { factorizedWorld, rotatedWorld, type CompositionWorld } from '../../src/compose/worlds2d.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { gaussianRng } from '../../src/core/rng.ts';
-import { fullMixtureDenoiser, mixtureLogDensity, mixtureMoments } from '../../src/compose/full-mixture.ts';
+import { mixtureLogDensity, mixtureMoments } from '../../src/compose/full-mixture.ts';
+import { fullMixtureDenoiser } from '../../src/compose/full-mixture-denoiser.ts';
 import { world2d, WORLD_NAMES, upDownWorld, ringBarWorld } from '../../src/compose/worlds2d.ts';
 
 const schedule = makeSchedule({ betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, setAlphaToOne: true });

@@ -161,7 +161,7 @@ describe('createUnetDenoiser', () => {
     const u = folders.optimum.unet;
     const d = createUnetDenoiser({ unet: u, cond, uncond });
     await expect(d.eps(new Float32Array(255), 1, 1)).rejects.toThrow('x must have length batch·4·8·8 = 256 for batch 1, got 255');
-    await expect(d.eps(new Float32Array(256), 1, 0)).rejects.toThrow('batch must be an integer >= 1, got 0');
+    await expect(d.eps(new Float32Array(256), 1, 0)).rejects.toThrow('batch must be an integer in [1, 9007199254740991], got 0');
     await expect(d.eps(new Float32Array(256), NaN, 1)).rejects.toThrow('t must be a finite number, got NaN');
     await expect(d.eps(new Float32Array(256).fill(NaN), 1, 1)).rejects.toThrow('x must not contain NaN (index 0)');
     const three = createUnetDenoiser({ unet: u, cond: seq(1, 3 * TEXT), guidance: 1 });
@@ -172,7 +172,8 @@ describe('createUnetDenoiser', () => {
     expect(() => createUnetDenoiser({ unet: u, cond: new Float32Array(100), guidance: 1 })).toThrow(
       'cond must hold whole [77, 32] text embeddings (2464 values each), got 100 values',
     );
-    expect(() => createUnetDenoiser({ unet: u, cond, guidance: -1 })).toThrow('guidance must be a finite number >= 0, got -1');
+    expect(() => createUnetDenoiser({ unet: u, cond, guidance: -1 })).toThrow('guidance must be in [0, Infinity], got -1');
+    expect(() => createUnetDenoiser({ unet: u, cond, guidance: Infinity })).toThrow('guidance must be a finite number in [0, Infinity], got Infinity');
     expect(() => createUnetDenoiser({ unet: u, cond, guidance: 1, latentSize: [16, 16] })).toThrow(
       'latentSize [16, 16] differs from the declared latent float32 [batch, 4, 8, 8]',
     );

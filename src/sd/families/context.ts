@@ -30,7 +30,7 @@ export async function standaloneContext(folder: ModelFolder, opts: StandaloneCon
   if (!folder.textEncoder) throw new RangeError(`model folder ${folder.dir} was loaded without its text encoder`);
   if (!opts.tokenizer && !folder.tokenizer) throw new RangeError(`model folder ${folder.dir} has no tokenizer/ files`);
   const tokenizer = opts.tokenizer ?? (await loadClipTokenizer(folder.tokenizer!.dir));
-  const te = folder.textEncoder;
+  const textEncoder = folder.textEncoder;
   const h = folder.unet.latentHeight ?? opts.latentSize?.[0];
   const w = folder.unet.latentWidth ?? opts.latentSize?.[1];
   if (h === undefined || w === undefined) throw new RangeError(`${folder.unet.file} declares a symbolic latent height/width; pass latentSize`);
@@ -40,7 +40,7 @@ export async function standaloneContext(folder: ModelFolder, opts: StandaloneCon
     tokenizer,
     async encodeText(texts: readonly string[]) {
       const ids = texts.flatMap((t) => tokenizer.encode(t, { padding: 'max_length', truncation: true, maxLength: length }));
-      const e = await encodeTokenIds(te, ids, texts.length);
+      const e = await encodeTokenIds(textEncoder, ids, texts.length);
       return { hidden: e.hidden, pooled: e.pooled, rows: texts.length, length: e.sequence, width: e.width };
     },
     guidance: opts.guidance ?? AMDM_DEFAULTS.guidance,

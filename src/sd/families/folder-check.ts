@@ -55,10 +55,10 @@ export function checkDim(file: string, info: TensorInfo, k: number, want: number
  * vectors: CLIP pools at the first EOS and attention is causal, so padding after it is unseen.
  */
 export async function encodePooled(ctx: FamilyContext, texts: readonly string[]): Promise<{ pooled: Float32Array; width: number }> {
-  const te = ctx.folder.textEncoder;
-  if (te !== null && te.pooled !== null) {
+  const textEncoder = ctx.folder.textEncoder;
+  if (textEncoder !== null && textEncoder.pooled !== null) {
     const { ids } = (ctx.tokenizer as ClipTokenizer).encodeBatch(texts, { padding: 'longest' });
-    const e = await encodeTokenIds(te, ids.flat(), texts.length);
+    const e = await encodeTokenIds(textEncoder, ids.flat(), texts.length);
     return { pooled: e.pooled!, width: e.width };
   }
   const e = await ctx.encodeText(texts);

@@ -14,7 +14,7 @@
  *     (`F.interpolate(mode='bilinear')`, align_corners=False, no antialias);
  *   SAC's `torch.randperm(28)` becomes an input `sac_perm`, drawn here from the run's seed, so
  *     a run is reproducible (the official code draws a fresh one on every call, from torch's RNG,
- *     which cannot be reproduced outside torch: M§8).
+ *     which cannot be reproduced outside torch).
  * Per step i, MIGC runs while i ≤ MIGCsteps (`not_use_migc = ith > MIGCsteps`, M§4.3); later
  * steps are exactly the plain SD UNet fed [neg, caption]. NaiveFuser steps are not modelled.
  *

@@ -11,9 +11,8 @@ import type { Denoiser } from '../../core/types.ts';
 import type { NoiseSchedule } from '../../core/schedule.ts';
 import { makeSchedule } from '../../core/schedule.ts';
 import { AMDM_DEFAULTS } from '../../core/defaults.ts';
-import { resolveRule, type RuleRef } from '../../core/rule-registry.ts';
-import { sampleAMDM, type PerStep, type StepTrace } from '../../core/sampler.ts';
-import type { DeviationMode } from '../../core/deviation.ts';
+import { resolveRule } from '../../core/rule-registry.ts';
+import { sampleAMDM, type AMDMOptions, type StepTrace } from '../../core/sampler.ts';
 import { checkInt, describe } from '../../core/validate.ts';
 import { mixtureDenoiser } from '../gmm.ts';
 import { evaluateImage, summarize, type ImageEvaluation, type SummaryRow } from './evaluate.ts';
@@ -21,21 +20,17 @@ import { EXPERTS, type ExpertName, type ExpertOptions, type ShapesMixture } from
 import { validatePrompt, type ShapesPrompt } from './prompts.ts';
 import { makeWorld, type ShapesWorld } from './world.ts';
 
-export interface ShapesMethod {
+/** Sampler settings a method or a comparison may set, as `sampleAMDM` takes them. */
+type SamplerSettings<K extends keyof AMDMOptions> = Partial<Pick<AMDMOptions, K>>;
+
+/** A method: its experts, and per-method overrides of the shared settings (s, w, deviation, η, its scale, clipping, rule). */
+export interface ShapesMethod extends SamplerSettings<'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule'> {
   /** Label in tables and grids, e.g. 'layout' or 'AMDM layout←attribute'. */
   name: string;
   /** Experts sampled together; one expert = that expert alone (plain DDIM). */
   experts: readonly ExpertName[];
   /** Index of the target in `experts` (default 0). */
   target?: number;
-  /** Per-method overrides of the shared settings. */
-  aggregateSteps?: number;
-  weights?: PerStep<number | readonly number[]>;
-  deviation?: DeviationMode;
-  eta?: number | readonly number[] | ((step: number, model: number) => number);
-  etaScale?: 'absolute' | 'sqrtDim';
-  clipDeviation?: boolean;
-  rule?: RuleRef;
 }
 
 /** Builds the denoiser of one expert for one prompt (default: the exact JS mixture model). */
@@ -47,25 +42,17 @@ export type ExpertDenoiserFactory = (
 /** The closed-form experts in JS (exact ε of each expert's mixture): the default. */
 export const jsExpertFactory: ExpertDenoiserFactory = (mix, info) => mixtureDenoiser(mix, info.schedule, { name: info.expert });
 
-export interface ShapesCompareOptions {
+/**
+ * The shared settings: T (default 50), s (default 20), w (default 0.5), deviation (eq. 9), η
+ * (default 0.3, √d-scaled), rule (slerp), η_ddim: AMDM_DEFAULTS. A method's own deviation also takes its η and
+ * etaScale from the method only, since η means a fraction for one mode and a length for the other.
+ */
+export interface ShapesCompareOptions extends SamplerSettings<'steps' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'rule' | 'ddimEta'> {
   world?: ShapesWorld;
   prompts: readonly ShapesPrompt[];
   methods: readonly ShapesMethod[];
   /** Samples per prompt and method (the batch B). Default 4. */
   samplesPerPrompt?: number;
-  /**
-   * T (default 50), s (default 20), w (default 0.5), deviation (eq. 9), η (default 0.3,
-   * √d-scaled), rule (slerp): AMDM_DEFAULTS. A method's own deviation also takes its η and etaScale from the
-   * method only, since η means a fraction for one mode and a length for the other.
-   */
-  steps?: number;
-  aggregateSteps?: number;
-  weights?: PerStep<number | readonly number[]>;
-  deviation?: DeviationMode;
-  eta?: number | readonly number[] | ((step: number, model: number) => number);
-  etaScale?: 'absolute' | 'sqrtDim';
-  rule?: RuleRef;
-  ddimEta?: number;
   /** Prompt p is sampled with seed + p. Default 0. */
   seed?: number;
   schedule?: NoiseSchedule;

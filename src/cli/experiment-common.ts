@@ -1,0 +1,77 @@
+/**
+ * What every Shapes-world experiment shares (experiment-registry.ts lists them): the options,
+ * the rows of rates with standard errors, and the output folder — experiments/out/<name> for a
+ * full run (the recorded results), amdm-out/experiments/<name> for a `--quick` smoke run, which
+ * never replaces a full run's folder.
+ */
+import path from 'node:path';
+import { summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
+import { prepareOutputFolder, type OutputFolder } from './output-folder.ts';
+
+export interface ExperimentOptions {
+  /** The small smoke version (few prompts and steps). */
+  quick?: boolean;
+  /** Output folder (default experiments/out/<name>; quick: amdm-out/experiments/<name>). */
+  out?: string;
+  seed?: number;
+  /** Prompts and samples per prompt (each experiment has its defaults, full and quick). */
+  prompts?: number;
+  samples?: number;
+  progress?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ExperimentRow {
+  [key: string]: string | number | null;
+}
+
+/**
+ * The evaluator's rates over a set of images as flat columns with standard errors: instance,
+ * image and style success, mIoU, colour right, IoU ≥ 0.5, clean images. Shared by every
+ * Shapes-world experiment table.
+ */
+export function rateColumns(evaluations: readonly ImageEvaluation[]): ExperimentRow {
+  const o = summarize(evaluations).overall;
+  const inst = evaluations.flatMap((e) => e.instances);
+  const n = inst.length;
+  const color = inst.filter((i) => i.colorOk).length / n;
+  const pos = inst.filter((i) => i.iou >= 0.5).length / n;
+  return {
+    instanceSuccess: o.instanceSuccess.value, instanceSuccessSE: o.instanceSuccess.se,
+    mIoU: o.mIoU.value, mIoUSE: o.mIoU.se,
+    imageSuccess: o.imageSuccess.value, imageSuccessSE: o.imageSuccess.se,
+    styleSuccess: o.styleSuccess?.value ?? null, styleSuccessSE: o.styleSuccess?.se ?? null,
+    colorAccuracy: color, colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
+    positionAccuracy: pos, positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
+    cleanImages: o.cleanImages.value, cleanImagesSE: o.cleanImages.se,
+    instances: n, images: evaluations.length,
+  };
+}
+
+/** Mean and sample standard deviation (n − 1; 0 for one value) of per-sample values. */
+export function meanAndSd(xs: readonly number[]): { mean: number; sd: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean, sd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1)) };
+}
+
+/** The default output folder: the recorded full runs, or the smoke runs' scratch folder. */
+export function experimentFolder(name: string, quick: boolean): string {
+  return quick ? path.join('amdm-out', 'experiments', name) : path.join('experiments', 'out', name);
+}
+
+/** The files an experiment's folder holds (the map writes its own list). */
+const EXPERIMENT_FILES = ['results.json', 'results.csv', 'table.md', 'chart.svg', 'sphere.csv'] as const;
+
+/**
+ * Checks (before any sampling) and prepares an experiment's output folder; quick runs are smoke
+ * runs. `files`: the names the experiment writes (an earlier version's folder holding only those
+ * may be replaced).
+ */
+export function prepareExperimentOutput(name: string, quick: boolean, out: string | undefined, files: readonly string[] = EXPERIMENT_FILES): Promise<OutputFolder> {
+  return prepareOutputFolder(out ?? experimentFolder(name, quick), {
+    command: `experiment ${name}`,
+    smoke: quick,
+    param: out === undefined ? 'output folder' : '--out',
+    writes: new RegExp(`^(${files.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`),
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * The Shapes-world experiments that are a plan of methods run by `compareOnShapes` (experts,
+ * eta, rules, sphere, weights; one file each, listed in experiment-registry.ts): the plan type
+ * and the runner. Each run writes results.json, results.csv, table.md and chart.svg into its
+ * output folder; EXPERIMENTS.md records the full runs with their commands, whose output is
+ * committed in experiments/out/<name>. `--quick` is the small smoke version CI runs: it writes to
+ * amdm-out/experiments/<name> and refuses to replace a full run's folder, so following the
+ * README never changes the recorded numbers.
+ */
+import { AMDM_DEFAULTS } from '../core/defaults.ts';
+import path from 'node:path';
+import type * as Plot from '@observablehq/plot';
+import { compareOnShapes, type ShapesMethod, type ShapesMethodResult } from '../toy/shapes/compare.ts';
+import { makePromptSet, type ShapesPrompt } from '../toy/shapes/prompts.ts';
+import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
+import type { RuleName } from '../core/rules.ts';
+import type { StepTrace } from '../core/sampler.ts';
+import { plotToSVG } from '../image/plot.ts';
+import { jsonText, writeFileAtomic } from './files.ts';
+import { progressBar } from './progress.ts';
+import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
+import { experimentFolder, prepareExperimentOutput, rateColumns, type ExperimentOptions, type ExperimentRow } from './experiment-common.ts';
+import { EXPERIMENTS, type PlanExperimentName } from './experiment-registry.ts';
+
+export interface ShapesPlan {
+  methods: ShapesMethod[];
+  steps: number;
+  /** Columns describing each method, in table order. */
+  describe: (m: ShapesMethod) => Record<string, string | number>;
+  chart?: (rows: ExperimentRow[]) => Plot.PlotOptions;
+  /** Records ‖x‖/√d per step of every run and reports them (the sphere experiment). */
+  norms?: NormsReport;
+}
+
+/** Per method: per step, the per-sample ‖x′‖/√d of the merged latent and ‖y‖/√d of the target's proposal. */
+export type StepNorms = Record<string, { mixed: number[][]; target: number[][] }>;
+
+/** What a plan makes of the recorded norms: rows (results.json's `sphere`, sphere.csv), its chart and log lines. */
+export interface NormsReport {
+  rows(norms: StepNorms, run: { world: ShapesWorld; prompts: readonly ShapesPrompt[]; steps: number }): ExperimentRow[];
+  /** The columns of sphere.csv. */
+  columns: readonly string[];
+  chart(rows: ExperimentRow[]): Plot.PlotOptions;
+  summary(rows: ExperimentRow[]): string[];
+}
+
+/** The aggregation rules the plans compare. */
+export const COMPARED_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
+
+/**
+ * T and s of every plan (the paper's 50 and 20; quick: 10 and 4) and an AMDM method with that s
+ * unless `extra` sets its own.
+ */
+export function planSteps(quick: boolean): { T: number; s: number; amdm: (name: string, experts: ShapesMethod['experts'], extra?: Partial<ShapesMethod>) => ShapesMethod } {
+  // the paper's T and s (AMDM_DEFAULTS); a quick run keeps their share at T = 10
+  const T = quick ? 10 : AMDM_DEFAULTS.steps;
+  const s = quick ? 4 : AMDM_DEFAULTS.aggregateSteps;
+  return { T, s, amdm: (name, experts, extra = {}) => ({ name, experts, aggregateSteps: s, ...extra }) };
+}
+
+async function loadPlan(name: PlanExperimentName, quick: boolean): Promise<ShapesPlan> {
+  return (await EXPERIMENTS[name].loadPlan()).plan(quick);
+}
+
+/** The numbers of one method as a flat row (rates with standard errors, model calls). */
+function methodRow(m: ShapesMethodResult): ExperimentRow {
+  return { ...rateColumns(m.evaluations), calls: m.calls };
+}
+
+export async function runExperiment(name: PlanExperimentName, o: ExperimentOptions = {}): Promise<ExperimentRow[]> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const quick = o.quick ?? false;
+  const p = await loadPlan(name, quick);
+  const world = makeWorld();
+  const seed = o.seed ?? 0;
+  const prompts = makePromptSet(world, { seed: 1000 + seed, count: o.prompts ?? (quick ? 3 : 36), withStyle: true });
+  const samples = o.samples ?? (quick ? 2 : 4);
+  const output = await prepareExperimentOutput(name, quick, o.out);
+  const bar = progressBar(prompts.length * p.methods.length, name, { enabled: o.progress });
+  const norms: StepNorms = {};
+  const started = Date.now();
+  const res = await compareOnShapes({
+    world, prompts, methods: p.methods, samplesPerPrompt: samples, steps: p.steps, seed,
+    onProgress: (q) => bar.update(q.done, q.method),
+    onStep: p.norms
+      ? (t: StepTrace, run) => {
+        const rec = (norms[run.method] ??= { mixed: [], target: [] });
+        const sq = Math.sqrt(world.dim);
+        (rec.target[t.step] ??= []).push(...Array.from(t.proposalNorms[0], (v) => v / sq));
+        if (t.mixedNorms) (rec.mixed[t.step] ??= []).push(...Array.from(t.mixedNorms, (v) => v / sq));
+      }
+      : undefined,
+  });
+  bar.stop();
+  const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...methodRow(m) }));
+  const files = new Map<string, string>();
+  files.set('results.csv', csvOfRecords(rows));
+  const table = resultsTable(res.methods.map((m) => m.name), rows);
+  const normRows = p.norms ? p.norms.rows(norms, { world, prompts, steps: p.steps }) : [];
+  if (p.norms) {
+    files.set('sphere.csv', csvOfRecords(normRows, p.norms.columns));
+    files.set('chart.svg', plotToSVG(p.norms.chart(normRows), { figure: 'svg' }));
+  } else if (p.chart) {
+    files.set('chart.svg', plotToSVG(p.chart(rows), { figure: 'svg' }));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const command = `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
+  const meta = { experiment: name, command, quick, seed, prompts: prompts.length, samplesPerPrompt: samples, steps: p.steps, seconds };
+  files.set('results.json', jsonText({ ...meta, rows, sphere: normRows.length ? normRows : undefined }));
+  files.set('table.md', `${table}\n`);
+  await output.commit(files);
+  log(`experiment '${name}': ${prompts.length} prompts × ${samples} samples, T = ${p.steps} (${seconds.toFixed(1)} s)`);
+  log(table);
+  if (p.norms && normRows.length) for (const line of p.norms.summary(normRows)) log(line);
+  log(`wrote ${output.path}/{${[...files.keys()].sort().join(',')}}`);
+  return rows;
+}
+
+/** table.md: each method's rates ± SE and model calls. */
+function resultsTable(names: readonly string[], rows: readonly ExperimentRow[]): string {
+  return markdownTable(
+    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'clean images', 'calls'],
+    rows.map((r, i) => {
+      const e = (v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
+      return [names[i], pm(e('instanceSuccess')), pm(e('mIoU')), pm(e('imageSuccess')), r.styleSuccess === null ? '—' : pm(e('styleSuccess')), pm(e('colorAccuracy')), pm(e('positionAccuracy')), pm(e('cleanImages')), String(r.calls)];
+    }),
+  );
+}
+
+/** Rewrites chart.svg of a finished run from its results.json (after a change to the charts). */
+export async function replotExperiment(name: PlanExperimentName, out?: string, quick = false): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const outDir = path.resolve(out ?? experimentFolder(name, quick));
+  const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as { rows: ExperimentRow[]; sphere?: ExperimentRow[]; quick: boolean };
+  const p = await loadPlan(name, json.quick);
+  const chart = json.sphere && p.norms ? p.norms.chart(json.sphere) : p.chart?.(json.rows);
+  if (!chart) throw new Error(`experiment '${name}' has no chart`);
+  const file = path.join(outDir, 'chart.svg');
+  await writeFileAtomic(file, plotToSVG(chart, { figure: 'svg' }));
+  return file;
+}
