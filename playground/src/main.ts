@@ -121,7 +121,8 @@ function receive(msg: FromWorker): void {
   const done = running;
   running = null;
   if (msg.type === 'error') fail(msg.message);
-  else if (msg.type === 'done') {
+  else if (msg.type === 'cancelled') results.dataset.cancelled = String(Number(results.dataset.cancelled ?? 0) + 1);
+  else {
     // drop the cards of methods no longer chosen; keep the rest in the run's order
     const keys = ['prompt', ...msg.result.methods.map((m) => m.key)];
     methods.querySelectorAll<HTMLElement>('[data-key]').forEach((c) => { if (!keys.includes(c.dataset.key!)) c.remove(); });

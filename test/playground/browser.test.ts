@@ -194,9 +194,14 @@ describeWithChromium('playground in Chromium', () => {
     zoo.on('pageerror', (e) => zooErrors.push(e.message));
     await zoo.goto(server.url);
     await zoo.selectOption('#world', 'zoo');
-    const s = (await waitForRun(zoo, { world: 'zoo' }, ZOO_TIMEOUT)) as unknown as ExpectedZooSettings & { world: string };
-    expect(s).toMatchObject({ zooPrompt: 'L3-002', zooTarget: 'interactdiffusion-mini', zooOthers: ['migc-mini', 'ipadapter-mini'], T: 12, s: 5, eta: 0.3, samples: 1 });
-    expect(zoo.url()).toContain('#world=zoo');
+    // a change while the zoo run is going on stops it before its next method and runs the new settings
+    await zoo.waitForSelector('[data-key="alone:interactdiffusion-mini"]', { timeout: ZOO_TIMEOUT });
+    await zoo.focus('#control-T');
+    await zoo.keyboard.press('ArrowLeft');
+    const s = (await waitForRun(zoo, { world: 'zoo', T: 11 }, ZOO_TIMEOUT)) as unknown as ExpectedZooSettings & { world: string };
+    expect(s).toMatchObject({ zooPrompt: 'L3-002', zooTarget: 'interactdiffusion-mini', zooOthers: ['migc-mini', 'ipadapter-mini'], T: 11, s: 5, eta: 0.3, samples: 1 });
+    expect(zoo.url()).toContain('#world=zoo&T=11');
+    expect(await zoo.getAttribute('#results', 'data-cancelled')).toBe('1');
     const want = await libraryZooScores(s, 'web');
     const shown = await zoo.$$eval('#methods [data-key]:not([data-key=prompt])', (cards) =>
       cards.map((c) => ({
