@@ -1,7 +1,8 @@
 /**
  * The playground page: settings (from the URL hash or the defaults) → the worker → cards and
  * charts. A change while a run is going on is kept (only the latest) and sent when that run
- * ends, so dragging a slider shows intermediate results and never queues stale work. The world
+ * ends (a mini-zoo run, which takes seconds, is stopped before its next method), so dragging a
+ * slider shows intermediate results and never queues stale work. The world
  * switch shows the chosen world's prompt and model panels and takes its sampler defaults.
  */
 import { parsePromptLabel } from '../../src/toy/shapes/prompts.ts';
