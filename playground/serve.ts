@@ -1,24 +1,13 @@
 /**
  * A small static file server for the built playground, bound to 127.0.0.1. Serves files of one
- * folder only (paths that leave it are refused), index.html for "/", nothing is cached.
+ * folder only (paths that leave it are refused; src/server/static.ts), index.html for "/",
+ * nothing is cached. `amdm serve` serves the same folder under /playground/.
  */
 import { createServer, type Server } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { checkInt } from '../src/core/validate.ts';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json; charset=utf-8',
-  '.onnx': 'application/octet-stream',
-  '.wasm': 'application/wasm',
-};
+import { readStaticFile } from '../src/server/static.ts';
 
 export interface StaticServer {
   url: string;
@@ -38,19 +27,15 @@ export async function serveStatic(dir: string, port = 0): Promise<StaticServer> 
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET and HEAD\n');
-    let path: string;
+    let pathname: string;
     try {
-      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     } catch {
       return send(400, 'bad path\n');
     }
-    const file = resolve(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (file !== root && !file.startsWith(root + sep)) return send(403, 'outside the served folder\n');
-    try {
-      send(200, await readFile(file), TYPES[extname(file)] ?? 'application/octet-stream');
-    } catch {
-      send(404, `not found: ${path}\n`);
-    }
+    const got = await readStaticFile(root, pathname);
+    if (got.status === 200) send(200, got.body, got.type);
+    else send(got.status, `${got.message}\n`);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

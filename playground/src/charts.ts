@@ -60,5 +60,5 @@ export function normsChart(trace: TraceRows, steps: number): Plot.PlotOptions {
 export const CHARTS = [
   { id: 'angles', title: 'Angle between the merged proposals', make: anglesChart },
   { id: 'deviations', title: '‖x′ − μₖ‖ (solid) against the step length η (dashed)', make: deviationsChart },
-  { id: 'norms', title: 'Norms against the sphere', make: normsChart },
+  { id: 'norms', title: 'Norms of the proposals and of the merge', make: normsChart },
 ] as const;

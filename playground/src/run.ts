@@ -16,7 +16,11 @@ import type { ExpertName } from '../../src/toy/shapes/experts.ts';
 import { parsePromptLabel, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
 import { renderPrompt } from '../../src/toy/shapes/render.ts';
 import { compileRule } from './custom-rule.ts';
+import { cachedRun } from './run-cache.ts';
 import { WORLD, type Settings } from './settings.ts';
+import { traceCollector, type TraceRows } from './trace.ts';
+
+export type { TraceRows } from './trace.ts';
 
 /** One image's verdict, for its caption. */
 export interface SampleVerdict {
@@ -40,20 +44,6 @@ export interface MethodView {
   ms: number;
 }
 
-/** The AMDM run's per-step geometry as chart rows (one row per step, model or sample). */
-export interface TraceRows {
-  /** Angle in degrees between the merged-so-far latent and each other proposal (fold stage). */
-  angles: { step: number; pair: string; sample: number; degrees: number }[];
-  /** ‖x′ − μₖ‖ per model and sample. */
-  deviations: { step: number; model: string; sample: number; distance: number }[];
-  /** The eq. 9 step length per model (after the √d scale). */
-  etas: { step: number; model: string; eta: number }[];
-  /** ‖·‖/√d of each proposal and of the merge x′. */
-  norms: { step: number; series: string; sample: number; value: number }[];
-  /** √(ᾱ·E x₀² + 1 − ᾱ): the radius per √d a latent of this prompt's data has at that step. */
-  sphere: { step: number; value: number }[];
-}
-
 export interface PlaygroundResult {
   prompt: ShapesPrompt;
   methods: MethodView[];
@@ -71,7 +61,6 @@ export interface RunOptions {
 }
 
 const SCHEDULE = makeSchedule();
-const CACHE_LIMIT = 32;
 
 /** Runs every method of `settings` (validated by parseSettings) on its prompt. */
 export async function runPlayground(settings: Settings, opts: RunOptions = {}): Promise<PlaygroundResult> {
@@ -84,18 +73,11 @@ export async function runPlayground(settings: Settings, opts: RunOptions = {}): 
   };
   for (const expert of [settings.target, ...settings.others]) {
     const key = JSON.stringify([settings.models, settings.prompt, expert, settings.T, settings.seed, settings.samples]);
-    let view = cache.get(key);
-    if (view) view = { ...view, ms: 0 };
-    else {
-      view = await runMethod(settings, prompt, { name: `${expert} alone`, experts: [expert] }, `alone:${expert}`);
-      cache.set(key, view);
-      if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    }
-    emit(view);
+    emit(await cachedRun(cache, key, () => runMethod(settings, prompt, { name: `${expert} alone`, experts: [expert] }, `alone:${expert}`)));
   }
   if (settings.others.length === 0) return { prompt, methods, trace: null, amdmError: null };
 
-  const collector = traceCollector(settings, prompt);
+  const collector = shapesTrace(settings, prompt);
   try {
     const rule: AggregationRule | Settings['rule'] = settings.rule === 'custom' ? compileRule(settings.ruleBody, WORLD.dim) : settings.rule;
     const experts = [settings.target, ...settings.others];
@@ -155,27 +137,19 @@ async function runMethod(
   };
 }
 
-/** Collects StepTraces of the AMDM run into chart rows. */
-function traceCollector(settings: Settings, prompt: ShapesPrompt): { rows: TraceRows; onStep: (t: StepTrace) => void } {
-  const experts = [settings.target, ...settings.others];
-  const sqrtD = Math.sqrt(WORLD.dim);
+/** The trace collector of a Shapes run: the experts' names and the sphere of this prompt's data. */
+function shapesTrace(settings: Settings, prompt: ShapesPrompt): ReturnType<typeof traceCollector> {
   const clean = renderPrompt(WORLD, prompt);
   let m2 = 0;
   for (const v of clean) m2 += v * v;
   const ex02 = m2 / WORLD.dim + WORLD.sigma0 ** 2; // E x₀² per element of this prompt's data
-  const rows: TraceRows = { angles: [], deviations: [], etas: [], norms: [], sphere: [] };
-  // a fold's stage j > 0 measures the merge so far; a symmetric rule's angles are all to the target
-  const symmetric = settings.rule === 'sphericalMean';
-  const pairName = (j: number) => `${j === 0 || symmetric ? settings.target : 'merge'} ↔ ${settings.others[j]}`;
-  const onStep = (t: StepTrace) => {
-    const step = t.step;
-    const ab = alphaBar(SCHEDULE, t.tPrev);
-    rows.sphere.push({ step, value: Math.sqrt(ab * ex02 + 1 - ab) });
-    t.evaluated.forEach((k, e) => t.proposalNorms[e].forEach((v, sample) => rows.norms.push({ step, series: `${experts[k]} proposal`, sample, value: v / sqrtD })));
-    t.mixedNorms?.forEach((v, sample) => rows.norms.push({ step, series: 'merge x′', sample, value: v / sqrtD }));
-    t.angles?.forEach((a, j) => a.forEach((rad, sample) => rows.angles.push({ step, pair: pairName(j), sample, degrees: (rad * 180) / Math.PI })));
-    t.deviations?.forEach((d, k) => d.forEach((distance, sample) => rows.deviations.push({ step, model: experts[k], sample, distance })));
-    t.etas?.forEach((eta, k) => rows.etas.push({ step, model: experts[k], eta }));
-  };
-  return { rows, onStep };
+  return traceCollector({
+    names: [settings.target, ...settings.others],
+    symmetric: settings.rule === 'sphericalMean',
+    dim: WORLD.dim,
+    sphere: (tPrev) => {
+      const ab = alphaBar(SCHEDULE, tPrev);
+      return Math.sqrt(ab * ex02 + 1 - ab);
+    },
+  });
 }

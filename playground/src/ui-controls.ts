@@ -1,12 +1,21 @@
-/** The sampler controls, built from CONTROLS: a labelled input per setting, with its value shown. */
+/**
+ * The sampler controls, built from CONTROLS: a labelled input per setting, with its value shown;
+ * a control of one world only is hidden in the other.
+ */
 import { CONTROLS, type Control, type Settings } from './settings.ts';
+import { ZOO_MAX_SAMPLES } from './zoo-settings.ts';
 
 export type OnChange = (patch: Partial<Settings>) => void;
 
 /** Appends one labelled control per descriptor to `root`; returns a function that shows settings. */
 export function buildControls(root: HTMLElement, onChange: OnChange): (s: Settings) => void {
   const setters = CONTROLS.map((c) => addControl(root, c, onChange));
-  return (s) => setters.forEach((set) => set(s));
+  return (s) => {
+    setters.forEach((set) => set(s));
+    CONTROLS.forEach((c, i) => {
+      (root.children[i] as HTMLElement).hidden = c.worlds !== undefined && !c.worlds.includes(s.world);
+    });
+  };
 }
 
 function addControl(root: HTMLElement, c: Control, onChange: OnChange): (s: Settings) => void {
@@ -21,7 +30,11 @@ function addControl(root: HTMLElement, c: Control, onChange: OnChange): (s: Sett
     select.addEventListener('change', () => onChange({ [c.key]: select.value } as Partial<Settings>));
     row.append(select, help);
     root.append(row);
-    return (s) => { select.value = String(s[c.key]); };
+    return (s) => {
+      // the mini-zoo runs generate jobs, which take the built-in rules only
+      for (const o of select.options) o.disabled = c.key === 'rule' && o.value === 'custom' && s.world === 'zoo';
+      select.value = String(s[c.key]);
+    };
   }
   const input = el('input', {
     id, type: c.kind, min: String(c.min), max: String(c.max), step: c.kind === 'range' ? String(c.step) : '1', 'aria-describedby': help.id,
@@ -39,6 +52,7 @@ function addControl(root: HTMLElement, c: Control, onChange: OnChange): (s: Sett
   return (s) => {
     const v = s[c.key] as number;
     if (c.key === 's') input.max = String(s.T); // s counts steps of T
+    if (c.key === 'samples') input.max = String(s.world === 'zoo' ? ZOO_MAX_SAMPLES : c.max);
     input.value = String(v);
     output.textContent = String(v);
   };

@@ -1,13 +1,14 @@
 /** `amdm serve`: the HTTP handler (src/server/) on a port, for Node and Deno alike. */
 import { Command, Option } from 'commander';
 import { BACKENDS, DEVICES } from '../onnx/session.ts';
+import { PLAYGROUND_BUILD_COMMAND } from '../server/playground-page.ts';
 import { DEFAULT_LIMITS } from '../server/limits.ts';
 import { intArg } from './options.ts';
 
 export function serveCommand(): Command {
   const d = DEFAULT_LIMITS;
   return new Command('serve')
-    .description('answer HTTP requests: POST /v1/generate (a job, as for generate), POST /v1/demo, GET /health')
+    .description('answer HTTP requests: POST /v1/generate (a job, as for generate), POST /v1/demo, GET /health, and the built playground page at GET /playground/')
     .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
     .option('--port <port>', 'port (0: any free one)', intArg(0, 65535), 8787)
     .option('--models <dirs...>', 'model roots: the only folders jobs may read models and style images from', [])
@@ -23,6 +24,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--device <device>', "onnxruntime device for every job (default: the job's)").choices(DEVICES))
     .addOption(new Option('--backend <backend>', "onnxruntime-node, onnxruntime-web (WASM) or node when it loads, for every job (default: the job's)").choices(BACKENDS))
     .option('--threads <n>', 'intra-op threads per session for every job', intArg(0, 1024))
+    .option('--playground <dir>', `folder of the built playground page, served at /playground/ (default: playground/dist of this checkout, which \`${PLAYGROUND_BUILD_COMMAND}\` writes)`)
     .action(async (o) => {
       const { listen } = await import('../server/listen.ts');
       const server = await listen({
@@ -34,6 +36,7 @@ export function serveCommand(): Command {
         pipelines: o.pipelines,
         limits: { bodyBytes: o.maxBody, steps: o.maxSteps, batch: o.maxBatch, imageSide: o.maxImageSide, models: o.maxModels, demoSamples: o.maxDemoSamples },
         session: { device: o.device, backend: o.backend, threads: o.threads },
+        ...(o.playground === undefined ? {} : { playground: o.playground }),
         log: (line) => console.error(line),
       });
       console.log(`amdm serve: listening on ${server.url} (model roots: ${o.models.length ? o.models.join(', ') : 'none, only the demo runs'})`);

@@ -6,6 +6,8 @@
  *   POST /v1/generate   a generate job (the JSON of `amdm generate`, src/jobs/job-schema.ts);
  *                       model folders and style images are paths relative to the model roots
  *   POST /v1/demo       the Shapes-world demo (the flags of `amdm demo` as JSON)
+ *   GET  /playground/…  the built playground page (playground-page.ts; `/` and `/playground`
+ *                       redirect there); 404 naming the build command while it is not built
  *
  * Answers: `?format=png` (default; the one image: target.png, or the demo's grid), `json`
  * (every image as base64 PNG, the trace and the resolved settings) or `events` (server-sent
@@ -29,6 +31,7 @@ import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
 import { createGate } from './gate.ts';
 import { createPipelineCache } from './pipelines.ts';
 import { modelRoots, type ModelRoots } from './roots.ts';
+import { isPlaygroundPath, PLAYGROUND_BUILD, playgroundRoute } from './playground-page.ts';
 import type { ZodType } from 'zod';
 
 export interface HandlerOptions {
@@ -45,6 +48,11 @@ export interface HandlerOptions {
   pipelines?: number;
   /** Receives one line per finished, failed or aborted job (default: none). */
   log?: (line: string) => void;
+  /**
+   * Folder of the built playground page, served under /playground/ (default: playground/dist of
+   * this checkout, PLAYGROUND_BUILD); null serves no page.
+   */
+  playground?: string | null;
 }
 
 export interface AmdmHandler {
@@ -102,6 +110,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
   roots.catch(() => undefined); // reported by ready() and by every request
   const log = options.log ?? (() => undefined);
   const counts = { completed: 0, failed: 0, aborted: 0 };
+  const page = playgroundRoute(options.playground === undefined ? PLAYGROUND_BUILD : options.playground);
 
   /** Run `work` in a slot; count and log how it ended. */
   const inSlot = async <T>(label: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> => {
@@ -208,13 +217,14 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
 
   const route = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
+    if (isPlaygroundPath(url.pathname)) return page(request, url.pathname);
     const routes: Record<string, [string, () => Promise<Response>]> = {
       '/health': ['GET', health],
       '/v1/generate': ['POST', () => generate(request, formatOf(request, url))],
       '/v1/demo': ['POST', () => demo(request, formatOf(request, url))],
     };
     const hit = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
-    if (!hit) throw new HttpError(404, `no route ${url.pathname}; routes: GET /health, POST /v1/generate, POST /v1/demo`);
+    if (!hit) throw new HttpError(404, `no route ${url.pathname}; routes: GET /health, POST /v1/generate, POST /v1/demo, GET /playground/ (the page)`);
     if (request.method !== hit[0]) throw new HttpError(405, `${url.pathname} takes ${hit[0]}, got ${request.method}`, { headers: { allow: hit[0] } });
     return hit[1]();
   };

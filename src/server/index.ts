@@ -3,3 +3,4 @@ export * from './handler.ts';
 export * from './limits.ts';
 export * from './listen.ts';
 export { HttpError } from './errors.ts';
+export { PLAYGROUND_BUILD, PLAYGROUND_BUILD_COMMAND } from './playground-page.ts';

@@ -1,7 +1,9 @@
 /**
  * The playground in a real browser (headless Chromium): the page loads, runs the worker, shows
  * the library's rates for the same seed, and updates images, rates and charts when a slider
- * moves (by keyboard). Saves a screenshot of the default view to out/playground/playground.png.
+ * moves (by keyboard); switched to the mini-zoo world it runs the zoo's ONNX models on
+ * onnxruntime-web and shows the library's MiniMIG scores. Saves screenshots of the default view
+ * and of the mini-zoo world to out/playground/playground.png and playground-zoo.png.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +16,16 @@ import { DEFAULT_SETTINGS } from '../../playground/src/settings.ts';
 import { launchChromium } from '../../playground/chromium.ts';
 import { describeWithChromium } from '../helpers/chromium.ts';
 import { projectRoot } from '../helpers/data.ts';
-import { libraryRates, type ExpectedSettings } from '../helpers/playground-expected.ts';
+import { libraryRates, libraryZooScores, type ExpectedSettings, type ExpectedZooSettings } from '../helpers/playground-expected.ts';
 
 const RATES = [['instance-success', 'instanceSuccess'], ['image-success', 'imageSuccess'], ['style-success', 'styleSuccess'], ['clean-images', 'cleanImages']] as const;
 const defaults = DEFAULT_SETTINGS as unknown as ExpectedSettings;
 
+/** The first mini-zoo run loads onnxruntime-web and the models: seconds on idle cores, minutes on busy ones. */
+const ZOO_TIMEOUT = 900_000;
+
 /** Waits until the run for settings with the values in `want` has finished; returns its settings. */
-async function waitForRun(page: Page, want: Partial<ExpectedSettings>): Promise<ExpectedSettings> {
+async function waitForRun(page: Page, want: Partial<ExpectedSettings> | Record<string, unknown>, timeout = 60_000): Promise<ExpectedSettings> {
   await page.waitForFunction(
     (w) => {
       const r = document.querySelector<HTMLElement>('#results')!;
@@ -29,7 +34,7 @@ async function waitForRun(page: Page, want: Partial<ExpectedSettings>): Promise<
       return Object.entries(w).every(([k, v]) => JSON.stringify(s[k]) === JSON.stringify(v));
     },
     want,
-    { timeout: 60_000 },
+    { timeout },
   );
   return JSON.parse((await page.getAttribute('#results', 'data-settings'))!);
 }
@@ -182,4 +187,49 @@ describeWithChromium('playground in Chromium', () => {
     await expectLibraryRates(page, { ...s, rule: 'lerp' });
     expect(await page.textContent('#rule-status')).toBe('the custom rule passed its checks and ran');
   });
+
+  it('the mini-zoo world: each model alone and AMDM on onnxruntime-web, with the library’s MiniMIG scores', async () => {
+    const zoo = await browser.context.newPage();
+    const zooErrors: string[] = [];
+    zoo.on('pageerror', (e) => zooErrors.push(e.message));
+    await zoo.goto(server.url);
+    await zoo.selectOption('#world', 'zoo');
+    // a change while the zoo run is going on stops it before its next method and runs the new settings
+    await zoo.waitForSelector('[data-key="alone:interactdiffusion-mini"]', { timeout: ZOO_TIMEOUT });
+    await zoo.focus('#control-T');
+    await zoo.keyboard.press('ArrowLeft');
+    const s = (await waitForRun(zoo, { world: 'zoo', T: 11 }, ZOO_TIMEOUT)) as unknown as ExpectedZooSettings & { world: string };
+    expect(s).toMatchObject({ zooPrompt: 'L3-002', zooTarget: 'interactdiffusion-mini', zooOthers: ['migc-mini', 'ipadapter-mini'], T: 11, s: 5, eta: 0.3, samples: 1 });
+    expect(zoo.url()).toContain('#world=zoo&T=11');
+    expect(await zoo.getAttribute('#results', 'data-cancelled')).toBe('1');
+    const want = await libraryZooScores(s, 'web');
+    const shown = await zoo.$$eval('#methods [data-key]:not([data-key=prompt])', (cards) =>
+      cards.map((c) => ({
+        key: c.getAttribute('data-key')!,
+        values: Object.fromEntries(['instance-success', 'miou', 'interaction-success', 'style-success', 'clean-rate'].map((a) => [a, c.getAttribute(`data-${a}`)])),
+        texts: Object.fromEntries([...c.querySelectorAll('[data-rate]')].map((d) => [d.getAttribute('data-rate'), d.textContent])),
+        images: c.querySelectorAll('canvas').length,
+      })),
+    );
+    expect(shown.map((c) => c.key)).toEqual(['alone:interactdiffusion-mini', 'alone:migc-mini', 'alone:ipadapter-mini', 'amdm']);
+    const fields = [['instance-success', 'instanceSuccess'], ['miou', 'mIoU'], ['interaction-success', 'interactionSuccess'], ['style-success', 'styleSuccess'], ['clean-rate', 'cleanRate']] as const;
+    for (const c of shown) {
+      expect(c.images).toBe(1);
+      for (const [attr, field] of fields) {
+        const e = want[c.key][field];
+        // the same WebAssembly build of onnxruntime in Node and in the page: the same images
+        if (e === null) expect(c.values[attr], `${c.key} ${attr}`).toBe('');
+        else expect(Number(c.values[attr]), `${c.key} ${attr}`).toBeCloseTo(e.value, 12);
+      }
+      expect(c.texts['instance-success']).toBe(`${(100 * want[c.key].instanceSuccess.value).toFixed(0)}% ± ${(100 * want[c.key].instanceSuccess.se).toFixed(0)}`);
+      expect(c.texts.miou).toBe(`${want[c.key].mIoU.value.toFixed(2)} ± ${want[c.key].mIoU.se.toFixed(2)}`);
+    }
+    expect(await zoo.locator('[data-key=prompt] canvas').count()).toBe(2); // the exact render and the style reference
+    expect(await zoo.locator('#charts figure svg').count()).toBeGreaterThanOrEqual(3);
+    expect(await zoo.locator('#prompt-panel').isHidden()).toBe(true);
+    expect(zooErrors).toEqual([]);
+    mkdirSync(join(projectRoot, 'out', 'playground'), { recursive: true });
+    await zoo.screenshot({ path: join(projectRoot, 'out', 'playground', 'playground-zoo.png'), fullPage: true });
+    await zoo.close();
+  }, ZOO_TIMEOUT + 300_000);
 });
