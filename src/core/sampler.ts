@@ -26,6 +26,7 @@
  * noise (η_ddim > 0); `streams` chooses others. So with s = 0 (or N = 1) the target's result
  * equals `sampleDDIM` of the target alone with the same seed, bit for bit.
  */
+import { throwIfAborted } from './abort.ts';
 import type { Denoiser } from './types.ts';
 import type { NoiseSchedule, TimestepSpacing } from './schedule.ts';
 import { ddimStepInto } from './ddim.ts';
@@ -392,12 +393,6 @@ function angles(a: Float32Array, b: Float32Array, batch: number, dim: number): F
   const out = new Float64Array(batch);
   for (let s = 0; s < batch; s++) out[s] = angleAt(a, b, s * dim, dim);
   return out;
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw signal.reason instanceof Error ? signal.reason : new DOMException('sampling aborted', 'AbortError');
-  }
 }
 
 /**

@@ -19,6 +19,7 @@
  * code decodes every model (sources M§2.1). Its DDIM noise (η_ddim > 0) then comes from
  * stream 1000 + k of the seed.
  */
+import { throwIfAborted } from '../core/abort.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -496,7 +497,7 @@ async function runPipeline(
     name: denoisers[target].name,
     eps: async (x, t, b) => {
       // the reference preset's loop takes no signal: stop it here, before the target's next call
-      if (ro.signal?.aborted) throw ro.signal.reason instanceof Error ? ro.signal.reason : new Error('sampling aborted');
+      throwIfAborted(ro.signal);
       const e = await denoisers[target].eps(x, t, b);
       done++;
       ro.onProgress?.(done, steps);
