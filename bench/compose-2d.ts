@@ -49,7 +49,22 @@ import {
   type WorldName,
 } from '../src/compose/index.ts';
 
-const METHODS = ['exact', 'oracle', 'expert0', 'amdm-half', 'amdm-all', 'amdm-shared', 'amdm-eta0', 'reverse', 'du-ula', 'du-mala', 'du-uhmc', 'du-hmc', 'fkc', 'smc'] as const;
+const METHODS = [
+  'exact',
+  'oracle',
+  'expert0',
+  'amdm-half',
+  'amdm-all',
+  'amdm-shared',
+  'amdm-eta0',
+  'reverse',
+  'du-ula',
+  'du-mala',
+  'du-uhmc',
+  'du-hmc',
+  'fkc',
+  'smc',
+] as const;
 type Method = (typeof METHODS)[number];
 
 const USAGE = `usage: npx tsx bench/compose-2d.ts [--quick] [--particles N] [--seeds S] [--steps T] [--worlds a,b] [--methods a,b] [--json file]
@@ -81,7 +96,9 @@ function parseArgs(argv: string[]) {
     const v = get(name);
     if (v === undefined) return [...dflt];
     const items = v.split(',');
-    for (const it of items) if (!(all as readonly string[]).includes(it)) throw new RangeError(`${name}: unknown '${it}', expected one of ${all.join(', ')}`);
+    for (const it of items)
+      if (!(all as readonly string[]).includes(it))
+        throw new RangeError(`${name}: unknown '${it}', expected one of ${all.join(', ')}`);
     return items as T[];
   };
   return {
@@ -99,8 +116,13 @@ const MCMC: Record<string, MCMCKind> = { 'du-ula': 'ula', 'du-mala': 'mala', 'du
 
 async function run(world: CompositionWorld, method: Method, o: ReturnType<typeof parseArgs>, seed: number) {
   const schedule = makeSchedule({
-    betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, numTrainTimesteps: 1000,
-    setAlphaToOne: true, stepsOffset: 0, timestepSpacing: 'trailing',
+    betaSchedule: 'linear',
+    betaStart: 1e-4,
+    betaEnd: 0.02,
+    numTrainTimesteps: 1000,
+    setAlphaToOne: true,
+    stepsOffset: 0,
+    timestepSpacing: 'trailing',
   });
   const N = o.particles;
   const dim = world.dim;
@@ -122,18 +144,30 @@ async function run(world: CompositionWorld, method: Method, o: ReturnType<typeof
     const shared = method === 'amdm-shared' || method === 'amdm-eta0';
     const latents = shared ? gaussianRng(seed, 9).fillNormal(new Float32Array(N * dim)) : undefined;
     const r = await sampleAMDM({
-      models, target: 0, steps: o.steps, aggregateSteps: s, schedule, shape: [dim], batch: N, seed, latents,
-      rule: AMDM_DEFAULTS.rule, weights: AMDM_DEFAULTS.weight, eta: method === 'amdm-eta0' ? 0 : AMDM_DEFAULTS.eta, etaScale: AMDM_DEFAULTS.etaScale,
+      models,
+      target: 0,
+      steps: o.steps,
+      aggregateSteps: s,
+      schedule,
+      shape: [dim],
+      batch: N,
+      seed,
+      latents,
+      rule: AMDM_DEFAULTS.rule,
+      weights: AMDM_DEFAULTS.weight,
+      eta: method === 'amdm-eta0' ? 0 : AMDM_DEFAULTS.eta,
+      etaScale: AMDM_DEFAULTS.etaScale,
     });
     samples = r.latents;
     calls = r.totalCalls;
   } else {
     const { models, gamma } = world.composition(schedule);
-    const r = method === 'fkc'
-      ? await sampleFKC({ ...common, models, gamma })
-      : method === 'smc'
-        ? await sampleSMC({ ...common, models, gamma })
-        : await sampleReverse({ ...common, models, gamma, mcmc: MCMC[method] ? { kind: MCMC[method] } : null });
+    const r =
+      method === 'fkc'
+        ? await sampleFKC({ ...common, models, gamma })
+        : method === 'smc'
+          ? await sampleSMC({ ...common, models, gamma })
+          : await sampleReverse({ ...common, models, gamma, mcmc: MCMC[method] ? { kind: MCMC[method] } : null });
     samples = r.samples;
     calls = r.evals.eps + r.evals.logDensity;
     acceptance = r.acceptance;
@@ -157,7 +191,13 @@ const METRICS = ['ll', 'lnMmd2', 'var', 'modeTV', 'slicedW2', 'calls', 'ms'] as 
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const results: { world: string; kind: string; method: string; seeds: Row[]; summary: Record<string, { mean: number; std: number }> }[] = [];
+  const results: {
+    world: string;
+    kind: string;
+    method: string;
+    seeds: Row[];
+    summary: Record<string, { mean: number; std: number }>;
+  }[] = [];
   for (const name of o.worlds as WorldName[]) {
     const world = world2d(name);
     for (const method of o.methods) {
@@ -174,10 +214,19 @@ async function main() {
       process.stderr.write(`${name} ${method} done\n`);
     }
   }
-  const fmt = (v: { mean: number; std: number }, digits: number) => `${v.mean.toFixed(digits)} ± ${v.std.toFixed(digits)}`;
+  const fmt = (v: { mean: number; std: number }, digits: number) =>
+    `${v.mean.toFixed(digits)} ± ${v.std.toFixed(digits)}`;
   const header = ['world', 'method', 'LL ↑', 'ln MMD² ↓', 'Var ↓', 'mode TV ↓', 'sliced W2 ↓', 'calls', 'ms'];
   const rows = results.map(({ world, method, summary: s }) => [
-    world, method, fmt(s.ll, 2), fmt(s.lnMmd2, 2), fmt(s.var, 3), fmt(s.modeTV, 3), fmt(s.slicedW2, 3), s.calls.mean.toFixed(0), s.ms.mean.toFixed(0),
+    world,
+    method,
+    fmt(s.ll, 2),
+    fmt(s.lnMmd2, 2),
+    fmt(s.var, 3),
+    fmt(s.modeTV, 3),
+    fmt(s.slicedW2, 3),
+    s.calls.mean.toFixed(0),
+    s.ms.mean.toFixed(0),
   ]);
   const table = markdownTable(header, rows, { textColumns: header.length });
   process.stdout.write(`particles ${o.particles}, seeds ${o.seeds}, steps ${o.steps}\n\n${table}\n`);

@@ -41,13 +41,20 @@ import { loadAverage, report } from './core-step/report.ts';
 /** A stopwatch: each call returns the seconds since the previous one. */
 function stopwatch(): () => number {
   let t = performance.now();
-  return () => { const now = performance.now(), dt = (now - t) / 1000; t = now; return dt; };
+  return () => {
+    const now = performance.now(),
+      dt = (now - t) / 1000;
+    t = now;
+    return dt;
+  };
 }
 
 /** Parts 1–3 in interleaved rounds (js, wasm, torch, js, wasm, torch, …); medians over the rounds. */
 async function runRounds(o: Options) {
   const lap = stopwatch();
-  const kernelRuns: KernelRow[] = [], stepRuns: StepRow[] = [], torchRuns: TorchResult[] = [];
+  const kernelRuns: KernelRow[] = [],
+    stepRuns: StepRow[] = [],
+    torchRuns: TorchResult[] = [];
   let torchWhy = '';
   const seconds = { kernels: 0, sampler: 0, torch: 0 };
   for (let round = 0; round < o.rounds; round++) {
@@ -67,7 +74,14 @@ async function runRounds(o: Options) {
   const kernels = medianRows(kernelRuns, (r) => `${r.kernel}|${r.B}|${r.backend}`);
   const steps = medianRows(stepRuns, (r) => `${r.rule}|${r.N}|${r.B}|${r.backend}`);
   const torch: TorchResult | null = torchRuns.length
-    ? { ...torchRuns[0], results: medianRows(torchRuns.flatMap((t) => t.results), (r) => `${r.kind}|${r.kind === 'kernel' ? r.kernel : r.rule}|${r.kind === 'step' ? r.N : ''}|${r.threads}|${r.B}`) }
+    ? {
+        ...torchRuns[0],
+        results: medianRows(
+          torchRuns.flatMap((t) => t.results),
+          (r) =>
+            `${r.kind}|${r.kind === 'kernel' ? r.kernel : r.rule}|${r.kind === 'step' ? r.N : ''}|${r.threads}|${r.B}`,
+        ),
+      }
     : null;
   return { kernels, steps, torch, torchWhy, seconds };
 }
@@ -85,10 +99,12 @@ async function main(): Promise<void> {
   const heap = o.heap ? runHeap(o, argv) : { rows: null, calls: null, why: 'skipped (--no-heap)', command: '' };
   const heapSeconds = lap();
   const total = (performance.now() - started) / 1000;
-  console.log(report({ o, command, loadStart, ...rounds, heap, seconds: { ...rounds.seconds, heap: heapSeconds, total } }));
+  console.log(
+    report({ o, command, loadStart, ...rounds, heap, seconds: { ...rounds.seconds, heap: heapSeconds, total } }),
+  );
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);
 });

@@ -64,7 +64,8 @@ function mediumUnet(seed: number, blocks = 1): Uint8Array {
   const x = g.op('Reshape', ['sample', g.i64([2], [-1, d])]);
   const text = g.op('ReduceMean', ['encoder_hidden_states'], { axes: attr.ints([1]), keepdims: attr.i(0) });
   const tau = g.op('Mul', [g.op('Sin', [g.op('Mul', ['timestep', g.f32([h], rnd(h, 0.01))])]), g.f32([], [0.1])]);
-  const w1 = g.f32([d, h], rnd(d * h, 1 / Math.sqrt(d))), w2 = g.f32([h, d], rnd(h * d, 1 / Math.sqrt(h)));
+  const w1 = g.f32([d, h], rnd(d * h, 1 / Math.sqrt(d))),
+    w2 = g.f32([h, d], rnd(h * d, 1 / Math.sqrt(h)));
   const cond = g.op('Add', [g.op('MatMul', [text, g.f32([TEXT.D, h], rnd(TEXT.D * h, 0.05))]), tau]);
   const block = (v: string) => g.op('MatMul', [g.op('Tanh', [g.op('Add', [g.op('MatMul', [v, w1]), cond])]), w2]);
   let out = block(x);
@@ -98,11 +99,17 @@ function timedUnet(unet: UnetModel, timer: { run: number }): UnetModel {
   return { ...unet, session };
 }
 
-async function localDenoiser(spec: ModelSpec, timer?: { run: number }): Promise<{ d: Denoiser; release: () => Promise<void> }> {
+async function localDenoiser(
+  spec: ModelSpec,
+  timer?: { run: number },
+): Promise<{ d: Denoiser; release: () => Promise<void> }> {
   const session = await openSession(spec.bytes, { intraOpNumThreads: spec.threads });
   let unet = unetModel(session, 'unet');
   if (timer) unet = timedUnet(unet, timer);
-  return { d: createUnetDenoiser({ unet, cond: spec.cond, uncond: spec.uncond, guidance: AMDM_DEFAULTS.guidance }), release: () => session.release() };
+  return {
+    d: createUnetDenoiser({ unet, cond: spec.cond, uncond: spec.uncond, guidance: AMDM_DEFAULTS.guidance }),
+    release: () => session.release(),
+  };
 }
 
 // ---- worker side: one session, eps on request -------------------------------------------
@@ -146,7 +153,16 @@ async function workerDenoiser(spec: ModelSpec): Promise<{ d: Denoiser; release: 
  * AMDM (paper Algorithm 1, slerp fold, η·√d deviation, η_ddim = 0) with the active models of a
  * step evaluated together; same random streams as sampleAMDM so the results can be compared.
  */
-async function amdmConcurrent(models: Denoiser[], schedule: NoiseSchedule, T: number, s: number, shape: number[], seed: number, eta: number, w: number) {
+async function amdmConcurrent(
+  models: Denoiser[],
+  schedule: NoiseSchedule,
+  T: number,
+  s: number,
+  shape: number[],
+  seed: number,
+  eta: number,
+  w: number,
+) {
   const N = models.length;
   const dim = shape.reduce((a, b) => a * b, 1);
   const ts = timesteps(schedule, T);
@@ -182,7 +198,12 @@ const ms = (x: number) => x.toFixed(2);
 
 async function main() {
   const { values } = parseArgs({
-    options: { steps: { type: 'string', default: '20' }, reps: { type: 'string', default: '3' }, threads: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      steps: { type: 'string', default: '20' },
+      reps: { type: 'string', default: '3' },
+      threads: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) {
     console.log('usage: npx tsx bench/onnx-overhead.ts [--steps 20] [--reps 3] [--threads N (default: all cores)]');
@@ -195,7 +216,9 @@ async function main() {
     throw new RangeError('--steps must be an integer >= 2, --reps >= 1, --threads >= 1');
   }
   const schedule = makeSchedule();
-  console.log(`# ONNX path overhead\n\nnode ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}, ${cores} threads, T = ${T}, median of ${reps}\n`);
+  console.log(
+    `# ONNX path overhead\n\nnode ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'}, ${cores} threads, T = ${T}, median of ${reps}\n`,
+  );
 
   // Tiny fixture: real sd-tiny graphs (text width 32), text from its encoder graph is not needed:
   // random embeddings of the right shape are fed.
@@ -203,14 +226,27 @@ async function main() {
   void textEncoderGraph;
   const emb = (n: number, seed: number) => seededUniform(seed)(n, 1);
   const tinySpec: ModelSpec = { bytes: tiny, cond: emb(77 * 32, 3), uncond: emb(77 * 32, 4), threads: cores };
-  const medSpecs: ModelSpec[] = [1, 2, 3].map((k) => ({ bytes: mediumUnet(10 + k), cond: emb(TEXT.L * TEXT.D, 20 + k), uncond: emb(TEXT.L * TEXT.D, 30 + k), threads: cores }));
+  const medSpecs: ModelSpec[] = [1, 2, 3].map((k) => ({
+    bytes: mediumUnet(10 + k),
+    cond: emb(TEXT.L * TEXT.D, 20 + k),
+    uncond: emb(TEXT.L * TEXT.D, 30 + k),
+    threads: cores,
+  }));
 
   console.log('## 1. Time outside session.run per DDIM step (one model, CFG batch of 2 rows)\n');
-  console.log(markdownTable(['UNet', 'latent', 'step (ms)', 'session.run (ms)', 'outside (ms)', 'outside / step'], [], { textColumns: 6 }));
+  console.log(
+    markdownTable(['UNet', 'latent', 'step (ms)', 'session.run (ms)', 'outside (ms)', 'outside / step'], [], {
+      textColumns: 6,
+    }),
+  );
   for (const [label, spec, shape] of [
     ['sd-tiny fixture', tinySpec, [4, 8, 8]],
     ['medium (2×MatMul, 64 MB)', medSpecs[0], [4, 64, 64]],
-    [`large (${LARGE_BLOCKS} residual blocks of the medium one)`, { ...medSpecs[0], bytes: mediumUnet(11, LARGE_BLOCKS) }, [4, 64, 64]],
+    [
+      `large (${LARGE_BLOCKS} residual blocks of the medium one)`,
+      { ...medSpecs[0], bytes: mediumUnet(11, LARGE_BLOCKS) },
+      [4, 64, 64],
+    ],
   ] as const) {
     const timer = { run: 0 };
     const { d, release } = await localDenoiser(spec, timer);
@@ -227,11 +263,17 @@ async function main() {
     await release();
     const st = median(step);
     const rn = median(run);
-    console.log(markdownRow([label, shape.join('×'), ms(st), ms(rn), ms(st - rn), `${((100 * (st - rn)) / st).toFixed(1)} %`]));
+    console.log(
+      markdownRow([label, shape.join('×'), ms(st), ms(rn), ms(st - rn), `${((100 * (st - rn)) / st).toFixed(1)} %`]),
+    );
   }
 
   console.log(`\n## 2. AMDM over medium ONNX models, s = T = ${T}\n`);
-  console.log(markdownTable(['run', 'models', 'wall (ms)', 'wall / single', 'UNet calls', 'max abs Δ vs sequential'], [], { textColumns: 6 }));
+  console.log(
+    markdownTable(['run', 'models', 'wall (ms)', 'wall / single', 'UNet calls', 'max abs Δ vs sequential'], [], {
+      textColumns: 6,
+    }),
+  );
   const shape = [4, 64, 64];
   const single = await (async () => {
     const { d, release } = await localDenoiser(medSpecs[0]);
@@ -255,7 +297,17 @@ async function main() {
     for (const threads of [cores, per]) {
       const seq = await Promise.all(specs.map((s) => localDenoiser({ ...s, threads })));
       const run = () =>
-        sampleAMDM({ models: seq.map((m) => m.d), steps: T, aggregateSteps: T, shape, seed: 1, schedule, weights: AMDM_DEFAULTS.weight, eta: AMDM_DEFAULTS.eta, rule: AMDM_DEFAULTS.rule });
+        sampleAMDM({
+          models: seq.map((m) => m.d),
+          steps: T,
+          aggregateSteps: T,
+          shape,
+          seed: 1,
+          schedule,
+          weights: AMDM_DEFAULTS.weight,
+          eta: AMDM_DEFAULTS.eta,
+          rule: AMDM_DEFAULTS.rule,
+        });
       await run();
       const walls: number[] = [];
       for (let r = 0; r < reps; r++) {
@@ -265,11 +317,30 @@ async function main() {
       }
       await Promise.all(seq.map((m) => m.release()));
       const wSeq = median(walls);
-      console.log(markdownRow([`sequential, main thread, ${N} sessions × ${threads} threads`, String(N), ms(wSeq), (wSeq / single).toFixed(2), `${ref.calls.join(' + ')} = ${ref.totalCalls}`, '–']));
+      console.log(
+        markdownRow([
+          `sequential, main thread, ${N} sessions × ${threads} threads`,
+          String(N),
+          ms(wSeq),
+          (wSeq / single).toFixed(2),
+          `${ref.calls.join(' + ')} = ${ref.totalCalls}`,
+          '–',
+        ]),
+      );
     }
 
     const conc = await Promise.all(specs.map((s) => workerDenoiser({ ...s, threads: per })));
-    const runC = () => amdmConcurrent(conc.map((m) => m.d), schedule, T, T, shape, 1, AMDM_DEFAULTS.eta, AMDM_DEFAULTS.weight);
+    const runC = () =>
+      amdmConcurrent(
+        conc.map((m) => m.d),
+        schedule,
+        T,
+        T,
+        shape,
+        1,
+        AMDM_DEFAULTS.eta,
+        AMDM_DEFAULTS.weight,
+      );
     await runC();
     const wallsC: number[] = [];
     let res!: Awaited<ReturnType<typeof runC>>;
@@ -282,7 +353,16 @@ async function main() {
     let diff = 0;
     for (let i = 0; i < res.latents.length; i++) diff = Math.max(diff, Math.abs(res.latents[i] - ref.latents[i]));
     const wC = median(wallsC);
-    console.log(markdownRow([`concurrent, ${N} workers × ${per} threads`, String(N), ms(wC), (wC / single).toFixed(2), `${res.calls.join(' + ')} = ${res.calls.reduce((a, b) => a + b, 0)}`, diff.toExponential(2)]));
+    console.log(
+      markdownRow([
+        `concurrent, ${N} workers × ${per} threads`,
+        String(N),
+        ms(wC),
+        (wC / single).toFixed(2),
+        `${res.calls.join(' + ')} = ${res.calls.reduce((a, b) => a + b, 0)}`,
+        diff.toExponential(2),
+      ]),
+    );
   }
   await spinning(cores, reps);
 }
@@ -296,7 +376,10 @@ async function spinning(cores: number, reps: number): Promise<void> {
     const rnd = seededUniform(seed);
     const g = graphBuilder('pair');
     g.input('x', 'float32', [2, d]);
-    const y = g.op('MatMul', [g.op('Tanh', [g.op('MatMul', ['x', g.f32([d, h], rnd(d * h, 0.01))])]), g.f32([h, d], rnd(h * d, 0.05))]);
+    const y = g.op('MatMul', [
+      g.op('Tanh', [g.op('MatMul', ['x', g.f32([d, h], rnd(d * h, 0.01))])]),
+      g.f32([h, d], rnd(h * d, 0.05)),
+    ]);
     g.op('Identity', [y], undefined, 'out');
     g.output('out', 'float32', [2, d]);
     return g.encode().model;
@@ -305,7 +388,12 @@ async function spinning(cores: number, reps: number): Promise<void> {
   for (const spin of ['1', '0']) {
     const ss: ort.InferenceSession[] = [];
     for (const k of [1, 2, 3]) {
-      ss.push(await ort.InferenceSession.create(model(k), { intraOpNumThreads: cores, extra: { session: { intra_op: { allow_spinning: spin } } } }));
+      ss.push(
+        await ort.InferenceSession.create(model(k), {
+          intraOpNumThreads: cores,
+          extra: { session: { intra_op: { allow_spinning: spin } } },
+        }),
+      );
     }
     for (const n of [1, 3]) {
       for (let w = 0; w < 2; w++) for (let k = 0; k < n; k++) await ss[k].run(feeds);

@@ -23,17 +23,22 @@ import { markdownTable } from '../src/jobs/table.ts';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '10' } } });
 const reps = Number(values.reps);
-if (!Number.isInteger(reps) || reps < 1 || reps > 29) throw new RangeError(`--reps must be an integer in [1, 29] (T steps down from 50 to s = 20), got ${values.reps}`);
+if (!Number.isInteger(reps) || reps < 1 || reps > 29)
+  throw new RangeError(`--reps must be an integer in [1, 29] (T steps down from 50 to s = 20), got ${values.reps}`);
 
 /** Presses `key` on `selector` and returns the page's update time for the run it starts. */
 async function step(page: Page, selector: string, key: string): Promise<number> {
   const before = await page.getAttribute('#results', 'data-settings');
   await page.focus(selector);
   await page.keyboard.press(key);
-  await page.waitForFunction((b) => {
-    const r = document.querySelector<HTMLElement>('#results')!;
-    return r.dataset.state === 'done' && r.dataset.settings !== b;
-  }, before, { timeout: 120_000 });
+  await page.waitForFunction(
+    (b) => {
+      const r = document.querySelector<HTMLElement>('#results')!;
+      return r.dataset.state === 'done' && r.dataset.settings !== b;
+    },
+    before,
+    { timeout: 120_000 },
+  );
   return Number(await page.getAttribute('#results', 'data-update-ms'));
 }
 
@@ -57,12 +62,23 @@ try {
   for (let i = 0; i < reps; i++) T.push(await step(page, '#control-T', 'ArrowLeft'));
   const version = browser.context.browser()?.version() ?? CHROMIUM;
   console.log(`### Playground update time in headless Chromium ${version}\n`);
-  console.log(`${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores visible, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end; Node ${process.version}; \`npx tsx bench/playground.ts --reps ${reps}\`\n`);
-  console.log(markdownTable(['change (default settings: layout ← attribute, T = 50, s = 20, B = 4)', 'median ms', 'min ms', 'max ms'], [
-    ['first load (worker start, 3 runs)', first.toFixed(0), '—', '—'],
-    [`one step of w (AMDM reruns, experts alone cached), ${reps}×`, ...stats(w)],
-    [`one step of T down from 50 (all 3 methods rerun), ${reps}×`, ...stats(T)],
-  ], { textColumns: 4 }));
+  console.log(
+    `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores visible, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} at the end; Node ${process.version}; \`npx tsx bench/playground.ts --reps ${reps}\`\n`,
+  );
+  console.log(
+    markdownTable(
+      ['change (default settings: layout ← attribute, T = 50, s = 20, B = 4)', 'median ms', 'min ms', 'max ms'],
+      [
+        ['first load (worker start, 3 runs)', first.toFixed(0), '—', '—'],
+        [`one step of w (AMDM reruns, experts alone cached), ${reps}×`, ...stats(w)],
+        [`one step of T down from 50 (all 3 methods rerun), ${reps}×`, ...stats(T)],
+      ],
+      { textColumns: 4 },
+    ),
+  );
 } finally {
   await browser.close();
   await server.close();

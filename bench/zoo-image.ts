@@ -22,7 +22,14 @@ import { markdownRow, markdownTable } from '../src/jobs/table.ts';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, zoo: { type: 'string', default: 'models/mini-zoo' }, threads: { type: 'string', default: '0' }, help: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '5' },
+    zoo: { type: 'string', default: 'models/mini-zoo' },
+    threads: { type: 'string', default: '0' },
+    help: { type: 'boolean' },
+  },
+});
 if (values.help) {
   console.log('usage: npx tsx bench/zoo-image.ts [--reps 5] [--zoo models/mini-zoo] [--threads 0]');
   process.exit(0);
@@ -30,12 +37,14 @@ if (values.help) {
 const reps = Number(values.reps);
 const threads = Number(values.threads);
 if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`--reps must be an integer ≥ 1, got ${values.reps}`);
-if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`--threads must be an integer ≥ 0, got ${values.threads}`);
+if (!Number.isInteger(threads) || threads < 0)
+  throw new RangeError(`--threads must be an integer ≥ 0, got ${values.threads}`);
 const zoo = resolve(values.zoo);
 
 // time every session.run of onnxruntime
 const timer = { run: 0 };
-const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
+const proto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } })
+  .prototype;
 const run0 = proto.run;
 proto.run = async function (this: unknown, ...a: unknown[]) {
   const t0 = performance.now();
@@ -50,7 +59,8 @@ const p = minimigPrompt(3, 2);
 const scratch = mkdtempSync(join(tmpdir(), 'zoo-image-'));
 const ref = join(scratch, 'style.png');
 writeFileSync(ref, await stylePng(p.reference));
-const spec = async (name: string): Promise<ZooModelSpec> => zooModelSpec(await folderKind(join(zoo, name)), p.scene, join(zoo, name), name, ref)!;
+const spec = async (name: string): Promise<ZooModelSpec> =>
+  zooModelSpec(await folderKind(join(zoo, name)), p.scene, join(zoo, name), name, ref)!;
 const [id, migc, ip] = [await spec('interactdiffusion-mini'), await spec('migc-mini'), await spec('ipadapter-mini')];
 const scalingFactor = await folderScalingFactor(id.folder);
 const T = AMDM_DEFAULTS.steps;
@@ -60,15 +70,34 @@ const configs = [
   { name: 'InteractDiffusion-mini alone', models: [id], extra: {} },
   { name: 'AMDM ← MIGC-mini', models: [id, migc], extra: { aggregateSteps: s, weights: [w], eta } },
   // IP-Adapter's w = 0.65: the paper's
-  { name: 'AMDM ← MIGC-mini + IP-Adapter-mini', models: [id, migc, ip], extra: { aggregateSteps: s, weights: [w, 0.65], eta } },
+  {
+    name: 'AMDM ← MIGC-mini + IP-Adapter-mini',
+    models: [id, migc, ip],
+    extra: { aggregateSteps: s, weights: [w, 0.65], eta },
+  },
 ];
 
-console.log(`## Per image on the mini-zoo (T = ${T}, s = ${s}, CFG 5; ${reps} images each after one warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'})\n`);
-console.log(markdownTable(['method', 'ms / image', 'ratio to alone', 'UNet calls', 'session.run (ms)', 'outside session.run'], []));
+console.log(
+  `## Per image on the mini-zoo (T = ${T}, s = ${s}, CFG 5; ${reps} images each after one warm-up; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'})\n`,
+);
+console.log(
+  markdownTable(
+    ['method', 'ms / image', 'ratio to alone', 'UNet calls', 'session.run (ms)', 'outside session.run'],
+    [],
+  ),
+);
 let alone = 0;
 for (const c of configs) {
   const pipe = await prepareSdPipeline({ models: c.models, session: { intraOpNumThreads: threads } });
-  const opts = { prompt: c.models[0].prompt, negativePrompt: '', steps: T, guidance: 5, seed: p.seed, scalingFactor, ...c.extra };
+  const opts = {
+    prompt: c.models[0].prompt,
+    negativePrompt: '',
+    steps: T,
+    guidance: 5,
+    seed: p.seed,
+    scalingFactor,
+    ...c.extra,
+  };
   try {
     await pipe.run(opts);
     const walls: number[] = [];
@@ -85,7 +114,16 @@ for (const c of configs) {
     const wall = walls.reduce((a, b) => a + b, 0) / reps;
     if (alone === 0) alone = wall;
     const run = runMs / reps;
-    console.log(markdownRow([c.name, wall.toFixed(1), (wall / alone).toFixed(2), String(calls), run.toFixed(1), `${(100 * (1 - run / wall)).toFixed(1)} %`]));
+    console.log(
+      markdownRow([
+        c.name,
+        wall.toFixed(1),
+        (wall / alone).toFixed(2),
+        String(calls),
+        run.toFixed(1),
+        `${(100 * (1 - run / wall)).toFixed(1)} %`,
+      ]),
+    );
   } finally {
     await pipe.release();
   }

@@ -62,9 +62,15 @@ function browserReplacements(): esbuild.Plugin {
   return {
     name: 'amdm-browser-replacements',
     setup(build) {
-      build.onResolve({ filter: /^(node:(fs|fs\/promises|path|crypto)|onnxruntime-node)$/ }, (a) => ({ path: shim(shims[a.path]) }));
-      build.onResolve({ filter: /^onnxruntime-web$/ }, (a) => build.resolve('onnxruntime-web/wasm', { kind: a.kind, resolveDir: a.resolveDir }));
-      build.onResolve({ filter: /\/image\/png\.ts$/ }, (a) => (resolve(a.resolveDir, a.path) === png ? { path: shim('png.ts') } : undefined));
+      build.onResolve({ filter: /^(node:(fs|fs\/promises|path|crypto)|onnxruntime-node)$/ }, (a) => ({
+        path: shim(shims[a.path]),
+      }));
+      build.onResolve({ filter: /^onnxruntime-web$/ }, (a) =>
+        build.resolve('onnxruntime-web/wasm', { kind: a.kind, resolveDir: a.resolveDir }),
+      );
+      build.onResolve({ filter: /\/image\/png\.ts$/ }, (a) =>
+        resolve(a.resolveDir, a.path) === png ? { path: shim('png.ts') } : undefined,
+      );
     },
   };
 }
@@ -84,7 +90,10 @@ async function zooFiles(files: Map<string, Uint8Array | string>): Promise<void> 
   for (const model of ZOO_MODEL_NAMES) {
     const dir = join(ZOO_SOURCE, model);
     const rels = await filesUnder(dir).catch((): string[] => []);
-    if (!rels.includes('unet/model.onnx')) throw new Error(`the playground's mini-zoo world needs ${dir} (a model folder with unet/model.onnx); it is missing`);
+    if (!rels.includes('unet/model.onnx'))
+      throw new Error(
+        `the playground's mini-zoo world needs ${dir} (a model folder with unet/model.onnx); it is missing`,
+      );
     for (const rel of rels) {
       const bytes = await readFile(join(dir, rel));
       files.set(`zoo/${model}/${rel}`, bytes);
@@ -99,8 +108,17 @@ export async function buildPlayground(outDir: string = PLAYGROUND_DIST): Promise
   const dir = resolve(outDir);
   const src = join(PLAYGROUND_SOURCE, 'src');
   const [page, zoo] = await Promise.all([
-    esbuild.build({ ...BROWSER, entryPoints: { app: join(src, 'main.ts'), worker: join(src, 'worker.ts') }, outdir: dir }),
-    esbuild.build({ ...BROWSER, entryPoints: { zoo: join(src, 'zoo-entry.ts') }, outdir: dir, plugins: [browserReplacements()] }),
+    esbuild.build({
+      ...BROWSER,
+      entryPoints: { app: join(src, 'main.ts'), worker: join(src, 'worker.ts') },
+      outdir: dir,
+    }),
+    esbuild.build({
+      ...BROWSER,
+      entryPoints: { zoo: join(src, 'zoo-entry.ts') },
+      outdir: dir,
+      plugins: [browserReplacements()],
+    }),
   ]);
   const files = new Map<string, Uint8Array | string>();
   for (const f of [...page.outputFiles!, ...zoo.outputFiles!]) files.set(relative(dir, f.path), f.contents);
@@ -108,5 +126,10 @@ export async function buildPlayground(outDir: string = PLAYGROUND_DIST): Promise
   files.set(ORT_WASM, await readFile(createRequire(import.meta.url).resolve(`onnxruntime-web/${ORT_WASM}`)));
   await zooFiles(files);
   await writeFolderAtomic(dir, files, { command: 'playground build', writes: WRITES });
-  return { dir, files: Object.fromEntries([...files].map(([k, v]) => [k, typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength])) };
+  return {
+    dir,
+    files: Object.fromEntries(
+      [...files].map(([k, v]) => [k, typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength]),
+    ),
+  };
 }

@@ -13,7 +13,9 @@ const program = new Command('playground')
     const built = await buildPlayground(o.out);
     const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     const total = Object.values(built.files).reduce((a, b) => a + b, 0);
-    console.log(`built ${built.dir} in ${Date.now() - started} ms (app.js ${kb(built.files['app.js'])}, worker.js ${kb(built.files['worker.js'])}, mini-zoo: zoo.js ${kb(built.files['zoo.js'])}, onnxruntime-web's .wasm and the models; ${(total / 2 ** 20).toFixed(0)} MiB in all)`);
+    console.log(
+      `built ${built.dir} in ${Date.now() - started} ms (app.js ${kb(built.files['app.js'])}, worker.js ${kb(built.files['worker.js'])}, mini-zoo: zoo.js ${kb(built.files['zoo.js'])}, onnxruntime-web's .wasm and the models; ${(total / 2 ** 20).toFixed(0)} MiB in all)`,
+    );
     if (o.buildOnly) return;
     const { url } = await serveStatic(built.dir, o.port);
     console.log(`AMDM playground: ${url}  (Ctrl+C stops)`);

@@ -20,7 +20,8 @@ export async function serveStatic(dir: string, port = 0): Promise<StaticServer> 
   checkInt('port', port, 0, 65535);
   const root = resolve(dir);
   const info = await stat(root).catch(() => null);
-  if (!info?.isDirectory()) throw new RangeError(`dir must be a folder to serve, got ${JSON.stringify(dir)} (build the playground first)`);
+  if (!info?.isDirectory())
+    throw new RangeError(`dir must be a folder to serve, got ${JSON.stringify(dir)} (build the playground first)`);
   const server = createServer(async (req, res) => {
     const send = (code: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8') => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });

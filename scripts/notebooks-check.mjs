@@ -24,7 +24,16 @@
  * The Jupyter command is /usr/bin/jupyter unless the JUPYTER environment variable names another.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,9 +77,12 @@ function newestMtime(dir) {
 /** Why dist/ must be rebuilt, or null when it is up to date. */
 function staleReason() {
   const src = join(root, 'src');
-  const entries = ['index.ts', ...readdirSync(src, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(src, e.name, 'index.ts')))
-    .map((e) => `${e.name}/index.ts`)];
+  const entries = [
+    'index.ts',
+    ...readdirSync(src, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(src, e.name, 'index.ts')))
+      .map((e) => `${e.name}/index.ts`),
+  ];
   let oldestBuilt = Infinity;
   for (const entry of entries) {
     const built = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
@@ -109,7 +121,9 @@ function jupyterAvailable() {
 }
 
 function firstLines(text, n = 8) {
-  const lines = String(Array.isArray(text) ? text.join('') : text).trimEnd().split('\n');
+  const lines = String(Array.isArray(text) ? text.join('') : text)
+    .trimEnd()
+    .split('\n');
   return lines.slice(0, n).join('\n') + (lines.length > n ? `\n… (${lines.length - n} more lines)` : '');
 }
 
@@ -151,7 +165,8 @@ function textDifference(a, b) {
   const [nx, ny] = [x.match(NUMBER) ?? [], y.match(NUMBER) ?? []];
   for (let i = 0; i < nx.length; i++) {
     const [u, v] = [Number(nx[i]), Number(ny[i])];
-    if (Math.abs(u - v) > 1e-9 + REL_TOL * Math.max(Math.abs(u), Math.abs(v))) return `a number differs: ${nx[i]} committed, ${ny[i]} now`;
+    if (Math.abs(u - v) > 1e-9 + REL_TOL * Math.max(Math.abs(u), Math.abs(v)))
+      return `a number differs: ${nx[i]} committed, ${ny[i]} now`;
   }
   return null;
 }
@@ -159,7 +174,8 @@ function textDifference(a, b) {
 /** Why two base64 PNGs differ, or null: same size and every channel within PIXEL_TOL. */
 function pngDifference(a, b) {
   const [x, y] = [PNG.sync.read(Buffer.from(joined(a), 'base64')), PNG.sync.read(Buffer.from(joined(b), 'base64'))];
-  if (x.width !== y.width || x.height !== y.height) return `the image is ${y.width}×${y.height} now, ${x.width}×${x.height} committed`;
+  if (x.width !== y.width || x.height !== y.height)
+    return `the image is ${y.width}×${y.height} now, ${x.width}×${x.height} committed`;
   let worst = 0;
   for (let i = 0; i < x.data.length; i++) worst = Math.max(worst, Math.abs(x.data[i] - y.data[i]));
   return worst <= PIXEL_TOL ? null : `an image differs by up to ${worst}/255 in a channel`;
@@ -180,7 +196,14 @@ function cellDifference(committed, executed) {
     for (const k of keys) {
       const [u, v] = [x.data?.[k], y.data?.[k]];
       if (u === undefined || v === undefined) return `output ${i}: ${k} only ${u === undefined ? 'now' : 'committed'}`;
-      const d = k === 'image/png' ? pngDifference(u, v) : typeof u === 'string' || Array.isArray(u) ? textDifference(u, v) : JSON.stringify(u) === JSON.stringify(v) ? null : 'the data differs';
+      const d =
+        k === 'image/png'
+          ? pngDifference(u, v)
+          : typeof u === 'string' || Array.isArray(u)
+            ? textDifference(u, v)
+            : JSON.stringify(u) === JSON.stringify(v)
+              ? null
+              : 'the data differs';
       if (d) return `output ${i} (${k}): ${d}`;
     }
   }
@@ -189,7 +212,8 @@ function cellDifference(committed, executed) {
 
 /** Cells whose outputs differ between the committed and the executed notebook. */
 function outputDifferences(committed, executed) {
-  if (committed.cells.length !== executed.cells.length) return [`${committed.cells.length} cells committed, ${executed.cells.length} executed`];
+  if (committed.cells.length !== executed.cells.length)
+    return [`${committed.cells.length} cells committed, ${executed.cells.length} executed`];
   const diffs = [];
   committed.cells.forEach((cell, i) => {
     if (cell.cell_type !== 'code') return;
@@ -210,10 +234,18 @@ function runNotebook(path, outDir) {
   const r = spawnSync(
     jupyter,
     [
-      'nbconvert', '--to', 'notebook', '--execute', '--allow-errors',
+      'nbconvert',
+      '--to',
+      'notebook',
+      '--execute',
+      '--allow-errors',
       '--ExecutePreprocessor.kernel_name=tslab',
       '--ExecutePreprocessor.timeout=600',
-      '--output-dir', outDir, '--output', name, path,
+      '--output-dir',
+      outDir,
+      '--output',
+      name,
+      path,
     ],
     { cwd: root, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
@@ -221,7 +253,9 @@ function runNotebook(path, outDir) {
   const problems = [];
   const executed = join(outDir, name);
   if (r.status !== 0 || !existsSync(executed)) {
-    problems.push(`nbconvert failed (exit ${r.status ?? r.signal}):\n${firstLines((r.stderr || '').split('\n').slice(-12).join('\n'), 12)}`);
+    problems.push(
+      `nbconvert failed (exit ${r.status ?? r.signal}):\n${firstLines((r.stderr || '').split('\n').slice(-12).join('\n'), 12)}`,
+    );
   } else {
     problems.push(...problemsOf(JSON.parse(readFileSync(executed, 'utf8'))));
   }
@@ -249,7 +283,10 @@ function main() {
   const dir = join(root, 'notebooks');
   const notebooks = opts.notebooks.length
     ? opts.notebooks
-    : readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => join(dir, f));
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+        .map((f) => join(dir, f));
   if (notebooks.length === 0) {
     console.error('notebooks-check: no notebooks to run');
     process.exit(1);

@@ -16,9 +16,17 @@ if (!present) {
 }
 
 describe.runIf(present)('deno task', () => {
-  it.each(['check:core', 'test:core'])('%s succeeds', (task) => {
-    const r = spawnSync(DENO, ['task', task], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1' } });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stderr).not.toMatch(/SyntaxError/);
-  }, 250_000);
+  it.each(['check:core', 'test:core'])(
+    '%s succeeds',
+    (task) => {
+      const r = spawnSync(DENO, ['task', task], {
+        encoding: 'utf8',
+        timeout: 240_000,
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toMatch(/SyntaxError/);
+    },
+    250_000,
+  );
 });

@@ -17,7 +17,9 @@ const JUPYTER = process.env.JUPYTER || '/usr/bin/jupyter';
 const INSTALL = 'apt-get install -y jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel';
 const CHECK_SCRIPT = join(projectRoot, 'scripts', 'notebooks-check.mjs');
 const NOTEBOOKS_DIR = join(projectRoot, 'notebooks');
-const notebookFiles = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith('.ipynb')).sort();
+const notebookFiles = readdirSync(NOTEBOOKS_DIR)
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort();
 
 interface Cell {
   cell_type: 'code' | 'markdown' | 'raw';
@@ -39,13 +41,15 @@ const ALLOWED_IMPORT = /^(amdm(\/(core|toy|image|onnx|sd|compose))?|@observableh
 
 describe('notebook files', () => {
   it('holds the introductory and the application notebooks', () => {
-    expect(notebookFiles).toEqual(expect.arrayContaining([
-      '01-hypersphere.ipynb',
-      '02-linear-vs-spherical.ipynb',
-      '03-deviation-optimization.ipynb',
-      '04-fine-grained-control.ipynb',
-      '05-interactdiffusion-migc-ipadapter.ipynb',
-    ]));
+    expect(notebookFiles).toEqual(
+      expect.arrayContaining([
+        '01-hypersphere.ipynb',
+        '02-linear-vs-spherical.ipynb',
+        '03-deviation-optimization.ipynb',
+        '04-fine-grained-control.ipynb',
+        '05-interactdiffusion-migc-ipadapter.ipynb',
+      ]),
+    );
   });
 
   it.each(notebookFiles)('%s is stored executed (with outputs, without errors) on the project tslab kernel', (file) => {
@@ -74,8 +78,8 @@ describe('notebook files', () => {
   });
 
   it.each(notebookFiles)('%s imports only the public API of the built package (plus Plot and tslab)', (file) => {
-    const specifiers = load(file).cells
-      .filter((c) => c.cell_type === 'code')
+    const specifiers = load(file)
+      .cells.filter((c) => c.cell_type === 'code')
       .flatMap((c) => [
         // import statements (line-initial, so a string like 'drinking from' is not one) and require()
         ...[...text(c).matchAll(/^\s*import\s[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm)].map((m) => m[1]),
@@ -86,7 +90,10 @@ describe('notebook files', () => {
   });
 
   it('the kernel spec starts tslab from the project root through the launcher', () => {
-    const spec = JSON.parse(readFileSync(join(projectRoot, 'kernels', 'tslab', 'kernel.json'), 'utf8')) as { argv: string[]; language: string };
+    const spec = JSON.parse(readFileSync(join(projectRoot, 'kernels', 'tslab', 'kernel.json'), 'utf8')) as {
+      argv: string[];
+      language: string;
+    };
     expect(spec.language).toBe('typescript');
     const command = spec.argv.join(' ');
     expect(command).toContain('cd "{resource_dir}/../.."');
@@ -103,13 +110,24 @@ function jupyterMissing(): string | undefined {
 }
 
 function runCheck(args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(process.execPath, [CHECK_SCRIPT, ...args], { cwd: projectRoot, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [CHECK_SCRIPT, ...args], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
 function notebookWith(sources: string[]): string {
   return JSON.stringify({
-    cells: sources.map((s, i) => ({ cell_type: 'code', execution_count: null, id: `c${i}`, metadata: {}, outputs: [], source: s })),
+    cells: sources.map((s, i) => ({
+      cell_type: 'code',
+      execution_count: null,
+      id: `c${i}`,
+      metadata: {},
+      outputs: [],
+      source: s,
+    })),
     metadata: { kernelspec: { display_name: 'TypeScript (tslab, amdm)', language: 'typescript', name: 'tslab' } },
     nbformat: 4,
     nbformat_minor: 5,
@@ -132,30 +150,39 @@ describe('headless execution', () => {
     return;
   }
 
-  it('every notebook executes without an error into its committed outputs', () => {
-    const { status, output } = runCheck([]);
-    const lines = output.trimEnd().split('\n');
-    expect(lines[lines.length - 1], output).toBe(`notebooks: ${notebookFiles.length} passed, 0 failed`);
-    expect(status, output).toBe(0);
-    for (const file of notebookFiles) expect(output).toMatch(new RegExp(`ok +[0-9.]+ s  ${file.replace('.', '\\.')}`));
-  }, RUN_TIMEOUT);
+  it(
+    'every notebook executes without an error into its committed outputs',
+    () => {
+      const { status, output } = runCheck([]);
+      const lines = output.trimEnd().split('\n');
+      expect(lines[lines.length - 1], output).toBe(`notebooks: ${notebookFiles.length} passed, 0 failed`);
+      expect(status, output).toBe(0);
+      for (const file of notebookFiles)
+        expect(output).toMatch(new RegExp(`ok +[0-9.]+ s  ${file.replace('.', '\\.')}`));
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('reports a type error and a thrown exception as failures', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'amdm-notebook-test-'));
-    try {
-      const typeError = join(dir, 'type-error.ipynb');
-      const thrown = join(dir, 'thrown.ipynb');
-      writeFileSync(typeError, notebookWith([`import { randn } from 'amdm';\nconst n: number = randn(1, 4);`]));
-      writeFileSync(thrown, notebookWith([`import { randn } from 'amdm';\nrandn(1, -1);`]));
-      const { status, output } = runCheck(['--no-build', typeError, thrown]);
-      expect(status, output).toBe(1);
-      expect(output).toMatch(/FAIL .* type-error\.ipynb/);
-      expect(output).toMatch(/not assignable to type 'number'/);
-      expect(output).toMatch(/FAIL .* thrown\.ipynb/);
-      expect(output).toMatch(/RangeError: n must be/);
-      expect(output.trimEnd().split('\n').pop()).toBe('notebooks: 0 passed, 2 failed');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, RUN_TIMEOUT);
+  it(
+    'reports a type error and a thrown exception as failures',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'amdm-notebook-test-'));
+      try {
+        const typeError = join(dir, 'type-error.ipynb');
+        const thrown = join(dir, 'thrown.ipynb');
+        writeFileSync(typeError, notebookWith([`import { randn } from 'amdm';\nconst n: number = randn(1, 4);`]));
+        writeFileSync(thrown, notebookWith([`import { randn } from 'amdm';\nrandn(1, -1);`]));
+        const { status, output } = runCheck(['--no-build', typeError, thrown]);
+        expect(status, output).toBe(1);
+        expect(output).toMatch(/FAIL .* type-error\.ipynb/);
+        expect(output).toMatch(/not assignable to type 'number'/);
+        expect(output).toMatch(/FAIL .* thrown\.ipynb/);
+        expect(output).toMatch(/RangeError: n must be/);
+        expect(output.trimEnd().split('\n').pop()).toBe('notebooks: 0 passed, 2 failed');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    RUN_TIMEOUT,
+  );
 });

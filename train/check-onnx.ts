@@ -57,7 +57,9 @@ async function checkGraph(dir: string, tol: number): Promise<boolean> {
     const r = relError(out[e.name].data as Float32Array, read(buf, e) as Float32Array);
     const pass = r <= tol;
     ok &&= pass;
-    console.log(`${pass ? 'ok  ' : 'FAIL'} ${dir.split('/').slice(-2).join('/')} ${e.name} [${e.dims.join(',')}] rel.err ${r.toExponential(2)}`);
+    console.log(
+      `${pass ? 'ok  ' : 'FAIL'} ${dir.split('/').slice(-2).join('/')} ${e.name} [${e.dims.join(',')}] rel.err ${r.toExponential(2)}`,
+    );
   }
   return ok;
 }

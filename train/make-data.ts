@@ -145,7 +145,8 @@ function fillSample(buf: Map<string, Typed>, k: number, seed: number, index: num
   renderScene(scene, { out: get<Uint8Array>('image').subarray(k * IMAGE, (k + 1) * IMAGE) });
   renderScene(scene, { marks: false, out: get<Uint8Array>('image_nomarks').subarray(k * IMAGE, (k + 1) * IMAGE) });
   renderStyle(reference, { out: get<Uint8Array>('style_ref').subarray(k * IMAGE, (k + 1) * IMAGE) });
-  for (const [name, variant] of CAPTION_ARRAYS) get<Uint16Array>(name).set(tok.encode(caption(scene, variant)), k * TOKENS);
+  for (const [name, variant] of CAPTION_ARRAYS)
+    get<Uint16Array>(name).set(tok.encode(caption(scene, variant)), k * TOKENS);
   const n = scene.instances.length;
   get<Uint8Array>('n_inst')[k] = n;
   const boxes = get<Float32Array>('boxes');
@@ -169,18 +170,29 @@ function fillSample(buf: Map<string, Typed>, k: number, seed: number, index: num
   get<Uint8Array>('n_rel')[k] = scene.relations.length;
   const rel = get<Uint8Array>('rel');
   rel.fill(0, k * MAX_RELATIONS * 3, (k + 1) * MAX_RELATIONS * 3);
-  scene.relations.forEach((r, j) => rel.set([r.subject, r.object, ACTIONS.indexOf(r.action)], (k * MAX_RELATIONS + j) * 3));
+  scene.relations.forEach((r, j) =>
+    rel.set([r.subject, r.object, ACTIONS.indexOf(r.action)], (k * MAX_RELATIONS + j) * 3),
+  );
   get<Uint8Array>('texture')[k] = TEXTURES.indexOf(scene.style.texture);
   get<Uint8Array>('tint')[k] = TINTS.indexOf(scene.style.tint);
 }
 
-const bytes = (a: Typed, from = 0, to = a.length) => new Uint8Array(a.buffer, a.byteOffset + from * a.BYTES_PER_ELEMENT, (to - from) * a.BYTES_PER_ELEMENT);
+const bytes = (a: Typed, from = 0, to = a.length) =>
+  new Uint8Array(a.buffer, a.byteOffset + from * a.BYTES_PER_ELEMENT, (to - from) * a.BYTES_PER_ELEMENT);
 
 /** Writes `count` samples of `seed` to `out` (atomically); `tok` must be the world's CLIP tokenizer. */
 export async function writeTrainingSet(out: string, count: number, seed: number, tok: ClipTokenizer): Promise<void> {
-  if (endianness() !== 'LE') throw new Error('make-data writes little-endian arrays from typed arrays: run it on a little-endian machine');
+  if (endianness() !== 'LE')
+    throw new Error('make-data writes little-endian arrays from typed arrays: run it on a little-endian machine');
   const globals = new Map<string, { dtype: Dtype; shape: number[]; data: Uint16Array }>([
-    ['action_tokens', { dtype: 'uint16', shape: [ACTIONS.length, TOKENS], data: Uint16Array.from(ACTIONS.flatMap((a) => tok.encode(a))) }],
+    [
+      'action_tokens',
+      {
+        dtype: 'uint16',
+        shape: [ACTIONS.length, TOKENS],
+        data: Uint16Array.from(ACTIONS.flatMap((a) => tok.encode(a))),
+      },
+    ],
     ['empty_tokens', { dtype: 'uint16', shape: [TOKENS], data: Uint16Array.from(tok.encode('')) }],
   ]);
   const lay = layout(count, seed, globals);
@@ -218,18 +230,26 @@ export async function writeTrainingSet(out: string, count: number, seed: number,
 async function main(): Promise<void> {
   const opts = new Command()
     .name('make-data')
-    .description('Writes the MiniMIG training set (renders, captions, phrases, boxes, relations, style references) for train/*.py')
+    .description(
+      'Writes the MiniMIG training set (renders, captions, phrases, boxes, relations, style references) for train/*.py',
+    )
     .requiredOption('--out <file>', 'output file, e.g. train/data/minimig.bin')
     .requiredOption('--count <n>', 'number of samples', intArg(1, 2_000_000))
     .option('--seed <seed>', 'seed of the scenes', intArg(0, 2 ** 32 - 1), 0)
-    .option('--tokenizer <dir>', 'CLIP tokenizer folder (the pruned one ships with the zoo)', 'models/mini-zoo/tokenizer')
+    .option(
+      '--tokenizer <dir>',
+      'CLIP tokenizer folder (the pruned one ships with the zoo)',
+      'models/mini-zoo/tokenizer',
+    )
     .showHelpAfterError()
     .parse()
     .opts<{ out: string; count: number; seed: number; tokenizer: string }>();
   const t0 = performance.now();
   const tok = await loadClipTokenizer(opts.tokenizer);
   await writeTrainingSet(opts.out, opts.count, opts.seed, tok);
-  console.log(`wrote ${opts.out}: ${opts.count} samples, seed ${opts.seed}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote ${opts.out}: ${opts.count} samples, seed ${opts.seed}, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 if (process.argv[1]?.endsWith('make-data.ts')) {

@@ -40,23 +40,32 @@ function bpeForm(word: string, table: readonly string[]): string {
 }
 
 /** Prunes CLIP's vocab.json (parsed) and merges.txt (text) to the given words. */
-export function pruneClipTokenizer(vocab: Record<string, number>, mergesText: string, words: readonly string[]): PrunedTokenizer {
+export function pruneClipTokenizer(
+  vocab: Record<string, number>,
+  mergesText: string,
+  words: readonly string[],
+): PrunedTokenizer {
   const table = bytesToUnicode();
   const forms = words.map((w) => bpeForm(w, table));
   const lines = mergesText.trim().split(/\r?\n/);
-  if (!lines[0].startsWith('#version')) throw new RangeError(`merges.txt must start with a "#version" line, got ${JSON.stringify(lines[0])}`);
+  if (!lines[0].startsWith('#version'))
+    throw new RangeError(`merges.txt must start with a "#version" line, got ${JSON.stringify(lines[0])}`);
   const kept: string[] = [lines[0]];
   const out: Record<string, number> = {};
-  for (const [token, id] of Object.entries(vocab)) if (id < BYTE_TOKENS || token === BOS_TOKEN || token === EOS_TOKEN) out[token] = id;
+  for (const [token, id] of Object.entries(vocab))
+    if (id < BYTE_TOKENS || token === BOS_TOKEN || token === EOS_TOKEN) out[token] = id;
   if (Object.keys(out).length !== BYTE_TOKENS + 2) {
-    throw new RangeError(`vocab.json must hold ids 0..${BYTE_TOKENS - 1} and ${BOS_TOKEN}, ${EOS_TOKEN}; found ${Object.keys(out).length} of them`);
+    throw new RangeError(
+      `vocab.json must hold ids 0..${BYTE_TOKENS - 1} and ${BOS_TOKEN}, ${EOS_TOKEN}; found ${Object.keys(out).length} of them`,
+    );
   }
   for (const line of lines.slice(1)) {
     const [l, r] = line.trim().split(/\s+/);
     const joined = l + r;
     if (!forms.some((f) => f.includes(joined))) continue;
     const id = vocab[joined];
-    if (id === undefined) throw new RangeError(`merges.txt merge "${line}" makes ${JSON.stringify(joined)}, which vocab.json lacks`);
+    if (id === undefined)
+      throw new RangeError(`merges.txt merge "${line}" makes ${JSON.stringify(joined)}, which vocab.json lacks`);
     kept.push(line);
     out[joined] = id;
   }
@@ -68,7 +77,10 @@ async function main(): Promise<void> {
   const opts = new Command()
     .name('make-tokenizer')
     .description("Writes the MiniMIG-pruned CLIP tokenizer (original ids) from CLIP's full tokenizer files")
-    .requiredOption('--from <dir>', "folder with CLIP's vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json")
+    .requiredOption(
+      '--from <dir>',
+      "folder with CLIP's vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json",
+    )
     .option('--out <dir>', 'output folder', 'models/mini-zoo/tokenizer')
     .showHelpAfterError()
     .parse()
@@ -86,7 +98,9 @@ async function main(): Promise<void> {
   await writeFileAtomic(join(opts.out, 'merges.txt'), pruned.merges);
   await writeFileAtomic(join(opts.out, 'tokenizer_config.json'), config);
   await writeFileAtomic(join(opts.out, 'special_tokens_map.json'), special);
-  console.log(`wrote ${opts.out}: ${Object.keys(pruned.vocab).length} tokens, ${pruned.merges.trim().split('\n').length - 1} merges`);
+  console.log(
+    `wrote ${opts.out}: ${Object.keys(pruned.vocab).length} tokens, ${pruned.merges.trim().split('\n').length - 1} merges`,
+  );
 }
 
 if (process.argv[1]?.endsWith('make-tokenizer.ts')) {

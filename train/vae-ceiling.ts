@@ -20,7 +20,8 @@ const [file] = program.args;
 const { first, seed } = program.opts<{ first: number; seed: number }>();
 if (!Number.isInteger(first) || first < 0) throw new RangeError(`--first must be an integer >= 0, got ${first}`);
 const buf = readFileSync(file);
-if (buf.byteLength % (4 * IMAGE) !== 0) throw new RangeError(`${file}: ${buf.byteLength} bytes is not a whole number of 3×32×32 float32 images`);
+if (buf.byteLength % (4 * IMAGE) !== 0)
+  throw new RangeError(`${file}: ${buf.byteLength} bytes is not a whole number of 3×32×32 float32 images`);
 const images = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 const tallies = new Map<string, { ok: number; n: number }>();
 const add = (key: string, ok: boolean) => {

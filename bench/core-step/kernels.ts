@@ -5,7 +5,13 @@ import { DIM, ETA, WEIGHT, type Options } from './options.ts';
 import { symmetricWeights, timeCalls } from './measure.ts';
 
 /** ns per element of one call. */
-export interface KernelRow { kernel: string; B: number; backend: BackendName; wall: number; cpu: number }
+export interface KernelRow {
+  kernel: string;
+  B: number;
+  backend: BackendName;
+  wall: number;
+  cpu: number;
+}
 
 /** Bytes a kernel reads and writes per element (the wasm passes; the js loops move the same). */
 export const KERNEL_BYTES: Record<string, number> = {
@@ -44,18 +50,29 @@ export function benchKernels(o: Options, backend: BackendName): KernelRow[] {
     add(COPY, () => out.set(a));
     // as the sampler calls it: mean and proposal written, η_ddim = 0
     add('ddimStepInto', () => ddimStepInto(c, a, e, mean, prev, null, null, k));
-    add('deviate', () => { deviate(a, b, eta, out, DIM, dists, false, k); });
+    add('deviate', () => {
+      deviate(a, b, eta, out, DIM, dists, false, k);
+    });
     for (const r of o.rules) {
       const rule = RULES[r];
       if (rule.symmetric) {
         for (const N of o.models) {
-          const xs = randnIn(k, n, Array.from({ length: N }, (_, j) => 10 + j));
+          const xs = randnIn(
+            k,
+            n,
+            Array.from({ length: N }, (_, j) => 10 + j),
+          );
           const w = symmetricWeights(N);
-          add(`${r} (${N} inputs)`, () => { rule(xs, w, out, DIM, k); });
+          add(`${r} (${N} inputs)`, () => {
+            rule(xs, w, out, DIM, k);
+          });
         }
       } else {
-        const xs = [a, b], w = [WEIGHT];
-        add(r, () => { rule(xs, w, out, DIM, k); });
+        const xs = [a, b],
+          w = [WEIGHT];
+        add(r, () => {
+          rule(xs, w, out, DIM, k);
+        });
       }
     }
   }

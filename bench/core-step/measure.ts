@@ -18,16 +18,24 @@ export function median(xs: number[]): number {
 /** One row per key, each numeric field the median over the rows with that key (first-seen order). */
 export function medianRows<T extends object>(rows: T[], key: (r: T) => string): T[] {
   const groups = new Map<string, T[]>();
-  for (const r of rows) { const k = key(r); if (!groups.has(k)) groups.set(k, []); groups.get(k)!.push(r); }
+  for (const r of rows) {
+    const k = key(r);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(r);
+  }
   return [...groups.values()].map((g) => {
     const res = { ...g[0] } as Record<string, unknown>;
-    for (const [field, v] of Object.entries(g[0])) if (typeof v === 'number') res[field] = median(g.map((r) => (r as Record<string, number>)[field]));
+    for (const [field, v] of Object.entries(g[0]))
+      if (typeof v === 'number') res[field] = median(g.map((r) => (r as Record<string, number>)[field]));
     return res as T;
   });
 }
 
 /** Wall clock and this process's CPU time (all threads; a busy machine disturbs it less), in ns. */
-export interface Timing { wall: number; cpu: number }
+export interface Timing {
+  wall: number;
+  cpu: number;
+}
 
 /** Process CPU time in ms (user + system). */
 export function cpuMs(): number {
@@ -49,9 +57,11 @@ export function timeCalls(fn: () => void, reps: number, warmup: number, minMs: n
     calls *= 4;
   }
   for (let w = 0; w < warmup; w++) for (let i = 0; i < calls; i++) fn();
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   for (let r = 0; r < reps; r++) {
-    const t0 = performance.now(), c0 = cpuMs();
+    const t0 = performance.now(),
+      c0 = cpuMs();
     for (let i = 0; i < calls; i++) fn();
     wall.push(((performance.now() - t0) * 1e6) / calls);
     cpu.push(((cpuMs() - c0) * 1e6) / calls);
@@ -68,7 +78,8 @@ export function symmetricWeights(N: number): number[] {
 export function makeModels(N: number, n: number, onTarget?: (step: number) => void): Denoiser[] {
   return Array.from({ length: N }, (_, k) => {
     const eps = randn(n, 100 + k);
-    let step = 0, lastT = -1;
+    let step = 0,
+      lastT = -1;
     return {
       name: `zero-cost ${k}`,
       eps(_x: Float32Array, t: number): Float32Array {

@@ -73,7 +73,8 @@ export function parseOptions(argv: string[]): Options & { heapChild: boolean } {
   const int = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
     if (v === undefined) return dflt;
     const x = Number(v);
-    if (!Number.isInteger(x) || x < min || x > max) throw new RangeError(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(x) || x < min || x > max)
+      throw new RangeError(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
     return x;
   };
   const list = (name: string, v: string | undefined, dflt: number[], min: number, max: number): number[] =>
@@ -81,11 +82,13 @@ export function parseOptions(argv: string[]): Options & { heapChild: boolean } {
   const ruleNames = Object.keys(RULES) as RuleName[];
   const rules = (values.rules ?? ruleNames.join(',')).split(',').map((r) => r.trim());
   for (const r of rules) {
-    if (!(ruleNames as string[]).includes(r)) throw new RangeError(`--rules must be a comma list of ${ruleNames.join(', ')}, got ${JSON.stringify(r)}`);
+    if (!(ruleNames as string[]).includes(r))
+      throw new RangeError(`--rules must be a comma list of ${ruleNames.join(', ')}, got ${JSON.stringify(r)}`);
   }
   const backends = (values.backends ?? BACKEND_NAMES.join(',')).split(',').map((b) => b.trim());
   for (const b of backends) {
-    if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new RangeError(`--backends must be a comma list of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(b)}`);
+    if (!(BACKEND_NAMES as readonly string[]).includes(b))
+      throw new RangeError(`--backends must be a comma list of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(b)}`);
   }
   return {
     rounds: int('rounds', values.rounds, q ? 1 : 3, 1, 100),

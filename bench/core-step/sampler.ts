@@ -7,15 +7,40 @@ import { cpuMs, makeModels, median, randn } from './measure.ts';
 import type { KernelRow } from './kernels.ts';
 
 export interface StepRow {
-  rule: RuleName; N: number; B: number; backend: BackendName;
+  rule: RuleName;
+  N: number;
+  B: number;
+  backend: BackendName;
   /** ns per element (one latent value of one model per step): the sampler's wall and CPU time. */
-  wall: number; cpu: number;
+  wall: number;
+  cpu: number;
   /** The CPU-time split: N·ddimStepInto, the rule (in the sampler), N·deviate, the rest. */
-  ddim: number; ruleShare: number; deviate: number; other: number;
+  ddim: number;
+  ruleShare: number;
+  deviate: number;
+  other: number;
 }
 
-async function runSampler(models: Denoiser[], latents: Float32Array[], B: number, steps: number, rule: AggregationRule, backend: BackendName): Promise<void> {
-  await sampleAMDM({ models, latents, shape: [...SHAPE], batch: B, steps, aggregateSteps: steps, rule, weights: WEIGHT, eta: ETA, backend });
+async function runSampler(
+  models: Denoiser[],
+  latents: Float32Array[],
+  B: number,
+  steps: number,
+  rule: AggregationRule,
+  backend: BackendName,
+): Promise<void> {
+  await sampleAMDM({
+    models,
+    latents,
+    shape: [...SHAPE],
+    batch: B,
+    steps,
+    aggregateSteps: steps,
+    rule,
+    weights: WEIGHT,
+    eta: ETA,
+    backend,
+  });
 }
 
 /** A rule that forwards to `rule` and adds the CPU time of each call to `acc[0]` (ms). */
@@ -34,17 +59,28 @@ export async function benchSampler(o: Options, kernels: KernelRow[], backend: Ba
   const T = o.steps;
   for (const B of o.batches) {
     const n = B * DIM;
-    const kernel = (name: string) => kernels.find((r) => r.kernel === name && r.B === B && r.backend === backend)!.cpu * n;
+    const kernel = (name: string) =>
+      kernels.find((r) => r.kernel === name && r.B === B && r.backend === backend)!.cpu * n;
     for (const N of o.models) {
       const latents = Array.from({ length: N }, (_, k) => randn(n, 200 + k));
-      let w0 = 0, w1 = 0, c0 = 0, c1 = 0;
+      let w0 = 0,
+        w1 = 0,
+        c0 = 0,
+        c1 = 0;
       const models = makeModels(N, n, (step) => {
-        if (step === 1) { w0 = performance.now(); c0 = cpuMs(); }
-        if (step === T - 1) { w1 = performance.now(); c1 = cpuMs(); }
+        if (step === 1) {
+          w0 = performance.now();
+          c0 = cpuMs();
+        }
+        if (step === T - 1) {
+          w1 = performance.now();
+          c1 = cpuMs();
+        }
       });
       for (const r of o.rules) {
         const rule = RULES[r];
-        const wall: number[] = [], cpu: number[] = [];
+        const wall: number[] = [],
+          cpu: number[] = [];
         for (let i = 0; i < o.warmup + o.reps; i++) {
           await runSampler(models, latents, B, T, rule, backend);
           if (i >= o.warmup) {
@@ -70,7 +106,18 @@ export async function benchSampler(o: Options, kernels: KernelRow[], backend: Ba
         const ddim = N * kernel('ddimStepInto') * perElement;
         const dev = N * kernel('deviate') * perElement;
         const ruleShare = median(ruleSamples) * perElement;
-        rows.push({ rule: r, N, B, backend, wall: median(wall) * perElement, cpu: cpuPer, ddim, ruleShare, deviate: dev, other: cpuPer - ddim - ruleShare - dev });
+        rows.push({
+          rule: r,
+          N,
+          B,
+          backend,
+          wall: median(wall) * perElement,
+          cpu: cpuPer,
+          ddim,
+          ruleShare,
+          deviate: dev,
+          other: cpuPer - ddim - ruleShare - dev,
+        });
       }
     }
   }

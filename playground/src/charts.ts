@@ -14,7 +14,10 @@ const perSample = (key: string) => (d: Row) => `${d[key]}#${d.sample}`;
 /** Angle θ that slerp interpolates over, per aggregated step, one line per sample. */
 export function anglesChart(trace: TraceRows, steps: number): Plot.PlotOptions {
   return {
-    width: WIDTH, height: HEIGHT, grid: true, marginLeft: 44,
+    width: WIDTH,
+    height: HEIGHT,
+    grid: true,
+    marginLeft: 44,
     x: { label: 'step', domain: [0, steps - 1] },
     y: { label: 'angle θ (degrees, symlog)', type: 'symlog' },
     color: { legend: true },
@@ -31,12 +34,21 @@ export function anglesChart(trace: TraceRows, steps: number): Plot.PlotOptions {
  */
 export function deviationsChart(trace: TraceRows, steps: number): Plot.PlotOptions {
   return {
-    width: WIDTH, height: HEIGHT, grid: true, marginLeft: 44,
+    width: WIDTH,
+    height: HEIGHT,
+    grid: true,
+    marginLeft: 44,
     x: { label: 'step', domain: [0, steps - 1] },
     y: { label: '‖x′ − μₖ‖ · step length (symlog)', type: 'symlog' },
     color: { legend: true },
     marks: [
-      Plot.lineY(trace.deviations, { x: 'step', y: 'distance', stroke: 'model', z: perSample('model'), strokeOpacity: 0.7 }),
+      Plot.lineY(trace.deviations, {
+        x: 'step',
+        y: 'distance',
+        stroke: 'model',
+        z: perSample('model'),
+        strokeOpacity: 0.7,
+      }),
       Plot.lineY(trace.etas, { x: 'step', y: 'eta', stroke: 'model', strokeDasharray: '5,3', strokeWidth: 2 }),
     ],
   };
@@ -45,13 +57,26 @@ export function deviationsChart(trace: TraceRows, steps: number): Plot.PlotOptio
 /** ‖y‖/√d of every proposal and of the merge, against the sphere the data's latents lie near. */
 export function normsChart(trace: TraceRows, steps: number): Plot.PlotOptions {
   return {
-    width: WIDTH, height: HEIGHT, grid: true, marginLeft: 44,
+    width: WIDTH,
+    height: HEIGHT,
+    grid: true,
+    marginLeft: 44,
     x: { label: 'step', domain: [0, steps - 1] },
     y: { label: '‖x‖ / √d' },
     color: { legend: true },
     marks: [
       Plot.lineY(trace.sphere, { x: 'step', y: 'value', stroke: '#999', strokeWidth: 6, strokeOpacity: 0.35 }),
-      Plot.text(trace.sphere, Plot.selectFirst({ x: 'step', y: 'value', text: () => 'sphere √(ᾱ·E x₀² + 1 − ᾱ)', dy: -10, textAnchor: 'start', fill: '#777' })),
+      Plot.text(
+        trace.sphere,
+        Plot.selectFirst({
+          x: 'step',
+          y: 'value',
+          text: () => 'sphere √(ᾱ·E x₀² + 1 − ᾱ)',
+          dy: -10,
+          textAnchor: 'start',
+          fill: '#777',
+        }),
+      ),
       Plot.lineY(trace.norms, { x: 'step', y: 'value', stroke: 'series', z: perSample('series'), strokeOpacity: 0.7 }),
     ],
   };

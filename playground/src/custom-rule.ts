@@ -12,8 +12,12 @@ import { describe } from '../../src/core/validate.ts';
 export const MAX_RULE_BODY = 10_000;
 
 type Body = (
-  a: Float32Array, b: Float32Array, w: number, out: Float32Array,
-  dot: (u: Float32Array, v: Float32Array) => number, norm: (u: Float32Array) => number,
+  a: Float32Array,
+  b: Float32Array,
+  w: number,
+  out: Float32Array,
+  dot: (u: Float32Array, v: Float32Array) => number,
+  norm: (u: Float32Array) => number,
 ) => unknown;
 
 /** ⟨u, v⟩ in float64. */
@@ -37,7 +41,8 @@ function norm(u: Float32Array): number {
 export function compileRule(body: string, dim: number): AggregationRule {
   if (typeof body !== 'string') throw new TypeError(`rule body must be a string, got ${describe(body)}`);
   if (body.trim() === '') throw new RangeError('rule body must not be empty: write out[i] for every i');
-  if (body.length > MAX_RULE_BODY) throw new RangeError(`rule body must be at most ${MAX_RULE_BODY} characters, got ${body.length}`);
+  if (body.length > MAX_RULE_BODY)
+    throw new RangeError(`rule body must be at most ${MAX_RULE_BODY} characters, got ${body.length}`);
   let fn: Body;
   try {
     fn = new Function('a', 'b', 'w', 'out', 'dot', 'norm', `'use strict';\n${body}`) as Body;

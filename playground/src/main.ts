@@ -8,13 +8,32 @@
 import { parsePromptLabel } from '../../src/toy/shapes/prompts.ts';
 import type { MiniMigPrompt } from '../../src/toy/minimig/index.ts';
 import type { MethodView } from './run.ts';
-import { DEFAULT_SETTINGS, EXPERT_NAMES, WORLD, WORLDS, WORLD_NAMES, parseSettings, samplerDefaults, settingsFromHash, settingsToHash, type Settings, type World } from './settings.ts';
+import {
+  DEFAULT_SETTINGS,
+  EXPERT_NAMES,
+  WORLD,
+  WORLDS,
+  WORLD_NAMES,
+  parseSettings,
+  samplerDefaults,
+  settingsFromHash,
+  settingsToHash,
+  type Settings,
+  type World,
+} from './settings.ts';
 import { buildControls, el } from './ui-controls.ts';
 import { PromptEditor } from './ui-draw.ts';
 import { methodCard, promptCard, putCard, renderCharts, zooMethodCard, zooPromptCard } from './ui-results.ts';
 import type { FromWorker } from './worker.ts';
 import type { ZooMethodView } from './zoo-run.ts';
-import { ZOO_MODEL_HELP, ZOO_MODEL_NAMES, ZOO_MODELS, ZOO_PRESET_IDS, zooPrompt, zooPromptText } from './zoo-settings.ts';
+import {
+  ZOO_MODEL_HELP,
+  ZOO_MODEL_NAMES,
+  ZOO_MODELS,
+  ZOO_PRESET_IDS,
+  zooPrompt,
+  zooPromptText,
+} from './zoo-settings.ts';
 
 /**
  * A Shapes run longer than this is stopped (an endless loop in a custom rule, say). Mini-zoo runs
@@ -104,10 +123,16 @@ function send(req: { settings: Settings; changedAt: number }): void {
   running = { id, ...req, watchdog: zoo ? undefined : window.setTimeout(stuck, STUCK_MS) };
   results.setAttribute('aria-busy', 'true');
   results.dataset.state = 'running';
-  status.textContent = zoo && !zooLoaded ? 'loading onnxruntime-web and the mini-zoo’s models, then sampling…' : 'sampling…';
+  status.textContent =
+    zoo && !zooLoaded ? 'loading onnxruntime-web and the mini-zoo’s models, then sampling…' : 'sampling…';
   if (results.dataset.world !== req.settings.world) methods.replaceChildren(); // the other world's cards
   results.dataset.world = req.settings.world;
-  putCard(methods, zoo ? zooPromptCard(zooPromptOf(req.settings), zooPromptText(req.settings.zooPrompt)) : promptCard(parsePromptLabel(WORLD, req.settings.prompt)));
+  putCard(
+    methods,
+    zoo
+      ? zooPromptCard(zooPromptOf(req.settings), zooPromptText(req.settings.zooPrompt))
+      : promptCard(parsePromptLabel(WORLD, req.settings.prompt)),
+  );
   worker.postMessage({ type: 'run', id, settings: req.settings });
 }
 
@@ -115,7 +140,12 @@ function receive(msg: FromWorker): void {
   if (!running || msg.id !== running.id) return;
   if (msg.type === 'method') {
     const s = running.settings;
-    putCard(methods, s.world === 'zoo' ? zooMethodCard(msg.view as ZooMethodView, zooPromptOf(s)) : methodCard(msg.view as MethodView, parsePromptLabel(WORLD, s.prompt)));
+    putCard(
+      methods,
+      s.world === 'zoo'
+        ? zooMethodCard(msg.view as ZooMethodView, zooPromptOf(s))
+        : methodCard(msg.view as MethodView, parsePromptLabel(WORLD, s.prompt)),
+    );
     return;
   }
   window.clearTimeout(running.watchdog);
@@ -126,11 +156,17 @@ function receive(msg: FromWorker): void {
   else {
     // drop the cards of methods no longer chosen; keep the rest in the run's order
     const keys = ['prompt', ...msg.result.methods.map((m) => m.key)];
-    methods.querySelectorAll<HTMLElement>('[data-key]').forEach((c) => { if (!keys.includes(c.dataset.key!)) c.remove(); });
+    methods.querySelectorAll<HTMLElement>('[data-key]').forEach((c) => {
+      if (!keys.includes(c.dataset.key!)) c.remove();
+    });
     for (const k of keys) methods.append(methods.querySelector(`[data-key="${k}"]`)!);
     renderCharts($('#charts'), msg.result, done.settings.T);
     const err = msg.result.amdmError;
-    $('#rule-status').textContent = err ? `not used: ${err}` : done.settings.rule === 'custom' ? 'the custom rule passed its checks and ran' : '';
+    $('#rule-status').textContent = err
+      ? `not used: ${err}`
+      : done.settings.rule === 'custom'
+        ? 'the custom rule passed its checks and ran'
+        : '';
     const total = performance.now() - done.changedAt;
     results.dataset.updateMs = total.toFixed(0);
     results.dataset.settings = JSON.stringify(done.settings);
@@ -168,14 +204,16 @@ function zooPromptOf(s: Settings): MiniMigPrompt {
 
 function show(s: Settings): void {
   $<HTMLSelectElement>('#world').value = s.world;
-  for (const part of document.querySelectorAll<HTMLElement>('.world-shapes, .world-zoo')) part.hidden = !part.classList.contains(`world-${s.world}`);
+  for (const part of document.querySelectorAll<HTMLElement>('.world-shapes, .world-zoo'))
+    part.hidden = !part.classList.contains(`world-${s.world}`);
   showControls(s);
   editor.show(s.prompt);
   $<HTMLSelectElement>('#target').value = s.target;
   showOthers('#others', s.others, s.target);
   const zp = $<HTMLSelectElement>('#zoo-prompt');
   // a prompt from a link that is not in the list gets its own entry
-  if (![...zp.options].some((o) => o.value === s.zooPrompt)) zp.append(el('option', { value: s.zooPrompt }, zooPromptText(s.zooPrompt)));
+  if (![...zp.options].some((o) => o.value === s.zooPrompt))
+    zp.append(el('option', { value: s.zooPrompt }, zooPromptText(s.zooPrompt)));
   zp.value = s.zooPrompt;
   $<HTMLSelectElement>('#zoo-target').value = s.zooTarget;
   showOthers('#zoo-others', s.zooOthers, s.zooTarget);
@@ -196,12 +234,22 @@ function buildWorldSwitch(): void {
 }
 
 /** A target select and one checkbox per model for the others; `onOthers` receives the ticked ones in list order. */
-function buildModelChoice(target: HTMLSelectElement, others: HTMLElement, names: readonly string[], label: (name: string) => string, idPrefix: string, onTarget: (name: string) => void, onOthers: (chosen: string[]) => void): void {
+function buildModelChoice(
+  target: HTMLSelectElement,
+  others: HTMLElement,
+  names: readonly string[],
+  label: (name: string) => string,
+  idPrefix: string,
+  onTarget: (name: string) => void,
+  onOthers: (chosen: string[]) => void,
+): void {
   for (const name of names) {
     target.append(el('option', { value: name }, label(name)));
     const id = `${idPrefix}-${name}`;
     const box = el('input', { type: 'checkbox', id, value: name }) as HTMLInputElement;
-    box.addEventListener('change', () => onOthers(names.filter((e) => document.querySelector<HTMLInputElement>(`#${idPrefix}-${e}`)!.checked)));
+    box.addEventListener('change', () =>
+      onOthers(names.filter((e) => document.querySelector<HTMLInputElement>(`#${idPrefix}-${e}`)!.checked)),
+    );
     const check = el('span', { class: 'check' });
     check.append(box, el('label', { for: id }, label(name)));
     others.append(check);
@@ -210,8 +258,15 @@ function buildModelChoice(target: HTMLSelectElement, others: HTMLElement, names:
 }
 
 function buildExperts(): void {
-  buildModelChoice($('#target'), $('#others'), EXPERT_NAMES, (n) => n, 'other',
-    (t) => update({ target: t as Settings['target'] }), (chosen) => update({ others: chosen as Settings['others'] }));
+  buildModelChoice(
+    $('#target'),
+    $('#others'),
+    EXPERT_NAMES,
+    (n) => n,
+    'other',
+    (t) => update({ target: t as Settings['target'] }),
+    (chosen) => update({ others: chosen as Settings['others'] }),
+  );
 }
 
 function buildZooPanels(): void {
@@ -219,8 +274,15 @@ function buildZooPanels(): void {
   for (const id of ZOO_PRESET_IDS) prompt.append(el('option', { value: id }, zooPromptText(id)));
   prompt.addEventListener('change', () => update({ zooPrompt: prompt.value }));
   $('#zoo-target-help').textContent = ZOO_MODEL_HELP;
-  buildModelChoice($('#zoo-target'), $('#zoo-others'), ZOO_MODEL_NAMES, (n) => ZOO_MODELS[n as keyof typeof ZOO_MODELS], 'zoo-other',
-    (t) => update({ zooTarget: t as Settings['zooTarget'] }), (chosen) => update({ zooOthers: chosen as Settings['zooOthers'] }));
+  buildModelChoice(
+    $('#zoo-target'),
+    $('#zoo-others'),
+    ZOO_MODEL_NAMES,
+    (n) => ZOO_MODELS[n as keyof typeof ZOO_MODELS],
+    'zoo-other',
+    (t) => update({ zooTarget: t as Settings['zooTarget'] }),
+    (chosen) => update({ zooOthers: chosen as Settings['zooOthers'] }),
+  );
 }
 
 function buildRuleBox(): void {

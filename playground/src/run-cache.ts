@@ -7,7 +7,11 @@
 export const CACHE_LIMIT = 32;
 
 /** The cached view of `key` (with ms 0: it took no time now), or `run`'s, which is then kept. */
-export async function cachedRun<V extends { ms: number }>(cache: Map<string, V>, key: string, run: () => Promise<V>): Promise<V> {
+export async function cachedRun<V extends { ms: number }>(
+  cache: Map<string, V>,
+  key: string,
+  run: () => Promise<V>,
+): Promise<V> {
   const hit = cache.get(key);
   if (hit) return { ...hit, ms: 0 };
   const view = await run();

@@ -73,13 +73,18 @@ export async function runPlayground(settings: Settings, opts: RunOptions = {}): 
   };
   for (const expert of [settings.target, ...settings.others]) {
     const key = JSON.stringify([settings.models, settings.prompt, expert, settings.T, settings.seed, settings.samples]);
-    emit(await cachedRun(cache, key, () => runMethod(settings, prompt, { name: `${expert} alone`, experts: [expert] }, `alone:${expert}`)));
+    emit(
+      await cachedRun(cache, key, () =>
+        runMethod(settings, prompt, { name: `${expert} alone`, experts: [expert] }, `alone:${expert}`),
+      ),
+    );
   }
   if (settings.others.length === 0) return { prompt, methods, trace: null, amdmError: null };
 
   const collector = shapesTrace(settings, prompt);
   try {
-    const rule: AggregationRule | Settings['rule'] = settings.rule === 'custom' ? compileRule(settings.ruleBody, WORLD.dim) : settings.rule;
+    const rule: AggregationRule | Settings['rule'] =
+      settings.rule === 'custom' ? compileRule(settings.ruleBody, WORLD.dim) : settings.rule;
     const experts = [settings.target, ...settings.others];
     const amdm: ShapesMethod = {
       name: `AMDM ${settings.target} ← ${settings.others.join(' + ')}`,

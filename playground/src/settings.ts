@@ -20,7 +20,12 @@ import { ZOO_MAX_SAMPLES, ZOO_MODEL_NAMES, ZOO_SAMPLER_DEFAULTS, zooPrompt, type
 export const WORLD: ShapesWorld = makeWorld();
 
 /** The demo's prompts (`amdm demo`: seed 0, levels 1–3, with a style), offered as presets. */
-export const PRESET_PROMPTS: readonly ShapesPrompt[] = makePromptSet(WORLD, { seed: 0, count: 6, levels: [1, 2, 3], withStyle: true });
+export const PRESET_PROMPTS: readonly ShapesPrompt[] = makePromptSet(WORLD, {
+  seed: 0,
+  count: 6,
+  levels: [1, 2, 3],
+  withStyle: true,
+});
 
 export const EXPERT_NAMES = Object.keys(EXPERTS) as ExpertName[];
 
@@ -106,16 +111,95 @@ export type Control = RangeControl | NumberControl | SelectControl;
 
 /** The sampler controls, in page order. */
 export const CONTROLS: readonly Control[] = [
-  { key: 'w', kind: 'range', label: 'w', min: 0, max: 1, step: 0.05, default: 0.5, help: 'weight of each other expert in the merge (eq. 8); 0 keeps the target' },
-  { key: 'deviation', kind: 'select', label: 'deviation step', options: [['eq9', 'eq. 9 (a step of length η)'], ['relative', 'relative (a fraction λ = η of the way)']], default: 'eq9', help: 'eq. 9 as in the paper, or the relative step x′ + λ(μₖ − x′), which never passes μₖ' },
-  { key: 'eta', kind: 'range', label: 'η', min: 0, max: 1, step: 0.05, default: 0, help: 'deviation step toward each model’s own mean (eq. 9); the paper uses 0.3' },
-  { key: 'etaScale', kind: 'select', label: 'η scale', options: [['sqrtDim', '× √d (η·√d)'], ['absolute', 'absolute length']], default: 'sqrtDim', help: 'eq. 9 only: how η becomes a length, × √d (d: the latent’s size, 768 in Shapes, 256 in the mini-zoo) or as is' },
-  { key: 's', kind: 'range', label: 's', min: 0, max: 100, step: 1, default: 20, help: 'steps with aggregation (the first s of T)' },
+  {
+    key: 'w',
+    kind: 'range',
+    label: 'w',
+    min: 0,
+    max: 1,
+    step: 0.05,
+    default: 0.5,
+    help: 'weight of each other expert in the merge (eq. 8); 0 keeps the target',
+  },
+  {
+    key: 'deviation',
+    kind: 'select',
+    label: 'deviation step',
+    options: [
+      ['eq9', 'eq. 9 (a step of length η)'],
+      ['relative', 'relative (a fraction λ = η of the way)'],
+    ],
+    default: 'eq9',
+    help: 'eq. 9 as in the paper, or the relative step x′ + λ(μₖ − x′), which never passes μₖ',
+  },
+  {
+    key: 'eta',
+    kind: 'range',
+    label: 'η',
+    min: 0,
+    max: 1,
+    step: 0.05,
+    default: 0,
+    help: 'deviation step toward each model’s own mean (eq. 9); the paper uses 0.3',
+  },
+  {
+    key: 'etaScale',
+    kind: 'select',
+    label: 'η scale',
+    options: [
+      ['sqrtDim', '× √d (η·√d)'],
+      ['absolute', 'absolute length'],
+    ],
+    default: 'sqrtDim',
+    help: 'eq. 9 only: how η becomes a length, × √d (d: the latent’s size, 768 in Shapes, 256 in the mini-zoo) or as is',
+  },
+  {
+    key: 's',
+    kind: 'range',
+    label: 's',
+    min: 0,
+    max: 100,
+    step: 1,
+    default: 20,
+    help: 'steps with aggregation (the first s of T)',
+  },
   { key: 'T', kind: 'range', label: 'T', min: 1, max: 100, step: 1, default: 50, help: 'DDIM steps' },
-  { key: 'rule', kind: 'select', label: 'rule', options: [...RULE_NAMES.map((r) => [r, r] as const), ['custom', 'custom (write a rule below)']], default: 'slerp', help: 'how the proposals are merged' },
-  { key: 'seed', kind: 'number', label: 'seed', min: 0, max: 2 ** 31 - 1, default: 0, help: 'initial noise (same seed: same start for every method)' },
-  { key: 'samples', kind: 'range', label: 'samples', min: 1, max: 16, step: 1, default: 4, help: `images per method; rates are over these (at most ${ZOO_MAX_SAMPLES} in the mini-zoo)` },
-  { key: 'models', kind: 'select', label: 'models', options: Object.entries(MODEL_SOURCES), default: 'exact', help: 'where the experts’ ε come from', worlds: ['shapes'] },
+  {
+    key: 'rule',
+    kind: 'select',
+    label: 'rule',
+    options: [...RULE_NAMES.map((r) => [r, r] as const), ['custom', 'custom (write a rule below)']],
+    default: 'slerp',
+    help: 'how the proposals are merged',
+  },
+  {
+    key: 'seed',
+    kind: 'number',
+    label: 'seed',
+    min: 0,
+    max: 2 ** 31 - 1,
+    default: 0,
+    help: 'initial noise (same seed: same start for every method)',
+  },
+  {
+    key: 'samples',
+    kind: 'range',
+    label: 'samples',
+    min: 1,
+    max: 16,
+    step: 1,
+    default: 4,
+    help: `images per method; rates are over these (at most ${ZOO_MAX_SAMPLES} in the mini-zoo)`,
+  },
+  {
+    key: 'models',
+    kind: 'select',
+    label: 'models',
+    options: Object.entries(MODEL_SOURCES),
+    default: 'exact',
+    help: 'where the experts’ ε come from',
+    worlds: ['shapes'],
+  },
 ];
 
 /** The sampler controls' keys. */
@@ -138,7 +222,11 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   ruleBody: DEFAULT_RULE_BODY,
 });
 
-const ZOO_DEFAULTS: Readonly<Settings> = Object.freeze({ ...DEFAULT_SETTINGS, ...ZOO_SAMPLER_DEFAULTS, world: 'zoo' as World });
+const ZOO_DEFAULTS: Readonly<Settings> = Object.freeze({
+  ...DEFAULT_SETTINGS,
+  ...ZOO_SAMPLER_DEFAULTS,
+  world: 'zoo' as World,
+});
 
 /** The defaults of a world: the sampler controls differ, the rest is shared. */
 export function defaultsFor(world: World): Readonly<Settings> {
@@ -163,17 +251,26 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
     const v = raw[c.key];
     if (v === undefined) continue;
     if (c.kind === 'select') {
-      out[c.key] = checkOneOf(c.key, v, c.options.map((o) => o[0]));
+      out[c.key] = checkOneOf(
+        c.key,
+        v,
+        c.options.map((o) => o[0]),
+      );
     } else {
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-      out[c.key] = c.kind === 'number' || c.step === 1 ? checkInt(c.key, n, c.min, c.max) : checkNumber(c.key, n, c.min, c.max);
+      out[c.key] =
+        c.kind === 'number' || c.step === 1 ? checkInt(c.key, n, c.min, c.max) : checkNumber(c.key, n, c.min, c.max);
     }
   }
   const s = out as unknown as Settings;
   if (s.s > s.T) throw new RangeError(`s must be at most T (${s.T}), got ${s.s}`);
-  if (world === 'zoo' && s.samples > ZOO_MAX_SAMPLES) throw new RangeError(`samples must be at most ${ZOO_MAX_SAMPLES} in the mini-zoo world (each is a full ONNX run), got ${s.samples}`);
+  if (world === 'zoo' && s.samples > ZOO_MAX_SAMPLES)
+    throw new RangeError(
+      `samples must be at most ${ZOO_MAX_SAMPLES} in the mini-zoo world (each is a full ONNX run), got ${s.samples}`,
+    );
   if (raw.prompt !== undefined) {
-    if (typeof raw.prompt !== 'string') throw new TypeError(`prompt must be a string like "red@(2,3) | stripes", got ${describe(raw.prompt)}`);
+    if (typeof raw.prompt !== 'string')
+      throw new TypeError(`prompt must be a string like "red@(2,3) | stripes", got ${describe(raw.prompt)}`);
     s.prompt = promptLabel(parsePromptLabel(WORLD, raw.prompt));
   }
   if (raw.target !== undefined) s.target = checkOneOf('target', raw.target, EXPERT_NAMES);
@@ -184,7 +281,8 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
   if (raw.zooOthers !== undefined) s.zooOthers = parseOthers('zooOthers', raw.zooOthers, s.zooTarget, ZOO_MODEL_NAMES);
   else s.zooOthers = s.zooOthers.filter((e) => e !== s.zooTarget);
   if (raw.ruleBody !== undefined) {
-    if (typeof raw.ruleBody !== 'string') throw new TypeError(`ruleBody must be a string (a function body), got ${describe(raw.ruleBody)}`);
+    if (typeof raw.ruleBody !== 'string')
+      throw new TypeError(`ruleBody must be a string (a function body), got ${describe(raw.ruleBody)}`);
     s.ruleBody = raw.ruleBody;
   }
   return s;

@@ -38,10 +38,18 @@ export function traceCollector(o: TraceOptions): { rows: TraceRows; onStep: (t: 
   const onStep = (t: StepTrace) => {
     const step = t.step;
     if (o.sphere) rows.sphere.push({ step, value: o.sphere(t.tPrev) });
-    t.evaluated.forEach((k, e) => t.proposalNorms[e].forEach((v, sample) => rows.norms.push({ step, series: `${o.names[k]} proposal`, sample, value: v / sqrtD })));
+    t.evaluated.forEach((k, e) =>
+      t.proposalNorms[e].forEach((v, sample) =>
+        rows.norms.push({ step, series: `${o.names[k]} proposal`, sample, value: v / sqrtD }),
+      ),
+    );
     t.mixedNorms?.forEach((v, sample) => rows.norms.push({ step, series: 'merge x′', sample, value: v / sqrtD }));
-    t.angles?.forEach((a, j) => a.forEach((rad, sample) => rows.angles.push({ step, pair: pairName(j), sample, degrees: (rad * 180) / Math.PI })));
-    t.deviations?.forEach((d, k) => d.forEach((distance, sample) => rows.deviations.push({ step, model: o.names[k], sample, distance })));
+    t.angles?.forEach((a, j) =>
+      a.forEach((rad, sample) => rows.angles.push({ step, pair: pairName(j), sample, degrees: (rad * 180) / Math.PI })),
+    );
+    t.deviations?.forEach((d, k) =>
+      d.forEach((distance, sample) => rows.deviations.push({ step, model: o.names[k], sample, distance })),
+    );
     t.etas?.forEach((eta, k) => rows.etas.push({ step, model: o.names[k], eta }));
   };
   return { rows, onStep };

@@ -37,7 +37,12 @@ function addControl(root: HTMLElement, c: Control, onChange: OnChange): (s: Sett
     };
   }
   const input = el('input', {
-    id, type: c.kind, min: String(c.min), max: String(c.max), step: c.kind === 'range' ? String(c.step) : '1', 'aria-describedby': help.id,
+    id,
+    type: c.kind,
+    min: String(c.min),
+    max: String(c.max),
+    step: c.kind === 'range' ? String(c.step) : '1',
+    'aria-describedby': help.id,
   }) as HTMLInputElement;
   // a range shows its value beside it; a number field shows its own
   const output = el('output', { for: id, id: `${id}-value`, class: c.kind === 'number' ? 'visually-hidden' : '' });

@@ -4,7 +4,15 @@
  * on the click. Keyboard (canvas focused): arrows move the cursor square, Enter or Space removes
  * the square exactly under the cursor or adds one there, Delete removes the last square.
  */
-import { boxesOverlap, parsePromptLabel, promptLabel, squareBox, validatePrompt, type ShapesInstance, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
+import {
+  boxesOverlap,
+  parsePromptLabel,
+  promptLabel,
+  squareBox,
+  validatePrompt,
+  type ShapesInstance,
+  type ShapesPrompt,
+} from '../../src/toy/shapes/prompts.ts';
 import { renderPrompt } from '../../src/toy/shapes/render.ts';
 import { PRESET_PROMPTS, WORLD } from './settings.ts';
 import { el } from './ui-controls.ts';
@@ -13,7 +21,12 @@ import { paintImage } from './ui-image.ts';
 const SCALE = 16;
 const MAX_X = WORLD.width - WORLD.square;
 const MAX_Y = WORLD.height - WORLD.square;
-const MOVES: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+const MOVES: Record<string, [number, number]> = {
+  ArrowLeft: [-1, 0],
+  ArrowRight: [1, 0],
+  ArrowUp: [0, -1],
+  ArrowDown: [0, 1],
+};
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -41,7 +54,9 @@ export class PromptEditor {
     this.error = $('#prompt-error');
     this.announce = $('#draw-status');
     this.preset.append(el('option', { value: '' }, '(drawn or typed)'));
-    PRESET_PROMPTS.forEach((p, i) => this.preset.append(el('option', { value: promptLabel(p) }, `#${i + 1}: ${promptLabel(p)}`)));
+    PRESET_PROMPTS.forEach((p, i) =>
+      this.preset.append(el('option', { value: promptLabel(p) }, `#${i + 1}: ${promptLabel(p)}`)),
+    );
     WORLD.colors.forEach((c) => this.color.append(el('option', { value: c }, c)));
     this.style.append(el('option', { value: '' }, `(none: ${WORLD.defaultStyle}, not scored)`));
     WORLD.styles.forEach((s) => this.style.append(el('option', { value: s }, s)));
@@ -50,7 +65,9 @@ export class PromptEditor {
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
     this.canvas.addEventListener('focus', () => this.draw());
     this.canvas.addEventListener('blur', () => this.draw());
-    this.preset.addEventListener('change', () => { if (this.preset.value) onPrompt(this.preset.value); });
+    this.preset.addEventListener('change', () => {
+      if (this.preset.value) onPrompt(this.preset.value);
+    });
     this.style.addEventListener('change', () => this.commit(this.current.instances, this.style.value || undefined));
     this.text.addEventListener('change', () => {
       try {
@@ -87,7 +104,11 @@ export class PromptEditor {
 
   private remove(k: number): void {
     const gone = this.current.instances[k];
-    this.commit(this.current.instances.filter((_, i) => i !== k), this.current.style, `removed ${gone.color} at (${gone.box[0]}, ${gone.box[1]})`);
+    this.commit(
+      this.current.instances.filter((_, i) => i !== k),
+      this.current.style,
+      `removed ${gone.color} at (${gone.box[0]}, ${gone.box[1]})`,
+    );
   }
 
   private add(x: number, y: number): void {
@@ -98,7 +119,11 @@ export class PromptEditor {
       return;
     }
     const color = this.color.value;
-    this.commit([...this.current.instances, { box, color }], this.current.style, `added ${color} at (${box[0]}, ${box[1]})`);
+    this.commit(
+      [...this.current.instances, { box, color }],
+      this.current.style,
+      `added ${color} at (${box[0]}, ${box[1]})`,
+    );
   }
 
   private onClick(e: MouseEvent): void {
@@ -122,7 +147,8 @@ export class PromptEditor {
       if (same >= 0) this.remove(same);
       else this.add(this.cursor.x, this.cursor.y);
     } else if (e.key === 'Delete' || e.key === 'Backspace') {
-      if (this.current.instances.length > 1) this.commit(this.current.instances.slice(0, -1), this.current.style, 'removed the last square');
+      if (this.current.instances.length > 1)
+        this.commit(this.current.instances.slice(0, -1), this.current.style, 'removed the last square');
       else this.error.textContent = 'a prompt needs at least one square';
     } else return;
     e.preventDefault();
@@ -133,7 +159,12 @@ export class PromptEditor {
     if (document.activeElement !== this.canvas) return;
     ctx.strokeStyle = 'rgba(255,255,255,0.9)';
     ctx.setLineDash([4, 3]);
-    ctx.strokeRect(this.cursor.x * SCALE + 0.5, this.cursor.y * SCALE + 0.5, WORLD.square * SCALE - 1, WORLD.square * SCALE - 1);
+    ctx.strokeRect(
+      this.cursor.x * SCALE + 0.5,
+      this.cursor.y * SCALE + 0.5,
+      WORLD.square * SCALE - 1,
+      WORLD.square * SCALE - 1,
+    );
     ctx.setLineDash([]);
   }
 }

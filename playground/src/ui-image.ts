@@ -8,7 +8,12 @@ import { WORLD } from './settings.ts';
 export type Rect = readonly [number, number, number, number];
 
 /** Sizes `canvas` to `rgba` upscaled by `scale`, draws it, then `boxes` dashed. */
-export function paintRGBA(canvas: HTMLCanvasElement, rgba: RGBA, scale: number, boxes: readonly Rect[] = []): CanvasRenderingContext2D {
+export function paintRGBA(
+  canvas: HTMLCanvasElement,
+  rgba: RGBA,
+  scale: number,
+  boxes: readonly Rect[] = [],
+): CanvasRenderingContext2D {
   const big = scale === 1 ? rgba : upscaleNearest(rgba, scale);
   if (canvas.width !== big.width) canvas.width = big.width;
   if (canvas.height !== big.height) canvas.height = big.height;
@@ -17,15 +22,26 @@ export function paintRGBA(canvas: HTMLCanvasElement, rgba: RGBA, scale: number, 
   if (boxes.length) {
     ctx.strokeStyle = 'rgba(255,255,255,0.55)';
     ctx.setLineDash([3, 3]);
-    for (const b of boxes) ctx.strokeRect(b[0] * scale + 0.5, b[1] * scale + 0.5, (b[2] - b[0]) * scale - 1, (b[3] - b[1]) * scale - 1);
+    for (const b of boxes)
+      ctx.strokeRect(b[0] * scale + 0.5, b[1] * scale + 0.5, (b[2] - b[0]) * scale - 1, (b[3] - b[1]) * scale - 1);
     ctx.setLineDash([]);
   }
   return ctx;
 }
 
 /** A Shapes image (C×H×W in [−1, 1]), upscaled, with the prompt's boxes dashed when given. */
-export function paintImage(canvas: HTMLCanvasElement, image: Float32Array, scale: number, boxesOf?: ShapesPrompt): CanvasRenderingContext2D {
-  return paintRGBA(canvas, latentToRGBA(image, 3, WORLD.height, WORLD.width), scale, boxesOf?.instances.map((i) => i.box) ?? []);
+export function paintImage(
+  canvas: HTMLCanvasElement,
+  image: Float32Array,
+  scale: number,
+  boxesOf?: ShapesPrompt,
+): CanvasRenderingContext2D {
+  return paintRGBA(
+    canvas,
+    latentToRGBA(image, 3, WORLD.height, WORLD.width),
+    scale,
+    boxesOf?.instances.map((i) => i.box) ?? [],
+  );
 }
 
 /** A MiniMIG render (channel-major bytes, 3×32×32) as RGBA. */

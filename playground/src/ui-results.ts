@@ -50,8 +50,19 @@ function imageCanvas(label: string): HTMLCanvasElement {
 }
 
 /** A card: name, rates with standard errors (also as data attributes), images, and the run's cost. */
-function card(key: string, name: string, calls: number, ms: number, rates: readonly (readonly [string, string, Estimate | null, (e: Estimate | null) => string])[], images: readonly CardImage[]): HTMLElement {
-  const c = el('article', { class: `method ${key === 'amdm' ? 'amdm' : ''}`, 'data-key': key, 'data-calls': String(calls) });
+function card(
+  key: string,
+  name: string,
+  calls: number,
+  ms: number,
+  rates: readonly (readonly [string, string, Estimate | null, (e: Estimate | null) => string])[],
+  images: readonly CardImage[],
+): HTMLElement {
+  const c = el('article', {
+    class: `method ${key === 'amdm' ? 'amdm' : ''}`,
+    'data-key': key,
+    'data-calls': String(calls),
+  });
   c.append(el('h3', {}, name));
   const dl = el('dl', { class: 'rates' });
   for (const [attr, label, e, format] of rates) {
@@ -63,7 +74,11 @@ function card(key: string, name: string, calls: number, ms: number, rates: reado
     img.canvas.classList.add(img.ok ? 'ok' : 'miss');
     box.append(img.canvas);
   }
-  c.append(dl, box, el('p', { class: 'meta' }, `${calls} model calls${ms > 0 ? ` · ${ms.toFixed(0)} ms` : ' · cached'}`));
+  c.append(
+    dl,
+    box,
+    el('p', { class: 'meta' }, `${calls} model calls${ms > 0 ? ` · ${ms.toFixed(0)} ms` : ' · cached'}`),
+  );
   return c;
 }
 
@@ -84,7 +99,14 @@ export function methodCard(view: MethodView, prompt: ShapesPrompt): HTMLElement 
     paintImage(canvas, view.images.subarray(b * WORLD.dim, (b + 1) * WORLD.dim), SCALE, prompt);
     return { canvas, ok: v.instancesOk === v.instances };
   });
-  return card(view.key, view.name, view.calls, view.ms, RATES.map(([attr, label, field]) => [attr, label, view.summary[field], pct] as const), images);
+  return card(
+    view.key,
+    view.name,
+    view.calls,
+    view.ms,
+    RATES.map(([attr, label, field]) => [attr, label, view.summary[field], pct] as const),
+    images,
+  );
 }
 
 /** The card of a MiniMIG prompt: its exact render (what the evaluator scores against) and the style reference IP-Adapter-mini sees. */
@@ -110,7 +132,14 @@ export function zooMethodCard(view: ZooMethodView, prompt: MiniMigPrompt): HTMLE
     paintRGBA(canvas, view.images[b], ZOO_SCALE, boxes);
     return { canvas, ok: v.instancesOk === v.instances && v.relationsOk === v.relations };
   });
-  return card(view.key, view.name, view.calls, view.ms, ZOO_RATES.map(([attr, label, field, format]) => [attr, label, view.summary[field], format] as const), images);
+  return card(
+    view.key,
+    view.name,
+    view.calls,
+    view.ms,
+    ZOO_RATES.map(([attr, label, field, format]) => [attr, label, view.summary[field], format] as const),
+    images,
+  );
 }
 
 /** Replaces the card of `view.key` in `root`, or appends it. */

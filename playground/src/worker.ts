@@ -54,7 +54,11 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     }
     post({ type: 'done', id, result, ms: performance.now() - started });
   } catch (err) {
-    post(abort.signal.aborted ? { type: 'cancelled', id } : { type: 'error', id, message: err instanceof Error ? err.message : String(err) });
+    post(
+      abort.signal.aborted
+        ? { type: 'cancelled', id }
+        : { type: 'error', id, message: err instanceof Error ? err.message : String(err) },
+    );
   } finally {
     if (current?.id === id) current = null;
   }

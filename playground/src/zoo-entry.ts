@@ -32,7 +32,10 @@ async function mount(): Promise<void> {
   const base = new URL('zoo/', import.meta.url);
   const list = new URL('files.json', base);
   const r = await fetch(list);
-  if (!r.ok) throw new Error(`the mini-zoo's file list ${list} could not be fetched (HTTP ${r.status}); build the page with npm run playground`);
+  if (!r.ok)
+    throw new Error(
+      `the mini-zoo's file list ${list} could not be fetched (HTTP ${r.status}); build the page with npm run playground`,
+    );
   mountServed(ROOT, base, ((await r.json()) as { files: Record<string, number> }).files);
 }
 

@@ -15,7 +15,13 @@ import type { RuleName } from '../../src/core/rules.ts';
 import type { RGBA } from '../../src/image/raster.ts';
 import { runJob, type JobRunOptions, type PipelineSource } from '../../src/jobs/generate.ts';
 import { parseJob, type GenerateJob } from '../../src/jobs/job-schema.ts';
-import { evaluateScene, summarizeScenes, type MiniMigPrompt, type MiniMigSummaryRow, type SceneEvaluation } from '../../src/toy/minimig/index.ts';
+import {
+  evaluateScene,
+  summarizeScenes,
+  type MiniMigPrompt,
+  type MiniMigSummaryRow,
+  type SceneEvaluation,
+} from '../../src/toy/minimig/index.ts';
 import { cachedRun } from './run-cache.ts';
 import type { Settings } from './settings.ts';
 import { traceCollector, type TraceRows } from './trace.ts';
@@ -114,13 +120,25 @@ export async function runZoo(settings: Settings, env: ZooEnv, opts: ZooRunOption
   const signal = opts.signal;
   for (const m of models) {
     const key = JSON.stringify(['zoo', prompt.id, m, settings.T, settings.seed, settings.samples]);
-    emit(await cachedRun(cache, key, () => runZooMethod(plan, [m], `${ZOO_MODELS[m]} alone`, `alone:${m}`, { signal })));
+    emit(
+      await cachedRun(cache, key, () => runZooMethod(plan, [m], `${ZOO_MODELS[m]} alone`, `alone:${m}`, { signal })),
+    );
   }
   if (settings.zooOthers.length === 0) return { prompt, methods, trace: null, amdmError: null };
   if (settings.rule === 'custom') {
-    return { prompt, methods, trace: null, amdmError: 'the mini-zoo runs generate jobs, which take the built-in rules only; the written rule runs in the Shapes world' };
+    return {
+      prompt,
+      methods,
+      trace: null,
+      amdmError:
+        'the mini-zoo runs generate jobs, which take the built-in rules only; the written rule runs in the Shapes world',
+    };
   }
-  const collector = traceCollector({ names: models.map((m) => ZOO_MODELS[m]), symmetric: settings.rule === 'sphericalMean', dim: LATENT_DIM });
+  const collector = traceCollector({
+    names: models.map((m) => ZOO_MODELS[m]),
+    symmetric: settings.rule === 'sphericalMean',
+    dim: LATENT_DIM,
+  });
   const name = `AMDM ${ZOO_MODELS[settings.zooTarget]} ← ${settings.zooOthers.map((m) => ZOO_MODELS[m]).join(' + ')}`;
   try {
     emit(await runZooMethod(plan, models, name, 'amdm', { signal, onStep: collector.onStep }));
@@ -141,7 +159,14 @@ function zooJob(plan: ZooPlan, models: readonly ZooModel[]): GenerateJob {
   });
   const amdm =
     models.length > 1
-      ? { aggregateSteps: s.s, weights: s.w, deviation: s.deviation, eta: s.eta, ...(s.deviation === 'eq9' ? { etaScale: s.etaScale } : {}), rule: s.rule as RuleName }
+      ? {
+          aggregateSteps: s.s,
+          weights: s.w,
+          deviation: s.deviation,
+          eta: s.eta,
+          ...(s.deviation === 'eq9' ? { etaScale: s.etaScale } : {}),
+          rule: s.rule as RuleName,
+        }
       : { aggregateSteps: 0 };
   return parseJob(
     {
@@ -162,7 +187,13 @@ function zooJob(plan: ZooPlan, models: readonly ZooModel[]): GenerateJob {
 /** A new task: messages that came in meanwhile are handled first. */
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-async function runZooMethod(plan: ZooPlan, models: ZooModel[], name: string, key: string, o: Pick<JobRunOptions, 'signal' | 'onStep'>): Promise<ZooMethodView> {
+async function runZooMethod(
+  plan: ZooPlan,
+  models: ZooModel[],
+  name: string,
+  key: string,
+  o: Pick<JobRunOptions, 'signal' | 'onStep'>,
+): Promise<ZooMethodView> {
   await nextTask();
   o.signal?.throwIfAborted();
   const started = performance.now();

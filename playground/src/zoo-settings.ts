@@ -15,13 +15,16 @@ export type ZooModel = keyof typeof ZOO_MODELS;
 export const ZOO_MODEL_NAMES = Object.keys(ZOO_MODELS) as ZooModel[];
 
 /** What each model reads from the prompt (the zoo's README), for the page's help line. */
-export const ZOO_MODEL_HELP = 'InteractDiffusion-mini: boxes and interaction marks, no colours · MIGC-mini: colour and shape per box, no interactions · IP-Adapter-mini: the style reference’s background';
+export const ZOO_MODEL_HELP =
+  'InteractDiffusion-mini: boxes and interaction marks, no colours · MIGC-mini: colour and shape per box, no interactions · IP-Adapter-mini: the style reference’s background';
 
 /** Levels offered: every MiniMIG prompt from L2 on has an interaction, which InteractDiffusion-mini needs. */
 export const ZOO_LEVELS = [2, 3, 4] as const;
 const PRESETS_PER_LEVEL = 4;
 /** The prompts of the preset list: the first few of each level of the benchmark's set (seed 2024). */
-export const ZOO_PRESET_IDS: readonly string[] = ZOO_LEVELS.flatMap((l) => Array.from({ length: PRESETS_PER_LEVEL }, (_, i) => minimigPrompt(l, i).id));
+export const ZOO_PRESET_IDS: readonly string[] = ZOO_LEVELS.flatMap((l) =>
+  Array.from({ length: PRESETS_PER_LEVEL }, (_, i) => minimigPrompt(l, i).id),
+);
 
 /** Classifier-free guidance of every zoo run (the zoo's demo and benchmark use 5). */
 export const ZOO_GUIDANCE = 5;
@@ -37,7 +40,9 @@ export function zooPrompt(id: unknown): MiniMigPrompt {
   const m = typeof id === 'string' ? ID_PATTERN.exec(id) : null;
   const level = m ? Number(m[1]) : NaN;
   if (!m || !(ZOO_LEVELS as readonly number[]).includes(level)) {
-    throw new RangeError(`zooPrompt must be a MiniMIG prompt id L<level>-<index> with level ${ZOO_LEVELS.join(', ')} (each has an interaction), e.g. "L3-002", got ${JSON.stringify(id)}`);
+    throw new RangeError(
+      `zooPrompt must be a MiniMIG prompt id L<level>-<index> with level ${ZOO_LEVELS.join(', ')} (each has an interaction), e.g. "L3-002", got ${JSON.stringify(id)}`,
+    );
   }
   return minimigPrompt(level, Number(m[2]));
 }

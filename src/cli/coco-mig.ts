@@ -141,7 +141,9 @@ async function claimSettings(outputDir: string, settings: CocoMigSettings): Prom
   try {
     recorded = (JSON.parse(await readFile(file, 'utf8')) as { settings: CocoMigSettings }).settings ?? {};
   } catch (e) {
-    throw new Error(`${file} cannot be read (${(e as Error).message}); it records the settings of the images in ${outputDir}`);
+    throw new Error(
+      `${file} cannot be read (${(e as Error).message}); it records the settings of the images in ${outputDir}`,
+    );
   }
   const show = (v: unknown) => (v === undefined ? '(not set)' : JSON.stringify(v));
   const diffs = (Object.keys(SETTING_FLAGS) as (keyof CocoMigSettings)[])
@@ -151,7 +153,9 @@ async function claimSettings(outputDir: string, settings: CocoMigSettings): Prom
   if (diffs.length && !images) {
     await writeFileAtomic(file, jsonText({ command: 'bench coco-mig', settings }));
   } else if (diffs.length) {
-    throw new RangeError(`${outputDir} holds images made with other settings (${diffs.join('; ')}); resume with the same settings or give another --out`);
+    throw new RangeError(
+      `${outputDir} holds images made with other settings (${diffs.join('; ')}); resume with the same settings or give another --out`,
+    );
   }
 }
 
@@ -176,7 +180,8 @@ async function readable(path: string): Promise<boolean> {
 export async function planCocoMig(opts: CocoMigOptions): Promise<{ entries: CocoMigEntry[]; shard: Shard }> {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   for (const k of ['bench', 'output', 'interact', 'migc'] as const) {
-    if (typeof opts[k] !== 'string' || opts[k] === '') throw new TypeError(`${k} must be a non-empty path, got ${JSON.stringify(opts[k])}`);
+    if (typeof opts[k] !== 'string' || opts[k] === '')
+      throw new TypeError(`${k} must be a non-empty path, got ${JSON.stringify(opts[k])}`);
   }
   const shard = parseShard(opts.shard, opts.env ?? process.env, opts.shardCount);
   let text: string;
@@ -195,7 +200,8 @@ export async function planCocoMig(opts: CocoMigOptions): Promise<{ entries: Coco
   if (opts.keys !== undefined) {
     const have = new Set(entries.map((e) => e.key));
     const missing = opts.keys.filter((k) => !have.has(k));
-    if (missing.length) throw new RangeError(`keys: ${missing.map((k) => JSON.stringify(k)).join(', ')} not in ${opts.bench}`);
+    if (missing.length)
+      throw new RangeError(`keys: ${missing.map((k) => JSON.stringify(k)).join(', ')} not in ${opts.bench}`);
     const want = new Set(opts.keys);
     entries = entries.filter((e) => want.has(e.key));
   }
@@ -207,7 +213,10 @@ export async function planCocoMig(opts: CocoMigOptions): Promise<{ entries: Coco
       [migcFamily, cocoMigMigc(e, opts.migcSteps)],
     ] as const) {
       const r = fam.conditionSchema.safeParse(c);
-      if (!r.success) throw new RangeError(`${opts.bench}: entry "${e.key}" does not make valid ${fam.kind} conditions: ${r.error.issues[0].message}`);
+      if (!r.success)
+        throw new RangeError(
+          `${opts.bench}: entry "${e.key}" does not make valid ${fam.kind} conditions: ${r.error.issues[0].message}`,
+        );
     }
   }
   return { entries, shard };
@@ -216,7 +225,12 @@ export async function planCocoMig(opts: CocoMigOptions): Promise<{ entries: Coco
 export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> {
   const { entries, shard } = await planCocoMig(opts);
   const steps = checkInt('steps', opts.steps ?? AMDM_DEFAULTS.steps, 1, 1000);
-  const aggregateSteps = checkInt('aggregateSteps', opts.aggregateSteps ?? Math.min(AMDM_DEFAULTS.aggregateSteps, steps), 0, steps);
+  const aggregateSteps = checkInt(
+    'aggregateSteps',
+    opts.aggregateSteps ?? Math.min(AMDM_DEFAULTS.aggregateSteps, steps),
+    0,
+    steps,
+  );
   const weight = checkNumber('weight', opts.weight ?? AMDM_DEFAULTS.weight, 0, 1);
   const etaOpt = opts.eta ?? AMDM_DEFAULTS.eta;
   const eta = typeof etaOpt === 'number' ? [etaOpt, etaOpt] : [...etaOpt];
@@ -243,10 +257,30 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
   const outputDir = await ensureDir(opts.output, 'output');
   sweepTempFiles(outputDir);
   await claimSettings(outputDir, {
-    steps, aggregateSteps, weight, eta, etaScale, rule, guidance, negativePrompt, migcSteps, seed, preset,
-    reference: preset === 'reference' ? { omega: ref.omega, optimStart: ref.optimStart, optimEnd: ref.optimEnd, p: [...ref.p] } : null,
+    steps,
+    aggregateSteps,
+    weight,
+    eta,
+    etaScale,
+    rule,
+    guidance,
+    negativePrompt,
+    migcSteps,
+    seed,
+    preset,
+    reference:
+      preset === 'reference'
+        ? { omega: ref.omega, optimStart: ref.optimStart, optimEnd: ref.optimEnd, p: [...ref.p] }
+        : null,
   });
-  const summary: CocoMigSummary = { outputDir, shard, keys: entries.map((e) => e.key), written: [], skipped: [], regenerated: [] };
+  const summary: CocoMigSummary = {
+    outputDir,
+    shard,
+    keys: entries.map((e) => e.key),
+    written: [],
+    skipped: [],
+    regenerated: [],
+  };
 
   // Resume: what is left to do.
   const todo: { entry: CocoMigEntry; path: string; again: boolean }[] = [];
@@ -273,10 +307,13 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
     const shapeOf = (f: ModelFolder) => [f.unet.latentChannels, f.unet.latentHeight, f.unet.latentWidth];
     const [si, sm] = [shapeOf(interact), shapeOf(migc)];
     if (si.some((d, k) => d === null || d !== sm[k])) {
-      throw new RangeError(`the InteractDiffusion latent [${si.join(', ')}] and the MIGC latent [${sm.join(', ')}] must be equal and fixed`);
+      throw new RangeError(
+        `the InteractDiffusion latent [${si.join(', ')}] and the MIGC latent [${sm.join(', ')}] must be equal and fixed`,
+      );
     }
     for (const k of Object.keys(interact.schedule) as (keyof typeof interact.schedule)[]) {
-      if (interact.schedule[k] !== migc.schedule[k]) throw new RangeError(`the two folders have different noise schedules (${k}); AMDM needs one shared schedule`);
+      if (interact.schedule[k] !== migc.schedule[k])
+        throw new RangeError(`the two folders have different noise schedules (${k}); AMDM needs one shared schedule`);
     }
     const schedule = makeSchedule(interact.schedule);
     const ts = scheduleTimesteps(schedule, steps);
@@ -287,7 +324,11 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
     const bar =
       (opts.progress ?? Boolean(process.stderr.isTTY))
         ? new cliProgress.SingleBar(
-            { format: 'coco-mig |{bar}| {value}/{total} images · {duration_formatted} elapsed, ETA {eta_formatted}', stream: process.stderr, etaBuffer: 10 },
+            {
+              format: 'coco-mig |{bar}| {value}/{total} images · {duration_formatted} elapsed, ETA {eta_formatted}',
+              stream: process.stderr,
+              etaBuffer: 10,
+            },
             cliProgress.Presets.shades_classic,
           )
         : null;
@@ -301,11 +342,45 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
           entry.caption,
           cocoMigInteract(entry),
         );
-        const dM = await migcFamily.createDenoiser(await standaloneContext(migc, { ...base, tokenizer: tokM, name: 'migc' }), entry.caption, cocoMigMigc(entry, migcSteps));
+        const dM = await migcFamily.createDenoiser(
+          await standaloneContext(migc, { ...base, tokenizer: tokM, name: 'migc' }),
+          entry.caption,
+          cocoMigMigc(entry, migcSteps),
+        );
         const latents =
           preset === 'paper'
-            ? (await sampleAMDM({ models: [dI, dM], target: 0, steps, aggregateSteps, weights: weight, eta, etaScale, rule, shape, batch: 1, seed: base.seed, schedule, signal: opts.signal })).latents
-            : (await sampleAMDMReference({ models: [dI, dM], target: 0, steps, omegas: [ref.omega], optimStart: ref.optimStart, optimEnd: ref.optimEnd, p: ref.p, shape, batch: 1, seed: base.seed, schedule })).latents;
+            ? (
+                await sampleAMDM({
+                  models: [dI, dM],
+                  target: 0,
+                  steps,
+                  aggregateSteps,
+                  weights: weight,
+                  eta,
+                  etaScale,
+                  rule,
+                  shape,
+                  batch: 1,
+                  seed: base.seed,
+                  schedule,
+                  signal: opts.signal,
+                })
+              ).latents
+            : (
+                await sampleAMDMReference({
+                  models: [dI, dM],
+                  target: 0,
+                  steps,
+                  omegas: [ref.omega],
+                  optimStart: ref.optimStart,
+                  optimEnd: ref.optimEnd,
+                  p: ref.p,
+                  shape,
+                  batch: 1,
+                  seed: base.seed,
+                  schedule,
+                })
+              ).latents;
         const scaled = latents.map((v) => v / SCALING_FACTOR);
         const { image, dims } = await decodeLatents(interact.vaeDecoder!, scaled, 1, [shape[1], shape[2]]);
         await writeFileAtomic(path, await encodePNG(rgbaFromSdImage(image, dims[2], dims[3])));
@@ -322,33 +397,57 @@ export async function runCocoMig(opts: CocoMigOptions): Promise<CocoMigSummary> 
   return summary;
 }
 
-const intOpt = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
-  if (!/^-?\d+$/.test(v)) throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  return checkInt(name, Number(v), min, max);
-};
+const intOpt =
+  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: string) => {
+    if (!/^-?\d+$/.test(v))
+      throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return checkInt(name, Number(v), min, max);
+  };
 const numOpt = (name: string, min: number, max: number) => (v: string) => checkNumber(name, Number(v), min, max);
 
 /** The `coco-mig` subcommand (for `amdm bench`): flags map one to one onto {@link CocoMigOptions}. */
 export function cocoMigCommand(): Command {
   return new Command('coco-mig')
-    .description('COCO-MIG benchmark images with AMDM (InteractDiffusion ← MIGC), {image_id:06d}_{key}.png, resumable and shardable')
+    .description(
+      'COCO-MIG benchmark images with AMDM (InteractDiffusion ← MIGC), {image_id:06d}_{key}.png, resumable and shardable',
+    )
     .requiredOption('--bench <file>', 'mig_bench.json (800 entries)')
     .requiredOption('--interact <dir>', 'InteractDiffusion model folder (target)')
     .requiredOption('--migc <dir>', 'MIGC model folder')
     .option('--out <dir>', 'output folder', 'out/coco-mig')
-    .option('--shard <i/n|auto>', 'shard i of n (0-based), or auto (JOB_COMPLETION_INDEX + --shard-count, or SLURM_ARRAY_TASK_ID/COUNT)')
-    .option('--shard-count <n>', 'number of shards for --shard auto under a Kubernetes Indexed Job', intOpt('--shard-count', 1))
+    .option(
+      '--shard <i/n|auto>',
+      'shard i of n (0-based), or auto (JOB_COMPLETION_INDEX + --shard-count, or SLURM_ARRAY_TASK_ID/COUNT)',
+    )
+    .option(
+      '--shard-count <n>',
+      'number of shards for --shard auto under a Kubernetes Indexed Job',
+      intOpt('--shard-count', 1),
+    )
     .option('--limit <n>', 'only the first n entries', intOpt('--limit', 1))
     .option('--steps <T>', 'DDIM steps', intOpt('--steps', 1, 1000), AMDM_DEFAULTS.steps)
     .option('--s <s>', `aggregation steps (default min(${AMDM_DEFAULTS.aggregateSteps}, T))`, intOpt('--s', 0, 1000))
     .option('--w <w>', 'weight of MIGC in the merge', numOpt('--w', 0, 1), AMDM_DEFAULTS.weight)
     .option('--eta <η>', 'deviation step η (both models)', numOpt('--eta', 0, 1e6), AMDM_DEFAULTS.eta)
-    .addOption(new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute').choices(['sqrtDim', 'absolute']).default(AMDM_DEFAULTS.etaScale))
+    .addOption(
+      new Option('--eta-scale <scale>', 'η per dimension (×√d) or absolute')
+        .choices(['sqrtDim', 'absolute'])
+        .default(AMDM_DEFAULTS.etaScale),
+    )
     .option('--rule <rule>', ruleHelp(), ruleArg, AMDM_DEFAULTS.rule)
     .option('--guidance <g>', 'CFG scale', numOpt('--guidance', 0, 100), AMDM_DEFAULTS.guidance)
-    .option('--migc-steps <n>', `last step that runs MIGC (-1: none, T − 1: every step; default min(${MIGC_DEFAULT_STEPS}, T − 1))`, intOpt('--migc-steps', -1))
+    .option(
+      '--migc-steps <n>',
+      `last step that runs MIGC (-1: none, T − 1: every step; default min(${MIGC_DEFAULT_STEPS}, T − 1))`,
+      intOpt('--migc-steps', -1),
+    )
     .option('--seed <seed>', 'base seed (image seed = seed + key)', intOpt('--seed', 0, 2 ** 40), AMDM_DEFAULTS.seed)
-    .addOption(new Option('--preset <preset>', 'paper (sampleAMDM) or reference (the official loop)').choices(['paper', 'reference']).default('paper'))
+    .addOption(
+      new Option('--preset <preset>', 'paper (sampleAMDM) or reference (the official loop)')
+        .choices(['paper', 'reference'])
+        .default('paper'),
+    )
     .addOption(new Option('--device <device>', 'onnxruntime device').choices([...DEVICES]).default('cpu'))
     .option('--threads <n>', 'intra-op threads per session (0 = default)', intOpt('--threads', 0, 1024), 0)
     .option('--no-progress', 'hide the progress bar')
@@ -356,7 +455,9 @@ export function cocoMigCommand(): Command {
       // the cross-flag limits, in the user's words (runCocoMig names its options)
       if (o.s !== undefined && o.s > o.steps) throw new RangeError(`--s must be ≤ --steps (${o.steps}), got ${o.s}`);
       if (o.migcSteps !== undefined && o.migcSteps > o.steps - 1) {
-        throw new RangeError(`--migc-steps must be in [-1, --steps − 1 = ${o.steps - 1}] (${o.steps - 1} runs MIGC at every step), got ${o.migcSteps}`);
+        throw new RangeError(
+          `--migc-steps must be in [-1, --steps − 1 = ${o.steps - 1}] (${o.steps - 1} runs MIGC at every step), got ${o.migcSteps}`,
+        );
       }
       const s = await runCocoMig({
         bench: o.bench,

@@ -101,7 +101,8 @@ export function composeSettings(quick: boolean): ComposeSettings {
 
 /** The settings of a run: composeSettings(quick) with `overrides`, validated. */
 export function resolveSettings(quick: boolean, overrides: Partial<ComposeSettings> = {}): ComposeSettings {
-  if (typeof overrides !== 'object' || overrides === null) throw new TypeError(`settings must be an object, got ${describe(overrides)}`);
+  if (typeof overrides !== 'object' || overrides === null)
+    throw new TypeError(`settings must be an object, got ${describe(overrides)}`);
   const d = { ...composeSettings(quick), ...overrides };
   const steps = checkInt('settings.steps', d.steps, 1, 1000);
   return {
@@ -119,7 +120,8 @@ export function resolveSettings(quick: boolean, overrides: Partial<ComposeSettin
 
 function checkDamping(v: unknown): number {
   const r = checkNumber('settings.damping', v, 0, 1);
-  if (r === 1) throw new RangeError('settings.damping must be in [0, 1), got 1 (the momentum would never be refreshed)');
+  if (r === 1)
+    throw new RangeError('settings.damping must be in [0, 1), got 1 (the momentum would never be refreshed)');
   return r;
 }
 
@@ -199,17 +201,27 @@ export interface MethodRun {
 
 /** Runs one method on one prompt; returns the B kept samples and what they cost. */
 export async function runMethod(
-  m: ComposeMethod, models: Map<string, Denoiser>, ctx: { world: ShapesWorld; schedule: NoiseSchedule; B: number; seed: number; settings: ComposeSettings },
+  m: ComposeMethod,
+  models: Map<string, Denoiser>,
+  ctx: { world: ShapesWorld; schedule: NoiseSchedule; B: number; seed: number; settings: ComposeSettings },
 ): Promise<MethodRun> {
   const { world, schedule, B, seed, settings } = ctx;
   const dim = world.dim;
   const ms = m.experts.map((e) => models.get(e)!);
   if (m.kind === 'ddim' || m.kind === 'amdm') {
     const r = await sampleAMDM({
-      models: ms, target: 0, steps: settings.steps,
+      models: ms,
+      target: 0,
+      steps: settings.steps,
       aggregateSteps: m.kind === 'amdm' ? settings.aggregateSteps : 0,
-      weights: settings.weight, eta: m.eta ?? 0.3, etaScale: 'sqrtDim', rule: 'slerp',
-      shape: [world.channels, world.height, world.width], batch: B, seed, schedule,
+      weights: settings.weight,
+      eta: m.eta ?? 0.3,
+      etaScale: 'sqrtDim',
+      rule: 'slerp',
+      shape: [world.channels, world.height, world.width],
+      batch: B,
+      seed,
+      schedule,
     });
     return { samples: r.latents, eps: r.totalCalls, logq: 0, epsEvals: r.totalCalls * B, logqEvals: 0 };
   }
@@ -217,13 +229,28 @@ export async function runMethod(
   if (m.kind === 'reverse') {
     const models_ = m.projective ? [...ms, models.get('background')!] : ms;
     r = await sampleReverse({
-      models: models_, gamma: m.projective ? [...ms.map(() => 1), -(ms.length - 1)] : undefined,
-      dim, particles: B, schedule, steps: settings.steps, seed, sampler: m.sampler ?? 'ddpm',
+      models: models_,
+      gamma: m.projective ? [...ms.map(() => 1), -(ms.length - 1)] : undefined,
+      dim,
+      particles: B,
+      schedule,
+      steps: settings.steps,
+      seed,
+      sampler: m.sampler ?? 'ddpm',
       mcmc: m.mcmc ? mcmcOptions(m.mcmc, settings, world.sigma0, ms.length) : null,
     });
   } else {
     const N = (m.particlesPerSample ?? 1) * B;
-    const common = { models: ms, dim, particles: N, schedule, steps: settings.steps, seed, resample: 'ess' as const, essThreshold: settings.essThreshold };
+    const common = {
+      models: ms,
+      dim,
+      particles: N,
+      schedule,
+      steps: settings.steps,
+      seed,
+      resample: 'ess' as const,
+      essThreshold: settings.essThreshold,
+    };
     r = m.kind === 'fkc' ? await sampleFKC(common) : await sampleSMC(common);
   }
   const N = r.particles;
@@ -239,8 +266,13 @@ export async function runMethod(
     }
   }
   return {
-    samples, eps: r.evals.eps, logq: r.evals.logDensity, epsEvals: r.evals.eps * N, logqEvals: r.evals.logDensity * N,
-    acceptance: r.acceptance, resamples: r.resamples,
+    samples,
+    eps: r.evals.eps,
+    logq: r.evals.logDensity,
+    epsEvals: r.evals.eps * N,
+    logqEvals: r.evals.logDensity * N,
+    acceptance: r.acceptance,
+    resamples: r.resamples,
   };
 }
 

@@ -26,7 +26,16 @@ export interface Tally {
 
 /** A tally before the first prompt. */
 export function emptyTally(): Tally {
-  return { evaluations: [], epsCalls: 0, logDensityCalls: 0, epsEvals: 0, logDensityEvals: 0, ms: 0, acceptance: [], resamples: [] };
+  return {
+    evaluations: [],
+    epsCalls: 0,
+    logDensityCalls: 0,
+    epsEvals: 0,
+    logDensityEvals: 0,
+    ms: 0,
+    acceptance: [],
+    resamples: [],
+  };
 }
 
 /** Adds one method's run on one prompt (`ms` of wall time, the evaluations of its kept samples). */
@@ -45,7 +54,10 @@ export function recordRun(tally: Tally, run: MethodRun, ms: number, evaluations:
 export function composeRow(m: ComposeMethod, t: Tally, prompts: number, kept: number): ComposeRow {
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   return {
-    method: m.name, group: m.group, kind: m.kind, experts: m.experts.join('+'),
+    method: m.name,
+    group: m.group,
+    kind: m.kind,
+    experts: m.experts.join('+'),
     particlesPerSample: m.particlesPerSample ?? 1,
     ...rateColumns(t.evaluations),
     epsCallsPerPrompt: t.epsCalls / prompts,
@@ -64,17 +76,42 @@ export function composeTable(rows: readonly ComposeRow[]): string {
   const e = (r: ComposeRow, v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
   const num = (v: unknown, d = 0) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
   return markdownTable(
-    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'ε calls / prompt', 'log q calls / prompt', 'ε / sample', 'log q / sample', 'wall s', 'HMC accept', 'resamples'],
+    [
+      'method',
+      'instance success',
+      'mIoU',
+      'image success',
+      'style success',
+      'ε calls / prompt',
+      'log q calls / prompt',
+      'ε / sample',
+      'log q / sample',
+      'wall s',
+      'HMC accept',
+      'resamples',
+    ],
     rows.map((r) => [
-      String(r.method), pm(e(r, 'instanceSuccess')), pm(e(r, 'mIoU')), pm(e(r, 'imageSuccess')),
+      String(r.method),
+      pm(e(r, 'instanceSuccess')),
+      pm(e(r, 'mIoU')),
+      pm(e(r, 'imageSuccess')),
       r.styleSuccess === null ? '—' : pm(e(r, 'styleSuccess')),
-      num(r.epsCallsPerPrompt), num(r.logDensityCallsPerPrompt), num(r.epsPerSample), num(r.logDensityPerSample),
-      num(r.seconds, 1), num(r.acceptance, 2), num(r.resamplesPerPrompt, 1),
+      num(r.epsCallsPerPrompt),
+      num(r.logDensityCallsPerPrompt),
+      num(r.epsPerSample),
+      num(r.logDensityPerSample),
+      num(r.seconds, 1),
+      num(r.acceptance, 2),
+      num(r.resamplesPerPrompt, 1),
     ]),
   );
 }
 
-const GROUP_COLORS: Record<string, string> = { 'single expert': '#777777', 'layout+attribute': '#1f77b4', '+style': '#d62728' };
+const GROUP_COLORS: Record<string, string> = {
+  'single expert': '#777777',
+  'layout+attribute': '#1f77b4',
+  '+style': '#d62728',
+};
 
 /**
  * Instance success (±2 SE) against model evaluations per kept sample (ε + log q), log x axis.
@@ -83,7 +120,9 @@ const GROUP_COLORS: Record<string, string> = { 'single expert': '#777777', 'layo
  */
 export function composeChart(rows: readonly ComposeRow[]): Plot.PlotOptions {
   const pts = rows.map((r, i) => ({
-    id: i + 1, group: String(r.group), method: String(r.method),
+    id: i + 1,
+    group: String(r.group),
+    method: String(r.method),
     cost: Number(r.epsPerSample) + Number(r.logDensityPerSample),
     y: Number(r.instanceSuccess),
     lo: Math.max(0, Number(r.instanceSuccess) - 2 * Number(r.instanceSuccessSE)),
@@ -94,20 +133,46 @@ export function composeChart(rows: readonly ComposeRow[]): Plot.PlotOptions {
   let line = 0;
   const key = groups.map((g) => {
     const lines = [g, ...pts.filter((p) => p.group === g).map((p) => `  ${p.id}  ${p.method}`)];
-    const mark = Plot.text([lines.join('\n')], { frameAnchor: 'top-right', textAnchor: 'start', lineAnchor: 'top', dx: 14, dy: line * 12, fill: colorOf(g), fontSize: 10 });
+    const mark = Plot.text([lines.join('\n')], {
+      frameAnchor: 'top-right',
+      textAnchor: 'start',
+      lineAnchor: 'top',
+      dx: 14,
+      dy: line * 12,
+      fill: colorOf(g),
+      fontSize: 10,
+    });
     line += lines.length + 0.5;
     return mark;
   });
   return {
-    width: 900, height: Math.max(420, line * 12 + 60), marginRight: 330, marginTop: 30,
-    x: { type: 'log', label: 'model evaluations per kept sample (ε + log q) →', domain: [Math.min(...pts.map((p) => p.cost)) / 1.25, Math.max(...pts.map((p) => p.cost)) * 1.25] },
+    width: 900,
+    height: Math.max(420, line * 12 + 60),
+    marginRight: 330,
+    marginTop: 30,
+    x: {
+      type: 'log',
+      label: 'model evaluations per kept sample (ε + log q) →',
+      domain: [Math.min(...pts.map((p) => p.cost)) / 1.25, Math.max(...pts.map((p) => p.cost)) * 1.25],
+    },
     y: { label: '↑ instance success (±2 SE)', domain: [0, 1] },
     grid: true,
     marks: [
-      Plot.ruleX(pts, { x: 'cost', y1: 'lo', y2: 'hi', stroke: (d: { group: string }) => colorOf(d.group), strokeOpacity: 0.6 }),
+      Plot.ruleX(pts, {
+        x: 'cost',
+        y1: 'lo',
+        y2: 'hi',
+        stroke: (d: { group: string }) => colorOf(d.group),
+        strokeOpacity: 0.6,
+      }),
       Plot.dot(pts, { x: 'cost', y: 'y', fill: (d: { group: string }) => colorOf(d.group), r: 4 }),
       // row numbers, nudged up/level/down in turn so that coinciding points stay readable
-      ...[-1, 0, 1].map((k) => Plot.text(pts.filter((p) => ((p.id % 3) + 3) % 3 === k + 1), { x: 'cost', y: 'y', text: 'id', dx: 7, dy: k * 9, textAnchor: 'start', fontSize: 9 })),
+      ...[-1, 0, 1].map((k) =>
+        Plot.text(
+          pts.filter((p) => ((p.id % 3) + 3) % 3 === k + 1),
+          { x: 'cost', y: 'y', text: 'id', dx: 7, dy: k * 9, textAnchor: 'start', fontSize: 9 },
+        ),
+      ),
       ...key,
     ],
   };

@@ -22,7 +22,15 @@ import { folderScalingFactor, stylePng } from './zoo-scene.ts';
 
 export const MINI_DEMO_METHODS = ['interact', 'migc', 'ip', 'interact+migc', 'interact+migc+ip'] as const;
 
-export const MINI_DEMO_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', prompts: 3, steps: 20, s: 8, eta: AMDM_DEFAULTS.eta, guidance: 5, out: 'amdm-out/demo-mini' });
+export const MINI_DEMO_DEFAULTS = Object.freeze({
+  zoo: 'models/mini-zoo',
+  prompts: 3,
+  steps: 20,
+  s: 8,
+  eta: AMDM_DEFAULTS.eta,
+  guidance: 5,
+  out: 'amdm-out/demo-mini',
+});
 
 export interface MiniDemoOptions {
   zoo?: string;
@@ -40,13 +48,16 @@ export function miniDemoPrompts(count: number): MiniMigPrompt[] {
   return Array.from({ length: count }, (_, i) => minimigPrompt(2 + (i % 3), Math.floor(i / 3)));
 }
 
-export async function runMiniDemo(o: MiniDemoOptions = {}): Promise<{ methods: string[]; rows: string[][]; files: string[] }> {
+export async function runMiniDemo(
+  o: MiniDemoOptions = {},
+): Promise<{ methods: string[]; rows: string[][]; files: string[] }> {
   const d = MINI_DEMO_DEFAULTS;
   const log = o.log ?? ((l: string) => console.log(l));
   const zoo = resolve(o.zoo ?? d.zoo);
   const steps = o.steps ?? d.steps;
   const settings = { steps, aggregateSteps: o.s ?? Math.min(d.s, steps), eta: o.eta ?? d.eta, guidance: d.guidance };
-  if (settings.aggregateSteps > steps) throw new RangeError(`--s must be ≤ --steps (${steps}), got ${settings.aggregateSteps}`);
+  if (settings.aggregateSteps > steps)
+    throw new RangeError(`--s must be ≤ --steps (${steps}), got ${settings.aggregateSteps}`);
   const kinds = await zooKinds(zoo, MINI_DEMO_METHODS);
   const output = await prepareOutputFolder(o.out ?? d.out, { command: 'demo --world mini', param: '--out' });
   const prompts = miniDemoPrompts(o.prompts ?? d.prompts);
@@ -59,7 +70,19 @@ export async function runMiniDemo(o: MiniDemoOptions = {}): Promise<{ methods: s
       const ref = join(scratch, `${p.id}.png`);
       await writeFile(ref, await stylePng(p.reference));
       const row: (MethodImage | null)[] = [];
-      for (const m of MINI_DEMO_METHODS) row.push(await generateMethodImage(m, { kinds, zoo, prompt: p, replicate: 0, refPath: ref, settings, threads: 0, scalingFactor }));
+      for (const m of MINI_DEMO_METHODS)
+        row.push(
+          await generateMethodImage(m, {
+            kinds,
+            zoo,
+            prompt: p,
+            replicate: 0,
+            refPath: ref,
+            settings,
+            threads: 0,
+            scalingFactor,
+          }),
+        );
       images.push(row);
     }
   } finally {
@@ -70,27 +93,63 @@ export async function runMiniDemo(o: MiniDemoOptions = {}): Promise<{ methods: s
   const header = ['method', 'instance success', 'mIoU', 'interaction success', 'style success', 'UNet calls / image'];
   const summaries = MINI_DEMO_METHODS.map((m, j) => {
     const done = images.map((r) => r[j]).filter((x): x is MethodImage => x !== null);
-    return { method: m, label: resolveMethod(m).label, ...summarizeScenes(done.map((x) => x.evaluation)).overall, calls: done[0].calls };
+    return {
+      method: m,
+      label: resolveMethod(m).label,
+      ...summarizeScenes(done.map((x) => x.evaluation)).overall,
+      calls: done[0].calls,
+    };
   });
-  const rows = summaries.map((s) => [s.label, pm(s.instanceSuccess), pm(s.mIoU), pm(s.interactionSuccess), pm(s.styleSuccess), String(s.calls)]);
+  const rows = summaries.map((s) => [
+    s.label,
+    pm(s.instanceSuccess),
+    pm(s.mIoU),
+    pm(s.interactionSuccess),
+    pm(s.styleSuccess),
+    String(s.calls),
+  ]);
   const cells: GridCell[][] = images.map((r, i) =>
     r.map((x) => ({
       image: x!.image,
-      boxes: prompts[i].scene.instances.map((inst, k) => ({ x0: inst.box.x, y0: inst.box.y, x1: inst.box.x + inst.box.size, y1: inst.box.y + inst.box.size, label: String(k + 1) })),
+      boxes: prompts[i].scene.instances.map((inst, k) => ({
+        x0: inst.box.x,
+        y0: inst.box.y,
+        x1: inst.box.x + inst.box.size,
+        y1: inst.box.y + inst.box.size,
+        label: String(k + 1),
+      })),
     })),
   );
-  const grid = makeGrid({ cells, cellScale: 4, fontSize: 12, lineWidth: 1, rowLabels: prompts.map((p) => p.id), colLabels: MINI_DEMO_METHODS.map((m) => m) });
+  const grid = makeGrid({
+    cells,
+    cellScale: 4,
+    fontSize: 12,
+    lineWidth: 1,
+    rowLabels: prompts.map((p) => p.id),
+    colLabels: MINI_DEMO_METHODS.map((m) => m),
+  });
   const files = new Map<string, Uint8Array | string>([
     ['grid.png', await encodePNG(grid)],
-    ['results.json', jsonText({ world: 'mini', zoo, settings, prompts: prompts.map((p) => ({ id: p.id, scene: p.scene })), methods: summaries, seconds })],
+    [
+      'results.json',
+      jsonText({
+        world: 'mini',
+        zoo,
+        settings,
+        prompts: prompts.map((p) => ({ id: p.id, scene: p.scene })),
+        methods: summaries,
+        seconds,
+      }),
+    ],
   ]);
   const written = await output.commit(files);
-  log(`mini-zoo demo: ${prompts.length} MiniMIG prompts (L2–L4), T = ${steps}, s = ${settings.aggregateSteps}, η = ${settings.eta}·√d (${seconds.toFixed(1)} s)`);
+  log(
+    `mini-zoo demo: ${prompts.length} MiniMIG prompts (L2–L4), T = ${steps}, s = ${settings.aggregateSteps}, η = ${settings.eta}·√d (${seconds.toFixed(1)} s)`,
+  );
   log(markdownTable(header, rows));
   log(`wrote ${output.path}/{grid.png,results.json}`);
   return { methods: [...MINI_DEMO_METHODS], rows, files: written };
 }
-
 
 /** The demo flags `--world mini` takes; the others belong to the Shapes world. */
 const MINI_FLAGS = ['prompts', 'steps', 's', 'eta', 'out', 'world', 'progress'];
@@ -99,12 +158,23 @@ const MINI_FLAGS = ['prompts', 'steps', 's', 'eta', 'out', 'world', 'progress'];
  * `amdm demo --world mini`: the flags the user typed (`given`) override the mini demo's own
  * defaults; a Shapes-only flag is refused, naming it.
  */
-export async function runMiniDemoFromCli(opts: Record<string, unknown>, given: (key: string) => boolean): Promise<void> {
+export async function runMiniDemoFromCli(
+  opts: Record<string, unknown>,
+  given: (key: string) => boolean,
+): Promise<void> {
   const other = Object.keys(opts).filter((k) => given(k) && !MINI_FLAGS.includes(k));
   if (other.length) {
     const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new RangeError(`--world mini takes --prompts, --steps, --s, --eta and --out; ${other.map(flag).join(', ')} belong${other.length === 1 ? 's' : ''} to the Shapes world`);
+    throw new RangeError(
+      `--world mini takes --prompts, --steps, --s, --eta and --out; ${other.map(flag).join(', ')} belong${other.length === 1 ? 's' : ''} to the Shapes world`,
+    );
   }
   const pick = (k: string) => (given(k) ? opts[k] : undefined) as never;
-  await runMiniDemo({ prompts: pick('prompts'), steps: pick('steps'), s: pick('s'), eta: pick('eta'), out: pick('out') });
+  await runMiniDemo({
+    prompts: pick('prompts'),
+    steps: pick('steps'),
+    s: pick('s'),
+    eta: pick('eta'),
+    out: pick('out'),
+  });
 }

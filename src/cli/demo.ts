@@ -20,7 +20,11 @@ export interface DemoOptions extends DemoSettings {
 
 export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): Promise<ShapesCompareResult> {
   const log = o.log ?? ((l: string) => console.log(l));
-  const output = await prepareOutputFolder(o.out, { command: 'demo', param: '--out', writes: /^(grid\.png|results\.json)$/ });
+  const output = await prepareOutputFolder(o.out, {
+    command: 'demo',
+    param: '--out',
+    writes: /^(grid\.png|results\.json)$/,
+  });
   const bar: { it?: Progress } = {}; // its total is known at the first report
   const run = await computeDemo(o, {
     factory,
@@ -30,9 +34,14 @@ export async function runDemo(o: DemoOptions, factory?: ExpertDenoiserFactory): 
   for (const l of run.lines) log(l);
   const files = new Map<string, Uint8Array | string>();
   if (run.grid) files.set('grid.png', run.grid);
-  files.set('results.json', jsonText({ settings: { ...o, log: undefined, progress: undefined, out: output.path }, ...run.results }));
+  files.set(
+    'results.json',
+    jsonText({ settings: { ...o, log: undefined, progress: undefined, out: output.path }, ...run.results }),
+  );
   await output.commit(files);
   log('');
-  log(`wrote ${run.grid ? path.join(output.path, 'grid.png') + ' (rows: prompt, each expert alone, AMDM; first sample per prompt) and ' : ''}${path.join(output.path, 'results.json')} in ${run.results.seconds.toFixed(1)} s`);
+  log(
+    `wrote ${run.grid ? path.join(output.path, 'grid.png') + ' (rows: prompt, each expert alone, AMDM; first sample per prompt) and ' : ''}${path.join(output.path, 'results.json')} in ${run.results.seconds.toFixed(1)} s`,
+  );
   return run.result;
 }

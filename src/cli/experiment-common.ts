@@ -37,14 +37,22 @@ export function rateColumns(evaluations: readonly ImageEvaluation[]): Experiment
   const color = inst.filter((i) => i.colorOk).length / n;
   const pos = inst.filter((i) => i.iou >= 0.5).length / n;
   return {
-    instanceSuccess: o.instanceSuccess.value, instanceSuccessSE: o.instanceSuccess.se,
-    mIoU: o.mIoU.value, mIoUSE: o.mIoU.se,
-    imageSuccess: o.imageSuccess.value, imageSuccessSE: o.imageSuccess.se,
-    styleSuccess: o.styleSuccess?.value ?? null, styleSuccessSE: o.styleSuccess?.se ?? null,
-    colorAccuracy: color, colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
-    positionAccuracy: pos, positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
-    cleanImages: o.cleanImages.value, cleanImagesSE: o.cleanImages.se,
-    instances: n, images: evaluations.length,
+    instanceSuccess: o.instanceSuccess.value,
+    instanceSuccessSE: o.instanceSuccess.se,
+    mIoU: o.mIoU.value,
+    mIoUSE: o.mIoU.se,
+    imageSuccess: o.imageSuccess.value,
+    imageSuccessSE: o.imageSuccess.se,
+    styleSuccess: o.styleSuccess?.value ?? null,
+    styleSuccessSE: o.styleSuccess?.se ?? null,
+    colorAccuracy: color,
+    colorAccuracySE: Math.sqrt((color * (1 - color)) / n),
+    positionAccuracy: pos,
+    positionAccuracySE: Math.sqrt((pos * (1 - pos)) / n),
+    cleanImages: o.cleanImages.value,
+    cleanImagesSE: o.cleanImages.se,
+    instances: n,
+    images: evaluations.length,
   };
 }
 
@@ -67,7 +75,12 @@ const EXPERIMENT_FILES = ['results.json', 'results.csv', 'table.md', 'chart.svg'
  * runs. `files`: the names the experiment writes (an earlier version's folder holding only those
  * may be replaced).
  */
-export function prepareExperimentOutput(name: string, quick: boolean, out: string | undefined, files: readonly string[] = EXPERIMENT_FILES): Promise<OutputFolder> {
+export function prepareExperimentOutput(
+  name: string,
+  quick: boolean,
+  out: string | undefined,
+  files: readonly string[] = EXPERIMENT_FILES,
+): Promise<OutputFolder> {
   return prepareOutputFolder(out ?? experimentFolder(name, quick), {
     command: `experiment ${name}`,
     smoke: quick,

@@ -18,8 +18,23 @@ import { jsonText } from './files.ts';
 import { progressBar } from './progress.ts';
 import { csvOfRecords } from '../jobs/table.ts';
 import { prepareExperimentOutput, type ExperimentOptions } from './experiment-common.ts';
-import { composeMethods, expertsNeeded, looseBackground, resolveSettings, runMethod, type ComposeMethod, type ComposeSettings } from './compose-shapes-methods.ts';
-import { composeChart, composeRow, composeTable, emptyTally, recordRun, type ComposeRow } from './compose-shapes-report.ts';
+import {
+  composeMethods,
+  expertsNeeded,
+  looseBackground,
+  resolveSettings,
+  runMethod,
+  type ComposeMethod,
+  type ComposeSettings,
+} from './compose-shapes-methods.ts';
+import {
+  composeChart,
+  composeRow,
+  composeTable,
+  emptyTally,
+  recordRun,
+  type ComposeRow,
+} from './compose-shapes-report.ts';
 
 export interface ComposeShapesOptions extends ExperimentOptions {
   /** Small smoke version: 3 prompts × 2 samples, T = 10, s = 4, K = 2 MCMC steps per level. */
@@ -65,13 +80,22 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
     const prompt = prompts[p];
     const ps = seed + p;
     const models = new Map<string, Denoiser>();
-    for (const e of needed) models.set(e, mixtureDenoiser(EXPERTS[e](world, prompt, { seed: ps }), schedule, { name: e }));
-    if (methods.some((m) => m.projective)) models.set('background', mixtureDenoiser(looseBackground(world, prompt, ps), schedule, { name: 'background' }));
+    for (const e of needed)
+      models.set(e, mixtureDenoiser(EXPERTS[e](world, prompt, { seed: ps }), schedule, { name: e }));
+    if (methods.some((m) => m.projective))
+      models.set('background', mixtureDenoiser(looseBackground(world, prompt, ps), schedule, { name: 'background' }));
     for (let mi = 0; mi < methods.length; mi++) {
       const t0 = performance.now();
       const r = await runMethod(methods[mi], models, { world, schedule, B, seed: ps, settings });
       const ms = performance.now() - t0;
-      recordRun(tallies[mi], r, ms, Array.from({ length: B }, (_, b) => evaluateImage(world, prompt, r.samples.subarray(b * world.dim, (b + 1) * world.dim))));
+      recordRun(
+        tallies[mi],
+        r,
+        ms,
+        Array.from({ length: B }, (_, b) =>
+          evaluateImage(world, prompt, r.samples.subarray(b * world.dim, (b + 1) * world.dim)),
+        ),
+      );
       bar.update(++done, methods[mi].name);
     }
   }
@@ -82,15 +106,37 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
   const csv = csvOfRecords(rows);
   const table = composeTable(rows);
   const seconds = (Date.now() - started) / 1000;
-  const flags = [quick ? ' --quick' : '', o.seed ? ` --seed ${seed}` : '', o.prompts !== undefined ? ` --prompts ${promptCount}` : '', o.samples !== undefined ? ` --samples ${B}` : ''].join('');
+  const flags = [
+    quick ? ' --quick' : '',
+    o.seed ? ` --seed ${seed}` : '',
+    o.prompts !== undefined ? ` --prompts ${promptCount}` : '',
+    o.samples !== undefined ? ` --samples ${B}` : '',
+  ].join('');
   const command = `npm run experiment -- compose-shapes${flags}`;
-  await output.commit(new Map([
-    ['results.json', jsonText({ experiment: 'compose-shapes', command, quick, seed, prompts: prompts.length, samplesPerPrompt: B, settings, seconds, rows })],
-    ['results.csv', csv],
-    ['table.md', `${table}\n`],
-    ['chart.svg', plotToSVG(composeChart(rows), { figure: 'svg' })],
-  ]));
-  log(`experiment 'compose-shapes': ${prompts.length} prompts × ${B} samples, T = ${settings.steps} (${seconds.toFixed(1)} s)`);
+  await output.commit(
+    new Map([
+      [
+        'results.json',
+        jsonText({
+          experiment: 'compose-shapes',
+          command,
+          quick,
+          seed,
+          prompts: prompts.length,
+          samplesPerPrompt: B,
+          settings,
+          seconds,
+          rows,
+        }),
+      ],
+      ['results.csv', csv],
+      ['table.md', `${table}\n`],
+      ['chart.svg', plotToSVG(composeChart(rows), { figure: 'svg' })],
+    ]),
+  );
+  log(
+    `experiment 'compose-shapes': ${prompts.length} prompts × ${B} samples, T = ${settings.steps} (${seconds.toFixed(1)} s)`,
+  );
   log(table);
   log(`wrote ${output.path}/{results.json,results.csv,table.md,chart.svg}`);
   return rows;

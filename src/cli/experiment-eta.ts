@@ -17,19 +17,61 @@ export function plan(quick: boolean): ShapesPlan {
       { name: 'layout alone', experts: ['layout'] },
       ...etas.map((e) => amdm(`η=${e} (×√d)`, ['layout', 'attribute'], { eta: e, etaScale: 'sqrtDim' })),
       ...abs.map((e) => amdm(`η=${e} (absolute)`, ['layout', 'attribute'], { eta: e, etaScale: 'absolute' })),
-      ...clipped.map((e) => amdm(`η=${e} (×√d, clipped at μ)`, ['layout', 'attribute'], { eta: e, etaScale: 'sqrtDim', clipDeviation: true })),
+      ...clipped.map((e) =>
+        amdm(`η=${e} (×√d, clipped at μ)`, ['layout', 'attribute'], {
+          eta: e,
+          etaScale: 'sqrtDim',
+          clipDeviation: true,
+        }),
+      ),
     ],
-    describe: (m) => ({ method: m.name, eta: m.experts.length > 1 ? Number(m.eta) : '', scale: m.experts.length > 1 ? String(m.etaScale) + (m.clipDeviation ? ' clipped' : '') : '' }),
+    describe: (m) => ({
+      method: m.name,
+      eta: m.experts.length > 1 ? Number(m.eta) : '',
+      scale: m.experts.length > 1 ? String(m.etaScale) + (m.clipDeviation ? ' clipped' : '') : '',
+    }),
     chart: (rows) => ({
       title: 'AMDM layout←attribute: η of eq. 9 (√d-scaled)',
-      x: { label: 'η' }, y: { label: 'instance success', domain: [0, 1] }, color: { legend: true }, grid: true,
+      x: { label: 'η' },
+      y: { label: 'instance success', domain: [0, 1] },
+      color: { legend: true },
+      grid: true,
       marks: [
-        Plot.ruleY(rows.filter((r) => r.method === 'layout alone'), { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' }),
-        Plot.ruleX(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y1: (d: ExperimentRow) => Number(d.instanceSuccess) - 2 * Number(d.instanceSuccessSE), y2: (d: ExperimentRow) => Number(d.instanceSuccess) + 2 * Number(d.instanceSuccessSE) }),
-        Plot.line(rows.filter((r) => r.scale === 'sqrtDim'), { x: 'eta', y: 'instanceSuccess', marker: 'circle', stroke: () => 'eq. 9' }),
-        Plot.line(rows.filter((r) => r.scale === 'sqrtDim clipped'), { x: 'eta', y: 'instanceSuccess', marker: 'circle-stroke', stroke: () => 'eq. 9 clipped at μ' }),
-        Plot.text(rows.filter((r) => r.scale === 'sqrtDim' || r.scale === 'sqrtDim clipped'), Plot.selectLast({ x: 'eta', y: 'instanceSuccess', z: 'scale', text: (d: ExperimentRow) => (d.scale === 'sqrtDim' ? 'eq. 9' : 'clipped at μ'), dx: 6, textAnchor: 'start' })),
-        Plot.text(rows.filter((r) => r.method === 'layout alone'), { x: 0, y: 'instanceSuccess', text: () => 'layout alone', dy: -8, textAnchor: 'start', fill: '#777' }),
+        Plot.ruleY(
+          rows.filter((r) => r.method === 'layout alone'),
+          { y: 'instanceSuccess', stroke: '#999', strokeDasharray: '4,3' },
+        ),
+        Plot.ruleX(
+          rows.filter((r) => r.scale === 'sqrtDim'),
+          {
+            x: 'eta',
+            y1: (d: ExperimentRow) => Number(d.instanceSuccess) - 2 * Number(d.instanceSuccessSE),
+            y2: (d: ExperimentRow) => Number(d.instanceSuccess) + 2 * Number(d.instanceSuccessSE),
+          },
+        ),
+        Plot.line(
+          rows.filter((r) => r.scale === 'sqrtDim'),
+          { x: 'eta', y: 'instanceSuccess', marker: 'circle', stroke: () => 'eq. 9' },
+        ),
+        Plot.line(
+          rows.filter((r) => r.scale === 'sqrtDim clipped'),
+          { x: 'eta', y: 'instanceSuccess', marker: 'circle-stroke', stroke: () => 'eq. 9 clipped at μ' },
+        ),
+        Plot.text(
+          rows.filter((r) => r.scale === 'sqrtDim' || r.scale === 'sqrtDim clipped'),
+          Plot.selectLast({
+            x: 'eta',
+            y: 'instanceSuccess',
+            z: 'scale',
+            text: (d: ExperimentRow) => (d.scale === 'sqrtDim' ? 'eq. 9' : 'clipped at μ'),
+            dx: 6,
+            textAnchor: 'start',
+          }),
+        ),
+        Plot.text(
+          rows.filter((r) => r.method === 'layout alone'),
+          { x: 0, y: 'instanceSuccess', text: () => 'layout alone', dy: -8, textAnchor: 'start', fill: '#777' },
+        ),
       ],
       marginRight: 90,
     }),

@@ -23,7 +23,13 @@ import type { ExpertName } from '../toy/shapes/experts.ts';
 import { ETA_SCALE_LABELS, cellName, cellSettings, type EtaScaleLabel, type MapCell } from '../toy/shapes/map-cell.ts';
 import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
-import { experimentFolder, prepareExperimentOutput, rateColumns, type ExperimentOptions, type ExperimentRow } from './experiment-common.ts';
+import {
+  experimentFolder,
+  prepareExperimentOutput,
+  rateColumns,
+  type ExperimentOptions,
+  type ExperimentRow,
+} from './experiment-common.ts';
 import { progressBar } from './progress.ts';
 import { csvOfRecords, csvText, markdownTable, pm } from '../jobs/table.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
@@ -53,7 +59,13 @@ export const CLEAN_MIN = 0.9;
 export function mapPlan(quick: boolean): MapPlan {
   if (quick) {
     return {
-      pair: { steps: 10, rules: ['slerp', 'lerp'], w: [0.5, 0.9], s: [2, 4], eta: { absolute: [1], sqrtDim: [0.1], relative: [0.3] } },
+      pair: {
+        steps: 10,
+        rules: ['slerp', 'lerp'],
+        w: [0.5, 0.9],
+        s: [2, 4],
+        eta: { absolute: [1], sqrtDim: [0.1], relative: [0.3] },
+      },
       three: { steps: 10, rules: ['slerp'], w: [0.5], s: [4], eta: { absolute: [], sqrtDim: [0.3], relative: [0.3] } },
       coarse: { prompts: 2, samples: 2 },
       fine: { prompts: 3, samples: 2 },
@@ -63,8 +75,20 @@ export function mapPlan(quick: boolean): MapPlan {
   return {
     // absolute 0.3, 1 and 0.03 … 0.3·√d (√d ≈ 27.7 at d = 768) cover step lengths from 0.3 to
     // 8.3 — far below the paper's 0.3·√d up to it; λ covers the relative step
-    pair: { steps: 50, rules: ['slerp', 'lerp'], w: [0.3, 0.5, 0.7, 0.9], s: [10, 20, 30, 40], eta: { absolute: [0.3, 1], sqrtDim: [0.03, 0.1, 0.3], relative: [0.1, 0.3, 0.6] } },
-    three: { steps: 50, rules: ['slerp', 'lerp'], w: [0.5, 0.9], s: [20, 30], eta: { absolute: [1], sqrtDim: [0.1, 0.3], relative: [0.3] } },
+    pair: {
+      steps: 50,
+      rules: ['slerp', 'lerp'],
+      w: [0.3, 0.5, 0.7, 0.9],
+      s: [10, 20, 30, 40],
+      eta: { absolute: [0.3, 1], sqrtDim: [0.03, 0.1, 0.3], relative: [0.1, 0.3, 0.6] },
+    },
+    three: {
+      steps: 50,
+      rules: ['slerp', 'lerp'],
+      w: [0.5, 0.9],
+      s: [20, 30],
+      eta: { absolute: [1], sqrtDim: [0.1, 0.3], relative: [0.3] },
+    },
     // sized for ≈ 15 min of one core: the coarse grid only locates the region (paired cells, but
     // ≈ 24 instances each); the fine run carries the reported numbers (SE < 0.03)
     coarse: { prompts: 6, samples: 2 },
@@ -75,11 +99,19 @@ export function mapPlan(quick: boolean): MapPlan {
 
 /** Every cell of a grid: rule × w × s × (η = 0, then each scale's η values). */
 export function gridCells(g: MapGrid): MapCell[] {
-  const etas: [EtaScaleLabel, number][] = [['none', 0], ...ETA_SCALE_LABELS.flatMap((scale) => g.eta[scale as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [scale, e]))];
-  return g.rules.flatMap((rule) => g.w.flatMap((w) => g.s.flatMap((s) => etas.map(([scale, eta]) => ({ rule, w, s, scale, eta })))));
+  const etas: [EtaScaleLabel, number][] = [
+    ['none', 0],
+    ...ETA_SCALE_LABELS.flatMap((scale) =>
+      g.eta[scale as Exclude<EtaScaleLabel, 'none'>].map((e): [EtaScaleLabel, number] => [scale, e]),
+    ),
+  ];
+  return g.rules.flatMap((rule) =>
+    g.w.flatMap((w) => g.s.flatMap((s) => etas.map(([scale, eta]) => ({ rule, w, s, scale, eta })))),
+  );
 }
 
-const sameCell = (a: MapCell, b: MapCell) => a.rule === b.rule && a.w === b.w && a.s === b.s && a.scale === b.scale && a.eta === b.eta;
+const sameCell = (a: MapCell, b: MapCell) =>
+  a.rule === b.rule && a.w === b.w && a.s === b.s && a.scale === b.scale && a.eta === b.eta;
 
 /**
  * The best cell's neighbours: one step along w, s and η (within its scale; below the smallest η
@@ -117,12 +149,23 @@ export function bestRow<R extends ExperimentRow>(rows: readonly R[]): R | null {
   let best: R | null = null;
   for (const r of rows) {
     if (r.rule === '' || Number(r.cleanImages) < CLEAN_MIN) continue;
-    if (!best || Number(r.instanceSuccess) > Number(best.instanceSuccess) || (r.instanceSuccess === best.instanceSuccess && Number(r.calls) < Number(best.calls))) best = r;
+    if (
+      !best ||
+      Number(r.instanceSuccess) > Number(best.instanceSuccess) ||
+      (r.instanceSuccess === best.instanceSuccess && Number(r.calls) < Number(best.calls))
+    )
+      best = r;
   }
   return best;
 }
 
-export const cellOf = (r: ExperimentRow): MapCell => ({ rule: r.rule as MapCell['rule'], w: Number(r.w), s: Number(r.s), scale: r.scale as EtaScaleLabel, eta: Number(r.eta) });
+export const cellOf = (r: ExperimentRow): MapCell => ({
+  rule: r.rule as MapCell['rule'],
+  w: Number(r.w),
+  s: Number(r.s),
+  scale: r.scale as EtaScaleLabel,
+  eta: Number(r.eta),
+});
 
 export interface MapOptions extends ExperimentOptions {
   /** Coarse grids: prompts and samples per prompt (defaults 6 × 2; quick 2 × 2). */
@@ -157,11 +200,26 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   const started = Date.now();
   const coarseSize = { prompts: o.prompts ?? plan.coarse.prompts, samples: o.samples ?? plan.coarse.samples };
   const alone = (e: ExpertName): ShapesMethod => ({ name: `${e} alone`, experts: [e] });
-  const amdm = (c: MapCell, experts: ExpertName[]): ShapesMethod => ({ name: cellName(c), experts, ...cellSettings(c) });
+  const amdm = (c: MapCell, experts: ExpertName[]): ShapesMethod => ({
+    name: cellName(c),
+    experts,
+    ...cellSettings(c),
+  });
 
   // 1. coarse grid, layout ← attribute
   const pairCells = gridCells(plan.pair);
-  const coarse = await stage('coarse', world, plan.pair.steps, seed, 1000 + seed, coarseSize, [alone('layout'), alone('attribute')], pairCells.map((c) => amdm(c, ['layout', 'attribute'])), pairCells, o);
+  const coarse = await stage(
+    'coarse',
+    world,
+    plan.pair.steps,
+    seed,
+    1000 + seed,
+    coarseSize,
+    [alone('layout'), alone('attribute')],
+    pairCells.map((c) => amdm(c, ['layout', 'attribute'])),
+    pairCells,
+    o,
+  );
   const coarseBest = bestRow(coarse);
   if (!coarseBest) throw new Error(`no cell of the coarse grid keeps ≥ ${CLEAN_MIN * 100} % clean images`);
   const bc = cellOf(coarseBest);
@@ -170,7 +228,9 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   // beside it: the best coarse cell of each η scale, the paper's point and η = 0 at the best's
   // (rule, w, s), so every scale's best and the references get standard errors below 0.03 too
   const fineAll: MapCell[] = [];
-  const add = (c: MapCell) => { if (!fineAll.some((f) => sameCell(f, c))) fineAll.push(c); };
+  const add = (c: MapCell) => {
+    if (!fineAll.some((f) => sameCell(f, c))) fineAll.push(c);
+  };
   [bc, ...neighbours(bc, plan.pair)].forEach(add);
   for (const scale of ETA_SCALE_LABELS) {
     const b = bestRow(coarse.filter((r) => r.scale === scale));
@@ -178,30 +238,66 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   }
   add(plan.paper);
   add({ ...bc, scale: 'none', eta: 0 });
-  const fine = await stage('fine', world, plan.pair.steps, seed, 2000 + seed, plan.fine, [alone('layout'), alone('attribute')], fineAll.map((c) => amdm(c, ['layout', 'attribute'])), fineAll, o);
+  const fine = await stage(
+    'fine',
+    world,
+    plan.pair.steps,
+    seed,
+    2000 + seed,
+    plan.fine,
+    [alone('layout'), alone('attribute')],
+    fineAll.map((c) => amdm(c, ['layout', 'attribute'])),
+    fineAll,
+    o,
+  );
   const best = bestRow(fine);
-  if (!best) throw new Error(`no cell of the best neighbourhood keeps ≥ ${CLEAN_MIN * 100} % clean images on the fine prompts`);
+  if (!best)
+    throw new Error(`no cell of the best neighbourhood keeps ≥ ${CLEAN_MIN * 100} % clean images on the fine prompts`);
   addEffects(fine);
 
   // 3. three models, layout ← attribute + style
   const threeCells = gridCells(plan.three);
-  const three = await stage('three', world, plan.three.steps, seed, 3000 + seed, coarseSize, [alone('layout'), alone('attribute'), alone('style')], threeCells.map((c) => amdm(c, ['layout', 'attribute', 'style'])), threeCells, o);
+  const three = await stage(
+    'three',
+    world,
+    plan.three.steps,
+    seed,
+    3000 + seed,
+    coarseSize,
+    [alone('layout'), alone('attribute'), alone('style')],
+    threeCells.map((c) => amdm(c, ['layout', 'attribute', 'style'])),
+    threeCells,
+    o,
+  );
 
   const seconds = (Date.now() - started) / 1000;
   const outDir = output.path;
   const command = `npm run experiment -- map${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}${o.prompts ? ` --prompts ${o.prompts}` : ''}${o.samples ? ` --samples ${o.samples}` : ''}`;
   const json: MapJSON = {
-    experiment: 'map', command, quick, seed, seconds, cleanMin: CLEAN_MIN, plan, coarseSize,
+    experiment: 'map',
+    command,
+    quick,
+    seed,
+    seconds,
+    cleanMin: CLEAN_MIN,
+    plan,
+    coarseSize,
     best: { ...cellOf(best), name: best.method },
     coarseBest: coarseBest.method,
-    coarse, fine, three,
+    coarse,
+    fine,
+    three,
   };
   const files = await mapReportFiles(json);
   await output.commit(files);
   const written = [...files.keys()];
-  log(`experiment 'map': ${pairCells.length} + ${fineAll.length} + ${threeCells.length} cells in ${seconds.toFixed(0)} s`);
+  log(
+    `experiment 'map': ${pairCells.length} + ${fineAll.length} + ${threeCells.length} cells in ${seconds.toFixed(0)} s`,
+  );
   log(fineTable(fine));
-  log(`best: ${best.method} (instance success ${pm(est(best, 'instanceSuccess'))}, coarse best was ${coarseBest.method})`);
+  log(
+    `best: ${best.method} (instance success ${pm(est(best, 'instanceSuccess'))}, coarse best was ${coarseBest.method})`,
+  );
   log(`wrote ${outDir}/{${written.join(',')}}`);
   return { coarse, fine, three, best, outDir };
 }
@@ -224,19 +320,37 @@ export interface MapJSON {
 }
 
 async function stage(
-  name: string, world: ShapesWorld, steps: number, seed: number, promptSeed: number, size: { prompts: number; samples: number },
-  experts: ShapesMethod[], cellsMethods: ShapesMethod[], cells: MapCell[], o: MapOptions,
+  name: string,
+  world: ShapesWorld,
+  steps: number,
+  seed: number,
+  promptSeed: number,
+  size: { prompts: number; samples: number },
+  experts: ShapesMethod[],
+  cellsMethods: ShapesMethod[],
+  cells: MapCell[],
+  o: MapOptions,
 ): Promise<MapRow[]> {
   const prompts = makePromptSet(world, { seed: promptSeed, count: size.prompts, withStyle: true });
   const methods = [...experts, ...cellsMethods];
   const bar = progressBar(prompts.length * methods.length, `map ${name}`, { enabled: o.progress });
   let done = 0;
-  const res = await compareInWorkers({ prompts, methods, samplesPerPrompt: size.samples, steps, seed }, o.workers ?? 1, (method) => bar.update(++done, method));
+  const res = await compareInWorkers(
+    { prompts, methods, samplesPerPrompt: size.samples, steps, seed },
+    o.workers ?? 1,
+    (method) => bar.update(++done, method),
+  );
   bar.stop();
   o.log?.(`map ${name}: ${methods.length} methods × ${prompts.length} prompts × ${size.samples} samples done`);
   return res.map((m, i) => {
     const c = i >= experts.length ? cells[i - experts.length] : null;
-    return { method: m.name, ...(c ? { ...c } : { rule: '', w: '', s: '', scale: '', eta: '' }), ...rateColumns(m.evaluations), calls: m.calls, successes: successVector(m) };
+    return {
+      method: m.name,
+      ...(c ? { ...c } : { rule: '', w: '', s: '', scale: '', eta: '' }),
+      ...rateColumns(m.evaluations),
+      calls: m.calls,
+      successes: successVector(m),
+    };
   });
 }
 
@@ -248,7 +362,10 @@ function successVector(m: PoolMethodResult): string {
 /** Paired differences of instance success against each expert alone. */
 function addEffects(rows: MapRow[]): void {
   const vec = (name: string) => String(rows.find((r) => r.method === name)!.successes);
-  const refs: [string, string][] = [['VsLayout', 'layout alone'], ['VsAttribute', 'attribute alone']];
+  const refs: [string, string][] = [
+    ['VsLayout', 'layout alone'],
+    ['VsAttribute', 'attribute alone'],
+  ];
   for (const r of rows) {
     for (const [key, ref] of refs) {
       const d = pairedDifference(String(r.successes), vec(ref));
@@ -260,7 +377,8 @@ function addEffects(rows: MapRow[]): void {
 
 /** Mean and standard error of the per-instance difference a − b (1/0 strings of equal length). */
 export function pairedDifference(a: string, b: string): Estimate {
-  if (a.length !== b.length || a.length === 0) throw new RangeError(`paired rows must score the same instances (${a.length} vs ${b.length})`);
+  if (a.length !== b.length || a.length === 0)
+    throw new RangeError(`paired rows must score the same instances (${a.length} vs ${b.length})`);
   const d: number[] = [];
   for (let i = 0; i < a.length; i++) d.push(Number(a[i]) - Number(b[i]));
   return meanEstimate(d);
@@ -270,16 +388,46 @@ const est = (r: ExperimentRow, key: string) => ({ value: Number(r[key]), se: Num
 
 export function fineTable(rows: readonly ExperimentRow[]): string {
   return markdownTable(
-    ['method', 'instance success', 'Δ vs layout alone', 'Δ vs attribute alone', 'mIoU', 'image success', 'clean images', 'calls'],
-    rows.map((r) => [String(r.method), pm(est(r, 'instanceSuccess')), r.effectVsLayout === undefined ? '—' : pm(est(r, 'effectVsLayout')), r.effectVsAttribute === undefined ? '—' : pm(est(r, 'effectVsAttribute')), pm(est(r, 'mIoU')), pm(est(r, 'imageSuccess')), pm(est(r, 'cleanImages')), String(r.calls)]),
+    [
+      'method',
+      'instance success',
+      'Δ vs layout alone',
+      'Δ vs attribute alone',
+      'mIoU',
+      'image success',
+      'clean images',
+      'calls',
+    ],
+    rows.map((r) => [
+      String(r.method),
+      pm(est(r, 'instanceSuccess')),
+      r.effectVsLayout === undefined ? '—' : pm(est(r, 'effectVsLayout')),
+      r.effectVsAttribute === undefined ? '—' : pm(est(r, 'effectVsAttribute')),
+      pm(est(r, 'mIoU')),
+      pm(est(r, 'imageSuccess')),
+      pm(est(r, 'cleanImages')),
+      String(r.calls),
+    ]),
   );
 }
 
 function threeTable(rows: readonly ExperimentRow[]): string {
-  const top = [...rows.filter((r) => r.rule === ''), ...[...rows.filter((r) => r.rule !== '' && Number(r.cleanImages) >= CLEAN_MIN)].sort((a, b) => Number(b.instanceSuccess) - Number(a.instanceSuccess)).slice(0, 8)];
+  const top = [
+    ...rows.filter((r) => r.rule === ''),
+    ...[...rows.filter((r) => r.rule !== '' && Number(r.cleanImages) >= CLEAN_MIN)]
+      .sort((a, b) => Number(b.instanceSuccess) - Number(a.instanceSuccess))
+      .slice(0, 8),
+  ];
   return markdownTable(
     ['method', 'instance success', 'style success', 'image success', 'clean images', 'calls'],
-    top.map((r) => [String(r.method), pm(est(r, 'instanceSuccess')), pm(est(r, 'styleSuccess')), pm(est(r, 'imageSuccess')), pm(est(r, 'cleanImages')), String(r.calls)]),
+    top.map((r) => [
+      String(r.method),
+      pm(est(r, 'instanceSuccess')),
+      pm(est(r, 'styleSuccess')),
+      pm(est(r, 'imageSuccess')),
+      pm(est(r, 'cleanImages')),
+      String(r.calls),
+    ]),
   );
 }
 
@@ -287,7 +435,17 @@ function threeTable(rows: readonly ExperimentRow[]): string {
 const TRACE_SIZE = { prompts: 6, samples: 4 };
 
 /** The files of a map run's folder, in this order (results.json first). */
-export const MAP_FILES = ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 'three.csv', 'heatmap.svg', 'heatmap-3.svg', 'trace.csv', 'trace.svg'] as const;
+export const MAP_FILES = [
+  'results.json',
+  'table.md',
+  'coarse.csv',
+  'fine.csv',
+  'three.csv',
+  'heatmap.svg',
+  'heatmap-3.svg',
+  'trace.csv',
+  'trace.svg',
+] as const;
 
 /**
  * results.json, table.md, the CSVs, the heat maps and the step traces (sampled again for three
@@ -295,16 +453,25 @@ export const MAP_FILES = ['results.json', 'table.md', 'coarse.csv', 'fine.csv', 
  */
 export async function mapReportFiles(json: MapJSON): Promise<Map<(typeof MAP_FILES)[number], string>> {
   const files = new Map<(typeof MAP_FILES)[number], string>([['results.json', jsonText(json)]]);
-  const csv = (rows: readonly ExperimentRow[]) => csvOfRecords(rows, Object.keys(rows[0]).filter((h) => h !== 'successes'));
+  const csv = (rows: readonly ExperimentRow[]) =>
+    csvOfRecords(
+      rows,
+      Object.keys(rows[0]).filter((h) => h !== 'successes'),
+    );
   files.set('coarse.csv', csv(json.coarse));
   files.set('fine.csv', csv(json.fine));
   files.set('three.csv', csv(json.three));
   const md = [
-    `Best cell (fine run): **${json.best.name}**; coarse best: ${json.coarseBest}.`, '',
-    `Fine run: the best coarse cell's neighbourhood on fresh prompts (${json.plan.fine.prompts} × ${json.plan.fine.samples}); Δ = paired difference in instance success.`, '',
-    fineTable(json.fine), '',
-    `Three models (layout ← attribute + style), best clean cells of ${json.three.length - 3}:`, '',
-    threeTable(json.three), '',
+    `Best cell (fine run): **${json.best.name}**; coarse best: ${json.coarseBest}.`,
+    '',
+    `Fine run: the best coarse cell's neighbourhood on fresh prompts (${json.plan.fine.prompts} × ${json.plan.fine.samples}); Δ = paired difference in instance success.`,
+    '',
+    fineTable(json.fine),
+    '',
+    `Three models (layout ← attribute + style), best clean cells of ${json.three.length - 3}:`,
+    '',
+    threeTable(json.three),
+    '',
   ].join('\n');
   // the step traces of the paper's point, the best cell and η = 0 there (sampled again: cheap)
   const { name: _, ...best } = json.best;
@@ -313,17 +480,57 @@ export async function mapReportFiles(json: MapJSON): Promise<Map<(typeof MAP_FIL
     { label: 'best', cell: best },
     { label: 'η = 0', cell: { ...best, scale: 'none' as const, eta: 0 } },
   ].filter((t, i, all) => all.findIndex((u) => cellName(u.cell) === cellName(t.cell)) === i);
-  const traces = await deviationTraces(traced, { steps: json.plan.pair.steps, prompts: TRACE_SIZE.prompts, samples: TRACE_SIZE.samples, promptSeed: 2000 + json.seed, seed: json.seed });
-  files.set('trace.csv', csvText(['method', 'step', 'distance', 'stepLength', 'angle'], traces.map((t) => [t.method, t.step, t.distance, t.stepLength, t.angle]), { quoted: [0] }));
+  const traces = await deviationTraces(traced, {
+    steps: json.plan.pair.steps,
+    prompts: TRACE_SIZE.prompts,
+    samples: TRACE_SIZE.samples,
+    promptSeed: 2000 + json.seed,
+    seed: json.seed,
+  });
+  files.set(
+    'trace.csv',
+    csvText(
+      ['method', 'step', 'distance', 'stepLength', 'angle'],
+      traces.map((t) => [t.method, t.step, t.distance, t.stepLength, t.angle]),
+      { quoted: [0] },
+    ),
+  );
   files.set('trace.svg', plotToSVG(traceChart(traces), { figure: 'svg' }));
   const shown = (t: TraceRow) => t.step < 3 || t.step % 5 === 4;
-  const traceMd = markdownTable(['method', 'step', '‖x′ − μ_target‖', 'step length', 'angle (°)'], traces.filter(shown).map((t) => [t.method, String(t.step), t.distance.toFixed(2), t.stepLength.toFixed(2), t.angle.toFixed(1)]));
-  files.set('table.md', `${md}\nStep traces (means over ${TRACE_SIZE.prompts} fine-run prompts × ${TRACE_SIZE.samples} samples; steps 0–2, then every 5th):\n\n${traceMd}\n`);
-  const pair = mapHeatmaps(json.coarse, { grid: json.plan.pair, value: 'instanceSuccess', label: 'instance success', cleanMin: json.cleanMin, baseline: json.coarse.find((r) => r.method === 'layout alone') });
-  const draw = (charts: readonly TitledPlot[]) => stackSVGs(charts.map((c) => ({ title: c.title, svg: plotToSVG(c.plot, { figure: 'svg' }) })));
+  const traceMd = markdownTable(
+    ['method', 'step', '‖x′ − μ_target‖', 'step length', 'angle (°)'],
+    traces
+      .filter(shown)
+      .map((t) => [t.method, String(t.step), t.distance.toFixed(2), t.stepLength.toFixed(2), t.angle.toFixed(1)]),
+  );
+  files.set(
+    'table.md',
+    `${md}\nStep traces (means over ${TRACE_SIZE.prompts} fine-run prompts × ${TRACE_SIZE.samples} samples; steps 0–2, then every 5th):\n\n${traceMd}\n`,
+  );
+  const pair = mapHeatmaps(json.coarse, {
+    grid: json.plan.pair,
+    value: 'instanceSuccess',
+    label: 'instance success',
+    cleanMin: json.cleanMin,
+    baseline: json.coarse.find((r) => r.method === 'layout alone'),
+  });
+  const draw = (charts: readonly TitledPlot[]) =>
+    stackSVGs(charts.map((c) => ({ title: c.title, svg: plotToSVG(c.plot, { figure: 'svg' }) })));
   files.set('heatmap.svg', draw(pair));
-  const three = mapHeatmaps(json.three, { grid: json.plan.three, value: 'instanceSuccess', label: 'instance success', cleanMin: json.cleanMin, baseline: json.three.find((r) => r.method === 'layout alone') });
-  const threeStyle = mapHeatmaps(json.three, { grid: json.plan.three, value: 'styleSuccess', label: 'style success', cleanMin: json.cleanMin, baseline: json.three.find((r) => r.method === 'layout alone') });
+  const three = mapHeatmaps(json.three, {
+    grid: json.plan.three,
+    value: 'instanceSuccess',
+    label: 'instance success',
+    cleanMin: json.cleanMin,
+    baseline: json.three.find((r) => r.method === 'layout alone'),
+  });
+  const threeStyle = mapHeatmaps(json.three, {
+    grid: json.plan.three,
+    value: 'styleSuccess',
+    label: 'style success',
+    cleanMin: json.cleanMin,
+    baseline: json.three.find((r) => r.method === 'layout alone'),
+  });
   files.set('heatmap-3.svg', draw([...three, ...threeStyle]));
   return files;
 }
@@ -334,6 +541,7 @@ export async function replotMap(o: Pick<MapOptions, 'quick' | 'out'> = {}): Prom
   const outDir = mapOutDir(o);
   const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as MapJSON;
   // every file but results.json is redrawn in place, each written atomically
-  for (const [name, content] of await mapReportFiles(json)) if (name !== 'results.json') await writeFileAtomic(path.join(outDir, name), content);
+  for (const [name, content] of await mapReportFiles(json))
+    if (name !== 'results.json') await writeFileAtomic(path.join(outDir, name), content);
   return outDir;
 }

@@ -19,7 +19,13 @@ import { plotToSVG } from '../image/plot.ts';
 import { jsonText, writeFileAtomic } from './files.ts';
 import { progressBar } from './progress.ts';
 import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
-import { experimentFolder, prepareExperimentOutput, rateColumns, type ExperimentOptions, type ExperimentRow } from './experiment-common.ts';
+import {
+  experimentFolder,
+  prepareExperimentOutput,
+  rateColumns,
+  type ExperimentOptions,
+  type ExperimentRow,
+} from './experiment-common.ts';
 import { EXPERIMENTS, type PlanExperimentName } from './experiment-registry.ts';
 
 export interface ShapesPlan {
@@ -51,7 +57,11 @@ export const COMPARED_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'v
  * T and s of every plan (the paper's 50 and 20; quick: 10 and 4) and an AMDM method with that s
  * unless `extra` sets its own.
  */
-export function planSteps(quick: boolean): { T: number; s: number; amdm: (name: string, experts: ShapesMethod['experts'], extra?: Partial<ShapesMethod>) => ShapesMethod } {
+export function planSteps(quick: boolean): {
+  T: number;
+  s: number;
+  amdm: (name: string, experts: ShapesMethod['experts'], extra?: Partial<ShapesMethod>) => ShapesMethod;
+} {
   // the paper's T and s (AMDM_DEFAULTS); a quick run keeps their share at T = 10
   const T = quick ? 10 : AMDM_DEFAULTS.steps;
   const s = quick ? 4 : AMDM_DEFAULTS.aggregateSteps;
@@ -80,22 +90,30 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
   const norms: StepNorms = {};
   const started = Date.now();
   const res = await compareOnShapes({
-    world, prompts, methods: p.methods, samplesPerPrompt: samples, steps: p.steps, seed,
+    world,
+    prompts,
+    methods: p.methods,
+    samplesPerPrompt: samples,
+    steps: p.steps,
+    seed,
     onProgress: (q) => bar.update(q.done, q.method),
     onStep: p.norms
       ? (t: StepTrace, run) => {
-        const rec = (norms[run.method] ??= { mixed: [], target: [] });
-        const sq = Math.sqrt(world.dim);
-        (rec.target[t.step] ??= []).push(...Array.from(t.proposalNorms[0], (v) => v / sq));
-        if (t.mixedNorms) (rec.mixed[t.step] ??= []).push(...Array.from(t.mixedNorms, (v) => v / sq));
-      }
+          const rec = (norms[run.method] ??= { mixed: [], target: [] });
+          const sq = Math.sqrt(world.dim);
+          (rec.target[t.step] ??= []).push(...Array.from(t.proposalNorms[0], (v) => v / sq));
+          if (t.mixedNorms) (rec.mixed[t.step] ??= []).push(...Array.from(t.mixedNorms, (v) => v / sq));
+        }
       : undefined,
   });
   bar.stop();
   const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...methodRow(m) }));
   const files = new Map<string, string>();
   files.set('results.csv', csvOfRecords(rows));
-  const table = resultsTable(res.methods.map((m) => m.name), rows);
+  const table = resultsTable(
+    res.methods.map((m) => m.name),
+    rows,
+  );
   const normRows = p.norms ? p.norms.rows(norms, { world, prompts, steps: p.steps }) : [];
   if (p.norms) {
     files.set('sphere.csv', csvOfRecords(normRows, p.norms.columns));
@@ -105,7 +123,16 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
   }
   const seconds = (Date.now() - started) / 1000;
   const command = `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
-  const meta = { experiment: name, command, quick, seed, prompts: prompts.length, samplesPerPrompt: samples, steps: p.steps, seconds };
+  const meta = {
+    experiment: name,
+    command,
+    quick,
+    seed,
+    prompts: prompts.length,
+    samplesPerPrompt: samples,
+    steps: p.steps,
+    seconds,
+  };
   files.set('results.json', jsonText({ ...meta, rows, sphere: normRows.length ? normRows : undefined }));
   files.set('table.md', `${table}\n`);
   await output.commit(files);
@@ -119,10 +146,30 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
 /** table.md: each method's rates ± SE and model calls. */
 function resultsTable(names: readonly string[], rows: readonly ExperimentRow[]): string {
   return markdownTable(
-    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'colour right', 'IoU ≥ 0.5', 'clean images', 'calls'],
+    [
+      'method',
+      'instance success',
+      'mIoU',
+      'image success',
+      'style success',
+      'colour right',
+      'IoU ≥ 0.5',
+      'clean images',
+      'calls',
+    ],
     rows.map((r, i) => {
       const e = (v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
-      return [names[i], pm(e('instanceSuccess')), pm(e('mIoU')), pm(e('imageSuccess')), r.styleSuccess === null ? '—' : pm(e('styleSuccess')), pm(e('colorAccuracy')), pm(e('positionAccuracy')), pm(e('cleanImages')), String(r.calls)];
+      return [
+        names[i],
+        pm(e('instanceSuccess')),
+        pm(e('mIoU')),
+        pm(e('imageSuccess')),
+        r.styleSuccess === null ? '—' : pm(e('styleSuccess')),
+        pm(e('colorAccuracy')),
+        pm(e('positionAccuracy')),
+        pm(e('cleanImages')),
+        String(r.calls),
+      ];
     }),
   );
 }
@@ -131,7 +178,11 @@ function resultsTable(names: readonly string[], rows: readonly ExperimentRow[]):
 export async function replotExperiment(name: PlanExperimentName, out?: string, quick = false): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const outDir = path.resolve(out ?? experimentFolder(name, quick));
-  const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as { rows: ExperimentRow[]; sphere?: ExperimentRow[]; quick: boolean };
+  const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as {
+    rows: ExperimentRow[];
+    sphere?: ExperimentRow[];
+    quick: boolean;
+  };
   const p = await loadPlan(name, json.quick);
   const chart = json.sphere && p.norms ? p.norms.chart(json.sphere) : p.chart?.(json.rows);
   if (!chart) throw new Error(`experiment '${name}' has no chart`);

@@ -49,7 +49,14 @@ export const EXPERIMENTS = {
   'compose-shapes': {
     async run(_name, o) {
       const { runComposeShapes } = await import('./experiment-compose.ts');
-      await runComposeShapes({ quick: o.quick, prompts: o.prompts, samples: o.samples, seed: o.seed, out: o.out, progress: o.progress });
+      await runComposeShapes({
+        quick: o.quick,
+        prompts: o.prompts,
+        samples: o.samples,
+        seed: o.seed,
+        out: o.out,
+        progress: o.progress,
+      });
     },
   },
   // where in (w, η and its scale, s, rule) layout ← attribute transfers (EXPERIMENTS.md)
@@ -57,7 +64,16 @@ export const EXPERIMENTS = {
     async run(_name, o) {
       const { runMap, replotMap } = await import('./experiment-map.ts');
       if (o.replot) console.log(`wrote the report and heat maps in ${await replotMap(o)}`);
-      else await runMap({ quick: o.quick, prompts: o.prompts, samples: o.samples, seed: o.seed, out: o.out, workers: o.workers, progress: o.progress });
+      else
+        await runMap({
+          quick: o.quick,
+          prompts: o.prompts,
+          samples: o.samples,
+          seed: o.seed,
+          out: o.out,
+          workers: o.workers,
+          progress: o.progress,
+        });
     },
   },
 } satisfies Record<string, Experiment>;
@@ -66,5 +82,9 @@ export type ExperimentName = keyof typeof EXPERIMENTS;
 export const EXPERIMENT_NAMES = Object.keys(EXPERIMENTS) as ExperimentName[];
 
 /** The experiments that are plans (experiment-plan.ts runs them). */
-export type PlanExperimentName = { [K in ExperimentName]: (typeof EXPERIMENTS)[K] extends PlanExperiment ? K : never }[ExperimentName];
-export const PLAN_EXPERIMENT_NAMES = EXPERIMENT_NAMES.filter((n): n is PlanExperimentName => 'loadPlan' in EXPERIMENTS[n]);
+export type PlanExperimentName = {
+  [K in ExperimentName]: (typeof EXPERIMENTS)[K] extends PlanExperiment ? K : never;
+}[ExperimentName];
+export const PLAN_EXPERIMENT_NAMES = EXPERIMENT_NAMES.filter(
+  (n): n is PlanExperimentName => 'loadPlan' in EXPERIMENTS[n],
+);

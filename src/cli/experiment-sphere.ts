@@ -27,7 +27,8 @@ const SPHERE_REPORT: NormsReport = {
   rows(norms, { world, prompts, steps }) {
     // the clean data's per-element RMS, for the sphere each x_t would sit on
     const data = prompts.map((q) => renderPrompt(world, q));
-    const rms2 = data.reduce((s, img) => s + img.reduce((a, v) => a + v * v, 0) / world.dim, 0) / data.length + world.sigma0 ** 2;
+    const rms2 =
+      data.reduce((s, img) => s + img.reduce((a, v) => a + v * v, 0) / world.dim, 0) / data.length + world.sigma0 ** 2;
     const schedule = makeSchedule();
     const ts = timesteps(schedule, steps);
     const expected = (step: number) => {
@@ -39,7 +40,15 @@ const SPHERE_REPORT: NormsReport = {
       rec.target.map((vals, step): ExperimentRow => {
         const target = meanAndSd(vals);
         const mixed = rec.mixed[step] ? meanAndSd(rec.mixed[step]) : null;
-        return { method, step, targetMean: target.mean, targetSD: target.sd, mixedMean: mixed?.mean ?? null, mixedSD: mixed?.sd ?? null, expected: expected(step) };
+        return {
+          method,
+          step,
+          targetMean: target.mean,
+          targetSD: target.sd,
+          mixedMean: mixed?.mean ?? null,
+          mixedSD: mixed?.sd ?? null,
+          expected: expected(step),
+        };
       }),
     );
   },
@@ -49,7 +58,10 @@ const SPHERE_REPORT: NormsReport = {
     const lines = ['\n‖x′‖/√d of the merged latent at the last aggregated step (mean ± sd over samples):'];
     for (const rule of COMPARED_RULES) {
       const r = last(rule);
-      if (r) lines.push(`  ${rule.padEnd(6)} ${Number(r.mixedMean).toFixed(3)} ± ${Number(r.mixedSD).toFixed(3)}   (target alone: ${Number(rows.find((q) => q.method === 'layout alone' && q.step === r.step)?.targetMean).toFixed(3)}, expected ${Number(r.expected).toFixed(3)})`);
+      if (r)
+        lines.push(
+          `  ${rule.padEnd(6)} ${Number(r.mixedMean).toFixed(3)} ± ${Number(r.mixedSD).toFixed(3)}   (target alone: ${Number(rows.find((q) => q.method === 'layout alone' && q.step === r.step)?.targetMean).toFixed(3)}, expected ${Number(r.expected).toFixed(3)})`,
+        );
     }
     return lines;
   },
@@ -61,15 +73,58 @@ export function sphereChart(sphereRows: ExperimentRow[]): Plot.PlotOptions {
   const alone = sphereRows.filter((r) => r.method === 'layout alone');
   return {
     title: 'Norm of the merged latent per step, ‖x′‖/√d (Figure 5b analog)',
-    x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true, marginRight: 150,
+    x: { label: 'step' },
+    y: { label: '‖x‖/√d', type: 'log' },
+    color: { legend: true },
+    grid: true,
+    marginRight: 150,
     marks: [
       Plot.line(alone, { x: 'step', y: 'targetMean', stroke: '#555', strokeDasharray: '4,3' }),
       Plot.line(alone, { x: 'step', y: 'expected', stroke: '#aaa' }),
-      Plot.text(alone, Plot.selectLast({ x: 'step', y: 'targetMean', text: () => 'target alone', dx: 6, dy: -6, textAnchor: 'start', fill: '#555' })),
-      Plot.text(alone, Plot.selectLast({ x: 'step', y: 'expected', text: () => 'expected √(ᾱ·E x₀² + 1 − ᾱ)', dx: 6, dy: 8, textAnchor: 'start', fill: '#888' })),
-      Plot.areaY(merged, { x: 'step', y1: (d: ExperimentRow) => Math.max(1e-3, Number(d.mixedMean) - Number(d.mixedSD)), y2: (d: ExperimentRow) => Number(d.mixedMean) + Number(d.mixedSD), fill: 'method', fillOpacity: 0.15 }),
+      Plot.text(
+        alone,
+        Plot.selectLast({
+          x: 'step',
+          y: 'targetMean',
+          text: () => 'target alone',
+          dx: 6,
+          dy: -6,
+          textAnchor: 'start',
+          fill: '#555',
+        }),
+      ),
+      Plot.text(
+        alone,
+        Plot.selectLast({
+          x: 'step',
+          y: 'expected',
+          text: () => 'expected √(ᾱ·E x₀² + 1 − ᾱ)',
+          dx: 6,
+          dy: 8,
+          textAnchor: 'start',
+          fill: '#888',
+        }),
+      ),
+      Plot.areaY(merged, {
+        x: 'step',
+        y1: (d: ExperimentRow) => Math.max(1e-3, Number(d.mixedMean) - Number(d.mixedSD)),
+        y2: (d: ExperimentRow) => Number(d.mixedMean) + Number(d.mixedSD),
+        fill: 'method',
+        fillOpacity: 0.15,
+      }),
       Plot.line(merged, { x: 'step', y: 'mixedMean', stroke: 'method' }),
-      Plot.text(merged, Plot.selectLast({ x: 'step', y: 'mixedMean', z: 'method', text: 'method', fill: 'method', dx: 6, textAnchor: 'start' })),
+      Plot.text(
+        merged,
+        Plot.selectLast({
+          x: 'step',
+          y: 'mixedMean',
+          z: 'method',
+          text: 'method',
+          fill: 'method',
+          dx: 6,
+          textAnchor: 'start',
+        }),
+      ),
     ],
   };
 }

@@ -18,13 +18,28 @@ export function plan(quick: boolean): ShapesPlan {
     describe: (m) => ({ method: m.name, w: m.experts.length > 1 ? Number(m.weights) : '' }),
     chart: (rows) => ({
       title: 'AMDM layout←attribute: weight w of the attribute expert (eq. 8)',
-      x: { label: 'w' }, y: { label: 'rate', domain: [0, 1] }, color: { legend: true }, grid: true,
+      x: { label: 'w' },
+      y: { label: 'rate', domain: [0, 1] },
+      color: { legend: true },
+      grid: true,
       marks: [
         // colour right equals instance success and IoU ≥ 0.5 is 1 here (the target places exactly)
-        Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'instanceSuccess', stroke: () => 'instance success', marker: 'circle' }),
-        Plot.line(rows.filter((r) => r.w !== ''), { x: 'w', y: 'cleanImages', stroke: () => 'clean images', marker: 'circle-stroke', strokeDasharray: '3,3' }),
-        Plot.text(rows.filter((r) => r.w !== ''), Plot.selectLast({ x: 'w', y: 'instanceSuccess', text: () => 'instance success', dx: 6, textAnchor: 'start' })),
-        Plot.text(rows.filter((r) => r.w !== ''), Plot.selectLast({ x: 'w', y: 'cleanImages', text: () => 'clean images', dx: 6, textAnchor: 'start' })),
+        Plot.line(
+          rows.filter((r) => r.w !== ''),
+          { x: 'w', y: 'instanceSuccess', stroke: () => 'instance success', marker: 'circle' },
+        ),
+        Plot.line(
+          rows.filter((r) => r.w !== ''),
+          { x: 'w', y: 'cleanImages', stroke: () => 'clean images', marker: 'circle-stroke', strokeDasharray: '3,3' },
+        ),
+        Plot.text(
+          rows.filter((r) => r.w !== ''),
+          Plot.selectLast({ x: 'w', y: 'instanceSuccess', text: () => 'instance success', dx: 6, textAnchor: 'start' }),
+        ),
+        Plot.text(
+          rows.filter((r) => r.w !== ''),
+          Plot.selectLast({ x: 'w', y: 'cleanImages', text: () => 'clean images', dx: 6, textAnchor: 'start' }),
+        ),
       ],
       marginRight: 110,
     }),

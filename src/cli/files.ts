@@ -14,7 +14,9 @@ import { removeOnInterrupt } from './interrupt-cleanup.ts';
 
 function checkPath(name: string, v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) {
-    throw new TypeError(`${name} must be a non-empty string, got ${v === null ? 'null' : typeof v === 'string' ? '""' : typeof v}`);
+    throw new TypeError(
+      `${name} must be a non-empty string, got ${v === null ? 'null' : typeof v === 'string' ? '""' : typeof v}`,
+    );
   }
   return v;
 }
@@ -59,7 +61,9 @@ export async function ensureDir(dir: string, param = 'dir', wanted = dir): Promi
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
       if (code === 'EEXIST' && (await stat(p)).isDirectory()) continue;
-      throw new Error(`${param}: cannot create the folder ${p}: ${WHY[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+      throw new Error(
+        `${param}: cannot create the folder ${p}: ${WHY[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`,
+      );
     }
   }
   return abs;
@@ -136,7 +140,11 @@ export async function createFileAtomic(path: string, data: Uint8Array | string):
   return created;
 }
 
-async function placeViaTemp(path: string, data: Uint8Array | string, place: (tmp: string) => Promise<void>): Promise<void> {
+async function placeViaTemp(
+  path: string,
+  data: Uint8Array | string,
+  place: (tmp: string) => Promise<void>,
+): Promise<void> {
   checkPath('path', path);
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
     throw new TypeError(`data must be a Uint8Array or a string, got ${data === null ? 'null' : typeof data}`);

@@ -67,21 +67,26 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
     },
   });
   if (positionals.length !== 1) {
-    throw new RangeError(`generate takes one job file, got ${positionals.length ? positionals.map((p) => JSON.stringify(p)).join(' ') : 'none'}`);
+    throw new RangeError(
+      `generate takes one job file, got ${positionals.length ? positionals.map((p) => JSON.stringify(p)).join(' ') : 'none'}`,
+    );
   }
   const options: GenerateCliOptions = {};
   if (values.output !== undefined) options.output = values.output;
   if (values.device !== undefined) {
-    if (!(DEVICES as readonly string[]).includes(values.device)) throw new RangeError(`--device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(values.device)}`);
+    if (!(DEVICES as readonly string[]).includes(values.device))
+      throw new RangeError(`--device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(values.device)}`);
     options.device = values.device as Device;
   }
   if (values.backend !== undefined) {
-    if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new RangeError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(values.backend)}`);
+    if (!(BACKENDS as readonly string[]).includes(values.backend))
+      throw new RangeError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(values.backend)}`);
     options.backend = values.backend as Backend;
   }
   if (values.threads !== undefined) {
     const n = Number(values.threads);
-    if (!Number.isInteger(n) || n < 0 || n > 1024) throw new RangeError(`--threads must be an integer in [0, 1024], got ${JSON.stringify(values.threads)}`);
+    if (!Number.isInteger(n) || n < 0 || n > 1024)
+      throw new RangeError(`--threads must be an integer in [0, 1024], got ${JSON.stringify(values.threads)}`);
     options.threads = n;
   }
   if (values.progress) options.progress = true;
@@ -90,8 +95,12 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
 }
 
 /** Read, validate and resolve a job file (paths made absolute against its folder). */
-export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'backend' | 'threads'> = {}): Promise<GenerateJob> {
-  if (typeof jobPath !== 'string' || jobPath === '') throw new TypeError(`jobPath must be a non-empty file path, got ${describe(jobPath)}`);
+export async function loadJob(
+  jobPath: string,
+  overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'backend' | 'threads'> = {},
+): Promise<GenerateJob> {
+  if (typeof jobPath !== 'string' || jobPath === '')
+    throw new TypeError(`jobPath must be a non-empty file path, got ${describe(jobPath)}`);
   const file = resolve(jobPath);
   let text: string;
   try {
@@ -105,7 +114,8 @@ export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOption
   } catch (e) {
     throw new SyntaxError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError(`${file} must hold a JSON object (the job)`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new TypeError(`${file} must hold a JSON object (the job)`);
   const raw = { ...(json as Record<string, unknown>) };
   if (overrides.device !== undefined) raw.device = overrides.device;
   if (overrides.backend !== undefined) raw.backend = overrides.backend;
@@ -124,7 +134,10 @@ export async function loadJob(jobPath: string, overrides: Pick<GenerateCliOption
  * Run a job: `runGenerate('job.json', { output, device, threads, progress })`, or with the
  * command's arguments `runGenerate(['job.json', '--output', 'dir'])`.
  */
-export async function runGenerate(jobOrArgv: string | readonly string[], opts: GenerateCliOptions = {}): Promise<GenerateSummary> {
+export async function runGenerate(
+  jobOrArgv: string | readonly string[],
+  opts: GenerateCliOptions = {},
+): Promise<GenerateSummary> {
   let jobPath: string;
   let options = opts;
   if (Array.isArray(jobOrArgv)) {
@@ -147,13 +160,23 @@ export async function runGenerate(jobOrArgv: string | readonly string[], opts: G
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
     ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'generate |{bar}| step {value}/{total} | {duration_formatted}', hideCursor: true, clearOnComplete: false, noTTYOutput: true },
+        {
+          stream: process.stderr,
+          format: 'generate |{bar}| step {value}/{total} | {duration_formatted}',
+          hideCursor: true,
+          clearOnComplete: false,
+          noTTYOutput: true,
+        },
         cliProgress.Presets.shades_classic,
       )
     : null;
   let run: JobRun;
   try {
-    run = await runJob(job, { log, onReady: () => bar?.start(job.steps, 0), onProgress: bar ? (done) => bar.update(done) : undefined });
+    run = await runJob(job, {
+      log,
+      onReady: () => bar?.start(job.steps, 0),
+      onProgress: bar ? (done) => bar.update(done) : undefined,
+    });
   } finally {
     bar?.stop();
   }

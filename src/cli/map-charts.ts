@@ -40,21 +40,38 @@ export function mapHeatmaps(rows: readonly ExperimentRow[], o: HeatmapOptions): 
       if (etas.length === 0) continue;
       const cells = rows
         .filter((r) => r.rule === rule && (r.scale === scale || r.scale === 'none'))
-        .map((r) => ({ ...r, etaCol: String(r.eta), v: Number(r[o.value]), clean: Number(r.cleanImages) >= o.cleanMin }));
-      out.push({ title: `${rule}, ${SCALE_TITLES[scale]} — ${o.label} by s (aggregated steps of T = ${o.grid.steps})${base}`, plot: {
-        width: 150 + 130 * o.grid.s.length,
-        height: 56 + 28 * o.grid.w.length,
-        marginLeft: 50, marginTop: 24, marginBottom: 36,
-        padding: 0.04,
-        fx: { label: null, domain: o.grid.s, tickFormat: (s: number) => `s = ${s}` },
-        x: { label: scale === 'relative' ? 'λ' : 'η', domain: ['0', ...etas.map(String)] },
-        y: { label: 'w', domain: [...o.grid.w].reverse() },
-        color: { type: 'linear', domain: [0, 1], scheme: 'viridis' },
-        marks: [
-          Plot.cell(cells, { fx: 's', x: 'etaCol', y: 'w', fill: 'v', inset: 0.5 }),
-          Plot.text(cells, { fx: 's', x: 'etaCol', y: 'w', text: (d: { v: number; clean: boolean }) => `${d.v.toFixed(2)}${d.clean ? '' : '†'}`, fill: (d: { v: number }) => (d.v > 0.55 ? 'black' : 'white'), fontSize: 10 }),
-        ],
-      } });
+        .map((r) => ({
+          ...r,
+          etaCol: String(r.eta),
+          v: Number(r[o.value]),
+          clean: Number(r.cleanImages) >= o.cleanMin,
+        }));
+      out.push({
+        title: `${rule}, ${SCALE_TITLES[scale]} — ${o.label} by s (aggregated steps of T = ${o.grid.steps})${base}`,
+        plot: {
+          width: 150 + 130 * o.grid.s.length,
+          height: 56 + 28 * o.grid.w.length,
+          marginLeft: 50,
+          marginTop: 24,
+          marginBottom: 36,
+          padding: 0.04,
+          fx: { label: null, domain: o.grid.s, tickFormat: (s: number) => `s = ${s}` },
+          x: { label: scale === 'relative' ? 'λ' : 'η', domain: ['0', ...etas.map(String)] },
+          y: { label: 'w', domain: [...o.grid.w].reverse() },
+          color: { type: 'linear', domain: [0, 1], scheme: 'viridis' },
+          marks: [
+            Plot.cell(cells, { fx: 's', x: 'etaCol', y: 'w', fill: 'v', inset: 0.5 }),
+            Plot.text(cells, {
+              fx: 's',
+              x: 'etaCol',
+              y: 'w',
+              text: (d: { v: number; clean: boolean }) => `${d.v.toFixed(2)}${d.clean ? '' : '†'}`,
+              fill: (d: { v: number }) => (d.v > 0.55 ? 'black' : 'white'),
+              fontSize: 10,
+            }),
+          ],
+        },
+      });
     }
   }
   return out;
@@ -64,14 +81,19 @@ export function mapHeatmaps(rows: readonly ExperimentRow[], o: HeatmapOptions): 
  * Stacks standalone SVG documents vertically into one, each under its title line (each keeps
  * its own coordinates as a nested <svg>), with an optional caption line at the bottom.
  */
-export function stackSVGs(charts: readonly { title: string; svg: string }[], caption = '† fewer clean images than the minimum: the squares may read right on an image that is off the data'): string {
+export function stackSVGs(
+  charts: readonly { title: string; svg: string }[],
+  caption = '† fewer clean images than the minimum: the squares may read right on an image that is off the data',
+): string {
   const LINE = 20;
-  let y = 0, width = 0;
+  let y = 0,
+    width = 0;
   const parts: string[] = [];
   for (const { title, svg } of charts) {
     const w = Number(/^<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1]);
     const h = Number(/^<svg[^>]*\sheight="([\d.]+)"/.exec(svg)?.[1]);
-    if (!Number.isFinite(w) || !Number.isFinite(h)) throw new Error('stackSVGs: every chart must be an <svg> with numeric width and height');
+    if (!Number.isFinite(w) || !Number.isFinite(h))
+      throw new Error('stackSVGs: every chart must be an <svg> with numeric width and height');
     parts.push(textLine(10, y + 15, title, 'bold'), svg.replace(/^<svg/, `<svg x="0" y="${y + LINE}"`));
     y += LINE + h;
     width = Math.max(width, w, 20 + 7.5 * title.length);

@@ -27,7 +27,13 @@ import type { RGBA } from '../image/raster.ts';
 import type { RuleName } from '../core/rules.ts';
 import { hasRule, ruleNames } from '../core/rule-registry.ts';
 import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
-import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
+import {
+  evaluateScene,
+  minimigPromptSet,
+  summarizeScenes,
+  type MiniMigPrompt,
+  type SceneEvaluation,
+} from '../toy/minimig/index.ts';
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
 import { markdownTable } from '../jobs/table.ts';
 import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
@@ -63,12 +69,40 @@ export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.f
   'interact+migc': { label: 'InteractDiffusion-mini(+MIGC-mini)', models: [ID, MIGC], weights: [0.5] },
   'migc+interact': { label: 'MIGC-mini(+InteractDiffusion-mini)', models: [MIGC, ID], weights: [0.5] },
   'interact+ip': { label: 'InteractDiffusion-mini(+IP-Adapter-mini)', models: [ID, IP], weights: [0.65] },
-  'interact+migc+ip': { label: 'InteractDiffusion-mini(+MIGC-mini, +IP-Adapter-mini)', models: [ID, MIGC, IP], weights: [0.5, 0.65] },
-  'interact+migc:reference': { label: 'InteractDiffusion-mini(+MIGC-mini), reference preset', models: [ID, MIGC], preset: 'reference' },
-  'interact+migc:eta0': { label: 'InteractDiffusion-mini(+MIGC-mini), η = 0', models: [ID, MIGC], weights: [0.5], eta: 0 },
-  'interact+migc:eta1': { label: 'InteractDiffusion-mini(+MIGC-mini), η = 1·√d', models: [ID, MIGC], weights: [0.5], eta: 1 },
-  'interact+migc:lerp': { label: 'InteractDiffusion-mini(+MIGC-mini), lerp', models: [ID, MIGC], weights: [0.5], rule: 'lerp' },
-  'interact+migc:nlerp': { label: 'InteractDiffusion-mini(+MIGC-mini), nlerp', models: [ID, MIGC], weights: [0.5], rule: 'nlerp' },
+  'interact+migc+ip': {
+    label: 'InteractDiffusion-mini(+MIGC-mini, +IP-Adapter-mini)',
+    models: [ID, MIGC, IP],
+    weights: [0.5, 0.65],
+  },
+  'interact+migc:reference': {
+    label: 'InteractDiffusion-mini(+MIGC-mini), reference preset',
+    models: [ID, MIGC],
+    preset: 'reference',
+  },
+  'interact+migc:eta0': {
+    label: 'InteractDiffusion-mini(+MIGC-mini), η = 0',
+    models: [ID, MIGC],
+    weights: [0.5],
+    eta: 0,
+  },
+  'interact+migc:eta1': {
+    label: 'InteractDiffusion-mini(+MIGC-mini), η = 1·√d',
+    models: [ID, MIGC],
+    weights: [0.5],
+    eta: 1,
+  },
+  'interact+migc:lerp': {
+    label: 'InteractDiffusion-mini(+MIGC-mini), lerp',
+    models: [ID, MIGC],
+    weights: [0.5],
+    rule: 'lerp',
+  },
+  'interact+migc:nlerp': {
+    label: 'InteractDiffusion-mini(+MIGC-mini), nlerp',
+    models: [ID, MIGC],
+    weights: [0.5],
+    rule: 'nlerp',
+  },
 });
 
 const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta'] as const;
@@ -80,25 +114,40 @@ const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta'] as const;
  * Shapes world (`amdm experiment map`) is run on the zoo with such names.
  */
 export function resolveMethod(name: string): MiniMigMethod {
-  const allowed = () => `allowed: ${Object.keys(MINIMIG_METHODS).join(', ')}, or <aggregated method>@${OVERRIDE_KEYS.map((k) => `${k}=…`).join(',')}`;
+  const allowed = () =>
+    `allowed: ${Object.keys(MINIMIG_METHODS).join(', ')}, or <aggregated method>@${OVERRIDE_KEYS.map((k) => `${k}=…`).join(',')}`;
   if (typeof name !== 'string') throw new RangeError(`--methods: a method must be a string; ${allowed()}`);
   const [baseName, overrides, extra] = name.split('@');
-  if (!Object.hasOwn(MINIMIG_METHODS, baseName) || extra !== undefined) throw new RangeError(`--methods: unknown method '${name}'; ${allowed()}`);
+  if (!Object.hasOwn(MINIMIG_METHODS, baseName) || extra !== undefined)
+    throw new RangeError(`--methods: unknown method '${name}'; ${allowed()}`);
   const base = MINIMIG_METHODS[baseName];
   if (overrides === undefined) return base;
-  if (base.models.length < 2 || base.preset === 'reference') throw new RangeError(`--methods: '${name}': settings after @ need an aggregated method of the paper's algorithm, got '${baseName}'`);
+  if (base.models.length < 2 || base.preset === 'reference')
+    throw new RangeError(
+      `--methods: '${name}': settings after @ need an aggregated method of the paper's algorithm, got '${baseName}'`,
+    );
   const m: { -readonly [K in keyof MiniMigMethod]: MiniMigMethod[K] } = { ...base };
   for (const kv of overrides.split(',')) {
     const [k, v] = kv.split('=');
     const num = (lo: number, hi: number, int = false) => {
       const x = Number(v);
-      if (v === undefined || v.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) {
-        throw new RangeError(`--methods: '${name}': ${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`);
+      if (
+        v === undefined ||
+        v.trim() === '' ||
+        !Number.isFinite(x) ||
+        x < lo ||
+        x > hi ||
+        (int && !Number.isInteger(x))
+      ) {
+        throw new RangeError(
+          `--methods: '${name}': ${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got '${v}'`,
+        );
       }
       return x;
     };
     if (k === 'rule') {
-      if (!hasRule(v)) throw new RangeError(`--methods: '${name}': rule must be one of ${ruleNames().join(', ')}, got '${v}'`);
+      if (!hasRule(v))
+        throw new RangeError(`--methods: '${name}': rule must be one of ${ruleNames().join(', ')}, got '${v}'`);
       m.rule = v as RuleName;
     } else if (k === 'w') m.weights = base.models.slice(1).map(() => num(0, 1));
     else if (k === 's') m.aggregateSteps = num(0, 1000, true);
@@ -196,7 +245,8 @@ export interface BenchResult {
 const replicateSeed = (p: MiniMigPrompt, k: number) => p.seed + k * 10_000_000;
 /** A method's folder name: its name with the characters of `@rule=…,w=…` settings replaced by '_'. */
 const methodFolder = (method: string) => method.replace(/[^A-Za-z0-9+.:_-]/g, '_');
-const recordPath = (out: string, method: string, id: string, k: number) => join(out, 'records', methodFolder(method), `${id}-r${k}.json`);
+const recordPath = (out: string, method: string, id: string, k: number) =>
+  join(out, 'records', methodFolder(method), `${id}-r${k}.json`);
 
 async function readRecord(path: string): Promise<BenchRecord | null> {
   try {
@@ -207,9 +257,11 @@ async function readRecord(path: string): Promise<BenchRecord | null> {
 }
 
 function checkMethods(methods: readonly string[]): void {
-  if (!Array.isArray(methods) || methods.length === 0) throw new RangeError(`--methods must name at least one of ${Object.keys(MINIMIG_METHODS).join(', ')}`);
+  if (!Array.isArray(methods) || methods.length === 0)
+    throw new RangeError(`--methods must name at least one of ${Object.keys(MINIMIG_METHODS).join(', ')}`);
   for (const m of methods) resolveMethod(m);
-  if (new Set(methods).size !== methods.length) throw new RangeError(`--methods names a method twice: ${methods.join(',')}`);
+  if (new Set(methods).size !== methods.length)
+    throw new RangeError(`--methods names a method twice: ${methods.join(',')}`);
 }
 
 /** Records the settings in the folder, or checks them against the recorded ones (naming what differs). */
@@ -220,11 +272,20 @@ async function claimSettings(out: string, settings: Record<string, unknown>): Pr
   const diffs = Object.keys(settings)
     .filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(settings[k]))
     .map((k) => `${k} ${JSON.stringify(settings[k])} here, ${JSON.stringify(recorded[k])} there`);
-  if (diffs.length) throw new RangeError(`${out} holds a run with other settings (${diffs.join('; ')}); resume with the same settings or give another --out`);
+  if (diffs.length)
+    throw new RangeError(
+      `${out} holds a run with other settings (${diffs.join('; ')}); resume with the same settings or give another --out`,
+    );
 }
 
 /** The pipeline's model specs and run options of one method on one prompt, or null when it cannot take it. */
-function methodRun(m: MiniMigMethod, kinds: ReadonlyMap<string, string>, zoo: string, p: MiniMigPrompt, ref: string): { models: SdModelSpec[] } | null {
+function methodRun(
+  m: MiniMigMethod,
+  kinds: ReadonlyMap<string, string>,
+  zoo: string,
+  p: MiniMigPrompt,
+  ref: string,
+): { models: SdModelSpec[] } | null {
   const models: SdModelSpec[] = [];
   for (const name of m.models) {
     const spec = zooModelSpec(kinds.get(name)!, p.scene, join(zoo, name), name, ref);
@@ -238,7 +299,8 @@ function methodRun(m: MiniMigMethod, kinds: ReadonlyMap<string, string>, zoo: st
 export async function zooKinds(zoo: string, methods: readonly string[]): Promise<Map<string, string>> {
   const kinds = new Map<string, string>();
   for (const name of new Set(methods.flatMap((m) => resolveMethod(m).models))) {
-    if (!existsSync(join(zoo, name, 'unet', 'model.onnx'))) throw new RangeError(`--zoo: ${join(zoo, name)} is not a model folder (no unet/model.onnx)`);
+    if (!existsSync(join(zoo, name, 'unet', 'model.onnx')))
+      throw new RangeError(`--zoo: ${join(zoo, name)} is not a model folder (no unet/model.onnx)`);
     kinds.set(name, await folderKind(join(zoo, name)));
   }
   return kinds;
@@ -288,13 +350,26 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
       ? { aggregateSteps: 0 }
       : m.preset === 'reference'
         ? { preset: 'reference' as const, reference: referenceSettings(steps) }
-        : { aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps), weights: [...m.weights!], eta: m.eta ?? eta, etaScale: 'sqrtDim' as const, rule: m.rule ?? 'slerp' }),
+        : {
+            aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
+            weights: [...m.weights!],
+            eta: m.eta ?? eta,
+            etaScale: 'sqrtDim' as const,
+            rule: m.rule ?? 'slerp',
+          }),
   };
   const t0 = performance.now();
   const g = await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
   const seconds = (performance.now() - t0) / 1000;
   const image = g.target.images[0];
-  return { seed, evaluation: evaluateScene(c.prompt.scene, unitImageFromRgba(image)), image, png: g.target.png[0], calls: g.totalCalls, seconds };
+  return {
+    seed,
+    evaluation: evaluateScene(c.prompt.scene, unitImageFromRgba(image)),
+    image,
+    png: g.target.png[0],
+    calls: g.totalCalls,
+    seconds,
+  };
 }
 
 /** Runs (this shard of) the benchmark; writes the summary when the whole set is done. */
@@ -324,7 +399,9 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const kinds = await zooKinds(zoo, methods);
   for (const name of methods) {
     if (prompts.every((p) => methodRun(resolveMethod(name), kinds, zoo, p, '') === null)) {
-      throw new RangeError(`--methods: '${name}' can take none of the prompts of levels ${settings.levels.join(', ')} (InteractDiffusion needs an interaction: level ≥ 2)`);
+      throw new RangeError(
+        `--methods: '${name}' can take none of the prompts of levels ${settings.levels.join(', ')} (InteractDiffusion needs an interaction: level ≥ 2)`,
+      );
     }
   }
   const out = await ensureDir(o.out ?? d.out, '--out');
@@ -346,17 +423,41 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
         skipped++;
         continue;
       }
-      const g = await generateMethodImage(name, { kinds, zoo, prompt: p, replicate: k, refPath: refPath(p.id), settings, threads: o.threads ?? 0, scalingFactor });
+      const g = await generateMethodImage(name, {
+        kinds,
+        zoo,
+        prompt: p,
+        replicate: k,
+        refPath: refPath(p.id),
+        settings,
+        threads: o.threads ?? 0,
+        scalingFactor,
+      });
       if (g === null) continue;
-      if (o.images) await writeFileAtomic(join(await ensureDir(join(out, 'images', methodFolder(name))), `${p.id}-r${k}.png`), g.png);
+      if (o.images)
+        await writeFileAtomic(
+          join(await ensureDir(join(out, 'images', methodFolder(name))), `${p.id}-r${k}.png`),
+          g.png,
+        );
       const { evaluation, calls, seconds, seed } = g;
-      const rec: BenchRecord = { method: name, id: p.id, level: p.level, replicate: k, seed, evaluation, calls, seconds };
+      const rec: BenchRecord = {
+        method: name,
+        id: p.id,
+        level: p.level,
+        replicate: k,
+        seed,
+        evaluation,
+        calls,
+        seconds,
+      };
       await ensureDir(join(out, 'records', methodFolder(name)));
       await writeFileAtomic(path, jsonText(rec));
       written++;
     }
   }
-  log(`shard ${shard.index}/${shard.count}: ${mine.length} (prompt, seed) pairs × ${methods.length} methods, ${written} images generated, ${skipped} already done`);
+  log(
+    `shard ${shard.index}/${shard.count}: ${mine.length} (prompt, seed) pairs × ${methods.length} methods, ${written} images generated, ${skipped} already done`,
+  );
   const summary = await summarize(out, settings, prompts, kinds, zoo);
   if (summary === null) log('the summary is written once every shard has finished');
   else log(`wrote ${out}/{results.json,results.csv,table.md,chart.svg}\n${markdownTable(...tableArgs(summary))}`);
@@ -364,7 +465,10 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
 }
 
 function tableArgs(methods: readonly MethodSummary[]): [string[], string[][]] {
-  const { header, rows } = tableRows(methods.map((m) => ({ ...m, name: m.label })), 'method');
+  const { header, rows } = tableRows(
+    methods.map((m) => ({ ...m, name: m.label })),
+    'method',
+  );
   const perMethod = methods[0].levels.length + 1;
   return [
     [...header, 'UNet calls', 's / image'],
@@ -400,7 +504,14 @@ async function summarize(
       }
     }
     const mean = (f: (r: BenchRecord) => number) => recs.reduce((a, r) => a + f(r), 0) / recs.length;
-    methods.push({ name, label: m.label, skipped, ...summarizeScenes(recs.map((r) => r.evaluation)), calls: mean((r) => r.calls), seconds: mean((r) => r.seconds) });
+    methods.push({
+      name,
+      label: m.label,
+      skipped,
+      ...summarizeScenes(recs.map((r) => r.evaluation)),
+      calls: mean((r) => r.calls),
+      seconds: mean((r) => r.seconds),
+    });
   }
   const [header, rows] = tableArgs(methods);
   await writeFileAtomic(join(out, 'results.json'), jsonText({ command: 'zoo bench', settings, methods }));
@@ -415,7 +526,17 @@ export function benchChart(methods: readonly MethodSummary[]): Plot.PlotOptions 
   const pts = methods.flatMap((m) =>
     METRICS.flatMap(([, metric, f]) => {
       const e = f(m.overall);
-      return e ? [{ method: m.label, metric, value: e.value, lo: Math.max(0, e.value - 2 * e.se), hi: Math.min(1, e.value + 2 * e.se) }] : [];
+      return e
+        ? [
+            {
+              method: m.label,
+              metric,
+              value: e.value,
+              lo: Math.max(0, e.value - 2 * e.se),
+              hi: Math.min(1, e.value + 2 * e.se),
+            },
+          ]
+        : [];
     }),
   );
   return {

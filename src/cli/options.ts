@@ -42,7 +42,10 @@ export function choiceArg<T extends string>(allowed: readonly T[]) {
  * modules given to `amdm --import` have registered theirs.
  */
 export function ruleArg(v: string): string {
-  if (!hasRule(v)) throw new InvalidArgumentError(`must be one of ${ruleNames().join(', ')}, got '${v}' (a module given to amdm --import can register more)`);
+  if (!hasRule(v))
+    throw new InvalidArgumentError(
+      `must be one of ${ruleNames().join(', ')}, got '${v}' (a module given to amdm --import can register more)`,
+    );
   return v;
 }
 

@@ -117,8 +117,17 @@ function checkReplaceable(target: string, param: string, smoke: boolean, writes:
 
 function checkRelative(name: string): string {
   const n = normalize(name);
-  if (name === '' || isAbsolute(name) || n.startsWith(`..${sep}`) || n === '..' || n === '.' || basename(n) === OUTPUT_MANIFEST) {
-    throw new RangeError(`file names must be relative paths inside the folder (not ${OUTPUT_MANIFEST}), got ${JSON.stringify(name)}`);
+  if (
+    name === '' ||
+    isAbsolute(name) ||
+    n.startsWith(`..${sep}`) ||
+    n === '..' ||
+    n === '.' ||
+    basename(n) === OUTPUT_MANIFEST
+  ) {
+    throw new RangeError(
+      `file names must be relative paths inside the folder (not ${OUTPUT_MANIFEST}), got ${JSON.stringify(name)}`,
+    );
   }
   return n;
 }
@@ -129,7 +138,8 @@ function checkRelative(name: string): string {
  */
 export async function prepareOutputFolder(dir: string, opts: OutputFolderOptions): Promise<OutputFolder> {
   const param = opts.param ?? 'dir';
-  if (typeof dir !== 'string' || dir === '') throw new TypeError(`${param} must be a non-empty path, got ${JSON.stringify(dir)}`);
+  if (typeof dir !== 'string' || dir === '')
+    throw new TypeError(`${param} must be a non-empty path, got ${JSON.stringify(dir)}`);
   const target = resolve(dir);
   const smoke = opts.smoke ?? false;
   const parent = dirname(target);
@@ -165,7 +175,12 @@ export async function prepareOutputFolder(dir: string, opts: OutputFolderOptions
           await mkdir(dirname(p), { recursive: true });
           await writeFile(p, data);
         }
-        const manifest: OutputManifest = { command: opts.command, smoke, files: [...names].sort(), written: new Date().toISOString() };
+        const manifest: OutputManifest = {
+          command: opts.command,
+          smoke,
+          files: [...names].sort(),
+          written: new Date().toISOString(),
+        };
         await writeFile(join(staging, OUTPUT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
         checkReplaceable(target, param, smoke, opts.writes); // another run may have written it meanwhile
         swapIn(staging, target, name);
@@ -200,7 +215,11 @@ function swapIn(staging: string, target: string, name: string): void {
  * Writes a whole folder atomically with {@link prepareOutputFolder} and commit; returns the
  * absolute path. For generators that have every file in hand (fixtures, exports).
  */
-export async function writeFolderAtomic(dir: string, files: ReadonlyMap<string, Uint8Array | string>, opts: Omit<OutputFolderOptions, 'param'>): Promise<string> {
+export async function writeFolderAtomic(
+  dir: string,
+  files: ReadonlyMap<string, Uint8Array | string>,
+  opts: Omit<OutputFolderOptions, 'param'>,
+): Promise<string> {
   const out = await prepareOutputFolder(dir, opts);
   await out.commit(files);
   return out.path;

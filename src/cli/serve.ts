@@ -8,7 +8,9 @@ import { intArg } from './options.ts';
 export function serveCommand(): Command {
   const d = DEFAULT_LIMITS;
   return new Command('serve')
-    .description('answer HTTP requests: POST /v1/generate (a job, as for generate), POST /v1/demo, GET /health, and the built playground page at GET /playground/')
+    .description(
+      'answer HTTP requests: POST /v1/generate (a job, as for generate), POST /v1/demo, GET /health, and the built playground page at GET /playground/',
+    )
     .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
     .option('--port <port>', 'port (0: any free one)', intArg(0, 65535), 8787)
     .option('--models <dirs...>', 'model roots: the only folders jobs may read models and style images from', [])
@@ -21,10 +23,20 @@ export function serveCommand(): Command {
     .option('--max-image-side <px>', 'height and width a job may ask for', intArg(8, 8192), d.imageSide)
     .option('--max-models <n>', 'models per job', intArg(1, 8), d.models)
     .option('--max-demo-samples <n>', 'prompts × samples per demo request', intArg(1, 1_000_000), d.demoSamples)
-    .addOption(new Option('--device <device>', "onnxruntime device for every job (default: the job's)").choices(DEVICES))
-    .addOption(new Option('--backend <backend>', "onnxruntime-node, onnxruntime-web (WASM) or node when it loads, for every job (default: the job's)").choices(BACKENDS))
+    .addOption(
+      new Option('--device <device>', "onnxruntime device for every job (default: the job's)").choices(DEVICES),
+    )
+    .addOption(
+      new Option(
+        '--backend <backend>',
+        "onnxruntime-node, onnxruntime-web (WASM) or node when it loads, for every job (default: the job's)",
+      ).choices(BACKENDS),
+    )
     .option('--threads <n>', 'intra-op threads per session for every job', intArg(0, 1024))
-    .option('--playground <dir>', `folder of the built playground page, served at /playground/ (default: playground/dist of this checkout, which \`${PLAYGROUND_BUILD_COMMAND}\` writes)`)
+    .option(
+      '--playground <dir>',
+      `folder of the built playground page, served at /playground/ (default: playground/dist of this checkout, which \`${PLAYGROUND_BUILD_COMMAND}\` writes)`,
+    )
     .action(async (o) => {
       const { listen } = await import('../server/listen.ts');
       const server = await listen({
@@ -34,15 +46,27 @@ export function serveCommand(): Command {
         concurrency: o.concurrency,
         queue: o.queue,
         pipelines: o.pipelines,
-        limits: { bodyBytes: o.maxBody, steps: o.maxSteps, batch: o.maxBatch, imageSide: o.maxImageSide, models: o.maxModels, demoSamples: o.maxDemoSamples },
+        limits: {
+          bodyBytes: o.maxBody,
+          steps: o.maxSteps,
+          batch: o.maxBatch,
+          imageSide: o.maxImageSide,
+          models: o.maxModels,
+          demoSamples: o.maxDemoSamples,
+        },
         session: { device: o.device, backend: o.backend, threads: o.threads },
         ...(o.playground === undefined ? {} : { playground: o.playground }),
         log: (line) => console.error(line),
       });
-      console.log(`amdm serve: listening on ${server.url} (model roots: ${o.models.length ? o.models.join(', ') : 'none, only the demo runs'})`);
+      console.log(
+        `amdm serve: listening on ${server.url} (model roots: ${o.models.length ? o.models.join(', ') : 'none, only the demo runs'})`,
+      );
       const stop = () => {
         console.error('amdm serve: stopping');
-        server.close().then(() => process.exit(0), () => process.exit(1));
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

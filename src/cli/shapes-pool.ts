@@ -36,29 +36,44 @@ async function runHere(job: PoolJob, onDone?: (method: string) => void): Promise
 }
 
 /** Runs the job; `onDone` is called once per (prompt, method) finished. */
-export async function compareInWorkers(job: PoolJob, workers: number, onDone?: (method: string) => void): Promise<PoolMethodResult[]> {
+export async function compareInWorkers(
+  job: PoolJob,
+  workers: number,
+  onDone?: (method: string) => void,
+): Promise<PoolMethodResult[]> {
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be an integer ≥ 1, got ${workers}`);
   const n = Math.min(workers, job.methods.length);
   if (n === 1) return runHere(job, onDone);
   const shares = Array.from({ length: n }, (_, w) => job.methods.map((_, i) => i).filter((i) => i % n === w));
-  const parts = await Promise.all(shares.map((idx) => new Promise<PoolMethodResult[]>((resolve, reject) => {
-    const child = fork(new URL(import.meta.url), ['--shapes-pool-worker'], { execArgv: WORKER_EXEC_ARGV });
-    let done = false;
-    child.on('message', (m: WorkerMessage) => {
-      if ('progress' in m) onDone?.(m.progress);
-      else {
-        done = true;
-        child.disconnect();
-        if ('results' in m) resolve(m.results);
-        else reject(new Error(`worker failed: ${m.error}`));
-      }
-    });
-    child.on('exit', (code) => { if (!done) reject(new Error(`worker exited with code ${code} before returning its results`)); });
-    child.on('error', reject);
-    child.send({ ...job, methods: idx.map((i) => job.methods[i]) });
-  })));
+  const parts = await Promise.all(
+    shares.map(
+      (idx) =>
+        new Promise<PoolMethodResult[]>((resolve, reject) => {
+          const child = fork(new URL(import.meta.url), ['--shapes-pool-worker'], { execArgv: WORKER_EXEC_ARGV });
+          let done = false;
+          child.on('message', (m: WorkerMessage) => {
+            if ('progress' in m) onDone?.(m.progress);
+            else {
+              done = true;
+              child.disconnect();
+              if ('results' in m) resolve(m.results);
+              else reject(new Error(`worker failed: ${m.error}`));
+            }
+          });
+          child.on('exit', (code) => {
+            if (!done) reject(new Error(`worker exited with code ${code} before returning its results`));
+          });
+          child.on('error', reject);
+          child.send({ ...job, methods: idx.map((i) => job.methods[i]) });
+        }),
+    ),
+  );
   const out = new Array<PoolMethodResult>(job.methods.length);
-  shares.forEach((idx, w) => idx.forEach((i, j) => { out[i] = parts[w][j]; }));
+  shares.forEach((idx, w) =>
+    idx.forEach((i, j) => {
+      out[i] = parts[w][j];
+    }),
+  );
   return out;
 }
 
@@ -66,6 +81,6 @@ if (process.argv.includes('--shapes-pool-worker') && process.send) {
   process.once('message', (job: PoolJob) => {
     runHere(job, (method) => process.send!({ progress: method }))
       .then((results) => process.send!({ results }))
-      .catch((e: unknown) => process.send!({ error: e instanceof Error ? e.stack ?? e.message : String(e) }));
+      .catch((e: unknown) => process.send!({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
   });
 }

@@ -19,10 +19,24 @@ import { intArg, numberArg } from './options.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { csvText, markdownTable, pm, textTable } from '../jobs/table.ts';
-import { evaluateScene, minimigPromptSet, summarizeScenes, type MiniMigPrompt, type MiniMigSummaryRow, type SceneEvaluation } from '../toy/minimig/index.ts';
+import {
+  evaluateScene,
+  minimigPromptSet,
+  summarizeScenes,
+  type MiniMigPrompt,
+  type MiniMigSummaryRow,
+  type SceneEvaluation,
+} from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
-export const CALIBRATE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', perLevel: 50, seed: 2024, steps: 50, guidance: 5, out: 'out/zoo-calibration' });
+export const CALIBRATE_DEFAULTS = Object.freeze({
+  zoo: 'models/mini-zoo',
+  perLevel: 50,
+  seed: 2024,
+  steps: 50,
+  guidance: 5,
+  out: 'out/zoo-calibration',
+});
 /** --quick: a smoke run, by default into its own folder (a smoke run never replaces a full run's). */
 export const CALIBRATE_QUICK = Object.freeze({ perLevel: 1, steps: 3, out: 'amdm-out/zoo-calibration' });
 
@@ -61,7 +75,9 @@ async function zooModels(zoo: string): Promise<string[]> {
   const entries = await readdir(zoo, { withFileTypes: true }).catch((e: Error) => {
     throw new Error(`--zoo: cannot read the zoo folder ${zoo}: ${e.message}`);
   });
-  const names = entries.filter((e) => e.isDirectory() && existsSync(join(zoo, e.name, 'unet', 'model.onnx'))).map((e) => e.name);
+  const names = entries
+    .filter((e) => e.isDirectory() && existsSync(join(zoo, e.name, 'unet', 'model.onnx')))
+    .map((e) => e.name);
   if (names.length === 0) throw new RangeError(`--zoo: ${zoo} holds no model folder (a folder with unet/model.onnx)`);
   return names.sort();
 }
@@ -96,7 +112,9 @@ export function calibrationCsv(models: readonly SummaryRows[], first = 'model'):
 
 export function tableRows(models: readonly SummaryRows[], first = 'model'): { header: string[]; rows: string[][] } {
   const header = [first, 'level', 'images', ...METRICS.map(([, h]) => h)];
-  const rows = models.flatMap(rowsOf).map(({ model, r }) => [model, levelName(r), String(r.images), ...METRICS.map(([, , f]) => pm(f(r)))]);
+  const rows = models
+    .flatMap(rowsOf)
+    .map(({ model, r }) => [model, levelName(r), String(r.images), ...METRICS.map(([, , f]) => pm(f(r)))]);
   return { header, rows };
 }
 
@@ -123,7 +141,8 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
   let skipped = 0;
   // a family without conditions keeps one pipeline for every prompt; the others bind the
   // scene's conditions when their pipeline is prepared
-  const shared = kind === 'sd' ? await prepareSdPipeline({ models: [{ folder: m.folder, kind, name: m.name }], session }) : null;
+  const shared =
+    kind === 'sd' ? await prepareSdPipeline({ models: [{ folder: m.folder, kind, name: m.name }], session }) : null;
   try {
     for (const p of m.prompts) {
       const spec = zooModelSpec(kind, p.scene, m.folder, m.name, m.refPath(p.id));
@@ -131,15 +150,28 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
         skipped++;
         continue;
       }
-      const run = { prompt: spec.prompt, negativePrompt: '', steps: m.steps, guidance: m.guidance, seed: p.seed, scalingFactor };
+      const run = {
+        prompt: spec.prompt,
+        negativePrompt: '',
+        steps: m.steps,
+        guidance: m.guidance,
+        seed: p.seed,
+        scalingFactor,
+      };
       const r = shared ? await shared.run(run) : await generateSd({ models: [spec], session, ...run });
-      images.push({ id: p.id, level: p.level, seed: p.seed, evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])) });
+      images.push({
+        id: p.id,
+        level: p.level,
+        seed: p.seed,
+        evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])),
+      });
       m.onImage?.(p.id, r.target.png[0]);
     }
   } finally {
     await shared?.release();
   }
-  if (images.length === 0) throw new RangeError(`${m.name} (kind ${kind}) could take none of the ${m.prompts.length} prompts`);
+  if (images.length === 0)
+    throw new RangeError(`${m.name} (kind ${kind}) could take none of the ${m.prompts.length} prompts`);
   return { name: m.name, kind, skipped, ...summarizeScenes(images.map((i) => i.evaluation)), images };
 }
 
@@ -150,7 +182,9 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
   const out = o.out ?? (o.quick ? CALIBRATE_QUICK.out : d.out);
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const names = o.models ?? (await zooModels(zoo));
-  for (const n of names) if (!existsSync(join(zoo, n, 'unet', 'model.onnx'))) throw new RangeError(`--models: ${join(zoo, n)} is not a model folder (no unet/model.onnx)`);
+  for (const n of names)
+    if (!existsSync(join(zoo, n, 'unet', 'model.onnx')))
+      throw new RangeError(`--models: ${join(zoo, n)} is not a model folder (no unet/model.onnx)`);
   const prompts = minimigPromptSet({ perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed });
   const steps = o.steps ?? d.steps;
   const guidance = o.guidance ?? d.guidance;
@@ -175,16 +209,36 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
     for (const name of names) {
       const t0 = performance.now();
       const onImage = o.images ? (id: string, png: Uint8Array) => files.set(`images/${name}/${id}.png`, png) : null;
-      const r = await calibrateModel({ name, folder: join(zoo, name), prompts, refPath, steps, guidance, threads: o.threads ?? 0, onImage });
+      const r = await calibrateModel({
+        name,
+        folder: join(zoo, name),
+        prompts,
+        refPath,
+        steps,
+        guidance,
+        threads: o.threads ?? 0,
+        onImage,
+      });
       results.push(r);
-      log(`${name}: ${r.images.length} images (${r.skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `${name}: ${r.images.length} images (${r.skipped} prompts skipped) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 
   const { header, rows } = tableRows(results);
-  const settings = { zoo, models: names, prompts: prompts.length, perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed, steps, guidance, negativePrompt: '' };
+  const settings = {
+    zoo,
+    models: names,
+    prompts: prompts.length,
+    perLevel: o.perLevel ?? d.perLevel,
+    seed: o.seed ?? d.seed,
+    steps,
+    guidance,
+    negativePrompt: '',
+  };
   files.set('calibration.json', jsonText({ settings, models: results }));
   files.set('calibration.csv', calibrationCsv(results));
   files.set('calibration.md', `${markdownTable(header, rows)}\n`);
@@ -198,9 +252,15 @@ export function zooCommand(): Command {
   const zoo = new Command('zoo').description('the learned mini-zoo (models/mini-zoo) on the MiniMIG world');
   zoo
     .command('calibrate')
-    .description('each zoo model alone on MiniMIG prompts (L1–L4) through the ONNX pipeline, scored by the exact evaluator; writes calibration.{json,csv,md}')
+    .description(
+      'each zoo model alone on MiniMIG prompts (L1–L4) through the ONNX pipeline, scored by the exact evaluator; writes calibration.{json,csv,md}',
+    )
     .option('--zoo <dir>', 'folder holding the model folders', d.zoo)
-    .option('--models <list>', 'comma-separated model folder names (default: every folder with unet/model.onnx)', (v: string) => v.split(','))
+    .option(
+      '--models <list>',
+      'comma-separated model folder names (default: every folder with unet/model.onnx)',
+      (v: string) => v.split(','),
+    )
     .option('--per-level <n>', 'prompts per level', intArg(1, 100_000), d.perLevel)
     .option('--seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.seed)
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
@@ -208,14 +268,19 @@ export function zooCommand(): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
     .option('--out <dir>', `output folder (default ${d.out}; with --quick ${CALIBRATE_QUICK.out})`)
     .option('--images', 'also write every generated image to images/<model>/<id>.png')
-    .option('--quick', `smoke run: ${CALIBRATE_QUICK.perLevel} prompt per level, ${CALIBRATE_QUICK.steps} steps (overrides --per-level and --steps)`)
+    .option(
+      '--quick',
+      `smoke run: ${CALIBRATE_QUICK.perLevel} prompt per level, ${CALIBRATE_QUICK.steps} steps (overrides --per-level and --steps)`,
+    )
     .action(async (opts) => {
       const { perLevel, steps } = CALIBRATE_QUICK;
       await runZooCalibrate({ ...opts, ...(opts.quick ? { perLevel, steps } : {}) });
     });
   zoo
     .command('jobs')
-    .description('writes the example jobs examples/jobs/mini-*.json (each zoo model alone, and AMDM with the paper settings) and their style reference PNG')
+    .description(
+      'writes the example jobs examples/jobs/mini-*.json (each zoo model alone, and AMDM with the paper settings) and their style reference PNG',
+    )
     .option('--out <dir>', 'folder of the jobs', 'examples/jobs')
     .option('--zoo <dir>', 'folder holding the model folders', d.zoo)
     .action(async (opts) => {

@@ -56,7 +56,13 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
   files.push(style);
   const spec = (i: number): ZooModelSpec => {
     const [name, kind] = ZOO_FOLDERS[i];
-    const s = zooModelSpec(kind, p.scene, relative(out, join(zoo, name)), name.replace(/-mini$/, ''), relative(process.cwd(), style));
+    const s = zooModelSpec(
+      kind,
+      p.scene,
+      relative(out, join(zoo, name)),
+      name.replace(/-mini$/, ''),
+      relative(process.cwd(), style),
+    );
     if (s === null) throw new RangeError(`prompt ${p.id} has no interaction: InteractDiffusion-mini cannot take it`);
     return s;
   };
@@ -72,10 +78,23 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
     output: `../../out/generate/${name}`,
     ...extra,
   });
-  const jobs: [string, unknown][] = ZOO_FOLDERS.map(([name], i) => [`mini-${name.replace(/-mini$/, '')}`, job(`mini-${name}`, [spec(i)], {})]);
-  const amdm = { aggregateSteps: d.aggregateSteps, eta: d.eta, etaScale: AMDM_DEFAULTS.etaScale, rule: AMDM_DEFAULTS.rule, target: 'interactdiffusion', saveAll: true };
+  const jobs: [string, unknown][] = ZOO_FOLDERS.map(([name], i) => [
+    `mini-${name.replace(/-mini$/, '')}`,
+    job(`mini-${name}`, [spec(i)], {}),
+  ]);
+  const amdm = {
+    aggregateSteps: d.aggregateSteps,
+    eta: d.eta,
+    etaScale: AMDM_DEFAULTS.etaScale,
+    rule: AMDM_DEFAULTS.rule,
+    target: 'interactdiffusion',
+    saveAll: true,
+  };
   jobs.push(['mini-interact-migc', job('mini-interact-migc', [spec(1), spec(2)], { ...amdm, weights: d.weights[0] })]);
-  jobs.push(['mini-interact-migc-ip', job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights })]);
+  jobs.push([
+    'mini-interact-migc-ip',
+    job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights }),
+  ]);
   for (const [name, body] of jobs) {
     const path = join(out, `${name}.json`);
     await writeJSONAtomic(path, body);

@@ -7,7 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePNG } from '../image/png.ts';
 import type { RGBA } from '../image/raster.ts';
-import { boxXyxy, caption, instancePhrase, renderStyle, type CaptionVariant, type Scene, type Style } from '../toy/minimig/index.ts';
+import {
+  boxXyxy,
+  caption,
+  instancePhrase,
+  renderStyle,
+  type CaptionVariant,
+  type Scene,
+  type Style,
+} from '../toy/minimig/index.ts';
 
 /** The zoo's families and the caption variant each was trained on (its prompt at inference). */
 export const ZOO_CAPTIONS: Readonly<Record<string, CaptionVariant>> = Object.freeze({
@@ -30,9 +38,18 @@ export interface ZooModelSpec {
  * family cannot take the scene: InteractDiffusion needs at least one interaction triplet.
  * `styleImage`: path of the style reference PNG (IP-Adapter only).
  */
-export function zooModelSpec(kind: string, scene: Scene, folder: string, name: string, styleImage?: string): ZooModelSpec | null {
+export function zooModelSpec(
+  kind: string,
+  scene: Scene,
+  folder: string,
+  name: string,
+  styleImage?: string,
+): ZooModelSpec | null {
   const variant = ZOO_CAPTIONS[kind];
-  if (variant === undefined) throw new RangeError(`kind must be one of ${Object.keys(ZOO_CAPTIONS).join(', ')} (the zoo's families), got '${kind}'`);
+  if (variant === undefined)
+    throw new RangeError(
+      `kind must be one of ${Object.keys(ZOO_CAPTIONS).join(', ')} (the zoo's families), got '${kind}'`,
+    );
   const spec: ZooModelSpec = { folder, kind, name, prompt: caption(scene, variant) };
   const inst = scene.instances;
   switch (kind) {
@@ -50,7 +67,8 @@ export function zooModelSpec(kind: string, scene: Scene, folder: string, name: s
       spec.conditions = { phrases: inst.map((i) => instancePhrase(i)), boxes: inst.map((i) => boxXyxy(i.box)) };
       break;
     case 'ipadapter':
-      if (styleImage === undefined) throw new RangeError("styleImage must name the style reference PNG for kind 'ipadapter'");
+      if (styleImage === undefined)
+        throw new RangeError("styleImage must name the style reference PNG for kind 'ipadapter'");
       spec.conditions = { image: styleImage };
       break;
   }

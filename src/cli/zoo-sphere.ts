@@ -19,7 +19,13 @@ import { prepareOutputFolder } from './output-folder.ts';
 import { folderKind, folderScalingFactor, zooModelSpec } from './zoo-scene.ts';
 
 export const SPHERE_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
-export const SPHERE_DEFAULTS = Object.freeze({ zoo: 'models/mini-zoo', prompts: 12, steps: AMDM_DEFAULTS.steps, s: AMDM_DEFAULTS.aggregateSteps, out: 'experiments/out/mini-sphere' });
+export const SPHERE_DEFAULTS = Object.freeze({
+  zoo: 'models/mini-zoo',
+  prompts: 12,
+  steps: AMDM_DEFAULTS.steps,
+  s: AMDM_DEFAULTS.aggregateSteps,
+  out: 'experiments/out/mini-sphere',
+});
 /** The paper's w, η and its scale (AMDM_DEFAULTS). */
 const PAPER = { weights: [AMDM_DEFAULTS.weight], eta: AMDM_DEFAULTS.eta, etaScale: AMDM_DEFAULTS.etaScale };
 
@@ -30,25 +36,51 @@ export interface SphereRow {
   sd: number;
 }
 
-export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: number; s?: number; out?: string; quick?: boolean; log?: (l: string) => void } = {}): Promise<SphereRow[]> {
+export async function runZooSphere(
+  o: {
+    zoo?: string;
+    prompts?: number;
+    steps?: number;
+    s?: number;
+    out?: string;
+    quick?: boolean;
+    log?: (l: string) => void;
+  } = {},
+): Promise<SphereRow[]> {
   const d = SPHERE_DEFAULTS;
   const log = o.log ?? ((l: string) => console.log(l));
   const zoo = resolve(o.zoo ?? d.zoo);
   const steps = o.steps ?? d.steps;
   const s = o.s ?? Math.min(d.s, steps);
   if (s > steps) throw new RangeError(`--s must be ≤ --steps (${steps}), got ${s}`);
-  const out = await prepareOutputFolder(o.out ?? (o.quick ? join('amdm-out', 'experiments', 'mini-sphere') : d.out), { command: 'zoo sphere', smoke: o.quick ?? false, param: '--out' });
+  const out = await prepareOutputFolder(o.out ?? (o.quick ? join('amdm-out', 'experiments', 'mini-sphere') : d.out), {
+    command: 'zoo sphere',
+    smoke: o.quick ?? false,
+    param: '--out',
+  });
   const { generateSd } = await import('../sd/pipeline.ts');
   await import('../sd/families/index.ts');
   const [id, migc] = ['interactdiffusion-mini', 'migc-mini'].map((n) => join(zoo, n));
   const kinds = [await folderKind(id), await folderKind(migc)];
   const scalingFactor = await folderScalingFactor(id);
   const per = new Map<string, number[][]>();
-  const add = (method: string, step: number, v: number) => ((per.get(method) ?? per.set(method, []).get(method)!)[step] ??= []).push(v);
+  const add = (method: string, step: number, v: number) =>
+    ((per.get(method) ?? per.set(method, []).get(method)!)[step] ??= []).push(v);
   const prompts = miniDemoPrompts(o.prompts ?? d.prompts);
   for (const p of prompts) {
-    const specs = [zooModelSpec(kinds[0], p.scene, id, 'interactdiffusion-mini')!, zooModelSpec(kinds[1], p.scene, migc, 'migc-mini')!];
-    const run = { prompt: specs[0].prompt, negativePrompt: '', steps, guidance: 5, seed: p.seed, scalingFactor, trace: true };
+    const specs = [
+      zooModelSpec(kinds[0], p.scene, id, 'interactdiffusion-mini')!,
+      zooModelSpec(kinds[1], p.scene, migc, 'migc-mini')!,
+    ];
+    const run = {
+      prompt: specs[0].prompt,
+      negativePrompt: '',
+      steps,
+      guidance: 5,
+      seed: p.seed,
+      scalingFactor,
+      trace: true,
+    };
     const alone = await generateSd({ models: [specs[0]], ...run, aggregateSteps: 0 });
     const dim = alone.shape.reduce((a, b) => a * b, 1);
     for (const t of alone.trace!) if (t.step < s) add('target alone', t.step, t.proposalNorms[0][0] / Math.sqrt(dim));
@@ -57,20 +89,46 @@ export async function runZooSphere(o: { zoo?: string; prompts?: number; steps?: 
       for (const t of r.trace!) if (t.mixedNorms) add(rule, t.step, t.mixedNorms[0] / Math.sqrt(dim));
     }
   }
-  const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) => bySteps.map((xs, step) => ({ method, step, ...meanAndSd(xs) })));
+  const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) =>
+    bySteps.map((xs, step) => ({ method, step, ...meanAndSd(xs) })),
+  );
   const csv = csvOfRecords(rows, ['method', 'step', 'mean', 'sd']);
   const chart: Plot.PlotOptions = {
-    title: '‖x‖/√d per aggregated step on the mini-zoo: merged latent per rule, and the target alone (Figure 5b analog)',
-    x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true, marginRight: 110,
+    title:
+      '‖x‖/√d per aggregated step on the mini-zoo: merged latent per rule, and the target alone (Figure 5b analog)',
+    x: { label: 'step' },
+    y: { label: '‖x‖/√d', type: 'log' },
+    color: { legend: true },
+    grid: true,
+    marginRight: 110,
     marks: [
       Plot.line(rows, { x: 'step', y: 'mean', stroke: 'method' }),
-      Plot.text(rows, Plot.selectLast({ x: 'step', y: 'mean', z: 'method', text: 'method', fill: 'method', dx: 6, textAnchor: 'start' })),
+      Plot.text(
+        rows,
+        Plot.selectLast({
+          x: 'step',
+          y: 'mean',
+          z: 'method',
+          text: 'method',
+          fill: 'method',
+          dx: 6,
+          textAnchor: 'start',
+        }),
+      ),
     ],
   };
   const settings = { zoo, prompts: prompts.map((p) => p.id), steps, s, ...PAPER, guidance: 5 };
-  await out.commit(new Map([['sphere.csv', csv], ['results.json', jsonText({ command: 'zoo sphere', settings, rows })], ['chart.svg', plotToSVG(chart, { figure: 'svg' })]]));
+  await out.commit(
+    new Map([
+      ['sphere.csv', csv],
+      ['results.json', jsonText({ command: 'zoo sphere', settings, rows })],
+      ['chart.svg', plotToSVG(chart, { figure: 'svg' })],
+    ]),
+  );
   const last = rows.filter((r) => r.step === s - 1);
-  log(`‖x‖/√d at the last aggregated step (${s - 1}), mean ± sd over ${prompts.length} prompts: ${last.map((r) => `${r.method} ${r.mean.toFixed(3)} ± ${r.sd.toFixed(3)}`).join('; ')}`);
+  log(
+    `‖x‖/√d at the last aggregated step (${s - 1}), mean ± sd over ${prompts.length} prompts: ${last.map((r) => `${r.method} ${r.mean.toFixed(3)} ± ${r.sd.toFixed(3)}`).join('; ')}`,
+  );
   log(`wrote ${out.path}/{chart.svg,results.json,sphere.csv}`);
   return rows;
 }

@@ -31,12 +31,15 @@ export interface Composite {
 
 /** Validates a list of models and their exponents (default all 1) and returns the exponents. */
 export function checkModels(models: unknown, gamma: unknown, what = 'models'): number[] {
-  if (!Array.isArray(models) || models.length < 1) throw new RangeError(`${what} must be a non-empty array of Denoisers, got ${describe(models)}`);
+  if (!Array.isArray(models) || models.length < 1)
+    throw new RangeError(`${what} must be a non-empty array of Denoisers, got ${describe(models)}`);
   models.forEach((m, i) => {
-    if (!m || typeof (m as Denoiser).eps !== 'function') throw new TypeError(`${what}[${i}] must be a Denoiser with an eps(x, t, batch) method, got ${describe(m)}`);
+    if (!m || typeof (m as Denoiser).eps !== 'function')
+      throw new TypeError(`${what}[${i}] must be a Denoiser with an eps(x, t, batch) method, got ${describe(m)}`);
   });
   if (gamma === undefined) return models.map(() => 1);
-  if (!Array.isArray(gamma)) throw new TypeError(`gamma must be an array of ${models.length} numbers, got ${describe(gamma)}`);
+  if (!Array.isArray(gamma))
+    throw new TypeError(`gamma must be an array of ${models.length} numbers, got ${describe(gamma)}`);
   if (gamma.length !== models.length) {
     throw new RangeError(`gamma must hold one exponent per model (${models.length}), got ${gamma.length}`);
   }
@@ -51,12 +54,19 @@ export function hasLogDensity(m: Denoiser): m is ExactModel {
 export function requireExact(models: readonly Denoiser[], method: string): void {
   models.forEach((m, i) => {
     if (!hasLogDensity(m)) {
-      throw new TypeError(`${method} needs exact log-densities: models[${i}] (${m.name ?? 'unnamed'}) must have a logDensity(x, t, batch) method`);
+      throw new TypeError(
+        `${method} needs exact log-densities: models[${i}] (${m.name ?? 'unnamed'}) must have a logDensity(x, t, batch) method`,
+      );
     }
   });
 }
 
-export function makeComposite(models: readonly Denoiser[], gamma: readonly number[], dim: number, batch: number): Composite {
+export function makeComposite(
+  models: readonly Denoiser[],
+  gamma: readonly number[],
+  dim: number,
+  batch: number,
+): Composite {
   const n = batch * dim;
   const parts = models.map(() => new Float32Array(n));
   const eps = new Float32Array(n);
@@ -78,10 +88,15 @@ export function makeComposite(models: readonly Denoiser[], gamma: readonly numbe
         const e = await models[i].eps(x, t, batch);
         counts.eps++;
         if (!(e instanceof Float32Array) || e.length !== n) {
-          throw new RangeError(`models[${i}] (${models[i].name ?? 'unnamed'}) returned ${describe(e)} at t = ${t}; expected a Float32Array of length particles·dim = ${n} (are the models of the same dimension?)`);
+          throw new RangeError(
+            `models[${i}] (${models[i].name ?? 'unnamed'}) returned ${describe(e)} at t = ${t}; expected a Float32Array of length particles·dim = ${n} (are the models of the same dimension?)`,
+          );
         }
         for (let j = 0; j < n; j++) {
-          if (!Number.isFinite(e[j])) throw new RangeError(`models[${i}] (${models[i].name ?? 'unnamed'}) returned a non-finite ε (${e[j]}) at index ${j}, t = ${t}`);
+          if (!Number.isFinite(e[j]))
+            throw new RangeError(
+              `models[${i}] (${models[i].name ?? 'unnamed'}) returned a non-finite ε (${e[j]}) at index ${j}, t = ${t}`,
+            );
         }
         parts[i].set(e);
       }
@@ -96,15 +111,19 @@ export function makeComposite(models: readonly Denoiser[], gamma: readonly numbe
       out.fill(0, 0, batch);
       for (let i = 0; i < models.length; i++) {
         const m = models[i];
-        if (!hasLogDensity(m)) throw new TypeError(`models[${i}] (${m.name ?? 'unnamed'}) must have a logDensity(x, t, batch) method`);
+        if (!hasLogDensity(m))
+          throw new TypeError(`models[${i}] (${m.name ?? 'unnamed'}) must have a logDensity(x, t, batch) method`);
         const l = await m.logDensity(x, t, batch, lq);
         counts.logDensity++;
         if (!(l instanceof Float64Array) || l.length !== batch) {
-          throw new RangeError(`models[${i}].logDensity returned ${describe(l)}; expected a Float64Array of length particles = ${batch}`);
+          throw new RangeError(
+            `models[${i}].logDensity returned ${describe(l)}; expected a Float64Array of length particles = ${batch}`,
+          );
         }
         const g = gamma[i];
         for (let b = 0; b < batch; b++) {
-          if (!Number.isFinite(l[b])) throw new RangeError(`models[${i}].logDensity returned ${l[b]} for particle ${b} at t = ${t}`);
+          if (!Number.isFinite(l[b]))
+            throw new RangeError(`models[${i}].logDensity returned ${l[b]} for particle ${b} at t = ${t}`);
           out[b] += g * l[b];
         }
       }
@@ -118,14 +137,20 @@ export function makeComposite(models: readonly Denoiser[], gamma: readonly numbe
  * ρᵢ ∝ wᵢ qᵢᵗ(x), ε = Σᵢ ρᵢ εᵢ (because ∇log q = Σᵢ ρᵢ ∇log qᵢᵗ and all share σ_t).
  * The models' log-densities must be normalized.
  */
-export function mixtureOfModels(models: readonly ExactModel[], weights: readonly number[], opts: { name?: string; dim: number }): ExactModel {
+export function mixtureOfModels(
+  models: readonly ExactModel[],
+  weights: readonly number[],
+  opts: { name?: string; dim: number },
+): ExactModel {
   checkModels(models, undefined);
   requireExact(models, 'mixtureOfModels');
   if (!Array.isArray(weights) || weights.length !== models.length) {
     throw new RangeError(`weights must hold one number per model (${models.length}), got ${describe(weights)}`);
   }
   let sum = 0;
-  weights.forEach((w, i) => { sum += checkNumber(`weights[${i}]`, w, 0); });
+  weights.forEach((w, i) => {
+    sum += checkNumber(`weights[${i}]`, w, 0);
+  });
   if (!(sum > 0)) throw new RangeError('weights must have a positive sum');
   const logW = weights.map((w) => Math.log(w / sum));
   const dim = checkInt('opts.dim', opts?.dim, 1);

@@ -54,8 +54,12 @@ const INTEGRATORS = ['ddpm', 'euler'] as const;
  * γ-weighted sum `comp` at level t of the step t → t′.
  */
 export function fkcLogWeightIncrement(
-  parts: readonly Float32Array[], gamma: readonly number[], comp: Float32Array,
-  level: Pick<Level, 'beta' | 'sigma'>, dim: number, out: Float64Array,
+  parts: readonly Float32Array[],
+  gamma: readonly number[],
+  comp: Float32Array,
+  level: Pick<Level, 'beta' | 'sigma'>,
+  dim: number,
+  out: Float64Array,
 ): Float64Array {
   const batch = out.length;
   const G = gamma.reduce((a, b) => a + b, 0);
@@ -81,9 +85,14 @@ export async function sampleFKC(opts: FKCOptions): Promise<ComposeResult> {
   const gamma = checkModels(opts?.models, opts?.gamma);
   const G = gamma.reduce((a, b) => a + b, 0);
   if (opts.initStd === undefined && opts.latents === undefined && !(G > 0)) {
-    throw new RangeError(`the sum of gamma (Γ = ${G}) must be > 0 for the default initial N(0, I/Γ); pass initStd or latents`);
+    throw new RangeError(
+      `the sum of gamma (Γ = ${G}) must be > 0 for the default initial N(0, I/Γ); pass initStd or latents`,
+    );
   }
-  const { dim, particles, seed, initStd } = checkCommon({ ...opts, initStd: opts.initStd ?? 1 / Math.sqrt(G > 0 ? G : 1) });
+  const { dim, particles, seed, initStd } = checkCommon({
+    ...opts,
+    initStd: opts.initStd ?? 1 / Math.sqrt(G > 0 ? G : 1),
+  });
   const b = checkNumber('b', opts.b ?? 1, 0, Infinity, { minExclusive: true });
   const integrator = checkOneOf('integrator', opts.integrator ?? 'ddpm', INTEGRATORS);
   const variance = checkOneOf('variance', opts.variance ?? 'posterior', DDPM_VARIANCES);

@@ -20,7 +20,8 @@ export function alphaBarOf(schedule: AlphaBarSource): (t: number) => number {
     const f = schedule.alphaBar;
     return (t) => {
       const a = f(t);
-      if (typeof a !== 'number' || !(a >= 0 && a <= 1)) throw new RangeError(`schedule.alphaBar(t) must return a number in [0, 1], got ${describe(a)} at t = ${t}`);
+      if (typeof a !== 'number' || !(a >= 0 && a <= 1))
+        throw new RangeError(`schedule.alphaBar(t) must return a number in [0, 1], got ${describe(a)} at t = ${t}`);
       return a;
     };
   }
@@ -42,7 +43,11 @@ export interface FullMixtureDenoiser extends ExactModel {
  * q_t = Σₖ πₖ N(aμₖ, Cₖ), Cₖ = a²Σₖ + s²I, ε* = s Σₖ rₖ Cₖ⁻¹(x − aμₖ). Cholesky factors are
  * recomputed only when ᾱ changes; buffers grow only with the batch.
  */
-export function fullMixtureDenoiser(mix: GaussianMixture | FullMixture, schedule: AlphaBarSource, opts: { name?: string } = {}): FullMixtureDenoiser {
+export function fullMixtureDenoiser(
+  mix: GaussianMixture | FullMixture,
+  schedule: AlphaBarSource,
+  opts: { name?: string } = {},
+): FullMixtureDenoiser {
   const m = toFullMixture(mix);
   const ab = alphaBarOf(schedule);
   const d = m.dim;
@@ -85,14 +90,16 @@ export function fullMixtureDenoiser(mix: GaussianMixture | FullMixture, schedule
     logDensity(x, t, batch, out) {
       run(x, t, batch, false);
       const res = out ?? new Float64Array(batch);
-      if (!(res instanceof Float64Array) || res.length !== batch) throw new RangeError(`out must be a Float64Array of length batch = ${batch}`);
+      if (!(res instanceof Float64Array) || res.length !== batch)
+        throw new RangeError(`out must be a Float64Array of length batch = ${batch}`);
       res.set(logQ.subarray(0, batch));
       return res;
     },
     score(x, t, batch, out) {
       run(x, t, batch, true);
       const res = out ?? new Float32Array(batch * d);
-      if (!(res instanceof Float32Array) || res.length !== batch * d) throw new RangeError(`out must be a Float32Array of length batch·dim = ${batch * d}`);
+      if (!(res instanceof Float32Array) || res.length !== batch * d)
+        throw new RangeError(`out must be a Float32Array of length batch·dim = ${batch * d}`);
       for (let i = 0; i < batch * d; i++) res[i] = -acc[i];
       return res;
     },

@@ -32,7 +32,9 @@ export function compile(mix: FullMixture, abar: number, into?: Compiled): Compil
     if (!choleskyInto(tmp, 0, d, c.chol, o)) {
       throw new RangeError(`component ${k}: ᾱΣ + (1−ᾱ)I is not positive definite at ᾱ = ${abar}`);
     }
-    c.logNorm[k] = (mix.weights[k] > 0 ? Math.log(mix.weights[k]) : -Infinity) - 0.5 * (d * LOG_2PI + logDetFromCholesky(c.chol, o, d));
+    c.logNorm[k] =
+      (mix.weights[k] > 0 ? Math.log(mix.weights[k]) : -Infinity) -
+      0.5 * (d * LOG_2PI + logDetFromCholesky(c.chol, o, d));
   }
   c.abar = abar;
   c.a = Math.sqrt(abar);
@@ -44,8 +46,14 @@ export function compile(mix: FullMixture, abar: number, into?: Compiled): Compil
  * is given, acc_b = Σₖ rₖ Cₖ⁻¹(x_b − aμₖ) = −∇log q(x_b). `work` holds K·d values.
  */
 export function evaluate(
-  mix: FullMixture, c: Compiled, x: ArrayLike<number>, batch: number,
-  L: Float64Array, logQ: Float64Array, work: Float64Array, acc: Float64Array | null,
+  mix: FullMixture,
+  c: Compiled,
+  x: ArrayLike<number>,
+  batch: number,
+  L: Float64Array,
+  logQ: Float64Array,
+  work: Float64Array,
+  acc: Float64Array | null,
 ): void {
   const d = mix.dim;
   const K = mix.weights.length;
@@ -53,7 +61,10 @@ export function evaluate(
     const xo = b * d;
     let max = -Infinity;
     for (let k = 0; k < K; k++) {
-      if (c.logNorm[k] === -Infinity) { L[b * K + k] = -Infinity; continue; }
+      if (c.logNorm[k] === -Infinity) {
+        L[b * K + k] = -Infinity;
+        continue;
+      }
       const wo = k * d;
       for (let j = 0; j < d; j++) work[wo + j] = x[xo + j] - c.a * mix.means[k * d + j];
       forwardSolveInPlace(c.chol, k * d * d, d, work, wo);
@@ -88,10 +99,12 @@ export function checkPoints(name: string, x: unknown, dim: number, batch?: numbe
     throw new TypeError(`${name} must be a Float32Array or Float64Array, got ${describe(x)}`);
   }
   if (batch === undefined) {
-    if (x.length % dim !== 0) throw new RangeError(`${name} must have a length that is a multiple of dim = ${dim}, got ${x.length}`);
+    if (x.length % dim !== 0)
+      throw new RangeError(`${name} must have a length that is a multiple of dim = ${dim}, got ${x.length}`);
     return x.length / dim;
   }
   checkInt('batch', batch, 0);
-  if (x.length !== batch * dim) throw new RangeError(`${name} must have length batch·dim = ${batch * dim}, got ${x.length}`);
+  if (x.length !== batch * dim)
+    throw new RangeError(`${name} must have length batch·dim = ${batch * dim}, got ${x.length}`);
   return batch;
 }

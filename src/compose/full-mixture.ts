@@ -41,7 +41,8 @@ export function validateFullMixture(mix: FullMixture): FullMixture {
   let sum = 0;
   for (let k = 0; k < K; k++) {
     const w = mix.weights[k];
-    if (!Number.isFinite(w) || w < 0) throw new RangeError(`mixture.weights[${k}] must be a finite number ≥ 0, got ${w}`);
+    if (!Number.isFinite(w) || w < 0)
+      throw new RangeError(`mixture.weights[${k}] must be a finite number ≥ 0, got ${w}`);
     sum += w;
   }
   if (Math.abs(sum - 1) > FULL_WEIGHT_TOLERANCE) {
@@ -55,7 +56,9 @@ export function validateFullMixture(mix: FullMixture): FullMixture {
   }
   const C = mix.covariances;
   if (!(C instanceof Float64Array) || C.length !== K * d * d) {
-    throw new RangeError(`mixture.covariances must be a Float64Array of length K·dim² = ${K * d * d}, got ${describe(C)}`);
+    throw new RangeError(
+      `mixture.covariances must be a Float64Array of length K·dim² = ${K * d * d}, got ${describe(C)}`,
+    );
   }
   const L = new Float64Array(d * d);
   for (let k = 0; k < K; k++) {
@@ -65,7 +68,9 @@ export function validateFullMixture(mix: FullMixture): FullMixture {
         const a = C[o + i * d + j];
         const b = C[o + j * d + i];
         if (!(Math.abs(a - b) <= 1e-9 * (Math.abs(a) + Math.abs(b) + 1e-300))) {
-          throw new RangeError(`mixture.covariances of component ${k} must be symmetric, got [${i}][${j}] = ${a} ≠ [${j}][${i}] = ${b}`);
+          throw new RangeError(
+            `mixture.covariances of component ${k} must be symmetric, got [${i}][${j}] = ${a} ≠ [${j}][${i}] = ${b}`,
+          );
         }
       }
     }
@@ -88,14 +93,19 @@ export function fullMixture(
 ): FullMixture {
   checkInt('dim', dim, 1);
   if (means?.length === undefined || means.length === 0 || means.length % dim !== 0) {
-    throw new RangeError(`means must have a length that is a positive multiple of dim = ${dim}, got ${describe(means)}`);
+    throw new RangeError(
+      `means must have a length that is a positive multiple of dim = ${dim}, got ${describe(means)}`,
+    );
   }
   const K = means.length / dim;
   const dd = dim * dim;
   const cov = new Float64Array(K * dd);
   if (covariances?.length === dd) for (let k = 0; k < K; k++) cov.set(Array.from(covariances), k * dd);
   else if (covariances?.length === K * dd) cov.set(Array.from(covariances));
-  else throw new RangeError(`covariances must have dim² = ${dd} or K·dim² = ${K * dd} entries, got ${describe(covariances)}`);
+  else
+    throw new RangeError(
+      `covariances must have dim² = ${dd} or K·dim² = ${K * dd} entries, got ${describe(covariances)}`,
+    );
   let w: Float64Array;
   if (weights === undefined) w = new Float64Array(K).fill(1 / K);
   else if (weights?.length === K) w = Float64Array.from(weights);
@@ -117,11 +127,21 @@ export function toFullMixture(mix: GaussianMixture | FullMixture): FullMixture {
       cov[k * dim * dim + j * dim + j] = mix.kind === 'isotropic' ? mix.variances[k] : mix.variances[k * dim + j];
     }
   }
-  return validateFullMixture({ kind: 'full', dim, weights: Float64Array.from(weights), means: Float64Array.from(mix.means), covariances: cov });
+  return validateFullMixture({
+    kind: 'full',
+    dim,
+    weights: Float64Array.from(weights),
+    means: Float64Array.from(mix.means),
+    covariances: cov,
+  });
 }
 
 /** log p(x) of the (data-level) mixture for n = x.length/dim points, float64. */
-export function mixtureLogDensity(mix: GaussianMixture | FullMixture, x: Float32Array | Float64Array, out?: Float64Array): Float64Array {
+export function mixtureLogDensity(
+  mix: GaussianMixture | FullMixture,
+  x: Float32Array | Float64Array,
+  out?: Float64Array,
+): Float64Array {
   const m = toFullMixture(mix);
   const n = checkPoints('x', x, m.dim);
   const res = out ?? new Float64Array(n);
@@ -132,7 +152,10 @@ export function mixtureLogDensity(mix: GaussianMixture | FullMixture, x: Float32
 }
 
 /** Posterior component probabilities rₖ(x) under the data-level mixture: n·K values. */
-export function mixtureResponsibilities(mix: GaussianMixture | FullMixture, x: Float32Array | Float64Array): Float64Array {
+export function mixtureResponsibilities(
+  mix: GaussianMixture | FullMixture,
+  x: Float32Array | Float64Array,
+): Float64Array {
   const m = toFullMixture(mix);
   const n = checkPoints('x', x, m.dim);
   const K = m.weights.length;
@@ -182,7 +205,8 @@ export function mixtureMoments(mix: GaussianMixture | FullMixture): { mean: Floa
     const w = m.weights[k];
     for (let i = 0; i < d; i++) {
       mean[i] += w * m.means[k * d + i];
-      for (let j = 0; j < d; j++) cov[i * d + j] += w * (m.covariances[k * d * d + i * d + j] + m.means[k * d + i] * m.means[k * d + j]);
+      for (let j = 0; j < d; j++)
+        cov[i * d + j] += w * (m.covariances[k * d * d + i * d + j] + m.means[k * d + i] * m.means[k * d + j]);
     }
   }
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] -= mean[i] * mean[j];

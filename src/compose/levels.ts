@@ -57,7 +57,16 @@ export function levelPath(schedule: NoiseSchedule, opts: LevelOptions = {}): Lev
       );
     }
     const alpha = abar / abarPrev;
-    return { t, tPrev, abar, abarPrev, alpha, beta: 1 - alpha, sigma: Math.sqrt(1 - abar), trainBeta: schedule.betas[t] };
+    return {
+      t,
+      tPrev,
+      abar,
+      abarPrev,
+      alpha,
+      beta: 1 - alpha,
+      sigma: Math.sqrt(1 - abar),
+      trainBeta: schedule.betas[t],
+    };
   });
 }
 
@@ -72,13 +81,20 @@ export type DDPMVariance = (typeof DDPM_VARIANCES)[number];
  */
 export function ddpmStd(level: Level, variance: DDPMVariance): number {
   checkOneOf('variance', variance, DDPM_VARIANCES);
-  return variance === 'beta' ? Math.sqrt(level.beta) : Math.sqrt((level.beta * (1 - level.abarPrev)) / (1 - level.abar));
+  return variance === 'beta'
+    ? Math.sqrt(level.beta)
+    : Math.sqrt((level.beta * (1 - level.abarPrev)) / (1 - level.abar));
 }
 
 /** out = (x − driftScale·(β/σ)·ε)/√α + std·z (z may be null when std = 0). `out` may alias x. */
 export function ddpmStepInto(
-  level: Level, x: Float32Array, eps: Float32Array, std: number, noise: Float32Array | null,
-  out: Float32Array, driftScale = 1,
+  level: Level,
+  x: Float32Array,
+  eps: Float32Array,
+  std: number,
+  noise: Float32Array | null,
+  out: Float32Array,
+  driftScale = 1,
 ): void {
   const k = (driftScale * level.beta) / level.sigma;
   const inv = 1 / Math.sqrt(level.alpha);

@@ -10,7 +10,13 @@ export const LOG_2PI = Math.log(2 * Math.PI);
  * Cholesky factor L (lower, row-major) of the SPD matrix A (d×d, read at offset `aOffset`), written
  * to `L` at offset `lOffset`. Returns false when A is not positive definite (a pivot ≤ 0).
  */
-export function choleskyInto(A: ArrayLike<number>, aOffset: number, d: number, L: Float64Array, lOffset: number): boolean {
+export function choleskyInto(
+  A: ArrayLike<number>,
+  aOffset: number,
+  d: number,
+  L: Float64Array,
+  lOffset: number,
+): boolean {
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
       let s = A[aOffset + i * d + j];
@@ -35,7 +41,13 @@ export function logDetFromCholesky(L: Float64Array, lOffset: number, d: number):
 }
 
 /** Solves L u = r in place (forward substitution), r of length d at offset `rOffset`. */
-export function forwardSolveInPlace(L: Float64Array, lOffset: number, d: number, r: Float64Array, rOffset: number): void {
+export function forwardSolveInPlace(
+  L: Float64Array,
+  lOffset: number,
+  d: number,
+  r: Float64Array,
+  rOffset: number,
+): void {
   for (let i = 0; i < d; i++) {
     let s = r[rOffset + i];
     for (let k = 0; k < i; k++) s -= L[lOffset + i * d + k] * r[rOffset + k];
@@ -83,7 +95,15 @@ export function logDetSPD(A: ArrayLike<number>, d: number): number {
 }
 
 /** out = A·v for a d×d matrix A (offset aOffset) and vector v (offset vOffset). */
-export function matVecInto(A: ArrayLike<number>, aOffset: number, d: number, v: ArrayLike<number>, vOffset: number, out: Float64Array, outOffset: number): void {
+export function matVecInto(
+  A: ArrayLike<number>,
+  aOffset: number,
+  d: number,
+  v: ArrayLike<number>,
+  vOffset: number,
+  out: Float64Array,
+  outOffset: number,
+): void {
   for (let i = 0; i < d; i++) {
     let s = 0;
     for (let j = 0; j < d; j++) s += A[aOffset + i * d + j] * v[vOffset + j];

@@ -67,17 +67,21 @@ export function betaScaled(c: number): (level: Level) => number {
 
 /** Fills defaults and validates; throws naming the option. */
 export function resolveMCMCOptions(opts: MCMCOptions): Required<MCMCOptions> {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError(`mcmc options must be an object, got ${describe(opts)}`);
+  if (typeof opts !== 'object' || opts === null)
+    throw new TypeError(`mcmc options must be an object, got ${describe(opts)}`);
   const kind = checkOneOf('mcmc.kind', opts.kind, MCMC_KINDS);
   const hmcLike = kind === 'uhmc' || kind === 'hmc';
   const stepSize = opts.stepSize ?? (hmcLike ? 0.03 : 1e-3);
   if (typeof stepSize === 'number') checkNumber('mcmc.stepSize', stepSize, 0, Infinity, { minExclusive: true });
-  else if (typeof stepSize !== 'function') throw new TypeError(`mcmc.stepSize must be a number > 0 or a function of the level, got ${describe(stepSize)}`);
+  else if (typeof stepSize !== 'function')
+    throw new TypeError(`mcmc.stepSize must be a number > 0 or a function of the level, got ${describe(stepSize)}`);
   const mass = opts.mass ?? 1;
   if (typeof mass === 'number') checkNumber('mcmc.mass', mass, 0, Infinity, { minExclusive: true });
-  else if (typeof mass !== 'function') throw new TypeError(`mcmc.mass must be a number > 0 or a function of the level, got ${describe(mass)}`);
+  else if (typeof mass !== 'function')
+    throw new TypeError(`mcmc.mass must be a number > 0 or a function of the level, got ${describe(mass)}`);
   const damping = checkNumber('mcmc.damping', opts.damping ?? 0.5, 0, 1);
-  if (damping === 1) throw new RangeError('mcmc.damping must be in [0, 1), got 1 (the momentum would never be refreshed)');
+  if (damping === 1)
+    throw new RangeError('mcmc.damping must be in [0, 1), got 1 (the momentum would never be refreshed)');
   const flip = opts.flipOnReject ?? true;
   if (typeof flip !== 'boolean') throw new TypeError(`mcmc.flipOnReject must be a boolean, got ${describe(flip)}`);
   return {
@@ -126,7 +130,8 @@ export function makeMCMCKernel(opts: MCMCOptions, dim: number, batch: number, rn
   }
 
   function decide(b: number, logAlpha: number): boolean {
-    if (Number.isNaN(logAlpha)) throw new RangeError(`MCMC acceptance log-ratio is NaN for particle ${b} (non-finite log-density or gradient)`);
+    if (Number.isNaN(logAlpha))
+      throw new RangeError(`MCMC acceptance log-ratio is NaN for particle ${b} (non-finite log-density or gradient)`);
     stats.proposed++;
     if (logAlpha >= 0 || Math.log(r.uniform()) < logAlpha) {
       stats.accepted++;
@@ -136,7 +141,8 @@ export function makeMCMCKernel(opts: MCMCOptions, dim: number, batch: number, rn
   }
 
   async function run(target: MCMCTarget, x: Float32Array, level?: Level): Promise<void> {
-    if (!(x instanceof Float32Array) || x.length !== n) throw new RangeError(`x must be a Float32Array of length particles·dim = ${n}, got ${describe(x)}`);
+    if (!(x instanceof Float32Array) || x.length !== n)
+      throw new RangeError(`x must be a Float32Array of length particles·dim = ${n}, got ${describe(x)}`);
     if (typeof target?.grad !== 'function') throw new TypeError('target must have a grad(x, out) method');
     const K = o.stepsPerLevel;
     if (K === 0) return;
@@ -171,7 +177,10 @@ export function makeMCMCKernel(opts: MCMCOptions, dim: number, batch: number, rn
           // log N(x; x′ + ηg′, 2η) − log N(x′; x + ηg, 2η) = (fwd − bwd)/(4η)
           const logAlpha = lpNew![b] - lp![b] + (fwd - bwd) / (4 * h);
           if (decide(b, logAlpha)) {
-            for (let j = off; j < off + dim; j++) { x[j] = xNew[j]; g[j] = gNew[j]; }
+            for (let j = off; j < off + dim; j++) {
+              x[j] = xNew[j];
+              g[j] = gNew[j];
+            }
             lp![b] = lpNew![b];
           }
         }
@@ -205,8 +214,12 @@ export function makeMCMCKernel(opts: MCMCOptions, dim: number, batch: number, rn
       }
       if (o.kind === 'uhmc') {
         x.set(xNew);
-        const tg = g; g = gNew; gNew = tg;
-        const tv = v; v = vNew; vNew = tv;
+        const tg = g;
+        g = gNew;
+        gNew = tg;
+        const tv = v;
+        v = vNew;
+        vNew = tv;
         stats.proposed += batch;
         stats.accepted += batch;
         continue;
@@ -216,10 +229,17 @@ export function makeMCMCKernel(opts: MCMCOptions, dim: number, batch: number, rn
         const off = b * dim;
         let k0 = 0;
         let k1 = 0;
-        for (let j = off; j < off + dim; j++) { k0 += v![j] * v![j]; k1 += vNew![j] * vNew![j]; }
+        for (let j = off; j < off + dim; j++) {
+          k0 += v![j] * v![j];
+          k1 += vNew![j] * vNew![j];
+        }
         const logAlpha = lpNew![b] - 0.5 * k1 * invM2 - (lp![b] - 0.5 * k0 * invM2);
         if (decide(b, logAlpha)) {
-          for (let j = off; j < off + dim; j++) { x[j] = xNew[j]; g[j] = gNew[j]; v![j] = vNew![j]; }
+          for (let j = off; j < off + dim; j++) {
+            x[j] = xNew[j];
+            g[j] = gNew[j];
+            v![j] = vNew![j];
+          }
           lp![b] = lpNew![b];
         } else if (o.flipOnReject) {
           for (let j = off; j < off + dim; j++) v![j] = -v![j];

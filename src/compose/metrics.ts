@@ -18,14 +18,23 @@
 import { gaussianRng } from '../core/rng.ts';
 import { checkInt, checkNumber, describe } from '../core/validate.ts';
 import type { GaussianMixture } from '../toy/mixture.ts';
-import { mixtureLogDensity, mixtureMoments, mixtureResponsibilities, toFullMixture, type FullMixture } from './full-mixture.ts';
+import {
+  mixtureLogDensity,
+  mixtureMoments,
+  mixtureResponsibilities,
+  toFullMixture,
+  type FullMixture,
+} from './full-mixture.ts';
 
 export const MMD_SIGMAS: readonly number[] = Object.freeze([0.01, 0.1, 1, 10, 100]);
 
 function points(name: string, x: unknown, dim: number): number {
-  if (!(x instanceof Float32Array) && !(x instanceof Float64Array)) throw new TypeError(`${name} must be a Float32Array or Float64Array, got ${describe(x)}`);
-  if (x.length === 0 || x.length % dim !== 0) throw new RangeError(`${name} must hold a positive multiple of dim = ${dim} values, got ${x.length}`);
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new RangeError(`${name}[${i}] must be finite, got ${x[i]}`);
+  if (!(x instanceof Float32Array) && !(x instanceof Float64Array))
+    throw new TypeError(`${name} must be a Float32Array or Float64Array, got ${describe(x)}`);
+  if (x.length === 0 || x.length % dim !== 0)
+    throw new RangeError(`${name} must hold a positive multiple of dim = ${dim} values, got ${x.length}`);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i])) throw new RangeError(`${name}[${i}] must be finite, got ${x[i]}`);
   return x.length / dim;
 }
 
@@ -40,12 +49,20 @@ export function meanLogLikelihood(samples: Float32Array | Float64Array, target: 
 }
 
 /** Biased MMD² with the RBF mix over `sigmas` (default σ ∈ {0.01, 0.1, 1, 10, 100}). */
-export function mmd2(x: Float32Array | Float64Array, y: Float32Array | Float64Array, dim: number, sigmas: readonly number[] = MMD_SIGMAS): number {
+export function mmd2(
+  x: Float32Array | Float64Array,
+  y: Float32Array | Float64Array,
+  dim: number,
+  sigmas: readonly number[] = MMD_SIGMAS,
+): number {
   checkInt('dim', dim, 1);
   const n = points('x', x, dim);
   const m = points('y', y, dim);
-  if (!Array.isArray(sigmas) || sigmas.length < 1) throw new RangeError(`sigmas must be a non-empty array of numbers > 0, got ${describe(sigmas)}`);
-  const coef = sigmas.map((s, i) => -1 / (2 * checkNumber(`sigmas[${i}]`, s, 0, Infinity, { minExclusive: true }) ** 2));
+  if (!Array.isArray(sigmas) || sigmas.length < 1)
+    throw new RangeError(`sigmas must be a non-empty array of numbers > 0, got ${describe(sigmas)}`);
+  const coef = sigmas.map(
+    (s, i) => -1 / (2 * checkNumber(`sigmas[${i}]`, s, 0, Infinity, { minExclusive: true }) ** 2),
+  );
   const meanK = (a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number): number => {
     let total = 0;
     for (let i = 0; i < na; i++) {
@@ -66,12 +83,20 @@ export function mmd2(x: Float32Array | Float64Array, y: Float32Array | Float64Ar
 }
 
 /** ln of the biased MMD² (−∞ when the sets coincide). */
-export function lnMmd2(x: Float32Array | Float64Array, y: Float32Array | Float64Array, dim: number, sigmas?: readonly number[]): number {
+export function lnMmd2(
+  x: Float32Array | Float64Array,
+  y: Float32Array | Float64Array,
+  dim: number,
+  sigmas?: readonly number[],
+): number {
   return Math.log(Math.max(0, mmd2(x, y, dim, sigmas)));
 }
 
 /** Sample mean and covariance (1/n normalization), float64. */
-export function sampleMoments(x: Float32Array | Float64Array, dim: number): { mean: Float64Array; covariance: Float64Array } {
+export function sampleMoments(
+  x: Float32Array | Float64Array,
+  dim: number,
+): { mean: Float64Array; covariance: Float64Array } {
   checkInt('dim', dim, 1);
   const n = points('x', x, dim);
   const mean = new Float64Array(dim);
@@ -99,7 +124,10 @@ export function covarianceError(samples: Float32Array | Float64Array, target: Ga
 }
 
 /** p̂ₖ: the fraction of samples whose most probable target component is k. */
-export function modeFractions(samples: Float32Array | Float64Array, target: GaussianMixture | FullMixture): Float64Array {
+export function modeFractions(
+  samples: Float32Array | Float64Array,
+  target: GaussianMixture | FullMixture,
+): Float64Array {
   const t = toFullMixture(target);
   const n = points('samples', samples, t.dim);
   const K = t.weights.length;
@@ -134,10 +162,14 @@ export function w2Exact(x: Float32Array | Float64Array, y: Float32Array | Float6
   const n = points('x', x, dim);
   const m = points('y', y, dim);
   if (n !== m) throw new RangeError(`x and y must hold the same number of points, got ${n} and ${m}`);
-  if (n > W2_EXACT_MAX) throw new RangeError(`w2Exact supports at most ${W2_EXACT_MAX} points (O(n³)), got ${n}; use slicedW2`);
+  if (n > W2_EXACT_MAX)
+    throw new RangeError(`w2Exact supports at most ${W2_EXACT_MAX} points (O(n³)), got ${n}; use slicedW2`);
   const cost = (i: number, j: number) => {
     let d2 = 0;
-    for (let k = 0; k < dim; k++) { const d = x[i * dim + k] - y[j * dim + k]; d2 += d * d; }
+    for (let k = 0; k < dim; k++) {
+      const d = x[i * dim + k] - y[j * dim + k];
+      d2 += d * d;
+    }
     return d2;
   };
   // Hungarian algorithm (rows 1..n, columns 1..n; p[j] = row matched to column j).
@@ -160,11 +192,20 @@ export function w2Exact(x: Float32Array | Float64Array, y: Float32Array | Float6
       for (let j = 1; j <= n; j++) {
         if (used[j]) continue;
         const cur = cost(i0 - 1, j - 1) - u[i0] - v[j];
-        if (cur < minv[j]) { minv[j] = cur; way[j] = j0; }
-        if (minv[j] < delta) { delta = minv[j]; j1 = j; }
+        if (cur < minv[j]) {
+          minv[j] = cur;
+          way[j] = j0;
+        }
+        if (minv[j] < delta) {
+          delta = minv[j];
+          j1 = j;
+        }
       }
       for (let j = 0; j <= n; j++) {
-        if (used[j]) { u[p[j]] += delta; v[j] -= delta; } else minv[j] -= delta;
+        if (used[j]) {
+          u[p[j]] += delta;
+          v[j] -= delta;
+        } else minv[j] -= delta;
       }
       j0 = j1;
     } while (p[j0] !== 0);
@@ -183,7 +224,13 @@ export function w2Exact(x: Float32Array | Float64Array, y: Float32Array | Float6
  * Sliced W2: √(mean over `projections` random unit directions of W2² of the 1-D projections),
  * each 1-D W2² exact by sorting (equal sizes). Directions come from gaussianRng(seed).
  */
-export function slicedW2(x: Float32Array | Float64Array, y: Float32Array | Float64Array, dim: number, projections = 64, seed = 0): number {
+export function slicedW2(
+  x: Float32Array | Float64Array,
+  y: Float32Array | Float64Array,
+  dim: number,
+  projections = 64,
+  seed = 0,
+): number {
   checkInt('dim', dim, 1);
   const n = points('x', x, dim);
   const m = points('y', y, dim);
@@ -196,13 +243,19 @@ export function slicedW2(x: Float32Array | Float64Array, y: Float32Array | Float
   let total = 0;
   for (let p = 0; p < projections; p++) {
     let norm = 0;
-    for (let k = 0; k < dim; k++) { dir[k] = rng.normal(); norm += dir[k] * dir[k]; }
+    for (let k = 0; k < dim; k++) {
+      dir[k] = rng.normal();
+      norm += dir[k] * dir[k];
+    }
     norm = Math.sqrt(norm);
     for (let k = 0; k < dim; k++) dir[k] /= norm;
     for (let i = 0; i < n; i++) {
       let a = 0;
       let b = 0;
-      for (let k = 0; k < dim; k++) { a += x[i * dim + k] * dir[k]; b += y[i * dim + k] * dir[k]; }
+      for (let k = 0; k < dim; k++) {
+        a += x[i * dim + k] * dir[k];
+        b += y[i * dim + k] * dir[k];
+      }
       px[i] = a;
       py[i] = b;
     }
@@ -217,7 +270,8 @@ export function slicedW2(x: Float32Array | Float64Array, y: Float32Array | Float
 
 /** Mean and sample standard deviation (n − 1; 0 for one value). */
 export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
-  if (!Array.isArray(values) || values.length < 1) throw new RangeError(`values must be a non-empty array of numbers, got ${describe(values)}`);
+  if (!Array.isArray(values) || values.length < 1)
+    throw new RangeError(`values must be a non-empty array of numbers, got ${describe(values)}`);
   values.forEach((v, i) => checkNumber(`values[${i}]`, v));
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;

@@ -24,16 +24,22 @@ export function productOfMixtures(
   factors: readonly (GaussianMixture | FullMixture)[],
   exponents?: readonly number[],
 ): { mixture: FullMixture; logZ: number } {
-  if (!Array.isArray(factors) || factors.length < 1) throw new RangeError(`factors must be a non-empty array of mixtures, got ${describe(factors)}`);
+  if (!Array.isArray(factors) || factors.length < 1)
+    throw new RangeError(`factors must be a non-empty array of mixtures, got ${describe(factors)}`);
   const fs = factors.map((f) => toFullMixture(f));
   const d = fs[0].dim;
-  fs.forEach((f, i) => { if (f.dim !== d) throw new RangeError(`factors[${i}].dim must equal factors[0].dim = ${d}, got ${f.dim}`); });
+  fs.forEach((f, i) => {
+    if (f.dim !== d) throw new RangeError(`factors[${i}].dim must equal factors[0].dim = ${d}, got ${f.dim}`);
+  });
   const gam = exponents ?? fs.map(() => 1);
-  if (!Array.isArray(gam) || gam.length !== fs.length) throw new RangeError(`exponents must hold one number per factor (${fs.length}), got ${describe(exponents)}`);
+  if (!Array.isArray(gam) || gam.length !== fs.length)
+    throw new RangeError(`exponents must hold one number per factor (${fs.length}), got ${describe(exponents)}`);
   gam.forEach((g, i) => {
     checkNumber(`exponents[${i}]`, g);
     if (g !== 1 && fs[i].weights.length !== 1) {
-      throw new RangeError(`exponents[${i}] = ${g}: an exponent other than 1 needs a single-Gaussian factor (a tempered mixture is not a mixture); factors[${i}] has ${fs[i].weights.length} components`);
+      throw new RangeError(
+        `exponents[${i}] = ${g}: an exponent other than 1 needs a single-Gaussian factor (a tempered mixture is not a mixture); factors[${i}] has ${fs[i].weights.length} components`,
+      );
     }
   });
   // Per factor component: precision P = Σ⁻¹, P μ, and c = log π − ½ log det(2πΣ) − ½ μᵀPμ.
@@ -63,7 +69,10 @@ export function productOfMixtures(
   const mvec = new Float64Array(d);
   for (let t = 0; t < total; t++) {
     let rem = t;
-    for (let i = fs.length - 1; i >= 0; i--) { idx[i] = rem % pre[i].K; rem = Math.floor(rem / pre[i].K); }
+    for (let i = fs.length - 1; i >= 0; i--) {
+      idx[i] = rem % pre[i].K;
+      rem = Math.floor(rem / pre[i].K);
+    }
     Lam.fill(0);
     h.fill(0);
     let c = 0;
@@ -78,7 +87,9 @@ export function productOfMixtures(
     if (c === -Infinity) continue;
     const S = invertSPD(Lam, d);
     if (!S) {
-      throw new RangeError(`the product of components (${idx.join(', ')}) with exponents (${gam.join(', ')}) has a precision that is not positive definite: the product is not normalizable`);
+      throw new RangeError(
+        `the product of components (${idx.join(', ')}) with exponents (${gam.join(', ')}) has a precision that is not positive definite: the product is not normalizable`,
+      );
     }
     matVecInto(S, 0, d, h, 0, mvec, 0);
     let q = 0;
@@ -88,7 +99,8 @@ export function productOfMixtures(
     for (let j = 0; j < d * d; j++) covs.push(S[j]);
   }
   const logZ = logSumExp(logW);
-  if (!Number.isFinite(logZ)) throw new RangeError('the product of the factors has no mass (every component weight is 0)');
+  if (!Number.isFinite(logZ))
+    throw new RangeError('the product of the factors has no mass (every component weight is 0)');
   const keep: number[] = [];
   for (let i = 0; i < logW.length; i++) if (logW[i] - logZ >= PRUNE_LOG_WEIGHT) keep.push(i);
   const kept = logSumExp(keep.map((i) => logW[i]));
@@ -106,15 +118,21 @@ export function productOfMixtures(
 }
 
 /** The mixture Σᵢ wᵢ pᵢ of mixtures (components concatenated, weights rescaled). */
-export function mixtureOfMixtures(factors: readonly (GaussianMixture | FullMixture)[], weights: readonly number[]): FullMixture {
-  if (!Array.isArray(factors) || factors.length < 1) throw new RangeError(`factors must be a non-empty array of mixtures, got ${describe(factors)}`);
+export function mixtureOfMixtures(
+  factors: readonly (GaussianMixture | FullMixture)[],
+  weights: readonly number[],
+): FullMixture {
+  if (!Array.isArray(factors) || factors.length < 1)
+    throw new RangeError(`factors must be a non-empty array of mixtures, got ${describe(factors)}`);
   if (!Array.isArray(weights) || weights.length !== factors.length) {
     throw new RangeError(`weights must hold one number per factor (${factors.length}), got ${describe(weights)}`);
   }
   const fs = factors.map((f) => toFullMixture(f));
   const d = fs[0].dim;
   let sum = 0;
-  weights.forEach((w, i) => { sum += checkNumber(`weights[${i}]`, w, 0); });
+  weights.forEach((w, i) => {
+    sum += checkNumber(`weights[${i}]`, w, 0);
+  });
   if (!(sum > 0)) throw new RangeError('weights must have a positive sum');
   const w: number[] = [];
   const means: number[] = [];
@@ -125,7 +143,13 @@ export function mixtureOfMixtures(factors: readonly (GaussianMixture | FullMixtu
     means.push(...f.means);
     covs.push(...f.covariances);
   });
-  return validateFullMixture({ kind: 'full', dim: d, weights: Float64Array.from(w), means: Float64Array.from(means), covariances: Float64Array.from(covs) });
+  return validateFullMixture({
+    kind: 'full',
+    dim: d,
+    weights: Float64Array.from(w),
+    means: Float64Array.from(means),
+    covariances: Float64Array.from(covs),
+  });
 }
 
 /** The image of the mixture under x ↦ A x (A: dim×dim row-major): μ ↦ Aμ, Σ ↦ AΣAᵀ. */
@@ -142,7 +166,8 @@ export function transformMixture(mix: GaussianMixture | FullMixture, A: ArrayLik
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < d; j++) {
         let s = 0;
-        for (let p = 0; p < d; p++) for (let q = 0; q < d; q++) s += A[i * d + p] * m.covariances[k * d * d + p * d + q] * A[j * d + q];
+        for (let p = 0; p < d; p++)
+          for (let q = 0; q < d; q++) s += A[i * d + p] * m.covariances[k * d * d + p * d + q] * A[j * d + q];
         covs[k * d * d + i * d + j] = s;
       }
     }

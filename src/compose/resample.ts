@@ -6,7 +6,8 @@
 import { checkNumber, describe } from '../core/validate.ts';
 
 function checkLogWeights(logw: unknown): Float64Array {
-  if (!(logw instanceof Float64Array) || logw.length < 1) throw new TypeError(`logWeights must be a non-empty Float64Array, got ${describe(logw)}`);
+  if (!(logw instanceof Float64Array) || logw.length < 1)
+    throw new TypeError(`logWeights must be a non-empty Float64Array, got ${describe(logw)}`);
   let finite = false;
   for (let i = 0; i < logw.length; i++) {
     const v = logw[i];
@@ -26,7 +27,10 @@ export function normalizeWeights(logw: Float64Array, out?: Float64Array): Float6
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logw[i] > max) max = logw[i];
   let s = 0;
-  for (let i = 0; i < n; i++) { p[i] = Math.exp(logw[i] - max); s += p[i]; }
+  for (let i = 0; i < n; i++) {
+    p[i] = Math.exp(logw[i] - max);
+    s += p[i];
+  }
   for (let i = 0; i < n; i++) p[i] /= s;
   return p;
 }
@@ -50,7 +54,12 @@ export function effectiveSampleSize(logw: Float64Array): number {
  * Systematic resampling: out[i] = the index of the particle that slot i copies. `u` in [0, 1)
  * is the single uniform; `scratch` (N entries) avoids an allocation.
  */
-export function systematicResample(logw: Float64Array, u: number, out?: Int32Array, scratch?: Float64Array): Int32Array {
+export function systematicResample(
+  logw: Float64Array,
+  u: number,
+  out?: Int32Array,
+  scratch?: Float64Array,
+): Int32Array {
   checkLogWeights(logw);
   checkNumber('u', u, 0, 1);
   if (u === 1) throw new RangeError('u must be in [0, 1), got 1');

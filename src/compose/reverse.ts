@@ -39,27 +39,42 @@ const SAMPLERS = ['ddpm', 'ddim'] as const;
 
 /** Checks the options common to every sampler; returns the resolved basics. */
 export function checkCommon(opts: {
-  dim: unknown; particles: unknown; seed?: unknown; initStd?: unknown; latents?: unknown;
+  dim: unknown;
+  particles: unknown;
+  seed?: unknown;
+  initStd?: unknown;
+  latents?: unknown;
 }): { dim: number; particles: number; seed: number; initStd: number } {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError(`options must be an object, got ${describe(opts)}`);
+  if (typeof opts !== 'object' || opts === null)
+    throw new TypeError(`options must be an object, got ${describe(opts)}`);
   const dim = checkInt('dim', opts.dim, 1);
   const particles = checkInt('particles', opts.particles, 1);
   const seed = checkInt('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const initStd = checkNumber('initStd', opts.initStd ?? 1, 0, Infinity, { minExclusive: true });
   if (opts.latents !== undefined) {
-    if (!(opts.latents instanceof Float32Array)) throw new TypeError(`latents must be a Float32Array, got ${describe(opts.latents)}`);
+    if (!(opts.latents instanceof Float32Array))
+      throw new TypeError(`latents must be a Float32Array, got ${describe(opts.latents)}`);
     if (opts.latents.length !== particles * dim) {
-      throw new RangeError(`latents must have length particles·dim = ${particles}·${dim} = ${particles * dim}, got ${opts.latents.length}`);
+      throw new RangeError(
+        `latents must have length particles·dim = ${particles}·${dim} = ${particles * dim}, got ${opts.latents.length}`,
+      );
     }
     for (let i = 0; i < opts.latents.length; i++) {
-      if (!Number.isFinite(opts.latents[i])) throw new RangeError(`latents[${i}] must be finite, got ${opts.latents[i]}`);
+      if (!Number.isFinite(opts.latents[i]))
+        throw new RangeError(`latents[${i}] must be finite, got ${opts.latents[i]}`);
     }
   }
   return { dim, particles, seed, initStd };
 }
 
 /** The initial particles: a copy of `latents`, or N(0, initStd²I) from stream 0 of the seed. */
-export function initialParticles(dim: number, particles: number, seed: number, initStd: number, latents?: Float32Array): Float32Array {
+export function initialParticles(
+  dim: number,
+  particles: number,
+  seed: number,
+  initStd: number,
+  latents?: Float32Array,
+): Float32Array {
   if (latents) return latents.slice();
   return gaussianRng(seed, 0).fillNormal(new Float32Array(dim * particles), 0, dim * particles, initStd);
 }
@@ -70,7 +85,10 @@ export function compositeTarget(comp: Composite): MCMCTarget & { setLevel(t: num
   let sigma = 1;
   const n = comp.batch * comp.dim;
   return {
-    setLevel(tt, s) { t = tt; sigma = s; },
+    setLevel(tt, s) {
+      t = tt;
+      sigma = s;
+    },
     async grad(x, out) {
       await comp.evalEps(x, t);
       const e = comp.eps;
@@ -88,7 +106,16 @@ function mcmcLevelAfter(schedule: NoiseSchedule, step: Level): Level {
   const t = step.tPrev;
   const abar = step.abarPrev;
   const beta = schedule.betas[t];
-  return { t, tPrev: t - 1, abar, abarPrev: abar / (1 - beta), alpha: 1 - beta, beta, sigma: Math.sqrt(1 - abar), trainBeta: beta };
+  return {
+    t,
+    tPrev: t - 1,
+    abar,
+    abarPrev: abar / (1 - beta),
+    alpha: 1 - beta,
+    beta,
+    sigma: Math.sqrt(1 - abar),
+    trainBeta: beta,
+  };
 }
 
 /** Reverse diffusion with ε_comp = Σ γᵢ εᵢ (+ optional MCMC at every level). */
@@ -102,7 +129,8 @@ export async function sampleReverse(opts: ReverseOptions): Promise<ComposeResult
   const mcmcOpts = opts.mcmc ?? null;
   const comp = makeComposite(opts.models, gamma, dim, particles);
   const kernel = mcmcOpts ? makeMCMCKernel(mcmcOpts, dim, particles, gaussianRng(seed, 2)) : null;
-  if (kernel && (kernel.options.kind === 'mala' || kernel.options.kind === 'hmc')) requireExact(opts.models, `mcmc kind '${kernel.options.kind}'`);
+  if (kernel && (kernel.options.kind === 'mala' || kernel.options.kind === 'hmc'))
+    requireExact(opts.models, `mcmc kind '${kernel.options.kind}'`);
   const target = kernel ? compositeTarget(comp) : null;
   const mcmcLevels = levels.map((l) => (l.tPrev >= 0 ? mcmcLevelAfter(opts.schedule, l) : null));
 
@@ -143,7 +171,9 @@ export async function sampleReverse(opts: ReverseOptions): Promise<ComposeResult
 }
 
 /** Du et al. 2023: product of experts by the sum of their scores (γ = 1), ± MCMC. */
-export function sampleProduct(opts: Omit<ReverseOptions, 'gamma'> & { gamma?: readonly number[] }): Promise<ComposeResult> {
+export function sampleProduct(
+  opts: Omit<ReverseOptions, 'gamma'> & { gamma?: readonly number[] },
+): Promise<ComposeResult> {
   return sampleReverse(opts);
 }
 
@@ -161,11 +191,17 @@ export type ProjectiveOptions = Omit<ReverseOptions, 'gamma' | 'models'> & {
 export function sampleProjective(opts: ProjectiveOptions): Promise<ComposeResult> {
   checkModels(opts?.models, undefined);
   if (!opts.background || typeof opts.background.eps !== 'function') {
-    throw new TypeError(`background must be a Denoiser with an eps(x, t, batch) method, got ${describe(opts.background)}`);
+    throw new TypeError(
+      `background must be a Denoiser with an eps(x, t, batch) method, got ${describe(opts.background)}`,
+    );
   }
   const k = opts.models.length;
   const { background, ...rest } = opts;
-  return sampleReverse({ ...rest, models: [...opts.models, background], gamma: [...opts.models.map(() => 1), -(k - 1)] });
+  return sampleReverse({
+    ...rest,
+    models: [...opts.models, background],
+    gamma: [...opts.models.map(() => 1), -(k - 1)],
+  });
 }
 
 /** γ of the projective composition of k conditionals plus a background (last). */

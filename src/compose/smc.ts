@@ -32,7 +32,10 @@ export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   const gamma = checkModels(opts?.models, opts?.gamma);
   requireExact(opts.models, 'sampleSMC');
   const G = gamma.reduce((a, b) => a + b, 0);
-  const { dim, particles, seed, initStd } = checkCommon({ ...opts, initStd: opts.initStd ?? (G > 0 ? 1 / Math.sqrt(G) : 1) });
+  const { dim, particles, seed, initStd } = checkCommon({
+    ...opts,
+    initStd: opts.initStd ?? (G > 0 ? 1 / Math.sqrt(G) : 1),
+  });
   const resampling = checkResampling(opts, 'ess');
   const levels = levelPath(opts.schedule, { steps: opts.steps, spacing: opts.spacing, offset: opts.offset });
   const comp = makeComposite(opts.models, gamma, dim, particles);
@@ -44,7 +47,13 @@ export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   const logPi = new Float64Array(particles); // log π̃_t(x_t) at the current level
   const logPiNew = new Float64Array(particles);
   // the last step's resampling is left to the final one
-  const population = weightedParticles(x, dim, { ...resampling, seed, steps: levels.length, carried: [logPi], gateLastStep: false });
+  const population = weightedParticles(x, dim, {
+    ...resampling,
+    seed,
+    steps: levels.length,
+    carried: [logPi],
+    gateLastStep: false,
+  });
   const logw = population.logw;
   const stepRng = gaussianRng(seed, 1);
 

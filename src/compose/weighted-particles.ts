@@ -6,7 +6,14 @@
  */
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
-import { effectiveSampleSize, gatherInto, gatherScalars, RESAMPLE_POLICIES, systematicResample, type ResamplePolicy } from './resample.ts';
+import {
+  effectiveSampleSize,
+  gatherInto,
+  gatherScalars,
+  RESAMPLE_POLICIES,
+  systematicResample,
+  type ResamplePolicy,
+} from './resample.ts';
 
 export interface Resampling {
   policy: ResamplePolicy;
@@ -15,7 +22,10 @@ export interface Resampling {
 }
 
 /** Checks a sampler's `resample` and `essThreshold` options (κ defaults to 0.5). */
-export function checkResampling(opts: { resample?: unknown; essThreshold?: unknown }, defaultPolicy: ResamplePolicy): Resampling {
+export function checkResampling(
+  opts: { resample?: unknown; essThreshold?: unknown },
+  defaultPolicy: ResamplePolicy,
+): Resampling {
   return {
     policy: checkOneOf('resample', opts.resample ?? defaultPolicy, RESAMPLE_POLICIES),
     kappa: checkNumber('essThreshold', opts.essThreshold ?? 0.5, 0, 1, { minExclusive: true }),
@@ -37,7 +47,8 @@ export interface WeightedParticles {
  * `gateLastStep: false` leaves the last step's resampling to `finish`.
  */
 export function weightedParticles(
-  x: Float32Array, dim: number,
+  x: Float32Array,
+  dim: number,
   opts: Resampling & { seed: number; steps: number; carried?: readonly Float64Array[]; gateLastStep?: boolean },
 ): WeightedParticles {
   const particles = x.length / dim;

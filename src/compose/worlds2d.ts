@@ -64,31 +64,67 @@ export function productWorld(name: string, description: string, experts: readonl
   const target = productOfMixtures(experts.map((e) => e.mixture)).mixture;
   const dim = target.dim;
   return {
-    name, description, kind: 'product', dim, experts, target,
+    name,
+    description,
+    kind: 'product',
+    dim,
+    experts,
+    target,
     expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
     composition: (schedule) => ({ models: experts.map((e) => denoiser(e, schedule)), gamma: experts.map(() => 1) }),
   };
 }
 
 /** A projective world p_b Πᵢ (pᵢ/p_b) (Bradley et al. 2025); the background must be one Gaussian. */
-export function projectiveWorld(name: string, description: string, experts: readonly Expert[], background: Expert): CompositionWorld {
+export function projectiveWorld(
+  name: string,
+  description: string,
+  experts: readonly Expert[],
+  background: Expert,
+): CompositionWorld {
   const gamma = [...experts.map(() => 1), -(experts.length - 1)];
   const target = productOfMixtures([...experts.map((e) => e.mixture), background.mixture], gamma).mixture;
   return {
-    name, description, kind: 'projective', dim: target.dim, experts, background, target,
+    name,
+    description,
+    kind: 'projective',
+    dim: target.dim,
+    experts,
+    background,
+    target,
     expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
     composition: (schedule) => ({ models: [...experts, background].map((e) => denoiser(e, schedule)), gamma }),
   };
 }
 
 /** A mixture world Σᵢ wᵢ pᵢ (exact at every noise level). */
-export function mixtureWorld(name: string, description: string, experts: readonly Expert[], weights: readonly number[]): CompositionWorld {
-  const target = mixtureOfMixtures(experts.map((e) => e.mixture), weights);
+export function mixtureWorld(
+  name: string,
+  description: string,
+  experts: readonly Expert[],
+  weights: readonly number[],
+): CompositionWorld {
+  const target = mixtureOfMixtures(
+    experts.map((e) => e.mixture),
+    weights,
+  );
   return {
-    name, description, kind: 'mixture', dim: target.dim, experts, mixtureWeights: weights, target,
+    name,
+    description,
+    kind: 'mixture',
+    dim: target.dim,
+    experts,
+    mixtureWeights: weights,
+    target,
     expertModels: (schedule) => experts.map((e) => denoiser(e, schedule)),
     composition: (schedule) => ({
-      models: [mixtureOfModels(experts.map((e) => denoiser(e, schedule)), weights, { dim: target.dim, name: 'mixture' })],
+      models: [
+        mixtureOfModels(
+          experts.map((e) => denoiser(e, schedule)),
+          weights,
+          { dim: target.dim, name: 'mixture' },
+        ),
+      ],
       gamma: [1],
     }),
   };
@@ -99,7 +135,8 @@ export function ringMixture(radius = 0.5, std = 0.03, count = 8): GaussianMixtur
   checkNumber('radius', radius, 0);
   checkNumber('std', std, 0, Infinity, { minExclusive: true });
   const means: number[] = [];
-  for (let k = 0; k < count; k++) means.push(radius * Math.cos((2 * Math.PI * k) / count), radius * Math.sin((2 * Math.PI * k) / count));
+  for (let k = 0; k < count; k++)
+    means.push(radius * Math.cos((2 * Math.PI * k) / count), radius * Math.sin((2 * Math.PI * k) / count));
   return isotropicMixture(means, 2, std * std);
 }
 
@@ -122,15 +159,34 @@ const GMM1 = { means: [-1.5, 1.5], vars: [0.04, 0.04], weights: [0.5, 0.5] };
 const GMM2 = { means: [-1, 1.2], vars: [0.0225, 0.0225], weights: [0.3, 0.7] };
 
 function factorizedExperts(): [Expert, Expert, Expert] {
-  const p1 = diagonalMixture(GMM1.means.flatMap((m) => [m, 0]), 2, GMM1.vars.flatMap((v) => [v, 1]), GMM1.weights);
-  const p2 = diagonalMixture(GMM2.means.flatMap((m) => [0, m]), 2, GMM2.vars.flatMap((v) => [1, v]), GMM2.weights);
+  const p1 = diagonalMixture(
+    GMM1.means.flatMap((m) => [m, 0]),
+    2,
+    GMM1.vars.flatMap((v) => [v, 1]),
+    GMM1.weights,
+  );
+  const p2 = diagonalMixture(
+    GMM2.means.flatMap((m) => [0, m]),
+    2,
+    GMM2.vars.flatMap((v) => [1, v]),
+    GMM2.weights,
+  );
   const pb = isotropicMixture([0, 0], 2, 1);
-  return [{ name: 'x1-expert', mixture: p1 }, { name: 'x2-expert', mixture: p2 }, { name: 'background', mixture: pb }];
+  return [
+    { name: 'x1-expert', mixture: p1 },
+    { name: 'x2-expert', mixture: p2 },
+    { name: 'background', mixture: pb },
+  ];
 }
 
 export function factorizedWorld(): CompositionWorld {
   const [p1, p2, pb] = factorizedExperts();
-  return projectiveWorld('factorized', 'background N(0, I); p1 = GMM1(x1)N(x2), p2 = N(x1)GMM2(x2): composition GMM1(x1)GMM2(x2)', [p1, p2], pb);
+  return projectiveWorld(
+    'factorized',
+    'background N(0, I); p1 = GMM1(x1)N(x2), p2 = N(x1)GMM2(x2): composition GMM1(x1)GMM2(x2)',
+    [p1, p2],
+    pb,
+  );
 }
 
 /** The factorized world with the second expert rotated by `angle` radians (default π/4). */
@@ -139,16 +195,26 @@ export function rotatedWorld(angle = Math.PI / 4): CompositionWorld {
   const [p1, p2, pb] = factorizedExperts();
   const rotated: Expert = { name: 'x2-expert-rotated', mixture: transformMixture(p2.mixture, rotation2d(angle)) };
   const deg = Math.round((angle * 180) / Math.PI);
-  return projectiveWorld('rotated', `the factorized world with p2 rotated by ${deg}°: not factorized`, [p1, rotated], pb);
+  return projectiveWorld(
+    'rotated',
+    `the factorized world with p2 rotated by ${deg}°: not factorized`,
+    [p1, rotated],
+    pb,
+  );
 }
 
 export function barsMixtureWorld(): CompositionWorld {
   // Uniform on a width-0.2 × height-2 bar: variances 0.2²/12 and 2²/12.
   const v = [0.04 / 12, 4 / 12];
-  return mixtureWorld('bars-mixture', '½ left bar + ½ right bar (x centred at ∓0.2, var (0.2²/12, 2²/12))', [
-    { name: 'left-bar', mixture: diagonalMixture([-0.2, 0], 2, v) },
-    { name: 'right-bar', mixture: diagonalMixture([0.2, 0], 2, v) },
-  ], [0.5, 0.5]);
+  return mixtureWorld(
+    'bars-mixture',
+    '½ left bar + ½ right bar (x centred at ∓0.2, var (0.2²/12, 2²/12))',
+    [
+      { name: 'left-bar', mixture: diagonalMixture([-0.2, 0], 2, v) },
+      { name: 'right-bar', mixture: diagonalMixture([0.2, 0], 2, v) },
+    ],
+    [0.5, 0.5],
+  );
 }
 
 export const WORLD_NAMES = ['ring-bar', 'up-down', 'factorized', 'rotated', 'bars-mixture'] as const;
@@ -157,10 +223,15 @@ export type WorldName = (typeof WORLD_NAMES)[number];
 /** A world by name. */
 export function world2d(name: WorldName): CompositionWorld {
   switch (checkOneOf('name', name, WORLD_NAMES)) {
-    case 'ring-bar': return ringBarWorld();
-    case 'up-down': return upDownWorld();
-    case 'factorized': return factorizedWorld();
-    case 'rotated': return rotatedWorld();
-    case 'bars-mixture': return barsMixtureWorld();
+    case 'ring-bar':
+      return ringBarWorld();
+    case 'up-down':
+      return upDownWorld();
+    case 'factorized':
+      return factorizedWorld();
+    case 'rotated':
+      return rotatedWorld();
+    case 'bars-mixture':
+      return barsMixtureWorld();
   }
 }

@@ -5,5 +5,6 @@
  * AbortError DOMException "<what> aborted". Does nothing otherwise.
  */
 export function throwIfAborted(signal: AbortSignal | undefined, what = 'sampling'): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException(`${what} aborted`, 'AbortError');
+  if (signal?.aborted)
+    throw signal.reason instanceof Error ? signal.reason : new DOMException(`${what} aborted`, 'AbortError');
 }

@@ -7,7 +7,14 @@
 import type { DDIMCoefficients } from './ddim.ts';
 import type { KernelBackend } from './backend.ts';
 import { sqNormAt } from './tensor.ts';
-import { deviationFactor, nlerpFactor, slerpCoefficients, sphericalMeanSample, type SphereScratch, type SpherePasses } from './kernel-math.ts';
+import {
+  deviationFactor,
+  nlerpFactor,
+  slerpCoefficients,
+  sphericalMeanSample,
+  type SphereScratch,
+  type SpherePasses,
+} from './kernel-math.ts';
 
 /** ‖v‖ of the first n values of a float64 vector. */
 function norm64(v: Float64Array, n: number): number {
@@ -26,26 +33,46 @@ class JsSphere implements SpherePasses {
   dim = 0;
   bind(xs: readonly Float32Array[], out: Float32Array, dim: number, scratch: SphereScratch): void {
     scratch.reserve(dim);
-    this.q = scratch.q; this.u = scratch.u;
-    this.xs = xs; this.out = out; this.dim = dim;
+    this.q = scratch.q;
+    this.u = scratch.u;
+    this.xs = xs;
+    this.out = out;
+    this.dim = dim;
   }
-  sqNorm(k: number): number { return sqNormAt(this.xs[k], this.o, this.dim); }
-  zeroQ(): void { this.q.fill(0, 0, this.dim); }
+  sqNorm(k: number): number {
+    return sqNormAt(this.xs[k], this.o, this.dim);
+  }
+  zeroQ(): void {
+    this.q.fill(0, 0, this.dim);
+  }
   addQ(k: number, c: number): void {
-    const q = this.q, x = this.xs[k], o = this.o;
+    const q = this.q,
+      x = this.xs[k],
+      o = this.o;
     for (let i = 0; i < this.dim; i++) q[i] += c * x[o + i];
   }
-  normQ(): number { return norm64(this.q, this.dim); }
-  divQ(d: number): void { const q = this.q; for (let i = 0; i < this.dim; i++) q[i] /= d; }
-  zeroU(): void { this.u.fill(0, 0, this.dim); }
+  normQ(): number {
+    return norm64(this.q, this.dim);
+  }
+  divQ(d: number): void {
+    const q = this.q;
+    for (let i = 0; i < this.dim; i++) q[i] /= d;
+  }
+  zeroU(): void {
+    this.u.fill(0, 0, this.dim);
+  }
   dotQ(k: number): number {
-    const q = this.q, x = this.xs[k], o = this.o;
+    const q = this.q,
+      x = this.xs[k],
+      o = this.o;
     let c = 0;
     for (let i = 0; i < this.dim; i++) c += q[i] * x[o + i];
     return c;
   }
   sinSq(k: number, inv: number, c: number): number {
-    const q = this.q, x = this.xs[k], o = this.o;
+    const q = this.q,
+      x = this.xs[k],
+      o = this.o;
     let ss = 0;
     for (let i = 0; i < this.dim; i++) {
       const p = x[o + i] * inv - c * q[i];
@@ -54,16 +81,24 @@ class JsSphere implements SpherePasses {
     return ss;
   }
   addLog(k: number, inv: number, c: number, f: number): void {
-    const q = this.q, u = this.u, x = this.xs[k], o = this.o;
+    const q = this.q,
+      u = this.u,
+      x = this.xs[k],
+      o = this.o;
     for (let i = 0; i < this.dim; i++) u[i] += f * (x[o + i] * inv - c * q[i]);
   }
-  normU(): number { return norm64(this.u, this.dim); }
+  normU(): number {
+    return norm64(this.u, this.dim);
+  }
   expStep(a: number, b: number): void {
-    const q = this.q, u = this.u;
+    const q = this.q,
+      u = this.u;
     for (let i = 0; i < this.dim; i++) q[i] = a * q[i] + b * u[i];
   }
   writeOut(r: number): void {
-    const q = this.q, out = this.out, o = this.o;
+    const q = this.q,
+      out = this.out,
+      o = this.o;
     for (let i = 0; i < this.dim; i++) out[o + i] = r * q[i];
   }
 }
@@ -113,29 +148,37 @@ function makeJsBackend(): KernelBackend {
     slerp(a, b, w, out, dim) {
       for (let s = 0, o = 0; o < out.length; s++, o += dim) {
         // one pass for ⟨a, b⟩, ‖a‖², ‖b‖²
-        let dot = 0, aa = 0, bb = 0;
+        let dot = 0,
+          aa = 0,
+          bb = 0;
         for (let i = o; i < o + dim; i++) {
-          const u = a[i], v = b[i];
+          const u = a[i],
+            v = b[i];
           dot += u * v;
           aa += u * u;
           bb += v * v;
         }
         slerpCoefficients(dot, aa, bb, w, s, coef);
-        const ca = coef[0], cb = coef[1];
+        const ca = coef[0],
+          cb = coef[1];
         for (let i = o; i < o + dim; i++) out[i] = ca * a[i] + cb * b[i];
       }
     },
 
     nlerp(a, b, w, out, dim) {
       for (let s = 0, o = 0; o < out.length; s++, o += dim) {
-        const aa = sqNormAt(a, o, dim), bb = sqNormAt(b, o, dim);
+        const aa = sqNormAt(a, o, dim),
+          bb = sqNormAt(b, o, dim);
         let vv = 0;
         for (let i = o; i < o + dim; i++) {
           const v = (1 - w) * a[i] + w * b[i];
           vv += v * v;
         }
         const k = nlerpFactor(aa, bb, vv, w, s);
-        if (k === 0) { out.fill(0, o, o + dim); continue; }
+        if (k === 0) {
+          out.fill(0, o, o + dim);
+          continue;
+        }
         for (let i = o; i < o + dim; i++) out[i] = k * ((1 - w) * a[i] + w * b[i]);
       }
     },

@@ -19,13 +19,29 @@
 import type { DDIMCoefficients } from './ddim.ts';
 import type { KernelBackend } from './backend.ts';
 import { jsBackend } from './backend-js.ts';
-import { deviationFactor, nlerpFactor, slerpCoefficients, sphericalMeanSample, type SpherePasses } from './kernel-math.ts';
+import {
+  deviationFactor,
+  nlerpFactor,
+  slerpCoefficients,
+  sphericalMeanSample,
+  type SpherePasses,
+} from './kernel-math.ts';
 import { WASM_KERNELS_BASE64 } from './wasm-module.ts';
 
 /** The module's exports; pointers are byte offsets, n counts elements. */
 interface Kernels {
   ddim(x: number, e: number, mean: number, prev: number, n: number, A: number, B: number): void;
-  ddimNoise(x: number, e: number, z: number, mean: number, prev: number, n: number, A: number, B: number, sigma: number): void;
+  ddimNoise(
+    x: number,
+    e: number,
+    z: number,
+    mean: number,
+    prev: number,
+    n: number,
+    A: number,
+    B: number,
+    sigma: number,
+  ): void;
   combine(a: number, b: number, out: number, n: number, ca: number, cb: number): void;
   dot3(a: number, b: number, n: number): void;
   nlerpSums(a: number, b: number, n: number, ca: number, cb: number): void;
@@ -44,7 +60,10 @@ interface Kernels {
 }
 
 /** The part of the WebAssembly JS API used here (the core is typed without DOM or Node types). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
@@ -112,7 +131,8 @@ class Arena {
 const owners = new WeakMap<ArrayBufferLike, Arena>();
 let shared: Arena | null = null;
 
-const sameView = (a: Float32Array, b: Float32Array) => a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+const sameView = (a: Float32Array, b: Float32Array) =>
+  a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
 
 /**
  * Places a call's arrays in one arena: `add` each array (inputs and outputs), `place` to pick the
@@ -128,14 +148,19 @@ class Stager {
   /** Byte offset of the extra scratch asked for in `place`. */
   extra = 0;
 
-  begin(): this { this.count = 0; return this; }
+  begin(): this {
+    this.count = 0;
+    return this;
+  }
   add(x: Float32Array, isOutput: boolean): number {
     const i = this.count++;
     this.arrs[i] = x;
     this.out[i] = isOutput;
     return i;
   }
-  ptr(i: number): number { return this.ptrs[i]; }
+  ptr(i: number): number {
+    return this.ptrs[i];
+  }
 
   place(extraBytes = 0): Arena {
     let arena: Arena | undefined;
@@ -149,9 +174,15 @@ class Stager {
     let next = arena.scratch;
     for (let i = 0; i < this.count; i++) {
       const x = this.arrs[i];
-      if (owners.get(x.buffer) === arena) { this.ptrs[i] = x.byteOffset; continue; }
+      if (owners.get(x.buffer) === arena) {
+        this.ptrs[i] = x.byteOffset;
+        continue;
+      }
       const j = this.firstAlias(i);
-      if (j < i) { this.ptrs[i] = this.ptrs[j]; continue; }
+      if (j < i) {
+        this.ptrs[i] = this.ptrs[j];
+        continue;
+      }
       this.ptrs[i] = next;
       arena.f32.set(x, next >> 2);
       next += align16(x.byteLength);
@@ -178,7 +209,8 @@ class Stager {
   private foreignBytes(arena: Arena): number {
     let sum = 0;
     for (let i = 0; i < this.count; i++) {
-      if (owners.get(this.arrs[i].buffer) !== arena && this.firstAlias(i) === i) sum += align16(this.arrs[i].byteLength);
+      if (owners.get(this.arrs[i].buffer) !== arena && this.firstAlias(i) === i)
+        sum += align16(this.arrs[i].byteLength);
     }
     return sum;
   }
@@ -194,18 +226,42 @@ class WasmSphere implements SpherePasses {
   u = 0;
   o4 = 0;
   dim = 0;
-  sqNorm(k: number): number { return this.k.sumSq(this.px[k] + this.o4, this.dim); }
-  zeroQ(): void { this.arena.f64.fill(0, this.q >> 3, (this.q >> 3) + this.dim); }
-  addQ(k: number, c: number): void { this.k.sphAccumulate(this.q, this.px[k] + this.o4, this.dim, c); }
-  normQ(): number { return this.k.norm64(this.q, this.dim); }
-  divQ(d: number): void { this.k.div64(this.q, this.dim, d); }
-  zeroU(): void { this.arena.f64.fill(0, this.u >> 3, (this.u >> 3) + this.dim); }
-  dotQ(k: number): number { return this.k.dot64(this.q, this.px[k] + this.o4, this.dim); }
-  sinSq(k: number, inv: number, c: number): number { return this.k.sinSq(this.q, this.px[k] + this.o4, this.dim, inv, c); }
-  addLog(k: number, inv: number, c: number, f: number): void { this.k.logAccumulate(this.u, this.q, this.px[k] + this.o4, this.dim, inv, c, f); }
-  normU(): number { return this.k.norm64(this.u, this.dim); }
-  expStep(a: number, b: number): void { this.k.expStep(this.q, this.u, this.dim, a, b); }
-  writeOut(r: number): void { this.k.scaleOut(this.out + this.o4, this.q, this.dim, r); }
+  sqNorm(k: number): number {
+    return this.k.sumSq(this.px[k] + this.o4, this.dim);
+  }
+  zeroQ(): void {
+    this.arena.f64.fill(0, this.q >> 3, (this.q >> 3) + this.dim);
+  }
+  addQ(k: number, c: number): void {
+    this.k.sphAccumulate(this.q, this.px[k] + this.o4, this.dim, c);
+  }
+  normQ(): number {
+    return this.k.norm64(this.q, this.dim);
+  }
+  divQ(d: number): void {
+    this.k.div64(this.q, this.dim, d);
+  }
+  zeroU(): void {
+    this.arena.f64.fill(0, this.u >> 3, (this.u >> 3) + this.dim);
+  }
+  dotQ(k: number): number {
+    return this.k.dot64(this.q, this.px[k] + this.o4, this.dim);
+  }
+  sinSq(k: number, inv: number, c: number): number {
+    return this.k.sinSq(this.q, this.px[k] + this.o4, this.dim, inv, c);
+  }
+  addLog(k: number, inv: number, c: number, f: number): void {
+    this.k.logAccumulate(this.u, this.q, this.px[k] + this.o4, this.dim, inv, c, f);
+  }
+  normU(): number {
+    return this.k.norm64(this.u, this.dim);
+  }
+  expStep(a: number, b: number): void {
+    this.k.expStep(this.q, this.u, this.dim, a, b);
+  }
+  writeOut(r: number): void {
+    this.k.scaleOut(this.out + this.o4, this.q, this.dim, r);
+  }
 }
 
 function makeWasmBackend(): KernelBackend {
@@ -231,27 +287,36 @@ function makeWasmBackend(): KernelBackend {
       if (x0 !== null) return jsBackend.ddim(c, x, eps, mean, prev, x0, noise);
       const withNoise = prev !== null && c.sigma > 0;
       st.begin();
-      const ix = st.add(x, false), ie = st.add(eps, false), im = st.add(mean, true);
+      const ix = st.add(x, false),
+        ie = st.add(eps, false),
+        im = st.add(mean, true);
       const ip = prev === null ? im : st.add(prev, true);
       const iz = withNoise ? st.add(noise!, false) : -1;
       const { k } = st.place();
-      if (withNoise) k.ddimNoise(st.ptr(ix), st.ptr(ie), st.ptr(iz), st.ptr(im), st.ptr(ip), x.length, c.A, c.B, c.sigma);
+      if (withNoise)
+        k.ddimNoise(st.ptr(ix), st.ptr(ie), st.ptr(iz), st.ptr(im), st.ptr(ip), x.length, c.A, c.B, c.sigma);
       else k.ddim(st.ptr(ix), st.ptr(ie), st.ptr(im), st.ptr(ip), x.length, c.A, c.B);
       st.finish();
     },
 
     combine(a, b, ca, cb, out) {
       st.begin();
-      const ia = st.add(a, false), ib = st.add(b, false), io = st.add(out, true);
+      const ia = st.add(a, false),
+        ib = st.add(b, false),
+        io = st.add(out, true);
       st.place().k.combine(st.ptr(ia), st.ptr(ib), st.ptr(io), out.length, ca, cb);
       st.finish();
     },
 
     slerp(a, b, w, out, dim) {
       st.begin();
-      const ia = st.add(a, false), ib = st.add(b, false), io = st.add(out, true);
+      const ia = st.add(a, false),
+        ib = st.add(b, false),
+        io = st.add(out, true);
       const { k, f64 } = st.place();
-      const pa = st.ptr(ia), pb = st.ptr(ib), po = st.ptr(io);
+      const pa = st.ptr(ia),
+        pb = st.ptr(ib),
+        po = st.ptr(io);
       for (let s = 0, o4 = 0; o4 < 4 * out.length; s++, o4 += 4 * dim) {
         k.dot3(pa + o4, pb + o4, dim);
         slerpCoefficients(f64[0], f64[1], f64[2], w, s, coef);
@@ -262,10 +327,14 @@ function makeWasmBackend(): KernelBackend {
 
     nlerp(a, b, w, out, dim) {
       st.begin();
-      const ia = st.add(a, false), ib = st.add(b, false), io = st.add(out, true);
+      const ia = st.add(a, false),
+        ib = st.add(b, false),
+        io = st.add(out, true);
       const arena = st.place();
       const { k } = arena;
-      const pa = st.ptr(ia), pb = st.ptr(ib), po = st.ptr(io);
+      const pa = st.ptr(ia),
+        pb = st.ptr(ib),
+        po = st.ptr(io);
       for (let s = 0, o4 = 0; o4 < 4 * out.length; s++, o4 += 4 * dim) {
         k.nlerpSums(pa + o4, pb + o4, dim, 1 - w, w);
         const f = nlerpFactor(arena.f64[0], arena.f64[1], arena.f64[2], w, s);
@@ -297,10 +366,14 @@ function makeWasmBackend(): KernelBackend {
 
     deviate(x, mu, eta, out, dim, distances, clip) {
       st.begin();
-      const ix = st.add(x, false), im = st.add(mu, false), io = st.add(out, true);
+      const ix = st.add(x, false),
+        im = st.add(mu, false),
+        io = st.add(out, true);
       const arena = st.place();
       const { k } = arena;
-      const px = st.ptr(ix), pm = st.ptr(im), po = st.ptr(io);
+      const px = st.ptr(ix),
+        pm = st.ptr(im),
+        po = st.ptr(io);
       for (let s = 0, o4 = 0; o4 < 4 * x.length; s++, o4 += 4 * dim) {
         const dist = Math.sqrt(k.distSq(px + o4, pm + o4, dim));
         if (distances) distances[s] = dist;
@@ -330,7 +403,10 @@ let instance: KernelBackend | null = null;
 
 /** The WebAssembly backend (one instance; throws when the runtime cannot run it). */
 export function wasmBackend(): KernelBackend {
-  if (!wasmSupported()) throw new Error('the wasm kernel backend needs WebAssembly with 128-bit SIMD, which this runtime lacks; use the js backend');
+  if (!wasmSupported())
+    throw new Error(
+      'the wasm kernel backend needs WebAssembly with 128-bit SIMD, which this runtime lacks; use the js backend',
+    );
   instance ??= makeWasmBackend();
   return instance;
 }

@@ -32,8 +32,15 @@ export interface KernelBackend {
   /** Whether the kernels use `x` in place (true for every array on `js`). */
   owns(x: Float32Array): boolean;
   /** DDIM step (eq. 4/6, see `ddimStepInto`): mean, and optionally prev (= mean + σ·noise) and x̂₀. */
-  ddim(c: DDIMCoefficients, x: Float32Array, eps: Float32Array, mean: Float32Array,
-    prev: Float32Array | null, x0: Float32Array | null, noise: Float32Array | null): void;
+  ddim(
+    c: DDIMCoefficients,
+    x: Float32Array,
+    eps: Float32Array,
+    mean: Float32Array,
+    prev: Float32Array | null,
+    x0: Float32Array | null,
+    noise: Float32Array | null,
+  ): void;
   /** out = ca·a + cb·b (lerp, vp). */
   combine(a: Float32Array, b: Float32Array, ca: number, cb: number, out: Float32Array): void;
   /** Eq. 8 per sample of `dim` values. */
@@ -41,9 +48,25 @@ export interface KernelBackend {
   /** Normalized lerp per sample. */
   nlerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void;
   /** The weighted spherical (Karcher) mean per sample, on the calling rule's float64 scratch. */
-  sphericalMean(xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number, tol: number, maxIt: number, scratch: SphereScratch): void;
+  sphericalMean(
+    xs: readonly Float32Array[],
+    weights: readonly number[],
+    out: Float32Array,
+    dim: number,
+    tol: number,
+    maxIt: number,
+    scratch: SphereScratch,
+  ): void;
   /** Eq. 9 per sample; per-sample distances into `distances` when given. */
-  deviate(x: Float32Array, mu: Float32Array, eta: number, out: Float32Array, dim: number, distances: Float64Array | undefined, clip: boolean): void;
+  deviate(
+    x: Float32Array,
+    mu: Float32Array,
+    eta: number,
+    out: Float32Array,
+    dim: number,
+    distances: Float64Array | undefined,
+    clip: boolean,
+  ): void;
   /** Index of the first NaN or ±∞, or −1. */
   firstNonFinite(x: Float32Array): number;
   /** ‖a‖² over one sample block, float64. */
@@ -53,7 +76,10 @@ export interface KernelBackend {
 const BACKENDS: Record<BackendName, () => KernelBackend> = {
   js: () => jsBackend,
   wasm: () => {
-    if (!wasmSupported()) throw new Error('the wasm kernel backend needs WebAssembly with 128-bit SIMD, which this runtime lacks; use the js backend');
+    if (!wasmSupported())
+      throw new Error(
+        'the wasm kernel backend needs WebAssembly with 128-bit SIMD, which this runtime lacks; use the js backend',
+      );
     return wasmBackend();
   },
 };
@@ -63,7 +89,10 @@ let active: KernelBackend | null = null;
 /** AMDM_BACKEND from the environment (Node, Deno with --allow-env), or undefined. */
 function envChoice(): string | undefined {
   try {
-    const g = globalThis as { process?: { env?: Record<string, string | undefined> }; Deno?: { env: { get(k: string): string | undefined } } };
+    const g = globalThis as {
+      process?: { env?: Record<string, string | undefined> };
+      Deno?: { env: { get(k: string): string | undefined } };
+    };
     return g.process?.env?.AMDM_BACKEND ?? g.Deno?.env.get('AMDM_BACKEND');
   } catch {
     return undefined; // Deno without permission to read the environment
@@ -71,12 +100,17 @@ function envChoice(): string | undefined {
 }
 
 /** A backend by name ('auto': wasm when supported, else js), or the given backend itself. */
-export function resolveBackend(spec: BackendName | 'auto' | KernelBackend | undefined, param = 'backend'): KernelBackend {
+export function resolveBackend(
+  spec: BackendName | 'auto' | KernelBackend | undefined,
+  param = 'backend',
+): KernelBackend {
   if (spec === undefined) return kernelBackend();
   if (typeof spec === 'object' && spec !== null && typeof spec.ddim === 'function') return spec;
   if (spec === 'auto') return wasmSupported() ? BACKENDS.wasm() : jsBackend;
   if (typeof spec === 'string' && Object.hasOwn(BACKENDS, spec)) return BACKENDS[spec as BackendName]();
-  throw new RangeError(`${param} must be one of 'auto', ${BACKEND_NAMES.map((b) => `'${b}'`).join(', ')} or a KernelBackend, got ${describe(spec)}`);
+  throw new RangeError(
+    `${param} must be one of 'auto', ${BACKEND_NAMES.map((b) => `'${b}'`).join(', ')} or a KernelBackend, got ${describe(spec)}`,
+  );
 }
 
 /** The active backend (chosen on first use from AMDM_BACKEND, else automatically). */

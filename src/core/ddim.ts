@@ -124,7 +124,8 @@ export function ddimStep(
  */
 export function cfgCombine(uncond: Float32Array, cond: Float32Array, scale: number, out?: Float32Array): Float32Array {
   checkNumber('scale', scale);
-  if (cond.length !== uncond.length) throw new RangeError(`cond must have the length of uncond (${uncond.length}), got ${cond.length}`);
+  if (cond.length !== uncond.length)
+    throw new RangeError(`cond must have the length of uncond (${uncond.length}), got ${cond.length}`);
   const res = out ?? new Float32Array(uncond.length);
   if (res.length !== uncond.length) throw new RangeError(`out must have length ${uncond.length}, got ${res.length}`);
   for (let i = 0; i < res.length; i++) {

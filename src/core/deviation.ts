@@ -63,7 +63,8 @@ export function deviateRelative(
   checkNumber('lambda', lambda, 0, 1);
   const batch = checkDeviationArgs(xMixed, mu, out, dim, distances);
   for (let s = 0; s < batch; s++) {
-    const o = s * dim, end = o + dim;
+    const o = s * dim,
+      end = o + dim;
     if (distances) {
       let sq = 0;
       for (let i = o; i < end; i++) {
@@ -81,10 +82,19 @@ export function deviateRelative(
 }
 
 /** Shared size checks of both deviation steps; returns the batch. */
-function checkDeviationArgs(xMixed: Float32Array, mu: Float32Array, out: Float32Array, dim: number, distances: Float64Array | undefined): number {
+function checkDeviationArgs(
+  xMixed: Float32Array,
+  mu: Float32Array,
+  out: Float32Array,
+  dim: number,
+  distances: Float64Array | undefined,
+): number {
   const batch = batchOf('xMixed', xMixed, dim);
-  if (mu.length !== xMixed.length) throw new RangeError(`mu must have the length of xMixed (${xMixed.length}), got ${mu.length}`);
-  if (out.length !== xMixed.length) throw new RangeError(`out must have the length of xMixed (${xMixed.length}), got ${out.length}`);
-  if (distances && distances.length < batch) throw new RangeError(`distances must have length ≥ ${batch}, got ${distances.length}`);
+  if (mu.length !== xMixed.length)
+    throw new RangeError(`mu must have the length of xMixed (${xMixed.length}), got ${mu.length}`);
+  if (out.length !== xMixed.length)
+    throw new RangeError(`out must have the length of xMixed (${xMixed.length}), got ${out.length}`);
+  if (distances && distances.length < batch)
+    throw new RangeError(`distances must have length ≥ ${batch}, got ${distances.length}`);
   return batch;
 }

@@ -16,13 +16,24 @@ export const SLERP_ANTIPODAL_TOLERANCE = 1e-6;
  * θ = arccos of the normalized dot product; lerp's coefficients below SLERP_LERP_THRESHOLD or
  * for a zero input; a RangeError naming the sample for antipodal inputs.
  */
-export function slerpCoefficients(dot: number, aa: number, bb: number, w: number, sample: number, out: Float64Array): void {
-  const na = Math.sqrt(aa), nb = Math.sqrt(bb);
-  let ca = 1 - w, cb = w;
+export function slerpCoefficients(
+  dot: number,
+  aa: number,
+  bb: number,
+  w: number,
+  sample: number,
+  out: Float64Array,
+): void {
+  const na = Math.sqrt(aa),
+    nb = Math.sqrt(bb);
+  let ca = 1 - w,
+    cb = w;
   if (na > 0 && nb > 0) {
     const theta = Math.acos(clampUnit(dot / (na * nb)));
     if (Math.PI - theta < SLERP_ANTIPODAL_TOLERANCE) {
-      throw new RangeError(`slerp: sample ${sample} has antipodal inputs (θ = π): the interpolation path is not unique`);
+      throw new RangeError(
+        `slerp: sample ${sample} has antipodal inputs (θ = π): the interpolation path is not unique`,
+      );
     }
     if (theta >= SLERP_LERP_THRESHOLD) {
       const st = Math.sin(theta);
@@ -43,7 +54,9 @@ export function nlerpFactor(aa: number, bb: number, vv: number, w: number, sampl
   const target = (1 - w) * Math.sqrt(aa) + w * Math.sqrt(bb);
   if (vv === 0) {
     if (target === 0) return 0;
-    throw new RangeError(`nlerp: sample ${sample}: the linear interpolation is zero (antipodal inputs), its direction is undefined`);
+    throw new RangeError(
+      `nlerp: sample ${sample}: the linear interpolation is zero (antipodal inputs), its direction is undefined`,
+    );
   }
   return target / Math.sqrt(vv);
 }
@@ -73,7 +86,10 @@ export class SphereScratch {
   }
   /** Makes room for q and u of `dim` values. */
   reserve(dim: number): void {
-    if (this.q.length < dim) { this.q = new Float64Array(dim); this.u = new Float64Array(dim); }
+    if (this.q.length < dim) {
+      this.q = new Float64Array(dim);
+      this.u = new Float64Array(dim);
+    }
   }
 }
 
@@ -115,7 +131,15 @@ export interface SpherePasses {
  * q ← exp_q(Σ wₖ log_q(x̂ₖ)) until ‖Σ wₖ log_q(x̂ₖ)‖ < tol, write Σ wₖ‖xₖ‖ · q.
  * `norms` is scratch of ≥ n entries.
  */
-export function sphericalMeanSample(p: SpherePasses, n: number, weights: readonly number[], norms: Float64Array, sample: number, tol: number, maxIt: number): void {
+export function sphericalMeanSample(
+  p: SpherePasses,
+  n: number,
+  weights: readonly number[],
+  norms: Float64Array,
+  sample: number,
+  tol: number,
+  maxIt: number,
+): void {
   let radius = 0;
   for (let k = 0; k < n; k++) {
     norms[k] = Math.sqrt(p.sqNorm(k));
@@ -127,7 +151,10 @@ export function sphericalMeanSample(p: SpherePasses, n: number, weights: readonl
     p.addQ(k, weights[k] / norms[k]);
   }
   const qn = p.normQ();
-  if (qn === 0) throw new RangeError(`sphericalMean: sample ${sample}: the weighted directions cancel; the spherical mean is not unique`);
+  if (qn === 0)
+    throw new RangeError(
+      `sphericalMean: sample ${sample}: the weighted directions cancel; the spherical mean is not unique`,
+    );
   p.divQ(qn);
   for (let it = 0; it < maxIt; it++) {
     p.zeroU();
@@ -152,5 +179,7 @@ export function sphericalMeanSample(p: SpherePasses, n: number, weights: readonl
     p.expStep(Math.cos(un), Math.sin(un) / un);
     p.divQ(p.normQ());
   }
-  throw new RangeError(`sphericalMean: sample ${sample} did not converge to tolerance ${tol} in ${maxIt} iterations (inputs spread over more than a hemisphere?)`);
+  throw new RangeError(
+    `sphericalMean: sample ${sample} did not converge to tolerance ${tol} in ${maxIt} iterations (inputs spread over more than a hemisphere?)`,
+  );
 }

@@ -96,11 +96,13 @@ export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan 
   const target = checkInt('target', opts.target ?? AMDM_DEFAULTS.target, 0, N - 1);
   const schedule = opts.schedule ?? makeSchedule();
   const T = checkInt('steps', opts.steps, 1, schedule.alphasCumprod.length);
-  if (!Array.isArray(opts.omegas) || opts.omegas.length !== N - 1) throw new RangeError(`omegas must hold ${N - 1} number(s), got ${describe(opts.omegas)}`);
+  if (!Array.isArray(opts.omegas) || opts.omegas.length !== N - 1)
+    throw new RangeError(`omegas must hold ${N - 1} number(s), got ${describe(opts.omegas)}`);
   const om = opts.omegas.map((w, j) => checkNumber(`omegas[${j}]`, w, 0, 1));
   const optimStart = checkInt('optimStart', opts.optimStart, 0, T - 1);
   const optimEnd = checkInt('optimEnd', opts.optimEnd, optimStart, T - 1);
-  if (!Array.isArray(opts.p) || opts.p.length !== N) throw new RangeError(`p must hold ${N} number(s) (one per model), got ${describe(opts.p)}`);
+  if (!Array.isArray(opts.p) || opts.p.length !== N)
+    throw new RangeError(`p must hold ${N} number(s) (one per model), got ${describe(opts.p)}`);
   const p = opts.p.map((v, k) => checkNumber(`p[${k}]`, v, 0));
   const batch = checkInt('batch', opts.batch ?? AMDM_DEFAULTS.batch, 1);
   opts.shape.forEach((d, i) => checkInt(`shape[${i}]`, d, 1));
@@ -109,20 +111,54 @@ export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan 
   const others: number[] = [];
   for (let k = 0; k < N; k++) if (k !== target) others.push(k);
   // merge coefficients, target first (interactmigc.py:431, interactmigcip.py:552)
-  const coef = N === 2
-    ? [om[0], Math.sqrt(1 - om[0] ** 2)]
-    : [om[0] * om[1], Math.sqrt(1 - om[0] ** 2) * om[1], Math.sqrt(1 - om[0] ** 2) * Math.sqrt(1 - om[1] ** 2)];
+  const coef =
+    N === 2
+      ? [om[0], Math.sqrt(1 - om[0] ** 2)]
+      : [om[0] * om[1], Math.sqrt(1 - om[0] ** 2) * om[1], Math.sqrt(1 - om[0] ** 2) * Math.sqrt(1 - om[1] ** 2)];
   const latents = opts.latents ?? null;
   for (let k = 0; latents && k < N; k++) {
     const l = latents[k];
-    if (!(l instanceof Float32Array) || l.length !== n) throw new RangeError(`latents[${k}] must be a Float32Array of length ${n}`);
+    if (!(l instanceof Float32Array) || l.length !== n)
+      throw new RangeError(`latents[${k}] must be a Float32Array of length ${n}`);
   }
   const seed = latents ? 0 : checkInt('seed', opts.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER);
-  return { N, target, schedule, T, coef, order: [target, ...others], optimStart, optimEnd, p, batch, n, timesteps, latents, seed, others };
+  return {
+    N,
+    target,
+    schedule,
+    T,
+    coef,
+    order: [target, ...others],
+    optimStart,
+    optimEnd,
+    p,
+    batch,
+    n,
+    timesteps,
+    latents,
+    seed,
+    others,
+  };
 }
 
 export async function sampleAMDMReference(opts: ReferenceOptions): Promise<ReferenceResult> {
-  const { N, target, schedule, T, coef, order, optimStart: start, optimEnd: end, p, batch, n, timesteps: ts, latents, seed, others } = resolveReferencePlan(opts);
+  const {
+    N,
+    target,
+    schedule,
+    T,
+    coef,
+    order,
+    optimStart: start,
+    optimEnd: end,
+    p,
+    batch,
+    n,
+    timesteps: ts,
+    latents,
+    seed,
+    others,
+  } = resolveReferencePlan(opts);
   const models = opts.models;
   const xs = models.map((_, k) => {
     if (latents) return latents[k].slice();
@@ -141,32 +177,48 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     for (const k of active) {
       const e = await callModel(models[k], k, xs[k], i, ts[i], batch);
       calls[k]++;
-      if (!(e instanceof Float32Array) || e.length !== n) throw new RangeError(`models[${k}] returned ${describe(e)} at step ${i}; expected length ${n}`);
+      if (!(e instanceof Float32Array) || e.length !== n)
+        throw new RangeError(`models[${k}] returned ${describe(e)} at step ${i}; expected length ${n}`);
       const bad = firstNonFinite(e);
-      if (bad >= 0) throw new RangeError(`models[${k}] returned a non-finite value at index ${bad}, step ${i} (t = ${ts[i]})`);
+      if (bad >= 0)
+        throw new RangeError(`models[${k}] returned a non-finite value at index ${bad}, step ${i} (t = ${ts[i]})`);
       epsNow[k].set(e);
       ddimStepInto(c, xs[k], e, ys[k]);
     }
     if (i >= Math.max(1, start) && i <= end) {
       aggregatedAt.push(i);
       mixed.fill(0);
-      order.forEach((k, j) => { const y = ys[k]; for (let q = 0; q < n; q++) mixed[q] += coef[j] * y[q]; });
+      order.forEach((k, j) => {
+        const y = ys[k];
+        for (let q = 0; q < n; q++) mixed[q] += coef[j] * y[q];
+      });
       // t_{i−1} = t_i + T//steps ("# t + 1", interactmigc.py:77)
       const tUsed = ts[i] + Math.floor(schedule.alphasCumprod.length / T);
       const { coeff1, coeff2 } = referenceMuCoefficients(schedule, tUsed);
       for (const k of order) {
         // μ from the latent entering this step and the previous step's ε; one Frobenius norm
         let sq = 0;
-        const x = xs[k], ep = epsPrev[k];
-        for (let q = 0; q < n; q++) { const d = mixed[q] - (coeff1 * x[q] - coeff2 * ep[q]); sq += d * d; }
+        const x = xs[k],
+          ep = epsPrev[k];
+        for (let q = 0; q < n; q++) {
+          const d = mixed[q] - (coeff1 * x[q] - coeff2 * ep[q]);
+          sq += d * d;
+        }
         const dist = Math.sqrt(sq);
         const f = dist > 0 ? p[k] / dist : 0;
-        for (let q = 0; q < n; q++) { const mu = coeff1 * x[q] - coeff2 * ep[q]; ys[k][q] = mixed[q] - f * (mixed[q] - mu); }
+        for (let q = 0; q < n; q++) {
+          const mu = coeff1 * x[q] - coeff2 * ep[q];
+          ys[k][q] = mixed[q] - f * (mixed[q] - mu);
+        }
       }
     }
     for (const k of active) {
-      const tmp = xs[k]; xs[k] = ys[k]; ys[k] = tmp;
-      const swap = epsPrev[k]; epsPrev[k] = epsNow[k]; epsNow[k] = swap;
+      const tmp = xs[k];
+      xs[k] = ys[k];
+      ys[k] = tmp;
+      const swap = epsPrev[k];
+      epsPrev[k] = epsNow[k];
+      epsNow[k] = swap;
     }
   }
   return { latents: xs[target], modelLatents: xs, calls, timesteps: ts, aggregatedAt };

@@ -33,12 +33,16 @@ const INNER_WEIGHTS = [0.25, 0.5, 0.75];
  * definition ({ name, sample, symmetric? }) is made into its rule by `defineRule` first, so the
  * checks run through the batch loop and argument checks the sampler will call.
  */
-export function checkAggregationRule(rule: AggregationRule | RuleDefinition, opts: RuleCheckOptions = {}): AggregationRule {
+export function checkAggregationRule(
+  rule: AggregationRule | RuleDefinition,
+  opts: RuleCheckOptions = {},
+): AggregationRule {
   return checkRule(rule !== null && typeof rule === 'object' ? defineRule(rule) : rule, opts);
 }
 
 function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRule {
-  if (typeof rule !== 'function') throw new TypeError(`rule must be a function (xs, weights, out, dim) => out, got ${describe(rule)}`);
+  if (typeof rule !== 'function')
+    throw new TypeError(`rule must be a function (xs, weights, out, dim) => out, got ${describe(rule)}`);
   const dim = checkInt('opts.dim', opts.dim ?? 48, 2, 1 << 20);
   const tol = checkNumber('opts.tolerance', opts.tolerance ?? 1e-5, 0, 1);
   const seed = checkInt('opts.seed', opts.seed ?? 0, 0);
@@ -58,10 +62,13 @@ function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRu
     } catch (e) {
       throw new RangeError(`${name} threw ${where}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (res !== out) throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
+    if (res !== out)
+      throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
     for (let i = 0; i < out.length; i++) {
       if (!Number.isFinite(out[i])) {
-        throw new RangeError(`${name} must write a finite value to every element of out ${where}, got ${out[i]} at index ${i} (sample ${Math.floor(i / dim)})`);
+        throw new RangeError(
+          `${name} must write a finite value to every element of out ${where}, got ${out[i]} at index ${i} (sample ${Math.floor(i / dim)})`,
+        );
       }
     }
     return out;
@@ -69,14 +76,17 @@ function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRu
   const fresh = () => new Float32Array(BATCH * dim).fill(NaN);
   const expectEqual = (got: Float32Array, want: Float32Array, where: string, label: string) => {
     for (let s = 0; s < BATCH; s++) {
-      let err = 0, nn = 0;
+      let err = 0,
+        nn = 0;
       for (let i = s * dim; i < (s + 1) * dim; i++) {
         err = Math.max(err, Math.abs(got[i] - want[i]));
         nn += want[i] * want[i];
       }
       const allowed = tol * Math.max(1, Math.sqrt(nn));
       if (err > allowed) {
-        throw new RangeError(`${name} must return ${label} ${where}, but sample ${s} differs by up to ${err.toPrecision(3)} (allowed ${allowed.toPrecision(3)})`);
+        throw new RangeError(
+          `${name} must return ${label} ${where}, but sample ${s} differs by up to ${err.toPrecision(3)} (allowed ${allowed.toPrecision(3)})`,
+        );
       }
     }
   };
@@ -114,7 +124,8 @@ function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRu
     } catch (e) {
       throw new RangeError(`${name} threw ${where} with out = xs[0]: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (res !== buf) throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
+    if (res !== buf)
+      throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
     return buf;
   }
 }

@@ -25,15 +25,25 @@ const registry = new Map<string, AggregationRule>(Object.entries(RULES));
  * and returns it. The rule must pass `checkAggregationRule`; a built-in name cannot be taken and
  * a registered one is replaced only with `replace: true`.
  */
-export function registerRule(rule: AggregationRule | RuleDefinition, opts: { replace?: boolean } = {}): AggregationRule {
+export function registerRule(
+  rule: AggregationRule | RuleDefinition,
+  opts: { replace?: boolean } = {},
+): AggregationRule {
   const made = typeof rule === 'function' ? rule : defineRule(rule);
   const name = made.ruleName;
   if (typeof name !== 'string' || !RULE_NAME_PATTERN.test(name)) {
-    throw new RangeError(`a registered rule needs a ruleName of a letter followed by letters, digits, _ or - (defineRule gives one), got ${describe(name)}`);
+    throw new RangeError(
+      `a registered rule needs a ruleName of a letter followed by letters, digits, _ or - (defineRule gives one), got ${describe(name)}`,
+    );
   }
-  if (Object.hasOwn(RULES, name)) throw new RangeError(`'${name}' is a built-in aggregation rule and cannot be replaced; give your rule another name`);
+  if (Object.hasOwn(RULES, name))
+    throw new RangeError(
+      `'${name}' is a built-in aggregation rule and cannot be replaced; give your rule another name`,
+    );
   if (registry.has(name) && opts.replace !== true) {
-    throw new RangeError(`an aggregation rule named '${name}' is already registered (pass { replace: true } to replace it)`);
+    throw new RangeError(
+      `an aggregation rule named '${name}' is already registered (pass { replace: true } to replace it)`,
+    );
   }
   checkAggregationRule(made);
   registry.set(name, made);
@@ -52,7 +62,9 @@ export function hasRule(name: string): boolean {
 
 /** "'slerp', 'lerp', …": the registered names, for messages. */
 export function quotedRuleNames(): string {
-  return ruleNames().map((r) => `'${r}'`).join(', ');
+  return ruleNames()
+    .map((r) => `'${r}'`)
+    .join(', ');
 }
 
 /** A rule by registered name, or the given function (default: AMDM_DEFAULTS.rule, slerp). */

@@ -46,22 +46,44 @@ export type RuleDefinition =
 export const RULE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /** A rule's work on a whole batch of `dim`-value samples, on `kernels`, once its arguments are checked. */
-type BatchKernel = (xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number, kernels: KernelBackend) => void;
+type BatchKernel = (
+  xs: readonly Float32Array[],
+  weights: readonly number[],
+  out: Float32Array,
+  dim: number,
+  kernels: KernelBackend,
+) => void;
 
-function checkPair(name: string, xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number): void {
-  if (xs.length !== 2) throw new RangeError(`${name}: xs must hold exactly 2 tensors (a pairwise rule), got ${xs.length}`);
+function checkPair(
+  name: string,
+  xs: readonly Float32Array[],
+  weights: readonly number[],
+  out: Float32Array,
+  dim: number,
+): void {
+  if (xs.length !== 2)
+    throw new RangeError(`${name}: xs must hold exactly 2 tensors (a pairwise rule), got ${xs.length}`);
   if (weights.length !== 1) throw new RangeError(`${name}: weights must hold exactly 1 weight, got ${weights.length}`);
   const w = weights[0];
   if (!(typeof w === 'number' && w >= 0 && w <= 1)) checkNumber(`${name}: weight`, w, 0, 1);
   batchOf(`${name}: xs[0]`, xs[0], dim);
-  if (xs[1].length !== xs[0].length) throw new RangeError(`${name}: xs[1] must have length ${xs[0].length}, got ${xs[1].length}`);
-  if (out.length !== xs[0].length) throw new RangeError(`${name}: out must have length ${xs[0].length}, got ${out.length}`);
+  if (xs[1].length !== xs[0].length)
+    throw new RangeError(`${name}: xs[1] must have length ${xs[0].length}, got ${xs[1].length}`);
+  if (out.length !== xs[0].length)
+    throw new RangeError(`${name}: out must have length ${xs[0].length}, got ${out.length}`);
 }
 
-function checkSymmetric(name: string, xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number): void {
+function checkSymmetric(
+  name: string,
+  xs: readonly Float32Array[],
+  weights: readonly number[],
+  out: Float32Array,
+  dim: number,
+): void {
   const n = xs.length;
   if (n < 1) throw new RangeError(`${name}: xs must hold at least 1 tensor`);
-  if (weights.length !== n) throw new RangeError(`${name}: weights must hold ${n} weights (one per tensor), got ${weights.length}`);
+  if (weights.length !== n)
+    throw new RangeError(`${name}: weights must hold ${n} weights (one per tensor), got ${weights.length}`);
   let sum = 0;
   for (let k = 0; k < n; k++) {
     const wk = weights[k];
@@ -70,9 +92,11 @@ function checkSymmetric(name: string, xs: readonly Float32Array[], weights: read
   if (Math.abs(sum - 1) > 1e-9) throw new RangeError(`${name}: weights must sum to 1, got ${sum}`);
   batchOf(`${name}: xs[0]`, xs[0], dim);
   for (let k = 1; k < n; k++) {
-    if (xs[k].length !== xs[0].length) throw new RangeError(`${name}: xs[${k}] must have length ${xs[0].length}, got ${xs[k].length}`);
+    if (xs[k].length !== xs[0].length)
+      throw new RangeError(`${name}: xs[${k}] must have length ${xs[0].length}, got ${xs[k].length}`);
   }
-  if (out.length !== xs[0].length) throw new RangeError(`${name}: out must have length ${xs[0].length}, got ${out.length}`);
+  if (out.length !== xs[0].length)
+    throw new RangeError(`${name}: out must have length ${xs[0].length}, got ${out.length}`);
 }
 
 /**
@@ -83,7 +107,13 @@ function makeRule(kind: { name: string; symmetric?: boolean }, batch: BatchKerne
   const { name } = kind;
   const symmetric = kind.symmetric === true;
   const check = symmetric ? checkSymmetric : checkPair;
-  const rule = (xs: readonly Float32Array[], weights: readonly number[], out: Float32Array, dim: number, kernels?: KernelBackend) => {
+  const rule = (
+    xs: readonly Float32Array[],
+    weights: readonly number[],
+    out: Float32Array,
+    dim: number,
+    kernels?: KernelBackend,
+  ) => {
     check(name, xs, weights, out, dim);
     batch(xs, weights, out, dim, kernels ?? kernelBackend());
     return out;
@@ -106,7 +136,8 @@ function perSample(def: RuleDefinition): BatchKernel {
   }
   const sample = def.sample;
   return (xs, weights, out, dim) => {
-    for (let o = 0; o < out.length; o += dim) sample(xs[0].subarray(o, o + dim), xs[1].subarray(o, o + dim), weights[0], out.subarray(o, o + dim));
+    for (let o = 0; o < out.length; o += dim)
+      sample(xs[0].subarray(o, o + dim), xs[1].subarray(o, o + dim), weights[0], out.subarray(o, o + dim));
   };
 }
 
@@ -119,14 +150,19 @@ const DEFINITION_KEYS = ['name', 'sample', 'symmetric'];
  * views. Pass it to `sampleAMDM({ rule })`, or `registerRule` it to select it by name.
  */
 export function defineRule(def: RuleDefinition): AggregationRule {
-  if (def === null || typeof def !== 'object') throw new TypeError(`a rule definition must be an object { name, sample, symmetric? }, got ${describe(def)}`);
+  if (def === null || typeof def !== 'object')
+    throw new TypeError(`a rule definition must be an object { name, sample, symmetric? }, got ${describe(def)}`);
   if (typeof def.name !== 'string' || !RULE_NAME_PATTERN.test(def.name)) {
-    throw new RangeError(`rule name must be a letter followed by letters, digits, _ or - (e.g. 'myRule'), got ${describe(def.name)}`);
+    throw new RangeError(
+      `rule name must be a letter followed by letters, digits, _ or - (e.g. 'myRule'), got ${describe(def.name)}`,
+    );
   }
   const where = `rule '${def.name}'`;
   const unknown = Object.keys(def).find((k) => !DEFINITION_KEYS.includes(k));
-  if (unknown !== undefined) throw new RangeError(`${where}: unknown field '${unknown}'; a definition has name, sample and symmetric`);
-  if (def.symmetric !== undefined && typeof def.symmetric !== 'boolean') throw new TypeError(`${where}: symmetric must be a boolean when given, got ${describe(def.symmetric)}`);
+  if (unknown !== undefined)
+    throw new RangeError(`${where}: unknown field '${unknown}'; a definition has name, sample and symmetric`);
+  if (def.symmetric !== undefined && typeof def.symmetric !== 'boolean')
+    throw new TypeError(`${where}: symmetric must be a boolean when given, got ${describe(def.symmetric)}`);
   if (typeof def.sample !== 'function') {
     const form = def.symmetric ? '(xs, weights, out) => void' : '(a, b, w, out) => void';
     throw new TypeError(`${where}: sample must be a function ${form} over one sample, got ${describe(def.sample)}`);

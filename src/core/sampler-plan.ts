@@ -82,44 +82,84 @@ export function resolveAMDMPlan(opts: AMDMPlanOptions): AMDMPlan {
   const T = checkInt('steps', opts.steps, 1, schedule.alphasCumprod.length);
   const s = checkInt('aggregateSteps', opts.aggregateSteps, 0, T);
   const batch = checkInt('batch', opts.batch ?? AMDM_DEFAULTS.batch, 1);
-  if (!Array.isArray(opts.shape) || opts.shape.length < 1) throw new TypeError(`shape must be a non-empty array of positive integers, got ${describe(opts.shape)}`);
+  if (!Array.isArray(opts.shape) || opts.shape.length < 1)
+    throw new TypeError(`shape must be a non-empty array of positive integers, got ${describe(opts.shape)}`);
   opts.shape.forEach((d, i) => checkInt(`shape[${i}]`, d, 1));
   const dim = opts.shape.reduce((a, b) => a * b, 1);
   const ddimEta = checkNumber('ddimEta', opts.ddimEta ?? AMDM_DEFAULTS.ddimEta, 0, 1);
   const deviation = resolveDeviation(opts, dim);
   const rule = resolveRule(opts.rule);
   const kernels = resolveBackend(opts.backend);
-  if (opts.clipDeviation !== undefined && typeof opts.clipDeviation !== 'boolean') throw new TypeError(`clipDeviation must be a boolean, got ${describe(opts.clipDeviation)}`);
+  if (opts.clipDeviation !== undefined && typeof opts.clipDeviation !== 'boolean')
+    throw new TypeError(`clipDeviation must be a boolean, got ${describe(opts.clipDeviation)}`);
   const prevMode = checkOneOf('prevTimestep', opts.prevTimestep ?? 'diffusers', ['diffusers', 'next'] as const);
   const timesteps = resolveTimesteps(opts, schedule, T);
   const startStep = checkInt('startStep', opts.startStep ?? 0, 0, T);
   const others: number[] = [];
   for (let k = 0; k < N; k++) if (k !== target) others.push(k);
   const concurrent = checkConcurrent(opts);
-  const steps = planSteps(opts, { schedule, timesteps, prevMode, startStep, N, T, s, target, ddimEta, rule, ...deviation });
+  const steps = planSteps(opts, {
+    schedule,
+    timesteps,
+    prevMode,
+    startStep,
+    N,
+    T,
+    s,
+    target,
+    ddimEta,
+    rule,
+    ...deviation,
+  });
   const latents = checkLatents(opts.latents, N, batch, dim);
-  const seed = latents === null || ddimEta > 0 ? checkInt('seed', opts.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER) : null;
+  const seed =
+    latents === null || ddimEta > 0
+      ? checkInt('seed', opts.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER)
+      : null;
   const streams = resolveStreams(opts.streams, N, target, others);
   return deepFreeze({
-    N, target, others, T, s, timesteps, steps, shape: [...opts.shape], batch, dim, size: batch * dim,
-    ddimEta, deviation: deviation.mode, clip: deviation.clip, rule, kernels, concurrent, seed, streams, latents,
+    N,
+    target,
+    others,
+    T,
+    s,
+    timesteps,
+    steps,
+    shape: [...opts.shape],
+    batch,
+    dim,
+    size: batch * dim,
+    ddimEta,
+    deviation: deviation.mode,
+    clip: deviation.clip,
+    rule,
+    kernels,
+    concurrent,
+    seed,
+    streams,
+    latents,
   });
 }
 
 function checkModels(models: AMDMPlanOptions['models']): number {
   if (typeof models === 'number') return checkInt('models', models, 1);
-  if (!Array.isArray(models) || models.length < 1) throw new RangeError(`models must be an array of ≥ 1 Denoiser, got ${describe(models)}`);
+  if (!Array.isArray(models) || models.length < 1)
+    throw new RangeError(`models must be an array of ≥ 1 Denoiser, got ${describe(models)}`);
   models.forEach((m, k) => {
-    if (!m || typeof (m as Denoiser).eps !== 'function') throw new TypeError(`models[${k}] must be a Denoiser with an eps(x, t, batch) method`);
+    if (!m || typeof (m as Denoiser).eps !== 'function')
+      throw new TypeError(`models[${k}] must be a Denoiser with an eps(x, t, batch) method`);
   });
   return models.length;
 }
 
 function checkConcurrent(opts: AMDMPlanOptions): boolean {
-  if (opts.concurrent !== undefined && typeof opts.concurrent !== 'boolean') throw new TypeError(`concurrent must be a boolean, got ${describe(opts.concurrent)}`);
+  if (opts.concurrent !== undefined && typeof opts.concurrent !== 'boolean')
+    throw new TypeError(`concurrent must be a boolean, got ${describe(opts.concurrent)}`);
   const concurrent = opts.concurrent ?? false;
   if (concurrent && Array.isArray(opts.models) && new Set(opts.models).size !== opts.models.length) {
-    throw new RangeError('concurrent: true needs distinct denoiser objects (one may reuse its output buffer between calls); pass separate instances');
+    throw new RangeError(
+      'concurrent: true needs distinct denoiser objects (one may reuse its output buffer between calls); pass separate instances',
+    );
   }
   return concurrent;
 }
@@ -136,13 +176,21 @@ function resolveDeviation(opts: AMDMPlanOptions, dim: number): DeviationSettings
   const mode = checkOneOf('deviation', opts.deviation ?? AMDM_DEFAULTS.deviation, DEVIATION_MODES);
   const relative = mode === 'relative';
   if (relative && opts.etaScale !== undefined) {
-    throw new TypeError(`etaScale applies only to deviation 'eq9'; with deviation 'relative' eta is the fraction λ ∈ [0, 1] of the way to μ, whatever the latent's size: leave etaScale unset, got ${describe(opts.etaScale)}`);
+    throw new TypeError(
+      `etaScale applies only to deviation 'eq9'; with deviation 'relative' eta is the fraction λ ∈ [0, 1] of the way to μ, whatever the latent's size: leave etaScale unset, got ${describe(opts.etaScale)}`,
+    );
   }
   if (relative && opts.clipDeviation !== undefined) {
-    throw new TypeError(`clipDeviation applies only to deviation 'eq9' (the relative step never passes μ): leave it unset, got ${describe(opts.clipDeviation)}`);
+    throw new TypeError(
+      `clipDeviation applies only to deviation 'eq9' (the relative step never passes μ): leave it unset, got ${describe(opts.clipDeviation)}`,
+    );
   }
   const etaScale = checkOneOf('etaScale', opts.etaScale ?? AMDM_DEFAULTS.etaScale, ETA_SCALES);
-  return { mode, etaFactor: !relative && etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1, clip: opts.clipDeviation === true };
+  return {
+    mode,
+    etaFactor: !relative && etaScale === 'sqrtDim' ? Math.sqrt(dim) : 1,
+    clip: opts.clipDeviation === true,
+  };
 }
 
 /** The T timesteps visited: the given list (checked), else the schedule's for T steps. */
@@ -156,7 +204,8 @@ function resolveTimesteps(opts: AMDMPlanOptions, schedule: NoiseSchedule, T: num
   const what = `timesteps must be the T = ${T} timesteps of the run, integers in [0, ${last}] in sampling (decreasing) order`;
   if (!Array.isArray(ts) || ts.length !== T) throw new RangeError(`${what}, got ${describe(ts)}`);
   ts.forEach((t, i) => {
-    if (!Number.isInteger(t) || t < 0 || t > last || (i > 0 && t >= ts[i - 1])) throw new RangeError(`${what}, got timesteps[${i}] = ${describe(t)}`);
+    if (!Number.isInteger(t) || t < 0 || t > last || (i > 0 && t >= ts[i - 1]))
+      throw new RangeError(`${what}, got timesteps[${i}] = ${describe(t)}`);
   });
   return [...ts];
 }
@@ -190,7 +239,12 @@ function planSteps(opts: AMDMPlanOptions, c: StepContext): PlannedStep[] {
     const etas = first ? all.map((k) => etaAt(i, k) * c.etaFactor) : none;
     steps.push({
       index: i,
-      ddim: ddimCoefficients(c.schedule, c.timesteps[i], prevTimestep(c.schedule, c.timesteps, i, c.prevMode), c.ddimEta),
+      ddim: ddimCoefficients(
+        c.schedule,
+        c.timesteps[i],
+        prevTimestep(c.schedule, c.timesteps, i, c.prevMode),
+        c.ddimEta,
+      ),
       active: first ? all : targetOnly,
       aggregate,
       weights: aggregate ? weights : none,
@@ -204,8 +258,12 @@ function planSteps(opts: AMDMPlanOptions, c: StepContext): PlannedStep[] {
 function makeWeights(spec: AMDMOptions['weights'], count: number, T: number): (step: number) => number[] {
   const fixed = (v: number | readonly number[], where: string): number[] => {
     if (typeof v === 'number') return new Array<number>(count).fill(checkNumber(`weights${where}`, v, 0, 1));
-    if (!Array.isArray(v)) throw new TypeError(`weights${where} must be a number or an array of ${count} numbers in [0, 1], got ${describe(v)}`);
-    if (v.length !== count) throw new RangeError(`weights${where} must hold ${count} number(s) (one per non-target model), got ${v.length}`);
+    if (!Array.isArray(v))
+      throw new TypeError(
+        `weights${where} must be a number or an array of ${count} numbers in [0, 1], got ${describe(v)}`,
+      );
+    if (v.length !== count)
+      throw new RangeError(`weights${where} must hold ${count} number(s) (one per non-target model), got ${v.length}`);
     return v.map((x, j) => checkNumber(`weights${where}[${j}]`, x, 0, 1));
   };
   if (typeof spec === 'function') {
@@ -219,7 +277,12 @@ function makeWeights(spec: AMDMOptions['weights'], count: number, T: number): (s
  * η per (step, model), each checked against [0, ∞), or against [0, 1] when it is the relative
  * step's λ (the error then says so).
  */
-function makeEta(spec: AMDMOptions['eta'], N: number, T: number, relative: boolean): (step: number, model: number) => number {
+function makeEta(
+  spec: AMDMOptions['eta'],
+  N: number,
+  T: number,
+  relative: boolean,
+): (step: number, model: number) => number {
   const max = relative ? 1 : Infinity;
   const what = relative ? " (λ of deviation 'relative')" : '';
   if (spec === undefined) return () => AMDM_DEFAULTS.eta;
@@ -230,7 +293,8 @@ function makeEta(spec: AMDMOptions['eta'], N: number, T: number, relative: boole
   if (typeof spec === 'function') {
     return (step, k) => checkNumber(`eta${what} (step ${step} of ${T}, model ${k})`, spec(step, k), 0, max);
   }
-  if (!Array.isArray(spec)) throw new TypeError(`eta must be a number, an array of ${N} numbers or a function, got ${describe(spec)}`);
+  if (!Array.isArray(spec))
+    throw new TypeError(`eta must be a number, an array of ${N} numbers or a function, got ${describe(spec)}`);
   if (spec.length !== N) throw new RangeError(`eta must hold ${N} number(s) (one per model), got ${spec.length}`);
   const v = spec.map((x, k) => checkNumber(`eta[${k}]${what}`, x, 0, max));
   return (_, k) => v[k];
@@ -241,23 +305,32 @@ function checkLatents(given: AMDMOptions['latents'], N: number, batch: number, d
   const n = batch * dim;
   if (given === undefined) return null;
   if (given instanceof Float32Array) {
-    if (given.length !== n) throw new RangeError(`latents must have length batch·dim = ${batch}·${dim} = ${n}, got ${given.length}`);
+    if (given.length !== n)
+      throw new RangeError(`latents must have length batch·dim = ${batch}·${dim} = ${n}, got ${given.length}`);
     return new Array<Float32Array>(N).fill(given);
   }
-  if (!Array.isArray(given)) throw new TypeError(`latents must be a Float32Array or an array of them, got ${describe(given)}`);
+  if (!Array.isArray(given))
+    throw new TypeError(`latents must be a Float32Array or an array of them, got ${describe(given)}`);
   if (given.length !== N) throw new RangeError(`latents must hold one tensor per model (${N}), got ${given.length}`);
   given.forEach((l, k) => {
     if (!(l instanceof Float32Array)) throw new TypeError(`latents[${k}] must be a Float32Array`);
     if (l.length !== n) throw new RangeError(`latents[${k}] must have length batch·dim = ${n}, got ${l.length}`);
-    if (firstNonFinite(l) >= 0) throw new RangeError(`latents[${k}] holds a non-finite value at index ${firstNonFinite(l)}`);
+    if (firstNonFinite(l) >= 0)
+      throw new RangeError(`latents[${k}] holds a non-finite value at index ${firstNonFinite(l)}`);
   });
   return [...given];
 }
 
 /** RNG stream per model: the given ones, else the target 0 and the others 1, 2, … in model order. */
-function resolveStreams(given: readonly number[] | undefined, N: number, target: number, others: readonly number[]): number[] {
+function resolveStreams(
+  given: readonly number[] | undefined,
+  N: number,
+  target: number,
+  others: readonly number[],
+): number[] {
   if (given === undefined) return Array.from({ length: N }, (_, k) => (k === target ? 0 : 1 + others.indexOf(k)));
-  if (!Array.isArray(given) || given.length !== N) throw new RangeError(`streams must hold one RNG stream per model (${N}), got ${describe(given)}`);
+  if (!Array.isArray(given) || given.length !== N)
+    throw new RangeError(`streams must hold one RNG stream per model (${N}), got ${describe(given)}`);
   return given.map((v, k) => checkInt(`streams[${k}]`, v, 0, 0xffffffff));
 }
 

@@ -208,7 +208,20 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   };
 }
 
-export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule' | 'latents' | 'streams'> & {
+export type DDIMOptions = Omit<
+  AMDMOptions,
+  | 'models'
+  | 'target'
+  | 'aggregateSteps'
+  | 'weights'
+  | 'deviation'
+  | 'eta'
+  | 'etaScale'
+  | 'clipDeviation'
+  | 'rule'
+  | 'latents'
+  | 'streams'
+> & {
   latents?: Float32Array;
   /** The RNG stream of the initial latent and the DDIM noise (default 0, the target's). */
   stream?: number;
@@ -217,7 +230,13 @@ export type DDIMOptions = Omit<AMDMOptions, 'models' | 'target' | 'aggregateStep
 /** Plain DDIM sampling of one model (AMDM with N = 1). */
 export function sampleDDIM(model: Denoiser, opts: DDIMOptions): Promise<AMDMResult> {
   const { stream, ...rest } = opts;
-  return sampleAMDM({ ...rest, models: [model], target: 0, aggregateSteps: 0, ...(stream === undefined ? {} : { streams: [stream] }) });
+  return sampleAMDM({
+    ...rest,
+    models: [model],
+    target: 0,
+    aggregateSteps: 0,
+    ...(stream === undefined ? {} : { streams: [stream] }),
+  });
 }
 
 /** What a run holds besides its plan: buffers allocated once, RNGs, call counts. */
@@ -254,24 +273,44 @@ function startRun(plan: AMDMPlan, opts: AMDMOptions): Run {
   const { N, size, kernels, seed } = plan;
   const rngs = plan.streams.map((stream) => (seed === null ? null : gaussianRng(seed, stream)));
   const pool = kernels.buffers(3 * N + 3, size);
-  const xs = pool.slice(0, N), ys = pool.slice(2 * N, 3 * N);
+  const xs = pool.slice(0, N),
+    ys = pool.slice(2 * N, 3 * N);
   const [mixed, noiseBuf, epsStage] = pool.slice(3 * N);
   for (let k = 0; k < N; k++) {
     if (plan.latents) xs[k].set(plan.latents[k]);
     else rngs[k]!.fillNormal(xs[k]);
   }
   return {
-    plan, models: opts.models, signal: opts.signal, tracing: typeof opts.onStep === 'function',
-    xs, mus: pool.slice(N, 2 * N), ys, proposals: [plan.target, ...plan.others].map((k) => ys[k]),
-    mixed, noise: plan.ddimEta > 0 ? noiseBuf : null, epsStage, rngs,
+    plan,
+    models: opts.models,
+    signal: opts.signal,
+    tracing: typeof opts.onStep === 'function',
+    xs,
+    mus: pool.slice(N, 2 * N),
+    ys,
+    proposals: [plan.target, ...plan.others].map((k) => ys[k]),
+    mixed,
+    noise: plan.ddimEta > 0 ? noiseBuf : null,
+    epsStage,
+    rngs,
     calls: new Array<number>(N).fill(0),
     distances: xs.map(() => new Float64Array(plan.batch)),
-    pair: [mixed, mixed], pairWeight: [0], pending: new Array(N),
+    pair: [mixed, mixed],
+    pairWeight: [0],
+    pending: new Array(N),
   };
 }
 
 function openTrace(step: PlannedStep): StepTrace {
-  return { step: step.index, t: step.ddim.t, tPrev: step.ddim.tPrev, evaluated: [], aggregated: step.aggregate, inputNorms: [], proposalNorms: [] };
+  return {
+    step: step.index,
+    t: step.ddim.t,
+    tPrev: step.ddim.tPrev,
+    evaluated: [],
+    aggregated: step.aggregate,
+    inputNorms: [],
+    proposalNorms: [],
+  };
 }
 
 /**
@@ -311,7 +350,12 @@ async function predictTogether(run: Run, step: PlannedStep, trace: StepTrace | n
 }
 
 /** Model k's ε at this step: the denoiser's answer, a failure named ({@link modelFailure}). */
-function evaluate(run: Run, k: number, step: PlannedStep, trace: StepTrace | null): Float32Array | Promise<Float32Array> {
+function evaluate(
+  run: Run,
+  k: number,
+  step: PlannedStep,
+  trace: StepTrace | null,
+): Float32Array | Promise<Float32Array> {
   const { plan, xs } = run;
   if (trace) {
     trace.evaluated.push(k);
@@ -330,11 +374,16 @@ function takeStep(run: Run, k: number, eps: unknown, step: PlannedStep, trace: S
   const c = step.ddim;
   run.calls[k]++;
   if (!(eps instanceof Float32Array) || eps.length !== size) {
-    throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${step.index} (t = ${c.t}); expected a Float32Array of length ${size}`);
+    throw new RangeError(
+      `models[${k}] (${models[k].name ?? 'unnamed'}) returned ${describe(eps)} at step ${step.index} (t = ${c.t}); expected a Float32Array of length ${size}`,
+    );
   }
   const e = kernels.owns(eps) ? eps : (epsStage.set(eps), epsStage);
   const bad = kernels.firstNonFinite(e);
-  if (bad >= 0) throw new RangeError(`models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${step.index} (t = ${c.t})`);
+  if (bad >= 0)
+    throw new RangeError(
+      `models[${k}] (${models[k].name ?? 'unnamed'}) returned a non-finite value (${eps[bad]}) at index ${bad}, step ${step.index} (t = ${c.t})`,
+    );
   if (noise) run.rngs[k]!.fillNormal(noise);
   const proposal = step.aggregate ? run.ys[k] : run.xs[k];
   ddimStepInto(c, run.xs[k], e, run.mus[k], proposal, null, noise, kernels);
@@ -348,9 +397,13 @@ function takeStep(run: Run, k: number, eps: unknown, step: PlannedStep, trace: S
 function merge(run: Run, step: PlannedStep, trace: StepTrace | null): void {
   const { plan, proposals, mixed, pair, pairWeight } = run;
   const { rule, kernels, batch, dim } = plan;
-  if (trace) { trace.weights = step.weights.slice(); trace.angles = []; }
+  if (trace) {
+    trace.weights = step.weights.slice();
+    trace.angles = [];
+  }
   if (rule.symmetric) {
-    if (trace) for (let j = 1; j < proposals.length; j++) trace.angles!.push(angles(proposals[0], proposals[j], batch, dim));
+    if (trace)
+      for (let j = 1; j < proposals.length; j++) trace.angles!.push(angles(proposals[0], proposals[j], batch, dim));
     const out = rule(proposals, step.symmetricWeights, mixed, dim, kernels);
     if (out !== mixed) mixed.set(out);
   } else {
@@ -364,7 +417,10 @@ function merge(run: Run, step: PlannedStep, trace: StepTrace | null): void {
     }
   }
   const bad = kernels.firstNonFinite(mixed);
-  if (bad >= 0) throw new RangeError(`rule '${rule.ruleName ?? rule.name}' produced a non-finite value at index ${bad}, step ${step.index}`);
+  if (bad >= 0)
+    throw new RangeError(
+      `rule '${rule.ruleName ?? rule.name}' produced a non-finite value at index ${bad}, step ${step.index}`,
+    );
   if (trace) trace.mixedNorms = norms(mixed, batch, dim);
 }
 
@@ -374,12 +430,18 @@ function merge(run: Run, step: PlannedStep, trace: StepTrace | null): void {
  */
 function deviateAll(run: Run, step: PlannedStep, trace: StepTrace | null): void {
   const { plan, mixed, mus, xs, distances } = run;
-  if (trace) { trace.deviations = []; trace.etas = []; }
+  if (trace) {
+    trace.deviations = [];
+    trace.etas = [];
+  }
   for (let k = 0; k < plan.N; k++) {
     const eta = step.etas[k];
     if (plan.deviation === 'relative') deviateRelative(mixed, mus[k], eta, xs[k], plan.dim, distances[k]);
     else deviate(mixed, mus[k], eta, xs[k], plan.dim, distances[k], plan.clip, plan.kernels);
-    if (trace) { trace.deviations!.push(distances[k].slice()); trace.etas!.push(eta); }
+    if (trace) {
+      trace.deviations!.push(distances[k].slice());
+      trace.etas!.push(eta);
+    }
   }
 }
 
@@ -409,17 +471,35 @@ export function modelFailure(model: Denoiser, k: number, step: number, t: number
  * `model.eps(x, t, batch)` with a throw or a rejection turned into {@link modelFailure}: the value
  * itself when the denoiser answers synchronously, else a promise.
  */
-function epsOf(model: Denoiser, k: number, x: Float32Array, step: number, t: number, batch: number): Float32Array | Promise<Float32Array> {
+function epsOf(
+  model: Denoiser,
+  k: number,
+  x: Float32Array,
+  step: number,
+  t: number,
+  batch: number,
+): Float32Array | Promise<Float32Array> {
   let ret: Float32Array | Promise<Float32Array>;
   try {
     ret = model.eps(x, t, batch);
   } catch (e) {
     return Promise.reject(modelFailure(model, k, step, t, e));
   }
-  return ret instanceof Promise ? ret.catch((e: unknown) => { throw modelFailure(model, k, step, t, e); }) : ret;
+  return ret instanceof Promise
+    ? ret.catch((e: unknown) => {
+        throw modelFailure(model, k, step, t, e);
+      })
+    : ret;
 }
 
 /** `model.eps(…)` as a promise whose failure is {@link modelFailure}. */
-export async function callModel(model: Denoiser, k: number, x: Float32Array, step: number, t: number, batch: number): Promise<Float32Array> {
+export async function callModel(
+  model: Denoiser,
+  k: number,
+  x: Float32Array,
+  step: number,
+  t: number,
+  batch: number,
+): Promise<Float32Array> {
   return epsOf(model, k, x, step, t, batch);
 }

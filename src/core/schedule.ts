@@ -60,11 +60,12 @@ export function makeSchedule(config: Partial<ScheduleConfig> = {}): NoiseSchedul
   checkOneOf('timestepSpacing', c.timestepSpacing, TIMESTEP_SPACINGS);
   const T = checkInt('numTrainTimesteps', c.numTrainTimesteps, 2, 100_000);
   checkInt('stepsOffset', c.stepsOffset, 0, T - 1);
-  if (typeof c.setAlphaToOne !== 'boolean') throw new TypeError(`setAlphaToOne must be a boolean, got ${String(c.setAlphaToOne)}`);
+  if (typeof c.setAlphaToOne !== 'boolean')
+    throw new TypeError(`setAlphaToOne must be a boolean, got ${String(c.setAlphaToOne)}`);
   const betas = new Float64Array(T);
   if (c.betaSchedule === 'squaredcos_cap_v2') {
     // betas_for_alpha_bar(T, "cosine"), max_beta 0.999 (Nichol & Dhariwal 2021, eq. 17).
-    const ab = (u: number) => Math.cos(((u + 0.008) / 1.008) * Math.PI / 2) ** 2;
+    const ab = (u: number) => Math.cos((((u + 0.008) / 1.008) * Math.PI) / 2) ** 2;
     for (let i = 0; i < T; i++) betas[i] = Math.min(1 - ab((i + 1) / T) / ab(i / T), 0.999);
   } else {
     checkNumber('betaStart', c.betaStart, 0, 1, { minExclusive: true });

@@ -57,10 +57,13 @@ export function angleAt(a: Float32Array, b: Float32Array, offset: number, dim: n
   const na = Math.sqrt(sqNormAt(a, offset, dim));
   const nb = Math.sqrt(sqNormAt(b, offset, dim));
   if (na === 0 || nb === 0) return 0;
-  const ia = 1 / na, ib = 1 / nb;
-  let dm = 0, dp = 0;
+  const ia = 1 / na,
+    ib = 1 / nb;
+  let dm = 0,
+    dp = 0;
   for (let i = offset, end = offset + dim; i < end; i++) {
-    const u = a[i] * ia, v = b[i] * ib;
+    const u = a[i] * ia,
+      v = b[i] * ib;
     dm += (u - v) * (u - v);
     dp += (u + v) * (u + v);
   }

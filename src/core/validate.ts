@@ -8,10 +8,23 @@ export function checkInt(name: string, v: unknown, min: number, max = Number.MAX
   return v;
 }
 
-export function checkNumber(name: string, v: unknown, min = -Infinity, max = Infinity, opts?: { minExclusive?: boolean }): number {
+export function checkNumber(
+  name: string,
+  v: unknown,
+  min = -Infinity,
+  max = Infinity,
+  opts?: { minExclusive?: boolean },
+): number {
   // fast path first: hot loops call this every step, so nothing is built unless it throws
   const minEx = opts !== undefined && opts.minExclusive === true;
-  if (typeof v === 'number' && v >= min && v <= max && (!minEx || v !== min) && (Number.isFinite(v) || v === max || v === min)) return v;
+  if (
+    typeof v === 'number' &&
+    v >= min &&
+    v <= max &&
+    (!minEx || v !== min) &&
+    (Number.isFinite(v) || v === max || v === min)
+  )
+    return v;
   const range = `${minEx ? '(' : '['}${min}, ${max}]`;
   if (typeof v !== 'number' || Number.isNaN(v)) {
     throw new TypeError(`${name} must be a number in ${range}, got ${describe(v)}`);
@@ -56,5 +69,5 @@ export function describe(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of length ${(v as unknown as { length: number }).length}`;
-  return `a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}`;
+  return `a ${typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}`;
 }

@@ -79,12 +79,31 @@ export interface GridLayout {
 }
 
 /** Default box colours, cycled by box index. */
-export const BOX_PALETTE: readonly string[] = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324'];
+export const BOX_PALETTE: readonly string[] = [
+  '#e6194b',
+  '#3cb44b',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#42d4f4',
+  '#f032e6',
+  '#9a6324',
+];
 
 const NAMED: Record<string, readonly [number, number, number]> = {
-  black: [0, 0, 0], white: [255, 255, 255], red: [255, 0, 0], green: [0, 128, 0], lime: [0, 255, 0],
-  blue: [0, 0, 255], yellow: [255, 255, 0], orange: [255, 165, 0], purple: [128, 0, 128],
-  magenta: [255, 0, 255], cyan: [0, 255, 255], gray: [128, 128, 128], grey: [128, 128, 128],
+  black: [0, 0, 0],
+  white: [255, 255, 255],
+  red: [255, 0, 0],
+  green: [0, 128, 0],
+  lime: [0, 255, 0],
+  blue: [0, 0, 255],
+  yellow: [255, 255, 0],
+  orange: [255, 165, 0],
+  purple: [128, 0, 128],
+  magenta: [255, 0, 255],
+  cyan: [0, 255, 255],
+  gray: [128, 128, 128],
+  grey: [128, 128, 128],
 };
 
 /** Parses '#rgb', '#rrggbb' or a basic colour name to [r, g, b]; throws naming the parameter. */
@@ -92,15 +111,19 @@ export function parseColor(name: string, v: unknown): [number, number, number] {
   if (typeof v === 'string') {
     const s = v.trim().toLowerCase();
     if (/^#[0-9a-f]{3}$/.test(s)) return [1, 2, 3].map((i) => parseInt(s[i] + s[i], 16)) as [number, number, number];
-    if (/^#[0-9a-f]{6}$/.test(s)) return [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16)) as [number, number, number];
+    if (/^#[0-9a-f]{6}$/.test(s))
+      return [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16)) as [number, number, number];
     const named = NAMED[s];
     if (named) return [named[0], named[1], named[2]];
   }
-  throw new RangeError(`${name} must be '#rgb', '#rrggbb' or one of ${Object.keys(NAMED).join(', ')}, got ${describe(v)}`);
+  throw new RangeError(
+    `${name} must be '#rgb', '#rrggbb' or one of ${Object.keys(NAMED).join(', ')}, got ${describe(v)}`,
+  );
 }
 
 function checkIntIn(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new TypeError(`${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
   if (v < min || v > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
   return v;
 }
@@ -115,33 +138,47 @@ function checkLabels(name: string, v: unknown, n: number, what: string): readonl
 }
 
 function checkBox(name: string, b: unknown, img: RGBA): GridBox {
-  if (typeof b !== 'object' || b === null) throw new TypeError(`${name} must be a box { x0, y0, x1, y1 }, got ${describe(b)}`);
+  if (typeof b !== 'object' || b === null)
+    throw new TypeError(`${name} must be a box { x0, y0, x1, y1 }, got ${describe(b)}`);
   const box = b as GridBox;
-  for (const [k, max] of [['x0', img.width], ['x1', img.width], ['y0', img.height], ['y1', img.height]] as const) {
+  for (const [k, max] of [
+    ['x0', img.width],
+    ['x1', img.width],
+    ['y0', img.height],
+    ['y1', img.height],
+  ] as const) {
     const v = box[k];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${name}.${k} must be a finite number in [0, ${max}], got ${describe(v)}`);
-    if (v < 0 || v > max) throw new RangeError(`${name}.${k} must be in [0, ${max}] (pixels of the cell image), got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new TypeError(`${name}.${k} must be a finite number in [0, ${max}], got ${describe(v)}`);
+    if (v < 0 || v > max)
+      throw new RangeError(`${name}.${k} must be in [0, ${max}] (pixels of the cell image), got ${v}`);
   }
   if (!(box.x0 < box.x1)) throw new RangeError(`${name} must have x0 < x1, got x0 = ${box.x0}, x1 = ${box.x1}`);
   if (!(box.y0 < box.y1)) throw new RangeError(`${name} must have y0 < y1, got y0 = ${box.y0}, y1 = ${box.y1}`);
-  if (box.label !== undefined && typeof box.label !== 'string') throw new TypeError(`${name}.label must be a string, got ${describe(box.label)}`);
+  if (box.label !== undefined && typeof box.label !== 'string')
+    throw new TypeError(`${name}.label must be a string, got ${describe(box.label)}`);
   if (box.color !== undefined) parseColor(`${name}.color`, box.color);
   return box;
 }
 
 function checkCells(cells: unknown): { rows: number; columns: number } {
-  if (!Array.isArray(cells) || cells.length === 0) throw new TypeError(`cells must be a non-empty array of rows, got ${describe(cells)}`);
+  if (!Array.isArray(cells) || cells.length === 0)
+    throw new TypeError(`cells must be a non-empty array of rows, got ${describe(cells)}`);
   const columns = Array.isArray(cells[0]) ? cells[0].length : 0;
   cells.forEach((row: unknown, r) => {
-    if (!Array.isArray(row) || row.length === 0) throw new TypeError(`cells[${r}] must be a non-empty array of cells, got ${describe(row)}`);
-    if (row.length !== columns) throw new RangeError(`cells[${r}] must have ${columns} cells like cells[0], got ${row.length}`);
+    if (!Array.isArray(row) || row.length === 0)
+      throw new TypeError(`cells[${r}] must be a non-empty array of cells, got ${describe(row)}`);
+    if (row.length !== columns)
+      throw new RangeError(`cells[${r}] must have ${columns} cells like cells[0], got ${row.length}`);
     row.forEach((cell: unknown, c) => {
       const name = `cells[${r}][${c}]`;
       if (cell === null) return;
-      if (typeof cell !== 'object') throw new TypeError(`${name} must be { image, label?, boxes? } or null, got ${describe(cell)}`);
+      if (typeof cell !== 'object')
+        throw new TypeError(`${name} must be { image, label?, boxes? } or null, got ${describe(cell)}`);
       const { image, label, boxes } = cell as GridCell;
       checkRGBA(`${name}.image`, image);
-      if (label !== undefined && typeof label !== 'string') throw new TypeError(`${name}.label must be a string, got ${describe(label)}`);
+      if (label !== undefined && typeof label !== 'string')
+        throw new TypeError(`${name}.label must be a string, got ${describe(label)}`);
       if (boxes !== undefined) {
         if (!Array.isArray(boxes)) throw new TypeError(`${name}.boxes must be an array, got ${describe(boxes)}`);
         boxes.forEach((b, k) => checkBox(`${name}.boxes[${k}]`, b, image));
@@ -199,9 +236,10 @@ export function gridLayout(opts: GridOptions): GridLayout {
   if (maxW === 0) throw new RangeError('cells must contain at least one non-null cell');
   let rowLabelWidth = 0;
   if (opts.rowLabels !== undefined) {
-    rowLabelWidth = opts.rowLabelWidth !== undefined
-      ? checkIntIn('rowLabelWidth', opts.rowLabelWidth, 1, 4096)
-      : Math.max(1, Math.ceil(Math.max(...opts.rowLabels.map((l) => measureLabel(l, fontSize)))));
+    rowLabelWidth =
+      opts.rowLabelWidth !== undefined
+        ? checkIntIn('rowLabelWidth', opts.rowLabelWidth, 1, 4096)
+        : Math.max(1, Math.ceil(Math.max(...opts.rowLabels.map((l) => measureLabel(l, fontSize)))));
   } else if (opts.rowLabelWidth !== undefined) {
     throw new RangeError('rowLabelWidth needs rowLabels');
   }
@@ -214,8 +252,22 @@ export function gridLayout(opts: GridOptions): GridLayout {
   const notesY = originY + rows * (slotHeight + padding);
   const notes = opts.notes?.length ?? 0;
   const height = notesY + (notes > 0 ? notes * lineHeight + padding : 0);
-  if (width * height > 1 << 26) throw new RangeError(`the grid would have ${width}×${height} pixels; at most 2^26 are allowed`);
-  return { width, height, rows, columns, cellWidth, cellHeight, slotHeight, lineHeight, originX, originY, rowLabelWidth, notesY };
+  if (width * height > 1 << 26)
+    throw new RangeError(`the grid would have ${width}×${height} pixels; at most 2^26 are allowed`);
+  return {
+    width,
+    height,
+    rows,
+    columns,
+    cellWidth,
+    cellHeight,
+    slotHeight,
+    lineHeight,
+    originX,
+    originY,
+    rowLabelWidth,
+    notesY,
+  };
 }
 
 function hex([r, g, b]: readonly number[]): string {
@@ -246,14 +298,30 @@ function fillRect(bm: PImage.Bitmap, x0: number, y0: number, x1: number, y1: num
 }
 
 /** Draws the outline of [x0, x1) × [y0, y1), `lw` pixels thick, inside that rectangle. */
-function strokeRectInside(bm: PImage.Bitmap, x0: number, y0: number, x1: number, y1: number, lw: number, rgb: readonly number[]): void {
+function strokeRectInside(
+  bm: PImage.Bitmap,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  lw: number,
+  rgb: readonly number[],
+): void {
   fillRect(bm, x0, y0, x1, Math.min(y1, y0 + lw), rgb);
   fillRect(bm, x0, Math.max(y0, y1 - lw), x1, y1, rgb);
   fillRect(bm, x0, y0, Math.min(x1, x0 + lw), y1, rgb);
   fillRect(bm, Math.max(x0, x1 - lw), y0, x1, y1, rgb);
 }
 
-function drawText(ctx: PImage.Context, text: string, x: number, yMiddle: number, maxWidth: number, align: 'left' | 'center', color: string): void {
+function drawText(
+  ctx: PImage.Context,
+  text: string,
+  x: number,
+  yMiddle: number,
+  maxWidth: number,
+  align: 'left' | 'center',
+  color: string,
+): void {
   const t = fitText(ctx, text, maxWidth);
   if (t === '') return;
   ctx.fillStyle = color;
@@ -295,7 +363,10 @@ export function makeGrid(opts: GridOptions): RGBA {
         bm.data.set(img.data.subarray(from, from + img.width * 4), ((sy + y) * L.width + sx) * 4);
       }
       cell.boxes?.forEach((box, k) => {
-        const rgb = box.color !== undefined ? parseColor('color', box.color) : parseColor('color', BOX_PALETTE[k % BOX_PALETTE.length]);
+        const rgb =
+          box.color !== undefined
+            ? parseColor('color', box.color)
+            : parseColor('color', BOX_PALETTE[k % BOX_PALETTE.length]);
         const X0 = sx + Math.round(box.x0 * scale);
         const X1 = sx + Math.round(box.x1 * scale);
         const Y0 = sy + Math.round(box.y0 * scale);
@@ -314,7 +385,15 @@ export function makeGrid(opts: GridOptions): RGBA {
       });
       if (cell.label !== undefined) {
         const x = L.originX + c * (L.cellWidth + padding);
-        drawText(ctx, cell.label, x + L.cellWidth / 2, sy + L.cellHeight + L.lineHeight / 2, L.cellWidth, 'center', textColor);
+        drawText(
+          ctx,
+          cell.label,
+          x + L.cellWidth / 2,
+          sy + L.cellHeight + L.lineHeight / 2,
+          L.cellWidth,
+          'center',
+          textColor,
+        );
       }
     });
   });

@@ -45,9 +45,12 @@ export function plotToSVG(options: Plot.PlotOptions, opts: PlotToSVGOptions = {}
     throw new TypeError(`options must be Observable Plot options (an object), got ${describe(options)}`);
   }
   const mode = opts.figure ?? 'html';
-  if (mode !== 'html' && mode !== 'svg') throw new RangeError(`opts.figure must be 'html' or 'svg', got ${describe(mode)}`);
+  if (mode !== 'html' && mode !== 'svg')
+    throw new RangeError(`opts.figure must be 'html' or 'svg', got ${describe(mode)}`);
   // linkedom's types differ between Node's and Deno's DOM libs; Plot only needs the object
-  const { document } = parseHTML('<!DOCTYPE html><html><head></head><body></body></html>') as unknown as { document: unknown };
+  const { document } = parseHTML('<!DOCTYPE html><html><head></head><body></body></html>') as unknown as {
+    document: unknown;
+  };
   const el = Plot.plot({ ...options, document } as Plot.PlotOptions) as unknown as Node_;
   const tag = el.tagName.toLowerCase();
   if (tag === 'svg') {

@@ -47,7 +47,8 @@ function checkImage(image: unknown, channels: number, height: number, width: num
 
 /** Validates an RGBA raster (integer size ≥ 1, data of length width·height·4). */
 export function checkRGBA(name: string, v: unknown): RGBA {
-  if (typeof v !== 'object' || v === null) throw new TypeError(`${name} must be an RGBA image { width, height, data }, got ${describe(v)}`);
+  if (typeof v !== 'object' || v === null)
+    throw new TypeError(`${name} must be an RGBA image { width, height, data }, got ${describe(v)}`);
   const { width, height, data } = v as RGBA;
   checkPositiveInt(`${name}.width`, width);
   checkPositiveInt(`${name}.height`, height);
@@ -61,7 +62,11 @@ export function checkRGBA(name: string, v: unknown): RGBA {
 }
 
 /** A new opaque raster filled with one colour (default white). */
-export function makeRGBA(width: number, height: number, color: readonly [number, number, number, number] = [255, 255, 255, 255]): RGBA {
+export function makeRGBA(
+  width: number,
+  height: number,
+  color: readonly [number, number, number, number] = [255, 255, 255, 255],
+): RGBA {
   checkPositiveInt('width', width);
   checkPositiveInt('height', height);
   const data = new Uint8ClampedArray(width * height * 4);
@@ -119,7 +124,9 @@ export function latentToRGBA(
   }
   const [lo, hi] = range;
   if (typeof lo !== 'number' || typeof hi !== 'number' || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) {
-    throw new RangeError(`opts.range must be finite numbers [lo, hi] with lo < hi, got [${describe(lo)}, ${describe(hi)}]`);
+    throw new RangeError(
+      `opts.range must be finite numbers [lo, hi] with lo < hi, got [${describe(lo)}, ${describe(hi)}]`,
+    );
   }
   const scale = checkPositiveInt('opts.scale', opts.scale ?? 1, 256);
   const hw = height * width;
@@ -154,7 +161,12 @@ function roundHalfEven(x: number): number {
  * `(images * 255).round().astype("uint8")` (float32 product, round half to even).
  * Non-finite values throw (torch's clamp would keep NaN, and uint8 casting of NaN is undefined).
  */
-export function rgbaFromSdImage(image: Float32Array, height: number, width: number, opts: { scale?: number } = {}): RGBA {
+export function rgbaFromSdImage(
+  image: Float32Array,
+  height: number,
+  width: number,
+  opts: { scale?: number } = {},
+): RGBA {
   checkPositiveInt('height', height);
   checkPositiveInt('width', width);
   checkImage(image, 3, height, width);

@@ -30,13 +30,21 @@ export function shapesGrid(opts: ShapesGridOptions): RGBA {
   const cols = prompts.length;
   const toCell = (image: Float32Array, prompt: ShapesPrompt): GridCell => ({
     image: latentToRGBA(image, 3, world.height, world.width),
-    boxes: opts.boxes === false ? [] : prompt.instances.map((inst) => ({
-      x0: inst.box[0], y0: inst.box[1], x1: inst.box[2], y1: inst.box[3], color: '#ffffff',
-    })),
+    boxes:
+      opts.boxes === false
+        ? []
+        : prompt.instances.map((inst) => ({
+            x0: inst.box[0],
+            y0: inst.box[1],
+            x1: inst.box[2],
+            y1: inst.box[3],
+            color: '#ffffff',
+          })),
   });
   const cells: GridCell[][] = [prompts.map((p) => toCell(renderPrompt(world, p), p))];
   for (const row of opts.rows) {
-    if (row.images.length < cols) throw new RangeError(`rows '${row.name}' must hold ${cols} images (one per prompt), got ${row.images.length}`);
+    if (row.images.length < cols)
+      throw new RangeError(`rows '${row.name}' must hold ${cols} images (one per prompt), got ${row.images.length}`);
     cells.push(prompts.map((p, c) => toCell(row.images[c], p)));
   }
   return makeGrid({
@@ -47,7 +55,7 @@ export function shapesGrid(opts: ShapesGridOptions): RGBA {
     fontSize: SHAPES_GRID_FONT_SIZE,
     lineWidth: 1,
     notes: [
-      'white frames: the prompt\'s boxes; one image per prompt (the first sample) for each row',
+      "white frames: the prompt's boxes; one image per prompt (the first sample) for each row",
       'rows: the prompt rendered exactly, then each method',
     ],
   });

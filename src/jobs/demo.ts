@@ -7,7 +7,13 @@
  * and writes what this returns; the HTTP handler sends it.
  */
 import { z } from 'zod';
-import { compareOnShapes, demoMethods, jsExpertFactory, type ExpertDenoiserFactory, type ShapesCompareResult } from '../toy/shapes/compare.ts';
+import {
+  compareOnShapes,
+  demoMethods,
+  jsExpertFactory,
+  type ExpertDenoiserFactory,
+  type ShapesCompareResult,
+} from '../toy/shapes/compare.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import { encodePNG } from '../image/png.ts';
@@ -83,27 +89,47 @@ const PAPER_CELL: MapCell = {
 };
 
 /** A demo request as JSON (the command's flags, same names and defaults). */
-export const demoSchema = z.strictObject({
-  prompts: z.int().min(1).max(100_000).default(DEMO_DEFAULTS.prompts),
-  samples: z.int().min(1).max(10_000).default(DEMO_DEFAULTS.samples),
-  steps: z.int().min(1).max(1000).default(DEMO_DEFAULTS.steps),
-  /** Default: the paper's share, 20 of 50, scaled to the steps. */
-  s: z.int().min(0).max(1000).optional(),
-  w: z.union([z.number().min(0).max(1).transform((w) => [w]), z.array(z.number().min(0).max(1)).min(1).max(2)]).default(DEMO_DEFAULTS.w),
-  deviation: z.enum(DEVIATION_MODES).default(DEMO_DEFAULTS.deviation),
-  eta: z.number().min(0).max(1e6).default(DEMO_DEFAULTS.eta),
-  /** Only for deviation "eq9"; unset means ×√d. */
-  etaScale: z.enum(['sqrtDim', 'absolute']).optional(),
-  rule: ruleField,
-  seed: z.int().min(0).max(2 ** 40).default(DEMO_DEFAULTS.seed),
-  levels: z.array(z.int().min(1).max(3)).min(1).max(16).default(DEMO_DEFAULTS.levels),
-  gridPrompts: z.int().min(0).max(64).default(DEMO_DEFAULTS.gridPrompts),
-  backend: z.enum(['js', 'onnx']).default(DEMO_DEFAULTS.backend),
-})
+export const demoSchema = z
+  .strictObject({
+    prompts: z.int().min(1).max(100_000).default(DEMO_DEFAULTS.prompts),
+    samples: z.int().min(1).max(10_000).default(DEMO_DEFAULTS.samples),
+    steps: z.int().min(1).max(1000).default(DEMO_DEFAULTS.steps),
+    /** Default: the paper's share, 20 of 50, scaled to the steps. */
+    s: z.int().min(0).max(1000).optional(),
+    w: z
+      .union([
+        z
+          .number()
+          .min(0)
+          .max(1)
+          .transform((w) => [w]),
+        z.array(z.number().min(0).max(1)).min(1).max(2),
+      ])
+      .default(DEMO_DEFAULTS.w),
+    deviation: z.enum(DEVIATION_MODES).default(DEMO_DEFAULTS.deviation),
+    eta: z.number().min(0).max(1e6).default(DEMO_DEFAULTS.eta),
+    /** Only for deviation "eq9"; unset means ×√d. */
+    etaScale: z.enum(['sqrtDim', 'absolute']).optional(),
+    rule: ruleField,
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 40)
+      .default(DEMO_DEFAULTS.seed),
+    levels: z.array(z.int().min(1).max(3)).min(1).max(16).default(DEMO_DEFAULTS.levels),
+    gridPrompts: z.int().min(0).max(64).default(DEMO_DEFAULTS.gridPrompts),
+    backend: z.enum(['js', 'onnx']).default(DEMO_DEFAULTS.backend),
+  })
   .transform((d) => ({ ...d, s: d.s ?? paperS(d.steps) }))
   .refine((d) => d.s <= d.steps, { path: ['s'], message: 'must be ≤ steps' })
-  .refine((d) => d.deviation === 'eq9' || d.etaScale === undefined, { path: ['etaScale'], message: 'applies only to deviation "eq9"; with "relative" eta is the fraction λ ∈ [0, 1] of the way to μ' })
-  .refine((d) => d.deviation === 'eq9' || d.eta <= 1, { path: ['eta'], message: 'with deviation "relative" eta is λ and must be in [0, 1]' });
+  .refine((d) => d.deviation === 'eq9' || d.etaScale === undefined, {
+    path: ['etaScale'],
+    message: 'applies only to deviation "eq9"; with "relative" eta is the fraction λ ∈ [0, 1] of the way to μ',
+  })
+  .refine((d) => d.deviation === 'eq9' || d.eta <= 1, {
+    path: ['eta'],
+    message: 'with deviation "relative" eta is λ and must be in [0, 1]',
+  });
 
 export interface DemoRun {
   result: ShapesCompareResult;
@@ -154,23 +180,37 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
   const world = makeWorld();
   const prompts = makePromptSet(world, { seed: o.seed, count: o.prompts, levels: o.levels, withStyle: true });
   const methods = demoMethods();
-  const yours = etaLabel(o.deviation === 'relative' ? { scale: 'relative', eta: o.eta } : { scale: o.eta === 0 ? 'none' : o.etaScale === 'absolute' ? 'absolute' : 'sqrtDim', eta: o.eta });
+  const yours = etaLabel(
+    o.deviation === 'relative'
+      ? { scale: 'relative', eta: o.eta }
+      : { scale: o.eta === 0 ? 'none' : o.etaScale === 'absolute' ? 'absolute' : 'sqrtDim', eta: o.eta },
+  );
   for (const m of methods) if (m.experts.length > 1) m.name += ` (${yours})`;
   const pair: ShapesMethod['experts'] = ['layout', 'attribute'];
-  methods.splice(3, 0,
+  methods.splice(
+    3,
+    0,
     { name: 'AMDM layout←attribute (paper)', experts: pair, ...cellSettings({ ...PAPER_CELL, s: paperS(o.steps) }) },
-    { name: 'AMDM layout←attribute (map best)', experts: pair, ...cellSettings({ ...MAP_BEST, s: sOfT(MAP_BEST.s, o.steps) }) },
+    {
+      name: 'AMDM layout←attribute (map best)',
+      experts: pair,
+      ...cellSettings({ ...MAP_BEST, s: sOfT(MAP_BEST.s, o.steps) }),
+    },
   );
   // w per other model: a single value applies to every other model
   const wFor = (others: number) => (o.w.length === 1 ? o.w[0] : o.w.slice(0, others));
   const mostOthers = Math.max(...methods.map((m) => m.experts.length - 1));
   if (o.w.length > mostOthers && o.w.length !== 1) {
-    throw new RangeError(`--w takes 1 weight or one per other model (at most ${mostOthers} here), got ${o.w.length}: ${o.w.join(',')}`);
+    throw new RangeError(
+      `--w takes 1 weight or one per other model (at most ${mostOthers} here), got ${o.w.length}: ${o.w.join(',')}`,
+    );
   }
   for (const m of methods) {
     if (m.experts.length > 1 && m.weights === undefined) {
       if (o.w.length !== 1 && o.w.length < m.experts.length - 1) {
-        throw new RangeError(`--w must give 1 weight or one per other model (${m.experts.length - 1} for '${m.name}'), got ${o.w.length}`);
+        throw new RangeError(
+          `--w must give 1 weight or one per other model (${m.experts.length - 1} for '${m.name}'), got ${o.w.length}`,
+        );
       }
       m.weights = wFor(m.experts.length - 1);
     }
@@ -195,22 +235,42 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
   });
   const seconds = (Date.now() - started) / 1000;
 
-  log(`Shapes world: ${prompts.length} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`);
-  log(`T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, ${yours}${o.deviation === 'relative' ? ' (relative deviation step)' : ''}, rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`);
-  log(`the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`);
-  log(`the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`);
+  log(
+    `Shapes world: ${prompts.length} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`,
+  );
+  log(
+    `T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, ${yours}${o.deviation === 'relative' ? ' (relative deviation step)' : ''}, rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`,
+  );
+  log(
+    `the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`,
+  );
+  log(
+    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`,
+  );
   log('');
-  log(textTable(
-    ['method', 'instance success', 'mIoU', 'image success', 'style success', 'clean images', 'model calls'],
-    result.methods.map((m) => [m.name, pm(m.summary.overall.instanceSuccess), pm(m.summary.overall.mIoU), pm(m.summary.overall.imageSuccess), pm(m.summary.overall.styleSuccess), pm(m.summary.overall.cleanImages), String(m.calls)]),
-  ));
+  log(
+    textTable(
+      ['method', 'instance success', 'mIoU', 'image success', 'style success', 'clean images', 'model calls'],
+      result.methods.map((m) => [
+        m.name,
+        pm(m.summary.overall.instanceSuccess),
+        pm(m.summary.overall.mIoU),
+        pm(m.summary.overall.imageSuccess),
+        pm(m.summary.overall.styleSuccess),
+        pm(m.summary.overall.cleanImages),
+        String(m.calls),
+      ]),
+    ),
+  );
   log('');
   log('instance success per level (number of instances in the prompt):');
   const levels = result.methods[0].summary.levels.map((l) => l.level);
-  log(textTable(
-    ['method', ...levels.map((l) => `L${l}`)],
-    result.methods.map((m) => [m.name, ...m.summary.levels.map((l) => pm(l.instanceSuccess))]),
-  ));
+  log(
+    textTable(
+      ['method', ...levels.map((l) => `L${l}`)],
+      result.methods.map((m) => [m.name, ...m.summary.levels.map((l) => pm(l.instanceSuccess))]),
+    ),
+  );
   log('(± is one standard error; instance success = IoU ≥ 0.5 and the right colour; clean = every pixel');
   log(' within 2σ₀ RMS of a drawable colour, i.e. the image is on the data, not just readable)');
 
@@ -221,7 +281,10 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
           shapesGrid({
             world,
             prompts: prompts.slice(0, gridCount),
-            rows: result.methods.map((m) => ({ name: m.name, images: m.images.map((img) => img.subarray(0, world.dim)) })),
+            rows: result.methods.map((m) => ({
+              name: m.name,
+              images: m.images.map((img) => img.subarray(0, world.dim)),
+            })),
           }),
         )
       : null;
@@ -232,7 +295,13 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
     results: {
       seconds,
       prompts: prompts.map((p) => ({ instances: p.instances, style: p.style ?? null })),
-      methods: result.methods.map((m) => ({ name: m.name, experts: m.experts, target: m.target, calls: m.calls, summary: m.summary })),
+      methods: result.methods.map((m) => ({
+        name: m.name,
+        experts: m.experts,
+        target: m.target,
+        calls: m.calls,
+        summary: m.summary,
+      })),
     },
   };
 }

@@ -59,7 +59,13 @@ export interface JobRun {
 /** The pipeline's load options for a job (folders, kinds, conditions, latent size, sessions). */
 export function pipelineOptions(job: GenerateJob, log?: (message: string) => void): SdPipelineOptions {
   return {
-    models: job.models.map((m) => ({ folder: m.folder, kind: m.kind, conditions: m.conditions, name: m.name, prompt: m.prompt })),
+    models: job.models.map((m) => ({
+      folder: m.folder,
+      kind: m.kind,
+      conditions: m.conditions,
+      name: m.name,
+      prompt: m.prompt,
+    })),
     target: job.target,
     decodeAll: job.saveAll,
     latentSize: job.height !== undefined && job.width !== undefined ? [job.height / 8, job.width / 8] : undefined,
@@ -68,7 +74,10 @@ export function pipelineOptions(job: GenerateJob, log?: (message: string) => voi
 }
 
 /** The pipeline's run options for a job. */
-export function runOptions(job: GenerateJob, opts: Pick<JobRunOptions, 'onProgress' | 'onStep' | 'signal' | 'log'> = {}): SdRunOptions {
+export function runOptions(
+  job: GenerateJob,
+  opts: Pick<JobRunOptions, 'onProgress' | 'onStep' | 'signal' | 'log'> = {},
+): SdRunOptions {
   return {
     prompt: job.prompt,
     negativePrompt: job.negativePrompt,
@@ -97,7 +106,12 @@ export function runOptions(job: GenerateJob, opts: Pick<JobRunOptions, 'onProgre
 
 /** File-name-safe form of a model name. */
 function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '').slice(0, 64) || 'model';
+  return (
+    name
+      .replace(/[^A-Za-z0-9_.-]+/g, '_')
+      .replace(/^[._]+/, '')
+      .slice(0, 64) || 'model'
+  );
 }
 
 /** Typed arrays as plain arrays, for JSON. */
@@ -127,9 +141,17 @@ export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promis
   const suffix = (b: number) => (job.batch > 1 ? `-${b}` : '');
   for (let b = 0; b < job.batch; b++) files.push({ name: `target${suffix(b)}.png`, data: result.target.png[b] });
   for (const m of result.models ?? []) {
-    for (let b = 0; b < job.batch; b++) files.push({ name: `model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, data: m.png[b] });
+    for (let b = 0; b < job.batch; b++)
+      files.push({ name: `model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, data: m.png[b] });
   }
-  const trace = job.saveTrace ? { preset: job.preset, timesteps: result.timesteps, aggregatedAt: result.aggregatedAt, steps: plain(result.trace) as unknown[] } : null;
+  const trace = job.saveTrace
+    ? {
+        preset: job.preset,
+        timesteps: result.timesteps,
+        aggregatedAt: result.aggregatedAt,
+        steps: plain(result.trace) as unknown[],
+      }
+    : null;
   const resolved = {
     job: { ...job, models: job.models.map((m, k) => ({ ...m, name: pipeline.models[k].name })) },
     models: pipeline.models,

@@ -67,7 +67,8 @@ const modelSchema = z
     }
     const r = family.conditionSchema.safeParse(m.conditions ?? {});
     if (!r.success) {
-      for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['conditions', ...i.path], message: i.message });
+      for (const i of r.error.issues)
+        ctx.addIssue({ code: 'custom', path: ['conditions', ...i.path], message: i.message });
       return z.NEVER;
     }
     return { ...m, conditions: r.data as unknown };
@@ -86,14 +87,21 @@ const referenceSchema = z.strictObject({
 export const jobSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    prompt: z.string().refine((p) => p.trim() !== '', 'must not be empty (give the text to generate; an empty prompt makes an unconditional image)'),
+    prompt: z
+      .string()
+      .refine(
+        (p) => p.trim() !== '',
+        'must not be empty (give the text to generate; an empty prompt makes an unconditional image)',
+      ),
     negativePrompt: z.string().default(''),
     models: z.array(modelSchema).min(1).max(8),
     target: z.union([z.int().min(0), z.string().min(1)]).default(AMDM_DEFAULTS.target),
     steps: z.int().min(1).max(1000).default(AMDM_DEFAULTS.steps),
     /** s; default min(3, steps), the SD pipeline's (`sdAggregateSteps`). */
     aggregateSteps: z.int().min(0).optional(),
-    weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(AMDM_DEFAULTS.weight),
+    weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(
+      AMDM_DEFAULTS.weight,
+    ),
     deviation: z.enum(DEVIATION_MODES).default(AMDM_DEFAULTS.deviation),
     eta: numberOrList(nonNegative, 'a number ≥ 0 or an array of them, one per model').default(AMDM_DEFAULTS.eta),
     /** Only for deviation "eq9"; unset means the sampler's default ('sqrtDim'). */
@@ -124,41 +132,72 @@ export const jobSchema = z
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     const names = j.models.map((m) => m.name);
     names.forEach((n, i) => {
-      if (n !== undefined && names.indexOf(n) !== i) issue(['models', i, 'name'], `"${n}" is already the name of models[${names.indexOf(n)}]; names must be unique`);
+      if (n !== undefined && names.indexOf(n) !== i)
+        issue(['models', i, 'name'], `"${n}" is already the name of models[${names.indexOf(n)}]; names must be unique`);
     });
-    if (typeof j.target === 'number' && j.target > N - 1) issue(['target'], `must be a model index in [0, ${N - 1}], got ${j.target}`);
+    if (typeof j.target === 'number' && j.target > N - 1)
+      issue(['target'], `must be a model index in [0, ${N - 1}], got ${j.target}`);
     if (typeof j.target === 'string' && !names.includes(j.target)) {
       const given = names.filter((n) => n !== undefined);
-      issue(['target'], `no model is named "${j.target}"; names: ${given.length ? given.map((n) => `"${n}"`).join(', ') : '(none given)'}`);
+      issue(
+        ['target'],
+        `no model is named "${j.target}"; names: ${given.length ? given.map((n) => `"${n}"`).join(', ') : '(none given)'}`,
+      );
     }
-    if (j.aggregateSteps !== undefined && j.aggregateSteps > j.steps) issue(['aggregateSteps'], `must be in [0, steps = ${j.steps}], got ${j.aggregateSteps}`);
+    if (j.aggregateSteps !== undefined && j.aggregateSteps > j.steps)
+      issue(['aggregateSteps'], `must be in [0, steps = ${j.steps}], got ${j.aggregateSteps}`);
     j.models.forEach((m, i) => {
       const migcSteps = (m.conditions as { migcSteps?: number } | undefined)?.migcSteps;
       if (m.kind === 'migc' && migcSteps !== undefined && migcSteps > j.steps - 1) {
-        issue(['models', i, 'conditions', 'migcSteps'], `must be in [-1, steps − 1 = ${j.steps - 1}] (steps − 1 runs MIGC at every step), got ${migcSteps}`);
+        issue(
+          ['models', i, 'conditions', 'migcSteps'],
+          `must be in [-1, steps − 1 = ${j.steps - 1}] (steps − 1 runs MIGC at every step), got ${migcSteps}`,
+        );
       }
     });
-    if (Array.isArray(j.weights) && j.weights.length !== N - 1) issue(['weights'], `must hold ${N - 1} number(s), one per non-target model, got ${j.weights.length}`);
-    if (Array.isArray(j.eta) && j.eta.length !== N) issue(['eta'], `must hold ${N} number(s), one per model, got ${j.eta.length}`);
+    if (Array.isArray(j.weights) && j.weights.length !== N - 1)
+      issue(['weights'], `must hold ${N - 1} number(s), one per non-target model, got ${j.weights.length}`);
+    if (Array.isArray(j.eta) && j.eta.length !== N)
+      issue(['eta'], `must hold ${N} number(s), one per model, got ${j.eta.length}`);
     if (j.deviation === 'relative') {
-      if (j.etaScale !== undefined) issue(['etaScale'], `applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "${j.etaScale}"`);
+      if (j.etaScale !== undefined)
+        issue(
+          ['etaScale'],
+          `applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "${j.etaScale}"`,
+        );
       const etas = Array.isArray(j.eta) ? j.eta : [j.eta];
       etas.forEach((e, k) => {
-        if (e > 1) issue(Array.isArray(j.eta) ? ['eta', k] : ['eta'], `with deviation "relative" eta is λ and must be in [0, 1], got ${e}`);
+        if (e > 1)
+          issue(
+            Array.isArray(j.eta) ? ['eta', k] : ['eta'],
+            `with deviation "relative" eta is λ and must be in [0, 1], got ${e}`,
+          );
       });
-      if (j.preset === 'reference') issue(['deviation'], 'preset "reference" takes the official code\'s own step (reference.p); deviation "relative" applies to preset "paper" only');
+      if (j.preset === 'reference')
+        issue(
+          ['deviation'],
+          'preset "reference" takes the official code\'s own step (reference.p); deviation "relative" applies to preset "paper" only',
+        );
     }
-    if ((j.height === undefined) !== (j.width === undefined)) issue([j.height === undefined ? 'height' : 'width'], 'height and width must be given together');
+    if ((j.height === undefined) !== (j.width === undefined))
+      issue([j.height === undefined ? 'height' : 'width'], 'height and width must be given together');
     if (j.preset === 'reference') {
       if (N < 2 || N > 3) issue(['models'], `preset "reference" (the official code) needs 2 or 3 models, got ${N}`);
       if (j.ddimEta !== 0) issue(['ddimEta'], `must be 0 with preset "reference", got ${j.ddimEta}`);
-      if (!j.reference) issue(['reference'], 'is required with preset "reference": { omegas, optimStart, optimEnd, p }');
+      if (!j.reference)
+        issue(['reference'], 'is required with preset "reference": { omegas, optimStart, optimEnd, p }');
       else {
         const r = j.reference;
-        if (r.omegas.length !== N - 1) issue(['reference', 'omegas'], `must hold ${N - 1} number(s), one per non-target model, got ${r.omegas.length}`);
+        if (r.omegas.length !== N - 1)
+          issue(
+            ['reference', 'omegas'],
+            `must hold ${N - 1} number(s), one per non-target model, got ${r.omegas.length}`,
+          );
         if (r.p.length !== N) issue(['reference', 'p'], `must hold ${N} number(s), one per model, got ${r.p.length}`);
-        if (r.optimEnd > j.steps - 1) issue(['reference', 'optimEnd'], `must be in [optimStart, steps − 1 = ${j.steps - 1}], got ${r.optimEnd}`);
-        if (r.optimStart > r.optimEnd) issue(['reference', 'optimStart'], `must be ≤ optimEnd = ${r.optimEnd}, got ${r.optimStart}`);
+        if (r.optimEnd > j.steps - 1)
+          issue(['reference', 'optimEnd'], `must be in [optimStart, steps − 1 = ${j.steps - 1}], got ${r.optimEnd}`);
+        if (r.optimStart > r.optimEnd)
+          issue(['reference', 'optimStart'], `must be ≤ optimEnd = ${r.optimEnd}, got ${r.optimStart}`);
       }
     } else if (j.reference) {
       issue(['reference'], 'is only used with preset "reference"');

@@ -13,7 +13,11 @@ export const ruleField = z
     if (!hasRule(rule)) {
       ctx.addIssue({
         code: 'custom',
-        message: `must be one of ${ruleNames().map((r) => `"${r}"`).join(', ')} (the registered aggregation rules; \`amdm --import <module>\` registers more), got ${JSON.stringify(rule)}`,
+        message: `must be one of ${ruleNames()
+          .map((r) => `"${r}"`)
+          .join(
+            ', ',
+          )} (the registered aggregation rules; \`amdm --import <module>\` registers more), got ${JSON.stringify(rule)}`,
       });
     }
   })

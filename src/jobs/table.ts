@@ -2,7 +2,8 @@
 
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -10,9 +11,17 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
  * A Markdown table: the first `textColumns` columns (default 1) left-aligned, the others (numbers)
  * right-aligned.
  */
-export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], opts: { textColumns?: number } = {}): string {
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  opts: { textColumns?: number } = {},
+): string {
   const textColumns = opts.textColumns ?? 1;
-  return [markdownRow(header), markdownRow(header.map((_, i) => (i < textColumns ? '---' : '---:'))), ...rows.map(markdownRow)].join('\n');
+  return [
+    markdownRow(header),
+    markdownRow(header.map((_, i) => (i < textColumns ? '---' : '---:'))),
+    ...rows.map(markdownRow),
+  ].join('\n');
 }
 
 /** One row of a Markdown table, for a table printed a row at a time (after `markdownTable(header, [])`). */
@@ -36,13 +45,23 @@ export function csvCell(v: unknown): string {
  * CSV text (RFC 4180 quoting, see csvCell): the header line, one line per row, a final newline.
  * `quoted`: indices of columns whose fields are always quoted.
  */
-export function csvText(header: readonly string[], rows: readonly (readonly unknown[])[], opts: { quoted?: readonly number[] } = {}): string {
+export function csvText(
+  header: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  opts: { quoted?: readonly number[] } = {},
+): string {
   const quoted = new Set(opts.quoted ?? []);
   const field = (v: unknown, i: number) => (quoted.has(i) ? `"${String(v ?? '').replace(/"/g, '""')}"` : csvCell(v));
   return [header.join(','), ...rows.map((r) => r.map(field).join(','))].join('\n') + '\n';
 }
 
 /** CSV of records: one column per key of `header` (default: the keys of the first record). */
-export function csvOfRecords(records: readonly object[], header: readonly string[] = Object.keys(records[0] ?? {})): string {
-  return csvText(header, records.map((r) => header.map((h) => (r as Record<string, unknown>)[h])));
+export function csvOfRecords(
+  records: readonly object[],
+  header: readonly string[] = Object.keys(records[0] ?? {}),
+): string {
+  return csvText(
+    header,
+    records.map((r) => header.map((h) => (r as Record<string, unknown>)[h])),
+  );
 }

@@ -113,7 +113,9 @@ export function castInto(name: string, src: ArrayLike<number>, type: ElementType
       for (let i = 0; i < n; i++) {
         const v = src[i];
         if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-          throw new RangeError(`${name}[${i}] must be an integer in [-2147483648, 2147483647] for an int32 input, got ${v}`);
+          throw new RangeError(
+            `${name}[${i}] must be an integer in [-2147483648, 2147483647] for an int32 input, got ${v}`,
+          );
         }
         d[offset + i] = v;
       }
@@ -123,7 +125,8 @@ export function castInto(name: string, src: ArrayLike<number>, type: ElementType
       const d = dst as BigInt64Array;
       for (let i = 0; i < n; i++) {
         const v = src[i];
-        if (!Number.isSafeInteger(v)) throw new RangeError(`${name}[${i}] must be a safe integer for an int64 input, got ${v}`);
+        if (!Number.isSafeInteger(v))
+          throw new RangeError(`${name}[${i}] must be a safe integer for an int64 input, got ${v}`);
         d[offset + i] = BigInt(v);
       }
       return;
@@ -133,7 +136,14 @@ export function castInto(name: string, src: ArrayLike<number>, type: ElementType
 }
 
 /** Fill `dst[offset, offset+count)` with one value cast to `type` (same checks as castInto). */
-export function fillCast(name: string, value: number, type: ElementType, dst: ElementArray, offset: number, count: number): void {
+export function fillCast(
+  name: string,
+  value: number,
+  type: ElementType,
+  dst: ElementArray,
+  offset: number,
+  count: number,
+): void {
   scalar[0] = value;
   castInto(name, scalar, type, dst, offset);
   const first = dst[offset];

@@ -51,13 +51,19 @@ function checkShape(dim: number, shape: GmmGraphOptions['shape']): [number, numb
   const s = shape ?? [1, 1, dim];
   if (!Array.isArray(s) || s.length !== 3) throw new RangeError(`opts.shape must be [C, H, W], got ${describe(s)}`);
   s.forEach((d, i) => checkInt(`opts.shape[${i}]`, d, 1));
-  if (s[0] * s[1] * s[2] !== dim) throw new RangeError(`opts.shape [${s.join(', ')}] must hold mixture.dim = ${dim} elements, got ${s[0] * s[1] * s[2]}`);
+  if (s[0] * s[1] * s[2] !== dim)
+    throw new RangeError(
+      `opts.shape [${s.join(', ')}] must hold mixture.dim = ${dim} elements, got ${s[0] * s[1] * s[2]}`,
+    );
   return [s[0], s[1], s[2]];
 }
 
 function isotropic(mixture: GaussianMixture): Extract<GaussianMixture, { kind: 'isotropic' }> {
   const m = validateMixture(mixture);
-  if (m.kind !== 'isotropic') throw new TypeError(`mixture must be isotropic (kind 'isotropic'); the ONNX export has no diagonal form, got kind '${m.kind}'`);
+  if (m.kind !== 'isotropic')
+    throw new TypeError(
+      `mixture must be isotropic (kind 'isotropic'); the ONNX export has no diagonal form, got kind '${m.kind}'`,
+    );
   return m;
 }
 
@@ -69,7 +75,11 @@ function checkSchedule(schedule: NoiseSchedule): NoiseSchedule {
 }
 
 /** The graph of the exact ε of an isotropic mixture under `schedule` (see the file comment). */
-export function gmmUnetGraph(mixture: GaussianMixture, schedule: NoiseSchedule, opts: GmmGraphOptions = {}): GraphBuilder {
+export function gmmUnetGraph(
+  mixture: GaussianMixture,
+  schedule: NoiseSchedule,
+  opts: GmmGraphOptions = {},
+): GraphBuilder {
   const m = isotropic(mixture);
   checkSchedule(schedule);
   const [C, H, W] = checkShape(m.dim, opts.shape);
@@ -120,10 +130,16 @@ export function gmmUnetGraph(mixture: GaussianMixture, schedule: NoiseSchedule, 
   const xm = g.op('MatMul', [x, dbl([d, K], muT)]); // [b, K]
   // ‖x − aμₖ‖² = ‖x‖² − 2a⟨x, μₖ⟩ + a²‖μₖ‖²
   const a2 = g.op('Mul', [a, a]);
-  const dist2 = g.op('Add', [g.op('Sub', [xx, g.op('Mul', [g.op('Mul', [a, dbl([], [2])]), xm])]), g.op('Mul', [a2, dbl([1, K], mm)])]);
+  const dist2 = g.op('Add', [
+    g.op('Sub', [xx, g.op('Mul', [g.op('Mul', [a, dbl([], [2])]), xm])]),
+    g.op('Mul', [a2, dbl([1, K], mm)]),
+  ]);
   const c = g.op('Add', [g.op('Mul', [a2, dbl([1, K], vars)]), s2]); // [1, K]
   // ℓₖ = log πₖ − ½ d log(2π cₖ) − ½ dist2/cₖ
-  const logNorm = g.op('Sub', [dbl([1, K], logPi), g.op('Mul', [dbl([], [0.5 * d]), g.op('Log', [g.op('Mul', [dbl([], [2 * Math.PI]), c])])])]);
+  const logNorm = g.op('Sub', [
+    dbl([1, K], logPi),
+    g.op('Mul', [dbl([], [0.5 * d]), g.op('Log', [g.op('Mul', [dbl([], [2 * Math.PI]), c])])]),
+  ]);
   const ell = g.op('Sub', [logNorm, g.op('Mul', [dbl([], [0.5]), g.op('Div', [dist2, c])])]);
   const r = g.op('Softmax', [ell], { axis: attr.i(-1) });
   const rc = g.op('Div', [r, c]); // rₖ/cₖ
@@ -136,7 +152,11 @@ export function gmmUnetGraph(mixture: GaussianMixture, schedule: NoiseSchedule, 
 }
 
 /** The model bytes of gmmUnetGraph. */
-export function gmmOnnxModel(mixture: GaussianMixture, schedule: NoiseSchedule, opts: GmmGraphOptions = {}): Uint8Array {
+export function gmmOnnxModel(
+  mixture: GaussianMixture,
+  schedule: NoiseSchedule,
+  opts: GmmGraphOptions = {},
+): Uint8Array {
   return gmmUnetGraph(mixture, schedule, opts).encode({ meta: { producerName: 'amdm', producerVersion: '1' } }).model;
 }
 
@@ -163,13 +183,22 @@ export function schedulerConfigJson(schedule: NoiseSchedule): Record<string, unk
  * `createUnetDenoiser({ unet, cond: new Float32Array(1), guidance: 1 })`. Written into a
  * temporary folder renamed into place; returns the absolute path.
  */
-export async function writeGmmModelFolder(dir: string, mixture: GaussianMixture, schedule: NoiseSchedule, opts: GmmGraphOptions = {}): Promise<string> {
-  if (typeof dir !== 'string' || dir === '') throw new TypeError(`dir must be a non-empty folder path, got ${describe(dir)}`);
+export async function writeGmmModelFolder(
+  dir: string,
+  mixture: GaussianMixture,
+  schedule: NoiseSchedule,
+  opts: GmmGraphOptions = {},
+): Promise<string> {
+  if (typeof dir !== 'string' || dir === '')
+    throw new TypeError(`dir must be a non-empty folder path, got ${describe(dir)}`);
   const model = gmmOnnxModel(mixture, schedule, opts);
   const root = resolve(dir);
   const tmp = `${root}.tmp-${process.pid}-${Date.now()}`;
   const files: [string, Uint8Array | string][] = [
-    ['model_index.json', `${JSON.stringify({ _class_name: 'GaussianMixtureUnet', scheduler: ['diffusers', 'DDIMScheduler'], unet: ['onnxruntime', 'ORTModelUnet'] }, null, 2)}\n`],
+    [
+      'model_index.json',
+      `${JSON.stringify({ _class_name: 'GaussianMixtureUnet', scheduler: ['diffusers', 'DDIMScheduler'], unet: ['onnxruntime', 'ORTModelUnet'] }, null, 2)}\n`,
+    ],
     ['scheduler/scheduler_config.json', `${JSON.stringify(schedulerConfigJson(schedule), null, 2)}\n`],
     ['unet/model.onnx', model],
   ];
@@ -200,13 +229,20 @@ export async function gmmOnnxDenoiser(
   const shape = checkShape(m.dim, opts.shape);
   const session = await openSession(gmmOnnxModel(m, schedule, { shape }), opts);
   const unet = unetModel(session, 'gmm_unet');
-  const inner = createUnetDenoiser({ unet, cond: new Float32Array(1), guidance: 1, name: opts.name ?? `onnx gmm(K=${m.weights.length}, dim=${m.dim})` });
+  const inner = createUnetDenoiser({
+    unet,
+    cond: new Float32Array(1),
+    guidance: 1,
+    name: opts.name ?? `onnx gmm(K=${m.weights.length}, dim=${m.dim})`,
+  });
   return {
     name: inner.name,
     eps(x, t, batch) {
       // Same timesteps as mixtureDenoiser over a NoiseSchedule: an integer ≤ T − 1, negative = final ᾱ.
       if (typeof t !== 'number' || !Number.isInteger(t) || t > T - 1) {
-        throw new RangeError(`t must be an integer timestep in [0, ${T - 1}], or negative for the final ᾱ, got ${describe(t)}`);
+        throw new RangeError(
+          `t must be an integer timestep in [0, ${T - 1}], or negative for the final ᾱ, got ${describe(t)}`,
+        );
       }
       return inner.eps(x, t, batch);
     },
@@ -231,7 +267,11 @@ export async function shapesExpertDenoiser(
   opts: SessionOptions = {},
 ): Promise<OnnxDenoiser> {
   if (typeof expertName !== 'string' || !Object.hasOwn(EXPERTS, expertName)) {
-    throw new RangeError(`expertName must be one of ${Object.keys(EXPERTS).map((e) => `'${e}'`).join(', ')}, got ${describe(expertName)}`);
+    throw new RangeError(
+      `expertName must be one of ${Object.keys(EXPERTS)
+        .map((e) => `'${e}'`)
+        .join(', ')}, got ${describe(expertName)}`,
+    );
   }
   if (!(SHAPES_BACKENDS as readonly string[]).includes(backend)) {
     throw new RangeError(`backend must be one of 'js', 'onnx', got ${describe(backend)}`);

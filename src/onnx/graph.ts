@@ -70,7 +70,12 @@ export interface GraphBuilder {
   /** Add a node with one output (auto-named unless `output` is given); returns the output name. */
   op(opType: string, inputs: readonly string[], attributes?: Record<string, AttributeValue>, output?: string): string;
   /** Add a node with explicit outputs. */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes?: Record<string, AttributeValue>): void;
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attributes?: Record<string, AttributeValue>,
+  ): void;
   /** The model as plain data. */
   spec(meta?: Omit<ModelSpec, 'graph'>): ModelSpec;
   /** Encode to bytes, optionally moving large initializers to an external data file. */
@@ -98,8 +103,7 @@ export function graphBuilder(name: string): GraphBuilder {
     names.add(n);
     return n;
   };
-  const attrs = (a?: Record<string, AttributeValue>) =>
-    a ? Object.keys(a).map((k) => [k, a[k]] as const) : undefined;
+  const attrs = (a?: Record<string, AttributeValue>) => (a ? Object.keys(a).map((k) => [k, a[k]] as const) : undefined);
 
   const b: GraphBuilder = {
     input(n, dtype, shape) {
@@ -113,7 +117,8 @@ export function graphBuilder(name: string): GraphBuilder {
     initializer(n, dtype, dims, data) {
       const count = dims.reduce((p, d) => p * d, 1);
       for (const d of dims) {
-        if (!Number.isInteger(d) || d < 0) throw new RangeError(`initializer dims must be non-negative integers, got [${dims.join(', ')}]`);
+        if (!Number.isInteger(d) || d < 0)
+          throw new RangeError(`initializer dims must be non-negative integers, got [${dims.join(', ')}]`);
       }
       const bytes = toBytes(data);
       if (bytes.length !== count * ELEMENT_BYTES[dtype]) {
@@ -129,7 +134,12 @@ export function graphBuilder(name: string): GraphBuilder {
       return b.initializer(null, 'float32', dims, Float32Array.from(values));
     },
     i64(dims, values) {
-      return b.initializer(null, 'int64', dims, BigInt64Array.from(values, (v) => BigInt(v)));
+      return b.initializer(
+        null,
+        'int64',
+        dims,
+        BigInt64Array.from(values, (v) => BigInt(v)),
+      );
     },
     op(opType, ins, a, output) {
       const out = output === undefined ? fresh(opType.toLowerCase()) : claim(output, 'node output');
@@ -138,7 +148,13 @@ export function graphBuilder(name: string): GraphBuilder {
     },
     node(opType, ins, outs, a) {
       for (const o of outs) claim(o, 'node output');
-      nodes.push({ opType, inputs: [...ins], outputs: [...outs], name: `${opType}_${nodes.length}`, attributes: attrs(a) });
+      nodes.push({
+        opType,
+        inputs: [...ins],
+        outputs: [...outs],
+        name: `${opType}_${nodes.length}`,
+        attributes: attrs(a),
+      });
     },
     spec(meta = {}) {
       return encodeSpec(meta, undefined).spec;
@@ -154,10 +170,14 @@ export function graphBuilder(name: string): GraphBuilder {
     const align = ext?.align ?? 64;
     if (ext) {
       if (typeof ext.location !== 'string' || ext.location === '' || /[\\/]/.test(ext.location)) {
-        throw new RangeError(`external.location must be a file name without folders, got ${JSON.stringify(ext.location)}`);
+        throw new RangeError(
+          `external.location must be a file name without folders, got ${JSON.stringify(ext.location)}`,
+        );
       }
-      if (!Number.isInteger(minBytes) || minBytes < 0) throw new RangeError(`external.minBytes must be an integer >= 0, got ${minBytes}`);
-      if (!Number.isInteger(align) || align < 1) throw new RangeError(`external.align must be an integer >= 1, got ${align}`);
+      if (!Number.isInteger(minBytes) || minBytes < 0)
+        throw new RangeError(`external.minBytes must be an integer >= 0, got ${minBytes}`);
+      if (!Number.isInteger(align) || align < 1)
+        throw new RangeError(`external.align must be an integer >= 1, got ${align}`);
     }
     const chunks: { offset: number; bytes: Uint8Array }[] = [];
     let size = 0;
@@ -168,14 +188,22 @@ export function graphBuilder(name: string): GraphBuilder {
       const offset = Math.ceil(size / align) * align;
       chunks.push({ offset, bytes: t.bytes });
       size = offset + t.bytes.length;
-      return { name: t.name, dtype: t.dtype, dims: t.dims, external: { location: ext.location, offset, length: t.bytes.length } };
+      return {
+        name: t.name,
+        dtype: t.dtype,
+        dims: t.dims,
+        external: { location: ext.location, offset, length: t.bytes.length },
+      };
     });
     let external: Uint8Array | null = null;
     if (chunks.length > 0) {
       external = new Uint8Array(size);
       for (const c of chunks) external.set(c.bytes, c.offset);
     }
-    const spec: ModelSpec = { ...meta, graph: { name, nodes: [...nodes], initializers, inputs: [...inputs], outputs: [...outputs] } };
+    const spec: ModelSpec = {
+      ...meta,
+      graph: { name, nodes: [...nodes], initializers, inputs: [...inputs], outputs: [...outputs] },
+    };
     return { spec, external };
   }
   return b;

@@ -23,7 +23,15 @@ import { z } from 'zod';
 import { formatIssues } from './scheduler-config.ts';
 
 export const REQUIRED_ROLES = ['latent', 'timestep', 'text'] as const;
-export const KNOWN_ROLES = [...REQUIRED_ROLES, 'pooled_text', 'boxes', 'masks', 'image_tokens', 'scale', 'switch'] as const;
+export const KNOWN_ROLES = [
+  ...REQUIRED_ROLES,
+  'pooled_text',
+  'boxes',
+  'masks',
+  'image_tokens',
+  'scale',
+  'switch',
+] as const;
 export type KnownRole = (typeof KNOWN_ROLES)[number];
 /** A known role or a free-form extra role name. */
 export type Role = KnownRole | (string & {});
@@ -55,12 +63,17 @@ const graphEntry = z
     for (const [name, r] of Object.entries(g.inputs)) {
       const prev = seen.get(r);
       if (prev !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['inputs', name], message: `role "${r}" is already given to input "${prev}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs', name],
+          message: `role "${r}" is already given to input "${prev}"`,
+        });
       }
       seen.set(r, name);
     }
     for (const r of REQUIRED_ROLES) {
-      if (!seen.has(r)) ctx.addIssue({ code: 'custom', path: ['inputs'], message: `no input has the required role "${r}"` });
+      if (!seen.has(r))
+        ctx.addIssue({ code: 'custom', path: ['inputs'], message: `no input has the required role "${r}"` });
     }
   });
 
@@ -69,7 +82,9 @@ const manifestSchema = z.strictObject({
   version: z.literal(1).optional(),
   family: z.string().optional(),
   unet: graphEntry.optional(),
-  graphs: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'graph names use letters, digits, _ . -'), graphEntry).optional(),
+  graphs: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'graph names use letters, digits, _ . -'), graphEntry)
+    .optional(),
 });
 
 export type GraphEntry = z.infer<typeof graphEntry>;

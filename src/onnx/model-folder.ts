@@ -17,7 +17,12 @@ import { describeInfo, openSession, type OnnxSession, type SessionOptions, type 
 export const COMPONENTS = ['text_encoder', 'unet', 'vae_decoder'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
-export const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json'] as const;
+export const TOKENIZER_FILES = [
+  'vocab.json',
+  'merges.txt',
+  'special_tokens_map.json',
+  'tokenizer_config.json',
+] as const;
 
 export interface LoadModelFolderOptions extends SessionOptions {
   /** Which sessions to open (default all three). The unet is always opened. */
@@ -78,7 +83,10 @@ export interface ModelFolder {
 }
 
 async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 async function readJson(dir: string, rel: string, required: true): Promise<unknown>;
@@ -98,14 +106,17 @@ async function readJson(dir: string, rel: string, required: boolean): Promise<un
 }
 
 export async function loadModelFolder(dir: string, opts: LoadModelFolderOptions = {}): Promise<ModelFolder> {
-  if (typeof dir !== 'string' || dir === '') throw new TypeError(`dir must be a non-empty folder path, got ${JSON.stringify(dir)}`);
+  if (typeof dir !== 'string' || dir === '')
+    throw new TypeError(`dir must be a non-empty folder path, got ${JSON.stringify(dir)}`);
   const root = resolve(dir);
   const st = await stat(root).catch(() => null);
   if (!st?.isDirectory()) throw new Error(`model folder ${root} does not exist or is not a folder`);
   const components = opts.components ?? COMPONENTS;
   for (const c of components) {
     if (!(COMPONENTS as readonly string[]).includes(c)) {
-      throw new RangeError(`components must hold only ${COMPONENTS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(c)}`);
+      throw new RangeError(
+        `components must hold only ${COMPONENTS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(c)}`,
+      );
     }
   }
 
@@ -163,7 +174,9 @@ export async function loadModelFolder(dir: string, opts: LoadModelFolderOptions 
       const file = 'vae_decoder/model.onnx';
       vaeDecoder = vaeDecoderModel(await open(file), file);
       if (vaeDecoder.latentChannels !== unet.latentChannels) {
-        throw new RangeError(`${file} takes ${vaeDecoder.latentChannels} latent channels but ${unetFile} has ${unet.latentChannels}`);
+        throw new RangeError(
+          `${file} takes ${vaeDecoder.latentChannels} latent channels but ${unetFile} has ${unet.latentChannels}`,
+        );
       }
     }
     return Object.freeze({
@@ -179,7 +192,9 @@ export async function loadModelFolder(dir: string, opts: LoadModelFolderOptions 
         const entry = manifest?.graphs?.[name];
         if (!entry) {
           const names = Object.keys(manifest?.graphs ?? {});
-          throw new RangeError(`amdm.json has no graph named '${name}'; graphs: ${names.length ? names.join(', ') : '(none)'}`);
+          throw new RangeError(
+            `amdm.json has no graph named '${name}'; graphs: ${names.length ? names.join(', ') : '(none)'}`,
+          );
         }
         const file = entry.file ?? `${name}/model.onnx`;
         return unetModel(await open(file), file, entry);
@@ -199,12 +214,17 @@ export function unetModel(session: OnnxSession, file: string, entry?: GraphEntry
   if (entry) {
     for (const [name, role] of Object.entries(entry.inputs)) {
       const info = session.inputs.find((i) => i.name === name);
-      if (!info) throw new RangeError(`amdm.json maps input '${name}' (role ${role}) but ${file} has no such input; it has: ${have()}`);
+      if (!info)
+        throw new RangeError(
+          `amdm.json maps input '${name}' (role ${role}) but ${file} has no such input; it has: ${have()}`,
+        );
       roles.set(role, info);
     }
     const unmapped = session.inputs.filter((i) => !(i.name in entry.inputs));
     if (unmapped.length > 0) {
-      throw new RangeError(`${file} has inputs without a role in amdm.json: ${unmapped.map((i) => i.name).join(', ')} (the graph has: ${have()})`);
+      throw new RangeError(
+        `${file} has inputs without a role in amdm.json: ${unmapped.map((i) => i.name).join(', ')} (the graph has: ${have()})`,
+      );
     }
   } else {
     const unknown = session.inputs.filter((i) => !(i.name in STANDARD_UNET_INPUTS));
@@ -224,19 +244,27 @@ export function unetModel(session: OnnxSession, file: string, entry?: GraphEntry
   const timestep = roles.get('timestep')!;
   const text = roles.get('text')!;
   if (latent.type !== 'float32' && latent.type !== 'float16') {
-    throw new TypeError(`${file}: latent input '${latent.name}' is ${describeInfo(latent)}; expected float32 or float16`);
+    throw new TypeError(
+      `${file}: latent input '${latent.name}' is ${describeInfo(latent)}; expected float32 or float16`,
+    );
   }
   if (latent.shape.length !== 4 || typeof latent.shape[1] !== 'number') {
-    throw new RangeError(`${file}: latent input '${latent.name}' is ${describeInfo(latent)}; expected [batch, channels, height, width] with a fixed channel count`);
+    throw new RangeError(
+      `${file}: latent input '${latent.name}' is ${describeInfo(latent)}; expected [batch, channels, height, width] with a fixed channel count`,
+    );
   }
   if (text.type !== 'float32' && text.type !== 'float16') {
     throw new TypeError(`${file}: text input '${text.name}' is ${describeInfo(text)}; expected float32 or float16`);
   }
   if (text.shape.length !== 3 || typeof text.shape[2] !== 'number') {
-    throw new RangeError(`${file}: text input '${text.name}' is ${describeInfo(text)}; expected [batch, sequence, width] with a fixed width`);
+    throw new RangeError(
+      `${file}: text input '${text.name}' is ${describeInfo(text)}; expected [batch, sequence, width] with a fixed width`,
+    );
   }
   if (timestep.shape.length > 1) {
-    throw new RangeError(`${file}: timestep input '${timestep.name}' is ${describeInfo(timestep)}; expected a scalar [] or a 1-D tensor`);
+    throw new RangeError(
+      `${file}: timestep input '${timestep.name}' is ${describeInfo(timestep)}; expected a scalar [] or a 1-D tensor`,
+    );
   }
   const outName = entry?.output ?? (session.outputs.some((o) => o.name === 'out_sample') ? 'out_sample' : undefined);
   let output: TensorInfo;
@@ -274,7 +302,9 @@ export function textEncoderModel(session: OnnxSession, file: string): TextEncode
   }
   const lastHiddenState = session.output('last_hidden_state');
   if (lastHiddenState.shape.length !== 3 || typeof lastHiddenState.shape[2] !== 'number') {
-    throw new RangeError(`${file}: output 'last_hidden_state' is ${describeInfo(lastHiddenState)}; expected [batch, sequence, width] with a fixed width`);
+    throw new RangeError(
+      `${file}: output 'last_hidden_state' is ${describeInfo(lastHiddenState)}; expected [batch, sequence, width] with a fixed width`,
+    );
   }
   const pooled = session.outputs.find((o) => o.name === 'pooler_output') ?? null;
   return Object.freeze({ session, file, ids, lastHiddenState, pooled, width: lastHiddenState.shape[2] as number });
@@ -284,7 +314,9 @@ export function vaeDecoderModel(session: OnnxSession, file: string): VaeDecoderM
   const latent = session.input('latent_sample');
   const image = session.output('sample');
   if (latent.shape.length !== 4 || typeof latent.shape[1] !== 'number') {
-    throw new RangeError(`${file}: input 'latent_sample' is ${describeInfo(latent)}; expected [batch, channels, height, width] with fixed channels`);
+    throw new RangeError(
+      `${file}: input 'latent_sample' is ${describeInfo(latent)}; expected [batch, channels, height, width] with fixed channels`,
+    );
   }
   return Object.freeze({ session, file, latent, image, latentChannels: latent.shape[1] as number });
 }

@@ -19,7 +19,14 @@
  * feed and output format.
  */
 import type * as ort from 'onnxruntime-node';
-import { allocElements, castInto, checkElementType, readFloat32, type ElementArray, type ElementType } from './dtype.ts';
+import {
+  allocElements,
+  castInto,
+  checkElementType,
+  readFloat32,
+  type ElementArray,
+  type ElementType,
+} from './dtype.ts';
 
 export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
 export type Device = (typeof DEVICES)[number];
@@ -88,7 +95,10 @@ export interface OnnxSession {
    * preallocated CPU tensors of the right type and dims: their buffers receive the outputs
    * (onnxruntime-node writes into them directly; with onnxruntime-web they are copied in).
    */
-  run(feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>): Promise<Record<string, OnnxTensor>>;
+  run(
+    feeds: Readonly<Record<string, OnnxTensor>>,
+    fetches?: Readonly<Record<string, OnnxTensor>>,
+  ): Promise<Record<string, OnnxTensor>>;
   release(): Promise<void>;
 }
 
@@ -159,7 +169,8 @@ async function loadWebOrt(): Promise<OrtModule> {
 
 /** The backends onnxruntime-node reports, as text: "cpu (bundled), cuda (not bundled), …". */
 export function describeBackends(): string {
-  if (!nodeOrt?.listSupportedBackends) return `unknown (onnxruntime-node is not loaded${nodeOrtFailure ? `: ${nodeOrtFailure}` : ''})`;
+  if (!nodeOrt?.listSupportedBackends)
+    return `unknown (onnxruntime-node is not loaded${nodeOrtFailure ? `: ${nodeOrtFailure}` : ''})`;
   try {
     return nodeOrt
       .listSupportedBackends()
@@ -171,7 +182,11 @@ export function describeBackends(): string {
 }
 
 function checkSessionOptions(opts: SessionOptions): void {
-  for (const [key, list] of [['backend', BACKENDS], ['device', DEVICES], ['graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS]] as const) {
+  for (const [key, list] of [
+    ['backend', BACKENDS],
+    ['device', DEVICES],
+    ['graphOptimizationLevel', GRAPH_OPTIMIZATION_LEVELS],
+  ] as const) {
     const v = opts[key];
     if (v !== undefined && !(list as readonly string[]).includes(v)) {
       throw new RangeError(`${key} must be one of ${list.map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(v)}`);
@@ -187,10 +202,14 @@ function checkSessionOptions(opts: SessionOptions): void {
     throw new TypeError(`allowSpinning must be a boolean, got ${JSON.stringify(opts.allowSpinning)}`);
   }
   const deviceId = opts.deviceId ?? 0;
-  if (!Number.isInteger(deviceId) || deviceId < 0) throw new RangeError(`deviceId must be an integer >= 0, got ${deviceId}`);
-  if (opts.onFallback !== undefined && typeof opts.onFallback !== 'function') throw new TypeError('onFallback must be a function');
+  if (!Number.isInteger(deviceId) || deviceId < 0)
+    throw new RangeError(`deviceId must be an integer >= 0, got ${deviceId}`);
+  if (opts.onFallback !== undefined && typeof opts.onFallback !== 'function')
+    throw new TypeError('onFallback must be a function');
   if (opts.backend === 'web' && opts.device === 'cuda') {
-    throw new RangeError("device 'cuda' needs backend 'node' or 'auto' (onnxruntime-web runs on the CPU through WASM), got backend 'web'");
+    throw new RangeError(
+      "device 'cuda' needs backend 'node' or 'auto' (onnxruntime-web runs on the CPU through WASM), got backend 'web'",
+    );
   }
 }
 
@@ -203,17 +222,37 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   const device = opts.device ?? 'cpu';
   const backend = opts.backend ?? DEFAULT_BACKEND;
   const source = typeof model === 'string' ? model : `<${model.length} model bytes>`;
-  if (backend === 'web' || (backend === 'auto' && device !== 'cuda' && !(await loadNodeOrt().then(() => true, () => false)))) {
+  if (
+    backend === 'web' ||
+    (backend === 'auto' &&
+      device !== 'cuda' &&
+      !(await loadNodeOrt().then(
+        () => true,
+        () => false,
+      )))
+  ) {
     if (backend === 'auto') {
-      tellOnce(opts.onFallback, 'backend', () => `backend 'auto': onnxruntime-node could not be loaded (${nodeOrtFailure}), running onnxruntime-web (WASM, CPU)`);
+      tellOnce(
+        opts.onFallback,
+        'backend',
+        () =>
+          `backend 'auto': onnxruntime-node could not be loaded (${nodeOrtFailure}), running onnxruntime-web (WASM, CPU)`,
+      );
     }
-    if (device === 'auto') tellOnce(opts.onFallback, 'device', () => "device 'auto': backend 'web' has no CUDA, running on the CPU (WASM)");
+    if (device === 'auto')
+      tellOnce(opts.onFallback, 'device', () => "device 'auto': backend 'web' has no CUDA, running on the CPU (WASM)");
     return openWebSession(model, source, opts);
   }
   return openNodeSession(await loadNodeOrt(), model, source, device, opts);
 }
 
-async function openNodeSession(ortNode: OrtModule, model: string | Uint8Array, source: string, device: Device, opts: SessionOptions): Promise<OnnxSession> {
+async function openNodeSession(
+  ortNode: OrtModule,
+  model: string | Uint8Array,
+  source: string,
+  device: Device,
+  opts: SessionOptions,
+): Promise<OnnxSession> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
     ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
@@ -224,7 +263,9 @@ async function openNodeSession(ortNode: OrtModule, model: string | Uint8Array, s
   };
   const create = (eps: ort.InferenceSession.ExecutionProviderConfig[]) => {
     const o = { ...base, executionProviders: eps };
-    return typeof model === 'string' ? ortNode.InferenceSession.create(model, o) : ortNode.InferenceSession.create(model, o);
+    return typeof model === 'string'
+      ? ortNode.InferenceSession.create(model, o)
+      : ortNode.InferenceSession.create(model, o);
   };
   const cuda: ort.InferenceSession.ExecutionProviderConfig = { name: 'cuda', deviceId: opts.deviceId ?? 0 };
 
@@ -248,7 +289,12 @@ async function openNodeSession(ortNode: OrtModule, model: string | Uint8Array, s
     }
   }
   if (device === 'auto') {
-    tellOnce(opts.onFallback, 'device', () => `device 'auto': CUDA is not available (${cudaFailure}; backends: ${describeBackends()}), running on the CPU. ${CUDA_INSTALL_HINT}`);
+    tellOnce(
+      opts.onFallback,
+      'device',
+      () =>
+        `device 'auto': CUDA is not available (${cudaFailure}; backends: ${describeBackends()}), running on the CPU. ${CUDA_INSTALL_HINT}`,
+    );
   }
   try {
     return wrap(ortNode, await create(['cpu']), 'node', 'cpu', source);
@@ -279,7 +325,10 @@ async function openWebSession(model: string | Uint8Array, source: string, opts: 
       const beside = (await readdir(dir, { withFileTypes: true })).filter(
         (e) => e.isFile() && e.name !== basename(model) && !/\.(onnx|json|txt)$/i.test(e.name),
       );
-      if (beside.length) o.externalData = await Promise.all(beside.map(async (e) => ({ path: e.name, data: await readFile(join(dir, e.name)) })));
+      if (beside.length)
+        o.externalData = await Promise.all(
+          beside.map(async (e) => ({ path: e.name, data: await readFile(join(dir, e.name)) })),
+        );
     } else {
       bytes = model;
     }
@@ -295,7 +344,9 @@ function firstLine(e: unknown): string {
 
 /** A failure that is about the model, not the provider (so CUDA is not to blame). */
 function isModelError(e: unknown): boolean {
-  return /Load model|protobuf parsing|No such file|INVALID_GRAPH|INVALID_PROTOBUF|NO_SUCHFILE/i.test(String((e as Error)?.message ?? e));
+  return /Load model|protobuf parsing|No such file|INVALID_GRAPH|INVALID_PROTOBUF|NO_SUCHFILE/i.test(
+    String((e as Error)?.message ?? e),
+  );
 }
 
 /**
@@ -306,21 +357,35 @@ function loadError(source: string, e: unknown): Error {
   let why = firstLine(e)
     .replace(/^Load model from .*? failed:\s*/, '')
     .replace(/\S+\.(?:cc|cpp|h):\d+ [^(]*\([^)]*\)\s*/, '');
-  if (/does not have a graph|Protobuf parsing failed/i.test(why)) why = 'it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)';
+  if (/does not have a graph|Protobuf parsing failed/i.test(why))
+    why = 'it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)';
   return new Error(`could not load ONNX model ${source}: ${why}`, { cause: e });
 }
 
-function wrap(mod: OrtModule, session: ort.InferenceSession, backend: 'node' | 'web', device: 'cpu' | 'cuda', source: string): OnnxSession {
+function wrap(
+  mod: OrtModule,
+  session: ort.InferenceSession,
+  backend: 'node' | 'web',
+  device: 'cpu' | 'cuda',
+  source: string,
+): OnnxSession {
   const info = (m: ort.InferenceSession.ValueMetadata, kind: string): TensorInfo => {
-    if (!m.isTensor) throw new TypeError(`${source}: ${kind} '${m.name}' is not a tensor; only tensor inputs/outputs are supported`);
-    return Object.freeze({ name: m.name, type: checkElementType(`${source}: ${kind} '${m.name}'`, m.type), shape: Object.freeze([...m.shape]) });
+    if (!m.isTensor)
+      throw new TypeError(`${source}: ${kind} '${m.name}' is not a tensor; only tensor inputs/outputs are supported`);
+    return Object.freeze({
+      name: m.name,
+      type: checkElementType(`${source}: ${kind} '${m.name}'`, m.type),
+      shape: Object.freeze([...m.shape]),
+    });
   };
   const inputs = Object.freeze(session.inputMetadata.map((m) => info(m, 'input')));
   const outputs = Object.freeze(session.outputMetadata.map((m) => info(m, 'output')));
   const find = (list: readonly TensorInfo[], name: string, kind: string) => {
     const hit = list.find((i) => i.name === name);
     if (!hit) {
-      throw new RangeError(`${source} has no ${kind} named '${name}'; its ${kind}s are: ${list.map((i) => `${i.name} ${describeInfo(i)}`).join(', ')}`);
+      throw new RangeError(
+        `${source} has no ${kind} named '${name}'; its ${kind}s are: ${list.map((i) => `${i.name} ${describeInfo(i)}`).join(', ')}`,
+      );
     }
     return hit;
   };
@@ -337,7 +402,8 @@ function wrap(mod: OrtModule, session: ort.InferenceSession, backend: 'node' | '
       const f = feeds[k];
       if (c.from[k] === f) continue;
       c.from[k] = f;
-      c.to[k] = f instanceof mod.Tensor ? f : new mod.Tensor(f.type as 'float32', f.data as Float32Array, f.dims as number[]);
+      c.to[k] =
+        f instanceof mod.Tensor ? f : new mod.Tensor(f.type as 'float32', f.data as Float32Array, f.dims as number[]);
     }
     for (const k in c.to) if (!(k in feeds)) delete c.to[k];
     return c.to;
@@ -353,7 +419,8 @@ function wrap(mod: OrtModule, session: ort.InferenceSession, backend: 'node' | '
     output: (name: string) => find(outputs, name, 'output'),
     run: async (feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) => {
       if (!fetches) return (await session.run(toBackend(feeds))) as Record<string, OnnxTensor>;
-      if (backend === 'node') return (await session.run(toBackend(feeds), toBackend(fetches))) as Record<string, OnnxTensor>;
+      if (backend === 'node')
+        return (await session.run(toBackend(feeds), toBackend(fetches))) as Record<string, OnnxTensor>;
       const result = (await session.run(toBackend(feeds))) as Record<string, OnnxTensor>;
       for (const k in fetches) {
         const got = result[k];
@@ -378,7 +445,9 @@ export function makeTensor(info: TensorInfo, values: ArrayLike<number>, dims: re
   checkDims(info, dims);
   const count = dims.reduce((p, d) => p * d, 1);
   if (values.length !== count) {
-    throw new RangeError(`input '${info.name}' with dims [${dims.join(', ')}] needs ${count} values, got ${values.length}`);
+    throw new RangeError(
+      `input '${info.name}' with dims [${dims.join(', ')}] needs ${count} values, got ${values.length}`,
+    );
   }
   const data = allocElements(info.type, count);
   castInto(`input '${info.name}'`, values, info.type, data);
@@ -393,18 +462,26 @@ export function tensorOver(type: ElementType, data: ElementArray, dims: readonly
 /** Check dims against the declared shape: same rank, equal numeric dims. */
 export function checkDims(info: TensorInfo, dims: readonly number[]): void {
   if (dims.length !== info.shape.length) {
-    throw new RangeError(`input '${info.name}' is declared ${describeInfo(info)} (rank ${info.shape.length}), got dims [${dims.join(', ')}]`);
+    throw new RangeError(
+      `input '${info.name}' is declared ${describeInfo(info)} (rank ${info.shape.length}), got dims [${dims.join(', ')}]`,
+    );
   }
   for (let k = 0; k < dims.length; k++) {
     const want = info.shape[k];
     if (!Number.isInteger(dims[k]) || dims[k] < 0 || (typeof want === 'number' && want >= 0 && want !== dims[k])) {
-      throw new RangeError(`input '${info.name}' is declared ${describeInfo(info)}, got dims [${dims.join(', ')}] (dim ${k})`);
+      throw new RangeError(
+        `input '${info.name}' is declared ${describeInfo(info)}, got dims [${dims.join(', ')}] (dim ${k})`,
+      );
     }
   }
 }
 
 /** Read one output as a float32 array (float16 widened), checking that every value is finite. */
-export function outputFloat32(result: Readonly<Record<string, OnnxTensor>>, name: string, out?: Float32Array): Float32Array {
+export function outputFloat32(
+  result: Readonly<Record<string, OnnxTensor>>,
+  name: string,
+  out?: Float32Array,
+): Float32Array {
   const t = result[name];
   if (!t) throw new RangeError(`the run returned no output '${name}'; outputs: ${Object.keys(result).join(', ')}`);
   const o = readFloat32(`output '${name}'`, t.type, t.data, out);

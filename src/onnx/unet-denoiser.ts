@@ -94,14 +94,18 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
   const L = unet.textLength ?? opts.textLength ?? 77;
   if (opts.textLength !== undefined) {
     checkInt('textLength', opts.textLength, 1);
-    if (unet.textLength !== null && opts.textLength !== unet.textLength) throw new RangeError(`textLength must equal the declared ${unet.textLength}, got ${opts.textLength}`);
+    if (unet.textLength !== null && opts.textLength !== unet.textLength)
+      throw new RangeError(`textLength must equal the declared ${unet.textLength}, got ${opts.textLength}`);
   }
   const textRow = L * D;
-  if (!(opts.cond instanceof Float32Array)) throw new TypeError('cond must be a Float32Array of text embeddings [rows, textLength, textWidth]');
+  if (!(opts.cond instanceof Float32Array))
+    throw new TypeError('cond must be a Float32Array of text embeddings [rows, textLength, textWidth]');
   checkRows('cond', opts.cond.length, textRow, `[${L}, ${D}] text embeddings`);
   if (cfg) {
     if (!(opts.uncond instanceof Float32Array)) {
-      throw new TypeError(`uncond must be a Float32Array of text embeddings when guidance != 1 (guidance = ${guidance})`);
+      throw new TypeError(
+        `uncond must be a Float32Array of text embeddings when guidance != 1 (guidance = ${guidance})`,
+      );
     }
     checkRows('uncond', opts.uncond.length, textRow, `[${L}, ${D}] text embeddings`);
   }
@@ -113,14 +117,18 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
     if ((REQUIRED_ROLES as readonly string[]).includes(role)) continue;
     const value = extras[role];
     if (value === undefined) {
-      throw new RangeError(`unet input '${info.name}' ${describeInfo(info)} has role '${role}' and needs a value: pass extras.${role}`);
+      throw new RangeError(
+        `unet input '${info.name}' ${describeInfo(info)} has role '${role}' and needs a value: pass extras.${role}`,
+      );
     }
     extraInputs.push({ role, info, value });
   }
   for (const role of Object.keys(extras)) {
     if (!unet.roles.has(role) || (REQUIRED_ROLES as readonly string[]).includes(role)) {
       const known = [...unet.roles.keys()].filter((r) => !(REQUIRED_ROLES as readonly string[]).includes(r));
-      throw new RangeError(`extras.${role}: the unet has no input with that role; extra roles: ${known.length ? known.join(', ') : '(none)'}`);
+      throw new RangeError(
+        `extras.${role}: the unet has no input with that role; extra roles: ${known.length ? known.join(', ') : '(none)'}`,
+      );
     }
   }
 
@@ -135,7 +143,11 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
 
     const tCount = timestepCount(unet.timestep, rows);
     const timestep = allocElements(unet.timestep.type, tCount);
-    feeds[unet.timestep.name] = tensorOver(unet.timestep.type, timestep, unet.timestep.shape.length === 0 ? [] : [tCount]);
+    feeds[unet.timestep.name] = tensorOver(
+      unet.timestep.type,
+      timestep,
+      unet.timestep.shape.length === 0 ? [] : [tCount],
+    );
 
     const text = allocElements(unet.text.type, rows * textRow);
     fillRows('cond', opts.cond, textRow, batch, unet.text, text, cfg ? batch : 0);
@@ -146,7 +158,9 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
       if ('cond' in value) {
         const rowDims = value.rowDims ?? info.shape.slice(1);
         if (rowDims.some((d) => typeof d !== 'number' || d < 0)) {
-          throw new RangeError(`extras.${role}: unet input '${info.name}' is ${describeInfo(info)}; pass rowDims (the dims of one row)`);
+          throw new RangeError(
+            `extras.${role}: unet input '${info.name}' is ${describeInfo(info)}; pass rowDims (the dims of one row)`,
+          );
         }
         const dims = [rows, ...(rowDims as number[])];
         const rowSize = (rowDims as number[]).reduce((p, d) => p * d, 1);
@@ -168,7 +182,10 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
         checkDeclared(`extras.${role}`, info, dims as number[]);
         const values = typeof value.value === 'number' ? [value.value] : value.value;
         const count = (dims as number[]).reduce((p, d) => p * d, 1);
-        if (values.length !== count) throw new RangeError(`extras.${role}.value must hold ${count} values for dims [${dims.join(', ')}], got ${values.length}`);
+        if (values.length !== count)
+          throw new RangeError(
+            `extras.${role}.value must hold ${count} values for dims [${dims.join(', ')}], got ${values.length}`,
+          );
         const data = allocElements(info.type, count);
         castInto(`extras.${role}.value`, values, info.type, data);
         feeds[info.name] = tensorOver(info.type, data, dims as number[]);
@@ -189,7 +206,9 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
       checkInt('batch', batch, 1);
       checkFloat32('x', x);
       if (x.length !== batch * dim) {
-        throw new RangeError(`x must have length batch·${C}·${H}·${W} = ${batch * dim} for batch ${batch}, got ${x.length}`);
+        throw new RangeError(
+          `x must have length batch·${C}·${H}·${W} = ${batch * dim} for batch ${batch}, got ${x.length}`,
+        );
       }
       checkFiniteNumber('t', t);
       if (prepared === null || prepared.batch !== batch) prepared = prepare(batch);
@@ -201,7 +220,9 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
       const o = result[unet.output.name];
       if (!o) throw new RangeError(`${unet.file} returned no output '${unet.output.name}'`);
       if (o.data.length !== p.rows * dim) {
-        throw new RangeError(`${unet.file} output '${unet.output.name}' has ${o.data.length} values, expected ${p.rows}·${dim} = ${p.rows * dim} (dims [${o.dims.join(', ')}])`);
+        throw new RangeError(
+          `${unet.file} output '${unet.output.name}' has ${o.data.length} values, expected ${p.rows}·${dim} = ${p.rows * dim} (dims [${o.dims.join(', ')}])`,
+        );
       }
       const out = p.out === p.raw ? p.out : readFloat32(`output '${unet.output.name}'`, o.type, p.raw ?? o.data, p.out);
       if (!cfg) {
@@ -222,7 +243,8 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
 
 function checkFinite(file: string, output: string, out: Float32Array, t: number): void {
   const i = firstNonFinite(out);
-  if (i >= 0) throw new RangeError(`${file} output '${output}' has a non-finite value ${out[i]} at index ${i} (t = ${t})`);
+  if (i >= 0)
+    throw new RangeError(`${file} output '${output}' has a non-finite value ${out[i]} at index ${i} (t = ${t})`);
 }
 
 function latentHW(unet: UnetModel, size: readonly [number, number] | undefined): [number, number] {
@@ -230,13 +252,20 @@ function latentHW(unet: UnetModel, size: readonly [number, number] | undefined):
     if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && v >= 1)) {
       throw new RangeError(`latentSize must be [height, width] with positive integers, got ${JSON.stringify(size)}`);
     }
-    if ((unet.latentHeight !== null && unet.latentHeight !== size[0]) || (unet.latentWidth !== null && unet.latentWidth !== size[1])) {
-      throw new RangeError(`latentSize [${size.join(', ')}] differs from the declared latent ${describeInfo(unet.latent)}`);
+    if (
+      (unet.latentHeight !== null && unet.latentHeight !== size[0]) ||
+      (unet.latentWidth !== null && unet.latentWidth !== size[1])
+    ) {
+      throw new RangeError(
+        `latentSize [${size.join(', ')}] differs from the declared latent ${describeInfo(unet.latent)}`,
+      );
     }
     return [size[0], size[1]];
   }
   if (unet.latentHeight === null || unet.latentWidth === null) {
-    throw new RangeError(`${unet.file} declares latent ${describeInfo(unet.latent)} with a symbolic height/width; pass latentSize: [height, width]`);
+    throw new RangeError(
+      `${unet.file} declares latent ${describeInfo(unet.latent)} with a symbolic height/width; pass latentSize: [height, width]`,
+    );
   }
   return [unet.latentHeight, unet.latentWidth];
 }
@@ -250,7 +279,10 @@ function timestepCount(info: TensorInfo, rows: number): number {
   if (info.shape.length === 0) return 1;
   const d = info.shape[0];
   if (typeof d === 'number' && d > 0) {
-    if (d !== 1 && d !== rows) throw new RangeError(`timestep input '${info.name}' is ${describeInfo(info)}; a fixed size must be 1 or the row count ${rows}`);
+    if (d !== 1 && d !== rows)
+      throw new RangeError(
+        `timestep input '${info.name}' is ${describeInfo(info)}; a fixed size must be 1 or the row count ${rows}`,
+      );
     return d;
   }
   return typeof d === 'string' && /batch/i.test(d) ? rows : 1;
@@ -267,9 +299,18 @@ function checkRows(name: string, length: number, rowSize: number, what: string, 
 }
 
 /** Copy 1 (broadcast) or `batch` rows of `src` into `dst` starting at row `rowOffset`. */
-function fillRows(name: string, src: ArrayLike<number>, rowSize: number, batch: number, info: TensorInfo, dst: ElementArray, rowOffset: number): void {
+function fillRows(
+  name: string,
+  src: ArrayLike<number>,
+  rowSize: number,
+  batch: number,
+  info: TensorInfo,
+  dst: ElementArray,
+  rowOffset: number,
+): void {
   const r = src.length / rowSize;
-  if (r !== 1 && r !== batch) throw new RangeError(`${name} holds ${r} rows of ${rowSize} values; expected 1 (broadcast) or batch = ${batch}`);
+  if (r !== 1 && r !== batch)
+    throw new RangeError(`${name} holds ${r} rows of ${rowSize} values; expected 1 (broadcast) or batch = ${batch}`);
   if (r === batch) {
     castInto(name, src, info.type, dst, rowOffset * rowSize);
     return;
@@ -278,7 +319,12 @@ function fillRows(name: string, src: ArrayLike<number>, rowSize: number, batch: 
 }
 
 function checkDeclared(name: string, info: TensorInfo, dims: readonly number[]): void {
-  if (dims.length !== info.shape.length || dims.some((d, k) => typeof info.shape[k] === 'number' && (info.shape[k] as number) >= 0 && info.shape[k] !== d)) {
-    throw new RangeError(`${name}: dims [${dims.join(', ')}] do not fit unet input '${info.name}' ${describeInfo(info)}`);
+  if (
+    dims.length !== info.shape.length ||
+    dims.some((d, k) => typeof info.shape[k] === 'number' && (info.shape[k] as number) >= 0 && info.shape[k] !== d)
+  ) {
+    throw new RangeError(
+      `${name}: dims [${dims.join(', ')}] do not fit unet input '${info.name}' ${describeInfo(info)}`,
+    );
   }
 }

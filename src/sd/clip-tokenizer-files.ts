@@ -36,7 +36,8 @@ async function readText(path: string, what: string): Promise<string> {
  * supplies `pad_token` and `model_max_length` unless `opts` gives them.
  */
 export async function loadClipTokenizer(dir: string, opts: LoadClipTokenizerOptions = {}): Promise<ClipTokenizer> {
-  if (typeof dir !== 'string' || dir === '') throw new TypeError(`dir must be a non-empty folder path, got ${JSON.stringify(dir)}`);
+  if (typeof dir !== 'string' || dir === '')
+    throw new TypeError(`dir must be a non-empty folder path, got ${JSON.stringify(dir)}`);
   const [vocab, merges] = await Promise.all([
     readText(join(dir, 'vocab.json'), 'vocab.json'),
     readText(join(dir, 'merges.txt'), 'merges.txt'),

@@ -123,7 +123,10 @@ export function normalizeClipText(text: string): string {
   }
   // Python's str.split() also splits on U+2028/U+2029 (categories Zl/Zp survive _clean_text);
   // JS \s covers them, and every other \s character is gone or mapped to " " by now.
-  const pieces = cleaned.normalize('NFC').split(/\s+/u).filter((p) => p.length > 0);
+  const pieces = cleaned
+    .normalize('NFC')
+    .split(/\s+/u)
+    .filter((p) => p.length > 0);
   return pieces.map((p) => p.toLowerCase()).join(' ');
 }
 
@@ -133,7 +136,7 @@ function describeValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  return `a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}`;
+  return `a ${typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}`;
 }
 
 /** Upper bound on maxLength: guards against configs that store "unbounded" as 1e30. */
@@ -141,7 +144,8 @@ export const MAX_SEQUENCE_LENGTH = 65536;
 
 function checkMaxLength(name: string, v: unknown): number {
   const range = `an integer in [2, ${MAX_SEQUENCE_LENGTH}] (room for bos and eos)`;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be ${range}, got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new TypeError(`${name} must be ${range}, got ${describeValue(v)}`);
   if (v < 2 || v > MAX_SEQUENCE_LENGTH) throw new RangeError(`${name} must be ${range}, got ${v}`);
   return v;
 }
@@ -172,21 +176,29 @@ function parseVocab(vocab: unknown): Map<string, number> {
     try {
       obj = JSON.parse(vocab);
     } catch (e) {
-      throw new TypeError(`files.vocab must be the JSON text of vocab.json (an object token → id): ${(e as Error).message}`);
+      throw new TypeError(
+        `files.vocab must be the JSON text of vocab.json (an object token → id): ${(e as Error).message}`,
+      );
     }
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new TypeError(`files.vocab must be an object mapping token → id (or its JSON text), got ${describeValue(obj)}`);
+    throw new TypeError(
+      `files.vocab must be an object mapping token → id (or its JSON text), got ${describeValue(obj)}`,
+    );
   }
   const map = new Map<string, number>();
   const seen = new Map<number, string>();
   for (const [token, id] of Object.entries(obj as Record<string, unknown>)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new RangeError(`files.vocab[${JSON.stringify(token)}] must be an integer id >= 0, got ${describeValue(id)}`);
+      throw new RangeError(
+        `files.vocab[${JSON.stringify(token)}] must be an integer id >= 0, got ${describeValue(id)}`,
+      );
     }
     const other = seen.get(id);
     if (other !== undefined) {
-      throw new RangeError(`files.vocab ids must be unique: ${JSON.stringify(other)} and ${JSON.stringify(token)} both have id ${id}`);
+      throw new RangeError(
+        `files.vocab ids must be unique: ${JSON.stringify(other)} and ${JSON.stringify(token)} both have id ${id}`,
+      );
     }
     seen.set(id, token);
     map.set(token, id);
@@ -197,7 +209,8 @@ function parseVocab(vocab: unknown): Map<string, number> {
 
 /** merges.txt → rank map keyed "left right" (rank = 0-based line index after the header). */
 function parseMerges(merges: unknown): Map<string, number> {
-  if (typeof merges !== 'string') throw new TypeError(`files.merges must be the text of merges.txt, got ${describeValue(merges)}`);
+  if (typeof merges !== 'string')
+    throw new TypeError(`files.merges must be the text of merges.txt, got ${describeValue(merges)}`);
   // Python: merges.read().strip().split("\n")[1 : 49152-256-2+1]; universal newlines turn \r\n into \n.
   const lines = merges.trim().split(/\r?\n/);
   if (!lines[0].startsWith('#version')) {
@@ -208,7 +221,9 @@ function parseMerges(merges: unknown): Map<string, number> {
   for (let r = 0; r < count; r++) {
     const parts = lines[r + 1].trim().split(/\s+/);
     if (parts.length !== 2 || parts[0] === '') {
-      throw new RangeError(`files.merges line ${r + 2} must be two tokens separated by a space, got ${describeValue(lines[r + 1])}`);
+      throw new RangeError(
+        `files.merges line ${r + 2} must be two tokens separated by a space, got ${describeValue(lines[r + 1])}`,
+      );
     }
     ranks.set(`${parts[0]} ${parts[1]}`, r); // later duplicates win, as in dict(zip(...))
   }
@@ -218,13 +233,16 @@ function parseMerges(merges: unknown): Map<string, number> {
 /** Build a tokenizer from file contents (see the module comment for the algorithm). */
 export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
   if (files === null || typeof files !== 'object') {
-    throw new TypeError(`files must be an object { vocab, merges, padToken?, maxLength? }, got ${describeValue(files)}`);
+    throw new TypeError(
+      `files must be an object { vocab, merges, padToken?, maxLength? }, got ${describeValue(files)}`,
+    );
   }
   const encoder = parseVocab(files.vocab);
   const ranks = parseMerges(files.merges);
   const maxLength = files.maxLength === undefined ? 77 : checkMaxLength('files.maxLength', files.maxLength);
   const padToken = files.padToken === undefined ? EOS_TOKEN : files.padToken;
-  if (typeof padToken !== 'string') throw new TypeError(`files.padToken must be a string, got ${describeValue(padToken)}`);
+  if (typeof padToken !== 'string')
+    throw new TypeError(`files.padToken must be a string, got ${describeValue(padToken)}`);
 
   // Special tokens: ids from the vocab; a vocab without them gets them appended after its largest
   // id, as transformers does for added tokens.
@@ -276,7 +294,7 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
       const second = word[best + 1];
       // Merge every non-overlapping occurrence of (first, second), left to right.
       const merged: string[] = [];
-      for (let i = 0; i < word.length; ) {
+      for (let i = 0; i < word.length;) {
         if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
           merged.push(first + second);
           i += 2;
@@ -339,7 +357,8 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
 
   function encode(text: string, opts?: EncodeOptions): number[] {
     const o = checkOptions('opts', opts);
-    const padding = o.padding === undefined ? 'max_length' : checkChoice('opts.padding', o.padding, ['max_length', 'none'] as const);
+    const padding =
+      o.padding === undefined ? 'max_length' : checkChoice('opts.padding', o.padding, ['max_length', 'none'] as const);
     const truncation = o.truncation === undefined ? true : checkBoolean('opts.truncation', o.truncation);
     const maxLen = o.maxLength === undefined ? maxLength : checkMaxLength('opts.maxLength', o.maxLength);
     if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${describeValue(text)}`);
@@ -348,10 +367,16 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
     return ids;
   }
 
-  function encodeBatch(texts: readonly string[], opts?: EncodeBatchOptions): { ids: number[][]; attentionMask: number[][] } {
+  function encodeBatch(
+    texts: readonly string[],
+    opts?: EncodeBatchOptions,
+  ): { ids: number[][]; attentionMask: number[][] } {
     if (!Array.isArray(texts)) throw new TypeError(`texts must be an array of strings, got ${describeValue(texts)}`);
     const o = checkOptions('opts', opts);
-    const padding = o.padding === undefined ? 'max_length' : checkChoice('opts.padding', o.padding, ['max_length', 'longest'] as const);
+    const padding =
+      o.padding === undefined
+        ? 'max_length'
+        : checkChoice('opts.padding', o.padding, ['max_length', 'longest'] as const);
     const truncation = o.truncation === undefined ? true : checkBoolean('opts.truncation', o.truncation);
     const maxLen = o.maxLength === undefined ? maxLength : checkMaxLength('opts.maxLength', o.maxLength);
     texts.forEach((t, i) => {
@@ -380,7 +405,8 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
       const bytes = new Uint8Array(run.length);
       for (let i = 0; i < run.length; i++) {
         const b = byteDecoder.get(run[i]);
-        if (b === undefined) throw new RangeError(`ids decode to a token with character ${JSON.stringify(run[i])} outside the byte table`);
+        if (b === undefined)
+          throw new RangeError(`ids decode to a token with character ${JSON.stringify(run[i])} outside the byte table`);
         bytes[i] = b;
       }
       const text = utf8Decoder.decode(bytes).replaceAll('</w>', ' ').trim();
@@ -389,7 +415,8 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
     };
     ids.forEach((id, i) => {
       const token = typeof id === 'number' ? decoder.get(id) : undefined;
-      if (token === undefined) throw new RangeError(`ids[${i}] must be a token id of this vocab, got ${describeValue(id)}`);
+      if (token === undefined)
+        throw new RangeError(`ids[${i}] must be a token id of this vocab, got ${describeValue(id)}`);
       if (specialIds.has(id)) {
         if (skip) return;
         flush();

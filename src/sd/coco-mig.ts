@@ -34,7 +34,10 @@ export interface CocoMigEntry {
 
 const entrySchema = z.strictObject({
   caption: z.string(),
-  segment: z.array(z.strictObject({ bbox: boxSchema, label: z.string().min(1) })).min(1).max(28),
+  segment: z
+    .array(z.strictObject({ bbox: boxSchema, label: z.string().min(1) }))
+    .min(1)
+    .max(28),
   image_id: z.union([z.string().regex(/^\d+$/, 'must be a non-negative integer (COCO image id)'), z.int().min(0)]),
 });
 
@@ -43,7 +46,8 @@ const entrySchema = z.strictObject({
  * Errors name the entry and field, e.g. `mig_bench.json: "12".segment[0].bbox: …`.
  */
 export function parseCocoMig(json: unknown, file = 'mig_bench.json'): CocoMigEntry[] {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TypeError(`${file} must hold a JSON object keyed by entry ("0", "1", …)`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new TypeError(`${file} must hold a JSON object keyed by entry ("0", "1", …)`);
   const keys = Object.keys(json).sort((a, b) => {
     const na = /^\d+$/.test(a) ? Number(a) : NaN;
     const nb = /^\d+$/.test(b) ? Number(b) : NaN;
@@ -51,10 +55,15 @@ export function parseCocoMig(json: unknown, file = 'mig_bench.json'): CocoMigEnt
   });
   if (keys.length === 0) throw new RangeError(`${file} holds no entries`);
   if ('models' in json || 'prompt' in json) {
-    throw new TypeError(`${file} looks like an \`amdm generate\` job file (it has "models" or "prompt"), not mig_bench.json (entries keyed "0", "1", … with caption, segment and image_id)`);
+    throw new TypeError(
+      `${file} looks like an \`amdm generate\` job file (it has "models" or "prompt"), not mig_bench.json (entries keyed "0", "1", … with caption, segment and image_id)`,
+    );
   }
   return keys.map((key) => {
-    if (!/^[A-Za-z0-9-]+$/.test(key)) throw new RangeError(`${file}: entry key ${JSON.stringify(key)} must use letters, digits and - only (it becomes part of a file name)`);
+    if (!/^[A-Za-z0-9-]+$/.test(key))
+      throw new RangeError(
+        `${file}: entry key ${JSON.stringify(key)} must use letters, digits and - only (it becomes part of a file name)`,
+      );
     const r = entrySchema.safeParse((json as Record<string, unknown>)[key]);
     if (!r.success) {
       const i = r.error.issues[0];
@@ -69,17 +78,29 @@ export function parseCocoMig(json: unknown, file = 'mig_bench.json'): CocoMigEnt
 export function cocoMigInteract(e: CocoMigEntry): InteractConditions {
   const labels = e.segment.map((s) => s.label);
   const boxes = e.segment.map((s) => s.bbox);
-  return { subjects: labels, objects: [...labels], actions: labels.map(() => 'and'), subjectBoxes: boxes, objectBoxes: [...boxes] };
+  return {
+    subjects: labels,
+    objects: [...labels],
+    actions: labels.map(() => 'and'),
+    subjectBoxes: boxes,
+    objectBoxes: [...boxes],
+  };
 }
 
 /** MIGC conditions of an entry: [caption] + labels and the boxes. */
 export function cocoMigMigc(e: CocoMigEntry, migcSteps?: number): MigcConditions {
-  return { caption: e.caption, phrases: e.segment.map((s) => s.label), boxes: e.segment.map((s) => s.bbox), ...(migcSteps === undefined ? {} : { migcSteps }) };
+  return {
+    caption: e.caption,
+    phrases: e.segment.map((s) => s.label),
+    boxes: e.segment.map((s) => s.bbox),
+    ...(migcSteps === undefined ? {} : { migcSteps }),
+  };
 }
 
 /** `f"{image_id:06d}_{key}.png"`. */
 export function cocoMigFileName(e: Pick<CocoMigEntry, 'imageId' | 'key'>): string {
-  if (!Number.isSafeInteger(e.imageId) || e.imageId < 0) throw new RangeError(`imageId must be a non-negative integer, got ${String(e.imageId)}`);
+  if (!Number.isSafeInteger(e.imageId) || e.imageId < 0)
+    throw new RangeError(`imageId must be a non-negative integer, got ${String(e.imageId)}`);
   return `${String(e.imageId).padStart(6, '0')}_${e.key}.png`;
 }
 
@@ -104,7 +125,8 @@ export const SHARD_ENV = Object.freeze({
 
 function envInt(env: Readonly<Record<string, string | undefined>>, name: string, min: number): number {
   const v = env[name];
-  if (v === undefined || !/^\d+$/.test(v.trim())) throw new RangeError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (v === undefined || !/^\d+$/.test(v.trim()))
+    throw new RangeError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
   const n = Number(v.trim());
   if (n < min) throw new RangeError(`${name} must be ≥ ${min}, got ${n}`);
   return n;
@@ -116,19 +138,27 @@ function envInt(env: Readonly<Record<string, string | undefined>>, name: string,
  * array's SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN (MIN defaults to 0) of
  * SLURM_ARRAY_TASK_COUNT. Undefined → the whole benchmark (0/1).
  */
-export function parseShard(spec: string | undefined, env: Readonly<Record<string, string | undefined>> = {}, shardCount?: number): Shard {
+export function parseShard(
+  spec: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = {},
+  shardCount?: number,
+): Shard {
   if (shardCount !== undefined && (!Number.isInteger(shardCount) || shardCount < 1)) {
     throw new RangeError(`shardCount (--shard-count) must be an integer ≥ 1, got ${String(shardCount)}`);
   }
   if (spec === undefined) {
-    if (shardCount !== undefined && shardCount !== 1) throw new RangeError("shardCount (--shard-count) is only used with --shard auto");
+    if (shardCount !== undefined && shardCount !== 1)
+      throw new RangeError('shardCount (--shard-count) is only used with --shard auto');
     return { index: 0, count: 1 };
   }
   if (typeof spec !== 'string') throw new TypeError(`shard must be "i/n" or "auto", got ${typeof spec}`);
   if (spec === 'auto') {
     let s: Shard;
     if (env[SHARD_ENV.k8s] !== undefined) {
-      if (shardCount === undefined) throw new RangeError(`--shard auto under Kubernetes (${SHARD_ENV.k8s} is set) needs --shard-count (the Job's completions)`);
+      if (shardCount === undefined)
+        throw new RangeError(
+          `--shard auto under Kubernetes (${SHARD_ENV.k8s} is set) needs --shard-count (the Job's completions)`,
+        );
       s = { index: envInt(env, SHARD_ENV.k8s, 0), count: shardCount };
     } else if (env[SHARD_ENV.slurmId] !== undefined) {
       const count = envInt(env, SHARD_ENV.slurmCount, 1);
@@ -143,11 +173,13 @@ export function parseShard(spec: string | undefined, env: Readonly<Record<string
         `--shard auto needs ${SHARD_ENV.k8s} (Kubernetes Indexed Job, with --shard-count) or ${SHARD_ENV.slurmId} and ${SHARD_ENV.slurmCount} (Slurm job array); neither is set`,
       );
     }
-    if (s.index < 0 || s.index >= s.count) throw new RangeError(`--shard auto: shard index ${s.index} is outside [0, ${s.count - 1}] (count ${s.count})`);
+    if (s.index < 0 || s.index >= s.count)
+      throw new RangeError(`--shard auto: shard index ${s.index} is outside [0, ${s.count - 1}] (count ${s.count})`);
     return s;
   }
   const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
-  if (!m) throw new RangeError(`shard must be "i/n" (0-based index i of n shards) or "auto", got ${JSON.stringify(spec)}`);
+  if (!m)
+    throw new RangeError(`shard must be "i/n" (0-based index i of n shards) or "auto", got ${JSON.stringify(spec)}`);
   const index = Number(m[1]);
   const count = Number(m[2]);
   if (count < 1 || index >= count) throw new RangeError(`shard "${spec}": need n ≥ 1 and 0 ≤ i < n`);
@@ -157,7 +189,13 @@ export function parseShard(spec: string | undefined, env: Readonly<Record<string
 
 /** The items of one shard: every n-th item starting at i (levels stay balanced across shards). */
 export function shardItems<T>(items: readonly T[], shard: Shard): T[] {
-  if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+  if (
+    !Number.isInteger(shard.count) ||
+    shard.count < 1 ||
+    !Number.isInteger(shard.index) ||
+    shard.index < 0 ||
+    shard.index >= shard.count
+  ) {
     throw new RangeError(`shard must have integers 0 ≤ index < count, got ${JSON.stringify(shard)}`);
   }
   return items.filter((_, k) => k % shard.count === shard.index);

@@ -80,17 +80,22 @@ const registry = new Map<string, ModelFamily>();
 export function registerFamily<C>(family: ModelFamily<C>, opts: { replace?: boolean } = {}): void {
   if (family === null || typeof family !== 'object') throw new TypeError('family must be a ModelFamily object');
   if (typeof family.kind !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(family.kind)) {
-    throw new RangeError(`family.kind must be a lower-case name (letters, digits, _ or -), got ${JSON.stringify(family.kind)}`);
+    throw new RangeError(
+      `family.kind must be a lower-case name (letters, digits, _ or -), got ${JSON.stringify(family.kind)}`,
+    );
   }
   if (!family.conditionSchema || typeof (family.conditionSchema as ZodType).safeParse !== 'function') {
     throw new TypeError(`family '${family.kind}': conditionSchema must be a zod schema`);
   }
-  if (typeof family.createDenoiser !== 'function') throw new TypeError(`family '${family.kind}': createDenoiser must be a function`);
+  if (typeof family.createDenoiser !== 'function')
+    throw new TypeError(`family '${family.kind}': createDenoiser must be a function`);
   if (family.checkFolder !== undefined && typeof family.checkFolder !== 'function') {
     throw new TypeError(`family '${family.kind}': checkFolder must be a function when given`);
   }
   if (registry.has(family.kind) && !opts.replace) {
-    throw new RangeError(`a model family of kind '${family.kind}' is already registered (pass { replace: true } to replace it)`);
+    throw new RangeError(
+      `a model family of kind '${family.kind}' is already registered (pass { replace: true } to replace it)`,
+    );
   }
   registry.set(family.kind, family as ModelFamily);
 }
@@ -98,7 +103,8 @@ export function registerFamily<C>(family: ModelFamily<C>, opts: { replace?: bool
 /** The family of a kind; the error lists the registered kinds. */
 export function getFamily(kind: string): ModelFamily {
   const f = registry.get(kind);
-  if (!f) throw new RangeError(`unknown model kind ${JSON.stringify(kind)}; registered kinds: ${familyKinds().join(', ')}`);
+  if (!f)
+    throw new RangeError(`unknown model kind ${JSON.stringify(kind)}; registered kinds: ${familyKinds().join(', ')}`);
   return f;
 }
 
@@ -108,7 +114,10 @@ export function familyKinds(): string[] {
 }
 
 /** Encode the prompt (1 row, broadcast to the batch) and, with CFG, the negative prompt. */
-export async function encodePromptPair(ctx: FamilyContext, prompt: string): Promise<{ cond: Float32Array; uncond?: Float32Array }> {
+export async function encodePromptPair(
+  ctx: FamilyContext,
+  prompt: string,
+): Promise<{ cond: Float32Array; uncond?: Float32Array }> {
   if (ctx.guidance === 1) return { cond: (await ctx.encodeText([prompt])).hidden };
   const e = await ctx.encodeText([ctx.negativePrompt, prompt]);
   const row = e.length * e.width;

@@ -35,7 +35,13 @@ import { encodePNG } from '../image/png.ts';
 import { rgbaFromSdImage, type RGBA } from '../image/raster.ts';
 import { decodeLatents } from '../onnx/components.ts';
 import { describeInfo, type SessionOptions } from '../onnx/session.ts';
-import { loadModelFolder, type Component, type ModelFolder, type TextEncoderModel, type VaeDecoderModel } from '../onnx/model-folder.ts';
+import {
+  loadModelFolder,
+  type Component,
+  type ModelFolder,
+  type TextEncoderModel,
+  type VaeDecoderModel,
+} from '../onnx/model-folder.ts';
 import type { ClipTokenizer } from './clip-tokenizer.ts';
 import { loadClipTokenizer } from './clip-tokenizer-files.ts';
 import { getFamily, type FamilyContext, type FamilyDenoiser, type ModelFamily } from './family.ts';
@@ -206,7 +212,10 @@ function parseConditions(family: ModelFamily, value: unknown, where: string): un
   if (!r.success) {
     throw new RangeError(
       r.error.issues
-        .map((i) => `${where}.conditions${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${i.message}`)
+        .map(
+          (i) =>
+            `${where}.conditions${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${i.message}`,
+        )
         .join('; '),
     );
   }
@@ -214,7 +223,8 @@ function parseConditions(family: ModelFamily, value: unknown, where: string): un
 }
 
 function sameSchedule(a: ScheduleConfig, b: ScheduleConfig): string | null {
-  for (const k of Object.keys(a) as (keyof ScheduleConfig)[]) if (a[k] !== b[k]) return `${k}: ${String(b[k])} vs ${String(a[k])}`;
+  for (const k of Object.keys(a) as (keyof ScheduleConfig)[])
+    if (a[k] !== b[k]) return `${k}: ${String(b[k])} vs ${String(a[k])}`;
   return null;
 }
 
@@ -222,23 +232,29 @@ function sameSchedule(a: ScheduleConfig, b: ScheduleConfig): string | null {
 export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipeline> {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const specs = opts.models;
-  if (!Array.isArray(specs) || specs.length < 1) throw new RangeError(`models must be an array of ≥ 1 model specs, got ${describe(specs)}`);
+  if (!Array.isArray(specs) || specs.length < 1)
+    throw new RangeError(`models must be an array of ≥ 1 model specs, got ${describe(specs)}`);
   const N = specs.length;
   const target = checkInt('target', opts.target ?? 0, 0, N - 1);
   const decodeAll = opts.decodeAll ?? false;
   if (typeof decodeAll !== 'boolean') throw new TypeError(`decodeAll must be a boolean, got ${describe(decodeAll)}`);
   if (opts.latentSize !== undefined) {
     const ls = opts.latentSize;
-    if (!Array.isArray(ls) || ls.length !== 2) throw new RangeError(`latentSize must be [height, width], got ${describe(ls)}`);
+    if (!Array.isArray(ls) || ls.length !== 2)
+      throw new RangeError(`latentSize must be [height, width], got ${describe(ls)}`);
     ls.forEach((v, i) => checkInt(`latentSize[${i}]`, v, 1, 4096));
   }
   // Families and their conditions first: pure checks, before any file is opened.
   const families = specs.map((s, i) => {
     const where = `models[${i}]`;
-    if (s === null || typeof s !== 'object') throw new TypeError(`${where} must be an object { folder, kind?, conditions?, name?, prompt? }`);
-    if (typeof s.folder !== 'string' || s.folder === '') throw new TypeError(`${where}.folder must be a non-empty folder path, got ${describe(s.folder)}`);
-    if (s.name !== undefined && typeof s.name !== 'string') throw new TypeError(`${where}.name must be a string, got ${describe(s.name)}`);
-    if (s.prompt !== undefined && typeof s.prompt !== 'string') throw new TypeError(`${where}.prompt must be a string, got ${describe(s.prompt)}`);
+    if (s === null || typeof s !== 'object')
+      throw new TypeError(`${where} must be an object { folder, kind?, conditions?, name?, prompt? }`);
+    if (typeof s.folder !== 'string' || s.folder === '')
+      throw new TypeError(`${where}.folder must be a non-empty folder path, got ${describe(s.folder)}`);
+    if (s.name !== undefined && typeof s.name !== 'string')
+      throw new TypeError(`${where}.name must be a string, got ${describe(s.name)}`);
+    if (s.prompt !== undefined && typeof s.prompt !== 'string')
+      throw new TypeError(`${where}.prompt must be a string, got ${describe(s.prompt)}`);
     let family: ModelFamily;
     try {
       family = getFamily(s.kind ?? 'sd');
@@ -272,7 +288,14 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
         const session = { allowSpinning: opts.models.length > 1 ? false : undefined, ...opts.session };
         const folder = await loadModelFolder(spec.folder, { ...session, components });
         const name = spec.name ?? folder.dir.split(/[\\/]/).pop()!;
-        loaded.push({ index: i, spec, name, folder, family: families[i].family, conditions: families[i].conditions } as LoadedModel);
+        loaded.push({
+          index: i,
+          spec,
+          name,
+          folder,
+          family: families[i].family,
+          conditions: families[i].conditions,
+        } as LoadedModel);
         if (!folder.tokenizer) throw new Error(`model folder ${folder.dir} is missing its tokenizer/ files`);
         const tokenizer = await loadClipTokenizer(folder.tokenizer.dir);
         let encoder: PromptEncoder;
@@ -290,7 +313,9 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
           vae = folder.vaeDecoder ?? vaes.get(vid!)!;
           if (folder.vaeDecoder) vaes.set(vid!, folder.vaeDecoder);
           else if (vae.latentChannels !== folder.unet.latentChannels) {
-            throw new RangeError(`vae_decoder/model.onnx takes ${vae.latentChannels} latent channels but ${folder.unet.file} has ${folder.unet.latentChannels}`);
+            throw new RangeError(
+              `vae_decoder/model.onnx takes ${vae.latentChannels} latent channels but ${folder.unet.file} has ${folder.unet.latentChannels}`,
+            );
           }
         }
         Object.assign(loaded[loaded.length - 1], { name, tokenizer, encoder, vae });
@@ -373,10 +398,14 @@ function latentShape(folder: ModelFolder, size: readonly [number, number] | unde
   const h = u.latentHeight ?? size?.[0];
   const w = u.latentWidth ?? size?.[1];
   if (h === undefined || w === undefined) {
-    throw new RangeError(`${u.file} in ${folder.dir} declares latent ${describeInfo(u.latent)} with a symbolic height/width; give the latent size (height/width)`);
+    throw new RangeError(
+      `${u.file} in ${folder.dir} declares latent ${describeInfo(u.latent)} with a symbolic height/width; give the latent size (height/width)`,
+    );
   }
   if (size && (size[0] !== h || size[1] !== w)) {
-    throw new RangeError(`latent size [${size.join(', ')}] differs from the declared latent ${describeInfo(u.latent)} of ${u.file} in ${folder.dir}`);
+    throw new RangeError(
+      `latent size [${size.join(', ')}] differs from the declared latent ${describeInfo(u.latent)} of ${u.file} in ${folder.dir}`,
+    );
   }
   return [u.latentChannels, h, w];
 }
@@ -389,11 +418,16 @@ function latentShape(folder: ModelFolder, size: readonly [number, number] | unde
 function longPromptWarnings(loaded: readonly LoadedModel[], prompt: string, negativePrompt: string): string[] {
   const out: string[] = [];
   loaded.forEach((m, k) => {
-    for (const [what, text] of [['prompt', m.spec.prompt ?? prompt], ['negativePrompt', negativePrompt]] as const) {
+    for (const [what, text] of [
+      ['prompt', m.spec.prompt ?? prompt],
+      ['negativePrompt', negativePrompt],
+    ] as const) {
       const tokens = m.tokenizer.encode(text, { padding: 'none', truncation: false }).length - 2;
       const reads = m.tokenizer.maxLength - 2;
       if (tokens > reads) {
-        out.push(`models[${k}] (${m.name}): the ${what} is ${tokens} tokens and the text encoder reads ${reads}, so the last ${tokens - reads} are dropped; shorten it`);
+        out.push(
+          `models[${k}] (${m.name}): the ${what} is ${tokens} tokens and the text encoder reads ${reads}, so the last ${tokens - reads} are dropped; shorten it`,
+        );
       }
     }
   });
@@ -431,20 +465,34 @@ function checkPrompts(ro: SdRunOptions): string {
   if (ro === null || typeof ro !== 'object') throw new TypeError('run options must be an object');
   if (typeof ro.prompt !== 'string') throw new TypeError(`prompt must be a string, got ${describe(ro.prompt)}`);
   const negativePrompt = ro.negativePrompt ?? '';
-  if (typeof negativePrompt !== 'string') throw new TypeError(`negativePrompt must be a string, got ${describe(negativePrompt)}`);
-  if (ro.onWarning !== undefined && typeof ro.onWarning !== 'function') throw new TypeError('onWarning must be a function');
+  if (typeof negativePrompt !== 'string')
+    throw new TypeError(`negativePrompt must be a string, got ${describe(negativePrompt)}`);
+  if (ro.onWarning !== undefined && typeof ro.onWarning !== 'function')
+    throw new TypeError('onWarning must be a function');
   return negativePrompt;
 }
 
 /** `validate`: every check of a run, and the warnings about prompts the text encoder cuts; no model runs. */
-function validateRun(loaded: readonly LoadedModel[], target: number, shape: [number, number, number], schedule: NoiseSchedule, ro: SdRunOptions): void {
+function validateRun(
+  loaded: readonly LoadedModel[],
+  target: number,
+  shape: [number, number, number],
+  schedule: NoiseSchedule,
+  ro: SdRunOptions,
+): void {
   const negativePrompt = checkPrompts(ro);
   if (ro.onWarning) for (const w of longPromptWarnings(loaded, ro.prompt, negativePrompt)) ro.onWarning(w);
   checkRunOptions(ro, loaded.length, target, shape, schedule);
 }
 
 /** Checks the run options after the prompts, the sampler's through its own resolver: no model runs. */
-function checkRunOptions(ro: SdRunOptions, N: number, target: number, shape: [number, number, number], schedule: NoiseSchedule): RunSettings {
+function checkRunOptions(
+  ro: SdRunOptions,
+  N: number,
+  target: number,
+  shape: [number, number, number],
+  schedule: NoiseSchedule,
+): RunSettings {
   const negativePrompt = ro.negativePrompt ?? '';
   const steps = checkInt('steps', ro.steps ?? AMDM_DEFAULTS.steps, 1, schedule.alphasCumprod.length);
   const aggregateSteps = ro.aggregateSteps ?? sdAggregateSteps(steps);
@@ -452,20 +500,36 @@ function checkRunOptions(ro: SdRunOptions, N: number, target: number, shape: [nu
   if (!Number.isFinite(guidance)) throw new RangeError(`guidance must be a finite number >= 0, got ${guidance}`);
   const seed = checkInt('seed', ro.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER);
   const batch = checkInt('batch', ro.batch ?? AMDM_DEFAULTS.batch, 1, 1024);
-  const scalingFactor = checkNumber('scalingFactor', ro.scalingFactor ?? SD_SCALING_FACTOR, 0, Infinity, { minExclusive: true });
-  if (!Number.isFinite(scalingFactor)) throw new RangeError(`scalingFactor must be a finite number > 0, got ${scalingFactor}`);
+  const scalingFactor = checkNumber('scalingFactor', ro.scalingFactor ?? SD_SCALING_FACTOR, 0, Infinity, {
+    minExclusive: true,
+  });
+  if (!Number.isFinite(scalingFactor))
+    throw new RangeError(`scalingFactor must be a finite number > 0, got ${scalingFactor}`);
   const preset = checkOneOf('preset', ro.preset ?? 'paper', PRESETS);
   const ddimEta = ro.ddimEta ?? AMDM_DEFAULTS.ddimEta;
   if (preset === 'reference') {
     if (!ro.reference || typeof ro.reference !== 'object') {
       throw new TypeError("reference must be { omegas, optimStart, optimEnd, p } when preset is 'reference'");
     }
-    if (ddimEta !== 0) throw new RangeError(`ddimEta must be 0 with preset 'reference' (the official code is deterministic DDIM), got ${ddimEta}`);
+    if (ddimEta !== 0)
+      throw new RangeError(
+        `ddimEta must be 0 with preset 'reference' (the official code is deterministic DDIM), got ${ddimEta}`,
+      );
   }
-  if (ro.onProgress !== undefined && typeof ro.onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  if (ro.onProgress !== undefined && typeof ro.onProgress !== 'function')
+    throw new TypeError('onProgress must be a function');
   if (ro.onStep !== undefined && typeof ro.onStep !== 'function') throw new TypeError('onStep must be a function');
   const common = { target, steps, shape, batch, seed, schedule };
-  const paper = { ...common, aggregateSteps, weights: ro.weights, deviation: ro.deviation, eta: ro.eta, etaScale: ro.etaScale, rule: ro.rule, ddimEta };
+  const paper = {
+    ...common,
+    aggregateSteps,
+    weights: ro.weights,
+    deviation: ro.deviation,
+    eta: ro.eta,
+    etaScale: ro.etaScale,
+    rule: ro.rule,
+    ddimEta,
+  };
   let reference: RunSettings['reference'] = null;
   if (preset === 'reference') {
     const { omegas, optimStart, optimEnd, p } = ro.reference!;
@@ -508,13 +572,21 @@ async function runPipeline(
 
   try {
     const trace: StepTrace[] | null = ro.trace && run.preset === 'paper' ? [] : null;
-    const onStep = trace || ro.onStep ? (s: StepTrace) => { trace?.push(s); ro.onStep?.(s); } : undefined;
+    const onStep =
+      trace || ro.onStep
+        ? (s: StepTrace) => {
+            trace?.push(s);
+            ro.onStep?.(s);
+          }
+        : undefined;
     const r = run.reference
       ? await sampleAMDMReference({ ...run.reference, models })
       : await sampleAMDM({ ...run.paper, models, signal: ro.signal, onStep });
     const { latents, modelLatents, calls, timesteps: ts } = r;
     const aggregatedAt = 'aggregatedAt' in r ? r.aggregatedAt : null;
-    const finishCalls = decodeAll ? await finishOwnRuns(models, target, r, run, ro.signal) : new Array<number>(loaded.length).fill(0);
+    const finishCalls = decodeAll
+      ? await finishOwnRuns(models, target, r, run, ro.signal)
+      : new Array<number>(loaded.length).fill(0);
 
     let vaeRuns = 0;
     const decode = async (k: number, lat: Float32Array): Promise<ModelImages> => {
@@ -549,7 +621,12 @@ async function runPipeline(
 }
 
 /** Each model's family denoiser for this run's prompt (released again if one fails). */
-async function createDenoisers(loaded: readonly LoadedModel[], ro: SdRunOptions, run: RunSettings, shape: [number, number, number]): Promise<FamilyDenoiser[]> {
+async function createDenoisers(
+  loaded: readonly LoadedModel[],
+  ro: SdRunOptions,
+  run: RunSettings,
+  shape: [number, number, number],
+): Promise<FamilyDenoiser[]> {
   const denoisers: FamilyDenoiser[] = [];
   try {
     for (const m of loaded) {
@@ -592,8 +669,17 @@ async function finishOwnRuns(
   for (let k = 0; k < models.length; k++) {
     if (k === target) continue;
     const own = await sampleDDIM(models[k], {
-      steps, timesteps: r.timesteps, startStep: r.calls[k], latents: r.modelLatents[k], stream: 1000 + k,
-      ddimEta, seed, shape, batch, schedule, signal,
+      steps,
+      timesteps: r.timesteps,
+      startStep: r.calls[k],
+      latents: r.modelLatents[k],
+      stream: 1000 + k,
+      ddimEta,
+      seed,
+      shape,
+      batch,
+      schedule,
+      signal,
     });
     r.modelLatents[k] = own.latents;
     finishCalls[k] = own.calls[0];
@@ -602,14 +688,22 @@ async function finishOwnRuns(
 }
 
 /** The VAE decoder on latents / scaling factor, then each sample as RGBA and PNG. */
-async function decodeModel(m: LoadedModel, k: number, lat: Float32Array, run: RunSettings, latentSize: [number, number]): Promise<ModelImages> {
+async function decodeModel(
+  m: LoadedModel,
+  k: number,
+  lat: Float32Array,
+  run: RunSettings,
+  latentSize: [number, number],
+): Promise<ModelImages> {
   const { batch, scalingFactor } = run;
   const vae = m.vae!;
   const scaled = new Float32Array(lat.length);
   for (let i = 0; i < lat.length; i++) scaled[i] = lat[i] / scalingFactor;
   const { image, dims } = await decodeLatents(vae, scaled, batch, latentSize);
   if (dims.length !== 4 || dims[0] !== batch || dims[1] !== 3) {
-    throw new RangeError(`${m.folder.dir}/${vae.file} returned an image of dims [${dims.join(', ')}]; expected [${batch}, 3, height, width]`);
+    throw new RangeError(
+      `${m.folder.dir}/${vae.file} returned an image of dims [${dims.join(', ')}]; expected [${batch}, 3, height, width]`,
+    );
   }
   const [, , H, W] = dims;
   const images: RGBA[] = [];

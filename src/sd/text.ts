@@ -14,9 +14,14 @@ import type { ClipTokenizer } from './clip-tokenizer.ts';
 import type { PromptEncoding } from './family.ts';
 
 /** Token ids of `texts`, each padded/truncated to `length` (default: the tokenizer's maxLength), row-major. */
-export function tokenizePrompts(tokenizer: ClipTokenizer, texts: readonly string[], length = tokenizer.maxLength): number[] {
+export function tokenizePrompts(
+  tokenizer: ClipTokenizer,
+  texts: readonly string[],
+  length = tokenizer.maxLength,
+): number[] {
   if (!Array.isArray(texts) || texts.length === 0) throw new TypeError('texts must be a non-empty array of strings');
-  if (!Number.isInteger(length) || length < 2) throw new RangeError(`length must be an integer >= 2, got ${String(length)}`);
+  if (!Number.isInteger(length) || length < 2)
+    throw new RangeError(`length must be an integer >= 2, got ${String(length)}`);
   const ids: number[] = [];
   texts.forEach((t, i) => {
     if (typeof t !== 'string') throw new TypeError(`texts[${i}] must be a string, got ${typeof t}`);
@@ -39,7 +44,8 @@ export interface PromptEncoder {
  * text (default: the graph's fixed sequence dim, else the tokenizer's maxLength, 77 for SD).
  */
 export function promptEncoder(model: TextEncoderModel, tokenizer: ClipTokenizer, length?: number): PromptEncoder {
-  if (!model || typeof model !== 'object' || !model.session) throw new TypeError('model must be a TextEncoderModel (loadModelFolder(...).textEncoder)');
+  if (!model || typeof model !== 'object' || !model.session)
+    throw new TypeError('model must be a TextEncoderModel (loadModelFolder(...).textEncoder)');
   if (!tokenizer || typeof tokenizer.encode !== 'function') throw new TypeError('tokenizer must be a ClipTokenizer');
   const declared = model.ids.shape[1];
   const L = length ?? (typeof declared === 'number' && declared > 0 ? declared : tokenizer.maxLength);
@@ -53,13 +59,15 @@ export function promptEncoder(model: TextEncoderModel, tokenizer: ClipTokenizer,
       return runs;
     },
     async encode(texts) {
-      if (!Array.isArray(texts) || texts.length === 0) throw new TypeError('texts must be a non-empty array of strings');
+      if (!Array.isArray(texts) || texts.length === 0)
+        throw new TypeError('texts must be a non-empty array of strings');
       const missing = [...new Set(texts.filter((t) => !rows.has(t)))];
       if (missing.length > 0) {
         const ids = tokenizePrompts(tokenizer, missing, L);
         const e = await encodeTokenIds(model, ids, missing.length);
         runs++;
-        if (e.sequence !== L) throw new RangeError(`${model.file}: last_hidden_state has ${e.sequence} positions, expected ${L}`);
+        if (e.sequence !== L)
+          throw new RangeError(`${model.file}: last_hidden_state has ${e.sequence} positions, expected ${L}`);
         missing.forEach((t, r) => {
           rows.set(t, {
             hidden: e.hidden.slice(r * L * D, (r + 1) * L * D),

@@ -7,11 +7,15 @@ import { HttpError } from './errors.ts';
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get('content-type');
   if (type !== null && !/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, `content-type must be application/json, got ${JSON.stringify(type)}`, { field: 'content-type' });
+    throw new HttpError(415, `content-type must be application/json, got ${JSON.stringify(type)}`, {
+      field: 'content-type',
+    });
   }
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
-    throw new HttpError(413, `body: ${declared} bytes is over this server's limit of ${maxBytes} bytes`, { field: 'body' });
+    throw new HttpError(413, `body: ${declared} bytes is over this server's limit of ${maxBytes} bytes`, {
+      field: 'body',
+    });
   }
   if (!request.body) throw new HttpError(400, 'body: a JSON object is required', { field: 'body' });
   const reader = request.body.getReader();
@@ -39,6 +43,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   } catch (e) {
     throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`, { field: 'body' });
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new HttpError(400, 'body must be a JSON object', { field: 'body' });
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new HttpError(400, 'body must be a JSON object', { field: 'body' });
   return json;
 }

@@ -3,7 +3,11 @@ export class HttpError extends Error {
   readonly status: number;
   readonly field?: string;
   readonly headers?: Record<string, string>;
-  constructor(status: number, message: string, opts: { field?: string; headers?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(
+    status: number,
+    message: string,
+    opts: { field?: string; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'HttpError';
     this.status = status;
@@ -14,7 +18,10 @@ export class HttpError extends Error {
 
 /** A JSON answer: `{ error, field? }` for errors, the value otherwise. */
 export function jsonResponse(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(`${JSON.stringify(value)}\n`, { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+  return new Response(`${JSON.stringify(value)}\n`, {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
 }
 
 export function errorResponse(e: HttpError): Response {

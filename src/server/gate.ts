@@ -48,9 +48,13 @@ export function createGate(running: number, queued: number): Gate {
       }
       if (waiting.length >= queued) {
         return Promise.reject(
-          new HttpError(429, `the server is busy: ${active} job(s) running and ${waiting.length} waiting (limits ${running} and ${queued}); retry later`, {
-            headers: { 'retry-after': '5' },
-          }),
+          new HttpError(
+            429,
+            `the server is busy: ${active} job(s) running and ${waiting.length} waiting (limits ${running} and ${queued}); retry later`,
+            {
+              headers: { 'retry-after': '5' },
+            },
+          ),
         );
       }
       return new Promise((resolve, reject) => {

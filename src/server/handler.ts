@@ -69,14 +69,18 @@ const FORMATS = ['png', 'json', 'events'] as const;
 type Format = (typeof FORMATS)[number];
 
 function checkCount(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new RangeError(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function formatOf(request: Request, url: URL): Format {
   const f = url.searchParams.get('format');
   if (f !== null) {
-    if (!(FORMATS as readonly string[]).includes(f)) throw new HttpError(400, `format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(f)}`, { field: 'format' });
+    if (!(FORMATS as readonly string[]).includes(f))
+      throw new HttpError(400, `format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(f)}`, {
+        field: 'format',
+      });
     return f as Format;
   }
   const accept = request.headers.get('accept') ?? '';
@@ -90,21 +94,27 @@ function parseBody<T>(schema: ZodType<T>, body: unknown, what: string): T {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issues = r.error.issues;
-  throw new HttpError(400, `${what}: ${issues.map((i) => `${formatJobPath(i.path)}: ${i.message}`).join('; ')}`, { field: formatJobPath(issues[0].path) });
+  throw new HttpError(400, `${what}: ${issues.map((i) => `${formatJobPath(i.path)}: ${i.message}`).join('; ')}`, {
+    field: formatJobPath(issues[0].path),
+  });
 }
 
 function atMost(field: string, value: number, limit: number): void {
   if (value > limit) throw new HttpError(400, `${field}: must be ≤ ${limit} on this server, got ${value}`, { field });
 }
 
-const pngResponse = (bytes: Uint8Array) => new Response(new Uint8Array(bytes), { headers: { 'content-type': 'image/png' } });
+const pngResponse = (bytes: Uint8Array) =>
+  new Response(new Uint8Array(bytes), { headers: { 'content-type': 'image/png' } });
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export function createHandler(options: HandlerOptions = {}): AmdmHandler {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   for (const [k, v] of Object.entries(limits)) checkCount(`limits.${k}`, v, 1);
-  const gate = createGate(checkCount('concurrency', options.concurrency ?? 1, 1), checkCount('queue', options.queue ?? 8, 0));
+  const gate = createGate(
+    checkCount('concurrency', options.concurrency ?? 1, 1),
+    checkCount('queue', options.queue ?? 8, 0),
+  );
   const cache = createPipelineCache(checkCount('pipelines', options.pipelines ?? 2, 1));
   const roots: Promise<ModelRoots> = modelRoots(options.modelRoots ?? []);
   roots.catch(() => undefined); // reported by ready() and by every request
@@ -148,11 +158,20 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       const folder = await r.resolve(m.folder, `models[${i}].folder`, 'folder');
       const c = m.conditions as Record<string, unknown> | undefined;
       // the one file a condition names (an IP-Adapter style image) must be inside the roots too
-      const conditions = c && typeof c.image === 'string' ? { ...c, image: await r.resolve(c.image, `models[${i}].conditions.image`, 'file') } : c;
+      const conditions =
+        c && typeof c.image === 'string'
+          ? { ...c, image: await r.resolve(c.image, `models[${i}].conditions.image`, 'file') }
+          : c;
       models.push({ ...m, folder, conditions });
     }
     const session = options.session ?? {};
-    return { ...job, models, device: session.device ?? job.device, backend: session.backend ?? job.backend, threads: session.threads ?? job.threads };
+    return {
+      ...job,
+      models,
+      device: session.device ?? job.device,
+      backend: session.backend ?? job.backend,
+      threads: session.threads ?? job.threads,
+    };
   };
 
   /** JSON of a finished job; folders as the request named them, not as server paths. */
@@ -164,7 +183,11 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       trace: run.trace,
       resolved: {
         ...resolved,
-        job: { ...resolved.job, output: undefined, models: resolved.job.models.map((m, k) => ({ ...m, folder: folders[k] })) },
+        job: {
+          ...resolved.job,
+          output: undefined,
+          models: resolved.job.models.map((m, k) => ({ ...m, folder: folders[k] })),
+        },
         models: resolved.models.map((m, k) => ({ ...m, folder: folders[k] })),
       },
     };
@@ -175,7 +198,11 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     const job = await serverJob(asked);
     const images = job.batch * (job.saveAll ? job.models.length : 1);
     if (format === 'png' && images !== 1) {
-      throw new HttpError(400, `format: png answers one image, this job makes ${images} (batch ${job.batch}${job.saveAll ? ', saveAll' : ''}); ask for format json`, { field: 'format' });
+      throw new HttpError(
+        400,
+        `format: png answers one image, this job makes ${images} (batch ${job.batch}${job.saveAll ? ', saveAll' : ''}); ask for format json`,
+        { field: 'format' },
+      );
     }
     const label = `generate (${job.models.length} model(s), ${job.steps} steps)`;
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
@@ -184,13 +211,17 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
           pipelines: cache,
           signal,
           log,
-          onReady: send && ((p) => send('ready', { models: p.models.map((m) => m.name), shape: p.shape, steps: job.steps })),
+          onReady:
+            send && ((p) => send('ready', { models: p.models.map((m) => m.name), shape: p.shape, steps: job.steps })),
           onStep: send && ((s) => send('step', s)),
         }).catch((e) => {
           throw signal.aborted || e instanceof HttpError ? e : new HttpError(400, (e as Error).message, { cause: e });
         }),
       );
-    if (format === 'events') return eventStream(request.signal, async (signal, send) => send('result', jobJson(await run(signal, send), asked)));
+    if (format === 'events')
+      return eventStream(request.signal, async (signal, send) =>
+        send('result', jobJson(await run(signal, send), asked)),
+      );
     const done = await run(request.signal);
     return format === 'png' ? pngResponse(done.files[0].data as Uint8Array) : jsonResponse(jobJson(done, asked));
   };
@@ -199,20 +230,38 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     const settings: DemoSettings = parseBody(demoSchema, await readJsonBody(request, limits.bodyBytes), 'demo');
     atMost('steps', settings.steps, limits.steps);
     atMost('prompts × samples', settings.prompts * settings.samples, limits.demoSamples);
-    if (format === 'png' && settings.gridPrompts === 0) throw new HttpError(400, 'format: png answers the grid, and gridPrompts is 0; ask for format json', { field: 'format' });
+    if (format === 'png' && settings.gridPrompts === 0)
+      throw new HttpError(400, 'format: png answers the grid, and gridPrompts is 0; ask for format json', {
+        field: 'format',
+      });
     const factory = settings.backend === 'onnx' ? onnxExpertFactory(options.session?.backend) : undefined;
     const label = `demo (${settings.prompts} prompts × ${settings.samples} samples, ${settings.steps} steps, ${settings.backend})`;
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
-      inSlot(label, signal, () => computeDemo(settings, { factory, signal, yieldMs: 20, onProgress: send && ((p) => send('progress', p)) }));
-    const json = (d: Awaited<ReturnType<typeof run>>) => ({ settings, lines: d.lines, results: d.results, grid: d.grid && base64(d.grid) });
-    if (format === 'events') return eventStream(request.signal, async (signal, send) => send('result', json(await run(signal, send))));
+      inSlot(label, signal, () =>
+        computeDemo(settings, { factory, signal, yieldMs: 20, onProgress: send && ((p) => send('progress', p)) }),
+      );
+    const json = (d: Awaited<ReturnType<typeof run>>) => ({
+      settings,
+      lines: d.lines,
+      results: d.results,
+      grid: d.grid && base64(d.grid),
+    });
+    if (format === 'events')
+      return eventStream(request.signal, async (signal, send) => send('result', json(await run(signal, send))));
     const done = await run(request.signal);
     return format === 'png' ? pngResponse(done.grid!) : jsonResponse(json(done));
   };
 
   const health = async (): Promise<Response> => {
     await roots;
-    return jsonResponse({ status: 'ok', running: gate.running, queued: gate.queued, ...counts, pipelines: cache.size, limits });
+    return jsonResponse({
+      status: 'ok',
+      running: gate.running,
+      queued: gate.queued,
+      ...counts,
+      pipelines: cache.size,
+      limits,
+    });
   };
 
   const route = async (request: Request): Promise<Response> => {
@@ -224,8 +273,15 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       '/v1/demo': ['POST', () => demo(request, formatOf(request, url))],
     };
     const hit = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
-    if (!hit) throw new HttpError(404, `no route ${url.pathname}; routes: GET /health, POST /v1/generate, POST /v1/demo, GET /playground/ (the page)`);
-    if (request.method !== hit[0]) throw new HttpError(405, `${url.pathname} takes ${hit[0]}, got ${request.method}`, { headers: { allow: hit[0] } });
+    if (!hit)
+      throw new HttpError(
+        404,
+        `no route ${url.pathname}; routes: GET /health, POST /v1/generate, POST /v1/demo, GET /playground/ (the page)`,
+      );
+    if (request.method !== hit[0])
+      throw new HttpError(405, `${url.pathname} takes ${hit[0]}, got ${request.method}`, {
+        headers: { allow: hit[0] },
+      });
     return hit[1]();
   };
 
@@ -252,19 +308,31 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
  * Server-sent events: `work` sends events until it resolves; a thrown error becomes an `error`
  * event. A client that cancels the stream (or whose request is aborted) aborts `work`'s signal.
  */
-function eventStream(requestSignal: AbortSignal, work: (signal: AbortSignal, send: (event: string, data: unknown) => void) => Promise<void>): Response {
+function eventStream(
+  requestSignal: AbortSignal,
+  work: (signal: AbortSignal, send: (event: string, data: unknown) => void) => Promise<void>,
+): Response {
   const cancel = new AbortController();
   const signal = AbortSignal.any([requestSignal, cancel.signal]);
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const send = (event: string, data: unknown) => {
-        if (!signal.aborted) controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v))}\n\n`));
+        if (!signal.aborted)
+          controller.enqueue(
+            encoder.encode(
+              `event: ${event}\ndata: ${JSON.stringify(data, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v))}\n\n`,
+            ),
+          );
       };
       work(signal, send)
         .catch((e) => {
           const err = e instanceof HttpError ? e : new HttpError(500, (e as Error)?.message ?? String(e));
-          send('error', { status: err.status, error: err.message, ...(err.field !== undefined ? { field: err.field } : {}) });
+          send('error', {
+            status: err.status,
+            error: err.message,
+            ...(err.field !== undefined ? { field: err.field } : {}),
+          });
         })
         .finally(() => {
           try {
@@ -278,5 +346,7 @@ function eventStream(requestSignal: AbortSignal, work: (signal: AbortSignal, sen
       cancel.abort(new DOMException('the client closed the event stream', 'AbortError'));
     },
   });
-  return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' } });
+  return new Response(body, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' },
+  });
 }

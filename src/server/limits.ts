@@ -14,4 +14,11 @@ export interface ServerLimits {
   demoSamples: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({ bodyBytes: 1 << 20, steps: 100, batch: 4, imageSide: 1024, models: 4, demoSamples: 64 });
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  bodyBytes: 1 << 20,
+  steps: 100,
+  batch: 4,
+  imageSide: 1024,
+  models: 4,
+  demoSamples: 64,
+});

@@ -36,7 +36,10 @@ export function createPipelineCache(max: number): PipelineCache {
       if (entries.size <= max) break;
       if (e.users > 0) continue;
       entries.delete(key);
-      await e.pipeline.then((p) => p.release(), () => undefined);
+      await e.pipeline.then(
+        (p) => p.release(),
+        () => undefined,
+      );
     }
   };
   return {
@@ -81,10 +84,15 @@ export function createPipelineCache(max: number): PipelineCache {
       closed = true;
       const all = [...entries.values()];
       entries.clear();
-      await Promise.all(all.map(async (e) => {
-        await e.turn;
-        await e.pipeline.then((p) => p.release(), () => undefined);
-      }));
+      await Promise.all(
+        all.map(async (e) => {
+          await e.turn;
+          await e.pipeline.then(
+            (p) => p.release(),
+            () => undefined,
+          );
+        }),
+      );
     },
   };
 }

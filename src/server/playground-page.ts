@@ -27,21 +27,27 @@ export function isPlaygroundPath(path: string): boolean {
 
 /** The page's route over the build folder `dir` (null: no page). */
 export function playgroundRoute(dir: string | null): (request: Request, path: string) => Promise<Response> {
-  if (dir !== null && (typeof dir !== 'string' || dir === '')) throw new TypeError(`playground must be a folder path or null, got ${JSON.stringify(dir)}`);
+  if (dir !== null && (typeof dir !== 'string' || dir === ''))
+    throw new TypeError(`playground must be a folder path or null, got ${JSON.stringify(dir)}`);
   const built = async () => dir !== null && (await readStaticFile(dir, '/')).status === 200;
   const notBuilt = () => {
     const where = dir === null ? 'this server was started without one' : `${join(dir, 'index.html')} does not exist`;
-    return new HttpError(404, `the playground page is not built (${where}): run \`${PLAYGROUND_BUILD_COMMAND}\` in the amdm checkout, or give the server the folder of a built page (amdm serve --playground <dir>, createHandler's playground option)`);
+    return new HttpError(
+      404,
+      `the playground page is not built (${where}): run \`${PLAYGROUND_BUILD_COMMAND}\` in the amdm checkout, or give the server the folder of a built page (amdm serve --playground <dir>, createHandler's playground option)`,
+    );
   };
   return async (request, path) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, `${path} takes GET or HEAD, got ${request.method}`, { headers: { allow: 'GET, HEAD' } });
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      throw new HttpError(405, `${path} takes GET or HEAD, got ${request.method}`, { headers: { allow: 'GET, HEAD' } });
     if (dir === null) throw notBuilt();
     if (path === '/' || path === '/playground') {
       if (!(await built())) throw notBuilt();
       return new Response(null, { status: 302, headers: { location: 'playground/' } }); // relative: also right behind a path prefix
     }
     const got = await readStaticFile(dir, path.slice('/playground'.length));
-    if (got.status === 404) throw (await built()) ? new HttpError(404, `the playground page has no file ${path}`) : notBuilt();
+    if (got.status === 404)
+      throw (await built()) ? new HttpError(404, `the playground page has no file ${path}`) : notBuilt();
     if (got.status !== 200) throw new HttpError(got.status, `${path}: ${got.message}`);
     const headers = { 'content-type': got.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
     return new Response(request.method === 'HEAD' ? null : new Uint8Array(got.body), { headers });

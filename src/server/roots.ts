@@ -23,7 +23,8 @@ export async function modelRoots(roots: readonly string[]): Promise<ModelRoots> 
   if (!Array.isArray(roots)) throw new TypeError('modelRoots must be an array of folder paths');
   const real: string[] = [];
   for (const [i, r] of roots.entries()) {
-    if (typeof r !== 'string' || r === '') throw new TypeError(`modelRoots[${i}] must be a non-empty folder path, got ${JSON.stringify(r)}`);
+    if (typeof r !== 'string' || r === '')
+      throw new TypeError(`modelRoots[${i}] must be a non-empty folder path, got ${JSON.stringify(r)}`);
     const st = await stat(r).catch(() => null);
     if (!st?.isDirectory()) throw new RangeError(`modelRoots[${i}]: ${resolve(r)} is not a folder`);
     real.push(await realpath(r));
@@ -31,14 +32,28 @@ export async function modelRoots(roots: readonly string[]): Promise<ModelRoots> 
   return {
     roots: real,
     async resolve(path, field, kind) {
-      if (real.length === 0) throw new HttpError(403, `${field}: this server has no model roots configured, so no job can name a model`, { field });
-      if (typeof path !== 'string' || path === '' || isAbsolute(path) || path.split(/[\\/]/).includes('..') || path.includes('\0')) {
-        throw new HttpError(400, `${field} must be a path relative to a model root, without '..', got ${JSON.stringify(path)}`, { field });
+      if (real.length === 0)
+        throw new HttpError(403, `${field}: this server has no model roots configured, so no job can name a model`, {
+          field,
+        });
+      if (
+        typeof path !== 'string' ||
+        path === '' ||
+        isAbsolute(path) ||
+        path.split(/[\\/]/).includes('..') ||
+        path.includes('\0')
+      ) {
+        throw new HttpError(
+          400,
+          `${field} must be a path relative to a model root, without '..', got ${JSON.stringify(path)}`,
+          { field },
+        );
       }
       for (const root of real) {
         const p = await realpath(resolve(root, path)).catch(() => null);
         if (p === null) continue;
-        if (!inside(root, p)) throw new HttpError(400, `${field}: ${JSON.stringify(path)} leads outside the model roots`, { field });
+        if (!inside(root, p))
+          throw new HttpError(400, `${field}: ${JSON.stringify(path)} leads outside the model roots`, { field });
         const st = await stat(p);
         if (kind === 'folder' ? st.isDirectory() : st.isFile()) return p;
       }

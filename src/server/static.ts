@@ -46,7 +46,11 @@ export async function readStaticFile(root: string, urlPath: string): Promise<Sta
   if (real === null) return { status: 404, message: `not found: ${path}` };
   if (!inside(await realpath(base), real)) return { status: 403, message: 'outside the served folder' };
   try {
-    return { status: 200, body: await readFile(real), type: CONTENT_TYPES[extname(real)] ?? 'application/octet-stream' };
+    return {
+      status: 200,
+      body: await readFile(real),
+      type: CONTENT_TYPES[extname(real)] ?? 'application/octet-stream',
+    };
   } catch {
     return { status: 404, message: `not found: ${path}` }; // a folder, or unreadable
   }

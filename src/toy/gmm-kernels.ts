@@ -26,10 +26,18 @@ export function rowNorms2(x: Float32Array, batch: number, dim: number, xNorm2: F
  * (x ≈ aμₖ, the case in which a small cₖ amplifies the error) the distance is recomputed directly.
  */
 export function isotropicLogLik(
-  x: Float32Array, batch: number, dim: number,
-  means: Float32Array, muNorm2: Float64Array, active: Int32Array,
-  a: number, logNorm: Float64Array, invC: Float64Array, xNorm2: Float64Array,
-  L: Float64Array, K: number,
+  x: Float32Array,
+  batch: number,
+  dim: number,
+  means: Float32Array,
+  muNorm2: Float64Array,
+  active: Int32Array,
+  a: number,
+  logNorm: Float64Array,
+  invC: Float64Array,
+  xNorm2: Float64Array,
+  L: Float64Array,
+  K: number,
 ): void {
   const twoA = 2 * a;
   for (let ai = 0; ai < active.length; ai++) {
@@ -41,8 +49,14 @@ export function isotropicLogLik(
     let b = 0;
     // four samples per pass over the mean: each mean value is loaded once for four dot products
     for (; b + 3 < batch; b += 4) {
-      const x0 = b * dim, x1 = x0 + dim, x2 = x1 + dim, x3 = x2 + dim;
-      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+      const x0 = b * dim,
+        x1 = x0 + dim,
+        x2 = x1 + dim,
+        x3 = x2 + dim;
+      let d0 = 0,
+        d1 = 0,
+        d2 = 0,
+        d3 = 0;
       for (let j = 0; j < dim; j++) {
         const m = means[o + j];
         d0 += x[x0 + j] * m;
@@ -65,7 +79,17 @@ export function isotropicLogLik(
 }
 
 /** ‖x − aμ‖² from the expansion ‖x‖² − 2a⟨x, μ⟩ + a²‖μ‖², recomputed directly where it cancels. */
-function dist2(x: Float32Array, xo: number, means: Float32Array, o: number, dim: number, a: number, xn2: number, twoADot: number, am2: number): number {
+function dist2(
+  x: Float32Array,
+  xo: number,
+  means: Float32Array,
+  o: number,
+  dim: number,
+  a: number,
+  xn2: number,
+  twoADot: number,
+  am2: number,
+): number {
   const d2 = xn2 - twoADot + am2;
   if (d2 >= 1e-6 * (xn2 + am2)) return d2;
   let s = 0;
@@ -78,10 +102,15 @@ function dist2(x: Float32Array, xo: number, means: Float32Array, o: number, dim:
 
 /** Diagonal ℓₖ(x) = logNormₖ − ½ Σⱼ (xⱼ − aμₖⱼ)²/c_kj, component k streamed against every sample. */
 export function diagonalLogLik(
-  x: Float32Array, batch: number, dim: number,
-  aMeans: Float64Array, active: Int32Array,
-  logNorm: Float64Array, invC: Float64Array,
-  L: Float64Array, K: number,
+  x: Float32Array,
+  batch: number,
+  dim: number,
+  aMeans: Float64Array,
+  active: Int32Array,
+  logNorm: Float64Array,
+  invC: Float64Array,
+  L: Float64Array,
+  K: number,
 ): void {
   for (let ai = 0; ai < active.length; ai++) {
     const k = active[ai];
@@ -125,9 +154,16 @@ export function logSumExpRows(L: Float64Array, batch: number, K: number, logQ: F
  * Sample-major: one accumulator row stays in cache while the means stream past it.
  */
 export function isotropicNegScore(
-  x: Float32Array, batch: number, dim: number,
-  means: Float32Array, active: Int32Array, a: number, invC: Float64Array,
-  R: Float64Array, K: number, acc: Float64Array,
+  x: Float32Array,
+  batch: number,
+  dim: number,
+  means: Float32Array,
+  active: Int32Array,
+  a: number,
+  invC: Float64Array,
+  R: Float64Array,
+  K: number,
+  acc: Float64Array,
 ): void {
   for (let b = 0; b < batch; b++) {
     const xo = b * dim;
@@ -155,9 +191,15 @@ export const RESPONSIBILITY_FLOOR = 1e-13;
 
 /** Diagonal: acc_b = Σₖ rₖ Cₖ⁻¹ (x_b − aμₖ) = −∇log q_t(x_b). */
 export function diagonalNegScore(
-  x: Float32Array, batch: number, dim: number,
-  aMeans: Float64Array, active: Int32Array, invC: Float64Array,
-  R: Float64Array, K: number, acc: Float64Array,
+  x: Float32Array,
+  batch: number,
+  dim: number,
+  aMeans: Float64Array,
+  active: Int32Array,
+  invC: Float64Array,
+  R: Float64Array,
+  K: number,
+  acc: Float64Array,
 ): void {
   for (let b = 0; b < batch; b++) {
     const xo = b * dim;

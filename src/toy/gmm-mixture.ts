@@ -46,7 +46,9 @@ export function validateMixture(mix: GaussianMixture): GaussianMixture {
   checkFinite('mixture.means', mix.means);
   const varType = kind === 'isotropic' ? Float64Array : Float32Array;
   if (!(mix.variances instanceof varType)) {
-    throw new TypeError(`mixture.variances must be a ${varType.name} for kind '${kind}', got ${describe(mix.variances)}`);
+    throw new TypeError(
+      `mixture.variances must be a ${varType.name} for kind '${kind}', got ${describe(mix.variances)}`,
+    );
   }
   const nVar = kind === 'isotropic' ? K : K * dim;
   if (mix.variances.length !== nVar) {

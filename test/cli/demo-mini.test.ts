@@ -7,7 +7,9 @@ import { MINI_DEMO_METHODS, miniDemoPrompts, runMiniDemo, runMiniDemoFromCli } f
 import { projectRoot } from '../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
-const haveZoo = ['migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) => existsSync(join(zoo, m, 'unet', 'model.onnx')));
+const haveZoo = ['migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) =>
+  existsSync(join(zoo, m, 'unet', 'model.onnx')),
+);
 if (!haveZoo) console.warn(`[skip] demo --world mini: the model folders under ${zoo} are missing`);
 
 describe('demo --world mini', () => {
@@ -25,18 +27,33 @@ describe('demo --world mini', () => {
     );
   });
 
-  it.skipIf(!haveZoo)('scores every method on every prompt and writes the grid and the numbers', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'demo-mini-'));
-    afterAll(() => rmSync(out, { recursive: true, force: true }));
-    const lines: string[] = [];
-    const r = await runMiniDemo({ zoo, prompts: 2, steps: 3, s: 1, out: join(out, 'demo'), log: (l) => lines.push(l) });
-    expect(r.rows.map((row) => row.at(-1))).toEqual(['3', '3', '3', '4', '5']); // T, and T + s per other model
-    expect(r.rows[0][0]).toBe('InteractDiffusion-mini alone');
-    const grid = await decodePNG(readFileSync(join(out, 'demo', 'grid.png')));
-    expect(grid.width).toBeGreaterThan(MINI_DEMO_METHODS.length * 32 * 4);
-    const json = JSON.parse(readFileSync(join(out, 'demo', 'results.json'), 'utf8'));
-    expect(json.methods.map((m: { method: string; images: number }) => [m.method, m.images])).toEqual(MINI_DEMO_METHODS.map((m) => [m, 2]));
-    expect(lines[0]).toContain('mini-zoo demo: 2 MiniMIG prompts (L2–L4), T = 3, s = 1');
-    await expect(runMiniDemo({ zoo, steps: 3, s: 4, out: join(out, 'x') })).rejects.toThrow('--s must be ≤ --steps (3), got 4');
-  }, 120_000);
+  it.skipIf(!haveZoo)(
+    'scores every method on every prompt and writes the grid and the numbers',
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), 'demo-mini-'));
+      afterAll(() => rmSync(out, { recursive: true, force: true }));
+      const lines: string[] = [];
+      const r = await runMiniDemo({
+        zoo,
+        prompts: 2,
+        steps: 3,
+        s: 1,
+        out: join(out, 'demo'),
+        log: (l) => lines.push(l),
+      });
+      expect(r.rows.map((row) => row.at(-1))).toEqual(['3', '3', '3', '4', '5']); // T, and T + s per other model
+      expect(r.rows[0][0]).toBe('InteractDiffusion-mini alone');
+      const grid = await decodePNG(readFileSync(join(out, 'demo', 'grid.png')));
+      expect(grid.width).toBeGreaterThan(MINI_DEMO_METHODS.length * 32 * 4);
+      const json = JSON.parse(readFileSync(join(out, 'demo', 'results.json'), 'utf8'));
+      expect(json.methods.map((m: { method: string; images: number }) => [m.method, m.images])).toEqual(
+        MINI_DEMO_METHODS.map((m) => [m, 2]),
+      );
+      expect(lines[0]).toContain('mini-zoo demo: 2 MiniMIG prompts (L2–L4), T = 3, s = 1');
+      await expect(runMiniDemo({ zoo, steps: 3, s: 4, out: join(out, 'x') })).rejects.toThrow(
+        '--s must be ≤ --steps (3), got 4',
+      );
+    },
+    120_000,
+  );
 });

@@ -11,9 +11,26 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
   it('prints the table, writes grid.png and results.json atomically', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'amdm-demo-'));
     const lines: string[] = [];
-    const r = await runDemo({ ...DEMO_DEFAULTS, prompts: 3, samples: 2, steps: 12, s: 5, gridPrompts: 2, out, log: (l) => lines.push(l) });
+    const r = await runDemo({
+      ...DEMO_DEFAULTS,
+      prompts: 3,
+      samples: 2,
+      steps: 12,
+      s: 5,
+      gridPrompts: 2,
+      out,
+      log: (l) => lines.push(l),
+    });
     const text = lines.join('\n');
-    const names = ['layout', 'attribute', 'style', 'AMDM layout←attribute (paper)', 'AMDM layout←attribute (map best)', 'AMDM layout←attribute (η = 0)', 'AMDM layout←attribute+style (η = 0)'];
+    const names = [
+      'layout',
+      'attribute',
+      'style',
+      'AMDM layout←attribute (paper)',
+      'AMDM layout←attribute (map best)',
+      'AMDM layout←attribute (η = 0)',
+      'AMDM layout←attribute+style (η = 0)',
+    ];
     for (const name of names) expect(text).toContain(name);
     expect(text).toMatch(/instance success/);
     // the map's best settings are printed with the s they take at this T
@@ -24,7 +41,15 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     // model calls: T per prompt for one expert, T + (N − 1)·s for AMDM (paper row: s = 0.4·T;
     // map best: its s at T = 50 scaled to T = 12)
     const sBest = Math.round((MAP_BEST.s * 12) / 50);
-    expect(json.methods.map((m: { calls: number }) => m.calls)).toEqual([36, 36, 36, 3 * (12 + 5), 3 * (12 + sBest), 3 * (12 + 5), 3 * (12 + 10)]);
+    expect(json.methods.map((m: { calls: number }) => m.calls)).toEqual([
+      36,
+      36,
+      36,
+      3 * (12 + 5),
+      3 * (12 + sBest),
+      3 * (12 + 5),
+      3 * (12 + 10),
+    ]);
     expect(r.methods[2].summary.overall.styleSuccess!.value).toBeGreaterThan(0.5); // the style expert gets the style
     const grid = await decodePNG(readFileSync(path.join(out, 'grid.png')));
     expect(grid.width).toBeGreaterThan(2 * 128);
@@ -34,7 +59,10 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     const { onnxExpertFactory } = await import('../../src/jobs/demo-onnx.ts');
     const base = { ...DEMO_DEFAULTS, prompts: 2, samples: 2, steps: 10, s: 4, gridPrompts: 0, log: () => {} };
     const js = await runDemo({ ...base, out: mkdtempSync(path.join(tmpdir(), 'amdm-js-')) });
-    const onnx = await runDemo({ ...base, backend: 'onnx', out: mkdtempSync(path.join(tmpdir(), 'amdm-onnx-')) }, onnxExpertFactory());
+    const onnx = await runDemo(
+      { ...base, backend: 'onnx', out: mkdtempSync(path.join(tmpdir(), 'amdm-onnx-')) },
+      onnxExpertFactory(),
+    );
     expect(onnx.methods.map((m) => m.summary.overall)).toEqual(js.methods.map((m) => m.summary.overall));
     expect(onnx.methods.map((m) => m.calls)).toEqual(js.methods.map((m) => m.calls));
   });
@@ -46,12 +74,20 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
       return p.parseAsync(['node', 'amdm', ...args]);
     };
     await expect(run(['demo', '--w', '1.5'])).rejects.toThrow(/must be a number in \[0, 1\], got '1.5'/);
-    await expect(run(['demo', '--rule', 'cubic'])).rejects.toThrow(/must be one of slerp, lerp, nlerp, vp, sphericalMean/);
+    await expect(run(['demo', '--rule', 'cubic'])).rejects.toThrow(
+      /must be one of slerp, lerp, nlerp, vp, sphericalMean/,
+    );
     await expect(run(['demo', '--steps', '0'])).rejects.toThrow(/must be an integer in \[1, 1000\], got '0'/);
-    await expect(run(['demo', '--steps', '10', '--s', '20', '--out', mkdtempSync(path.join(tmpdir(), 'x-'))])).rejects.toThrow(/--s must be ≤ --steps \(10\), got 20/);
+    await expect(
+      run(['demo', '--steps', '10', '--s', '20', '--out', mkdtempSync(path.join(tmpdir(), 'x-'))]),
+    ).rejects.toThrow(/--s must be ≤ --steps \(10\), got 20/);
     await expect(run(['demo', '--deviation', 'clip'])).rejects.toThrow(/Allowed choices are eq9, relative/);
-    await expect(run(['demo', '--deviation', 'relative', '--eta-scale', 'absolute'])).rejects.toThrow(/--eta-scale applies only to --deviation eq9/);
-    await expect(run(['demo', '--deviation', 'relative', '--eta', '1.5'])).rejects.toThrow(/--eta must be in \[0, 1\] with --deviation relative \(it is λ\), got 1.5/);
+    await expect(run(['demo', '--deviation', 'relative', '--eta-scale', 'absolute'])).rejects.toThrow(
+      /--eta-scale applies only to --deviation eq9/,
+    );
+    await expect(run(['demo', '--deviation', 'relative', '--eta', '1.5'])).rejects.toThrow(
+      /--eta must be in \[0, 1\] with --deviation relative \(it is λ\), got 1.5/,
+    );
   });
   it('--s defaults to the paper ratio scaled to --steps (s = 4 of 10), so --steps alone works', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'amdm-demo-s-')), 'out');
@@ -61,7 +97,22 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     const orig = console.log;
     console.log = spy;
     try {
-      await p.parseAsync(['node', 'amdm', 'demo', '--steps', '10', '--prompts', '1', '--samples', '1', '--grid-prompts', '0', '--no-progress', '--out', out]);
+      await p.parseAsync([
+        'node',
+        'amdm',
+        'demo',
+        '--steps',
+        '10',
+        '--prompts',
+        '1',
+        '--samples',
+        '1',
+        '--grid-prompts',
+        '0',
+        '--no-progress',
+        '--out',
+        out,
+      ]);
     } finally {
       console.log = orig;
     }
@@ -70,21 +121,30 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
   });
   it('refuses more --w values than other models, and an output path under a file before sampling', async () => {
     const base = { ...DEMO_DEFAULTS, prompts: 1, samples: 1, steps: 4, s: 2, gridPrompts: 0, log: () => {} };
-    await expect(runDemo({ ...base, w: [0.5, 0.5, 0.5], out: mkdtempSync(path.join(tmpdir(), 'x-')) })).rejects.toThrow('--w takes 1 weight or one per other model (at most 2 here), got 3: 0.5,0.5,0.5');
+    await expect(runDemo({ ...base, w: [0.5, 0.5, 0.5], out: mkdtempSync(path.join(tmpdir(), 'x-')) })).rejects.toThrow(
+      '--w takes 1 weight or one per other model (at most 2 here), got 3: 0.5,0.5,0.5',
+    );
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'x-')), 'file');
     writeFileSync(file, 'x');
     const t0 = Date.now();
-    await expect(runDemo({ ...base, steps: 50, samples: 50, prompts: 50, out: path.join(file, 'demo') })).rejects.toThrow(/^--out: cannot create the folder .*file\/demo: .*file is a file, not a folder$/);
+    await expect(
+      runDemo({ ...base, steps: 50, samples: 50, prompts: 50, out: path.join(file, 'demo') }),
+    ).rejects.toThrow(/^--out: cannot create the folder .*file\/demo: .*file is a file, not a folder$/);
     expect(Date.now() - t0).toBeLessThan(2000); // 50 × 50 samples would take minutes: it failed first
   });
   it('a bad flag prints the error and one hint line, not the whole help; --version prints the version', async () => {
     const err: string[] = [];
     const out: string[] = [];
     const p = buildProgram().exitOverride();
-    p.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) }));
+    p.commands.forEach((c) =>
+      c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) }),
+    );
     p.configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
     await expect(p.parseAsync(['node', 'amdm', 'demo', '--bogus'])).rejects.toThrow(/unknown option '--bogus'/);
-    expect(err.join('').trim().split('\n')).toEqual(["error: unknown option '--bogus'", '(add --help to list the options)']);
+    expect(err.join('').trim().split('\n')).toEqual([
+      "error: unknown option '--bogus'",
+      '(add --help to list the options)',
+    ]);
     await expect(p.parseAsync(['node', 'amdm', '--version'])).rejects.toThrow();
     expect(out.join('')).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
   });

@@ -8,7 +8,13 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runComposeShapes } from '../../src/cli/experiment-compose.ts';
-import { composeMethods, composeSettings, looseBackground, mcmcOptions, resolveSettings } from '../../src/cli/compose-shapes-methods.ts';
+import {
+  composeMethods,
+  composeSettings,
+  looseBackground,
+  mcmcOptions,
+  resolveSettings,
+} from '../../src/cli/compose-shapes-methods.ts';
 import type { ComposeRow } from '../../src/cli/compose-shapes-report.ts';
 import { compareOnShapes } from '../../src/toy/shapes/compare.ts';
 import { makePromptSet } from '../../src/toy/shapes/prompts.ts';
@@ -49,7 +55,14 @@ describe('compose-shapes --quick', () => {
   it('reports rates in [0, 1] over prompts × B kept samples for every method', () => {
     for (const r of rows) {
       expect(r.images).toBe(PROMPTS * B);
-      for (const k of ['instanceSuccess', 'mIoU', 'imageSuccess', 'styleSuccess', 'colorAccuracy', 'positionAccuracy']) {
+      for (const k of [
+        'instanceSuccess',
+        'mIoU',
+        'imageSuccess',
+        'styleSuccess',
+        'colorAccuracy',
+        'positionAccuracy',
+      ]) {
         expect(Number(r[k])).toBeGreaterThanOrEqual(0);
         expect(Number(r[k])).toBeLessThanOrEqual(1);
         expect(Number(r[`${k}SE`])).toBeGreaterThanOrEqual(0);
@@ -97,10 +110,21 @@ describe('compose-shapes --quick', () => {
     const prompts = makePromptSet(world, { seed: 1000, count: PROMPTS, withStyle: true });
     const { steps, aggregateSteps } = composeSettings(true);
     const ref = await compareOnShapes({
-      world, prompts, samplesPerPrompt: B, steps, aggregateSteps, seed: 0,
-      methods: [{ name: 'layout', experts: ['layout'] }, { name: 'amdm', experts: ['layout', 'attribute'] }],
+      world,
+      prompts,
+      samplesPerPrompt: B,
+      steps,
+      aggregateSteps,
+      seed: 0,
+      methods: [
+        { name: 'layout', experts: ['layout'] },
+        { name: 'amdm', experts: ['layout', 'attribute'] },
+      ],
     });
-    for (const [i, name] of [[0, 'layout alone'], [1, 'AMDM layout←attribute (η = 0.3']] as const) {
+    for (const [i, name] of [
+      [0, 'layout alone'],
+      [1, 'AMDM layout←attribute (η = 0.3'],
+    ] as const) {
       const o = ref.methods[i].summary.overall;
       expect(byName(name).instanceSuccess).toBe(o.instanceSuccess.value);
       expect(byName(name).mIoU).toBe(o.mIoU.value);
@@ -123,14 +147,15 @@ describe('compose-shapes pieces', () => {
       expect(Math.abs(c.instances[0].y - box[1])).toBeLessThanOrEqual(2);
     }
     // a 1-instance prompt is enumerated: 7 colours at every one of the (≤ 25) corners
-    if (prompt.instances.length === 1) expect(new Set(bg.components.map((c) => c.instances[0].color)).size).toBe(world.colors.length);
+    if (prompt.instances.length === 1)
+      expect(new Set(bg.components.map((c) => c.instances[0].color)).size).toBe(world.colors.length);
   });
 
   it('the HMC step is stepScale·√((ᾱσ₀² + 1 − ᾱ)/k)', () => {
     const s = composeSettings(false);
     const o = mcmcOptions('hmc', s, 0.15, 2);
     const step = o.stepSize as (l: Level) => number;
-    expect(step({ abar: 1 } as Level)).toBeCloseTo(s.stepScale * 0.15 / Math.SQRT2, 15);
+    expect(step({ abar: 1 } as Level)).toBeCloseTo((s.stepScale * 0.15) / Math.SQRT2, 15);
     expect(step({ abar: 0 } as Level)).toBeCloseTo(s.stepScale / Math.SQRT2, 15);
     expect(o).toMatchObject({ kind: 'hmc', stepsPerLevel: 4, leapfrog: 3, damping: 0.5, mass: 1 });
   });
@@ -143,9 +168,13 @@ describe('compose-shapes pieces', () => {
   it('rejects bad options with the parameter named', async () => {
     await expect(runComposeShapes({ samples: 0, log: () => {} })).rejects.toThrow(/samples must be/);
     await expect(runComposeShapes({ prompts: 1.5, log: () => {} })).rejects.toThrow(/prompts must be/);
-    await expect(runComposeShapes({ quick: true, select: () => false, log: () => {} })).rejects.toThrow(/select must accept at least one method/);
+    await expect(runComposeShapes({ quick: true, select: () => false, log: () => {} })).rejects.toThrow(
+      /select must accept at least one method/,
+    );
     expect(() => resolveSettings(true, { damping: 1 })).toThrow(/settings\.damping must be in \[0, 1\)/);
-    expect(() => resolveSettings(true, { steps: 5, aggregateSteps: 6 })).toThrow(/settings\.aggregateSteps must be an integer in \[0, 5\]/);
+    expect(() => resolveSettings(true, { steps: 5, aggregateSteps: 6 })).toThrow(
+      /settings\.aggregateSteps must be an integer in \[0, 5\]/,
+    );
     expect(() => resolveSettings(true, { stepScale: 0 })).toThrow(/settings\.stepScale must be in \(0, 10\]/);
   });
 });

@@ -22,8 +22,12 @@ describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(json.command).toBe(`npm run experiment -- ${name} --quick`);
     if (name === 'sphere') {
-      const lerp = json.sphere.filter((r: { method: string; mixedMean: number | null }) => r.method === 'lerp' && r.mixedMean !== null);
-      const slerp = json.sphere.filter((r: { method: string; mixedMean: number | null }) => r.method === 'slerp' && r.mixedMean !== null);
+      const lerp = json.sphere.filter(
+        (r: { method: string; mixedMean: number | null }) => r.method === 'lerp' && r.mixedMean !== null,
+      );
+      const slerp = json.sphere.filter(
+        (r: { method: string; mixedMean: number | null }) => r.method === 'slerp' && r.mixedMean !== null,
+      );
       // lerp shrinks the merged latent below slerp's norm at every aggregated step
       lerp.forEach((r: { mixedMean: number }, i: number) => expect(r.mixedMean).toBeLessThan(slerp[i].mixedMean));
     }
@@ -36,14 +40,23 @@ describe('smoke runs never touch the recorded results', () => {
     expect(experimentFolder('eta', true)).toBe(path.join('amdm-out', 'experiments', 'eta'));
     expect(experimentFolder('eta', false)).toBe(path.join('experiments', 'out', 'eta'));
   });
-  it.each([...PLAN_EXPERIMENT_NAMES, 'compose-shapes'])('the committed experiments/out/%s is a full run that --quick refuses to replace', async (name) => {
-    const dir = path.join('experiments', 'out', name);
-    const manifest = JSON.parse(readFileSync(path.join(dir, '.amdm-output.json'), 'utf8'));
-    expect(manifest).toMatchObject({ command: `experiment ${name}`, smoke: false });
-    expect(manifest.files).toEqual(readdirSync(dir).filter((f) => !f.startsWith('.')).sort());
-    const { prepareExperimentOutput } = await import('../../src/cli/experiment-common.ts');
-    await expect(prepareExperimentOutput(name, true, dir)).rejects.toThrow(`--out: ${path.resolve(dir)} holds the full run of "experiment ${name}"; a smoke run (--quick) never replaces it`);
-  });
+  it.each([...PLAN_EXPERIMENT_NAMES, 'compose-shapes'])(
+    'the committed experiments/out/%s is a full run that --quick refuses to replace',
+    async (name) => {
+      const dir = path.join('experiments', 'out', name);
+      const manifest = JSON.parse(readFileSync(path.join(dir, '.amdm-output.json'), 'utf8'));
+      expect(manifest).toMatchObject({ command: `experiment ${name}`, smoke: false });
+      expect(manifest.files).toEqual(
+        readdirSync(dir)
+          .filter((f) => !f.startsWith('.'))
+          .sort(),
+      );
+      const { prepareExperimentOutput } = await import('../../src/cli/experiment-common.ts');
+      await expect(prepareExperimentOutput(name, true, dir)).rejects.toThrow(
+        `--out: ${path.resolve(dir)} holds the full run of "experiment ${name}"; a smoke run (--quick) never replaces it`,
+      );
+    },
+  );
 });
 
 describe('amdm experiment takes its names from the registry', () => {
@@ -56,7 +69,11 @@ describe('amdm experiment takes its names from the registry', () => {
     p.configureOutput({ writeErr: () => {}, writeOut: () => {} });
     const cmd = p.commands.find((c) => c.name() === 'experiment')!;
     cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    expect(cmd.description()).toBe('Shapes-world experiments: experts, eta, rules, sphere, weights, compose-shapes, map (results.json/csv, table.md, charts)');
-    await expect(p.parseAsync(['node', 'amdm', 'experiment', 'nope'])).rejects.toThrow(/must be one of experts, eta, rules, sphere, weights, compose-shapes, map, got 'nope'/);
+    expect(cmd.description()).toBe(
+      'Shapes-world experiments: experts, eta, rules, sphere, weights, compose-shapes, map (results.json/csv, table.md, charts)',
+    );
+    await expect(p.parseAsync(['node', 'amdm', 'experiment', 'nope'])).rejects.toThrow(
+      /must be one of experts, eta, rules, sphere, weights, compose-shapes, map, got 'nope'/,
+    );
   });
 });

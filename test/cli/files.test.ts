@@ -53,7 +53,9 @@ describe('writeFileAtomic', () => {
 
   it('rejects bad arguments naming the parameter', async () => {
     await expect(writeFileAtomic('', 'x')).rejects.toThrow(/path must be a non-empty string/);
-    await expect(writeFileAtomic(join(dir, 'n'), 42 as unknown as string)).rejects.toThrow(/data must be a Uint8Array or a string, got number/);
+    await expect(writeFileAtomic(join(dir, 'n'), 42 as unknown as string)).rejects.toThrow(
+      /data must be a Uint8Array or a string, got number/,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -77,7 +79,9 @@ describe('writeJSONAtomic', () => {
 
   it('refuses non-finite numbers, naming where they are, and writes nothing', async () => {
     const p = join(dir, 'r.json');
-    await expect(writeJSONAtomic(p, { runs: [{ loss: 1 }, { loss: NaN }] })).rejects.toThrow(/value\.runs\[1\]\.loss must be a finite number to be written as JSON, got NaN/);
+    await expect(writeJSONAtomic(p, { runs: [{ loss: 1 }, { loss: NaN }] })).rejects.toThrow(
+      /value\.runs\[1\]\.loss must be a finite number to be written as JSON, got NaN/,
+    );
     await expect(writeJSONAtomic(p, Infinity)).rejects.toThrow(/^value must be a finite number/);
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -85,7 +89,14 @@ describe('writeJSONAtomic', () => {
   it('a value that throws while serializing leaves the previous file and no temporary file', async () => {
     const p = join(dir, 'r.json');
     await writeJSONAtomic(p, { ok: true });
-    const bad = { a: 1, b: { toJSON() { throw new Error('boom'); } } };
+    const bad = {
+      a: 1,
+      b: {
+        toJSON() {
+          throw new Error('boom');
+        },
+      },
+    };
     await expect(writeJSONAtomic(p, bad)).rejects.toThrow('boom');
     await expect(writeJSONAtomic(p, { n: 10n })).rejects.toThrow(TypeError);
     expect(readFileSync(p, 'utf8')).toBe('{\n  "ok": true\n}\n');
@@ -94,7 +105,9 @@ describe('writeJSONAtomic', () => {
 
   it('rejects undefined and a bad indent', async () => {
     await expect(writeJSONAtomic(join(dir, 'u.json'), undefined)).rejects.toThrow(/value must be JSON-serializable/);
-    await expect(writeJSONAtomic(join(dir, 'u.json'), 1, { indent: -1 })).rejects.toThrow(/opts\.indent must be an integer in \[0, 10\], got -1/);
+    await expect(writeJSONAtomic(join(dir, 'u.json'), 1, { indent: -1 })).rejects.toThrow(
+      /opts\.indent must be an integer in \[0, 10\], got -1/,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 });

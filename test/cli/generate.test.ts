@@ -38,15 +38,33 @@ describe('amdm generate', () => {
     expect([img.width, img.height]).toEqual([64, 64]);
     const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
     expect(resolved.job.models[0]).toEqual({ folder: join(work, 'models/a'), kind: 'sd', name: 'a', conditions: {} });
-    expect(resolved.job).toMatchObject({ steps: 4, aggregateSteps: 3, guidance: 7.5, negativePrompt: '', seed: 7, preset: 'paper', device: 'cpu' });
-    expect(resolved).toMatchObject({ calls: [4], totalCalls: 4, textEncoderRuns: 1, vaeRuns: 1, latentShape: [4, 8, 8], files: ['target.png'] });
+    expect(resolved.job).toMatchObject({
+      steps: 4,
+      aggregateSteps: 3,
+      guidance: 7.5,
+      negativePrompt: '',
+      seed: 7,
+      preset: 'paper',
+      device: 'cpu',
+    });
+    expect(resolved).toMatchObject({
+      calls: [4],
+      totalCalls: 4,
+      textEncoderRuns: 1,
+      vaeRuns: 1,
+      latentShape: [4, 8, 8],
+      files: ['target.png'],
+    });
     expect(resolved.timesteps).toEqual([751, 501, 251, 1]);
   });
 
   it('two models (AMDM) with saveAll and saveTrace, from the argument list', async () => {
     const j = await job({
       prompt: 'a red square',
-      models: [{ folder: 'models/a', name: 'A' }, { folder: 'models/b', name: 'B' }],
+      models: [
+        { folder: 'models/a', name: 'A' },
+        { folder: 'models/b', name: 'B' },
+      ],
       target: 'B',
       steps: 5,
       aggregateSteps: 2,
@@ -56,7 +74,14 @@ describe('amdm generate', () => {
     const s = await runGenerate([j.path, '--no-progress'], { log: () => undefined });
     expect(s.calls).toEqual([2, 5]);
     expect(s.totalCalls).toBe(10); // A finishes its own run for saveAll: 2 + 3
-    expect((await readdir(j.out)).sort()).toEqual(['.amdm-output.json', 'model-0-A.png', 'model-1-B.png', 'resolved.json', 'target.png', 'trace.json']);
+    expect((await readdir(j.out)).sort()).toEqual([
+      '.amdm-output.json',
+      'model-0-A.png',
+      'model-1-B.png',
+      'resolved.json',
+      'target.png',
+      'trace.json',
+    ]);
     // The target's own image is the AMDM result.
     expect(await readFile(join(j.out, 'model-1-B.png'))).toEqual(await readFile(join(j.out, 'target.png')));
     const trace = JSON.parse(await readFile(join(j.out, 'trace.json'), 'utf8'));
@@ -90,28 +115,93 @@ describe('amdm generate', () => {
   });
 
   const bad: [string, Record<string, unknown>, string | RegExp][] = [
-    ['unknown condition key', { models: [{ folder: 'models/a' }, { folder: 'models/b', conditions: { boxes: [[0, 0, 1, 1]] } }] }, 'models[1].conditions: Unrecognized key: "boxes"'],
-    ['weights of the wrong length', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: [0.1, 0.2] }, 'weights: must hold 1 number(s), one per non-target model, got 2'],
-    ['a weight out of range', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: [1.5] }, 'weights[0]: Too big: expected number to be <=1'],
+    [
+      'unknown condition key',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b', conditions: { boxes: [[0, 0, 1, 1]] } }] },
+      'models[1].conditions: Unrecognized key: "boxes"',
+    ],
+    [
+      'weights of the wrong length',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: [0.1, 0.2] },
+      'weights: must hold 1 number(s), one per non-target model, got 2',
+    ],
+    [
+      'a weight out of range',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: [1.5] },
+      'weights[0]: Too big: expected number to be <=1',
+    ],
     ['steps 0', { models: [{ folder: 'models/a' }], steps: 0 }, 'steps: Too small: expected number to be >=1'],
-    ['an unknown kind', { models: [{ folder: 'models/a', kind: 'gligen' }] }, /models\[0\]\.kind: unknown model kind "gligen"; registered kinds: .*sd/],
+    [
+      'an unknown kind',
+      { models: [{ folder: 'models/a', kind: 'gligen' }] },
+      /models\[0\]\.kind: unknown model kind "gligen"; registered kinds: .*sd/,
+    ],
     ['an unknown field', { models: [{ folder: 'models/a' }], stepz: 3 }, '(job): Unrecognized key: "stepz"'],
-    ['a missing folder', { models: [{ folder: 'models/a' }, { folder: 'models/none' }] }, /models\[1\]: model folder .*models\/none does not exist or is not a folder/],
-    ['the reference preset without settings', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], preset: 'reference' }, 'reference: is required with preset "reference"'],
-    ['a target name that no model has', { models: [{ folder: 'models/a', name: 'a' }], target: 'b' }, 'target: no model is named "b"; names: "a"'],
-    ['an empty prompt', { models: [{ folder: 'models/a' }], prompt: ' ' }, 'prompt: must not be empty (give the text to generate'],
-    ['a weight that is not a number', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: 'half' }, 'weights: must be a number in [0, 1] or an array of them, one per non-target model, got string'],
+    [
+      'a missing folder',
+      { models: [{ folder: 'models/a' }, { folder: 'models/none' }] },
+      /models\[1\]: model folder .*models\/none does not exist or is not a folder/,
+    ],
+    [
+      'the reference preset without settings',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], preset: 'reference' },
+      'reference: is required with preset "reference"',
+    ],
+    [
+      'a target name that no model has',
+      { models: [{ folder: 'models/a', name: 'a' }], target: 'b' },
+      'target: no model is named "b"; names: "a"',
+    ],
+    [
+      'an empty prompt',
+      { models: [{ folder: 'models/a' }], prompt: ' ' },
+      'prompt: must not be empty (give the text to generate',
+    ],
+    [
+      'a weight that is not a number',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: 'half' },
+      'weights: must be a number in [0, 1] or an array of them, one per non-target model, got string',
+    ],
     [
       'migcSteps past the last step',
-      { models: [{ folder: 'models/a' }, { folder: 'models/b', kind: 'migc', conditions: { caption: 'a cat', phrases: ['a cat'], boxes: [[0, 0, 1, 1]], migcSteps: 30 } }] },
+      {
+        models: [
+          { folder: 'models/a' },
+          {
+            folder: 'models/b',
+            kind: 'migc',
+            conditions: { caption: 'a cat', phrases: ['a cat'], boxes: [[0, 0, 1, 1]], migcSteps: 30 },
+          },
+        ],
+      },
       'models[1].conditions.migcSteps: must be in [-1, steps − 1 = 2] (steps − 1 runs MIGC at every step), got 30',
     ],
-    ['more steps than the schedule allows', { models: [{ folder: 'models/a' }], steps: 1000 }, /steps must be ≤ 999 with 'leading' spacing and steps_offset 1/],
+    [
+      'more steps than the schedule allows',
+      { models: [{ folder: 'models/a' }], steps: 1000 },
+      /steps must be ≤ 999 with 'leading' spacing and steps_offset 1/,
+    ],
     // the output location is checked before the models: a missing folder is not reached
-    ['an output under a regular file', { models: [{ folder: 'models/none' }], output: 'job-0.json/out' }, /^output: cannot create the folder .*job-0\.json\/out: .*job-0\.json is a file, not a folder$/],
-    ['etaScale with deviation "relative"', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', etaScale: 'sqrtDim' }, 'etaScale: applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "sqrtDim"'],
-    ['λ above 1 with deviation "relative"', { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', eta: [0.5, 1.5] }, 'eta[1]: with deviation "relative" eta is λ and must be in [0, 1], got 1.5'],
-    ['an unknown deviation', { models: [{ folder: 'models/a' }], deviation: 'clip' }, /deviation: Invalid option: expected one of "eq9"\|"relative"/],
+    [
+      'an output under a regular file',
+      { models: [{ folder: 'models/none' }], output: 'job-0.json/out' },
+      /^output: cannot create the folder .*job-0\.json\/out: .*job-0\.json is a file, not a folder$/,
+    ],
+    [
+      'etaScale with deviation "relative"',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', etaScale: 'sqrtDim' },
+      'etaScale: applies only to deviation "eq9"; with deviation "relative" eta is the fraction λ ∈ [0, 1] of the way to μ: remove etaScale, got "sqrtDim"',
+    ],
+    [
+      'λ above 1 with deviation "relative"',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], deviation: 'relative', eta: [0.5, 1.5] },
+      'eta[1]: with deviation "relative" eta is λ and must be in [0, 1], got 1.5',
+    ],
+    [
+      'an unknown deviation',
+      { models: [{ folder: 'models/a' }], deviation: 'clip' },
+      /deviation: Invalid option: expected one of "eq9"\|"relative"/,
+    ],
   ];
   for (const [what, body, msg] of bad) {
     it(`a bad job fails with a pointed message and writes nothing: ${what}`, async () => {
@@ -126,25 +216,42 @@ describe('amdm generate', () => {
     const j = await job({ prompt: 'a red square '.repeat(40), models: [{ folder: 'models/a', name: 'A' }], steps: 2 });
     await runGenerate(j.path, { progress: false, log: (m) => lines.push(m) });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^warning: models\[0\] \(A\): the prompt is (\d+) tokens and the text encoder reads (\d+), so the last \d+ are dropped; shorten it$/);
+    expect(lines[0]).toMatch(
+      /^warning: models\[0\] \(A\): the prompt is (\d+) tokens and the text encoder reads (\d+), so the last \d+ are dropped; shorten it$/,
+    );
     const [, tokens, reads, dropped] = /is (\d+) tokens .* reads (\d+), so the last (\d+)/.exec(lines[0])!.map(Number);
     expect(tokens - reads).toBe(dropped);
     expect(reads).toBeGreaterThan(0);
     const short: string[] = [];
-    await runGenerate((await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 2 })).path, { progress: false, log: (m) => short.push(m) });
+    await runGenerate((await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 2 })).path, {
+      progress: false,
+      log: (m) => short.push(m),
+    });
     expect(short).toEqual([]);
   });
 
   it('a weight too large for JSON (1e999 parses as Infinity) is named as such', async () => {
     const p = join(work, 'huge.json');
-    await writeFile(p, '{ "prompt": "x", "models": [{ "folder": "models/a" }, { "folder": "models/b" }], "weights": 1e999 }');
-    await expect(runGenerate(p, quiet)).rejects.toThrow('weights: must be a number in [0, 1] or an array of them, one per non-target model, got Infinity (a number too large for JSON)');
+    await writeFile(
+      p,
+      '{ "prompt": "x", "models": [{ "folder": "models/a" }, { "folder": "models/b" }], "weights": 1e999 }',
+    );
+    await expect(runGenerate(p, quiet)).rejects.toThrow(
+      'weights: must be a number in [0, 1] or an array of them, one per non-target model, got Infinity (a number too large for JSON)',
+    );
   });
 
   it('a rerun replaces the output folder: batch 2 after batch 1 leaves no target.png, resolved.json says the new run', async () => {
     const a = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, seed: 1, output: 'out-rerun' });
     await runGenerate(a.path, quiet);
-    const b = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2, seed: 2, batch: 2, output: 'out-rerun' });
+    const b = await job({
+      prompt: 'x',
+      models: [{ folder: 'models/a' }],
+      steps: 2,
+      seed: 2,
+      batch: 2,
+      output: 'out-rerun',
+    });
     await runGenerate(b.path, quiet);
     const out = join(work, 'out-rerun');
     expect((await readdir(out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target-0.png', 'target-1.png']);
@@ -171,7 +278,9 @@ describe('amdm generate', () => {
     g.output('out_sample', 'float32', ['batch', 4, 16, 16]);
     await writeFile(join(big, 'unet/model.onnx'), g.encode().model);
     const j = await job({ prompt: 'x', models: [{ folder: 'models/a' }, { folder: 'models/big' }] });
-    await expect(runGenerate(j.path, quiet)).rejects.toThrow(/models\[1\] \(big\) has latent \[4, 16, 16\] .* AMDM needs one latent shape across models/);
+    await expect(runGenerate(j.path, quiet)).rejects.toThrow(
+      /models\[1\] \(big\) has latent \[4, 16, 16\] .* AMDM needs one latent shape across models/,
+    );
     expect(existsSync(j.out)).toBe(false);
 
     const intLatent = join(work, 'models/int');
@@ -184,7 +293,9 @@ describe('amdm generate', () => {
     h.output('out_sample', 'float32', ['batch', 4, 8, 8]);
     await writeFile(join(intLatent, 'unet/model.onnx'), h.encode().model);
     const k = await job({ prompt: 'x', models: [{ folder: 'models/int' }] });
-    await expect(runGenerate(k.path, quiet)).rejects.toThrow("models[0]: unet/model.onnx: latent input 'sample' is int32 [batch, 4, 8, 8]; expected float32 or float16");
+    await expect(runGenerate(k.path, quiet)).rejects.toThrow(
+      "models[0]: unet/model.onnx: latent input 'sample' is int32 [batch, 4, 8, 8]; expected float32 or float16",
+    );
     expect(existsSync(k.out)).toBe(false);
   });
 
@@ -195,7 +306,9 @@ describe('amdm generate', () => {
       (e: Error) => e,
     );
     if (r === null) return; // a machine with the CUDA provider
-    expect(r.message).toMatch(/^models\[0\]: device 'cuda' was requested but the CUDA execution provider could not be used/);
+    expect(r.message).toMatch(
+      /^models\[0\]: device 'cuda' was requested but the CUDA execution provider could not be used/,
+    );
     expect(existsSync(j.out)).toBe(false);
   });
 
@@ -205,8 +318,12 @@ describe('amdm generate', () => {
     await writeFile(p, '{ "prompt": ');
     await expect(runGenerate(p, quiet)).rejects.toThrow(/broken\.json is not valid JSON/);
     expect(() => parseGenerateArgs([])).toThrow('generate takes one job file, got none');
-    expect(() => parseGenerateArgs(['a.json', '--device', 'tpu'])).toThrow('--device must be one of cpu, cuda, auto, got "tpu"');
-    expect(() => parseGenerateArgs(['a.json', '--threads', '1.5'])).toThrow('--threads must be an integer in [0, 1024], got "1.5"');
+    expect(() => parseGenerateArgs(['a.json', '--device', 'tpu'])).toThrow(
+      '--device must be one of cpu, cuda, auto, got "tpu"',
+    );
+    expect(() => parseGenerateArgs(['a.json', '--threads', '1.5'])).toThrow(
+      '--threads must be an integer in [0, 1024], got "1.5"',
+    );
     expect(parseGenerateArgs(['a.json', '-o', 'd', '--device', 'auto', '--no-progress'])).toEqual({
       jobPath: 'a.json',
       options: { output: 'd', device: 'auto', progress: false },

@@ -3,29 +3,52 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MINIMIG_METHODS, resolveMethod, runMiniMigBench } from '../../src/cli/minimig-bench.ts';
-import { ZOO_EXPERIMENTS, runZooExperiment, splitMethods, zooExperimentFolder } from '../../src/cli/zoo-bench-commands.ts';
+import {
+  ZOO_EXPERIMENTS,
+  runZooExperiment,
+  splitMethods,
+  zooExperimentFolder,
+} from '../../src/cli/zoo-bench-commands.ts';
 import { projectRoot } from '../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
-const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) => existsSync(join(zoo, m, 'unet', 'model.onnx')));
+const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) =>
+  existsSync(join(zoo, m, 'unet', 'model.onnx')),
+);
 if (!haveZoo) console.warn(`[skip] zoo bench: the model folders under ${zoo} are missing`);
 
 describe('MiniMIG benchmark: options', () => {
   it('names unknown or repeated methods and a bad s', async () => {
-    await expect(runMiniMigBench({ methods: ['interact', 'dalle'] })).rejects.toThrow("--methods: unknown method 'dalle'; allowed: base, interact, migc, ip, interact+migc");
-    await expect(runMiniMigBench({ methods: ['migc', 'migc'] })).rejects.toThrow('--methods names a method twice: migc,migc');
+    await expect(runMiniMigBench({ methods: ['interact', 'dalle'] })).rejects.toThrow(
+      "--methods: unknown method 'dalle'; allowed: base, interact, migc, ip, interact+migc",
+    );
+    await expect(runMiniMigBench({ methods: ['migc', 'migc'] })).rejects.toThrow(
+      '--methods names a method twice: migc,migc',
+    );
     await expect(runMiniMigBench({ methods: [] })).rejects.toThrow('--methods must name at least one of base,');
-    await expect(runMiniMigBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow('--s must be ≤ --steps (3), got 4');
-    await expect(runZooExperiment('table9')).rejects.toThrow("experiment must be one of table1, table2, style, reference, eta, rules, map, got 'table9'");
+    await expect(runMiniMigBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow(
+      '--s must be ≤ --steps (3), got 4',
+    );
+    await expect(runZooExperiment('table9')).rejects.toThrow(
+      "experiment must be one of table1, table2, style, reference, eta, rules, map, got 'table9'",
+    );
   });
 
   it('an aggregated method takes settings after @ (the map experiment on the zoo), each checked by name', () => {
     const m = resolveMethod('interact+migc@rule=lerp,w=0.9,s=40,eta=0');
-    expect(m).toMatchObject({ models: ['interactdiffusion-mini', 'migc-mini'], rule: 'lerp', weights: [0.9], aggregateSteps: 40, eta: 0 });
+    expect(m).toMatchObject({
+      models: ['interactdiffusion-mini', 'migc-mini'],
+      rule: 'lerp',
+      weights: [0.9],
+      aggregateSteps: 40,
+      eta: 0,
+    });
     expect(m.label).toBe('InteractDiffusion-mini(+MIGC-mini), rule=lerp, w=0.9, s=40, eta=0');
     expect(resolveMethod('interact+migc+ip@w=0.7').weights).toEqual([0.7, 0.7]);
     expect(resolveMethod('migc')).toBe(MINIMIG_METHODS.migc);
-    expect(() => resolveMethod('interact+migc@rule=cubic')).toThrow("rule must be one of slerp, lerp, nlerp, vp, sphericalMean, got 'cubic'");
+    expect(() => resolveMethod('interact+migc@rule=cubic')).toThrow(
+      "rule must be one of slerp, lerp, nlerp, vp, sphericalMean, got 'cubic'",
+    );
     expect(() => resolveMethod('interact+migc@w=1.5')).toThrow("w must be a number in [0, 1], got '1.5'");
     expect(() => resolveMethod('interact+migc@s=2.5')).toThrow("s must be an integer in [0, 1000], got '2.5'");
     expect(() => resolveMethod('interact+migc@eta=')).toThrow("eta must be a number in [0, 1000000], got ''");
@@ -34,7 +57,10 @@ describe('MiniMIG benchmark: options', () => {
     expect(() => resolveMethod('interact+migc:reference@w=0.5')).toThrow('settings after @ need an aggregated method');
     expect(() => resolveMethod('interact+migc@w=0.5@s=3')).toThrow("unknown method 'interact+migc@w=0.5@s=3'");
     expect(splitMethods('interact,migc')).toEqual(['interact', 'migc']);
-    expect(splitMethods('interact;interact+migc@rule=lerp,w=0.9')).toEqual(['interact', 'interact+migc@rule=lerp,w=0.9']);
+    expect(splitMethods('interact;interact+migc@rule=lerp,w=0.9')).toEqual([
+      'interact',
+      'interact+migc@rule=lerp,w=0.9',
+    ]);
     expect(ZOO_EXPERIMENTS.map.methods).toHaveLength(2 + 16);
     for (const name of ZOO_EXPERIMENTS.map.methods) expect(() => resolveMethod(name)).not.toThrow();
   });
@@ -78,7 +104,9 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv[0].startsWith('method,level,images,instance_success,instance_success_se,miou')).toBe(true);
     expect(csv).toHaveLength(1 + 3 + 2 + 2);
-    expect(readFileSync(join(dir, 'table.md'), 'utf8')).toContain('| InteractDiffusion-mini(+MIGC-mini), reference preset | L2 | 2 |');
+    expect(readFileSync(join(dir, 'table.md'), 'utf8')).toContain(
+      '| InteractDiffusion-mini(+MIGC-mini), reference preset | L2 | 2 |',
+    );
     expect(readFileSync(join(dir, 'chart.svg'), 'utf8')).toContain('<svg');
     expect(readdirSync(join(dir, 'records', 'interact+migc')).sort()).toEqual(['L2-000-r0.json', 'L2-000-r1.json']);
   }, 240_000);
@@ -97,7 +125,9 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
     writeFileSync(join(dir, 'records', 'migc', 'L1-000-r0.json'), '{"half');
     const r = await runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
     expect([r.written, r.skipped]).toEqual([1, 0]);
-    await expect(runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, steps: 3, out: dir })).rejects.toThrow('holds a run with other settings (steps 3 here, 2 there)');
+    await expect(
+      runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, steps: 3, out: dir }),
+    ).rejects.toThrow('holds a run with other settings (steps 3 here, 2 there)');
   }, 120_000);
 
   it('the style experiment runs all three models (quick)', async () => {
@@ -108,6 +138,8 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
       ['interact+ip', 3],
       ['interact+migc+ip', 3],
     ]);
-    for (const m of r.methods!) for (const row of [...m.levels, m.overall]) expect(row.styleSuccess.value >= 0 && row.styleSuccess.value <= 1).toBe(true);
+    for (const m of r.methods!)
+      for (const row of [...m.levels, m.overall])
+        expect(row.styleSuccess.value >= 0 && row.styleSuccess.value <= 1).toBe(true);
   }, 180_000);
 });

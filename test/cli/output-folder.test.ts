@@ -25,7 +25,14 @@ describe('prepareOutputFolder', () => {
     const first = await prepareOutputFolder(target, { command: 'test', param: '--out' });
     expect(existsSync(join(dir, 'a', 'b'))).toBe(true); // parents are created before any work
     expect(existsSync(target)).toBe(false); // the folder itself appears only at commit
-    expect(await first.commit(new Map<string, Uint8Array | string>([['target.png', new Uint8Array([1, 2])], ['sub/x.json', '{}\n']]))).toEqual([join(target, 'target.png'), join(target, 'sub', 'x.json')]);
+    expect(
+      await first.commit(
+        new Map<string, Uint8Array | string>([
+          ['target.png', new Uint8Array([1, 2])],
+          ['sub/x.json', '{}\n'],
+        ]),
+      ),
+    ).toEqual([join(target, 'target.png'), join(target, 'sub', 'x.json')]);
     expect(readdirSync(target).sort()).toEqual([OUTPUT_MANIFEST, 'sub', 'target.png']);
     const manifest = JSON.parse(readFileSync(join(target, OUTPUT_MANIFEST), 'utf8'));
     expect(manifest).toMatchObject({ command: 'test', smoke: false, files: ['sub/x.json', 'target.png'] });
@@ -40,24 +47,35 @@ describe('prepareOutputFolder', () => {
     await expect(prepareOutputFolder(join(dir, 'file', 'out'), { command: 'demo', param: '--out' })).rejects.toThrow(
       `--out: cannot create the folder ${join(dir, 'file', 'out')}: ${join(dir, 'file')} is a file, not a folder`,
     );
-    await expect(prepareOutputFolder(join(dir, 'file'), { command: 'demo', param: '--out' })).rejects.toThrow(`--out: ${join(dir, 'file')} is a file, not a folder`);
+    await expect(prepareOutputFolder(join(dir, 'file'), { command: 'demo', param: '--out' })).rejects.toThrow(
+      `--out: ${join(dir, 'file')} is a file, not a folder`,
+    );
   });
 
-  it.runIf(process.platform === 'linux' && existsSync('/proc/self'))('fails fast under /proc (a recursive mkdir never returns there)', async () => {
-    const t0 = Date.now();
-    await expect(prepareOutputFolder('/proc/amdm-out/demo', { command: 'demo', param: '--out' })).rejects.toThrow(/--out: cannot create the folder \/proc\/amdm-out: /);
-    expect(Date.now() - t0).toBeLessThan(5000);
-  });
+  it.runIf(process.platform === 'linux' && existsSync('/proc/self'))(
+    'fails fast under /proc (a recursive mkdir never returns there)',
+    async () => {
+      const t0 = Date.now();
+      await expect(prepareOutputFolder('/proc/amdm-out/demo', { command: 'demo', param: '--out' })).rejects.toThrow(
+        /--out: cannot create the folder \/proc\/amdm-out: /,
+      );
+      expect(Date.now() - t0).toBeLessThan(5000);
+    },
+  );
 
   it('refuses to replace a folder amdm did not write, and a smoke run refuses a full run', async () => {
     const mine = join(dir, 'home');
     mkdirSync(mine);
     writeFileSync(join(mine, 'thesis.tex'), 'x');
-    await expect(prepareOutputFolder(mine, { command: 'demo', param: '--out' })).rejects.toThrow(/--out: .*home already holds files that amdm did not write \(no \.amdm-output\.json\)/);
+    await expect(prepareOutputFolder(mine, { command: 'demo', param: '--out' })).rejects.toThrow(
+      /--out: .*home already holds files that amdm did not write \(no \.amdm-output\.json\)/,
+    );
     expect(readdirSync(mine)).toEqual(['thesis.tex']);
     const full = join(dir, 'full');
     await writeFolderAtomic(full, new Map([['results.json', '{}']]), { command: 'experiment eta' });
-    await expect(prepareOutputFolder(full, { command: 'experiment eta', smoke: true, param: '--out' })).rejects.toThrow(/holds the full run of "experiment eta"; a smoke run \(--quick\) never replaces it/);
+    await expect(prepareOutputFolder(full, { command: 'experiment eta', smoke: true, param: '--out' })).rejects.toThrow(
+      /holds the full run of "experiment eta"; a smoke run \(--quick\) never replaces it/,
+    );
     await expect(prepareOutputFolder(full, { command: 'experiment eta' })).resolves.toBeTruthy(); // a full run may
     mkdirSync(join(dir, 'empty'));
     await expect(prepareOutputFolder(join(dir, 'empty'), { command: 'demo' })).resolves.toBeTruthy();
@@ -69,14 +87,20 @@ describe('prepareOutputFolder', () => {
     writeFileSync(join(old, 'grid.png'), 'old');
     writeFileSync(join(old, 'results.json'), '{}');
     const writes = /^(grid\.png|results\.json)$/;
-    await expect(prepareOutputFolder(old, { command: 'demo', param: '--out', writes, smoke: true })).rejects.toThrow(/already holds files that amdm did not write/);
-    await (await prepareOutputFolder(old, { command: 'demo', writes })).commit(new Map([['results.json', '{"new":1}']]));
+    await expect(prepareOutputFolder(old, { command: 'demo', param: '--out', writes, smoke: true })).rejects.toThrow(
+      /already holds files that amdm did not write/,
+    );
+    await (
+      await prepareOutputFolder(old, { command: 'demo', writes })
+    ).commit(new Map([['results.json', '{"new":1}']]));
     expect(readdirSync(old).sort()).toEqual([OUTPUT_MANIFEST, 'results.json']);
     writeFileSync(join(dir, 'x'), '');
     mkdirSync(join(dir, 'mixed'));
     writeFileSync(join(dir, 'mixed', 'grid.png'), '');
     writeFileSync(join(dir, 'mixed', 'thesis.tex'), '');
-    await expect(prepareOutputFolder(join(dir, 'mixed'), { command: 'demo', writes })).rejects.toThrow(/already holds files that amdm did not write/);
+    await expect(prepareOutputFolder(join(dir, 'mixed'), { command: 'demo', writes })).rejects.toThrow(
+      /already holds files that amdm did not write/,
+    );
   });
 
   it("sweeps the staging folders and temporary files of killed runs, not a live process's", async () => {
@@ -89,12 +113,16 @@ describe('prepareOutputFolder', () => {
     writeFileSync(join(target, `.a.png.${process.pid}.0123456789ab.tmp`), 'being written');
     await prepareOutputFolder(target, { command: 'test' });
     expect(readdirSync(dir).sort()).toEqual([live, 'run'].sort());
-    expect(readdirSync(target).sort()).toEqual([`.a.png.${process.pid}.0123456789ab.tmp`, OUTPUT_MANIFEST, 'a.png'].sort());
+    expect(readdirSync(target).sort()).toEqual(
+      [`.a.png.${process.pid}.0123456789ab.tmp`, OUTPUT_MANIFEST, 'a.png'].sort(),
+    );
   });
 
   it('rejects file names outside the folder and leaves nothing', async () => {
     const out = await prepareOutputFolder(join(dir, 'run'), { command: 'test' });
-    await expect(out.commit(new Map([['../x', 'x']]))).rejects.toThrow(/file names must be relative paths inside the folder/);
+    await expect(out.commit(new Map([['../x', 'x']]))).rejects.toThrow(
+      /file names must be relative paths inside the folder/,
+    );
     await expect(out.commit(new Map([[OUTPUT_MANIFEST, 'x']]))).rejects.toThrow(/not \.amdm-output\.json/);
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -103,7 +131,9 @@ describe('prepareOutputFolder', () => {
 describe('ensureDir, createFileAtomic, sweepTempFiles', () => {
   it('ensureDir names the parameter and the file in the way', async () => {
     writeFileSync(join(dir, 'f'), 'x');
-    await expect(ensureDir(join(dir, 'f', 'g', 'h'), 'output')).rejects.toThrow(`output: cannot create the folder ${join(dir, 'f', 'g', 'h')}: ${join(dir, 'f')} is a file, not a folder`);
+    await expect(ensureDir(join(dir, 'f', 'g', 'h'), 'output')).rejects.toThrow(
+      `output: cannot create the folder ${join(dir, 'f', 'g', 'h')}: ${join(dir, 'f')} is a file, not a folder`,
+    );
     expect(await ensureDir(join(dir, 'x', 'y'), 'output')).toBe(join(dir, 'x', 'y'));
   });
 
@@ -114,7 +144,7 @@ describe('ensureDir, createFileAtomic, sweepTempFiles', () => {
     expect(readdirSync(dir)).toEqual(['s.json']);
   });
 
-  it('sweepTempFiles removes only dead writers\' temporary files', () => {
+  it("sweepTempFiles removes only dead writers' temporary files", () => {
     writeFileSync(join(dir, `.x.png.${DEAD}.0123456789ab.tmp`), '');
     writeFileSync(join(dir, 'x.png'), '');
     expect(sweepTempFiles(join(dir))).toEqual([`.x.png.${DEAD}.0123456789ab.tmp`]);
@@ -126,19 +156,25 @@ describe('ensureDir, createFileAtomic, sweepTempFiles', () => {
 describe('interrupt cleanup', () => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const cleanup = pathToFileURL(resolve('src/cli/interrupt-cleanup.ts')).href;
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s removes registered paths, then the process dies of the signal', (signal) => {
-    const file = join(dir, 'partial.tmp');
-    const folder = join(dir, '.out.staging-1-00000000');
-    const script = `
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s removes registered paths, then the process dies of the signal',
+    (signal) => {
+      const file = join(dir, 'partial.tmp');
+      const folder = join(dir, '.out.staging-1-00000000');
+      const script = `
       import { mkdirSync, writeFileSync } from 'node:fs';
       import { removeOnInterrupt } from ${JSON.stringify(cleanup)};
       writeFileSync(${JSON.stringify(file)}, 'x'); removeOnInterrupt(${JSON.stringify(file)});
       mkdirSync(${JSON.stringify(folder)}); writeFileSync(${JSON.stringify(join(folder, 'a'))}, 'x'); removeOnInterrupt(${JSON.stringify(folder)});
       process.kill(process.pid, ${JSON.stringify(signal)});
       setTimeout(() => { console.log('survived'); }, 2000);`;
-    const r = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
-    expect(r.signal).toBe(signal);
-    expect(r.stdout).not.toContain('survived');
-    expect(readdirSync(dir)).toEqual([]);
-  });
+      const r = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.signal).toBe(signal);
+      expect(r.stdout).not.toContain('survived');
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
 });

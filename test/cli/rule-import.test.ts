@@ -23,7 +23,9 @@ afterAll(() => tmp.cleanup());
 
 /** Runs the CLI in this process; resolves to what it printed, rejects with its error. */
 async function cli(args: string[]): Promise<string> {
-  const p = buildProgram().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  const p = buildProgram()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} });
   p.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
   const lines: string[] = [];
   const orig = console.log;
@@ -36,8 +38,28 @@ async function cli(args: string[]): Promise<string> {
   return lines.join('\n');
 }
 
-const demoArgs = (out: string) => ['demo', '--rule', 'myRule', '--steps', '6', '--prompts', '1', '--samples', '1', '--grid-prompts', '0', '--no-progress', '--out', out];
-const twoModels = { prompt: 'a red square', models: [{ folder: 'models/a' }, { folder: 'models/b' }], steps: 4, aggregateSteps: 2 };
+const demoArgs = (out: string) => [
+  'demo',
+  '--rule',
+  'myRule',
+  '--steps',
+  '6',
+  '--prompts',
+  '1',
+  '--samples',
+  '1',
+  '--grid-prompts',
+  '0',
+  '--no-progress',
+  '--out',
+  out,
+];
+const twoModels = {
+  prompt: 'a red square',
+  models: [{ folder: 'models/a' }, { folder: 'models/b' }],
+  steps: 4,
+  aggregateSteps: 2,
+};
 
 describe('a rule registered by an --import module', () => {
   it('is unknown before: --rule and a job file list the registered names', async () => {

@@ -19,20 +19,44 @@ const SCENE: Scene = {
 
 describe('zoo scene → model inputs', () => {
   it('each family gets its caption variant and conditions', () => {
-    expect(zooModelSpec('sd', SCENE, 'f', 'base')).toEqual({ folder: 'f', kind: 'sd', name: 'base', prompt: 'a blue circle looking at a red square on grey dots' });
+    expect(zooModelSpec('sd', SCENE, 'f', 'base')).toEqual({
+      folder: 'f',
+      kind: 'sd',
+      name: 'base',
+      prompt: 'a blue circle looking at a red square on grey dots',
+    });
     expect(zooModelSpec('interactdiffusion', SCENE, 'f', 'i')).toEqual({
       folder: 'f',
       kind: 'interactdiffusion',
       name: 'i',
       prompt: 'a circle looking at a square on grey dots',
-      conditions: { subjects: ['circle'], objects: ['square'], actions: ['looking at'], subjectBoxes: [[0.5, 0.5, 30 / 32, 30 / 32]], objectBoxes: [[0, 0, 0.25, 0.25]] },
+      conditions: {
+        subjects: ['circle'],
+        objects: ['square'],
+        actions: ['looking at'],
+        subjectBoxes: [[0.5, 0.5, 30 / 32, 30 / 32]],
+        objectBoxes: [[0, 0, 0.25, 0.25]],
+      },
     });
-    expect(zooModelSpec('migc', SCENE, 'f', 'm')?.conditions).toEqual({ phrases: ['red square', 'blue circle'], boxes: [[0, 0, 0.25, 0.25], [0.5, 0.5, 30 / 32, 30 / 32]] });
+    expect(zooModelSpec('migc', SCENE, 'f', 'm')?.conditions).toEqual({
+      phrases: ['red square', 'blue circle'],
+      boxes: [
+        [0, 0, 0.25, 0.25],
+        [0.5, 0.5, 30 / 32, 30 / 32],
+      ],
+    });
     expect(zooModelSpec('migc', SCENE, 'f', 'm')?.prompt).toBe('a red square and a blue circle on grey dots');
-    expect(zooModelSpec('ipadapter', SCENE, 'f', 'p', 'ref.png')).toMatchObject({ prompt: 'a blue circle looking at a red square', conditions: { image: 'ref.png' } });
+    expect(zooModelSpec('ipadapter', SCENE, 'f', 'p', 'ref.png')).toMatchObject({
+      prompt: 'a blue circle looking at a red square',
+      conditions: { image: 'ref.png' },
+    });
     expect(zooModelSpec('interactdiffusion', { ...SCENE, relations: [] }, 'f', 'i')).toBeNull();
-    expect(() => zooModelSpec('ipadapter', SCENE, 'f', 'p')).toThrow("styleImage must name the style reference PNG for kind 'ipadapter'");
-    expect(() => zooModelSpec('flux', SCENE, 'f', 'x')).toThrow("kind must be one of sd, interactdiffusion, migc, ipadapter (the zoo's families), got 'flux'");
+    expect(() => zooModelSpec('ipadapter', SCENE, 'f', 'p')).toThrow(
+      "styleImage must name the style reference PNG for kind 'ipadapter'",
+    );
+    expect(() => zooModelSpec('flux', SCENE, 'f', 'x')).toThrow(
+      "kind must be one of sd, interactdiffusion, migc, ipadapter (the zoo's families), got 'flux'",
+    );
   });
 
   it('a style PNG decodes back to the exact render', async () => {
@@ -42,7 +66,9 @@ describe('zoo scene → model inputs', () => {
 });
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
-const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini'].every((m) => existsSync(join(zoo, m, 'unet', 'model.onnx')));
+const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini'].every((m) =>
+  existsSync(join(zoo, m, 'unet', 'model.onnx')),
+);
 if (!haveZoo) console.warn(`[skip] zoo calibrate: the model folders under ${zoo} are missing`);
 
 describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders', () => {
@@ -52,7 +78,15 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
   it('runs each model alone, scores every image and writes json, csv and md', async () => {
     const lines: string[] = [];
     const models = ['base', 'interactdiffusion-mini', 'migc-mini'];
-    const res = await runZooCalibrate({ zoo, models, perLevel: 1, steps: 2, out, images: true, log: (l) => lines.push(l) });
+    const res = await runZooCalibrate({
+      zoo,
+      models,
+      perLevel: 1,
+      steps: 2,
+      out,
+      images: true,
+      log: (l) => lines.push(l),
+    });
     expect(res.map((m) => [m.name, m.kind, m.images.length, m.skipped])).toEqual([
       ['base', 'sd', 4, 0],
       ['interactdiffusion-mini', 'interactdiffusion', 3, 1], // L1 has no interaction
@@ -60,16 +94,21 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
     ]);
     for (const m of res) {
       for (const r of [...m.levels, m.overall]) {
-        for (const v of [r.instanceSuccess, r.mIoU, r.styleSuccess, r.cleanRate]) expect(v.value >= 0 && v.value <= 1).toBe(true);
+        for (const v of [r.instanceSuccess, r.mIoU, r.styleSuccess, r.cleanRate])
+          expect(v.value >= 0 && v.value <= 1).toBe(true);
       }
     }
     const csv = readFileSync(join(out, 'calibration.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('model,level,images,instance_success,instance_success_se,miou,miou_se,interaction_success,interaction_success_se,style_success,style_success_se,clean_rate,clean_rate_se');
+    expect(csv[0]).toBe(
+      'model,level,images,instance_success,instance_success_se,miou,miou_se,interaction_success,interaction_success_se,style_success,style_success_se,clean_rate,clean_rate_se',
+    );
     expect(csv).toHaveLength(1 + 5 + 4 + 5);
     expect(csv[1].startsWith('base,L1,1,')).toBe(true);
     const json = JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8'));
     expect(json.settings).toMatchObject({ models, prompts: 4, steps: 2, guidance: 5 });
-    expect(readFileSync(join(out, 'calibration.md'), 'utf8')).toContain('| model | level | images | instance success |');
+    expect(readFileSync(join(out, 'calibration.md'), 'utf8')).toContain(
+      '| model | level | images | instance success |',
+    );
     expect(existsSync(join(out, 'refs', 'L4-000.png'))).toBe(true);
     expect(existsSync(join(out, 'images', 'migc-mini', 'L2-000.png'))).toBe(true);
     expect(existsSync(join(out, 'images', 'interactdiffusion-mini', 'L1-000.png'))).toBe(false);
@@ -91,7 +130,9 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
     const foreign = mkdtempSync(join(tmpdir(), 'zoo-calibrate-foreign-'));
     writeFileSync(join(foreign, 'notes.txt'), 'mine');
     const lines: string[] = [];
-    await expect(runZooCalibrate({ zoo, models: ['base'], perLevel: 1, steps: 1, out: foreign, log: (l) => lines.push(l) })).rejects.toThrow('already holds files that amdm did not write');
+    await expect(
+      runZooCalibrate({ zoo, models: ['base'], perLevel: 1, steps: 1, out: foreign, log: (l) => lines.push(l) }),
+    ).rejects.toThrow('already holds files that amdm did not write');
     expect(lines).toEqual([]);
     expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
     rmSync(foreign, { recursive: true, force: true });

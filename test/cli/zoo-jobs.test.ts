@@ -8,7 +8,14 @@ import { writeZooJobs } from '../../src/cli/zoo-jobs.ts';
 import { projectRoot } from '../helpers/data.ts';
 
 const jobsDir = join(projectRoot, 'examples', 'jobs');
-const names = ['mini-base', 'mini-interactdiffusion', 'mini-migc', 'mini-ipadapter', 'mini-interact-migc', 'mini-interact-migc-ip'];
+const names = [
+  'mini-base',
+  'mini-interactdiffusion',
+  'mini-migc',
+  'mini-ipadapter',
+  'mini-interact-migc',
+  'mini-interact-migc-ip',
+];
 const tmp = mkdtempSync(join(tmpdir(), 'zoo-jobs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -20,7 +27,11 @@ function normalized(dir: string, name: string): Job {
   return {
     ...j,
     output: undefined,
-    models: j.models.map((m) => ({ ...m, folder: resolve(dir, m.folder), conditions: m.conditions?.image ? { ...m.conditions, image: basename(m.conditions.image) } : m.conditions })),
+    models: j.models.map((m) => ({
+      ...m,
+      folder: resolve(dir, m.folder),
+      conditions: m.conditions?.image ? { ...m.conditions, image: basename(m.conditions.image) } : m.conditions,
+    })),
   };
 }
 
@@ -29,38 +40,65 @@ describe('examples/jobs/mini-*.json', () => {
     const files = await writeZooJobs({ out: tmp, zoo: join(projectRoot, 'models', 'mini-zoo') });
     expect(files.map((f) => basename(f))).toEqual(['mini-style-L3-002.png', ...names.map((n) => `${n}.json`)]);
     for (const n of names) expect(normalized(tmp, n), n).toEqual(normalized(jobsDir, n));
-    expect(readFileSync(join(tmp, 'mini-style-L3-002.png'))).toEqual(readFileSync(join(jobsDir, 'mini-style-L3-002.png')));
+    expect(readFileSync(join(tmp, 'mini-style-L3-002.png'))).toEqual(
+      readFileSync(join(jobsDir, 'mini-style-L3-002.png')),
+    );
   });
 
   it('use the paper settings: w = 0.5 / [0.5, 0.65], η = 0.3·√d, s = 20 of T = 50, InteractDiffusion as target', () => {
     for (const n of names) parseJob(load(jobsDir, n), n);
     const two = parseJob(load(jobsDir, 'mini-interact-migc'));
     const three = parseJob(load(jobsDir, 'mini-interact-migc-ip'));
-    expect([two.weights, two.eta, two.etaScale, two.aggregateSteps, two.steps, two.target]).toEqual([0.5, 0.3, 'sqrtDim', 20, 50, 0]);
-    expect([three.weights, three.models.map((m) => m.kind)]).toEqual([[0.5, 0.65], ['interactdiffusion', 'migc', 'ipadapter']]);
+    expect([two.weights, two.eta, two.etaScale, two.aggregateSteps, two.steps, two.target]).toEqual([
+      0.5,
+      0.3,
+      'sqrtDim',
+      20,
+      50,
+      0,
+    ]);
+    expect([three.weights, three.models.map((m) => m.kind)]).toEqual([
+      [0.5, 0.65],
+      ['interactdiffusion', 'migc', 'ipadapter'],
+    ]);
   });
 });
 
-const haveZoo = ['base', 'interactdiffusion-mini', 'migc-mini', 'ipadapter-mini'].every((m) => existsSync(join(projectRoot, 'models', 'mini-zoo', m, 'unet', 'model.onnx')));
+const haveZoo = ['base', 'interactdiffusion-mini', 'migc-mini', 'ipadapter-mini'].every((m) =>
+  existsSync(join(projectRoot, 'models', 'mini-zoo', m, 'unet', 'model.onnx')),
+);
 if (!haveZoo) console.warn('[skip] example jobs run: the mini-zoo model folders are missing');
 
 describe.skipIf(!haveZoo)('the mini example jobs run (3 steps, s = 2)', () => {
   for (const n of names) {
-    it(n, async () => {
-      const j = load(jobsDir, n);
-      const path = join(tmp, `run-${n}.json`);
-      const out = join(tmp, `out-${n}`);
-      const models = j.models.map((m) => ({ ...m, folder: resolve(jobsDir, m.folder) }));
-      writeFileSync(path, JSON.stringify({ ...j, models, steps: 3, aggregateSteps: j.aggregateSteps === undefined ? undefined : 2, output: out }));
-      const cwd = process.cwd();
-      process.chdir(projectRoot); // the style image path is relative to the project root
-      try {
-        const s = await runGenerate(path, { progress: false, log: () => {} });
-        expect(s.calls[0]).toBe(3);
-      } finally {
-        process.chdir(cwd);
-      }
-      expect(readdirSync(out)).toContain('target.png');
-    }, 60_000);
+    it(
+      n,
+      async () => {
+        const j = load(jobsDir, n);
+        const path = join(tmp, `run-${n}.json`);
+        const out = join(tmp, `out-${n}`);
+        const models = j.models.map((m) => ({ ...m, folder: resolve(jobsDir, m.folder) }));
+        writeFileSync(
+          path,
+          JSON.stringify({
+            ...j,
+            models,
+            steps: 3,
+            aggregateSteps: j.aggregateSteps === undefined ? undefined : 2,
+            output: out,
+          }),
+        );
+        const cwd = process.cwd();
+        process.chdir(projectRoot); // the style image path is relative to the project root
+        try {
+          const s = await runGenerate(path, { progress: false, log: () => {} });
+          expect(s.calls[0]).toBe(3);
+        } finally {
+          process.chdir(cwd);
+        }
+        expect(readdirSync(out)).toContain('target.png');
+      },
+      60_000,
+    );
   }
 });

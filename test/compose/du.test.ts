@@ -10,9 +10,17 @@ import { sampleProduct } from '../../src/compose/reverse.ts';
 import type { MCMCOptions } from '../../src/compose/mcmc.ts';
 
 const schedule = makeSchedule({
-  betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, setAlphaToOne: true, stepsOffset: 0, timestepSpacing: 'trailing',
+  betaSchedule: 'linear',
+  betaStart: 1e-4,
+  betaEnd: 0.02,
+  setAlphaToOne: true,
+  stepsOffset: 0,
+  timestepSpacing: 'trailing',
 });
-const models = [mixtureDenoiser(isotropicMixture([-1], 1, 0.5), schedule), mixtureDenoiser(isotropicMixture([1], 1, 0.02), schedule)];
+const models = [
+  mixtureDenoiser(isotropicMixture([-1], 1, 0.5), schedule),
+  mixtureDenoiser(isotropicMixture([1], 1, 0.02), schedule),
+];
 const exactMean = (-1 * 0.02 + 1 * 0.5) / 0.52;
 const exactVar = (0.5 * 0.02) / 0.52;
 const N = 1000;

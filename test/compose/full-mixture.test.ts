@@ -3,19 +3,37 @@ import fc from 'fast-check';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { gaussianRng } from '../../src/core/rng.ts';
 import { diagonalMixture, isotropicMixture, mixtureDenoiser } from '../../src/toy/gmm.ts';
-import { fullMixture, mixtureLogDensity, mixtureMoments, sampleMixture, toFullMixture } from '../../src/compose/full-mixture.ts';
+import {
+  fullMixture,
+  mixtureLogDensity,
+  mixtureMoments,
+  sampleMixture,
+  toFullMixture,
+} from '../../src/compose/full-mixture.ts';
 import { fullMixtureDenoiser } from '../../src/compose/full-mixture-denoiser.ts';
-import { mixtureOfMixtures, productOfMixtures, rotation2d, transformMixture } from '../../src/compose/mixture-algebra.ts';
+import {
+  mixtureOfMixtures,
+  productOfMixtures,
+  rotation2d,
+  transformMixture,
+} from '../../src/compose/mixture-algebra.ts';
 
 const ddpm = makeSchedule({ betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, setAlphaToOne: true });
 
 /** A rotated anisotropic 2-D mixture (full covariances). */
-const rotated = transformMixture(diagonalMixture([-1, 0.5, 1.5, -0.5], 2, [0.3, 0.05, 0.1, 0.6], [0.35, 0.65]), rotation2d(0.7));
+const rotated = transformMixture(
+  diagonalMixture([-1, 0.5, 1.5, -0.5], 2, [0.3, 0.05, 0.1, 0.6], [0.35, 0.65]),
+  rotation2d(0.7),
+);
 
 function grid(lo: number, hi: number, n: number): Float32Array {
   const pts = new Float32Array(n * n * 2);
   const h = (hi - lo) / (n - 1);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { pts[(i * n + j) * 2] = lo + i * h; pts[(i * n + j) * 2 + 1] = lo + j * h; }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      pts[(i * n + j) * 2] = lo + i * h;
+      pts[(i * n + j) * 2 + 1] = lo + j * h;
+    }
   return pts;
 }
 
@@ -46,8 +64,10 @@ describe('full-covariance mixture denoiser (sources C§7, "Full")', () => {
       const e = Array.from(d.eps(x, t, 1));
       const h = 1e-3;
       for (let j = 0; j < 2; j++) {
-        const xp = x.slice(); xp[j] += h;
-        const xm = x.slice(); xm[j] -= h;
+        const xp = x.slice();
+        xp[j] += h;
+        const xm = x.slice();
+        xm[j] -= h;
         const fd = (d.logDensity(xp, t, 1)[0] - d.logDensity(xm, t, 1)[0]) / (xp[j] - xm[j]);
         expect(e[j]).toBeCloseTo(-Math.sqrt(1 - abar) * fd, 3);
       }
@@ -65,7 +85,10 @@ describe('full-covariance mixture denoiser (sources C§7, "Full")', () => {
     const x = sampleMixture(rotated, n, gaussianRng(3, 0));
     const { mean, covariance } = mixtureMoments(rotated);
     const mu = [0, 0];
-    for (let i = 0; i < n; i++) { mu[0] += x[2 * i] / n; mu[1] += x[2 * i + 1] / n; }
+    for (let i = 0; i < n; i++) {
+      mu[0] += x[2 * i] / n;
+      mu[1] += x[2 * i + 1] / n;
+    }
     for (let j = 0; j < 2; j++) expect(Math.abs(mu[j] - mean[j])).toBeLessThan(4 * Math.sqrt(covariance[j * 3] / n));
   });
 });
@@ -103,7 +126,9 @@ describe('products and mixtures of mixtures (sources C§8.1)', () => {
     const bg = isotropicMixture([0, 0], 2, 1);
     const { mixture } = productOfMixtures([e1, e2, bg], [1, 1, -1]);
     const axis = diagonalMixture(
-      [-1.5, -1, -1.5, 1.2, 1.5, -1, 1.5, 1.2], 2, [0.04, 0.0225, 0.04, 0.0225, 0.04, 0.0225, 0.04, 0.0225],
+      [-1.5, -1, -1.5, 1.2, 1.5, -1, 1.5, 1.2],
+      2,
+      [0.04, 0.0225, 0.04, 0.0225, 0.04, 0.0225, 0.04, 0.0225],
       [0.15, 0.35, 0.15, 0.35],
     );
     const pts = grid(-3, 3, 31);
@@ -118,9 +143,15 @@ describe('products and mixtures of mixtures (sources C§8.1)', () => {
   });
 
   it('rejects a tempered mixture, a non-normalizable product, mismatched dims and bad covariances', () => {
-    expect(() => productOfMixtures([p1, p2], [2, 1])).toThrow(/exponents\[0\] = 2: an exponent other than 1 needs a single-Gaussian factor/);
-    expect(() => productOfMixtures([isotropicMixture([0], 1, 1), isotropicMixture([0], 1, 0.5)], [1, -1])).toThrow(/not positive definite: the product is not normalizable/);
-    expect(() => productOfMixtures([p1, isotropicMixture([0], 1, 1)])).toThrow(/factors\[1\]\.dim must equal factors\[0\]\.dim = 2/);
+    expect(() => productOfMixtures([p1, p2], [2, 1])).toThrow(
+      /exponents\[0\] = 2: an exponent other than 1 needs a single-Gaussian factor/,
+    );
+    expect(() => productOfMixtures([isotropicMixture([0], 1, 1), isotropicMixture([0], 1, 0.5)], [1, -1])).toThrow(
+      /not positive definite: the product is not normalizable/,
+    );
+    expect(() => productOfMixtures([p1, isotropicMixture([0], 1, 1)])).toThrow(
+      /factors\[1\]\.dim must equal factors\[0\]\.dim = 2/,
+    );
     expect(() => fullMixture([0, 0], 2, [1, 2, 2, 1])).toThrow(/must be symmetric positive definite/);
     expect(() => fullMixture([0, 0], 2, [1, 0.5, 0.4, 1])).toThrow(/must be symmetric/);
     expect(() => toFullMixture({} as never)).toThrow(/mixture must be an isotropic, diagonal or full mixture/);

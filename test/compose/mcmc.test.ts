@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianRng } from '../../src/core/rng.ts';
-import { betaScaled, makeMCMCKernel, resolveMCMCOptions, type MCMCKind, type MCMCTarget } from '../../src/compose/mcmc.ts';
+import {
+  betaScaled,
+  makeMCMCKernel,
+  resolveMCMCOptions,
+  type MCMCKind,
+  type MCMCTarget,
+} from '../../src/compose/mcmc.ts';
 import type { Level } from '../../src/compose/levels.ts';
 
 /** N(m, diag(s²)) in 2-D: ℓ = −Σ (x − m)²/(2s²), ∇ℓ = −(x − m)/s². */
@@ -110,7 +116,14 @@ describe('MCMC options', () => {
 
   it('uses the 2-D notebook defaults', () => {
     expect(resolveMCMCOptions({ kind: 'ula' })).toMatchObject({ stepsPerLevel: 10, stepSize: 1e-3 });
-    expect(resolveMCMCOptions({ kind: 'hmc' })).toMatchObject({ stepsPerLevel: 10, stepSize: 0.03, leapfrog: 3, damping: 0.5, mass: 1, flipOnReject: true });
+    expect(resolveMCMCOptions({ kind: 'hmc' })).toMatchObject({
+      stepsPerLevel: 10,
+      stepSize: 0.03,
+      leapfrog: 3,
+      damping: 0.5,
+      mass: 1,
+      flipOnReject: true,
+    });
   });
 
   it('betaScaled gives the image-style step c·βₜ', () => {
@@ -142,13 +155,22 @@ describe('MCMC options', () => {
 
   it('a NaN acceptance ratio is an error, not a silent rejection', async () => {
     const k = makeMCMCKernel({ kind: 'mala', stepsPerLevel: 1 }, 1, 1);
-    const bad: MCMCTarget = { grad: (_x, out) => { out.fill(0); }, logDensity: (_x, out) => { out.fill(NaN); } };
+    const bad: MCMCTarget = {
+      grad: (_x, out) => {
+        out.fill(0);
+      },
+      logDensity: (_x, out) => {
+        out.fill(NaN);
+      },
+    };
     await expect(k.run(bad, new Float32Array(1))).rejects.toThrow(/log-ratio is NaN/);
   });
 
   it('rejects particles < 1 and a wrong-length x', async () => {
     expect(() => makeMCMCKernel({ kind: 'ula' }, 2, 0)).toThrow(/particles must be an integer in \[1/);
     const k = makeMCMCKernel({ kind: 'ula' }, 2, 3);
-    await expect(k.run(gaussianTarget(), new Float32Array(5))).rejects.toThrow(/x must be a Float32Array of length particles·dim = 6/);
+    await expect(k.run(gaussianTarget(), new Float32Array(5))).rejects.toThrow(
+      /x must be a Float32Array of length particles·dim = 6/,
+    );
   });
 });

@@ -41,14 +41,21 @@ describe('LL, Var and mode weights', () => {
     const n = 20000;
     const x = sampleMixture(isotropicMixture([0, 0], 2, s2), n, gaussianRng(3, 0));
     // log p = −log(2πσ²) − ‖x‖²/(2σ²); ‖x‖²/(2σ²) ~ Gamma(1, 1): mean 1, sd 1.
-    expect(Math.abs(meanLogLikelihood(x, isotropicMixture([0, 0], 2, s2)) - (-Math.log(2 * Math.PI * s2) - 1))).toBeLessThan(4 / Math.sqrt(n));
+    expect(
+      Math.abs(meanLogLikelihood(x, isotropicMixture([0, 0], 2, s2)) - (-Math.log(2 * Math.PI * s2) - 1)),
+    ).toBeLessThan(4 / Math.sqrt(n));
   });
 
   it('Var = ‖Cov − Cov_target‖_F: samples scaled by 2 from N(0, I) give ≈ ‖3 I‖_F = 3√2', () => {
     const mix = isotropicMixture([0, 0], 2, 1);
     const x = sampleMixture(mix, 20000, gaussianRng(4, 0)).map((v) => 2 * v);
     expect(covarianceError(x, mix)).toBeCloseTo(3 * Math.SQRT2, 0);
-    expect(covarianceError(x.map((v) => v / 2), mix)).toBeLessThan(0.1);
+    expect(
+      covarianceError(
+        x.map((v) => v / 2),
+        mix,
+      ),
+    ).toBeLessThan(0.1);
   });
 
   it('mode fractions assign each sample to its most probable component', () => {
@@ -73,28 +80,31 @@ describe('W2', () => {
     expect(slicedW2(a, b, 1, 3)).toBeCloseTo(sorted, 12);
   });
 
-  test.prop([fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1e6 })])('exact W2 equals the brute-force optimum over permutations', (n, seed) => {
-    const r = gaussianRng(seed, 0);
-    const x = r.fillNormal(new Float32Array(2 * n));
-    const y = r.fillNormal(new Float32Array(2 * n));
-    let best = Infinity;
-    const perm = Array.from({ length: n }, (_, i) => i);
-    const visit = (k: number) => {
-      if (k === n) {
-        let c = 0;
-        for (let i = 0; i < n; i++) c += (x[2 * i] - y[2 * perm[i]]) ** 2 + (x[2 * i + 1] - y[2 * perm[i] + 1]) ** 2;
-        best = Math.min(best, c);
-        return;
-      }
-      for (let j = k; j < n; j++) {
-        [perm[k], perm[j]] = [perm[j], perm[k]];
-        visit(k + 1);
-        [perm[k], perm[j]] = [perm[j], perm[k]];
-      }
-    };
-    visit(0);
-    expect(w2Exact(x, y, 2)).toBeCloseTo(Math.sqrt(best / n), 5);
-  });
+  test.prop([fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1e6 })])(
+    'exact W2 equals the brute-force optimum over permutations',
+    (n, seed) => {
+      const r = gaussianRng(seed, 0);
+      const x = r.fillNormal(new Float32Array(2 * n));
+      const y = r.fillNormal(new Float32Array(2 * n));
+      let best = Infinity;
+      const perm = Array.from({ length: n }, (_, i) => i);
+      const visit = (k: number) => {
+        if (k === n) {
+          let c = 0;
+          for (let i = 0; i < n; i++) c += (x[2 * i] - y[2 * perm[i]]) ** 2 + (x[2 * i + 1] - y[2 * perm[i] + 1]) ** 2;
+          best = Math.min(best, c);
+          return;
+        }
+        for (let j = k; j < n; j++) {
+          [perm[k], perm[j]] = [perm[j], perm[k]];
+          visit(k + 1);
+          [perm[k], perm[j]] = [perm[j], perm[k]];
+        }
+      };
+      visit(0);
+      expect(w2Exact(x, y, 2)).toBeCloseTo(Math.sqrt(best / n), 5);
+    },
+  );
 
   it('sliced W2 is 0 for identical sets and at most the exact W2', () => {
     const r = gaussianRng(5, 0);
@@ -112,10 +122,16 @@ describe('summaries and errors', () => {
   });
 
   it('rejects empty, mismatched and non-finite inputs', () => {
-    expect(() => mmd2(new Float32Array(3), new Float32Array(2), 2)).toThrow(/x must hold a positive multiple of dim = 2 values, got 3/);
+    expect(() => mmd2(new Float32Array(3), new Float32Array(2), 2)).toThrow(
+      /x must hold a positive multiple of dim = 2 values, got 3/,
+    );
     expect(() => w2Exact(new Float32Array(4), new Float32Array(2), 2)).toThrow(/same number of points, got 2 and 1/);
-    expect(() => meanLogLikelihood(Float32Array.of(NaN, 0), isotropicMixture([0, 0], 2, 1))).toThrow(/samples\[0\] must be finite, got NaN/);
+    expect(() => meanLogLikelihood(Float32Array.of(NaN, 0), isotropicMixture([0, 0], 2, 1))).toThrow(
+      /samples\[0\] must be finite, got NaN/,
+    );
     expect(() => meanStd([])).toThrow(/values must be a non-empty array/);
-    expect(() => mmd2(new Float32Array(2), new Float32Array(2), 2, [0])).toThrow(/sigmas\[0\] must be in \(0, Infinity\]/);
+    expect(() => mmd2(new Float32Array(2), new Float32Array(2), 2, [0])).toThrow(
+      /sigmas\[0\] must be in \(0, Infinity\]/,
+    );
   });
 });

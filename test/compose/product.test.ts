@@ -13,7 +13,12 @@ import { fkcLogWeightIncrement, sampleFKC } from '../../src/compose/fkc.ts';
 import { sampleSMC } from '../../src/compose/smc.ts';
 
 const schedule = makeSchedule({
-  betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, setAlphaToOne: true, stepsOffset: 0, timestepSpacing: 'trailing',
+  betaSchedule: 'linear',
+  betaStart: 1e-4,
+  betaEnd: 0.02,
+  setAlphaToOne: true,
+  stepsOffset: 0,
+  timestepSpacing: 'trailing',
 });
 const p1 = isotropicMixture([-1, 1], 1, [0.05, 0.05]);
 const p2 = isotropicMixture([-2, 2], 1, [1, 0.05]);

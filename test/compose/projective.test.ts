@@ -12,7 +12,12 @@ import { covarianceError, modeWeightError } from '../../src/compose/metrics.ts';
 import { factorizedWorld, rotatedWorld, type CompositionWorld } from '../../src/compose/worlds2d.ts';
 
 const schedule = makeSchedule({
-  betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, setAlphaToOne: true, stepsOffset: 0, timestepSpacing: 'trailing',
+  betaSchedule: 'linear',
+  betaStart: 1e-4,
+  betaEnd: 0.02,
+  setAlphaToOne: true,
+  stepsOffset: 0,
+  timestepSpacing: 'trailing',
 });
 const B = 100;
 const x = gaussianRng(1, 0).fillNormal(new Float32Array(2 * B), 0, 2 * B, 1.5);
@@ -47,12 +52,27 @@ describe('projective composition', () => {
     const w = factorizedWorld();
     const [p1, p2] = w.expertModels(schedule);
     const bg = w.composition(schedule).models[2];
-    const r = await sampleProjective({ models: [p1, p2], background: bg, dim: 2, particles: 2000, schedule, steps: 100, seed: 1 });
+    const r = await sampleProjective({
+      models: [p1, p2],
+      background: bg,
+      dim: 2,
+      particles: 2000,
+      schedule,
+      steps: 100,
+      seed: 1,
+    });
     expect(modeWeightError(r.samples, w.target)).toBeLessThan(0.03);
     expect(covarianceError(r.samples, w.target)).toBeLessThan(0.1);
     expect(r.evals.eps).toBe(300);
     // The same run through the exact target's own denoiser gives the same samples (to float32 rounding).
-    const o = await sampleReverse({ models: [fullMixtureDenoiser(w.target, schedule)], dim: 2, particles: 2000, schedule, steps: 100, seed: 1 });
+    const o = await sampleReverse({
+      models: [fullMixtureDenoiser(w.target, schedule)],
+      dim: 2,
+      particles: 2000,
+      schedule,
+      steps: 100,
+      seed: 1,
+    });
     let maxDiff = 0;
     for (let i = 0; i < o.samples.length; i++) maxDiff = Math.max(maxDiff, Math.abs(o.samples[i] - r.samples[i]));
     expect(maxDiff).toBeLessThan(1e-3);
@@ -82,8 +102,8 @@ describe('projective composition', () => {
   it('rejects a missing background', () => {
     const w = factorizedWorld();
     const ms = w.expertModels(schedule);
-    expect(() => sampleProjective({ models: ms, background: undefined as never, dim: 2, particles: 1, schedule })).toThrow(
-      /background must be a Denoiser with an eps\(x, t, batch\) method/,
-    );
+    expect(() =>
+      sampleProjective({ models: ms, background: undefined as never, dim: 2, particles: 1, schedule }),
+    ).toThrow(/background must be a Denoiser with an eps\(x, t, batch\) method/);
   });
 });

@@ -15,24 +15,24 @@ describe('systematic resampling (sources C§4.4)', () => {
     expect(Array.from(systematicResample(new Float64Array(5), 0.42))).toEqual([0, 1, 2, 3, 4]);
   });
 
-  test.prop([fc.array(fc.double({ min: -20, max: 5, noNaN: true }), { minLength: 1, maxLength: 40 }), fc.double({ min: 0, max: 0.999999, noNaN: true })])(
-    'each particle gets ⌊N pⱼ⌋ or ⌈N pⱼ⌉ copies, and indices are sorted',
-    (lw, u) => {
-      const logw = Float64Array.from(lw);
-      const n = logw.length;
-      const p = normalizeWeights(logw);
-      const idx = systematicResample(logw, u);
-      const counts = new Array<number>(n).fill(0);
-      idx.forEach((j, i) => {
-        counts[j]++;
-        if (i > 0) expect(j).toBeGreaterThanOrEqual(idx[i - 1]);
-      });
-      for (let j = 0; j < n; j++) {
-        expect(counts[j]).toBeGreaterThanOrEqual(Math.floor(n * p[j] - 1e-9));
-        expect(counts[j]).toBeLessThanOrEqual(Math.ceil(n * p[j] + 1e-9));
-      }
-    },
-  );
+  test.prop([
+    fc.array(fc.double({ min: -20, max: 5, noNaN: true }), { minLength: 1, maxLength: 40 }),
+    fc.double({ min: 0, max: 0.999999, noNaN: true }),
+  ])('each particle gets ⌊N pⱼ⌋ or ⌈N pⱼ⌉ copies, and indices are sorted', (lw, u) => {
+    const logw = Float64Array.from(lw);
+    const n = logw.length;
+    const p = normalizeWeights(logw);
+    const idx = systematicResample(logw, u);
+    const counts = new Array<number>(n).fill(0);
+    idx.forEach((j, i) => {
+      counts[j]++;
+      if (i > 0) expect(j).toBeGreaterThanOrEqual(idx[i - 1]);
+    });
+    for (let j = 0; j < n; j++) {
+      expect(counts[j]).toBeGreaterThanOrEqual(Math.floor(n * p[j] - 1e-9));
+      expect(counts[j]).toBeLessThanOrEqual(Math.ceil(n * p[j] + 1e-9));
+    }
+  });
 
   it('ESS is N for equal weights, 1 for a single live particle, and shift invariant', () => {
     expect(effectiveSampleSize(new Float64Array(8).fill(-3))).toBeCloseTo(8, 12);
@@ -45,7 +45,9 @@ describe('systematic resampling (sources C§4.4)', () => {
   });
 
   it('rejects NaN, +∞, all-zero weights and u outside [0, 1)', () => {
-    expect(() => effectiveSampleSize(Float64Array.of(0, NaN))).toThrow(/logWeights\[1\] must be a number < \+∞, got NaN/);
+    expect(() => effectiveSampleSize(Float64Array.of(0, NaN))).toThrow(
+      /logWeights\[1\] must be a number < \+∞, got NaN/,
+    );
     expect(() => normalizeWeights(Float64Array.of(Infinity))).toThrow(/logWeights\[0\] must be a number < \+∞/);
     expect(() => systematicResample(Float64Array.of(-Infinity, -Infinity), 0.5)).toThrow(/at least one finite entry/);
     expect(() => systematicResample(Float64Array.of(0), 1)).toThrow(/u must be in \[0, 1\), got 1/);

@@ -38,13 +38,14 @@ describe('2-D composition worlds', () => {
       }
     }
     // Cross pair (−1.5, 1.5)·(1.5, −1.5): log N(μ; ν, 0.32 I) is 9/0.64 = 14.06 lower than a main pair's.
-    expect(1 - main).toBeCloseTo(2 * Math.exp(-9 / 0.64) / (2 + 2 * Math.exp(-9 / 0.64)), 12);
+    expect(1 - main).toBeCloseTo((2 * Math.exp(-9 / 0.64)) / (2 + 2 * Math.exp(-9 / 0.64)), 12);
   });
 
   it('ring-bar: the product keeps the ring modes at (0, ±0.5) as the dominant pair', () => {
     const t = ringBarWorld().target;
     let top = 0;
-    for (let k = 0; k < t.weights.length; k++) if (Math.abs(t.means[2 * k]) < 1e-3 && Math.abs(Math.abs(t.means[2 * k + 1]) - 0.5) < 0.01) top += t.weights[k];
+    for (let k = 0; k < t.weights.length; k++)
+      if (Math.abs(t.means[2 * k]) < 1e-3 && Math.abs(Math.abs(t.means[2 * k + 1]) - 0.5) < 0.01) top += t.weights[k];
     expect(top).toBeGreaterThan(0.99);
     expect(mixtureMoments(t).mean[0]).toBeCloseTo(0, 9);
   });
@@ -61,6 +62,8 @@ describe('2-D composition worlds', () => {
   });
 
   it('rejects an unknown world', () => {
-    expect(() => world2d('spiral' as never)).toThrow(/name must be one of 'ring-bar', 'up-down', 'factorized', 'rotated', 'bars-mixture'/);
+    expect(() => world2d('spiral' as never)).toThrow(
+      /name must be one of 'ring-bar', 'up-down', 'factorized', 'rotated', 'bars-mixture'/,
+    );
   });
 });

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BACKEND_NAMES, kernelBackend, resolveBackend, setKernelBackend, type KernelBackend } from '../../src/core/backend.ts';
+import {
+  BACKEND_NAMES,
+  kernelBackend,
+  resolveBackend,
+  setKernelBackend,
+  type KernelBackend,
+} from '../../src/core/backend.ts';
 import { wasmSupported } from '../../src/core/backend-wasm.ts';
 import { ddimCoefficients, ddimStepInto } from '../../src/core/ddim.ts';
 import { deviate } from '../../src/core/deviation.ts';
@@ -12,7 +18,11 @@ import type { Denoiser } from '../../src/core/types.ts';
 
 const js = resolveBackend('js');
 const wasm = resolveBackend('wasm');
-const randn = (n: number, stream: number) => { const x = new Float32Array(n); gaussianRng(77, stream).fillNormal(x); return x; };
+const randn = (n: number, stream: number) => {
+  const x = new Float32Array(n);
+  gaussianRng(77, stream).fillNormal(x);
+  return x;
+};
 
 /**
  * Largest |a − b| per sample over the largest |b| of that sample, or over the largest `scale`
@@ -21,8 +31,12 @@ const randn = (n: number, stream: number) => { const x = new Float32Array(n); ga
 function relErr(a: Float32Array, b: Float32Array, dim: number, scale: ArrayLike<number> = b): number {
   let worst = 0;
   for (let o = 0; o < b.length; o += dim) {
-    let d = 0, m = 0;
-    for (let i = o; i < o + dim; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(scale[i])); }
+    let d = 0,
+      m = 0;
+    for (let i = o; i < o + dim; i++) {
+      d = Math.max(d, Math.abs(a[i] - b[i]));
+      m = Math.max(m, Math.abs(scale[i]));
+    }
     worst = Math.max(worst, m === 0 ? d : d / m);
   }
   return worst;
@@ -53,15 +67,23 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
     it(`every pairwise rule, every shape, w ∈ {0, 0.3, 0.5, 1} (${where})`, () => {
       for (const { dim, batch } of SHAPES) {
         const n = dim * batch;
-        const a = randn(n, dim), b = randn(n, dim + 1000);
+        const a = randn(n, dim),
+          b = randn(n, dim + 1000);
         for (const r of pairRules) {
           for (const w of [0, 0.3, 0.5, 1]) {
             const ref = new Float32Array(n);
             let refError: unknown = null;
-            try { RULES[r]([a, b], [w], ref, dim, js); } catch (e) { refError = e; }
+            try {
+              RULES[r]([a, b], [w], ref, dim, js);
+            } catch (e) {
+              refError = e;
+            }
             const out = place(wasm, new Float32Array(n), inPlace);
             const run = () => RULES[r]([place(wasm, a, inPlace), place(wasm, b, inPlace)], [w], out, dim, wasm);
-            if (refError) { expect(run).toThrow((refError as Error).message); continue; }
+            if (refError) {
+              expect(run).toThrow((refError as Error).message);
+              continue;
+            }
             run();
             expect(relErr(out, ref, dim), `${r} dim ${dim} batch ${batch} w ${w}`).toBeLessThanOrEqual(1e-6);
           }
@@ -71,10 +93,12 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
   }
 
   it('out may alias xs[0], for plain arrays and backend buffers', () => {
-    const dim = 33, n = 3 * dim;
+    const dim = 33,
+      n = 3 * dim;
     for (const inPlace of [false, true]) {
       for (const r of ['slerp', 'nlerp', 'vp'] as const) {
-        const a = randn(n, 1), b = randn(n, 2);
+        const a = randn(n, 1),
+          b = randn(n, 2);
         const ref = RULES[r]([a, b], [0.4], new Float32Array(n), dim, js);
         const x = place(wasm, a, inPlace);
         expect(RULES[r]([x, place(wasm, b, inPlace)], [0.4], x, dim, wasm)).toBe(x);
@@ -90,10 +114,20 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
       for (const N of [2, 3, 4]) {
         // inputs share a common direction so the mean is unique even in few dimensions
         const base = randn(n, 5);
-        const xs = Array.from({ length: N }, (_, k) => { const x = randn(n, 10 + k); for (let i = 0; i < n; i++) x[i] = 0.4 * x[i] + base[i]; return x; });
+        const xs = Array.from({ length: N }, (_, k) => {
+          const x = randn(n, 10 + k);
+          for (let i = 0; i < n; i++) x[i] = 0.4 * x[i] + base[i];
+          return x;
+        });
         const w = Array.from({ length: N }, (_, k) => (k + 1) / ((N * (N + 1)) / 2));
         const ref = rule(xs, w, new Float32Array(n), dim, js);
-        const out = rule(xs.map((x) => place(wasm, x, batch % 2 === 0)), w, new Float32Array(n), dim, wasm);
+        const out = rule(
+          xs.map((x) => place(wasm, x, batch % 2 === 0)),
+          w,
+          new Float32Array(n),
+          dim,
+          wasm,
+        );
         expect(relErr(out, ref, dim), `N ${N} dim ${dim} batch ${batch}`).toBeLessThanOrEqual(1e-6);
       }
     }
@@ -103,18 +137,31 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
     const schedule = makeSchedule();
     for (const { dim, batch } of SHAPES) {
       const n = dim * batch;
-      const x = randn(n, 1), e = randn(n, 2), z = randn(n, 3);
-      for (const [t, tp, eta] of [[981, 931, 0], [501, 451, 0.5], [41, 1, 1]] as const) {
+      const x = randn(n, 1),
+        e = randn(n, 2),
+        z = randn(n, 3);
+      for (const [t, tp, eta] of [
+        [981, 931, 0],
+        [501, 451, 0.5],
+        [41, 1, 1],
+      ] as const) {
         const c = ddimCoefficients(schedule, t, tp, eta);
         const out = (k: KernelBackend, withX0: boolean) => {
-          const mean = new Float32Array(n), prev = new Float32Array(n), x0 = new Float32Array(n);
+          const mean = new Float32Array(n),
+            prev = new Float32Array(n),
+            x0 = new Float32Array(n);
           ddimStepInto(c, x, e, mean, prev, withX0 ? x0 : null, z, k);
           return { mean, prev, x0 };
         };
-        const r = out(js, true), w = out(wasm, false);
+        const r = out(js, true),
+          w = out(wasm, false);
         // relative to the terms of μ = A·x + B·ε (+ σ·z), which cancel in some elements
-        const terms = Float64Array.from(x, (v, i) => Math.abs(c.A * v) + Math.abs(c.B * e[i]) + Math.abs(c.sigma * z[i]));
-        for (const key of ['mean', 'prev'] as const) expect(relErr(w[key], r[key], dim, terms), `${key} t ${t} dim ${dim}`).toBeLessThanOrEqual(1e-6);
+        const terms = Float64Array.from(
+          x,
+          (v, i) => Math.abs(c.A * v) + Math.abs(c.B * e[i]) + Math.abs(c.sigma * z[i]),
+        );
+        for (const key of ['mean', 'prev'] as const)
+          expect(relErr(w[key], r[key], dim, terms), `${key} t ${t} dim ${dim}`).toBeLessThanOrEqual(1e-6);
         // x̂₀ cancels at high noise: the wasm backend computes it with the reference loop
         expect(out(wasm, true)).toEqual(r);
       }
@@ -124,11 +171,13 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
   it('deviation (eq. 9): outputs ≤ 1e-6 relative, distances ≤ 1e-12 relative, with and without clipping', () => {
     for (const { dim, batch } of SHAPES) {
       const n = dim * batch;
-      const x = randn(n, 1), mu = randn(n, 2);
+      const x = randn(n, 1),
+        mu = randn(n, 2);
       mu.set(x.subarray(0, dim)); // sample 0 at distance 0: left unchanged
       for (const eta of [0, 0.5, 50]) {
         for (const clip of [false, true]) {
-          const dr = new Float64Array(batch), dw = new Float64Array(batch);
+          const dr = new Float64Array(batch),
+            dw = new Float64Array(batch);
           const ref = deviate(x, mu, eta, new Float32Array(n), dim, dr, clip, js);
           const out = deviate(place(wasm, x, clip), mu, eta, new Float32Array(n), dim, dw, clip, wasm);
           expect(relErr(out, ref, dim)).toBeLessThanOrEqual(1e-6);
@@ -155,12 +204,25 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
   it('a whole AMDM run (every rule, odd shape, batch 2, η_ddim > 0) stays within 1e-5 of js', async () => {
     const schedule = makeSchedule();
     const dim = 3 * 5 * 7;
-    const model = (offset: number, sigma: number) => gaussianDenoiser(schedule, Float32Array.from({ length: dim }, (_, i) => Math.sin(offset + i / 7)), sigma);
+    const model = (offset: number, sigma: number) =>
+      gaussianDenoiser(
+        schedule,
+        Float32Array.from({ length: dim }, (_, i) => Math.sin(offset + i / 7)),
+        sigma,
+      );
     for (const rule of Object.keys(RULES) as RuleName[]) {
-      const run = (backend: 'js' | 'wasm') => sampleAMDM({
-        models: [model(0, 0.5), model(1, 0.6), model(2, 0.4)], steps: 12, aggregateSteps: 6, rule,
-        shape: [3, 5, 7], batch: 2, seed: 5, ddimEta: 0.5, backend,
-      });
+      const run = (backend: 'js' | 'wasm') =>
+        sampleAMDM({
+          models: [model(0, 0.5), model(1, 0.6), model(2, 0.4)],
+          steps: 12,
+          aggregateSteps: 6,
+          rule,
+          shape: [3, 5, 7],
+          batch: 2,
+          seed: 5,
+          ddimEta: 0.5,
+          backend,
+        });
       const [r, w] = await Promise.all([run('js'), run('wasm')]);
       expect(relErr(w.latents, r.latents, dim), rule).toBeLessThanOrEqual(1e-5);
       // results are copies, not views of the backend's memory
@@ -179,7 +241,9 @@ describe('choosing a backend', () => {
     expect(BACKEND_NAMES).toEqual(['js', 'wasm']);
     expect(resolveBackend('auto').name).toBe('wasm');
     expect(resolveBackend(js)).toBe(js);
-    expect(() => resolveBackend('gpu' as never)).toThrow("backend must be one of 'auto', 'js', 'wasm' or a KernelBackend, got \"gpu\"");
+    expect(() => resolveBackend('gpu' as never)).toThrow(
+      "backend must be one of 'auto', 'js', 'wasm' or a KernelBackend, got \"gpu\"",
+    );
     const prev = kernelBackend();
     expect(setKernelBackend('js')).toBe(js);
     expect(kernelBackend()).toBe(js);
@@ -188,9 +252,15 @@ describe('choosing a backend', () => {
 
   it('the sampler rejects an unknown backend before any model runs', async () => {
     let calls = 0;
-    const m: Denoiser = { eps: (x) => { calls++; return x; } };
-    await expect(sampleAMDM({ models: [m], steps: 2, aggregateSteps: 0, shape: [4], backend: 'cuda' as never }))
-      .rejects.toThrow(/backend must be one of 'auto', 'js', 'wasm'/);
+    const m: Denoiser = {
+      eps: (x) => {
+        calls++;
+        return x;
+      },
+    };
+    await expect(
+      sampleAMDM({ models: [m], steps: 2, aggregateSteps: 0, shape: [4], backend: 'cuda' as never }),
+    ).rejects.toThrow(/backend must be one of 'auto', 'js', 'wasm'/);
     expect(calls).toBe(0);
   });
 
@@ -203,7 +273,9 @@ describe('choosing a backend', () => {
     vi.resetModules();
     vi.stubEnv('AMDM_BACKEND', 'simd');
     const fresh = await import('../../src/core/backend.ts');
-    expect(() => fresh.kernelBackend()).toThrow("AMDM_BACKEND must be one of 'auto', 'js', 'wasm' or a KernelBackend, got \"simd\"");
+    expect(() => fresh.kernelBackend()).toThrow(
+      "AMDM_BACKEND must be one of 'auto', 'js', 'wasm' or a KernelBackend, got \"simd\"",
+    );
     vi.resetModules();
     vi.stubEnv('AMDM_BACKEND', '');
     expect((await import('../../src/core/backend.ts')).kernelBackend().name).toBe('wasm');

@@ -100,7 +100,14 @@ function withinBound(rate: number, bound: number, draws: number): boolean {
  * Exceedance rates of |‖x‖ − √n σ| > ε √n σ over `draws` vectors drawn with standard deviation
  * `drawSigma`, measured against the radius for `sigma`.
  */
-function empiricalRates(n: number, sigma: number, drawSigma: number, eps: readonly number[], draws: number, seed: number): number[] {
+function empiricalRates(
+  n: number,
+  sigma: number,
+  drawSigma: number,
+  eps: readonly number[],
+  draws: number,
+  seed: number,
+): number[] {
   const rng = gaussianRng(seed, n);
   const x = new Float32Array(n);
   const radius = Math.sqrt(n) * sigma;

@@ -20,20 +20,23 @@ forEachBackend(() => {
     it('the x̂₀ identity: x_t built from x₀ and ε, stepped with the true ε, gives back x₀', () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 999 }), fc.integer({ min: 0, max: 2 ** 31 }), (t, seed) => {
-          const x0 = f32(64, seed), e = f32(64, seed + 1);
+          const x0 = f32(64, seed),
+            e = f32(64, seed + 1);
           const a = s.alphasCumprod[t];
           const xt = x0.map((v, i) => Math.sqrt(a) * v + Math.sqrt(1 - a) * e[i]);
           const r = ddimStep(s, xt, e, t, t - 1);
           for (let i = 0; i < 64; i++) expect(Math.abs(r.x0[i] - x0[i])).toBeLessThan(2e-4 / Math.sqrt(a));
           // and the mean is the forward process at t_prev with the same (x₀, ε)
           const ap = s.alphasCumprod[t - 1];
-          for (let i = 0; i < 64; i++) expect(r.mean[i]).toBeCloseTo(Math.sqrt(ap) * r.x0[i] + Math.sqrt(1 - ap) * e[i], 4);
+          for (let i = 0; i < 64; i++)
+            expect(r.mean[i]).toBeCloseTo(Math.sqrt(ap) * r.x0[i] + Math.sqrt(1 - ap) * e[i], 4);
         }),
         { numRuns: 50 },
       );
     });
     it('η = 0: x_prev = mean = A·x + B·ε', () => {
-      const x = f32(32, 7), e = f32(32, 8);
+      const x = f32(32, 7),
+        e = f32(32, 8);
       const c = ddimCoefficients(s, 901, 801);
       const r = ddimStep(s, x, e, 901, 801);
       for (let i = 0; i < 32; i++) {
@@ -42,12 +45,16 @@ forEachBackend(() => {
       }
     });
     it('η > 0: prev = mean + σ·noise, and the direction term shrinks to √(1 − ᾱ_prev − σ²)', () => {
-      const x = f32(16, 1), e = f32(16, 2), z = f32(16, 3);
+      const x = f32(16, 1),
+        e = f32(16, 2),
+        z = f32(16, 3);
       const c = ddimCoefficients(s, 501, 481, 0.7);
       expect(c.meanFromEps).toBeCloseTo(Math.sqrt(1 - c.alphaBarPrev - c.sigma ** 2), 15);
       const r = ddimStep(s, x, e, 501, 481, { eta: 0.7, noise: z });
       for (let i = 0; i < 16; i++) expect(r.prev[i]).toBeCloseTo(r.mean[i] + c.sigma * z[i], 5);
-      expect(() => ddimStep(s, x, e, 501, 481, { eta: 0.7 })).toThrow(/noise must be a Float32Array of length 16 when η_ddim > 0/);
+      expect(() => ddimStep(s, x, e, 501, 481, { eta: 0.7 })).toThrow(
+        /noise must be a Float32Array of length 16 when η_ddim > 0/,
+      );
     });
     it('rejects bad timesteps and lengths, naming them', () => {
       const x = f32(8, 1);
@@ -61,7 +68,8 @@ forEachBackend(() => {
 
   describe('classifier-free guidance', () => {
     it('scale 1 equals the conditional prediction; scale 0 the unconditional', () => {
-      const u = f32(20, 4), c = f32(20, 5);
+      const u = f32(20, 4),
+        c = f32(20, 5);
       expect(Array.from(cfgCombine(u, c, 1))).toEqual(Array.from(c));
       expect(Array.from(cfgCombine(u, c, 0))).toEqual(Array.from(u));
       const g = cfgCombine(u, c, 7.5);

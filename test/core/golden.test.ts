@@ -18,7 +18,8 @@ for (const backend of BACKEND_NAMES) {
 it('the two backends differ by float32 rounding only', async () => {
   const [js, wasm] = await Promise.all([goldenRun('js'), goldenRun('wasm')]);
   let worst = 0;
-  for (let i = 0; i < js.length; i++) worst = Math.max(worst, Math.abs(wasm[i] - js[i]) / Math.max(Math.abs(js[i]), 1e-3));
+  for (let i = 0; i < js.length; i++)
+    worst = Math.max(worst, Math.abs(wasm[i] - js[i]) / Math.max(Math.abs(js[i]), 1e-3));
   expect(worst).toBeGreaterThan(0);
   expect(worst).toBeLessThan(1e-5);
 });

@@ -31,7 +31,9 @@ describe('golden stream', () => {
 
   vit('the Deno golden test checks the same shared constants', () => {
     const denoTest = readFileSync(new URL('../../test-deno/rng_test.ts', import.meta.url), 'utf8');
-    expect(denoTest).toMatch(/import \{[^}]*GOLDEN_SEED42_STREAM0[^}]*GOLDEN_SEED42_STREAM1[^}]*\} from '\.\.\/test\/helpers\/rng-golden\.ts'/);
+    expect(denoTest).toMatch(
+      /import \{[^}]*GOLDEN_SEED42_STREAM0[^}]*GOLDEN_SEED42_STREAM1[^}]*\} from '\.\.\/test\/helpers\/rng-golden\.ts'/,
+    );
   });
 });
 
@@ -133,11 +135,14 @@ describe('determinism and streams', () => {
     expect(randn(seed, 8, s1)).not.toEqual(randn(seed, 8, s2));
   });
 
-  it.prop([fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 1 })])('neighbouring seeds give different values', (seed) => {
-    expect(randn(seed, 8)).not.toEqual(randn(seed + 1, 8));
-    // Seeds that differ only above bit 32 differ too.
-    if (seed + 2 ** 32 <= Number.MAX_SAFE_INTEGER) expect(randn(seed, 8)).not.toEqual(randn(seed + 2 ** 32, 8));
-  });
+  it.prop([fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 1 })])(
+    'neighbouring seeds give different values',
+    (seed) => {
+      expect(randn(seed, 8)).not.toEqual(randn(seed + 1, 8));
+      // Seeds that differ only above bit 32 differ too.
+      if (seed + 2 ** 32 <= Number.MAX_SAFE_INTEGER) expect(randn(seed, 8)).not.toEqual(randn(seed + 2 ** 32, 8));
+    },
+  );
 
   vit('streams 0..3 of one seed and seeds 0..3 of one stream are uncorrelated (|r| < 5/√n)', () => {
     const n = 1 << 16;

@@ -17,7 +17,11 @@ const ramp = () => Float32Array.from({ length: dim }, (_, i) => (i % 5) / 5 - 0.
 describe('sampleAMDM basics', () => {
   it('s = 0 equals plain DDIM of the target bit for bit (seeded, any target)', async () => {
     for (const target of [0, 1, 2]) {
-      const models = [gaussianDenoiser(schedule, mean(0.5), 0.2), gaussianDenoiser(schedule, ramp(), 0.1), gaussianDenoiser(schedule, mean(-1), 0.3)];
+      const models = [
+        gaussianDenoiser(schedule, mean(0.5), 0.2),
+        gaussianDenoiser(schedule, ramp(), 0.1),
+        gaussianDenoiser(schedule, mean(-1), 0.3),
+      ];
       const amdm = await sampleAMDM({ models, target, steps: 12, aggregateSteps: 0, shape, seed: 7, batch: 2 });
       const ddim = await sampleDDIM(models[target], { steps: 12, shape, seed: 7, batch: 2 });
       expect(Array.from(amdm.latents)).toEqual(Array.from(ddim.latents));
@@ -31,25 +35,46 @@ describe('sampleAMDM basics', () => {
     expect(Array.from(a.latents)).toEqual(Array.from(b.latents));
   });
   it('identical models from identical latents reproduce the single-model result for any rule and w', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.constantFrom(slerp, lerp, nlerp, sphericalMean),
-      fc.double({ min: 0, max: 1, noNaN: true }),
-      fc.integer({ min: 0, max: 10 }),
-      async (rule, w, s) => {
-        const g = () => gaussianDenoiser(schedule, ramp(), 0.2);
-        const x = randn(11, 2 * dim);
-        const single = await sampleDDIM(g(), { steps: 10, shape, latents: x, batch: 2 });
-        // η = 0: eq. 9 steps a fixed length η√d towards μ, so a rounding-sized ‖μ − x′‖ (lerp's
-        // last bits) would be amplified into a full step in an arbitrary direction (seed 564386423)
-        const multi = await sampleAMDM({ models: [g(), g(), g()], steps: 10, aggregateSteps: s, weights: [w, 1 - w], rule, eta: 0, shape, latents: x, batch: 2 });
-        for (let i = 0; i < x.length; i++) expect(multi.latents[i]).toBeCloseTo(single.latents[i], 5);
-      },
-    ), { numRuns: 25 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(slerp, lerp, nlerp, sphericalMean),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 10 }),
+        async (rule, w, s) => {
+          const g = () => gaussianDenoiser(schedule, ramp(), 0.2);
+          const x = randn(11, 2 * dim);
+          const single = await sampleDDIM(g(), { steps: 10, shape, latents: x, batch: 2 });
+          // η = 0: eq. 9 steps a fixed length η√d towards μ, so a rounding-sized ‖μ − x′‖ (lerp's
+          // last bits) would be amplified into a full step in an arbitrary direction (seed 564386423)
+          const multi = await sampleAMDM({
+            models: [g(), g(), g()],
+            steps: 10,
+            aggregateSteps: s,
+            weights: [w, 1 - w],
+            rule,
+            eta: 0,
+            shape,
+            latents: x,
+            batch: 2,
+          });
+          for (let i = 0; i < x.length; i++) expect(multi.latents[i]).toBeCloseTo(single.latents[i], 5);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
   it('counts model calls: T + (N − 1)·s, and only the target runs after step s', async () => {
     const models = [0, 1, 2].map((k) => gaussianDenoiser(schedule, mean(k), 0.2));
     const evaluated: number[][] = [];
-    const r = await sampleAMDM({ models, target: 1, steps: 20, aggregateSteps: 7, shape, seed: 1, onStep: (tr) => evaluated.push(tr.evaluated) });
+    const r = await sampleAMDM({
+      models,
+      target: 1,
+      steps: 20,
+      aggregateSteps: 7,
+      shape,
+      seed: 1,
+      onStep: (tr) => evaluated.push(tr.evaluated),
+    });
     expect(r.totalCalls).toBe(20 + 2 * 7);
     expect(r.calls).toEqual([7, 20, 7]);
     expect(models.map((m) => m.calls)).toEqual([7, 20, 7]);
@@ -59,7 +84,9 @@ describe('sampleAMDM basics', () => {
   it('seeded runs are reproducible; other seeds differ; each model draws its own initial noise', async () => {
     const models = [gaussianDenoiser(schedule, mean(1), 0.2), gaussianDenoiser(schedule, mean(-1), 0.2)];
     const opts = { models, steps: 8, aggregateSteps: 4, shape, seed: 42 };
-    const a = await sampleAMDM(opts), b = await sampleAMDM(opts), c = await sampleAMDM({ ...opts, seed: 43 });
+    const a = await sampleAMDM(opts),
+      b = await sampleAMDM(opts),
+      c = await sampleAMDM({ ...opts, seed: 43 });
     expect(Array.from(a.latents)).toEqual(Array.from(b.latents));
     expect(Array.from(a.latents)).not.toEqual(Array.from(c.latents));
     expect(Array.from(a.initialLatents[0])).not.toEqual(Array.from(a.initialLatents[1]));
@@ -68,7 +95,8 @@ describe('sampleAMDM basics', () => {
   });
   it('per-sample norms: a batch of 2 equals each sample run alone (the official code mixes them)', async () => {
     const models = [gaussianDenoiser(schedule, mean(1), 0.2), gaussianDenoiser(schedule, ramp(), 0.1)];
-    const x0 = randn(5, 2 * dim, 0), x1 = randn(5, 2 * dim, 1);
+    const x0 = randn(5, 2 * dim, 0),
+      x1 = randn(5, 2 * dim, 1);
     const both = await sampleAMDM({ models, steps: 10, aggregateSteps: 4, shape, batch: 2, latents: [x0, x1] });
     for (let b = 0; b < 2; b++) {
       const sl = (x: Float32Array) => x.slice(b * dim, (b + 1) * dim);
@@ -83,7 +111,11 @@ describe('concurrent model calls', () => {
     const slow = (m: Denoiser, ms: number): Denoiser => ({
       eps: (x, t, b) => new Promise((res) => setTimeout(() => res((m.eps(x, t, b) as Float32Array).slice()), ms)),
     });
-    const make = () => [slow(gaussianDenoiser(schedule, mean(1), 0.2), 3), slow(gaussianDenoiser(schedule, ramp(), 0.1), 0), slow(gaussianDenoiser(schedule, mean(-1), 0.3), 1)];
+    const make = () => [
+      slow(gaussianDenoiser(schedule, mean(1), 0.2), 3),
+      slow(gaussianDenoiser(schedule, ramp(), 0.1), 0),
+      slow(gaussianDenoiser(schedule, mean(-1), 0.3), 1),
+    ];
     const opts = { steps: 6, aggregateSteps: 3, shape, seed: 5, ddimEta: 0.2 };
     const seq = await sampleAMDM({ ...opts, models: make() });
     const con = await sampleAMDM({ ...opts, models: make(), concurrent: true });
@@ -92,7 +124,9 @@ describe('concurrent model calls', () => {
   });
   it('rejects the same denoiser object twice', async () => {
     const g = gaussianDenoiser(schedule, mean(1), 0.2);
-    await expect(sampleAMDM({ models: [g, g], steps: 4, aggregateSteps: 2, shape, concurrent: true })).rejects.toThrow(/concurrent: true needs distinct denoiser objects/);
+    await expect(sampleAMDM({ models: [g, g], steps: 4, aggregateSteps: 2, shape, concurrent: true })).rejects.toThrow(
+      /concurrent: true needs distinct denoiser objects/,
+    );
   });
 });
 
@@ -100,7 +134,15 @@ describe('aggregation and deviation inside the sampler', () => {
   it('the trace reports angles, the merged norm and ‖x′ − μₖ‖; η is √d-scaled by default', async () => {
     const models = [gaussianDenoiser(schedule, mean(1), 0.2), gaussianDenoiser(schedule, mean(-1), 0.2)];
     const traces: StepTrace[] = [];
-    await sampleAMDM({ models, steps: 6, aggregateSteps: 3, shape, seed: 9, eta: [0.3, 0.1], onStep: (t) => traces.push(t) });
+    await sampleAMDM({
+      models,
+      steps: 6,
+      aggregateSteps: 3,
+      shape,
+      seed: 9,
+      eta: [0.3, 0.1],
+      onStep: (t) => traces.push(t),
+    });
     expect(traces.map((t) => t.aggregated)).toEqual([true, true, true, false, false, false]);
     const t0 = traces[0];
     expect(t0.etas).toEqual([0.3 * Math.sqrt(dim), 0.1 * Math.sqrt(dim)]);
@@ -112,9 +154,20 @@ describe('aggregation and deviation inside the sampler', () => {
     expect(traces[4].mixedNorms).toBeUndefined();
   });
   it('one aggregated step by hand: DDIM → slerp → eq. 9, for each model', async () => {
-    const m0 = gaussianDenoiser(schedule, mean(1), 0.2), m1 = gaussianDenoiser(schedule, ramp(), 0.3);
-    const x0 = randn(1, dim, 0), x1 = randn(1, dim, 1);
-    const r = await sampleAMDM({ models: [m0, m1], steps: 1, aggregateSteps: 1, shape, latents: [x0, x1], weights: 0.3, eta: 0.2, etaScale: 'absolute' });
+    const m0 = gaussianDenoiser(schedule, mean(1), 0.2),
+      m1 = gaussianDenoiser(schedule, ramp(), 0.3);
+    const x0 = randn(1, dim, 0),
+      x1 = randn(1, dim, 1);
+    const r = await sampleAMDM({
+      models: [m0, m1],
+      steps: 1,
+      aggregateSteps: 1,
+      shape,
+      latents: [x0, x1],
+      weights: 0.3,
+      eta: 0.2,
+      etaScale: 'absolute',
+    });
     const t = r.timesteps[0];
     const { ddimStep } = await import('../../src/core/ddim.ts');
     const y0 = ddimStep(schedule, x0, m0.eps(x0, t, 1) as Float32Array, t, t - 1000).mean;
@@ -123,13 +176,26 @@ describe('aggregation and deviation inside the sampler', () => {
     const d = distAt(mixed, y0, 0, dim);
     for (let i = 0; i < dim; i++) expect(r.latents[i]).toBeCloseTo(mixed[i] - (0.2 * (mixed[i] - y0[i])) / d, 5);
     const d1 = distAt(mixed, y1, 0, dim);
-    for (let i = 0; i < dim; i++) expect(r.modelLatents[1][i]).toBeCloseTo(mixed[i] - (0.2 * (mixed[i] - y1[i])) / d1, 5);
+    for (let i = 0; i < dim; i++)
+      expect(r.modelLatents[1][i]).toBeCloseTo(mixed[i] - (0.2 * (mixed[i] - y1[i])) / d1, 5);
   });
   it("deviation 'relative' by hand: x = x′ + λ(μₖ − x′) for each model; λ = 0 equals eq. 9 with η = 0", async () => {
-    const m0 = gaussianDenoiser(schedule, mean(1), 0.2), m1 = gaussianDenoiser(schedule, ramp(), 0.3);
-    const x0 = randn(1, dim, 0), x1 = randn(1, dim, 1);
+    const m0 = gaussianDenoiser(schedule, mean(1), 0.2),
+      m1 = gaussianDenoiser(schedule, ramp(), 0.3);
+    const x0 = randn(1, dim, 0),
+      x1 = randn(1, dim, 1);
     const traces: StepTrace[] = [];
-    const r = await sampleAMDM({ models: [m0, m1], steps: 1, aggregateSteps: 1, shape, latents: [x0, x1], weights: 0.3, eta: [0.25, 0.6], deviation: 'relative', onStep: (t) => traces.push(t) });
+    const r = await sampleAMDM({
+      models: [m0, m1],
+      steps: 1,
+      aggregateSteps: 1,
+      shape,
+      latents: [x0, x1],
+      weights: 0.3,
+      eta: [0.25, 0.6],
+      deviation: 'relative',
+      onStep: (t) => traces.push(t),
+    });
     const t = r.timesteps[0];
     const { ddimStep } = await import('../../src/core/ddim.ts');
     const y0 = ddimStep(schedule, x0, m0.eps(x0, t, 1) as Float32Array, t, t - 1000).mean;
@@ -142,18 +208,44 @@ describe('aggregation and deviation inside the sampler', () => {
     expect(traces[0].etas).toEqual([0.25, 0.6]); // λ, not scaled by √d
     expect(traces[0].deviations![0][0]).toBeCloseTo(distAt(mixed, y0, 0, dim), 4);
     const models = [m0, m1];
-    const rel0 = await sampleAMDM({ models, steps: 8, aggregateSteps: 4, shape, seed: 3, eta: 0, deviation: 'relative' });
+    const rel0 = await sampleAMDM({
+      models,
+      steps: 8,
+      aggregateSteps: 4,
+      shape,
+      seed: 3,
+      eta: 0,
+      deviation: 'relative',
+    });
     const eq0 = await sampleAMDM({ models, steps: 8, aggregateSteps: 4, shape, seed: 3, eta: 0 });
     expect(rel0.latents).toEqual(eq0.latents);
     // λ = 1 returns the target to its own step mean every step: the target alone (plain DDIM)
-    const rel1 = await sampleAMDM({ models, steps: 8, aggregateSteps: 4, shape, seed: 3, eta: 1, deviation: 'relative' });
+    const rel1 = await sampleAMDM({
+      models,
+      steps: 8,
+      aggregateSteps: 4,
+      shape,
+      seed: 3,
+      eta: 1,
+      deviation: 'relative',
+    });
     const alone = await sampleAMDM({ models: [m0], steps: 8, aggregateSteps: 0, shape, seed: 3 });
     for (let i = 0; i < dim; i++) expect(rel1.latents[i]).toBeCloseTo(alone.latents[i], 5);
   });
   it('per-step weights and η as functions; vp and lerp rules by name', async () => {
     const models = [gaussianDenoiser(schedule, mean(1), 0.2), gaussianDenoiser(schedule, mean(-1), 0.2)];
     const seen: number[] = [];
-    const r = await sampleAMDM({ models, steps: 5, aggregateSteps: 3, shape, seed: 2, weights: (i) => 0.1 * (i + 1), eta: (i, k) => (k === 0 ? 0.05 * i : 0), rule: 'vp', onStep: (t) => t.weights && seen.push(t.weights[0]) });
+    const r = await sampleAMDM({
+      models,
+      steps: 5,
+      aggregateSteps: 3,
+      shape,
+      seed: 2,
+      weights: (i) => 0.1 * (i + 1),
+      eta: (i, k) => (k === 0 ? 0.05 * i : 0),
+      rule: 'vp',
+      onStep: (t) => t.weights && seen.push(t.weights[0]),
+    });
     expect(seen.map((v) => +v.toFixed(10))).toEqual([0.1, 0.2, 0.3]);
     expect(r.latents.every(Number.isFinite)).toBe(true);
     await expect(sampleAMDM({ models, steps: 5, aggregateSteps: 3, shape, rule: 'lerp' })).resolves.toBeTruthy();
@@ -178,9 +270,18 @@ describe('bad input gets a clear error', () => {
     [{ etaScale: 'relative' }, /etaScale must be one of 'absolute', 'sqrtDim'/],
     [{ deviation: 'clipped' }, /deviation must be one of 'eq9', 'relative', got "clipped"/],
     [{ deviation: 'relative', eta: 1.5 }, /eta \(λ of deviation 'relative'\) must be in \[0, 1\], got 1.5/],
-    [{ deviation: 'relative', eta: [0.2, -0.1] }, /eta\[1\] \(λ of deviation 'relative'\) must be in \[0, 1\], got -0.1/],
-    [{ deviation: 'relative', eta: () => 2 }, /eta \(λ of deviation 'relative'\) \(step 0 of 10, model 0\) must be in \[0, 1\], got 2/],
-    [{ deviation: 'relative', etaScale: 'sqrtDim' }, /etaScale applies only to deviation 'eq9'.*leave etaScale unset, got "sqrtDim"/],
+    [
+      { deviation: 'relative', eta: [0.2, -0.1] },
+      /eta\[1\] \(λ of deviation 'relative'\) must be in \[0, 1\], got -0.1/,
+    ],
+    [
+      { deviation: 'relative', eta: () => 2 },
+      /eta \(λ of deviation 'relative'\) \(step 0 of 10, model 0\) must be in \[0, 1\], got 2/,
+    ],
+    [
+      { deviation: 'relative', etaScale: 'sqrtDim' },
+      /etaScale applies only to deviation 'eq9'.*leave etaScale unset, got "sqrtDim"/,
+    ],
     [{ deviation: 'relative', clipDeviation: false }, /clipDeviation applies only to deviation 'eq9'/],
     [{ target: 2 }, /target must be an integer in \[0, 1\], got 2/],
     [{ latents: new Float32Array(5) }, /latents must have length batch·dim = 1·32 = 32, got 5/],
@@ -193,14 +294,31 @@ describe('bad input gets a clear error', () => {
   });
   it('a denoiser returning the wrong length or a non-finite value is named with its index and step', async () => {
     const short: Denoiser = { name: 'short', eps: (x) => new Float32Array(x.length - 1) };
-    await expect(sampleAMDM({ ...base, models: [models[0], short] })).rejects.toThrow(/models\[1\] \(short\) returned a Float32Array of length 31 at step 0 \(t = 901\); expected a Float32Array of length 32/);
+    await expect(sampleAMDM({ ...base, models: [models[0], short] })).rejects.toThrow(
+      /models\[1\] \(short\) returned a Float32Array of length 31 at step 0 \(t = 901\); expected a Float32Array of length 32/,
+    );
     let calls = 0;
-    const nan: Denoiser = { eps: (x) => { calls++; const e = new Float32Array(x.length); if (calls === 3) e[4] = NaN; return e; } };
-    await expect(sampleAMDM({ ...base, models: [nan, models[1]] })).rejects.toThrow(/models\[0\] \(unnamed\) returned a non-finite value \(NaN\) at index 4, step 2 \(t = 701\)/);
+    const nan: Denoiser = {
+      eps: (x) => {
+        calls++;
+        const e = new Float32Array(x.length);
+        if (calls === 3) e[4] = NaN;
+        return e;
+      },
+    };
+    await expect(sampleAMDM({ ...base, models: [nan, models[1]] })).rejects.toThrow(
+      /models\[0\] \(unnamed\) returned a non-finite value \(NaN\) at index 4, step 2 \(t = 701\)/,
+    );
   });
   it('an AbortSignal stops sampling between model calls', async () => {
     const ctrl = new AbortController();
-    const r = sampleAMDM({ ...base, onStep: (t) => { if (t.step === 1) ctrl.abort(); }, signal: ctrl.signal });
+    const r = sampleAMDM({
+      ...base,
+      onStep: (t) => {
+        if (t.step === 1) ctrl.abort();
+      },
+      signal: ctrl.signal,
+    });
     await expect(r).rejects.toThrow(/aborted/);
   });
 });
@@ -223,14 +341,36 @@ describe('a denoiser that fails', () => {
   it.each([false, true])('is named with its step and t, its error kept as the cause (rejects: %s)', async (reject) => {
     // T = 4 'leading' timesteps of SD 1.x: 751, 501, 251, 1; the third call is at step 2
     for (const concurrent of [false, true]) {
-      const err = await sampleAMDM({ models: [ok, failing(reject)], steps: 4, aggregateSteps: 4, shape, seed: 0, concurrent }).then(() => null, (e: Error) => e);
+      const err = await sampleAMDM({
+        models: [ok, failing(reject)],
+        steps: 4,
+        aggregateSteps: 4,
+        shape,
+        seed: 0,
+        concurrent,
+      }).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err?.message).toBe('models[1] (migc) failed at step 2 (t = 251): CUDA out of memory');
       expect((err?.cause as Error).message).toBe('CUDA out of memory');
     }
   });
   it('is named by the official-code preset too', async () => {
     const { sampleAMDMReference } = await import('../../src/core/reference.ts');
-    const err = await sampleAMDMReference({ models: [ok, failing(false)], steps: 4, omegas: [0.5], optimStart: 0, optimEnd: 3, p: [1, 1], shape, seed: 1 }).then(() => null, (e: Error) => e);
+    const err = await sampleAMDMReference({
+      models: [ok, failing(false)],
+      steps: 4,
+      omegas: [0.5],
+      optimStart: 0,
+      optimEnd: 3,
+      p: [1, 1],
+      shape,
+      seed: 1,
+    }).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).toBe('models[1] (migc) failed at step 2 (t = 251): CUDA out of memory');
   });
 });

@@ -50,12 +50,14 @@ describe('other schedules', () => {
   });
   it('squaredcos_cap_v2: ᾱ_t = f((t+1)/T)/f(0) with f the cosine, β capped at 0.999', () => {
     const s = makeSchedule({ betaSchedule: 'squaredcos_cap_v2' });
-    const f = (u: number) => Math.cos(((u + 0.008) / 1.008) * Math.PI / 2) ** 2;
+    const f = (u: number) => Math.cos((((u + 0.008) / 1.008) * Math.PI) / 2) ** 2;
     for (const t of [0, 10, 500, 900]) expect(s.alphasCumprod[t]).toBeCloseTo(f((t + 1) / 1000) / f(0), 12);
     expect(s.betas[999]).toBe(0.999);
   });
   it('rejects unknown names and bad numbers, naming the field', () => {
-    expect(() => makeSchedule({ betaSchedule: 'cosine' as never })).toThrow(/betaSchedule must be one of 'linear', 'scaled_linear', 'squaredcos_cap_v2'/);
+    expect(() => makeSchedule({ betaSchedule: 'cosine' as never })).toThrow(
+      /betaSchedule must be one of 'linear', 'scaled_linear', 'squaredcos_cap_v2'/,
+    );
     expect(() => makeSchedule({ timestepSpacing: 'even' as never })).toThrow(/timestepSpacing must be one of/);
     expect(() => makeSchedule({ betaStart: 0 })).toThrow(/betaStart must be in \(0, 1\]/);
     expect(() => makeSchedule({ numTrainTimesteps: 1.5 })).toThrow(/numTrainTimesteps must be an integer/);
@@ -65,9 +67,15 @@ describe('other schedules', () => {
 describe('timesteps (diffusers set_timesteps)', () => {
   const s = makeSchedule();
   it('leading, offset 1: the 50/20/10-step lists', () => {
-    const ref50 = [981, 961, 941, 921, 901, 881, 861, 841, 821, 801, 781, 761, 741, 721, 701, 681, 661, 641, 621, 601, 581, 561, 541, 521, 501, 481, 461, 441, 421, 401, 381, 361, 341, 321, 301, 281, 261, 241, 221, 201, 181, 161, 141, 121, 101, 81, 61, 41, 21, 1];
+    const ref50 = [
+      981, 961, 941, 921, 901, 881, 861, 841, 821, 801, 781, 761, 741, 721, 701, 681, 661, 641, 621, 601, 581, 561, 541,
+      521, 501, 481, 461, 441, 421, 401, 381, 361, 341, 321, 301, 281, 261, 241, 221, 201, 181, 161, 141, 121, 101, 81,
+      61, 41, 21, 1,
+    ];
     expect(timesteps(s, 50)).toEqual(ref50);
-    expect(timesteps(s, 20)).toEqual([951, 901, 851, 801, 751, 701, 651, 601, 551, 501, 451, 401, 351, 301, 251, 201, 151, 101, 51, 1]);
+    expect(timesteps(s, 20)).toEqual([
+      951, 901, 851, 801, 751, 701, 651, 601, 551, 501, 451, 401, 351, 301, 251, 201, 151, 101, 51, 1,
+    ]);
     expect(timesteps(s, 10)).toEqual([901, 801, 701, 601, 501, 401, 301, 201, 101, 1]);
   });
   it('trailing and linspace (numpy round half to even)', () => {
@@ -91,7 +99,9 @@ describe('timesteps (diffusers set_timesteps)', () => {
   it('bad step counts fail with the allowed range', () => {
     expect(() => timesteps(s, 0)).toThrow(/steps must be an integer in \[1, 1000\]/);
     expect(() => timesteps(s, 1001)).toThrow(/steps must be an integer in \[1, 1000\], got 1001/);
-    expect(() => timesteps(s, 1000)).toThrow(/^steps must be ≤ 999 with 'leading' spacing and steps_offset 1 \(the schedule's scheduler config; 1000 steps would reach timestep 1000 > 999\), got 1000$/);
+    expect(() => timesteps(s, 1000)).toThrow(
+      /^steps must be ≤ 999 with 'leading' spacing and steps_offset 1 \(the schedule's scheduler config; 1000 steps would reach timestep 1000 > 999\), got 1000$/,
+    );
     expect(timesteps(s, 999)[0]).toBe(999); // the bound the message gives is reachable
     expect(timesteps(s, 1000, { offset: 0 })[0]).toBe(999);
   });

@@ -36,33 +36,45 @@ describe('published PyTorch CPU values', () => {
 
   vit('seed 0: torch.randn(6) and torch.randn(3, 5) (double path, n < 16)', () => {
     expectClose(torchRandn(0, [6]), [1.541, -0.2934, -2.1788, 0.5684, -1.0845, -1.3986]);
-    expectClose(torchRandn(0, [3, 5]), [
-      1.541, -0.2934, -2.1788, 0.5684, -1.0845, -1.3986, 0.4033, 0.838, -0.7193, -0.4033, -0.5966, 0.182, -0.8567,
-      1.1006, -1.0712,
-    ]);
+    expectClose(
+      torchRandn(0, [3, 5]),
+      [
+        1.541, -0.2934, -2.1788, 0.5684, -1.0845, -1.3986, 0.4033, 0.838, -0.7193, -0.4033, -0.5966, 0.182, -0.8567,
+        1.1006, -1.0712,
+      ],
+    );
   });
 
   vit('seed 0: torch.randn(4, 4) (float path, one block of 16)', () => {
-    expectClose(torchRandn(0, [4, 4]), [
-      -1.1258, -1.1524, -0.2506, -0.4339, 0.8487, 0.692, -0.316, -2.1152, 0.3223, -1.2633, 0.35, 0.3081, 0.1198, 1.2377,
-      1.1168, -0.2473,
-    ]);
+    expectClose(
+      torchRandn(0, [4, 4]),
+      [
+        -1.1258, -1.1524, -0.2506, -0.4339, 0.8487, 0.692, -0.316, -2.1152, 0.3223, -1.2633, 0.35, 0.3081, 0.1198,
+        1.2377, 1.1168, -0.2473,
+      ],
+    );
   });
 
   vit('seed 0: torch.randn(2, 3, 4) (n = 24: last 16 slots redrawn)', () => {
-    expectClose(torchRandn(0, [2, 3, 4]), [
-      -1.1258, -1.1524, -0.2506, -0.4339, 0.8487, 0.692, -0.316, -2.1152, 0.4681, -0.1577, 1.4437, 0.266, 0.1665, 0.8744,
-      -0.1435, -0.1116, 0.9318, 1.259, 2.005, 0.0537, 0.6181, -0.4128, -0.8411, -2.316,
-    ]);
+    expectClose(
+      torchRandn(0, [2, 3, 4]),
+      [
+        -1.1258, -1.1524, -0.2506, -0.4339, 0.8487, 0.692, -0.316, -2.1152, 0.4681, -0.1577, 1.4437, 0.266, 0.1665,
+        0.8744, -0.1435, -0.1116, 0.9318, 1.259, 2.005, 0.0537, 0.6181, -0.4128, -0.8411, -2.316,
+      ],
+    );
   });
 
   vit('seed 42: torch.rand(3), torch.randn(2, 3) and torch.randn(4, 4)', () => {
     expectClose(torchRand(42, [3]), [0.8823, 0.915, 0.3829]);
     expectClose(torchRandn(42, [2, 3]), [0.3367, 0.1288, 0.2345, 0.2303, -1.1229, -0.1863]);
-    expectClose(torchRandn(42, [4, 4]), [
-      1.9269, 1.4873, 0.9007, -2.1055, 0.6784, -1.2345, -0.0431, -1.6047, -0.7521, 1.6487, -0.3925, -1.4036, -0.7279,
-      -0.5594, -0.7688, 0.7624,
-    ]);
+    expectClose(
+      torchRandn(42, [4, 4]),
+      [
+        1.9269, 1.4873, 0.9007, -2.1055, 0.6784, -1.2345, -0.0431, -1.6047, -0.7521, 1.6487, -0.3925, -1.4036, -0.7279,
+        -0.5594, -0.7688, 0.7624,
+      ],
+    );
   });
 });
 
@@ -88,7 +100,8 @@ describe('normal_fill structure', () => {
       for (let i = 0; i < n - 16; i++) expect(x[i]).toBe(lead[i]);
       const u = torchRand(seed, [n + 16]).subarray(n);
       const tail = reference16(u);
-      for (let i = 0; i < 16; i++) expect(Math.abs(x[n - 16 + i] - tail[i])).toBeLessThan(1e-5 * (1 + Math.abs(tail[i])));
+      for (let i = 0; i < 16; i++)
+        expect(Math.abs(x[n - 16 + i] - tail[i])).toBeLessThan(1e-5 * (1 + Math.abs(tail[i])));
     },
   );
 
@@ -100,7 +113,8 @@ describe('normal_fill structure', () => {
       const u = torchRand(seed, [n]);
       for (let b = 0; b < blocks; b++) {
         const ref = reference16(u.subarray(16 * b, 16 * b + 16));
-        for (let i = 0; i < 16; i++) expect(Math.abs(x[16 * b + i] - ref[i])).toBeLessThan(1e-5 * (1 + Math.abs(ref[i])));
+        for (let i = 0; i < 16; i++)
+          expect(Math.abs(x[16 * b + i] - ref[i])).toBeLessThan(1e-5 * (1 + Math.abs(ref[i])));
       }
     },
   );

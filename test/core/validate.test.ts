@@ -8,7 +8,9 @@ describe('checkFiniteNumber', () => {
   });
   it('refuses ±Infinity even where checkNumber lets an infinite bound through', () => {
     expect(checkNumber('g', Infinity, 0)).toBe(Infinity);
-    expect(() => checkFiniteNumber('g', Infinity, 0)).toThrow(new RangeError('g must be a finite number in [0, Infinity], got Infinity'));
+    expect(() => checkFiniteNumber('g', Infinity, 0)).toThrow(
+      new RangeError('g must be a finite number in [0, Infinity], got Infinity'),
+    );
     expect(() => checkFiniteNumber('t', -Infinity)).toThrow(new RangeError('t must be a finite number, got -Infinity'));
   });
   it('names the parameter for NaN and non-numbers, and the range for a finite value outside it', () => {

@@ -3,7 +3,13 @@
  * backend active, so every property of the core is checked on both.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { BACKEND_NAMES, kernelBackend, setKernelBackend, type BackendName, type KernelBackend } from '../../src/core/backend.ts';
+import {
+  BACKEND_NAMES,
+  kernelBackend,
+  setKernelBackend,
+  type BackendName,
+  type KernelBackend,
+} from '../../src/core/backend.ts';
 
 export function forEachBackend(body: (name: BackendName) => void): void {
   for (const name of BACKEND_NAMES) {

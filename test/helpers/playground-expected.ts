@@ -37,9 +37,25 @@ export async function libraryRates(o: ExpectedSettings): Promise<Record<string, 
   const world = makeWorld();
   const methods: ShapesMethod[] = [o.target, ...o.others].map((e) => ({ name: `alone:${e}`, experts: [e] }));
   if (o.others.length > 0) {
-    methods.push({ name: 'amdm', experts: [o.target, ...o.others], target: 0, weights: o.w, eta: o.eta, ...(o.deviation === 'relative' ? { deviation: 'relative' as const } : { etaScale: o.etaScale }), rule: o.rule, aggregateSteps: o.s });
+    methods.push({
+      name: 'amdm',
+      experts: [o.target, ...o.others],
+      target: 0,
+      weights: o.w,
+      eta: o.eta,
+      ...(o.deviation === 'relative' ? { deviation: 'relative' as const } : { etaScale: o.etaScale }),
+      rule: o.rule,
+      aggregateSteps: o.s,
+    });
   }
-  const res = await compareOnShapes({ world, prompts: [parsePromptLabel(world, o.prompt)], methods, samplesPerPrompt: o.samples, steps: o.T, seed: o.seed });
+  const res = await compareOnShapes({
+    world,
+    prompts: [parsePromptLabel(world, o.prompt)],
+    methods,
+    samplesPerPrompt: o.samples,
+    steps: o.T,
+    seed: o.seed,
+  });
   return Object.fromEntries(res.methods.map((m) => [m.name, m.summary.overall]));
 }
 
@@ -63,7 +79,10 @@ export interface ExpectedZooSettings {
  * (runJob), guidance 5, every image scored by the evaluator. `backend` 'web' runs the same
  * WebAssembly build of onnxruntime as the page.
  */
-export async function libraryZooScores(o: ExpectedZooSettings, backend: 'web' | 'node'): Promise<Record<string, MiniMigSummaryRow>> {
+export async function libraryZooScores(
+  o: ExpectedZooSettings,
+  backend: 'web' | 'node',
+): Promise<Record<string, MiniMigSummaryRow>> {
   const zoo = join(projectRoot, 'models', 'mini-zoo');
   const dir = await mkdtemp(join(tmpdir(), 'amdm-zoo-expected-'));
   try {
@@ -71,17 +90,48 @@ export async function libraryZooScores(o: ExpectedZooSettings, backend: 'web' | 
     const p = minimigPrompt(level, Number(o.zooPrompt.slice(3)));
     const ref = join(dir, 'style.png');
     await writeFile(ref, await stylePng(p.reference));
-    const spec = (m: string) => zooModelSpec({ 'interactdiffusion-mini': 'interactdiffusion', 'migc-mini': 'migc', 'ipadapter-mini': 'ipadapter' }[m]!, p.scene, join(zoo, m), m, ref)!;
-    const base = { steps: o.T, guidance: 5, seed: o.seed, batch: o.samples, backend, scalingFactor: (await folderScalingFactor(join(zoo, o.zooTarget))) ?? 0.18215 };
-    const jobs: [string, unknown][] = [o.zooTarget, ...o.zooOthers].map((m) => [`alone:${m}`, { ...base, prompt: spec(m).prompt, models: [spec(m)], aggregateSteps: 0 }]);
+    const spec = (m: string) =>
+      zooModelSpec(
+        { 'interactdiffusion-mini': 'interactdiffusion', 'migc-mini': 'migc', 'ipadapter-mini': 'ipadapter' }[m]!,
+        p.scene,
+        join(zoo, m),
+        m,
+        ref,
+      )!;
+    const base = {
+      steps: o.T,
+      guidance: 5,
+      seed: o.seed,
+      batch: o.samples,
+      backend,
+      scalingFactor: (await folderScalingFactor(join(zoo, o.zooTarget))) ?? 0.18215,
+    };
+    const jobs: [string, unknown][] = [o.zooTarget, ...o.zooOthers].map((m) => [
+      `alone:${m}`,
+      { ...base, prompt: spec(m).prompt, models: [spec(m)], aggregateSteps: 0 },
+    ]);
     if (o.zooOthers.length > 0) {
       const models = [o.zooTarget, ...o.zooOthers].map(spec);
-      jobs.push(['amdm', { ...base, prompt: models[0].prompt, models, aggregateSteps: o.s, weights: o.w, eta: o.eta, etaScale: o.etaScale, rule: o.rule }]);
+      jobs.push([
+        'amdm',
+        {
+          ...base,
+          prompt: models[0].prompt,
+          models,
+          aggregateSteps: o.s,
+          weights: o.w,
+          eta: o.eta,
+          etaScale: o.etaScale,
+          rule: o.rule,
+        },
+      ]);
     }
     const out: Record<string, MiniMigSummaryRow> = {};
     for (const [key, job] of jobs) {
       const run = await runJob(parseJob(job));
-      out[key] = summarizeScenes(run.result.target.images.map((img) => evaluateScene(p.scene, unitImageFromRgba(img)))).overall;
+      out[key] = summarizeScenes(
+        run.result.target.images.map((img) => evaluateScene(p.scene, unitImageFromRgba(img))),
+      ).overall;
     }
     return out;
   } finally {

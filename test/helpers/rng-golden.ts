@@ -12,12 +12,24 @@ export function hex64(x: number): string {
 
 /** The first 8 normal() outputs for seed 42, streams 0 and 1, as float64 bits. */
 export const GOLDEN_SEED42_STREAM0 = [
-  'bfebc848355bb63b', 'bff635d85dfe8c4d', '400665ff563d1753', '3ff7a9dfddc9243b',
-  'bfc7111845043baf', '40050ea0e3b17fd3', 'c00075248ab91044', '3feb092de58355a6',
+  'bfebc848355bb63b',
+  'bff635d85dfe8c4d',
+  '400665ff563d1753',
+  '3ff7a9dfddc9243b',
+  'bfc7111845043baf',
+  '40050ea0e3b17fd3',
+  'c00075248ab91044',
+  '3feb092de58355a6',
 ];
 export const GOLDEN_SEED42_STREAM1 = [
-  '3ff36c760b8660cd', '3fed2df58df086f5', '3fe49991127d646a', '3ff21d9f26aefcf5',
-  'bfe4a5d508cb76f4', '40003a6826ba5dd9', '3fef3d6fc35dc51c', 'bfe5733543b73c34',
+  '3ff36c760b8660cd',
+  '3fed2df58df086f5',
+  '3fe49991127d646a',
+  '3ff21d9f26aefcf5',
+  'bfe4a5d508cb76f4',
+  '40003a6826ba5dd9',
+  '3fef3d6fc35dc51c',
+  'bfe5733543b73c34',
 ];
 
 /** torch.manual_seed(0); torch.randn(6), as published. */

@@ -8,7 +8,14 @@ import { mkdtemp, readdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ListenOptions } from '../../src/server/listen.ts';
-import { DEMO_PNG_SHA256, DEMO_REQUEST, FIXTURE_JOB, FIXTURE_JOB_PNG_SHA256, sha256, writeModelRoot } from './server-requests.ts';
+import {
+  DEMO_PNG_SHA256,
+  DEMO_REQUEST,
+  FIXTURE_JOB,
+  FIXTURE_JOB_PNG_SHA256,
+  sha256,
+  writeModelRoot,
+} from './server-requests.ts';
 
 export interface ServerContext {
   url: string;
@@ -16,7 +23,13 @@ export interface ServerContext {
 }
 
 /** One job at a time, none waiting (so a second is refused), small bodies. */
-export const TEST_SERVER: Omit<ListenOptions, 'modelRoots'> = { host: '127.0.0.1', port: 0, concurrency: 1, queue: 0, limits: { bodyBytes: 4096, steps: 400 } };
+export const TEST_SERVER: Omit<ListenOptions, 'modelRoots'> = {
+  host: '127.0.0.1',
+  port: 0,
+  concurrency: 1,
+  queue: 0,
+  limits: { bodyBytes: 4096, steps: 400 },
+};
 
 /** The model root: fixtures `a` and `b`, and `escape`, a link to a folder outside the root. */
 export async function makeServerRoot(): Promise<string> {
@@ -33,7 +46,12 @@ function check(cond: boolean, message: string): void {
 }
 
 const post = (ctx: ServerContext, path: string, body: unknown, init: RequestInit = {}) =>
-  fetch(new URL(path, ctx.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
+  fetch(new URL(path, ctx.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+  });
 
 async function expectError(r: Response, status: number, field: string | undefined, message: RegExp): Promise<void> {
   const text = await r.text();
@@ -46,7 +64,10 @@ async function expectError(r: Response, status: number, field: string | undefine
 /** PNG signature and the IHDR size. */
 function pngSize(b: Uint8Array): [number, number] {
   const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  check(sig.every((v, i) => b[i] === v), 'the answer is not a PNG');
+  check(
+    sig.every((v, i) => b[i] === v),
+    'the answer is not a PNG',
+  );
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return [dv.getUint32(16), dv.getUint32(20)];
 }
@@ -88,7 +109,10 @@ export const SERVER_SCENARIOS: readonly { name: string; run(ctx: ServerContext):
     async run(ctx) {
       for (let i = 0; i < 2; i++) {
         const r = await post(ctx, '/v1/generate', FIXTURE_JOB);
-        check(r.status === 200 && r.headers.get('content-type') === 'image/png', `status ${r.status} ${r.headers.get('content-type')}`);
+        check(
+          r.status === 200 && r.headers.get('content-type') === 'image/png',
+          `status ${r.status} ${r.headers.get('content-type')}`,
+        );
         const png = new Uint8Array(await r.arrayBuffer());
         check(pngSize(png).join('×') === '64×64', `size ${pngSize(png).join('×')}`);
         check(sha256(png) === FIXTURE_JOB_PNG_SHA256, `PNG sha256 ${sha256(png)}, expected ${FIXTURE_JOB_PNG_SHA256}`);
@@ -101,12 +125,19 @@ export const SERVER_SCENARIOS: readonly { name: string; run(ctx: ServerContext):
     async run(ctx) {
       const r = await post(ctx, '/v1/generate?format=json', { ...FIXTURE_JOB, saveTrace: true });
       check(r.status === 200, `status ${r.status}`);
-      const j = (await r.json()) as { images: { name: string; base64: string }[]; trace: { steps: unknown[] }; resolved: { models: { folder: string }[]; calls: number[] } };
+      const j = (await r.json()) as {
+        images: { name: string; base64: string }[];
+        trace: { steps: unknown[] };
+        resolved: { models: { folder: string }[]; calls: number[] };
+      };
       check(j.images.length === 1 && j.images[0].name === 'target.png', `images ${j.images.map((i) => i.name)}`);
       const png = Uint8Array.from(atob(j.images[0].base64), (c) => c.charCodeAt(0));
       check(sha256(png) === FIXTURE_JOB_PNG_SHA256, 'the JSON image differs from the PNG answer');
       check(j.trace.steps.length === 6, `trace of ${j.trace.steps.length} steps`);
-      check(j.resolved.models.map((m) => m.folder).join() === 'a,b', `folders ${j.resolved.models.map((m) => m.folder)}`);
+      check(
+        j.resolved.models.map((m) => m.folder).join() === 'a,b',
+        `folders ${j.resolved.models.map((m) => m.folder)}`,
+      );
       check(j.resolved.calls.join() === '6,3', `calls ${j.resolved.calls}`);
     },
   },
@@ -135,28 +166,78 @@ export const SERVER_SCENARIOS: readonly { name: string; run(ctx: ServerContext):
     async run(ctx) {
       await expectError(await post(ctx, '/v1/generate', '{"prompt": '), 400, 'body', /^body is not valid JSON/);
       await expectError(await post(ctx, '/v1/generate', { ...FIXTURE_JOB, steps: 0 }), 400, 'steps', /^job: steps: /);
-      await expectError(await post(ctx, '/v1/generate', { ...FIXTURE_JOB, rule: 'cubic' }), 400, 'rule', /^job: rule: /);
-      await expectError(await post(ctx, '/v1/generate', { ...FIXTURE_JOB, steps: 401 }), 400, 'steps', /^steps: must be ≤ 400 on this server, got 401$/);
+      await expectError(
+        await post(ctx, '/v1/generate', { ...FIXTURE_JOB, rule: 'cubic' }),
+        400,
+        'rule',
+        /^job: rule: /,
+      );
+      await expectError(
+        await post(ctx, '/v1/generate', { ...FIXTURE_JOB, steps: 401 }),
+        400,
+        'steps',
+        /^steps: must be ≤ 400 on this server, got 401$/,
+      );
       await expectError(await post(ctx, '/v1/demo', { s: 9, steps: 4 }), 400, 's', /^demo: s: must be ≤ steps$/);
-      await expectError(await post(ctx, '/v1/generate', 'x', { headers: { 'content-type': 'text/plain' } }), 415, 'content-type', /must be application\/json/);
-      await expectError(await post(ctx, '/v1/generate?format=gif', FIXTURE_JOB), 400, 'format', /^format must be one of png, json, events/);
-      await expectError(await post(ctx, '/v1/generate', { ...FIXTURE_JOB, batch: 2 }), 400, 'format', /^format: png answers one image, this job makes 2/);
+      await expectError(
+        await post(ctx, '/v1/generate', 'x', { headers: { 'content-type': 'text/plain' } }),
+        415,
+        'content-type',
+        /must be application\/json/,
+      );
+      await expectError(
+        await post(ctx, '/v1/generate?format=gif', FIXTURE_JOB),
+        400,
+        'format',
+        /^format must be one of png, json, events/,
+      );
+      await expectError(
+        await post(ctx, '/v1/generate', { ...FIXTURE_JOB, batch: 2 }),
+        400,
+        'format',
+        /^format: png answers one image, this job makes 2/,
+      );
     },
   },
   {
     name: 'a path outside the model roots is refused: .., absolute, a link out, a missing folder',
     async run(ctx) {
       const job = (folder: string) => ({ ...FIXTURE_JOB, models: [{ folder }] });
-      await expectError(await post(ctx, '/v1/generate', job('../a')), 400, 'models[0].folder', /must be a path relative to a model root, without '\.\.'/);
-      await expectError(await post(ctx, '/v1/generate', job(join(ctx.root, 'a'))), 400, 'models[0].folder', /must be a path relative to a model root/);
-      await expectError(await post(ctx, '/v1/generate', job('escape')), 400, 'models[0].folder', /"escape" leads outside the model roots/);
-      await expectError(await post(ctx, '/v1/generate', job('nope')), 400, 'models[0].folder', /no folder "nope" in the model roots/);
+      await expectError(
+        await post(ctx, '/v1/generate', job('../a')),
+        400,
+        'models[0].folder',
+        /must be a path relative to a model root, without '\.\.'/,
+      );
+      await expectError(
+        await post(ctx, '/v1/generate', job(join(ctx.root, 'a'))),
+        400,
+        'models[0].folder',
+        /must be a path relative to a model root/,
+      );
+      await expectError(
+        await post(ctx, '/v1/generate', job('escape')),
+        400,
+        'models[0].folder',
+        /"escape" leads outside the model roots/,
+      );
+      await expectError(
+        await post(ctx, '/v1/generate', job('nope')),
+        400,
+        'models[0].folder',
+        /no folder "nope" in the model roots/,
+      );
     },
   },
   {
     name: 'an oversized body is refused with 413',
     async run(ctx) {
-      await expectError(await post(ctx, '/v1/generate', { ...FIXTURE_JOB, prompt: 'x'.repeat(5000) }), 413, 'body', /over this server's limit of 4096 bytes/);
+      await expectError(
+        await post(ctx, '/v1/generate', { ...FIXTURE_JOB, prompt: 'x'.repeat(5000) }),
+        413,
+        'body',
+        /over this server's limit of 4096 bytes/,
+      );
     },
   },
   {
@@ -165,7 +246,12 @@ export const SERVER_SCENARIOS: readonly { name: string; run(ctx: ServerContext):
       const h = await health(ctx);
       check(h.running === 0 && h.queued === 0, `health ${JSON.stringify(h)}`);
       await expectError(await fetch(new URL('/nope', ctx.url)), 404, undefined, /^no route \/nope; routes: /);
-      await expectError(await fetch(new URL('/v1/generate', ctx.url)), 405, undefined, /^\/v1\/generate takes POST, got GET$/);
+      await expectError(
+        await fetch(new URL('/v1/generate', ctx.url)),
+        405,
+        undefined,
+        /^\/v1\/generate takes POST, got GET$/,
+      );
     },
   },
   {
@@ -174,13 +260,23 @@ export const SERVER_SCENARIOS: readonly { name: string; run(ctx: ServerContext):
       const before = await health(ctx);
       const filesBefore = (await readdir(ctx.root)).sort().join();
       const client = new AbortController();
-      const slow = await post(ctx, '/v1/demo?format=events', { prompts: 2, samples: 4, steps: 400, s: 100, gridPrompts: 1 }, { signal: client.signal });
+      const slow = await post(
+        ctx,
+        '/v1/demo?format=events',
+        { prompts: 2, samples: 4, steps: 400, s: 100, gridPrompts: 1 },
+        { signal: client.signal },
+      );
       // the first method is done: the job holds the only slot
       const seen = await readEvents(slow, (e) => e.event === 'progress');
       check(seen.at(-1)?.event === 'progress', `events ${seen.map((e) => e.event)}`);
       const busy = await post(ctx, '/v1/demo', DEMO_REQUEST);
       check(busy.headers.get('retry-after') === '5', `retry-after ${busy.headers.get('retry-after')}`);
-      await expectError(busy, 429, undefined, /^the server is busy: 1 job\(s\) running and 0 waiting \(limits 1 and 0\)/);
+      await expectError(
+        busy,
+        429,
+        undefined,
+        /^the server is busy: 1 job\(s\) running and 0 waiting \(limits 1 and 0\)/,
+      );
       client.abort();
       let h = await health(ctx);
       for (let i = 0; i < 200 && (h.running > 0 || h.aborted === before.aborted); i++) {

@@ -3,7 +3,8 @@ import { gridLayout, makeGrid, measureLabel, parseColor, type GridOptions } from
 import { makeRGBA, type RGBA } from '../../src/image/raster.ts';
 
 const grey = (w: number, h: number) => makeRGBA(w, h, [128, 128, 128, 255]);
-const px = (img: RGBA, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
+const px = (img: RGBA, x: number, y: number) =>
+  Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
 const WHITE = [255, 255, 255, 255];
 
 /** Number of pixels in [x0, x1) × [y0, y1) that differ between two equally sized rasters. */
@@ -40,11 +41,19 @@ describe('grid layout', () => {
     expect(captions.height).toBe(plain.height + 2 * L);
     const measured = gridLayout({ ...base, rowLabels: ['short', 'a longer row label'] });
     expect(measured.rowLabelWidth).toBe(Math.ceil(measureLabel('a longer row label', 10)));
-    const g = makeGrid({ ...base, rowLabels: ['r1', 'r2'], rowLabelWidth: 20, colLabels: ['a', 'b'], cells: cells(2, 2, 6, 6, 'x') });
+    const g = makeGrid({
+      ...base,
+      rowLabels: ['r1', 'r2'],
+      rowLabelWidth: 20,
+      colLabels: ['a', 'b'],
+      cells: cells(2, 2, 6, 6, 'x'),
+    });
     expect([g.width, g.height]).toEqual([plain.width + 23, plain.height + L + 3 + 2 * L]);
     const noted = gridLayout({ ...base, notes: ['one', 'two'] });
     expect([noted.width, noted.height, noted.notesY]).toEqual([plain.width, plain.height + 2 * L + 3, plain.height]);
-    expect(() => gridLayout({ ...base, notes: 'one' as unknown as string[] })).toThrow(/notes must be an array of strings, got/);
+    expect(() => gridLayout({ ...base, notes: 'one' as unknown as string[] })).toThrow(
+      /notes must be an array of strings, got/,
+    );
   });
 
   it('draws the notes under the grid, in the text colour', () => {
@@ -56,7 +65,7 @@ describe('grid layout', () => {
     expect(dark).toBeGreaterThan(20);
   });
 
-  it("the Shapes grid's label size keeps the crossbar of \"A\" (11 px drew \"Λ\")", async () => {
+  it('the Shapes grid\'s label size keeps the crossbar of "A" (11 px drew "Λ")', async () => {
     const { SHAPES_GRID_FONT_SIZE } = await import('../../src/image/shapes-grid.ts');
     const white = { width: 24, height: 24, data: new Uint8ClampedArray(24 * 24 * 4).fill(255) };
     const g = makeGrid({ cells: [[{ image: white }]], rowLabels: ['A'], fontSize: SHAPES_GRID_FONT_SIZE, padding: 2 });
@@ -104,14 +113,21 @@ describe('boxes', () => {
   });
 
   it('draw a lineWidth-thick outline and default palette colours', () => {
-    const g = makeGrid({ cells: [[{ image: grey(10, 10), boxes: [{ x0: 0, y0: 0, x1: 10, y1: 10 }] }]], padding: 0, lineWidth: 3 });
+    const g = makeGrid({
+      cells: [[{ image: grey(10, 10), boxes: [{ x0: 0, y0: 0, x1: 10, y1: 10 }] }]],
+      padding: 0,
+      lineWidth: 3,
+    });
     expect(px(g, 2, 5)).toEqual([...parseColor('c', '#e6194b'), 255]);
     expect(px(g, 3, 5)).toEqual([128, 128, 128, 255]);
     expect(px(g, 5, 7)).toEqual([...parseColor('c', '#e6194b'), 255]);
   });
 
   it('draw their label on a tab inside the box', () => {
-    const opts = (label: string) => ({ cells: [[{ image: grey(40, 40), boxes: [{ x0: 0, y0: 0, x1: 40, y1: 40, color: 'blue', label }] }]], padding: 0 });
+    const opts = (label: string) => ({
+      cells: [[{ image: grey(40, 40), boxes: [{ x0: 0, y0: 0, x1: 40, y1: 40, color: 'blue', label }] }]],
+      padding: 0,
+    });
     const a = makeGrid(opts('cat'));
     const b = makeGrid(opts(''));
     expect(diffCount(a, b)).toBeGreaterThan(10);
@@ -147,16 +163,34 @@ describe('validation', () => {
   it('rejects bad grids naming the parameter', () => {
     const img = grey(10, 10);
     expect(() => makeGrid({ cells: [] })).toThrow(/cells must be a non-empty array of rows/);
-    expect(() => makeGrid({ cells: [[{ image: img }, { image: img }], [{ image: img }]] })).toThrow(/cells\[1\] must have 2 cells like cells\[0\], got 1/);
+    expect(() => makeGrid({ cells: [[{ image: img }, { image: img }], [{ image: img }]] })).toThrow(
+      /cells\[1\] must have 2 cells like cells\[0\], got 1/,
+    );
     expect(() => makeGrid({ cells: [[null]] })).toThrow(/at least one non-null cell/);
-    expect(() => makeGrid({ cells: [[{ image: { width: 2, height: 2, data: new Uint8ClampedArray(3) } }]] })).toThrow(/cells\[0\]\[0\]\.image\.data must have length/);
-    expect(() => makeGrid({ cells: [[{ image: img, boxes: [{ x0: 0, y0: 0, x1: 11, y1: 5 }] }]] })).toThrow(/cells\[0\]\[0\]\.boxes\[0\]\.x1 must be in \[0, 10\]/);
-    expect(() => makeGrid({ cells: [[{ image: img, boxes: [{ x0: 5, y0: 0, x1: 5, y1: 5 }] }]] })).toThrow(/boxes\[0\] must have x0 < x1/);
-    expect(() => makeGrid({ cells: [[{ image: img, boxes: [{ x0: 0, y0: 0, x1: 5, y1: 5, color: 'teal-ish' }] }]] })).toThrow(/boxes\[0\]\.color must be '#rgb', '#rrggbb' or one of/);
-    expect(() => makeGrid({ cells: [[{ image: img }]], rowLabels: ['a', 'b'] })).toThrow(/rowLabels must have one label per row \(1\), got 2/);
-    expect(() => makeGrid({ cells: [[{ image: img }]], colLabels: [] })).toThrow(/colLabels must have one label per column \(1\), got 0/);
-    expect(() => makeGrid({ cells: [[{ image: img }]], cellScale: 0 })).toThrow(/cellScale must be an integer in \[1, 64\], got 0/);
-    expect(() => makeGrid({ cells: [[{ image: img }]], padding: -1 })).toThrow(/padding must be an integer in \[0, 256\], got -1/);
+    expect(() => makeGrid({ cells: [[{ image: { width: 2, height: 2, data: new Uint8ClampedArray(3) } }]] })).toThrow(
+      /cells\[0\]\[0\]\.image\.data must have length/,
+    );
+    expect(() => makeGrid({ cells: [[{ image: img, boxes: [{ x0: 0, y0: 0, x1: 11, y1: 5 }] }]] })).toThrow(
+      /cells\[0\]\[0\]\.boxes\[0\]\.x1 must be in \[0, 10\]/,
+    );
+    expect(() => makeGrid({ cells: [[{ image: img, boxes: [{ x0: 5, y0: 0, x1: 5, y1: 5 }] }]] })).toThrow(
+      /boxes\[0\] must have x0 < x1/,
+    );
+    expect(() =>
+      makeGrid({ cells: [[{ image: img, boxes: [{ x0: 0, y0: 0, x1: 5, y1: 5, color: 'teal-ish' }] }]] }),
+    ).toThrow(/boxes\[0\]\.color must be '#rgb', '#rrggbb' or one of/);
+    expect(() => makeGrid({ cells: [[{ image: img }]], rowLabels: ['a', 'b'] })).toThrow(
+      /rowLabels must have one label per row \(1\), got 2/,
+    );
+    expect(() => makeGrid({ cells: [[{ image: img }]], colLabels: [] })).toThrow(
+      /colLabels must have one label per column \(1\), got 0/,
+    );
+    expect(() => makeGrid({ cells: [[{ image: img }]], cellScale: 0 })).toThrow(
+      /cellScale must be an integer in \[1, 64\], got 0/,
+    );
+    expect(() => makeGrid({ cells: [[{ image: img }]], padding: -1 })).toThrow(
+      /padding must be an integer in \[0, 256\], got -1/,
+    );
     expect(() => makeGrid({ cells: [[{ image: img }]], rowLabelWidth: 10 })).toThrow(/rowLabelWidth needs rowLabels/);
   });
 

@@ -30,7 +30,11 @@ describe('plotToSVG', () => {
   });
 
   it('returns the <figure> HTML for a title and legend, with xmlns on every inner <svg>', () => {
-    const options = { title: 'Deviation', color: { legend: true }, marks: [Plot.dot(data, { x: 'step', y: 'value', fill: 'rule' })] };
+    const options = {
+      title: 'Deviation',
+      color: { legend: true },
+      marks: [Plot.dot(data, { x: 'step', y: 'value', fill: 'rule' })],
+    };
     const fig = plotToSVG(options);
     expect(fig.startsWith('<figure')).toBe(true);
     expect(fig).toContain('<h2>Deviation</h2>');

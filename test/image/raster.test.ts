@@ -28,26 +28,36 @@ describe('latentToRGBA', () => {
   it('upscales by nearest neighbour: each pixel becomes a scale×scale block', () => {
     const img = latentToRGBA(new Float32Array([-1, 1, 0, 0.5]), 1, 2, 2, { scale: 3 });
     expect([img.width, img.height]).toEqual([6, 6]);
-    const expected = [[0, 255], [128, 191]];
-    for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) expect(px(img, x, y)[0]).toBe(expected[Math.floor(y / 3)][Math.floor(x / 3)]);
+    const expected = [
+      [0, 255],
+      [128, 191],
+    ];
+    for (let y = 0; y < 6; y++)
+      for (let x = 0; x < 6; x++) expect(px(img, x, y)[0]).toBe(expected[Math.floor(y / 3)][Math.floor(x / 3)]);
   });
 
-  fcTest.prop([fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom(1, 3), fc.double({ min: -10, max: 10, noNaN: true }), fc.double({ min: 0.01, max: 10, noNaN: true })], { numRuns: 60 })(
-    'every channel byte is within 0.5 of the clipped exact value',
-    (h, w, c, lo, span) => {
-      const hi = lo + span;
-      const x = new Float32Array(c * h * w).map((_, i) => lo - span / 2 + ((i * 7919) % 101) / 100 * 2 * span);
-      const img = latentToRGBA(x, c, h, w, { range: [lo, hi] });
-      for (let p = 0; p < h * w; p++) {
-        for (let ch = 0; ch < 3; ch++) {
-          const v = x[c === 1 ? p : ch * h * w + p];
-          const exact = Math.min(255, Math.max(0, ((v - lo) / (hi - lo)) * 255));
-          expect(Math.abs(img.data[p * 4 + ch] - exact)).toBeLessThanOrEqual(0.5 + 1e-9);
-        }
-        expect(img.data[p * 4 + 3]).toBe(255);
+  fcTest.prop(
+    [
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.constantFrom(1, 3),
+      fc.double({ min: -10, max: 10, noNaN: true }),
+      fc.double({ min: 0.01, max: 10, noNaN: true }),
+    ],
+    { numRuns: 60 },
+  )('every channel byte is within 0.5 of the clipped exact value', (h, w, c, lo, span) => {
+    const hi = lo + span;
+    const x = new Float32Array(c * h * w).map((_, i) => lo - span / 2 + (((i * 7919) % 101) / 100) * 2 * span);
+    const img = latentToRGBA(x, c, h, w, { range: [lo, hi] });
+    for (let p = 0; p < h * w; p++) {
+      for (let ch = 0; ch < 3; ch++) {
+        const v = x[c === 1 ? p : ch * h * w + p];
+        const exact = Math.min(255, Math.max(0, ((v - lo) / (hi - lo)) * 255));
+        expect(Math.abs(img.data[p * 4 + ch] - exact)).toBeLessThanOrEqual(0.5 + 1e-9);
       }
-    },
-  );
+      expect(img.data[p * 4 + 3]).toBe(255);
+    }
+  });
 
   it('throws naming the index of a non-finite value', () => {
     expect(() => latentToRGBA(new Float32Array([0, 0, 0, NaN]), 1, 2, 2)).toThrow(/image\[3\] must be finite, got NaN/);
@@ -61,7 +71,9 @@ describe('latentToRGBA', () => {
     expect(() => latentToRGBA(x, 3, 2, 2, { scale: 0 })).toThrow(RangeError);
     expect(() => latentToRGBA(x, 3, 2, 2, { scale: 0 })).toThrow(/opts\.scale must be an integer in \[1, 256\], got 0/);
     expect(() => latentToRGBA(x, 3, 2, 2, { scale: 1.5 })).toThrow(TypeError);
-    expect(() => latentToRGBA(x, 3, 2, 2, { range: [1, 1] })).toThrow(/opts\.range must be finite numbers \[lo, hi\] with lo < hi/);
+    expect(() => latentToRGBA(x, 3, 2, 2, { range: [1, 1] })).toThrow(
+      /opts\.range must be finite numbers \[lo, hi\] with lo < hi/,
+    );
     expect(() => latentToRGBA(x, 3, 0, 2)).toThrow(/height must be an integer in \[1, /);
     expect(() => latentToRGBA([0] as unknown as Float32Array, 1, 1, 1)).toThrow(/image must be a Float32Array/);
   });
@@ -87,7 +99,9 @@ describe('rgbaFromSdImage', () => {
   );
 
   it('rejects a wrong length and non-finite values', () => {
-    expect(() => rgbaFromSdImage(new Float32Array(4), 1, 2)).toThrow(/image must have length channels·height·width = 3·1·2 = 6, got 4/);
+    expect(() => rgbaFromSdImage(new Float32Array(4), 1, 2)).toThrow(
+      /image must have length channels·height·width = 3·1·2 = 6, got 4/,
+    );
     expect(() => rgbaFromSdImage(new Float32Array([0, NaN, 0]), 1, 1)).toThrow(/image\[1\] must be finite/);
   });
 });
@@ -98,11 +112,15 @@ describe('makeRGBA and upscaleNearest', () => {
     img.data.set([9, 8, 7, 6], 4);
     const up = upscaleNearest(img, 2);
     expect([up.width, up.height]).toEqual([4, 2]);
-    expect(Array.from(up.data)).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 9, 8, 7, 6, 9, 8, 7, 6, 1, 2, 3, 4, 1, 2, 3, 4, 9, 8, 7, 6, 9, 8, 7, 6]);
+    expect(Array.from(up.data)).toEqual([
+      1, 2, 3, 4, 1, 2, 3, 4, 9, 8, 7, 6, 9, 8, 7, 6, 1, 2, 3, 4, 1, 2, 3, 4, 9, 8, 7, 6, 9, 8, 7, 6,
+    ]);
   });
 
   it('rejects a bad raster or scale', () => {
-    expect(() => upscaleNearest({ width: 2, height: 2, data: new Uint8ClampedArray(15) }, 2)).toThrow(/img\.data must have length width·height·4 = 16, got 15/);
+    expect(() => upscaleNearest({ width: 2, height: 2, data: new Uint8ClampedArray(15) }, 2)).toThrow(
+      /img\.data must have length width·height·4 = 16, got 15/,
+    );
     expect(() => upscaleNearest(makeRGBA(1, 1), 0)).toThrow(/scale must be an integer in \[1, 256\]/);
   });
 });

@@ -49,7 +49,10 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
         expect(s.backend).toBe(backend);
         expect(s.device).toBe('cpu');
         expect(s.inputs).toEqual([{ name: 'latent_sample', type: 'float32', shape: ['batch', 4, 8, 8] }]);
-        return outputFloat32(await s.run({ latent_sample: makeTensor(s.input('latent_sample'), input, [1, 4, 8, 8]) }), 'sample');
+        return outputFloat32(
+          await s.run({ latent_sample: makeTensor(s.input('latent_sample'), input, [1, 4, 8, 8]) }),
+          'sample',
+        );
       } finally {
         await s.release();
       }
@@ -65,10 +68,18 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
     const s = await openSession(vae, { backend: 'auto' });
     expect(s.backend).toBe('node');
     await s.release();
-    await expect(openSession(vae, { backend: 'wasm' as never })).rejects.toThrow("backend must be one of 'node', 'web', 'auto', got \"wasm\"");
-    await expect(openSession(vae, { backend: 'web', device: 'cuda' })).rejects.toThrow("device 'cuda' needs backend 'node' or 'auto'");
-    await expect(openSession(new Uint8Array([1, 2, 3]), { backend: 'web' })).rejects.toThrow(/^could not load ONNX model <3 model bytes>: /);
-    await expect(openSession(join(root, 'missing.onnx'), { backend: 'web' })).rejects.toThrow(/^could not load ONNX model .*missing\.onnx: .*ENOENT/);
+    await expect(openSession(vae, { backend: 'wasm' as never })).rejects.toThrow(
+      "backend must be one of 'node', 'web', 'auto', got \"wasm\"",
+    );
+    await expect(openSession(vae, { backend: 'web', device: 'cuda' })).rejects.toThrow(
+      "device 'cuda' needs backend 'node' or 'auto'",
+    );
+    await expect(openSession(new Uint8Array([1, 2, 3]), { backend: 'web' })).rejects.toThrow(
+      /^could not load ONNX model <3 model bytes>: /,
+    );
+    await expect(openSession(join(root, 'missing.onnx'), { backend: 'web' })).rejects.toThrow(
+      /^could not load ONNX model .*missing\.onnx: .*ENOENT/,
+    );
   });
 
   it("device 'auto' on web runs on the CPU and says so once per callback", async () => {
@@ -87,7 +98,15 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
       const layout = await shapesExpertDenoiser(world, prompt, 'layout', schedule, 'onnx', { backend });
       const attribute = await shapesExpertDenoiser(world, prompt, 'attribute', schedule, 'onnx', { backend });
       try {
-        return await sampleAMDM({ models: [layout, attribute], steps: 12, aggregateSteps: 4, shape: [3, world.height, world.width], seed: 3, batch: 2, schedule });
+        return await sampleAMDM({
+          models: [layout, attribute],
+          steps: 12,
+          aggregateSteps: 4,
+          shape: [3, world.height, world.width],
+          seed: 3,
+          batch: 2,
+          schedule,
+        });
       } finally {
         await layout.release();
         await attribute.release();
@@ -101,13 +120,17 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
 
   const sdCases: [string, Parameters<typeof tmp.sdTiny>[0]][] = [
     ['external data model.onnx_data', { seed: 1, externalData: 'model.onnx_data' }],
-    ['int32 ids, timestep [batch], weights.pb', { seed: 2, ids: 'int32', timestep: 'float32-batch', externalData: 'weights.pb' }],
+    [
+      'int32 ids, timestep [batch], weights.pb',
+      { seed: 2, ids: 'int32', timestep: 'float32-batch', externalData: 'weights.pb' },
+    ],
   ];
   for (const [label, opts] of sdCases) {
     it(`generated SD folder (${label}): same latents and image through node and web`, async () => {
       const other = await tmp.sdTiny({ ...opts, seed: (opts?.seed ?? 1) + 10 });
       const models = [{ folder: await tmp.sdTiny(opts) }, { folder: other }];
-      const run = (backend: Backend) => generateSd({ models, prompt: 'a red square', steps: 5, aggregateSteps: 2, seed: 4, session: { backend } });
+      const run = (backend: Backend) =>
+        generateSd({ models, prompt: 'a red square', steps: 5, aggregateSteps: 2, seed: 4, session: { backend } });
       const node = await run('node');
       const web = await run('web');
       expect(maxAbsDiff(node.target.latents, web.target.latents)).toBeLessThanOrEqual(1e-4);
@@ -126,7 +149,11 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
     const dir = await tmp.sdTiny({ dtype: 'float16' });
     const sessions = await Promise.all((['node', 'web'] as const).map((backend) => loadModelFolder(dir, { backend })));
     try {
-      for (const pick of [(f: ModelFolder) => f.unet.session, (f: ModelFolder) => f.vaeDecoder!.session, (f: ModelFolder) => f.textEncoder!.session]) {
+      for (const pick of [
+        (f: ModelFolder) => f.unet.session,
+        (f: ModelFolder) => f.vaeDecoder!.session,
+        (f: ModelFolder) => f.textEncoder!.session,
+      ]) {
         const [a, b] = await Promise.all(
           sessions.map(async (f) => {
             const s = pick(f);
@@ -134,7 +161,11 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
             for (const i of s.inputs) {
               const dims = i.shape.map((d) => (typeof d === 'number' ? d : d === 'sequence' ? 77 : 1));
               const n = dims.reduce((p, d) => p * d, 1);
-              feeds[i.name] = makeTensor(i, Array.from({ length: n }, (_, k) => (i.type.startsWith('int') ? k % 50 : Math.sin(0.37 * k))), dims);
+              feeds[i.name] = makeTensor(
+                i,
+                Array.from({ length: n }, (_, k) => (i.type.startsWith('int') ? k % 50 : Math.sin(0.37 * k))),
+                dims,
+              );
             }
             expect(s.outputs[0].type).toBe('float16');
             return outputFloat32(await s.run(feeds), s.outputs[0].name);
@@ -157,12 +188,41 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
       {
         folder: await writeFamilyFolder(join(root, 'interact'), 'interactdiffusion'),
         kind: 'interactdiffusion',
-        conditions: { subjects: ['man'], objects: ['cat'], actions: ['feeding'], subjectBoxes: [[0, 0, 0.5, 1]], objectBoxes: [[0.5, 0.2, 1, 0.9]] },
+        conditions: {
+          subjects: ['man'],
+          objects: ['cat'],
+          actions: ['feeding'],
+          subjectBoxes: [[0, 0, 0.5, 1]],
+          objectBoxes: [[0.5, 0.2, 1, 0.9]],
+        },
       },
-      { folder: await writeFamilyFolder(join(root, 'migc'), 'migc'), kind: 'migc', conditions: { phrases: ['man', 'cat'], boxes: [[0, 0, 0.5, 1], [0.5, 0.2, 1, 0.9]], migcSteps: 2 } },
-      { folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'), kind: 'ipadapter', conditions: { image: style, scale: 0.8 } },
+      {
+        folder: await writeFamilyFolder(join(root, 'migc'), 'migc'),
+        kind: 'migc',
+        conditions: {
+          phrases: ['man', 'cat'],
+          boxes: [
+            [0, 0, 0.5, 1],
+            [0.5, 0.2, 1, 0.9],
+          ],
+          migcSteps: 2,
+        },
+      },
+      {
+        folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'),
+        kind: 'ipadapter',
+        conditions: { image: style, scale: 0.8 },
+      },
     ];
-    const run = (backend: Backend) => generateSd({ models, prompt: 'a man feeding a cat', steps: 4, aggregateSteps: 2, weights: [0.5, 0.65], session: { backend } });
+    const run = (backend: Backend) =>
+      generateSd({
+        models,
+        prompt: 'a man feeding a cat',
+        steps: 4,
+        aggregateSteps: 2,
+        weights: [0.5, 0.65],
+        session: { backend },
+      });
     const node = await run('node');
     const web = await run('web');
     expect(web.calls).toEqual([4, 2, 2]);

@@ -115,13 +115,27 @@ describe('castInto / readFloat32', () => {
   });
 
   it('refuses NaN, float16 overflow and non-integers for integer types, naming the value', () => {
-    expect(() => castInto('latent', [0, NaN], 'float32', allocElements('float32', 2))).toThrow('latent must not contain NaN (index 1)');
-    expect(() => castInto('latent', [70000], 'float16', allocElements('float16', 1))).toThrow('latent[0] = 70000 overflows float16 (finite range ±65504)');
-    expect(() => castInto('t', [1.5], 'int64', allocElements('int64', 1))).toThrow('t[0] must be a safe integer for an int64 input, got 1.5');
-    expect(() => castInto('ids', [2 ** 31], 'int32', allocElements('int32', 1))).toThrow('ids[0] must be an integer in [-2147483648, 2147483647] for an int32 input, got 2147483648');
-    expect(() => castInto('x', [1, 2], 'float32', allocElements('float32', 1))).toThrow('x: 2 values at offset 0 do not fit a buffer of 1');
-    expect(() => readFloat32('out', 'string', ['a'])).toThrow('out has element type string; supported: float32, float16, int32, int64');
-    expect(() => readFloat32('out', 'float32', new Float32Array(2), new Float32Array(3))).toThrow('out has 2 values, expected 3');
+    expect(() => castInto('latent', [0, NaN], 'float32', allocElements('float32', 2))).toThrow(
+      'latent must not contain NaN (index 1)',
+    );
+    expect(() => castInto('latent', [70000], 'float16', allocElements('float16', 1))).toThrow(
+      'latent[0] = 70000 overflows float16 (finite range ±65504)',
+    );
+    expect(() => castInto('t', [1.5], 'int64', allocElements('int64', 1))).toThrow(
+      't[0] must be a safe integer for an int64 input, got 1.5',
+    );
+    expect(() => castInto('ids', [2 ** 31], 'int32', allocElements('int32', 1))).toThrow(
+      'ids[0] must be an integer in [-2147483648, 2147483647] for an int32 input, got 2147483648',
+    );
+    expect(() => castInto('x', [1, 2], 'float32', allocElements('float32', 1))).toThrow(
+      'x: 2 values at offset 0 do not fit a buffer of 1',
+    );
+    expect(() => readFloat32('out', 'string', ['a'])).toThrow(
+      'out has element type string; supported: float32, float16, int32, int64',
+    );
+    expect(() => readFloat32('out', 'float32', new Float32Array(2), new Float32Array(3))).toThrow(
+      'out has 2 values, expected 3',
+    );
   });
 
   it('keeps infinities when the input is infinite (only finite overflow is an error)', () => {

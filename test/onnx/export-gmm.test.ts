@@ -2,7 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { sampleAMDM } from '../../src/core/sampler.ts';
-import { gmmOnnxDenoiser, schedulerConfigJson, shapesExpertDenoiser, writeGmmModelFolder } from '../../src/onnx/export-gmm.ts';
+import {
+  gmmOnnxDenoiser,
+  schedulerConfigJson,
+  shapesExpertDenoiser,
+  writeGmmModelFolder,
+} from '../../src/onnx/export-gmm.ts';
 import { loadModelFolder } from '../../src/onnx/model-folder.ts';
 import { createUnetDenoiser } from '../../src/onnx/unet-denoiser.ts';
 import { scheduleConfigFromJson } from '../../src/onnx/scheduler-config.ts';
@@ -44,7 +49,9 @@ describe('Gaussian-mixture ε-model as ONNX', () => {
       const ref = js.eps(x, t, 3).slice();
       expect(relErr(ref, await onnx.eps(x, t, 3))).toBeLessThanOrEqual(1e-4);
     }
-    await expect(async () => onnx.eps(x, 1000, 3)).rejects.toThrow('t must be an integer timestep in [0, 999], or negative for the final ᾱ, got 1000');
+    await expect(async () => onnx.eps(x, 1000, 3)).rejects.toThrow(
+      't must be an integer timestep in [0, 999], or negative for the final ᾱ, got 1000',
+    );
     await onnx.release();
   });
 
@@ -77,7 +84,13 @@ describe('Gaussian-mixture ε-model as ONNX', () => {
   });
 
   it('writes a model folder that loadModelFolder + createUnetDenoiser (guidance 1) run', async () => {
-    const sd = makeSchedule({ betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, setAlphaToOne: true, stepsOffset: 0 });
+    const sd = makeSchedule({
+      betaSchedule: 'linear',
+      betaStart: 0.0001,
+      betaEnd: 0.02,
+      setAlphaToOne: true,
+      stepsOffset: 0,
+    });
     expect(scheduleConfigFromJson(schedulerConfigJson(sd))).toEqual(sd.config);
     const dir = await writeGmmModelFolder(await tmp.path('gmm'), mixture, sd, { shape: [1, 3, 4] });
     const f = await loadModelFolder(dir, { components: ['unet'] });
@@ -86,7 +99,8 @@ describe('Gaussian-mixture ε-model as ONNX', () => {
     const d = createUnetDenoiser({ unet: f.unet, cond: new Float32Array(1), guidance: 1 });
     const js = mixtureDenoiser(mixture, sd);
     const x = Float32Array.from({ length: dim }, (_, i) => i / 6 - 1);
-    for (const t of [900, 10, 0]) expect(relErr(js.eps(x, t, 1).slice(), await d.eps(x, t, 1))).toBeLessThanOrEqual(1e-4);
+    for (const t of [900, 10, 0])
+      expect(relErr(js.eps(x, t, 1).slice(), await d.eps(x, t, 1))).toBeLessThanOrEqual(1e-4);
     // ᾱ = 1 after the last step (set_alpha_to_one): the point mass has no density; both refuse.
     expect(() => js.eps(x, -1, 1)).toThrow('mixture component 1 has variance ᾱσ² + 1 − ᾱ = 0');
     await expect(d.eps(x, -1, 1)).rejects.toThrow(/output 'out_sample' has a non-finite value/);
@@ -94,8 +108,12 @@ describe('Gaussian-mixture ε-model as ONNX', () => {
   });
 
   it('rejects diagonal mixtures and shapes that do not hold the dimension', async () => {
-    await expect(gmmOnnxDenoiser(diagonalMixture([0, 0], 2, 1), schedule)).rejects.toThrow("mixture must be isotropic (kind 'isotropic')");
-    await expect(gmmOnnxDenoiser(mixture, schedule, { shape: [2, 2, 2] })).rejects.toThrow('opts.shape [2, 2, 2] must hold mixture.dim = 12 elements, got 8');
+    await expect(gmmOnnxDenoiser(diagonalMixture([0, 0], 2, 1), schedule)).rejects.toThrow(
+      "mixture must be isotropic (kind 'isotropic')",
+    );
+    await expect(gmmOnnxDenoiser(mixture, schedule, { shape: [2, 2, 2] })).rejects.toThrow(
+      'opts.shape [2, 2, 2] must hold mixture.dim = 12 elements, got 8',
+    );
   });
 });
 
@@ -108,7 +126,15 @@ describe('Shapes experts on both backends', () => {
         const layout = await shapesExpertDenoiser(world, prompt, 'layout', schedule, backend);
         const attribute = await shapesExpertDenoiser(world, prompt, 'attribute', schedule, backend);
         try {
-          return await sampleAMDM({ models: [layout, attribute], steps: 20, aggregateSteps: 4, shape: [3, world.height, world.width], seed: 11 + p, batch: 2, schedule });
+          return await sampleAMDM({
+            models: [layout, attribute],
+            steps: 20,
+            aggregateSteps: 4,
+            shape: [3, world.height, world.width],
+            seed: 11 + p,
+            batch: 2,
+            schedule,
+          });
         } finally {
           await layout.release();
           await attribute.release();
@@ -129,6 +155,8 @@ describe('Shapes experts on both backends', () => {
     await expect(shapesExpertDenoiser(world, prompt, 'nope' as never, schedule, 'js')).rejects.toThrow(
       "expertName must be one of 'layout', 'attribute', 'style', 'oracle', got \"nope\"",
     );
-    await expect(shapesExpertDenoiser(world, prompt, 'layout', schedule, 'wasm' as never)).rejects.toThrow("backend must be one of 'js', 'onnx', got \"wasm\"");
+    await expect(shapesExpertDenoiser(world, prompt, 'layout', schedule, 'wasm' as never)).rejects.toThrow(
+      "backend must be one of 'js', 'onnx', got \"wasm\"",
+    );
   });
 });

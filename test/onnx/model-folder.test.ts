@@ -33,11 +33,15 @@ describe('scheduler_config.json → ScheduleConfig', () => {
   });
 
   it('rejects unsupported settings with messages naming the field', () => {
-    expect(() => scheduleConfigFromJson({ ...SD15_SCHEDULER_CONFIG, prediction_type: 'v_prediction' }, 'sched.json')).toThrow(
+    expect(() =>
+      scheduleConfigFromJson({ ...SD15_SCHEDULER_CONFIG, prediction_type: 'v_prediction' }, 'sched.json'),
+    ).toThrow(
       'sched.json: prediction_type "v_prediction" is not supported; AMDM\'s DDIM step needs an epsilon-prediction model',
     );
     expect(() => scheduleConfigFromJson({ beta_schedule: 'cosine' }, 's.json')).toThrow(/^s\.json: beta_schedule: /);
-    expect(() => scheduleConfigFromJson({ num_train_timesteps: 1.5 }, 's.json')).toThrow(/^s\.json: num_train_timesteps: /);
+    expect(() => scheduleConfigFromJson({ num_train_timesteps: 1.5 }, 's.json')).toThrow(
+      /^s\.json: num_train_timesteps: /,
+    );
     expect(() => scheduleConfigFromJson({ trained_betas: [0.1] })).toThrow('trained_betas is not supported');
     expect(() => scheduleConfigFromJson({ clip_sample: true })).toThrow('clip_sample: true is not supported');
   });
@@ -49,12 +53,18 @@ describe('amdm.json manifest', () => {
     expect(parseManifest(ok).unet!.inputs).toEqual(ok.unet.inputs);
   });
   it('points at the bad field', () => {
-    expect(() => parseManifest({ unet: { inputs: { x: 'latent', t: 'timestep', c: 'Text!' } } })).toThrow(/^amdm\.json: unet\.inputs\.c: a role is a lower-case name/);
-    expect(() => parseManifest({ unet: { inputs: { x: 'latent', t: 'timestep' } } })).toThrow('amdm.json: unet.inputs: no input has the required role "text"');
+    expect(() => parseManifest({ unet: { inputs: { x: 'latent', t: 'timestep', c: 'Text!' } } })).toThrow(
+      /^amdm\.json: unet\.inputs\.c: a role is a lower-case name/,
+    );
+    expect(() => parseManifest({ unet: { inputs: { x: 'latent', t: 'timestep' } } })).toThrow(
+      'amdm.json: unet.inputs: no input has the required role "text"',
+    );
     expect(() => parseManifest({ unet: { inputs: { x: 'latent', y: 'latent', t: 'timestep', c: 'text' } } })).toThrow(
       'amdm.json: unet.inputs.y: role "latent" is already given to input "x"',
     );
-    expect(() => parseManifest({ unet: { ...ok.unet, file: '../elsewhere.onnx' } })).toThrow('amdm.json: unet.file: must be a path inside the model folder');
+    expect(() => parseManifest({ unet: { ...ok.unet, file: '../elsewhere.onnx' } })).toThrow(
+      'amdm.json: unet.file: must be a path inside the model folder',
+    );
     expect(() => parseManifest({ unet: ok.unet, extra: 1 })).toThrow(/^amdm\.json: \(root\): .*extra/);
   });
 });
@@ -107,8 +117,13 @@ describe('loadModelFolder', () => {
 
   it('rejects a v-prediction scheduler config', async () => {
     const dir = await tmp.sdTiny();
-    await writeFile(join(dir, 'scheduler/scheduler_config.json'), JSON.stringify({ ...SD15_SCHEDULER_CONFIG, prediction_type: 'v_prediction' }));
-    await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow(/scheduler_config\.json: prediction_type "v_prediction" is not supported/);
+    await writeFile(
+      join(dir, 'scheduler/scheduler_config.json'),
+      JSON.stringify({ ...SD15_SCHEDULER_CONFIG, prediction_type: 'v_prediction' }),
+    );
+    await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow(
+      /scheduler_config\.json: prediction_type "v_prediction" is not supported/,
+    );
   });
 
   it('lists what the graph has when the input names are not the standard ones', async () => {
@@ -119,7 +134,10 @@ describe('loadModelFolder', () => {
         '(unknown: x, context). Add an amdm.json that maps each input name to a role.',
     );
     // With a manifest mapping the names, it loads.
-    await writeFile(join(dir, 'amdm.json'), JSON.stringify({ unet: { inputs: { x: 'latent', timestep: 'timestep', context: 'text' } } }));
+    await writeFile(
+      join(dir, 'amdm.json'),
+      JSON.stringify({ unet: { inputs: { x: 'latent', timestep: 'timestep', context: 'text' } } }),
+    );
     const f = await loadModelFolder(dir, unetOnly);
     expect(f.unet.latent.name).toBe('x');
     expect(f.unet.text.name).toBe('context');
@@ -132,12 +150,32 @@ describe('loadModelFolder', () => {
     expect(f.unet.roles.get('boxes')!.name).toBe('boxes');
     expect(f.unet.roles.get('scale')!.name).toBe('box_scale');
     await f.release();
-    await writeFile(join(dir, 'amdm.json'), JSON.stringify({ unet: { inputs: { sample: 'latent', timestep: 'timestep', encoder_hidden_states: 'text', boxes: 'boxes', scale: 'scale' } } }));
+    await writeFile(
+      join(dir, 'amdm.json'),
+      JSON.stringify({
+        unet: {
+          inputs: {
+            sample: 'latent',
+            timestep: 'timestep',
+            encoder_hidden_states: 'text',
+            boxes: 'boxes',
+            scale: 'scale',
+          },
+        },
+      }),
+    );
     await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow(
       "amdm.json maps input 'scale' (role scale) but unet/model.onnx has no such input; it has: sample float32 [batch, 4, 8, 8], timestep float32 [], encoder_hidden_states float32 [batch, sequence, 32], boxes float32 [batch, 4, 4], box_scale float32 []",
     );
-    await writeFile(join(dir, 'amdm.json'), JSON.stringify({ unet: { inputs: { sample: 'latent', timestep: 'timestep', encoder_hidden_states: 'text', boxes: 'boxes' } } }));
-    await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow('unet/model.onnx has inputs without a role in amdm.json: box_scale');
+    await writeFile(
+      join(dir, 'amdm.json'),
+      JSON.stringify({
+        unet: { inputs: { sample: 'latent', timestep: 'timestep', encoder_hidden_states: 'text', boxes: 'boxes' } },
+      }),
+    );
+    await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow(
+      'unet/model.onnx has inputs without a role in amdm.json: box_scale',
+    );
     await writeFile(join(dir, 'amdm.json'), '{ "unet": ');
     await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow(/amdm\.json is not valid JSON/);
   });
@@ -147,7 +185,10 @@ describe('loadModelFolder', () => {
     const unetBytes = await readFile(join(dir, 'unet/model.onnx'));
     await writeFile(join(dir, 'unet/second.onnx'), unetBytes);
     const std = { sample: 'latent', timestep: 'timestep', encoder_hidden_states: 'text' };
-    await writeFile(join(dir, 'amdm.json'), JSON.stringify({ unet: { inputs: std }, graphs: { late: { file: 'unet/second.onnx', inputs: std } } }));
+    await writeFile(
+      join(dir, 'amdm.json'),
+      JSON.stringify({ unet: { inputs: std }, graphs: { late: { file: 'unet/second.onnx', inputs: std } } }),
+    );
     const f = await loadModelFolder(dir, unetOnly);
     const g = await f.openGraph('late');
     expect(g.file).toBe('unet/second.onnx');
@@ -162,7 +203,12 @@ describe('loadModelFolder', () => {
     g.input('timestep', 'float32', []);
     g.input('encoder_hidden_states', 'float32', ['batch', 77, 32]);
     const xs = g.op('Cast', ['sample'], { to: attr.i(1) });
-    const y = g.op('Add', [g.op('Add', [xs, 'timestep']), g.op('ReduceMean', ['encoder_hidden_states'], { keepdims: attr.i(0) })], undefined, 'out_sample');
+    const y = g.op(
+      'Add',
+      [g.op('Add', [xs, 'timestep']), g.op('ReduceMean', ['encoder_hidden_states'], { keepdims: attr.i(0) })],
+      undefined,
+      'out_sample',
+    );
     g.output(y, 'float32', ['batch', 4, 8, 8]);
     await writeFile(join(dir, 'unet/model.onnx'), g.encode().model);
     await expect(loadModelFolder(dir, unetOnly)).rejects.toThrow(
@@ -172,7 +218,12 @@ describe('loadModelFolder', () => {
     const dir2 = await tmp.sdTiny();
     const te = graphBuilder('bad_te');
     te.input('input_ids', 'float32', ['batch', 'sequence']);
-    const h = te.op('Tile', [te.op('Unsqueeze', ['input_ids', te.i64([1], [2])]), te.i64([3], [1, 1, 32])], undefined, 'last_hidden_state');
+    const h = te.op(
+      'Tile',
+      [te.op('Unsqueeze', ['input_ids', te.i64([1], [2])]), te.i64([3], [1, 1, 32])],
+      undefined,
+      'last_hidden_state',
+    );
     te.output(h, 'float32', ['batch', 'sequence', 32]);
     await writeFile(join(dir2, 'text_encoder/model.onnx'), te.encode().model);
     await expect(loadModelFolder(dir2)).rejects.toThrow(
@@ -199,6 +250,8 @@ describe('loadModelFolder', () => {
     await expect(loadModelFolder(dir, { components: ['vae_encoder' as never] })).rejects.toThrow(
       "components must hold only 'text_encoder', 'unet', 'vae_decoder', got \"vae_encoder\"",
     );
-    await expect(loadModelFolder(dir, { device: 'gpu' as never })).rejects.toThrow("device must be one of 'cpu', 'cuda', 'auto', got \"gpu\"");
+    await expect(loadModelFolder(dir, { device: 'gpu' as never })).rejects.toThrow(
+      "device must be one of 'cpu', 'cuda', 'auto', got \"gpu\"",
+    );
   });
 });

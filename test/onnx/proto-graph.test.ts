@@ -57,7 +57,9 @@ function affineGraph(dtype: 'float32' | 'float16') {
   const Wv = new Float32Array([1, 2, 3, 4, 5, 6]);
   const bv = new Float32Array([0.5, -0.25]);
   const store = (dims: number[], v: Float32Array) =>
-    dtype === 'float32' ? g.initializer(null, 'float32', dims, v) : g.op('Cast', [g.initializer(null, 'float16', dims, toFloat16Bits(v))], { to: attr.i(1) });
+    dtype === 'float32'
+      ? g.initializer(null, 'float32', dims, v)
+      : g.op('Cast', [g.initializer(null, 'float16', dims, toFloat16Bits(v))], { to: attr.i(1) });
   const y = g.op('Add', [g.op('MatMul', ['x', store([3, 2], Wv)]), store([2], bv)], undefined, 'y');
   g.output(y, 'float32', ['batch', 2]);
   return g;
@@ -111,9 +113,13 @@ describe('graph builder', () => {
     const g = graphBuilder('g');
     g.input('x', 'float32', [1]);
     expect(() => g.input('x', 'float32', [1])).toThrow("input name 'x' is already used in graph 'g'");
-    expect(() => g.initializer('w', 'float32', [2], new Float32Array(3))).toThrow('initializer w: float32 [2] needs 8 bytes, data has 12');
+    expect(() => g.initializer('w', 'float32', [2], new Float32Array(3))).toThrow(
+      'initializer w: float32 [2] needs 8 bytes, data has 12',
+    );
     expect(() => g.output('nope', 'float32', [1])).toThrow("output 'nope' is not produced by any node of graph 'g'");
-    expect(() => g.encode({ external: { location: 'a/b.bin' } })).toThrow('external.location must be a file name without folders');
+    expect(() => g.encode({ external: { location: 'a/b.bin' } })).toThrow(
+      'external.location must be a file name without folders',
+    );
     expect(() => graphBuilder('')).toThrow('name must be a non-empty string');
   });
 

@@ -1,7 +1,13 @@
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSdTinyArgs, sdTinyFiles, SD_TINY_VARIANTS, writeSdTinyFolder, SD15_SCHEDULER_CONFIG } from '../../fixtures/sd-tiny.ts';
+import {
+  parseSdTinyArgs,
+  sdTinyFiles,
+  SD_TINY_VARIANTS,
+  writeSdTinyFolder,
+  SD15_SCHEDULER_CONFIG,
+} from '../../fixtures/sd-tiny.ts';
 import { byteChars, tinyTokenizer, TINY_MERGES } from '../../fixtures/sd-tiny-tokenizer.ts';
 import { tmpFolders } from './tmp-folders.ts';
 
@@ -49,8 +55,12 @@ describe('sd-tiny generator', () => {
       'vae_decoder/model.onnx',
     ];
     expect(await listFiles(await tmp.sdTiny())).toEqual(base);
-    expect(await listFiles(await tmp.sdTiny({ externalData: 'model.onnx_data' }))).toEqual([...base, 'unet/model.onnx_data'].sort());
-    expect(await listFiles(await tmp.sdTiny({ externalData: 'weights.pb' }))).toEqual([...base, 'unet/weights.pb'].sort());
+    expect(await listFiles(await tmp.sdTiny({ externalData: 'model.onnx_data' }))).toEqual(
+      [...base, 'unet/model.onnx_data'].sort(),
+    );
+    expect(await listFiles(await tmp.sdTiny({ externalData: 'weights.pb' }))).toEqual(
+      [...base, 'unet/weights.pb'].sort(),
+    );
     expect(await listFiles(await tmp.sdTiny({ boxes: true }))).toEqual([...base, 'amdm.json'].sort());
   });
 
@@ -118,7 +128,9 @@ describe('sd-tiny generator', () => {
       outDir: 'out',
       options: { ids: 'int32', timestep: 'float32-batch', externalData: 'weights.pb', dtype: 'float16' },
     });
-    expect(() => parseSdTinyArgs(['out', '--variant', 'nope'])).toThrow('--variant must be one of optimum, optimum-legacy, diffusers-legacy, fp16, boxes');
+    expect(() => parseSdTinyArgs(['out', '--variant', 'nope'])).toThrow(
+      '--variant must be one of optimum, optimum-legacy, diffusers-legacy, fp16, boxes',
+    );
     expect(() => parseSdTinyArgs([])).toThrow(/^usage: sd-tiny.ts <outDir>/);
     expect(() => parseSdTinyArgs(['out', '--bogus'])).toThrow('unknown option --bogus');
   });

@@ -31,11 +31,19 @@ const prompt = (...ids: number[]) => {
   row[ids.length + 1] = EOS;
   return row;
 };
-const seqOf = (seed: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233));
+const seqOf = (seed: number, n: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233));
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 /** One raw unet run with feeds cast per declared dtype; timestep per the variant's convention. */
-async function unetRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, OnnxTensor> = {}) {
+async function unetRun(
+  f: ModelFolder,
+  x: Float32Array,
+  t: number,
+  ehs: Float32Array,
+  batch: number,
+  extra: Record<string, OnnxTensor> = {},
+) {
   const u = f.unet;
   const tShape = u.timestep.shape;
   const tCount = tShape.length === 0 ? 1 : tShape[0] === 'batch' ? batch : 1;
@@ -65,7 +73,13 @@ describe('each variant loads and runs with its declared dtypes', () => {
       expect(f.unet.output).toMatchObject({ name: 'out_sample', type: e.float });
       expect(f.textEncoder!.lastHiddenState.type).toBe(e.float);
       expect(f.vaeDecoder!.image).toMatchObject({ name: 'sample', type: e.float, shape: ['batch', 3, 64, 64] });
-      expect([f.unet.latentChannels, f.unet.latentHeight, f.unet.latentWidth, f.unet.textWidth, f.unet.textLength]).toEqual([4, 8, 8, 32, null]);
+      expect([
+        f.unet.latentChannels,
+        f.unet.latentHeight,
+        f.unet.latentWidth,
+        f.unet.textWidth,
+        f.unet.textLength,
+      ]).toEqual([4, 8, 8, 32, null]);
 
       const enc = await encodeTokenIds(f.textEncoder!, [...prompt(64, 65), ...prompt(513)], 2);
       expect(enc.hidden.length).toBe(2 * 77 * 32);

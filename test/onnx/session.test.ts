@@ -11,14 +11,23 @@ const vaeBytes = () => sdTinyFiles().get('vae_decoder/model.onnx')!;
 
 describe('openSession', () => {
   it('opens model bytes on the CPU and reads input/output metadata', async () => {
-    const s = await openSession(vaeBytes(), { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' });
+    const s = await openSession(vaeBytes(), {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'basic',
+    });
     expect(s.device).toBe('cpu');
     expect(s.inputs).toEqual([{ name: 'latent_sample', type: 'float32', shape: ['batch', 4, 8, 8] }]);
     expect(s.outputs).toEqual([{ name: 'sample', type: 'float32', shape: ['batch', 3, 64, 64] }]);
     expect(ort.env.logLevel).toBe('fatal');
-    const out = outputFloat32(await s.run({ latent_sample: makeTensor(s.input('latent_sample'), new Float32Array(256), [1, 4, 8, 8]) }), 'sample');
+    const out = outputFloat32(
+      await s.run({ latent_sample: makeTensor(s.input('latent_sample'), new Float32Array(256), [1, 4, 8, 8]) }),
+      'sample',
+    );
     expect(out.length).toBe(3 * 64 * 64);
-    expect(() => s.input('z')).toThrow("has no input named 'z'; its inputs are: latent_sample float32 [batch, 4, 8, 8]");
+    expect(() => s.input('z')).toThrow(
+      "has no input named 'z'; its inputs are: latent_sample float32 [batch, 4, 8, 8]",
+    );
     await s.release();
   });
 
@@ -26,12 +35,17 @@ describe('openSession', () => {
     const input = new Float32Array(256).map((_, i) => Math.sin(i));
     const run = async (allowSpinning?: boolean) => {
       const s = await openSession(vaeBytes(), { intraOpNumThreads: 2, allowSpinning });
-      const out = outputFloat32(await s.run({ latent_sample: makeTensor(s.input('latent_sample'), input, [1, 4, 8, 8]) }), 'sample');
+      const out = outputFloat32(
+        await s.run({ latent_sample: makeTensor(s.input('latent_sample'), input, [1, 4, 8, 8]) }),
+        'sample',
+      );
       await s.release();
       return Array.from(out);
     };
     expect(await run(false)).toEqual(await run(undefined));
-    await expect(openSession(vaeBytes(), { allowSpinning: 'no' as never })).rejects.toThrow(/allowSpinning must be a boolean, got "no"/);
+    await expect(openSession(vaeBytes(), { allowSpinning: 'no' as never })).rejects.toThrow(
+      /allowSpinning must be a boolean, got "no"/,
+    );
   });
 
   it("device 'cuda' without the CUDA provider fails saying what was found and how to install it", async () => {
@@ -69,19 +83,34 @@ describe('openSession', () => {
   });
 
   it('validates options and the model argument', async () => {
-    await expect(openSession(vaeBytes(), { device: 'tpu' as never })).rejects.toThrow("device must be one of 'cpu', 'cuda', 'auto', got \"tpu\"");
-    await expect(openSession(vaeBytes(), { intraOpNumThreads: -1 })).rejects.toThrow('intraOpNumThreads must be an integer in [0, 1024]');
+    await expect(openSession(vaeBytes(), { device: 'tpu' as never })).rejects.toThrow(
+      "device must be one of 'cpu', 'cuda', 'auto', got \"tpu\"",
+    );
+    await expect(openSession(vaeBytes(), { intraOpNumThreads: -1 })).rejects.toThrow(
+      'intraOpNumThreads must be an integer in [0, 1024]',
+    );
     await expect(openSession(vaeBytes(), { graphOptimizationLevel: 'max' as never })).rejects.toThrow(
       "graphOptimizationLevel must be one of 'disabled', 'basic', 'extended', 'all', got \"max\"",
     );
-    await expect(openSession(42 as never)).rejects.toThrow('model must be a file path (string) or the model bytes (Uint8Array)');
-    await expect(openSession(new Uint8Array([1, 2, 3]))).rejects.toThrow(/^could not load ONNX model <3 model bytes>: /);
-    await expect(openSession(`${await tmp.path()}/missing.onnx`)).rejects.toThrow(/^could not load ONNX model .*missing\.onnx/);
+    await expect(openSession(42 as never)).rejects.toThrow(
+      'model must be a file path (string) or the model bytes (Uint8Array)',
+    );
+    await expect(openSession(new Uint8Array([1, 2, 3]))).rejects.toThrow(
+      /^could not load ONNX model <3 model bytes>: /,
+    );
+    await expect(openSession(`${await tmp.path()}/missing.onnx`)).rejects.toThrow(
+      /^could not load ONNX model .*missing\.onnx/,
+    );
     // an empty file: the reason in plain words, no C++ signature (onnxruntime's text stays the cause)
     const empty = `${await tmp.path()}-empty.onnx`;
     await writeFile(empty, new Uint8Array(0));
-    const err = await openSession(empty).then(() => null, (e: Error) => e);
-    expect(err?.message).toBe(`could not load ONNX model ${empty}: it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)`);
+    const err = await openSession(empty).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toBe(
+      `could not load ONNX model ${empty}: it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)`,
+    );
     expect(String((err?.cause as Error).message)).toMatch(/ModelProto/);
   });
 });
@@ -92,9 +121,15 @@ describe('tensor helpers', () => {
     const t = makeTensor(info, new Float32Array(2 * 256).fill(1), [2, 4, 8, 8]);
     expect(t.type).toBe('float16');
     expect((t.data as Uint16Array)[0]).toBe(0x3c00);
-    expect(() => checkDims(info, [2, 3, 8, 8])).toThrow("input 'sample' is declared float16 [batch, 4, 8, 8], got dims [2, 3, 8, 8] (dim 1)");
-    expect(() => checkDims(info, [2, 256])).toThrow("input 'sample' is declared float16 [batch, 4, 8, 8] (rank 4), got dims [2, 256]");
-    expect(() => makeTensor(info, new Float32Array(3), [1, 4, 8, 8])).toThrow("input 'sample' with dims [1, 4, 8, 8] needs 256 values, got 3");
+    expect(() => checkDims(info, [2, 3, 8, 8])).toThrow(
+      "input 'sample' is declared float16 [batch, 4, 8, 8], got dims [2, 3, 8, 8] (dim 1)",
+    );
+    expect(() => checkDims(info, [2, 256])).toThrow(
+      "input 'sample' is declared float16 [batch, 4, 8, 8] (rank 4), got dims [2, 256]",
+    );
+    expect(() => makeTensor(info, new Float32Array(3), [1, 4, 8, 8])).toThrow(
+      "input 'sample' with dims [1, 4, 8, 8] needs 256 values, got 3",
+    );
   });
 
   it('outputFloat32 refuses non-finite values and names missing outputs', () => {

@@ -21,7 +21,8 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-const seq = (seed: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233));
+const seq = (seed: number, n: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233));
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const TEXT = 77 * 32;
 const repeat = (a: Float32Array, n: number) => {
@@ -31,7 +32,14 @@ const repeat = (a: Float32Array, n: number) => {
 };
 
 /** One plain run of `batch` rows (timestep as a float32 scalar). */
-async function rawRun(f: ModelFolder, x: Float32Array, t: number, ehs: Float32Array, batch: number, extra: Record<string, OnnxTensor> = {}) {
+async function rawRun(
+  f: ModelFolder,
+  x: Float32Array,
+  t: number,
+  ehs: Float32Array,
+  batch: number,
+  extra: Record<string, OnnxTensor> = {},
+) {
   const u = f.unet;
   const r = await u.session.run({
     sample: makeTensor(u.latent, x, [batch, 4, 8, 8]),
@@ -99,7 +107,13 @@ describe('createUnetDenoiser', () => {
     for (const name of ['optimum', 'fp16'] as const) {
       const unet = folders[name].unet;
       const seen: Record<string, OnnxTensor>[] = [];
-      const session = { ...unet.session, run: (feeds: Record<string, OnnxTensor>, fetches?: Record<string, OnnxTensor>) => { seen.push(fetches!); return unet.session.run(feeds, fetches); } };
+      const session = {
+        ...unet.session,
+        run: (feeds: Record<string, OnnxTensor>, fetches?: Record<string, OnnxTensor>) => {
+          seen.push(fetches!);
+          return unet.session.run(feeds, fetches);
+        },
+      };
       const d = createUnetDenoiser({ unet: { ...unet, session }, cond, guidance: 1 });
       const a = await d.eps(seq(8, 256), 981, 1);
       await d.eps(seq(9, 256), 961, 1);
@@ -123,7 +137,9 @@ describe('createUnetDenoiser', () => {
       },
     };
     const d = createUnetDenoiser({ unet: { ...unet, session }, cond, uncond });
-    await expect(d.eps(seq(8, 256), 981, 1)).rejects.toThrow(`output '${unet.output.name}' has a non-finite value Infinity at index 259 (t = 981)`);
+    await expect(d.eps(seq(8, 256), 981, 1)).rejects.toThrow(
+      `output '${unet.output.name}' has a non-finite value Infinity at index 259 (t = 981)`,
+    );
   });
 
   it('feeds every timestep convention and dtype with the same result (same weights)', async () => {
@@ -152,28 +168,53 @@ describe('createUnetDenoiser', () => {
     });
     const eps = await d.eps(x, 401, 1);
     const scale = makeTensor(u.roles.get('scale')!, [0.8], []);
-    const ec = await rawRun(f, x, 401, cond, 1, { boxes: makeTensor(u.roles.get('boxes')!, boxes, [1, 4, 4]), box_scale: scale });
-    const eu = await rawRun(f, x, 401, uncond, 1, { boxes: makeTensor(u.roles.get('boxes')!, new Float32Array(16), [1, 4, 4]), box_scale: scale });
-    expect(maxDiff(eps, ec.map((c, i) => eu[i] + 3 * (c - eu[i])))).toBeLessThan(1e-4);
+    const ec = await rawRun(f, x, 401, cond, 1, {
+      boxes: makeTensor(u.roles.get('boxes')!, boxes, [1, 4, 4]),
+      box_scale: scale,
+    });
+    const eu = await rawRun(f, x, 401, uncond, 1, {
+      boxes: makeTensor(u.roles.get('boxes')!, new Float32Array(16), [1, 4, 4]),
+      box_scale: scale,
+    });
+    expect(
+      maxDiff(
+        eps,
+        ec.map((c, i) => eu[i] + 3 * (c - eu[i])),
+      ),
+    ).toBeLessThan(1e-4);
   });
 
   it('rejects bad inputs with messages naming them', async () => {
     const u = folders.optimum.unet;
     const d = createUnetDenoiser({ unet: u, cond, uncond });
-    await expect(d.eps(new Float32Array(255), 1, 1)).rejects.toThrow('x must have length batch·4·8·8 = 256 for batch 1, got 255');
-    await expect(d.eps(new Float32Array(256), 1, 0)).rejects.toThrow('batch must be an integer in [1, 9007199254740991], got 0');
+    await expect(d.eps(new Float32Array(255), 1, 1)).rejects.toThrow(
+      'x must have length batch·4·8·8 = 256 for batch 1, got 255',
+    );
+    await expect(d.eps(new Float32Array(256), 1, 0)).rejects.toThrow(
+      'batch must be an integer in [1, 9007199254740991], got 0',
+    );
     await expect(d.eps(new Float32Array(256), NaN, 1)).rejects.toThrow('t must be a finite number, got NaN');
     await expect(d.eps(new Float32Array(256).fill(NaN), 1, 1)).rejects.toThrow('x must not contain NaN (index 0)');
     const three = createUnetDenoiser({ unet: u, cond: seq(1, 3 * TEXT), guidance: 1 });
-    await expect(three.eps(new Float32Array(512), 1, 2)).rejects.toThrow('cond holds 3 rows of 2464 values; expected 1 (broadcast) or batch = 2');
+    await expect(three.eps(new Float32Array(512), 1, 2)).rejects.toThrow(
+      'cond holds 3 rows of 2464 values; expected 1 (broadcast) or batch = 2',
+    );
     const steps = createUnetDenoiser({ unet: folders.steps.unet, cond, guidance: 1 });
-    await expect(steps.eps(new Float32Array(256), 1.5, 1)).rejects.toThrow('t[0] must be a safe integer for an int64 input, got 1.5');
-    expect(() => createUnetDenoiser({ unet: u, cond })).toThrow('uncond must be a Float32Array of text embeddings when guidance != 1 (guidance = 7.5)');
+    await expect(steps.eps(new Float32Array(256), 1.5, 1)).rejects.toThrow(
+      't[0] must be a safe integer for an int64 input, got 1.5',
+    );
+    expect(() => createUnetDenoiser({ unet: u, cond })).toThrow(
+      'uncond must be a Float32Array of text embeddings when guidance != 1 (guidance = 7.5)',
+    );
     expect(() => createUnetDenoiser({ unet: u, cond: new Float32Array(100), guidance: 1 })).toThrow(
       'cond must hold whole [77, 32] text embeddings (2464 values each), got 100 values',
     );
-    expect(() => createUnetDenoiser({ unet: u, cond, guidance: -1 })).toThrow('guidance must be in [0, Infinity], got -1');
-    expect(() => createUnetDenoiser({ unet: u, cond, guidance: Infinity })).toThrow('guidance must be a finite number in [0, Infinity], got Infinity');
+    expect(() => createUnetDenoiser({ unet: u, cond, guidance: -1 })).toThrow(
+      'guidance must be in [0, Infinity], got -1',
+    );
+    expect(() => createUnetDenoiser({ unet: u, cond, guidance: Infinity })).toThrow(
+      'guidance must be a finite number in [0, Infinity], got Infinity',
+    );
     expect(() => createUnetDenoiser({ unet: u, cond, guidance: 1, latentSize: [16, 16] })).toThrow(
       'latentSize [16, 16] differs from the declared latent float32 [batch, 4, 8, 8]',
     );
@@ -183,8 +224,17 @@ describe('createUnetDenoiser', () => {
     expect(() => createUnetDenoiser({ unet: folders.boxes.unet, cond, guidance: 1 })).toThrow(
       "unet input 'boxes' float32 [batch, 4, 4] has role 'boxes' and needs a value: pass extras.boxes",
     );
-    const noUncondBoxes = createUnetDenoiser({ unet: folders.boxes.unet, cond, uncond, extras: { boxes: { cond: seq(1, 16) }, scale: { value: 1 } } });
-    await expect(noUncondBoxes.eps(new Float32Array(256), 1, 1)).rejects.toThrow('extras.boxes.uncond is required when guidance != 1');
-    expect(() => createUnetDenoiser({ unet: {} as never, cond })).toThrow('unet must be a UnetModel (from loadModelFolder(...).unet)');
+    const noUncondBoxes = createUnetDenoiser({
+      unet: folders.boxes.unet,
+      cond,
+      uncond,
+      extras: { boxes: { cond: seq(1, 16) }, scale: { value: 1 } },
+    });
+    await expect(noUncondBoxes.eps(new Float32Array(256), 1, 1)).rejects.toThrow(
+      'extras.boxes.uncond is required when guidance != 1',
+    );
+    expect(() => createUnetDenoiser({ unet: {} as never, cond })).toThrow(
+      'unet must be a UnetModel (from loadModelFolder(...).unet)',
+    );
   });
 });

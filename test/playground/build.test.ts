@@ -21,7 +21,8 @@ describe('buildPlayground', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes the page, the worker, the zoo runner and onnxruntime-web’s .wasm', () => {
-    for (const f of ['index.html', 'style.css', 'app.js', 'worker.js', 'zoo.js', ORT_WASM, 'zoo/files.json']) expect(built.files[f], f).toBeGreaterThan(0);
+    for (const f of ['index.html', 'style.css', 'app.js', 'worker.js', 'zoo.js', ORT_WASM, 'zoo/files.json'])
+      expect(built.files[f], f).toBeGreaterThan(0);
     const read = (f: string) => readFileSync(join(built.dir, f), 'utf8');
     // the Shapes world loads no ONNX code; the worker loads zoo.js beside itself on the first zoo run
     for (const f of ['app.js', 'worker.js']) expect(read(f)).not.toContain('InferenceSession');
@@ -31,7 +32,9 @@ describe('buildPlayground', () => {
   });
 
   it('copies the zoo’s model folders byte for byte and lists them with their sizes', async () => {
-    const list = JSON.parse(readFileSync(join(built.dir, 'zoo', 'files.json'), 'utf8')) as { files: Record<string, number> };
+    const list = JSON.parse(readFileSync(join(built.dir, 'zoo', 'files.json'), 'utf8')) as {
+      files: Record<string, number>;
+    };
     const want: Record<string, number> = {};
     for (const model of ZOO_MODEL_NAMES) {
       for (const e of await readdir(join(ZOO_SOURCE, model), { withFileTypes: true, recursive: true })) {

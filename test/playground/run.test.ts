@@ -3,7 +3,15 @@ import { plotToSVG } from '../../src/image/plot.ts';
 import { CHARTS } from '../../playground/src/charts.ts';
 import { compileRule } from '../../playground/src/custom-rule.ts';
 import { runPlayground, type MethodView } from '../../playground/src/run.ts';
-import { CONTROLS, DEFAULT_SETTINGS, DEFAULT_RULE_BODY, parseSettings, settingsFromHash, settingsToHash, WORLD } from '../../playground/src/settings.ts';
+import {
+  CONTROLS,
+  DEFAULT_SETTINGS,
+  DEFAULT_RULE_BODY,
+  parseSettings,
+  settingsFromHash,
+  settingsToHash,
+  WORLD,
+} from '../../playground/src/settings.ts';
 import { RULES } from '../../src/core/rules.ts';
 import { libraryRates, type ExpectedSettings } from '../helpers/playground-expected.ts';
 
@@ -20,7 +28,13 @@ describe('playground settings', () => {
   });
 
   it('round-trips through the URL hash, writing only what differs', () => {
-    const s = { ...DEFAULT_SETTINGS, w: 0.7, others: [], rule: 'nlerp' as const, prompt: 'red@(2,3) blue@(9,9) | stripes' };
+    const s = {
+      ...DEFAULT_SETTINGS,
+      w: 0.7,
+      others: [],
+      rule: 'nlerp' as const,
+      prompt: 'red@(2,3) blue@(9,9) | stripes',
+    };
     const hash = settingsToHash(s);
     expect(hash).toBe('#w=0.7&rule=nlerp&prompt=red%40%282%2C3%29+blue%40%289%2C9%29+%7C+stripes&others=');
     expect(settingsFromHash(hash)).toEqual(s);
@@ -31,10 +45,14 @@ describe('playground settings', () => {
     expect(() => parseSettings({ w: 1.5 })).toThrow('w must be in [0, 1], got 1.5');
     expect(() => parseSettings({ T: '2.5' })).toThrow('T must be an integer in [1, 100], got 2.5');
     expect(() => parseSettings({ s: 30, T: 20 })).toThrow('s must be at most T (20), got 30');
-    expect(() => parseSettings({ rule: 'cubic' })).toThrow("rule must be one of 'slerp', 'lerp', 'nlerp', 'vp', 'sphericalMean', 'custom', got \"cubic\"");
+    expect(() => parseSettings({ rule: 'cubic' })).toThrow(
+      "rule must be one of 'slerp', 'lerp', 'nlerp', 'vp', 'sphericalMean', 'custom', got \"cubic\"",
+    );
     expect(() => parseSettings({ others: 'layout' })).toThrow("others must not include the target ('layout')");
     expect(() => parseSettings({ others: 'style,style' })).toThrow("others must not repeat 'style'");
-    expect(() => parseSettings({ prompt: 'red@(14,3)' })).toThrow('text.instances[0].box must lie inside the 16×16 image');
+    expect(() => parseSettings({ prompt: 'red@(14,3)' })).toThrow(
+      'text.instances[0].box must lie inside the 16×16 image',
+    );
     expect(() => settingsFromHash('#eta=abc')).toThrow('eta must be a number in [0, 1], got NaN');
   });
 });
@@ -52,9 +70,18 @@ describe('playground custom rule', () => {
   it('reports a body that does not parse, breaks an endpoint or gives NaN', () => {
     expect(() => compileRule('for (', WORLD.dim)).toThrow(/^rule body does not parse: /);
     expect(() => compileRule('  ', WORLD.dim)).toThrow('rule body must not be empty: write out[i] for every i');
-    expect(() => compileRule('for (let i = 0; i < a.length; i++) out[i] = 0.5 * (a[i] + b[i]);', WORLD.dim)).toThrow(/rule 'custom' must return a \(the target keeps its proposal\) at w = 0/);
-    expect(() => compileRule('for (let i = 0; i < a.length; i++) out[i] = (1 - w) * a[i] + w * b[i] + Math.log(w * (1 - w));', WORLD.dim)).toThrow(/rule 'custom' must write a finite value to every element of out at w = 0/);
-    expect(() => compileRule('undefinedName();', WORLD.dim)).toThrow("rule 'custom' threw at w = 0: undefinedName is not defined");
+    expect(() => compileRule('for (let i = 0; i < a.length; i++) out[i] = 0.5 * (a[i] + b[i]);', WORLD.dim)).toThrow(
+      /rule 'custom' must return a \(the target keeps its proposal\) at w = 0/,
+    );
+    expect(() =>
+      compileRule(
+        'for (let i = 0; i < a.length; i++) out[i] = (1 - w) * a[i] + w * b[i] + Math.log(w * (1 - w));',
+        WORLD.dim,
+      ),
+    ).toThrow(/rule 'custom' must write a finite value to every element of out at w = 0/);
+    expect(() => compileRule('undefinedName();', WORLD.dim)).toThrow(
+      "rule 'custom' threw at w = 0: undefinedName is not defined",
+    );
   });
 });
 

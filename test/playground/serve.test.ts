@@ -38,18 +38,28 @@ describe('serveStatic', () => {
   it('listens on 127.0.0.1 and serves the folder with content types', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(await get(server.url, '/')).toEqual({ status: 200, type: 'text/html; charset=utf-8', body: '<p>hi</p>' });
-    expect(await get(server.url, '/app.js')).toEqual({ status: 200, type: 'text/javascript; charset=utf-8', body: 'export {};' });
+    expect(await get(server.url, '/app.js')).toEqual({
+      status: 200,
+      type: 'text/javascript; charset=utf-8',
+      body: 'export {};',
+    });
     expect((await get(server.url, '/missing.js')).status).toBe(404);
     expect(await get(server.url, '/', 'POST')).toMatchObject({ status: 405 });
   });
 
   it('refuses paths that leave the folder', async () => {
-    expect(await get(server.url, '/..%2fsecret.txt')).toEqual({ status: 403, type: 'text/plain; charset=utf-8', body: 'outside the served folder\n' });
+    expect(await get(server.url, '/..%2fsecret.txt')).toEqual({
+      status: 403,
+      type: 'text/plain; charset=utf-8',
+      body: 'outside the served folder\n',
+    });
     expect((await get(server.url, '/%E0%A4%A')).status).toBe(400);
   });
 
   it('rejects a folder that does not exist and a bad port', async () => {
-    await expect(serveStatic(join(root, 'nope'))).rejects.toThrow(/^dir must be a folder to serve, got ".*nope" \(build the playground first\)$/);
+    await expect(serveStatic(join(root, 'nope'))).rejects.toThrow(
+      /^dir must be a folder to serve, got ".*nope" \(build the playground first\)$/,
+    );
     await expect(serveStatic(root, 70000)).rejects.toThrow('port must be an integer in [0, 65535], got 70000');
   });
 });

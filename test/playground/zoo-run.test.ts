@@ -18,7 +18,15 @@ import { libraryZooScores, type ExpectedZooSettings } from '../helpers/playgroun
 describe('playground settings: the mini-zoo world', () => {
   it('has its own sampler defaults and shares the rest', () => {
     const s = parseSettings({ world: 'zoo' });
-    expect(s).toMatchObject({ world: 'zoo', ...ZOO_SAMPLER_DEFAULTS, zooPrompt: 'L3-002', zooTarget: 'interactdiffusion-mini', zooOthers: ['migc-mini', 'ipadapter-mini'], w: 0.5, rule: 'slerp' });
+    expect(s).toMatchObject({
+      world: 'zoo',
+      ...ZOO_SAMPLER_DEFAULTS,
+      zooPrompt: 'L3-002',
+      zooTarget: 'interactdiffusion-mini',
+      zooOthers: ['migc-mini', 'ipadapter-mini'],
+      w: 0.5,
+      rule: 'slerp',
+    });
     expect(settingsToHash(s)).toBe('#world=zoo');
     const t = { ...s, T: 20, zooOthers: ['migc-mini' as const], zooPrompt: 'L4-017' };
     expect(settingsToHash(t)).toBe('#world=zoo&T=20&zooPrompt=L4-017&zooOthers=migc-mini');
@@ -29,10 +37,18 @@ describe('playground settings: the mini-zoo world', () => {
 
   it('rejects bad zoo settings with the setting named', () => {
     expect(() => parseSettings({ world: 'mars' })).toThrow("world must be one of 'shapes', 'zoo', got \"mars\"");
-    expect(() => parseSettings({ world: 'zoo', zooPrompt: 'L1-000' })).toThrow('zooPrompt must be a MiniMIG prompt id L<level>-<index> with level 2, 3, 4 (each has an interaction), e.g. "L3-002", got "L1-000"');
-    expect(() => parseSettings({ world: 'zoo', zooOthers: 'interactdiffusion-mini' })).toThrow("zooOthers must not include the target ('interactdiffusion-mini')");
-    expect(() => parseSettings({ world: 'zoo', zooTarget: 'base' })).toThrow("zooTarget must be one of 'interactdiffusion-mini', 'migc-mini', 'ipadapter-mini', got \"base\"");
-    expect(() => parseSettings({ world: 'zoo', samples: 5 })).toThrow('samples must be at most 4 in the mini-zoo world (each is a full ONNX run), got 5');
+    expect(() => parseSettings({ world: 'zoo', zooPrompt: 'L1-000' })).toThrow(
+      'zooPrompt must be a MiniMIG prompt id L<level>-<index> with level 2, 3, 4 (each has an interaction), e.g. "L3-002", got "L1-000"',
+    );
+    expect(() => parseSettings({ world: 'zoo', zooOthers: 'interactdiffusion-mini' })).toThrow(
+      "zooOthers must not include the target ('interactdiffusion-mini')",
+    );
+    expect(() => parseSettings({ world: 'zoo', zooTarget: 'base' })).toThrow(
+      "zooTarget must be one of 'interactdiffusion-mini', 'migc-mini', 'ipadapter-mini', got \"base\"",
+    );
+    expect(() => parseSettings({ world: 'zoo', samples: 5 })).toThrow(
+      'samples must be at most 4 in the mini-zoo world (each is a full ONNX run), got 5',
+    );
   });
 });
 
@@ -64,32 +80,48 @@ describe('runZoo', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('shows the library’s MiniMIG scores for each model alone and AMDM, and the trace', async () => {
-    const seen: string[] = [];
-    const res = await runZoo(quick, env, { cache, onMethod: (v) => seen.push(v.key) });
-    expect(seen).toEqual(['alone:interactdiffusion-mini', 'alone:migc-mini', 'alone:ipadapter-mini', 'amdm']);
-    expect(res.amdmError).toBeNull();
-    const want = await libraryZooScores(quick as unknown as ExpectedZooSettings, 'node');
-    for (const m of res.methods) expect(m.summary, m.key).toEqual(want[m.key]);
-    // CFG runs each model once per step for the batch; AMDM: T for the target, s for each other
-    expect(res.methods.map((m) => m.calls)).toEqual([3, 3, 3, 3 + 2 * 1]);
-    expect(res.methods[0].images[0]).toMatchObject({ width: 32, height: 32 });
-    expect(res.methods[3].name).toBe('AMDM InteractDiffusion-mini ← MIGC-mini + IP-Adapter-mini');
-    const t = res.trace!;
-    expect(t.angles.map((r) => r.pair)).toEqual(['InteractDiffusion-mini ↔ MIGC-mini', 'merge ↔ IP-Adapter-mini']);
-    expect(t.deviations).toHaveLength(3);
-    expect(t.etas.map((r) => r.eta)).toEqual(new Array(3).fill(0.3 * Math.sqrt(256)));
-    expect(t.sphere).toEqual([]);
-  }, ZOO_TIMEOUT);
+  it(
+    'shows the library’s MiniMIG scores for each model alone and AMDM, and the trace',
+    async () => {
+      const seen: string[] = [];
+      const res = await runZoo(quick, env, { cache, onMethod: (v) => seen.push(v.key) });
+      expect(seen).toEqual(['alone:interactdiffusion-mini', 'alone:migc-mini', 'alone:ipadapter-mini', 'amdm']);
+      expect(res.amdmError).toBeNull();
+      const want = await libraryZooScores(quick as unknown as ExpectedZooSettings, 'node');
+      for (const m of res.methods) expect(m.summary, m.key).toEqual(want[m.key]);
+      // CFG runs each model once per step for the batch; AMDM: T for the target, s for each other
+      expect(res.methods.map((m) => m.calls)).toEqual([3, 3, 3, 3 + 2 * 1]);
+      expect(res.methods[0].images[0]).toMatchObject({ width: 32, height: 32 });
+      expect(res.methods[3].name).toBe('AMDM InteractDiffusion-mini ← MIGC-mini + IP-Adapter-mini');
+      const t = res.trace!;
+      expect(t.angles.map((r) => r.pair)).toEqual(['InteractDiffusion-mini ↔ MIGC-mini', 'merge ↔ IP-Adapter-mini']);
+      expect(t.deviations).toHaveLength(3);
+      expect(t.etas.map((r) => r.eta)).toEqual(new Array(3).fill(0.3 * Math.sqrt(256)));
+      expect(t.sphere).toEqual([]);
+    },
+    ZOO_TIMEOUT,
+  );
 
-  it('reruns only AMDM when w changes; a written rule is refused; a cancel stops the run', async () => {
-    const res = await runZoo({ ...quick, w: 0.8 }, env, { cache });
-    expect(res.methods.map((m) => m.ms === 0)).toEqual([true, true, true, false]);
-    const custom = await runZoo({ ...quick, rule: 'custom' }, env, { cache });
-    expect(custom.methods.map((m) => m.key)).toEqual(['alone:interactdiffusion-mini', 'alone:migc-mini', 'alone:ipadapter-mini']);
-    expect(custom.amdmError).toBe('the mini-zoo runs generate jobs, which take the built-in rules only; the written rule runs in the Shapes world');
-    const stop = new AbortController();
-    stop.abort(new Error('cancelled by the test'));
-    await expect(runZoo({ ...quick, T: 4 }, env, { cache, signal: stop.signal })).rejects.toThrow('cancelled by the test');
-  }, ZOO_TIMEOUT);
+  it(
+    'reruns only AMDM when w changes; a written rule is refused; a cancel stops the run',
+    async () => {
+      const res = await runZoo({ ...quick, w: 0.8 }, env, { cache });
+      expect(res.methods.map((m) => m.ms === 0)).toEqual([true, true, true, false]);
+      const custom = await runZoo({ ...quick, rule: 'custom' }, env, { cache });
+      expect(custom.methods.map((m) => m.key)).toEqual([
+        'alone:interactdiffusion-mini',
+        'alone:migc-mini',
+        'alone:ipadapter-mini',
+      ]);
+      expect(custom.amdmError).toBe(
+        'the mini-zoo runs generate jobs, which take the built-in rules only; the written rule runs in the Shapes world',
+      );
+      const stop = new AbortController();
+      stop.abort(new Error('cancelled by the test'));
+      await expect(runZoo({ ...quick, T: 4 }, env, { cache, signal: stop.signal })).rejects.toThrow(
+        'cancelled by the test',
+      );
+    },
+    ZOO_TIMEOUT,
+  );
 });

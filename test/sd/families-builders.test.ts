@@ -1,9 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { betweenBox, boxSchema, checkBox } from '../../src/sd/families/boxes.ts';
-import { buildInteractInputs, checkInteractTriplets, interactExtras, interactPhraseList, INTERACT_MAX_OBJS } from '../../src/sd/families/interactdiffusion.ts';
-import { buildMigcInputs, createMigcSwitchDenoiser, migcActiveAt, migcMasks, resizeBilinear, sacPermutation } from '../../src/sd/families/migc.ts';
-import { bicubicCoefficients, clipImagePreprocess, CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, resizeBicubicPIL, shortestEdgeSize } from '../../src/sd/families/clip-image.ts';
+import {
+  buildInteractInputs,
+  checkInteractTriplets,
+  interactExtras,
+  interactPhraseList,
+  INTERACT_MAX_OBJS,
+} from '../../src/sd/families/interactdiffusion.ts';
+import {
+  buildMigcInputs,
+  createMigcSwitchDenoiser,
+  migcActiveAt,
+  migcMasks,
+  resizeBilinear,
+  sacPermutation,
+} from '../../src/sd/families/migc.ts';
+import {
+  bicubicCoefficients,
+  clipImagePreprocess,
+  CLIP_IMAGE_MEAN,
+  CLIP_IMAGE_STD,
+  resizeBicubicPIL,
+  shortestEdgeSize,
+} from '../../src/sd/families/clip-image.ts';
 import { concatTokens } from '../../src/sd/families/ipadapter.ts';
 import type { Denoiser } from '../../src/core/types.ts';
 
@@ -21,7 +41,12 @@ describe('boxes', () => {
     expect(betweenBox([0.1, 0.2, 0.4, 0.5], [0.3, 0.1, 0.8, 0.9])).toEqual([0.3, 0.2, 0.4, 0.5]);
   });
   const box = fc
-    .tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }))
+    .tuple(
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+    )
     .filter(([a, b, c, d]) => a < c && b < d);
   fcTest.prop([box, box])('betweenBox is symmetric, inside [0,1], and betweenBox(b, b) = b', (a, b) => {
     expect(betweenBox(a, b)).toEqual(betweenBox(b, a));
@@ -36,8 +61,14 @@ describe('InteractDiffusion builder', () => {
     subjects: ['man', 'girl'],
     objects: ['cat', 'bottle'],
     actions: ['feeding', 'drinking'],
-    subjectBoxes: [[0, 0, 0.5, 1], [0.1, 0.1, 0.3, 0.3]] as [number, number, number, number][],
-    objectBoxes: [[0.5, 0.2, 1, 0.9], [0.2, 0.2, 0.6, 0.6]] as [number, number, number, number][],
+    subjectBoxes: [
+      [0, 0, 0.5, 1],
+      [0.1, 0.1, 0.3, 0.3],
+    ] as [number, number, number, number][],
+    objectBoxes: [
+      [0.5, 0.2, 1, 0.9],
+      [0.2, 0.2, 0.6, 0.6],
+    ] as [number, number, number, number][],
   };
   it('lists phrases as subjects, objects, actions', () => {
     expect(interactPhraseList(t)).toEqual(['man', 'girl', 'cat', 'bottle', 'feeding', 'drinking']);
@@ -53,7 +84,9 @@ describe('InteractDiffusion builder', () => {
     expect(Array.from(x.subjectEmbeddings.slice(0, 2 * D + 1))).toEqual([1, 2, 3, 4, 5, 6, 0]);
     expect(Array.from(x.objectEmbeddings.slice(0, 2 * D))).toEqual([7, 8, 9, 10, 11, 12]);
     expect(Array.from(x.actionEmbeddings.slice(0, 2 * D))).toEqual([13, 14, 15, 16, 17, 18]);
-    expect(Array.from(x.actionBoxes.slice(0, 4))).toEqual(betweenBox(t.subjectBoxes[0], t.objectBoxes[0]).map(Math.fround));
+    expect(Array.from(x.actionBoxes.slice(0, 4))).toEqual(
+      betweenBox(t.subjectBoxes[0], t.objectBoxes[0]).map(Math.fround),
+    );
     expect(x.subjectEmbeddings.subarray(2 * D).every((v) => v === 0)).toBe(true);
   });
   it('uncond rows differ from cond rows only in the masks', () => {
@@ -68,9 +101,23 @@ describe('InteractDiffusion builder', () => {
     expect(() => checkInteractTriplets({ ...t, actions: ['feeding'] })).toThrow(/same length.*actions 1/);
     expect(() => checkInteractTriplets({ ...t, objectBoxes: [[0, 0, 1, 1]] })).toThrow(/objectBoxes 1/);
     const n = INTERACT_MAX_OBJS + 1;
-    const many = { subjects: Array(n).fill('a'), objects: Array(n).fill('b'), actions: Array(n).fill('c'), subjectBoxes: Array(n).fill([0, 0, 1, 1]), objectBoxes: Array(n).fill([0, 0, 1, 1]) };
+    const many = {
+      subjects: Array(n).fill('a'),
+      objects: Array(n).fill('b'),
+      actions: Array(n).fill('c'),
+      subjectBoxes: Array(n).fill([0, 0, 1, 1]),
+      objectBoxes: Array(n).fill([0, 0, 1, 1]),
+    };
     expect(() => checkInteractTriplets(many)).toThrow(/\[1, 30\].*got 31/);
-    expect(() => checkInteractTriplets({ ...t, subjectBoxes: [[0, 0, 1, 1], [0, 0, 2, 1]] })).toThrow(/subjectBoxes\[1\] must lie in \[0, 1\]/);
+    expect(() =>
+      checkInteractTriplets({
+        ...t,
+        subjectBoxes: [
+          [0, 0, 1, 1],
+          [0, 0, 2, 1],
+        ],
+      }),
+    ).toThrow(/subjectBoxes\[1\] must lie in \[0, 1\]/);
     expect(() => buildInteractInputs(t, new Float32Array(5), 1)).toThrow(/pooled must have length 6/);
   });
 });
@@ -85,7 +132,13 @@ describe('MIGC builder', () => {
   });
   it('masks: full-resolution boxes with int() truncation, then bilinear to the latent', () => {
     // x0 = 4/64 starts at column 4, so latent column 0 averages columns 3 (0) and 4 (1).
-    const { guidance, supplement } = migcMasks([[0.0625, 0, 0.5, 1], [0.5, 0.5, 1, 1]], [8, 8]);
+    const { guidance, supplement } = migcMasks(
+      [
+        [0.0625, 0, 0.5, 1],
+        [0.5, 0.5, 1, 1],
+      ],
+      [8, 8],
+    );
     const row0 = Array.from(guidance.slice(0, 8));
     expect(row0).toEqual([0.5, 1, 1, 1, 0, 0, 0, 0]);
     const second = guidance.subarray(64);
@@ -100,7 +153,19 @@ describe('MIGC builder', () => {
     const D = 3;
     const hidden = Float32Array.from({ length: 4 * L * D }, (_, i) => i);
     const pooled = Float32Array.from({ length: 4 * D }, (_, i) => 100 + i);
-    const x = buildMigcInputs({ phrases: ['a', 'b'], boxes: [[0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1]], hidden, pooled, length: L, width: D, latentSize: [8, 8], seed: 3 });
+    const x = buildMigcInputs({
+      phrases: ['a', 'b'],
+      boxes: [
+        [0.1, 0.2, 0.3, 0.4],
+        [0, 0, 1, 1],
+      ],
+      hidden,
+      pooled,
+      length: L,
+      width: D,
+      latentSize: [8, 8],
+      seed: 3,
+    });
     expect(Array.from(x.instanceBoxes.slice(0, 4))).toEqual([0.1, 0.3, 0.2, 0.4].map(Math.fround));
     expect(Array.from(x.negative)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(Array.from(x.caption)).toEqual([6, 7, 8, 9, 10, 11]);
@@ -108,15 +173,30 @@ describe('MIGC builder', () => {
     expect(Array.from(x.promptPooler)).toEqual([103, 104, 105, 106, 107, 108, 109, 110, 111]);
     expect(Array.from(x.instancePooler)).toEqual([106, 107, 108, 109, 110, 111]);
     expect(x.guidanceMask.length).toBe(2 * 64);
-    expect(() => buildMigcInputs({ phrases: ['a'], boxes: [[0, 0, 1, 1], [0, 0, 1, 1]], hidden, pooled, length: L, width: D, latentSize: [8, 8], seed: 0 })).toThrow(
-      /phrases and boxes must have the same length/,
-    );
+    expect(() =>
+      buildMigcInputs({
+        phrases: ['a'],
+        boxes: [
+          [0, 0, 1, 1],
+          [0, 0, 1, 1],
+        ],
+        hidden,
+        pooled,
+        length: L,
+        width: D,
+        latentSize: [8, 8],
+        seed: 0,
+      }),
+    ).toThrow(/phrases and boxes must have the same length/);
   });
-  fcTest.prop([fc.integer({ min: 0, max: 2 ** 31 })])('sac permutation: a permutation of 0..27, the same for the same seed', (seed) => {
-    const p = sacPermutation(seed);
-    expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 28 }, (_, i) => i));
-    expect(sacPermutation(seed)).toEqual(p);
-  });
+  fcTest.prop([fc.integer({ min: 0, max: 2 ** 31 })])(
+    'sac permutation: a permutation of 0..27, the same for the same seed',
+    (seed) => {
+      const p = sacPermutation(seed);
+      expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 28 }, (_, i) => i));
+      expect(sacPermutation(seed)).toEqual(p);
+    },
+  );
   it('sac permutation depends on the seed', () => {
     expect(sacPermutation(1)).not.toEqual(sacPermutation(2));
   });
@@ -133,7 +213,9 @@ describe('MIGC builder', () => {
     expect((await e.eps(x, 801, 1))[0]).toBe(0);
     expect((await e.eps(x, 901, 1))[0]).toBe(1);
     expect(() => e.eps(x, 500, 1)).toThrow(/t = 500 is not one of the run's timesteps/);
-    expect(() => createMigcSwitchDenoiser({ migc: tag(1), plain: tag(0), migcSteps: -2 })).toThrow(/migcSteps must be an integer in \[-1/);
+    expect(() => createMigcSwitchDenoiser({ migc: tag(1), plain: tag(0), migcSteps: -2 })).toThrow(
+      /migcSteps must be an integer in \[-1/,
+    );
   });
 });
 
@@ -160,14 +242,17 @@ describe('CLIP image preprocessing (PIL bicubic)', () => {
     const both = resizeBicubicPIL(rows, 4, H, 3, 4, 9);
     expect(Array.from(out)).toEqual(Array.from(both));
   });
-  fcTest.prop([fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 255 })])(
-    'keeps a constant image constant, and the same size unchanged',
-    (w, h, ow, oh, v) => {
-      expect(resizeBicubicPIL(new Uint8Array(w * h * 3).fill(v), w, h, 3, ow, oh).every((x) => x === v)).toBe(true);
-      const src = Uint8Array.from({ length: w * h }, (_, i) => (i * 53) % 256);
-      expect(Array.from(resizeBicubicPIL(src, w, h, 1, w, h))).toEqual(Array.from(src));
-    },
-  );
+  fcTest.prop([
+    fc.integer({ min: 1, max: 9 }),
+    fc.integer({ min: 1, max: 9 }),
+    fc.integer({ min: 1, max: 12 }),
+    fc.integer({ min: 1, max: 12 }),
+    fc.integer({ min: 0, max: 255 }),
+  ])('keeps a constant image constant, and the same size unchanged', (w, h, ow, oh, v) => {
+    expect(resizeBicubicPIL(new Uint8Array(w * h * 3).fill(v), w, h, 3, ow, oh).every((x) => x === v)).toBe(true);
+    const src = Uint8Array.from({ length: w * h }, (_, i) => (i * 53) % 256);
+    expect(Array.from(resizeBicubicPIL(src, w, h, 1, w, h))).toEqual(Array.from(src));
+  });
   it('shortest edge 224 with int() of the long side; centre crop; CLIP mean/std', () => {
     expect(shortestEdgeSize(448, 300)).toEqual([334, 224]);
     expect(shortestEdgeSize(100, 250)).toEqual([224, 560]);
@@ -175,7 +260,9 @@ describe('CLIP image preprocessing (PIL bicubic)', () => {
     for (let i = 0; i < 200; i++) img.data.set([255, 0, 51, 7], 4 * i);
     const pv = clipImagePreprocess(img);
     expect(pv.length).toBe(3 * 224 * 224);
-    const expected = [255, 0, 51].map((u, c) => Math.fround(Math.fround(Math.fround(u / 255) - Math.fround(CLIP_IMAGE_MEAN[c])) / Math.fround(CLIP_IMAGE_STD[c])));
+    const expected = [255, 0, 51].map((u, c) =>
+      Math.fround(Math.fround(Math.fround(u / 255) - Math.fround(CLIP_IMAGE_MEAN[c])) / Math.fround(CLIP_IMAGE_STD[c])),
+    );
     expect([pv[0], pv[224 * 224 + 5], pv[2 * 224 * 224 + 999]]).toEqual(expected);
     // Left half black, right half white: the crop keeps the centre, so column 111 is dark and 112 bright.
     const lr = { width: 40, height: 20, data: new Uint8ClampedArray(40 * 20 * 4) };
@@ -183,7 +270,9 @@ describe('CLIP image preprocessing (PIL bicubic)', () => {
     const q = clipImagePreprocess(lr);
     expect(q[100 * 224 + 100]).toBeLessThan(q[100 * 224 + 124]);
     expect(q[100 * 224 + 0]).toBeCloseTo((0 - CLIP_IMAGE_MEAN[0]) / CLIP_IMAGE_STD[0], 5);
-    expect(() => clipImagePreprocess({ width: 2, height: 2, data: new Uint8ClampedArray(3) })).toThrow(/image.data must have length/);
+    expect(() => clipImagePreprocess({ width: 2, height: 2, data: new Uint8ClampedArray(3) })).toThrow(
+      /image.data must have length/,
+    );
   });
   it('concatenates the image tokens after the text tokens', () => {
     expect(Array.from(concatTokens(Float32Array.of(1, 2, 3, 4), Float32Array.of(9, 8), 2))).toEqual([1, 2, 3, 4, 9, 8]);

@@ -19,10 +19,31 @@ beforeAll(async () => {
     {
       folder: await writeFamilyFolder(join(root, 'interact'), 'interactdiffusion'),
       kind: 'interactdiffusion',
-      conditions: { subjects: ['man'], objects: ['cat'], actions: ['feeding'], subjectBoxes: [[0, 0, 0.5, 1]], objectBoxes: [[0.5, 0.2, 1, 0.9]] },
+      conditions: {
+        subjects: ['man'],
+        objects: ['cat'],
+        actions: ['feeding'],
+        subjectBoxes: [[0, 0, 0.5, 1]],
+        objectBoxes: [[0.5, 0.2, 1, 0.9]],
+      },
     },
-    { folder: await writeFamilyFolder(join(root, 'migc'), 'migc'), kind: 'migc', conditions: { phrases: ['man', 'cat'], boxes: [[0, 0, 0.5, 1], [0.5, 0.2, 1, 0.9]], migcSteps: 2 } },
-    { folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'), kind: 'ipadapter', conditions: { image: style, scale: 0.8 } },
+    {
+      folder: await writeFamilyFolder(join(root, 'migc'), 'migc'),
+      kind: 'migc',
+      conditions: {
+        phrases: ['man', 'cat'],
+        boxes: [
+          [0, 0, 0.5, 1],
+          [0.5, 0.2, 1, 0.9],
+        ],
+        migcSteps: 2,
+      },
+    },
+    {
+      folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'),
+      kind: 'ipadapter',
+      conditions: { image: style, scale: 0.8 },
+    },
   ];
 });
 afterAll(async () => {
@@ -31,13 +52,25 @@ afterAll(async () => {
 
 describe('families in the pipeline', () => {
   it('AMDM over the three: T calls for the target, s for the others; a PNG comes out', async () => {
-    const r = await generateSd({ models, prompt: 'a man feeding a cat', steps: 6, aggregateSteps: 3, weights: [0.5, 0.65] });
+    const r = await generateSd({
+      models,
+      prompt: 'a man feeding a cat',
+      steps: 6,
+      aggregateSteps: 3,
+      weights: [0.5, 0.65],
+    });
     expect(r.calls).toEqual([6, 3, 3]);
     const img = await decodePNG(r.target.png[0]);
     expect([img.width, img.height]).toEqual([64, 64]);
   });
   it('with s = 0 the other models do not change the target', async () => {
-    const a = await generateSd({ models, prompt: 'a man feeding a cat', steps: 4, aggregateSteps: 0, weights: [0.5, 0.65] });
+    const a = await generateSd({
+      models,
+      prompt: 'a man feeding a cat',
+      steps: 4,
+      aggregateSteps: 0,
+      weights: [0.5, 0.65],
+    });
     const b = await generateSd({ models: models.slice(0, 1), prompt: 'a man feeding a cat', steps: 4 });
     expect(Array.from(a.target.latents)).toEqual(Array.from(b.target.latents));
   });

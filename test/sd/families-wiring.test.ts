@@ -31,9 +31,20 @@ async function folder(kind: FamilyKind, opts: FamilyFixtureOptions = {}, name: s
 const x = Float32Array.from({ length: 4 * 8 * 8 }, (_, i) => Math.sin(0.7 * i));
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-async function epsOf<C>(family: { createDenoiser: (...a: never[]) => unknown }, f: ModelFolder, c: C, opts: { guidance?: number; seed?: number; t?: number[] } = {}): Promise<Float32Array[]> {
+async function epsOf<C>(
+  family: { createDenoiser: (...a: never[]) => unknown },
+  f: ModelFolder,
+  c: C,
+  opts: { guidance?: number; seed?: number; t?: number[] } = {},
+): Promise<Float32Array[]> {
   const ctx = await standaloneContext(f, { guidance: opts.guidance ?? 7.5, seed: opts.seed ?? 0 });
-  const d = (await (family.createDenoiser as (a: unknown, p: string, c: C) => Promise<{ eps: (x: Float32Array, t: number, b: number) => Promise<Float32Array> }>)(ctx, 'a photo of a cat', c));
+  const d = await (
+    family.createDenoiser as (
+      a: unknown,
+      p: string,
+      c: C,
+    ) => Promise<{ eps: (x: Float32Array, t: number, b: number) => Promise<Float32Array> }>
+  )(ctx, 'a photo of a cat', c);
   const out: Float32Array[] = [];
   for (const t of opts.t ?? [981]) out.push(Float32Array.from(await d.eps(x, t, 1)));
   return out;
@@ -48,7 +59,13 @@ afterAll(async () => {
 });
 
 describe('interactdiffusion', () => {
-  const base: InteractConditions = { subjects: ['man'], objects: ['cat'], actions: ['feeding'], subjectBoxes: [[0, 0, 0.5, 1]], objectBoxes: [[0.5, 0.2, 1, 0.9]] };
+  const base: InteractConditions = {
+    subjects: ['man'],
+    objects: ['cat'],
+    actions: ['feeding'],
+    subjectBoxes: [[0, 0, 0.5, 1]],
+    objectBoxes: [[0.5, 0.2, 1, 0.9]],
+  };
   it('each input changes ε; the uncond half (all-zero masks) ignores them', async () => {
     const f = await folder('interactdiffusion', { actionBoxes: true });
     const [e0] = await epsOf(interactDiffusionFamily, f, base);
@@ -59,9 +76,11 @@ describe('interactdiffusion', () => {
       { ...base, objects: ['dog'] },
       { ...base, actions: ['riding'] },
     ];
-    for (const v of variants) expect(maxDiff(e0, (await epsOf(interactDiffusionFamily, f, v))[0])).toBeGreaterThan(1e-4);
+    for (const v of variants)
+      expect(maxDiff(e0, (await epsOf(interactDiffusionFamily, f, v))[0])).toBeGreaterThan(1e-4);
     const [u0] = await epsOf(interactDiffusionFamily, f, base, { guidance: 0 });
-    for (const v of variants) expect(maxDiff(u0, (await epsOf(interactDiffusionFamily, f, v, { guidance: 0 }))[0])).toBe(0);
+    for (const v of variants)
+      expect(maxDiff(u0, (await epsOf(interactDiffusionFamily, f, v, { guidance: 0 }))[0])).toBe(0);
   });
   it('pooled phrase embeddings are the same padded to the longest phrase or to 77', async () => {
     const f = await folder('interactdiffusion', {}, 'interact-pooled');
@@ -75,13 +94,29 @@ describe('interactdiffusion', () => {
 });
 
 describe('migc', () => {
-  const base: MigcConditions = { phrases: ['red cat', 'blue dog'], boxes: [[0, 0, 0.5, 1], [0.5, 0, 1, 1]], migcSteps: 0 };
+  const base: MigcConditions = {
+    phrases: ['red cat', 'blue dog'],
+    boxes: [
+      [0, 0, 0.5, 1],
+      [0.5, 0, 1, 1],
+    ],
+    migcSteps: 0,
+  };
   it('a box, a phrase, the seed (sac_perm) change ε while MIGC runs; after migcSteps the plain graph ignores them', async () => {
     const f = await folder('migc');
     const ts = [981, 961];
     const [a0, a1] = await epsOf(migcFamily, f, base, { t: ts });
     for (const [v, seed] of [
-      [{ ...base, boxes: [[0, 0, 0.5, 1], [0.6, 0, 1, 1]] }, 0],
+      [
+        {
+          ...base,
+          boxes: [
+            [0, 0, 0.5, 1],
+            [0.6, 0, 1, 1],
+          ],
+        },
+        0,
+      ],
       [{ ...base, phrases: ['red cat', 'green dog'] }, 0],
       [base, 1],
     ] as [MigcConditions, number][]) {
@@ -105,10 +140,27 @@ describe('migc', () => {
   it('the uncond rows ignore the instances (guidance 0)', async () => {
     const f = await folder('migc', { promptPooler: true }, 'migc-pp');
     const [u0] = await epsOf(migcFamily, f, base, { guidance: 0 });
-    const [u1] = await epsOf(migcFamily, f, { ...base, boxes: [[0.1, 0.1, 0.2, 0.2], [0.5, 0, 1, 1]] }, { guidance: 0 });
+    const [u1] = await epsOf(
+      migcFamily,
+      f,
+      {
+        ...base,
+        boxes: [
+          [0.1, 0.1, 0.2, 0.2],
+          [0.5, 0, 1, 1],
+        ],
+      },
+      { guidance: 0 },
+    );
     expect(maxDiff(u0, u1)).toBe(0);
     const [c0] = await epsOf(migcFamily, f, base);
-    const [c1] = await epsOf(migcFamily, f, { ...base, boxes: [[0.1, 0.1, 0.2, 0.2], [0.5, 0, 1, 1]] });
+    const [c1] = await epsOf(migcFamily, f, {
+      ...base,
+      boxes: [
+        [0.1, 0.1, 0.2, 0.2],
+        [0.5, 0, 1, 1],
+      ],
+    });
     expect(maxDiff(c0, c1)).toBeGreaterThan(1e-4);
   });
 });
@@ -148,16 +200,32 @@ describe('ipadapter', () => {
 });
 
 describe('checks before any model runs', () => {
-  const interact: InteractConditions = { subjects: ['man'], objects: ['cat'], actions: ['feeding'], subjectBoxes: [[0, 0, 0.5, 1]], objectBoxes: [[0.5, 0.2, 1, 0.9]] };
+  const interact: InteractConditions = {
+    subjects: ['man'],
+    objects: ['cat'],
+    actions: ['feeding'],
+    subjectBoxes: [[0, 0, 0.5, 1]],
+    objectBoxes: [[0.5, 0.2, 1, 0.9]],
+  };
   it('condition schemas name the bad field', () => {
-    const r = getFamily('interactdiffusion').conditionSchema.safeParse({ ...interact, actions: [], objectBoxes: [[0.5, 0.2, 0.1, 0.9]] });
+    const r = getFamily('interactdiffusion').conditionSchema.safeParse({
+      ...interact,
+      actions: [],
+      objectBoxes: [[0.5, 0.2, 0.1, 0.9]],
+    });
     expect(r.success).toBe(false);
     const msgs = r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
     expect(msgs).toMatch(/objectBoxes\.0: a box must have x0 < x1/);
     expect(msgs).toMatch(/actions/);
     const m = getFamily('migc').conditionSchema.safeParse({ phrases: ['a', 'b'], boxes: [[0, 0, 1, 1]] });
-    expect(m.error!.issues[0]).toMatchObject({ path: ['boxes'], message: expect.stringMatching(/1 boxes but phrases has 2/) });
-    const many = getFamily('interactdiffusion').conditionSchema.safeParse({ ...interact, subjects: Array(31).fill('a') });
+    expect(m.error!.issues[0]).toMatchObject({
+      path: ['boxes'],
+      message: expect.stringMatching(/1 boxes but phrases has 2/),
+    });
+    const many = getFamily('interactdiffusion').conditionSchema.safeParse({
+      ...interact,
+      subjects: Array(31).fill('a'),
+    });
     expect(many.error!.issues.some((i) => i.path[0] === 'subjects')).toBe(true);
     expect(getFamily('ipadapter').conditionSchema.safeParse({}).success).toBe(false);
   });
@@ -165,22 +233,51 @@ describe('checks before any model runs', () => {
     const migcF = await folder('migc', { instances: 3 }, 'migc-n3');
     const plain = await loadModelFolder(await writeSdTinyFolder(join(root, 'plain')));
     folders.push(plain);
-    expect(() => interactDiffusionFamily.checkFolder!(migcF, interact)).toThrow(/needs a folder whose amdm.json declares "family": "interactdiffusion".*declares "family": "migc"/);
+    expect(() => interactDiffusionFamily.checkFolder!(migcF, interact)).toThrow(
+      /needs a folder whose amdm.json declares "family": "interactdiffusion".*declares "family": "migc"/,
+    );
     expect(() => interactDiffusionFamily.checkFolder!(plain, interact)).toThrow(/has no amdm.json/);
-    expect(() => migcFamily.checkFolder!(migcF, { phrases: ['a', 'b'], boxes: [[0, 0, 1, 1], [0, 0, 1, 1]] })).toThrow(/'instance_embeddings' is float32 \[3, 77, 32\], but 2 instances/);
-    expect(() => migcFamily.checkFolder!(migcF, { phrases: ['a', 'b', 'c'], boxes: [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]] })).not.toThrow();
+    expect(() =>
+      migcFamily.checkFolder!(migcF, {
+        phrases: ['a', 'b'],
+        boxes: [
+          [0, 0, 1, 1],
+          [0, 0, 1, 1],
+        ],
+      }),
+    ).toThrow(/'instance_embeddings' is float32 \[3, 77, 32\], but 2 instances/);
+    expect(() =>
+      migcFamily.checkFolder!(migcF, {
+        phrases: ['a', 'b', 'c'],
+        boxes: [
+          [0, 0, 1, 1],
+          [0, 0, 1, 1],
+          [0, 0, 1, 1],
+        ],
+      }),
+    ).not.toThrow();
     const liar = await folder('interactdiffusion', { manifestFamily: 'migc' }, 'liar');
-    expect(() => migcFamily.checkFolder!(liar, { phrases: ['a'], boxes: [[0, 0, 1, 1]] })).toThrow(/kind 'migc' feeds the roles/);
+    expect(() => migcFamily.checkFolder!(liar, { phrases: ['a'], boxes: [[0, 0, 1, 1]] })).toThrow(
+      /kind 'migc' feeds the roles/,
+    );
     const ip = await folder('ipadapter', { scaleInput: false }, 'ip-baked');
-    expect(() => ipAdapterFamily.checkFolder!(ip, { image: join(root, 'nope.png') })).toThrow(/style image .*nope\.png does not exist/);
+    expect(() => ipAdapterFamily.checkFolder!(ip, { image: join(root, 'nope.png') })).toThrow(
+      /style image .*nope\.png does not exist/,
+    );
     await writeFile(join(root, 'white.png'), await encodePNG(makeRGBA(8, 8)));
-    expect(() => ipAdapterFamily.checkFolder!(ip, { image: join(root, 'white.png'), scale: 0.8 })).toThrow(/no input with role 'scale'/);
+    expect(() => ipAdapterFamily.checkFolder!(ip, { image: join(root, 'white.png'), scale: 0.8 })).toThrow(
+      /no input with role 'scale'/,
+    );
     expect(() => ipAdapterFamily.checkFolder!(ip, { image: join(root, 'white.png') })).not.toThrow();
   });
   it('MIGC needs batch 1 and CFG', async () => {
     const f = await folder('migc', {}, 'migc-batch');
     const c: MigcConditions = { phrases: ['a'], boxes: [[0, 0, 1, 1]] };
-    await expect(migcFamily.createDenoiser(await standaloneContext(f, { batch: 2 }), 'p', c)).rejects.toThrow(/batch 1 only/);
-    await expect(migcFamily.createDenoiser(await standaloneContext(f, { guidance: 1 }), 'p', c)).rejects.toThrow(/guidance != 1/);
+    await expect(migcFamily.createDenoiser(await standaloneContext(f, { batch: 2 }), 'p', c)).rejects.toThrow(
+      /batch 1 only/,
+    );
+    await expect(migcFamily.createDenoiser(await standaloneContext(f, { guidance: 1 }), 'p', c)).rejects.toThrow(
+      /guidance != 1/,
+    );
   });
 });

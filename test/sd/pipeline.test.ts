@@ -9,7 +9,14 @@ import { loadModelFolder } from '../../src/onnx/model-folder.ts';
 import { createUnetDenoiser } from '../../src/onnx/unet-denoiser.ts';
 import { decodePNG } from '../../src/image/png.ts';
 import { loadClipTokenizer } from '../../src/sd/clip-tokenizer-files.ts';
-import { encodePromptPair, familyKinds, getFamily, registerFamily, sdFamily, type ModelFamily } from '../../src/sd/family.ts';
+import {
+  encodePromptPair,
+  familyKinds,
+  getFamily,
+  registerFamily,
+  sdFamily,
+  type ModelFamily,
+} from '../../src/sd/family.ts';
 import { generateSd, prepareSdPipeline } from '../../src/sd/pipeline.ts';
 import { promptEncoder, tokenizePrompts } from '../../src/sd/text.ts';
 import { tmpFolders } from '../onnx/tmp-folders.ts';
@@ -49,9 +56,13 @@ describe('model families', () => {
   });
 
   it('registration validates the family and refuses a second family of one kind', () => {
-    expect(() => registerFamily(sdFamily)).toThrow("a model family of kind 'sd' is already registered (pass { replace: true } to replace it)");
+    expect(() => registerFamily(sdFamily)).toThrow(
+      "a model family of kind 'sd' is already registered (pass { replace: true } to replace it)",
+    );
     expect(() => registerFamily({ ...sdFamily, kind: 'Bad Kind' })).toThrow('family.kind must be a lower-case name');
-    expect(() => registerFamily({ ...sdFamily, kind: 'no-schema', conditionSchema: {} as never })).toThrow("family 'no-schema': conditionSchema must be a zod schema");
+    expect(() => registerFamily({ ...sdFamily, kind: 'no-schema', conditionSchema: {} as never })).toThrow(
+      "family 'no-schema': conditionSchema must be a zod schema",
+    );
   });
 
   it("kind 'sd' refuses a UNet with extra input roles before it runs", async () => {
@@ -99,14 +110,25 @@ describe('SD pipeline', () => {
     const enc = promptEncoder(f.textEncoder!, tok);
     const e = await enc.encode(['blurry', 'a red square']);
     const row = 77 * 32;
-    const d = createUnetDenoiser({ unet: f.unet, cond: e.hidden.slice(row), uncond: e.hidden.slice(0, row), guidance: 7.5 });
+    const d = createUnetDenoiser({
+      unet: f.unet,
+      cond: e.hidden.slice(row),
+      uncond: e.hidden.slice(0, row),
+      guidance: 7.5,
+    });
     const r = await sampleDDIM(d, { steps: 6, shape: [4, 8, 8], seed: 3, schedule: makeSchedule(f.schedule) });
     expect(r.latents).toEqual(one.target.latents);
     await f.release();
   });
 
   it('AMDM: T calls for the target, s for the other; decodeAll finishes the other run; shared sessions', async () => {
-    const r = await generateSd({ ...base, models: [{ folder: A }, { folder: B, name: 'b' }], aggregateSteps: 2, decodeAll: true, trace: true });
+    const r = await generateSd({
+      ...base,
+      models: [{ folder: A }, { folder: B, name: 'b' }],
+      aggregateSteps: 2,
+      decodeAll: true,
+      trace: true,
+    });
     expect(r.calls).toEqual([6, 2]);
     expect(r.finishCalls).toEqual([0, 4]);
     expect(r.totalCalls).toBe(12);
@@ -124,7 +146,10 @@ describe('SD pipeline', () => {
   });
 
   it('one text-encoder and VAE session serve folders with the same files (same path or same bytes)', async () => {
-    const p = await prepareSdPipeline({ models: [{ folder: A }, { folder: A2 }, { folder: A, name: 'again' }], decodeAll: true });
+    const p = await prepareSdPipeline({
+      models: [{ folder: A }, { folder: A2 }, { folder: A, name: 'again' }],
+      decodeAll: true,
+    });
     expect([p.textEncoders, p.vaeDecoders]).toEqual([1, 1]);
     const r = await p.run({ ...base, aggregateSteps: 1 });
     expect(r.textEncoderRuns).toBe(1);
@@ -171,15 +196,17 @@ describe('SD pipeline', () => {
     const dir = await tmp.path('novae');
     await cp(A, dir, { recursive: true });
     await rm(join(dir, 'vae_decoder'), { recursive: true });
-    await expect(prepareSdPipeline({ models: [{ folder: B }, { folder: dir, name: 'x' }], decodeAll: true })).rejects.toThrow(
-      /^models\[1\] \(x\): model folder .* is missing vae_decoder\/model\.onnx$/,
-    );
+    await expect(
+      prepareSdPipeline({ models: [{ folder: B }, { folder: dir, name: 'x' }], decodeAll: true }),
+    ).rejects.toThrow(/^models\[1\] \(x\): model folder .* is missing vae_decoder\/model\.onnx$/);
     // Without decodeAll the non-target VAE is not needed.
     const ok = await prepareSdPipeline({ models: [{ folder: B }, { folder: dir }] });
     expect(ok.vaeDecoders).toBe(1);
     await ok.release();
     const renamed = await tmp.sdTiny({ unetInputNames: { sample: 'latents' } });
-    await expect(prepareSdPipeline({ models: [{ folder: renamed }] })).rejects.toThrow(/^models\[0\]: unet\/model\.onnx has inputs .*\(missing: sample\) \(unknown: latents\)/);
+    await expect(prepareSdPipeline({ models: [{ folder: renamed }] })).rejects.toThrow(
+      /^models\[0\]: unet\/model\.onnx has inputs .*\(missing: sample\) \(unknown: latents\)/,
+    );
   });
 
   it("device 'cuda' without the provider fails at load", async () => {
@@ -191,16 +218,22 @@ describe('SD pipeline', () => {
       (e: Error) => e,
     );
     if (r === null) return; // a machine with the CUDA provider
-    expect(r.message).toMatch(/^models\[0\]: device 'cuda' was requested but the CUDA execution provider could not be used/);
+    expect(r.message).toMatch(
+      /^models\[0\]: device 'cuda' was requested but the CUDA execution provider could not be used/,
+    );
   });
 
   it('validate() reports bad run options through the sampler checks without running a model', async () => {
     const p = await prepareSdPipeline({ models: [{ folder: A }, { folder: B }] });
-    await expect(p.validate({ ...base, aggregateSteps: 7 })).rejects.toThrow('aggregateSteps must be an integer in [0, 6], got 7');
-    await expect(p.validate({ ...base, weights: [0.5, 0.5] })).rejects.toThrow('weights must hold 1 number(s) (one per non-target model), got 2');
-    await expect(p.validate({ ...base, preset: 'reference', reference: { omegas: [0.5], optimStart: 1, optimEnd: 9, p: [1, 1] } })).rejects.toThrow(
-      'optimEnd must be an integer in [1, 5], got 9',
+    await expect(p.validate({ ...base, aggregateSteps: 7 })).rejects.toThrow(
+      'aggregateSteps must be an integer in [0, 6], got 7',
     );
+    await expect(p.validate({ ...base, weights: [0.5, 0.5] })).rejects.toThrow(
+      'weights must hold 1 number(s) (one per non-target model), got 2',
+    );
+    await expect(
+      p.validate({ ...base, preset: 'reference', reference: { omegas: [0.5], optimStart: 1, optimEnd: 9, p: [1, 1] } }),
+    ).rejects.toThrow('optimEnd must be an integer in [1, 5], got 9');
     await expect(p.validate({ ...base, guidance: -1 })).rejects.toThrow('guidance must be in [0, Infinity], got -1');
     await p.validate(base);
     await p.release();
@@ -229,10 +262,14 @@ describe('SD pipeline', () => {
       },
     };
     registerFamily(family, { replace: true });
-    await expect(generateSd({ ...base, models: [{ folder: A }, { folder: B, kind: 'test-scaled', conditions: { scale: -1 } }] })).rejects.toThrow(
-      'models[1].conditions.scale: Too small: expected number to be >0',
-    );
-    const r = await generateSd({ ...base, steps: 3, models: [{ folder: A, kind: 'test-scaled', conditions: { scale: 1 } }] });
+    await expect(
+      generateSd({ ...base, models: [{ folder: A }, { folder: B, kind: 'test-scaled', conditions: { scale: -1 } }] }),
+    ).rejects.toThrow('models[1].conditions.scale: Too small: expected number to be >0');
+    const r = await generateSd({
+      ...base,
+      steps: 3,
+      models: [{ folder: A, kind: 'test-scaled', conditions: { scale: 1 } }],
+    });
     const s = await generateSd({ ...base, steps: 3, models: [{ folder: A }] });
     expect(seen).toEqual([{ scale: 1 }]);
     expect(r.target.latents).toEqual(s.target.latents);

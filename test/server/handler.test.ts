@@ -24,19 +24,32 @@ describe('amdm serve on loopback (Node)', () => {
   for (const s of SERVER_SCENARIOS) it(s.name, () => s.run(ctx), 60_000);
 
   it('answers the bytes that generate computes for the same job', async () => {
-    const job = parseJob({ ...FIXTURE_JOB, models: FIXTURE_JOB.models.map((m) => ({ folder: `${ctx.root}/${m.folder}` })) });
+    const job = parseJob({
+      ...FIXTURE_JOB,
+      models: FIXTURE_JOB.models.map((m) => ({ folder: `${ctx.root}/${m.folder}` })),
+    });
     const run = await runJob(job);
     expect(sha256(run.files[0].data as Uint8Array)).toBe(FIXTURE_JOB_PNG_SHA256);
   });
 
   it('a server without model roots runs the demo only; bad options name the option', async () => {
     const h = createHandler();
-    const r = await h(new Request('http://x/v1/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(FIXTURE_JOB) }));
+    const r = await h(
+      new Request('http://x/v1/generate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(FIXTURE_JOB),
+      }),
+    );
     expect(r.status).toBe(403);
-    expect(((await r.json()) as { error: string }).error).toBe('models[0].folder: this server has no model roots configured, so no job can name a model');
+    expect(((await r.json()) as { error: string }).error).toBe(
+      'models[0].folder: this server has no model roots configured, so no job can name a model',
+    );
     expect(() => createHandler({ concurrency: 0 })).toThrow('concurrency must be an integer ≥ 1, got 0');
     expect(() => createHandler({ limits: { steps: 1.5 } })).toThrow('limits.steps must be an integer ≥ 1, got 1.5');
-    await expect(createHandler({ modelRoots: ['/nonexistent/amdm'] }).ready()).rejects.toThrow('modelRoots[0]: /nonexistent/amdm is not a folder');
+    await expect(createHandler({ modelRoots: ['/nonexistent/amdm'] }).ready()).rejects.toThrow(
+      'modelRoots[0]: /nonexistent/amdm is not a folder',
+    );
     await h.close();
   });
 });

@@ -275,8 +275,14 @@ describe('batched evaluation equals the per-sample reference', () => {
             const x = Float32Array.from({ length: B * dim }, () => 2.5 * rng.normal());
             const refs = Array.from({ length: B }, (_, b) => reference(mix, abar, x.subarray(b * dim, (b + 1) * dim)));
             const eps = den.eps(x, t, B);
-            expectClose32(eps, refs.flatMap((r) => r.eps));
-            expectClose32(den.score(x, t, B), refs.flatMap((r) => r.score));
+            expectClose32(
+              eps,
+              refs.flatMap((r) => r.eps),
+            );
+            expectClose32(
+              den.score(x, t, B),
+              refs.flatMap((r) => r.score),
+            );
             const lq = den.logDensity(x, t, B);
             refs.forEach((r, b) => expect(Math.abs(lq[b] - r.logq)).toBeLessThan(1e-9 * (1 + Math.abs(r.logq))));
             const resp = den.responsibilities(x, t, B);
@@ -465,9 +471,15 @@ describe('input errors name the parameter and the allowed values', () => {
 
   it('mixtures', () => {
     expect(() => isotropicMixture([0, 1], 1, 0.5, [0.5, 0.6])).toThrow(/weights must sum to 1 .*got a sum of 1.1/);
-    expect(() => isotropicMixture([0, 1], 1, [0.5, -0.1])).toThrow(/variances\[1\] must be a finite number ≥ 0, got -0.1/);
-    expect(() => diagonalMixture([0, 1], 1, [0.5, 0.2, 0.3])).toThrow(/variances must be a number or have dim = 1 or K·dim = 2 entries/);
-    expect(() => isotropicMixture([0, 1, 2], 2, 0.5)).toThrow(/means must have a length that is a positive multiple of dim = 2, got 3/);
+    expect(() => isotropicMixture([0, 1], 1, [0.5, -0.1])).toThrow(
+      /variances\[1\] must be a finite number ≥ 0, got -0.1/,
+    );
+    expect(() => diagonalMixture([0, 1], 1, [0.5, 0.2, 0.3])).toThrow(
+      /variances must be a number or have dim = 1 or K·dim = 2 entries/,
+    );
+    expect(() => isotropicMixture([0, 1, 2], 2, 0.5)).toThrow(
+      /means must have a length that is a positive multiple of dim = 2, got 3/,
+    );
     expect(() => isotropicMixture([0, 1], 1, 0.5, [1])).toThrow(/weights must have K = 2 entries/);
     expect(() => isotropicMixture([0, 1], 1, [1, 2, 3])).toThrow(/variances must be a number or have K = 2 entries/);
     expect(() => isotropicMixture([0, NaN], 1, 1)).toThrow(/mixture.means\[1\] must be finite, got NaN/);
@@ -489,22 +501,36 @@ describe('input errors name the parameter and the allowed values', () => {
 
   it('denoiser calls', () => {
     expect(() => den.eps(new Float32Array(5), 10, 2)).toThrow(/x must have length batch·dim = 2·2 = 4, got 5/);
-    expect(() => den.eps(Array.from(x) as unknown as Float32Array, 10, 2)).toThrow(/x must be a Float32Array, got an array/);
-    expect(() => den.eps(x, 10.5, 2)).toThrow(/t must be an integer timestep in \[0, 999\], or negative for the final ᾱ, got 10.5/);
+    expect(() => den.eps(Array.from(x) as unknown as Float32Array, 10, 2)).toThrow(
+      /x must be a Float32Array, got an array/,
+    );
+    expect(() => den.eps(x, 10.5, 2)).toThrow(
+      /t must be an integer timestep in \[0, 999\], or negative for the final ᾱ, got 10.5/,
+    );
     expect(() => den.eps(x, 1000, 2)).toThrow(/t must be an integer timestep in \[0, 999\]/);
     expect(() => den.logDensity(x, 10, 1.5)).toThrow(/batch must be an integer in \[1, /);
     expect(() => den.logDensity(x, 10, 0)).toThrow(/batch must be an integer in \[1, /);
-    expect(() => den.logDensity(x, 10, 2, new Float64Array(3))).toThrow(/out \(batch entries\) must have length 2, got 3/);
-    expect(() => den.responsibilities(x, 10, 2, new Float64Array(3))).toThrow(/out \(batch·K entries\) must have length 4/);
-    expect(() => den.score(x, 10, 2, new Float64Array(4) as unknown as Float32Array)).toThrow(/out must be a Float32Array/);
+    expect(() => den.logDensity(x, 10, 2, new Float64Array(3))).toThrow(
+      /out \(batch entries\) must have length 2, got 3/,
+    );
+    expect(() => den.responsibilities(x, 10, 2, new Float64Array(3))).toThrow(
+      /out \(batch·K entries\) must have length 4/,
+    );
+    expect(() => den.score(x, 10, 2, new Float64Array(4) as unknown as Float32Array)).toThrow(
+      /out must be a Float32Array/,
+    );
     expect(() => den.eps(new Float32Array([0, NaN, 0, 0]), 10, 2)).toThrow(/x\[1\] must be finite, got NaN/);
     const bad = mixtureDenoiser(good, { alphaBar: () => 1.5 });
-    expect(() => bad.eps(x, 0.3, 2)).toThrow(/schedule.alphaBar\(t\) must return a number in \[0, 1\], got 1.5 at t = 0.3/);
+    expect(() => bad.eps(x, 0.3, 2)).toThrow(
+      /schedule.alphaBar\(t\) must return a number in \[0, 1\], got 1.5 at t = 0.3/,
+    );
     const cont = mixtureDenoiser(good, { alphaBar: (t) => 1 - t });
     expect(() => cont.eps(x, Infinity, 2)).toThrow(/t must be a finite number, got Infinity/);
     expect(() => mixtureDenoiser(good, {} as never)).toThrow(/schedule must be a NoiseSchedule or \{ alphaBar/);
     expect(() => gmmSample(good, 3, {} as never)).toThrow(/rng must have normal\(\) and uniform\(\) methods/);
-    expect(() => gmmSample(good, 3, { normal: () => 0, uniform: () => 1 })).toThrow(/rng.uniform\(\) must return a number in \[0, 1\), got 1/);
+    expect(() => gmmSample(good, 3, { normal: () => 0, uniform: () => 1 })).toThrow(
+      /rng.uniform\(\) must return a number in \[0, 1\), got 1/,
+    );
     expect(() => gmmSample(good, -1, testRng(1))).toThrow(/n must be an integer in \[0, /);
   });
 });

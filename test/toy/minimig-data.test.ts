@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gaussianRng } from '../../src/core/rng.ts';
 import { loadClipTokenizer } from '../../src/sd/clip-tokenizer-files.ts';
-import { ACTIONS, boxXyxy, caption, instancePhrase, renderScene, renderStyle, sampleReferencePhase, sampleSceneFrom } from '../../src/toy/minimig/index.ts';
+import {
+  ACTIONS,
+  boxXyxy,
+  caption,
+  instancePhrase,
+  renderScene,
+  renderStyle,
+  sampleReferencePhase,
+  sampleSceneFrom,
+} from '../../src/toy/minimig/index.ts';
 import { writeTrainingSet } from '../../train/make-data.ts';
 import { projectRoot } from '../helpers/data.ts';
 
@@ -23,7 +32,11 @@ interface Header {
   arrays: Record<string, { dtype: 'uint8' | 'uint16' | 'float32'; shape: number[]; offset: number }>;
 }
 
-function readFile(path: string): { header: Header; array: (name: string) => Uint8Array | Uint16Array | Float32Array; size: number } {
+function readFile(path: string): {
+  header: Header;
+  array: (name: string) => Uint8Array | Uint16Array | Float32Array;
+  size: number;
+} {
   const buf = readFileSync(path);
   expect(buf.subarray(0, 8).toString('ascii')).toBe('MINIMIG1');
   const h = buf.readUInt32LE(8);
@@ -84,24 +97,38 @@ describe('train/make-data.ts', async () => {
       expect(array('n_rel')[i]).toBe(scene.relations.length);
       for (let k = 0; k < 4; k++) {
         const inst = scene.instances[k];
-        expect([...boxes.subarray((i * 4 + k) * 4, (i * 4 + k + 1) * 4)]).toEqual(inst ? boxXyxy(inst.box) : [0, 0, 0, 0]);
+        expect([...boxes.subarray((i * 4 + k) * 4, (i * 4 + k + 1) * 4)]).toEqual(
+          inst ? boxXyxy(inst.box) : [0, 0, 0, 0],
+        );
         const row = [...phrase.subarray((i * 4 + k) * 77, (i * 4 + k + 1) * 77)];
         expect(row).toEqual(inst ? tok.encode(instancePhrase(inst, { withColour: false })) : new Array(77).fill(49407));
       }
-      scene.relations.forEach((r, j) => expect([...rel.subarray((i * 3 + j) * 3, (i * 3 + j + 1) * 3)]).toEqual([r.subject, r.object, ACTIONS.indexOf(r.action)]));
+      scene.relations.forEach((r, j) =>
+        expect([...rel.subarray((i * 3 + j) * 3, (i * 3 + j + 1) * 3)]).toEqual([
+          r.subject,
+          r.object,
+          ACTIONS.indexOf(r.action),
+        ]),
+      );
     }
     expect([...array('empty_tokens')]).toEqual([49406, ...new Array(76).fill(49407)]);
     expect([...array('action_tokens').subarray(0, 4)]).toEqual([49406, 11059, 531, 49407]); // "linked to"
   });
 
   it('the command line rejects bad arguments with the allowed range', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'train/make-data.ts', '--out', join(dir, 'x.bin'), '--count', '0'], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'train/make-data.ts', '--out', join(dir, 'x.bin'), '--count', '0'],
+      {
+        cwd: projectRoot,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("option '--count <n>' argument '0' is invalid. must be an integer in [1, 2000000], got '0'");
+    expect(r.stderr).toContain(
+      "option '--count <n>' argument '0' is invalid. must be an integer in [1, 2000000], got '0'",
+    );
     expect(readdirSync(dir)).toEqual(['set.bin']);
   });
 });

@@ -16,7 +16,8 @@ const P = 32 * 32;
 /** 3×3 box blur, edges replicated. */
 function blur(x: Float32Array): Float32Array {
   const o = new Float32Array(x.length);
-  const at = (c: number, y: number, xx: number) => x[c * P + Math.min(31, Math.max(0, y)) * 32 + Math.min(31, Math.max(0, xx))];
+  const at = (c: number, y: number, xx: number) =>
+    x[c * P + Math.min(31, Math.max(0, y)) * 32 + Math.min(31, Math.max(0, xx))];
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < 32; y++) {
       for (let xx = 0; xx < 32; xx++) {
@@ -37,7 +38,9 @@ function noisy(x: Float32Array, sigma: number, seed: number): Float32Array {
 /** The image moved down and right by one pixel (the first row and column repeated). */
 function shifted(x: Float32Array): Float32Array {
   const o = new Float32Array(x.length);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let xx = 0; xx < 32; xx++) o[c * P + y * 32 + xx] = x[c * P + Math.max(0, y - 1) * 32 + Math.max(0, xx - 1)];
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 32; y++)
+      for (let xx = 0; xx < 32; xx++) o[c * P + y * 32 + xx] = x[c * P + Math.max(0, y - 1) * 32 + Math.max(0, xx - 1)];
   return o;
 }
 
@@ -93,7 +96,13 @@ describe('MiniMIG evaluator on exact renders', () => {
       ['linked to', true],
       ['looking at', true],
     ]);
-    expect(e.style).toEqual({ texture: 'checker', tint: 'brown', foundTexture: 'checker', foundTint: 'brown', ok: true });
+    expect(e.style).toEqual({
+      texture: 'checker',
+      tint: 'brown',
+      foundTexture: 'checker',
+      foundTint: 'brown',
+      ok: true,
+    });
   });
 });
 
@@ -111,7 +120,11 @@ describe('MiniMIG evaluator on known-wrong renders', () => {
   });
 
   it('a wrong shape fails with the drawn shape named and the IoU kept', () => {
-    for (const [k, wrong] of [[0, 'circle'], [1, 'triangle'], [2, 'square']] as const) {
+    for (const [k, wrong] of [
+      [0, 'circle'],
+      [1, 'triangle'],
+      [2, 'square'],
+    ] as const) {
       const drawn = { ...SCENE, instances: inst.map((i, j) => (j === k ? { ...i, shape: wrong } : i)) };
       const r = evaluateScene(SCENE, image(drawn)).instances[k];
       expect([r.colourOk, r.foundShape, r.shapeOk, r.ok]).toEqual([true, wrong, false, false]);
@@ -133,14 +146,26 @@ describe('MiniMIG evaluator on known-wrong renders', () => {
     expect(e.relations.map((r) => r.ok)).toEqual([false, false]);
     expect(e.relations.map((r) => r.evidence)).toEqual([0, 0]);
     expect(passRates([e]).instances).toBe(1);
-    const other = { ...SCENE, relations: [{ subject: 2, object: 0, action: 'linked to' as const }, { subject: 1, object: 2, action: 'looking at' as const }] };
+    const other = {
+      ...SCENE,
+      relations: [
+        { subject: 2, object: 0, action: 'linked to' as const },
+        { subject: 1, object: 2, action: 'looking at' as const },
+      ],
+    };
     expect(evaluateScene(SCENE, image(other)).relations.map((r) => r.ok)).toEqual([false, false]);
   });
 
   it('a wrong texture or tint fails the style and names what was found', () => {
-    const stripes = evaluateScene(SCENE, image({ ...SCENE, style: { texture: 'stripes', tint: 'brown', phase: [1, 0] } })).style;
+    const stripes = evaluateScene(
+      SCENE,
+      image({ ...SCENE, style: { texture: 'stripes', tint: 'brown', phase: [1, 0] } }),
+    ).style;
     expect([stripes.foundTexture, stripes.foundTint, stripes.ok]).toEqual(['stripes', 'brown', false]);
-    const plain = evaluateScene(SCENE, image({ ...SCENE, style: { texture: 'plain', tint: 'brown', phase: [0, 0] } })).style;
+    const plain = evaluateScene(
+      SCENE,
+      image({ ...SCENE, style: { texture: 'plain', tint: 'brown', phase: [0, 0] } }),
+    ).style;
     expect([plain.foundTexture, plain.ok]).toEqual(['plain', false]);
     const grey = evaluateScene(SCENE, image({ ...SCENE, style: { ...SCENE.style, tint: 'grey' } })).style;
     expect([grey.foundTexture, grey.foundTint, grey.ok]).toEqual(['checker', 'grey', false]);
@@ -164,7 +189,8 @@ describe('MiniMIG evaluator on known-wrong renders', () => {
 
 describe('MiniMIG evaluator robustness (hand-perturbed renders)', () => {
   const scenes = Array.from({ length: 150 }, (_, i) => sampleScene(78, i));
-  const rates = (f: (x: Float32Array, i: number) => Float32Array) => passRates(scenes.map((s, i) => evaluateScene(s, f(image(s), i))));
+  const rates = (f: (x: Float32Array, i: number) => Float32Array) =>
+    passRates(scenes.map((s, i) => evaluateScene(s, f(image(s), i))));
 
   it('Gaussian noise σ = 0.1 passes every check', () => {
     expect(rates((x, i) => noisy(x, 0.1, i))).toEqual({ instances: 1, relations: 1, style: 1, clean: 1 });
@@ -206,7 +232,9 @@ describe('summarizeScenes and input checks', () => {
   });
 
   it('rejects a wrong image with the allowed shape, and non-finite values', () => {
-    expect(() => evaluateScene(SCENE, new Float32Array(10))).toThrow('image must be a Float32Array of length 3072 (3×32×32)');
+    expect(() => evaluateScene(SCENE, new Float32Array(10))).toThrow(
+      'image must be a Float32Array of length 3072 (3×32×32)',
+    );
     const bad = image(SCENE);
     bad[5] = NaN;
     expect(() => evaluateScene(SCENE, bad)).toThrow('image[5] must be finite, got NaN');

@@ -5,7 +5,14 @@
  * FNV-1a hash. Recorded once under Node.
  */
 import { gaussianRng } from '../../src/core/rng.ts';
-import { bytesToUnit, evaluateScene, renderScene, renderStyle, sampleReferencePhase, sampleSceneFrom } from '../../src/toy/minimig/index.ts';
+import {
+  bytesToUnit,
+  evaluateScene,
+  renderScene,
+  renderStyle,
+  sampleReferencePhase,
+  sampleSceneFrom,
+} from '../../src/toy/minimig/index.ts';
 import { fnv1a } from '../helpers/golden-run.ts';
 
 export const MINIMIG_GOLDEN_HASH = '76698ae5';
@@ -16,7 +23,9 @@ function blur(x: Float32Array): Float32Array {
     for (let y = 0; y < 32; y++) {
       for (let xx = 0; xx < 32; xx++) {
         let s = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += x[c * 1024 + Math.min(31, Math.max(0, y + dy)) * 32 + Math.min(31, Math.max(0, xx + dx))];
+        for (let dy = -1; dy <= 1; dy++)
+          for (let dx = -1; dx <= 1; dx++)
+            s += x[c * 1024 + Math.min(31, Math.max(0, y + dy)) * 32 + Math.min(31, Math.max(0, xx + dx))];
         o[c * 1024 + y * 32 + xx] = s / 9;
       }
     }

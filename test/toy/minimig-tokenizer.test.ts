@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadClipTokenizer } from '../../src/sd/clip-tokenizer-files.ts';
-import { ACTIONS, caption, instancePhrase, sampleScene, worldWords, CAPTION_VARIANTS } from '../../src/toy/minimig/index.ts';
+import {
+  ACTIONS,
+  caption,
+  instancePhrase,
+  sampleScene,
+  worldWords,
+  CAPTION_VARIANTS,
+} from '../../src/toy/minimig/index.ts';
 import { pruneClipTokenizer } from '../../train/make-tokenizer.ts';
 import { dataPath, describeWithData, projectRoot } from '../helpers/data.ts';
 
@@ -33,7 +40,10 @@ describe('the pruned MiniMIG tokenizer', () => {
 
 describeWithData('pruned vs full CLIP tokenizer', ['clip-tokenizer/vocab.json', 'clip-tokenizer/merges.txt'], () => {
   it('gives identical ids on every world string', async () => {
-    const [full, pruned] = await Promise.all([loadClipTokenizer(dataPath('clip-tokenizer')), loadClipTokenizer(PRUNED)]);
+    const [full, pruned] = await Promise.all([
+      loadClipTokenizer(dataPath('clip-tokenizer')),
+      loadClipTokenizer(PRUNED),
+    ]);
     const strings = worldStrings();
     expect(strings.length).toBeGreaterThan(1500);
     for (const s of strings) expect(pruned.encode(s), s).toEqual(full.encode(s));
@@ -41,13 +51,20 @@ describeWithData('pruned vs full CLIP tokenizer', ['clip-tokenizer/vocab.json', 
 
   it('regenerating from the full files reproduces the committed vocab and merges', () => {
     const vocab = JSON.parse(readFileSync(dataPath('clip-tokenizer', 'vocab.json'), 'utf8')) as Record<string, number>;
-    const pruned = pruneClipTokenizer(vocab, readFileSync(dataPath('clip-tokenizer', 'merges.txt'), 'utf8'), worldWords());
+    const pruned = pruneClipTokenizer(
+      vocab,
+      readFileSync(dataPath('clip-tokenizer', 'merges.txt'), 'utf8'),
+      worldWords(),
+    );
     expect(`${JSON.stringify(pruned.vocab)}\n`).toBe(readFileSync(join(PRUNED, 'vocab.json'), 'utf8'));
     expect(pruned.merges).toBe(readFileSync(join(PRUNED, 'merges.txt'), 'utf8'));
   });
 
   it('a word outside the world tokenizes differently (the pruning is real)', async () => {
-    const [full, pruned] = await Promise.all([loadClipTokenizer(dataPath('clip-tokenizer')), loadClipTokenizer(PRUNED)]);
+    const [full, pruned] = await Promise.all([
+      loadClipTokenizer(dataPath('clip-tokenizer')),
+      loadClipTokenizer(PRUNED),
+    ]);
     expect(pruned.encode('photograph')).not.toEqual(full.encode('photograph'));
   });
 });

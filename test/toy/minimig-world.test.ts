@@ -26,7 +26,11 @@ import {
 } from '../../src/toy/minimig/index.ts';
 
 const P = IMAGE_SIZE * IMAGE_SIZE;
-const rgbAt = (img: Uint8Array, y: number, x: number) => [img[y * 32 + x], img[P + y * 32 + x], img[2 * P + y * 32 + x]];
+const rgbAt = (img: Uint8Array, y: number, x: number) => [
+  img[y * 32 + x],
+  img[P + y * 32 + x],
+  img[2 * P + y * 32 + x],
+];
 
 /** Red square at (2,2) size 8, blue circle at (20,2) size 10, green triangle at (4,20) size 10. */
 const SCENE: Scene = {
@@ -54,7 +58,8 @@ describe('MiniMIG scenes', () => {
       levels[s.instances.length - 1]++;
       relations += s.relations.length;
       for (let a = 0; a < s.instances.length; a++) {
-        for (let b = a + 1; b < s.instances.length; b++) expect(boxGap(s.instances[a].box, s.instances[b].box)).toBeGreaterThanOrEqual(BOX_GAP);
+        for (let b = a + 1; b < s.instances.length; b++)
+          expect(boxGap(s.instances[a].box, s.instances[b].box)).toBeGreaterThanOrEqual(BOX_GAP);
       }
     }
     for (const n of levels) expect(n).toBeGreaterThan(150); // uniform over 1..4: 200 each
@@ -65,7 +70,9 @@ describe('MiniMIG scenes', () => {
     const s = sampleScene(1, 0, { instances: 4, relations: 3 });
     expect(s.instances).toHaveLength(4);
     expect(s.relations).toHaveLength(3);
-    expect(() => sampleScene(1, 0, { instances: 2, relations: 2 })).toThrow(/opts.relations must be an integer in \[0, 1\]/);
+    expect(() => sampleScene(1, 0, { instances: 2, relations: 2 })).toThrow(
+      /opts.relations must be an integer in \[0, 1\]/,
+    );
     expect(() => sampleScene(1, 0, { instances: 5 })).toThrow(/opts.instances must be an integer in \[1, 4\]/);
   });
 
@@ -85,9 +92,9 @@ describe('MiniMIG scenes', () => {
     expect(() => validateScene({ ...SCENE, instances: [inst[0], { ...inst[1], colour: 'red' }] })).toThrow(
       "scene.instances[1].colour must differ from the other instances' colours, got 'red' twice",
     );
-    expect(() => validateScene({ ...SCENE, instances: [inst[0], { ...inst[1], box: { x: 11, y: 2, size: 8 } }] })).toThrow(
-      'scene.instances[1].box must keep a gap of >= 3 px to instances[0].box, got 1',
-    );
+    expect(() =>
+      validateScene({ ...SCENE, instances: [inst[0], { ...inst[1], box: { x: 11, y: 2, size: 8 } }] }),
+    ).toThrow('scene.instances[1].box must keep a gap of >= 3 px to instances[0].box, got 1');
     expect(() => validateScene({ ...SCENE, instances: [{ ...inst[0], box: { x: 25, y: 0, size: 8 } }] })).toThrow(
       'scene.instances[0].box.x must be an integer in [0, 24], got 25',
     );
@@ -97,9 +104,9 @@ describe('MiniMIG scenes', () => {
     expect(() => validateScene({ ...SCENE, relations: [{ subject: 0, object: 0, action: 'linked to' }] })).toThrow(
       'scene.relations[0].object must differ from its subject, got 0 for both',
     );
-    expect(() => validateScene({ ...SCENE, relations: [SCENE.relations[0], { subject: 1, object: 0, action: 'looking at' }] })).toThrow(
-      'scene.relations[1] relates instances 0,1, which another relation already relates',
-    );
+    expect(() =>
+      validateScene({ ...SCENE, relations: [SCENE.relations[0], { subject: 1, object: 0, action: 'looking at' }] }),
+    ).toThrow('scene.relations[1] relates instances 0,1, which another relation already relates');
     expect(() => validateScene({ ...SCENE, style: { ...SCENE.style, phase: [0, 2] } })).toThrow(
       'scene.style.phase[1] must be an integer in [0, 0], got 2',
     );
@@ -113,7 +120,8 @@ describe('MiniMIG renderer', () => {
   it('tints have the documented levels and every background channel stays ≤ 130', () => {
     expect(high).toEqual([50, 80, 130]);
     expect(low).toEqual([23, 36, 59]);
-    for (const t of ['grey', 'blue', 'brown'] as const) expect(Math.max(...tintLevels(t).high)).toBeLessThanOrEqual(130);
+    for (const t of ['grey', 'blue', 'brown'] as const)
+      expect(Math.max(...tintLevels(t).high)).toBeLessThanOrEqual(130);
   });
 
   it('draws the background texture at its phase', () => {
@@ -138,8 +146,15 @@ describe('MiniMIG renderer', () => {
     const bare = renderScene(SCENE, { marks: false }); // the dot covers the apex
     // triangle in (4..13, 20..29), centre column 9, half width 5·(py − 20 + ½)/10 at pixel-centre
     // row py: row 20 (half width 0.5) holds columns 8 and 9, row 21 (1.0) too, row 22 (1.5) columns 7–10
-    for (const [y, cols] of [[20, [8, 9]], [21, [8, 9]], [22, [7, 8, 9, 10]]] as const) {
-      for (let x = 4; x < 14; x++) expect(rgbAt(bare, y, x).join() === '0,255,0', `row ${y} column ${x}`).toBe((cols as readonly number[]).includes(x));
+    for (const [y, cols] of [
+      [20, [8, 9]],
+      [21, [8, 9]],
+      [22, [7, 8, 9, 10]],
+    ] as const) {
+      for (let x = 4; x < 14; x++)
+        expect(rgbAt(bare, y, x).join() === '0,255,0', `row ${y} column ${x}`).toBe(
+          (cols as readonly number[]).includes(x),
+        );
     }
     for (let x = 4; x < 14; x++) expect(rgbAt(bare, 29, x)).toEqual([0, 255, 0]);
   });
@@ -171,7 +186,9 @@ describe('MiniMIG renderer', () => {
     expect(renderStyle(SCENE.style, { out })).toBe(out);
     expect(rgbAt(out, 6, 14)).toEqual([...high]);
     expect(rgbAt(out, 3, 3)).toEqual([...low]);
-    expect(() => renderStyle(SCENE.style, { out: new Uint8Array(10) })).toThrow('opts.out must be a Uint8Array of length 3072');
+    expect(() => renderStyle(SCENE.style, { out: new Uint8Array(10) })).toThrow(
+      'opts.out must be a Uint8Array of length 3072',
+    );
   });
 
   it('bytesToUnit maps 0 → −1 and 255 → 1; boxes are xyxy fractions', () => {
@@ -182,13 +199,21 @@ describe('MiniMIG renderer', () => {
 
 describe('MiniMIG captions', () => {
   it('writes the four variants', () => {
-    expect(caption(SCENE)).toBe('a red square linked to a blue circle and a green triangle looking at a red square on blue stripes');
-    expect(caption(SCENE, 'nocolour')).toBe('a square linked to a circle and a triangle looking at a square on blue stripes');
+    expect(caption(SCENE)).toBe(
+      'a red square linked to a blue circle and a green triangle looking at a red square on blue stripes',
+    );
+    expect(caption(SCENE, 'nocolour')).toBe(
+      'a square linked to a circle and a triangle looking at a square on blue stripes',
+    );
     expect(caption(SCENE, 'noaction')).toBe('a red square and a blue circle and a green triangle on blue stripes');
-    expect(caption(SCENE, 'nostyle')).toBe('a red square linked to a blue circle and a green triangle looking at a red square');
+    expect(caption(SCENE, 'nostyle')).toBe(
+      'a red square linked to a blue circle and a green triangle looking at a red square',
+    );
     const plain = { ...SCENE, relations: [], style: { texture: 'plain', tint: 'grey', phase: [0, 0] } } as Scene;
     expect(caption(plain)).toBe('a red square and a blue circle and a green triangle on plain grey');
-    expect(() => caption(SCENE, 'short' as 'full')).toThrow("variant must be one of 'full', 'nocolour', 'noaction', 'nostyle'");
+    expect(() => caption(SCENE, 'short' as 'full')).toThrow(
+      "variant must be one of 'full', 'nocolour', 'noaction', 'nostyle'",
+    );
   });
 
   it('phrases with and without colour; every caption word is a world word', () => {
@@ -198,7 +223,8 @@ describe('MiniMIG captions', () => {
     for (const c of COLOURS) expect(words.has(c)).toBe(true);
     for (let i = 0; i < 200; i++) {
       const s = sampleScene(3, i);
-      for (const v of ['full', 'nocolour', 'noaction', 'nostyle'] as const) for (const w of caption(s, v).split(' ')) expect(words.has(w)).toBe(true);
+      for (const v of ['full', 'nocolour', 'noaction', 'nostyle'] as const)
+        for (const w of caption(s, v).split(' ')) expect(words.has(w)).toBe(true);
     }
   });
 });

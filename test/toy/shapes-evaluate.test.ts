@@ -59,7 +59,11 @@ describe('evaluateImage on ground truth', () => {
     const clean = summarize(set.map((p) => evaluateImage(world, p, renderPrompt(world, p))));
     const noisy = summarize(set.map((p) => evaluateImage(world, p, samplePrompt(world, p, rng))));
     for (const s of [clean, noisy]) {
-      expect(s.levels.map((l) => [l.level, l.images])).toEqual([[1, 100], [2, 100], [3, 100]]);
+      expect(s.levels.map((l) => [l.level, l.images])).toEqual([
+        [1, 100],
+        [2, 100],
+        [3, 100],
+      ]);
       for (const row of [s.overall, ...s.levels]) {
         expect(row.instanceSuccess).toMatchObject({ value: 1, se: 0 });
         expect(row.imageSuccess).toMatchObject({ value: 1, se: 0 });
@@ -78,7 +82,12 @@ describe('evaluateImage on ground truth', () => {
         { box: [12, 3, 16, 7], color: 'yellow' },
       ],
     });
-    const q = validatePrompt(world, { instances: [{ box: [12, 7, 16, 11], color: 'white' }, { box: [12, 3, 16, 7], color: 'yellow' }] });
+    const q = validatePrompt(world, {
+      instances: [
+        { box: [12, 7, 16, 11], color: 'white' },
+        { box: [12, 3, 16, 7], color: 'yellow' },
+      ],
+    });
     for (const pr of [p, q]) {
       for (let seed = 0; seed < 40; seed++) {
         const r = evaluateImage(world, pr, samplePrompt(world, pr, gaussianRng(seed)));
@@ -90,34 +99,92 @@ describe('evaluateImage on ground truth', () => {
 
 describe('evaluateImage on wrong renders', () => {
   it('a box shifted by 1 px still succeeds (IoU 0.6), by 2 px fails (IoU 1/3, raw IoU kept)', () => {
-    const one = evaluateImage(world, prompt, draw('checker', [[3, 2, 'red'], [9, 4, 'white'], [5, 10, 'blue']]));
+    const one = evaluateImage(
+      world,
+      prompt,
+      draw('checker', [
+        [3, 2, 'red'],
+        [9, 4, 'white'],
+        [5, 10, 'blue'],
+      ]),
+    );
     expect(one.instances[0]).toMatchObject({ found: [3, 2, 7, 6], iou: 0.6, colorOk: true, ok: true, miou: 0.6 });
     expect(one.allInstancesOk).toBe(true);
-    const two = evaluateImage(world, prompt, draw('checker', [[2, 4, 'red'], [9, 4, 'white'], [5, 10, 'blue']]));
+    const two = evaluateImage(
+      world,
+      prompt,
+      draw('checker', [
+        [2, 4, 'red'],
+        [9, 4, 'white'],
+        [5, 10, 'blue'],
+      ]),
+    );
     expect(two.instances[0]).toMatchObject({ found: [2, 4, 6, 8], iou: 1 / 3, colorOk: true, ok: false, miou: 1 / 3 });
     expect(two.allInstancesOk).toBe(false);
-    const diag = evaluateImage(world, prompt, draw('checker', [[2, 2, 'red'], [10, 5, 'white'], [5, 10, 'blue']]));
+    const diag = evaluateImage(
+      world,
+      prompt,
+      draw('checker', [
+        [2, 2, 'red'],
+        [10, 5, 'white'],
+        [5, 10, 'blue'],
+      ]),
+    );
     expect(diag.instances[1]).toMatchObject({ found: [10, 5, 14, 9], iou: 9 / 23, ok: false });
   });
 
   it('a wrong colour is found at the box but fails with mIoU 0', () => {
-    const r = evaluateImage(world, prompt, draw('checker', [[2, 2, 'magenta'], [9, 4, 'white'], [5, 10, 'blue']]));
-    expect(r.instances[0]).toMatchObject({ found: [2, 2, 6, 6], iou: 1, foundColor: 'magenta', colorOk: false, ok: false, miou: 0 });
+    const r = evaluateImage(
+      world,
+      prompt,
+      draw('checker', [
+        [2, 2, 'magenta'],
+        [9, 4, 'white'],
+        [5, 10, 'blue'],
+      ]),
+    );
+    expect(r.instances[0]).toMatchObject({
+      found: [2, 2, 6, 6],
+      iou: 1,
+      foundColor: 'magenta',
+      colorOk: false,
+      ok: false,
+      miou: 0,
+    });
     expect(r.instances[1].ok).toBe(true);
     expect(r.allInstancesOk).toBe(false);
   });
 
   it('a wrong style fails the style check only', () => {
-    const img = draw('stripes', [[2, 2, 'red'], [9, 4, 'white'], [5, 10, 'blue']]);
+    const img = draw('stripes', [
+      [2, 2, 'red'],
+      [9, 4, 'white'],
+      [5, 10, 'blue'],
+    ]);
     const r = evaluateImage(world, prompt, img);
     expect(r.style).toEqual({ expected: 'checker', found: 'stripes', ok: false });
     expect(r.allInstancesOk).toBe(true);
-    const plain = evaluateImage(world, prompt, draw('plain', [[2, 2, 'red'], [9, 4, 'white'], [5, 10, 'blue']]));
+    const plain = evaluateImage(
+      world,
+      prompt,
+      draw('plain', [
+        [2, 2, 'red'],
+        [9, 4, 'white'],
+        [5, 10, 'blue'],
+      ]),
+    );
     expect(plain.style.found).toBe('plain');
   });
 
   it('a missing instance is not found (IoU 0, no colour)', () => {
-    const r = evaluateImage(world, prompt, draw('checker', [[2, 2, 'red'], [5, 10, 'blue']]));
+    const r = evaluateImage(
+      world,
+      prompt,
+      draw('checker', [
+        [2, 2, 'red'],
+        [5, 10, 'blue'],
+      ]),
+    );
     expect(r.instances[1]).toMatchObject({ found: null, iou: 0, foundColor: null, colorOk: false, ok: false, miou: 0 });
     expect(r.instances[1].contrast).toBeLessThanOrEqual(0);
   });
@@ -186,8 +253,22 @@ describe('summarize', () => {
     const rs = [
       img(1, [[true, 1]], true),
       img(1, [[false, 0.25]], false),
-      img(2, [[true, 1], [false, 0]], true),
-      img(2, [[true, 0.75], [true, 1]], null),
+      img(
+        2,
+        [
+          [true, 1],
+          [false, 0],
+        ],
+        true,
+      ),
+      img(
+        2,
+        [
+          [true, 0.75],
+          [true, 1],
+        ],
+        null,
+      ),
     ];
     const { overall, levels } = summarize(rs);
     expect(overall.images).toBe(4);
@@ -206,7 +287,7 @@ describe('summarize', () => {
   });
 
   it('rate and meanEstimate give reference values and reject bad input', () => {
-    expect(rate(3, 4)).toEqual({ value: 0.75, se: Math.sqrt(0.75 * 0.25 / 4), n: 4 });
+    expect(rate(3, 4)).toEqual({ value: 0.75, se: Math.sqrt((0.75 * 0.25) / 4), n: 4 });
     expect(meanEstimate([2])).toEqual({ value: 2, se: 0, n: 1 });
     expect(meanEstimate([1, 3])).toEqual({ value: 2, se: 1, n: 2 });
     expect(() => rate(5, 4)).toThrow(/k must be an integer in \[0, 4\], got 5/);
@@ -216,14 +297,22 @@ describe('summarize', () => {
 
 describe('input validation', () => {
   it('rejects bad images and options', () => {
-    expect(() => evaluateImage(world, prompt, new Float32Array(10))).toThrow(/image must have length 768 \(3·16·16\), got 10/);
+    expect(() => evaluateImage(world, prompt, new Float32Array(10))).toThrow(
+      /image must have length 768 \(3·16·16\), got 10/,
+    );
     const bad = renderPrompt(world, prompt);
     bad[5] = Number.NaN;
     expect(() => evaluateImage(world, prompt, bad)).toThrow(/image must hold finite values, got NaN at index 5/);
     expect(() => evaluateImage(world, prompt, [] as unknown as Float32Array)).toThrow(TypeError);
-    expect(() => evaluateImage(world, prompt, renderPrompt(world, prompt), { iouThreshold: 0 })).toThrow(/opts\.iouThreshold must be in \(0, 1\], got 0/);
-    expect(() => evaluateImage(world, prompt, renderPrompt(world, prompt), { searchRadius: -1 })).toThrow(/opts\.searchRadius must be an integer/);
-    expect(() => evaluateBatch(world, [prompt, prompt], new Float32Array(768))).toThrow(/images must have length prompts\.length·world\.dim = 1536, got 768/);
+    expect(() => evaluateImage(world, prompt, renderPrompt(world, prompt), { iouThreshold: 0 })).toThrow(
+      /opts\.iouThreshold must be in \(0, 1\], got 0/,
+    );
+    expect(() => evaluateImage(world, prompt, renderPrompt(world, prompt), { searchRadius: -1 })).toThrow(
+      /opts\.searchRadius must be an integer/,
+    );
+    expect(() => evaluateBatch(world, [prompt, prompt], new Float32Array(768))).toThrow(
+      /images must have length prompts\.length·world\.dim = 1536, got 768/,
+    );
   });
 });
 
@@ -236,17 +325,20 @@ describe('evaluateImage properties', () => {
     fc.constantFrom(...world.colors),
     fc.constantFrom(...world.styles),
     fc.integer({ min: 0, max: 1000 }),
-  ])('finds a square drawn off its box where it is, with IoU = boxIoU of the shift', (x, y, dx, dy, color, style, seed) => {
-    const p = validatePrompt(world, { instances: [{ box: [x, y, x + 4, y + 4], color }], style });
-    const img = draw(style, [[x + dx, y + dy, color]]);
-    const rng = gaussianRng(seed);
-    for (let i = 0; i < img.length; i++) img[i] += world.sigma0 * rng.normal();
-    const r = evaluateImage(world, p, img);
-    const shifted: Box = [x + dx, y + dy, x + dx + 4, y + dy + 4];
-    expect(r.instances[0].found).toEqual(shifted);
-    expect(r.instances[0].iou).toBe(boxIoU(shifted, p.instances[0].box));
-    expect(r.instances[0].colorOk).toBe(true);
-    expect(r.instances[0].ok).toBe(r.instances[0].iou >= 0.5);
-    expect(r.style.ok).toBe(true);
-  });
+  ])(
+    'finds a square drawn off its box where it is, with IoU = boxIoU of the shift',
+    (x, y, dx, dy, color, style, seed) => {
+      const p = validatePrompt(world, { instances: [{ box: [x, y, x + 4, y + 4], color }], style });
+      const img = draw(style, [[x + dx, y + dy, color]]);
+      const rng = gaussianRng(seed);
+      for (let i = 0; i < img.length; i++) img[i] += world.sigma0 * rng.normal();
+      const r = evaluateImage(world, p, img);
+      const shifted: Box = [x + dx, y + dy, x + dx + 4, y + dy + 4];
+      expect(r.instances[0].found).toEqual(shifted);
+      expect(r.instances[0].iou).toBe(boxIoU(shifted, p.instances[0].box));
+      expect(r.instances[0].colorOk).toBe(true);
+      expect(r.instances[0].ok).toBe(r.instances[0].iou >= 0.5);
+      expect(r.style.ok).toBe(true);
+    },
+  );
 });

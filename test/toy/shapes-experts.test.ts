@@ -72,10 +72,16 @@ describe('layoutExpert', () => {
     const m2 = layoutExpert(world, p2);
     expect(m1.weights.length).toBe(21);
     expect(m2.weights.length).toBe(147);
-    for (const [m, p] of [[m1, p1], [m2, p2]] as const) {
+    for (const [m, p] of [
+      [m1, p1],
+      [m2, p2],
+    ] as const) {
       checkConsistent(world, m);
       expect(m.enumerated).toBe(true);
-      for (const c of m.components) c.instances.forEach((inst, i) => expect([inst.x, inst.y]).toEqual([p.instances[i].box[0], p.instances[i].box[1]]));
+      for (const c of m.components)
+        c.instances.forEach((inst, i) =>
+          expect([inst.x, inst.y]).toEqual([p.instances[i].box[0], p.instances[i].box[1]]),
+        );
       for (let k = 0; k < m.weights.length; k++) {
         const r = evaluateImage(world, p, m.means.subarray(k * world.dim, (k + 1) * world.dim));
         expect(r.instances.every((i) => i.iou === 1)).toBe(true);
@@ -96,8 +102,12 @@ describe('layoutExpert', () => {
     expect(pRed).toBeCloseTo(2 / 8, 12);
     expect(pWhiteOnly).toBeCloseTo((2 / 8) * (6 / 8), 12);
     for (const s of world.styles) expect(pStyle[s]).toBeCloseTo(1 / 3, 12);
-    const both = m.components.findIndex((c) => c.instances[0].color === 'red' && c.instances[1].color === 'white' && c.style === 'plain');
-    const one = m.components.findIndex((c) => c.instances[0].color === 'blue' && c.instances[1].color === 'white' && c.style === 'plain');
+    const both = m.components.findIndex(
+      (c) => c.instances[0].color === 'red' && c.instances[1].color === 'white' && c.style === 'plain',
+    );
+    const one = m.components.findIndex(
+      (c) => c.instances[0].color === 'blue' && c.instances[1].color === 'white' && c.style === 'plain',
+    );
     expect(m.weights[both] / m.weights[one]).toBeCloseTo(2, 12);
     const m5 = layoutExpert(world, p1, { preference: 5 });
     const k = m5.components.findIndex((c) => c.instances[0].color === 'cyan');
@@ -113,7 +123,10 @@ describe('layoutExpert', () => {
     expect(new Set(keys).size).toBe(keys.length); // repeats merged
     expect(layoutExpert(world, p3)).toEqual(m);
     expect(layoutExpert(world, p3, { seed: 1 }).components).not.toEqual(m.components);
-    for (const c of m.components) c.instances.forEach((inst, i) => expect([inst.x, inst.y]).toEqual([p3.instances[i].box[0], p3.instances[i].box[1]]));
+    for (const c of m.components)
+      c.instances.forEach((inst, i) =>
+        expect([inst.x, inst.y]).toEqual([p3.instances[i].box[0], p3.instances[i].box[1]]),
+      );
     expect(layoutExpert(world, p3, { maxComponents: 2000 }).weights.length).toBe(1029);
   });
 
@@ -186,27 +199,44 @@ describe('styleExpert', () => {
 
 describe('validation', () => {
   it('rejects bad options and prompts', () => {
-    expect(() => layoutExpert(world, p1, { preference: 0 })).toThrow(/opts\.preference must be in \(0, Infinity\], got 0/);
-    expect(() => attributeExpert(world, p1, { jitter: -1 })).toThrow(/opts\.jitter must be an integer in \[0, 16\], got -1/);
-    expect(() => oracleExpert(world, p1, { maxComponents: 0 })).toThrow(/opts\.maxComponents must be an integer in \[1, 1000000\], got 0/);
-    expect(() => layoutExpert(world, { instances: [{ box: [0, 0, 4, 4], color: 'black' }] })).toThrow(/prompt\.instances\[0\]\.color must be one of/);
+    expect(() => layoutExpert(world, p1, { preference: 0 })).toThrow(
+      /opts\.preference must be in \(0, Infinity\], got 0/,
+    );
+    expect(() => attributeExpert(world, p1, { jitter: -1 })).toThrow(
+      /opts\.jitter must be an integer in \[0, 16\], got -1/,
+    );
+    expect(() => oracleExpert(world, p1, { maxComponents: 0 })).toThrow(
+      /opts\.maxComponents must be an integer in \[1, 1000000\], got 0/,
+    );
+    expect(() => layoutExpert(world, { instances: [{ box: [0, 0, 4, 4], color: 'black' }] })).toThrow(
+      /prompt\.instances\[0\]\.color must be one of/,
+    );
   });
 
   it('expertFromFactors checks the factor distributions', () => {
     const styles = [{ value: 'plain', p: 1 }];
     const colors = [[{ value: 'red', p: 1 }]];
-    expect(() => expertFromFactors(world, { positions: [[{ value: { x: 0, y: 0 }, p: 0.5 }]], colors, styles })).toThrow(
-      /factors\.positions\[0\] probabilities must sum to 1, got 0\.5/,
-    );
+    expect(() =>
+      expertFromFactors(world, { positions: [[{ value: { x: 0, y: 0 }, p: 0.5 }]], colors, styles }),
+    ).toThrow(/factors\.positions\[0\] probabilities must sum to 1, got 0\.5/);
     expect(() => expertFromFactors(world, { positions: [[{ value: { x: 13, y: 0 }, p: 1 }]], colors, styles })).toThrow(
       /factors\.positions\[0\]\[0\]\.value must be a corner \{ x, y \} with the square inside the 16×16 image/,
     );
-    expect(() => expertFromFactors(world, { positions: [[{ value: { x: 0, y: 0 }, p: 1 }]], colors, styles: [{ value: 'grey', p: 1 }] })).toThrow(
-      /factors\.styles\[0\]\.value must be one of plain, stripes, checker, got "grey"/,
-    );
+    expect(() =>
+      expertFromFactors(world, {
+        positions: [[{ value: { x: 0, y: 0 }, p: 1 }]],
+        colors,
+        styles: [{ value: 'grey', p: 1 }],
+      }),
+    ).toThrow(/factors\.styles\[0\]\.value must be one of plain, stripes, checker, got "grey"/);
     // zero-probability choices are dropped
     const m = expertFromFactors(world, {
-      positions: [[{ value: { x: 0, y: 0 }, p: 1 }, { value: { x: 1, y: 0 }, p: 0 }]],
+      positions: [
+        [
+          { value: { x: 0, y: 0 }, p: 1 },
+          { value: { x: 1, y: 0 }, p: 0 },
+        ],
+      ],
       colors,
       styles,
     });

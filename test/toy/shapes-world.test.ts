@@ -50,17 +50,31 @@ describe('makeWorld', () => {
   it('rejects bad configs with messages naming the field', () => {
     expect(() => makeWorld({ square: 17 })).toThrow(/config\.square must be an integer in \[1, 16\], got 17/);
     expect(() => makeWorld({ sigma0: 0 })).toThrow(/config\.sigma0 must be in \(0, Infinity\], got 0/);
-    expect(() => makeWorld({ styles: ['plain', 'dots'] })).toThrow(/config\.styles\[1\] must be one of 'plain', 'stripes', 'columns', 'checker', 'grey', got "dots"/);
+    expect(() => makeWorld({ styles: ['plain', 'dots'] })).toThrow(
+      /config\.styles\[1\] must be one of 'plain', 'stripes', 'columns', 'checker', 'grey', got "dots"/,
+    );
     expect(() => makeWorld({ styles: ['plain', 'plain'] })).toThrow(/must not repeat a style/);
-    expect(() => makeWorld({ palette: { red: [2, 0, 0] } })).toThrow(/config\.palette\.red\[0\] must be in \[-1, 1\], got 2/);
-    expect(() => makeWorld({ palette: { black: [-1, -1, -1] } })).toThrow(/config\.palette\.black must differ from the background level \[-1, -1, -1\]/);
+    expect(() => makeWorld({ palette: { red: [2, 0, 0] } })).toThrow(
+      /config\.palette\.red\[0\] must be in \[-1, 1\], got 2/,
+    );
+    expect(() => makeWorld({ palette: { black: [-1, -1, -1] } })).toThrow(
+      /config\.palette\.black must differ from the background level \[-1, -1, -1\]/,
+    );
     expect(() => makeWorld({ palette: { a: [1, 0, 0], b: [1, 0, 0] } })).toThrow(/colours must be distinct/);
-    expect(() => makeWorld({ defaultStyle: 'grey' })).toThrow(/config\.defaultStyle must be one of 'plain', 'stripes', 'checker', got "grey"/);
+    expect(() => makeWorld({ defaultStyle: 'grey' })).toThrow(
+      /config\.defaultStyle must be one of 'plain', 'stripes', 'checker', got "grey"/,
+    );
   });
 });
 
 describe('validatePrompt', () => {
-  const ok = { instances: [{ box: [0, 0, 4, 4], color: 'red' }, { box: [4, 0, 8, 4], color: 'blue' }], style: 'stripes' };
+  const ok = {
+    instances: [
+      { box: [0, 0, 4, 4], color: 'red' },
+      { box: [4, 0, 8, 4], color: 'blue' },
+    ],
+    style: 'stripes',
+  };
 
   it('accepts a valid prompt (touching boxes do not overlap) and returns a frozen copy', () => {
     const p = validatePrompt(world, ok);
@@ -74,7 +88,9 @@ describe('validatePrompt', () => {
     expect(() => validatePrompt(world, { instances: [inst([13, 0, 17, 4])] })).toThrow(
       /prompt\.instances\[0\]\.box must lie inside the 16×16 image .*got \[13, 0, 17, 4\]/,
     );
-    expect(() => validatePrompt(world, { instances: [inst([-1, 0, 3, 4])] })).toThrow(/must lie inside the 16×16 image/);
+    expect(() => validatePrompt(world, { instances: [inst([-1, 0, 3, 4])] })).toThrow(
+      /must lie inside the 16×16 image/,
+    );
     expect(() => validatePrompt(world, { instances: [inst([0, 0, 5, 4])] })).toThrow(
       /prompt\.instances\[0\]\.box must be 4×4 pixels \(the world's square size\), got 5×4/,
     );
@@ -85,7 +101,9 @@ describe('validatePrompt', () => {
       /prompt\.style must be one of 'plain', 'stripes', 'checker' or omitted, got "dots"/,
     );
     const four = [0, 4, 8, 12].map((x) => inst([x, 0, x + 4, 4]));
-    expect(() => validatePrompt(world, { instances: four })).toThrow(/prompt\.instances must hold 1 to 3 instances \(the world's maximum\), got 4/);
+    expect(() => validatePrompt(world, { instances: four })).toThrow(
+      /prompt\.instances must hold 1 to 3 instances \(the world's maximum\), got 4/,
+    );
     expect(() => validatePrompt(world, { instances: [] })).toThrow(/must hold 1 to 3 instances.*got 0/);
     expect(() => validatePrompt(world, { instances: [inst([0, 0, 4, 4]), inst([3, 3, 7, 7])] })).toThrow(
       /prompt\.instances\[0\]\.box and prompt\.instances\[1\]\.box must not overlap, got \[0, 0, 4, 4\] and \[3, 3, 7, 7\]/,
@@ -107,27 +125,37 @@ describe('boxIoU', () => {
     expect(boxIoU(b, [12, 12, 16, 16])).toBe(0);
   });
 
-  fcTest.prop([fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 })])(
-    'is symmetric, in [0, 1], and 1 only for equal boxes',
-    (x1, y1, x2, y2) => {
-      const a: Box = [x1, y1, x1 + 4, y1 + 4];
-      const c: Box = [x2, y2, x2 + 4, y2 + 4];
-      const v = boxIoU(a, c);
-      expect(v).toBe(boxIoU(c, a));
-      expect(v).toBeGreaterThanOrEqual(0);
-      expect(v).toBeLessThanOrEqual(1);
-      expect(v === 1).toBe(x1 === x2 && y1 === y2);
-    },
-  );
+  fcTest.prop([
+    fc.integer({ min: 0, max: 12 }),
+    fc.integer({ min: 0, max: 12 }),
+    fc.integer({ min: 0, max: 12 }),
+    fc.integer({ min: 0, max: 12 }),
+  ])('is symmetric, in [0, 1], and 1 only for equal boxes', (x1, y1, x2, y2) => {
+    const a: Box = [x1, y1, x1 + 4, y1 + 4];
+    const c: Box = [x2, y2, x2 + 4, y2 + 4];
+    const v = boxIoU(a, c);
+    expect(v).toBe(boxIoU(c, a));
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThanOrEqual(1);
+    expect(v === 1).toBe(x1 === x2 && y1 === y2);
+  });
 });
 
 describe('prompt labels', () => {
   it('writes and parses the short text form', () => {
-    const p = validatePrompt(world, { instances: [{ box: [2, 3, 6, 7], color: 'red' }, { box: [9, 9, 13, 13], color: 'blue' }], style: 'stripes' });
+    const p = validatePrompt(world, {
+      instances: [
+        { box: [2, 3, 6, 7], color: 'red' },
+        { box: [9, 9, 13, 13], color: 'blue' },
+      ],
+      style: 'stripes',
+    });
     expect(promptLabel(p)).toBe('red@(2,3) blue@(9,9) | stripes');
     expect(parsePromptLabel(world, 'red@(2,3) blue@(9,9) | stripes')).toEqual(p);
     expect(promptLabel({ instances: [{ box: [0, 0, 4, 4], color: 'white' }] })).toBe('white@(0,0)');
-    expect(() => parsePromptLabel(world, 'red(2,3)')).toThrow(/text instances must look like colour@\(x,y\), got "red\(2,3\)"/);
+    expect(() => parsePromptLabel(world, 'red(2,3)')).toThrow(
+      /text instances must look like colour@\(x,y\), got "red\(2,3\)"/,
+    );
     expect(() => parsePromptLabel(world, 'red@(14,3)')).toThrow(/text\.instances\[0\]\.box must lie inside/);
   });
 
@@ -178,15 +206,25 @@ describe('makePromptSet', () => {
   it('rejects bad options', () => {
     expect(() => makePromptSet(world, { seed: -1, count: 3 })).toThrow(/opts\.seed must be an integer in \[0, /);
     expect(() => makePromptSet(world, { seed: 0, count: 0 })).toThrow(/opts\.count must be an integer in \[1, /);
-    expect(() => makePromptSet(world, { seed: 0, count: 3, levels: [4] })).toThrow(/opts\.levels\[0\] must be an integer in \[1, 3\], got 4/);
+    expect(() => makePromptSet(world, { seed: 0, count: 3, levels: [4] })).toThrow(
+      /opts\.levels\[0\] must be an integer in \[1, 3\], got 4/,
+    );
     const tiny = makeWorld({ height: 4, width: 8, maxInstances: 3 });
-    expect(() => makePromptSet(tiny, { seed: 0, count: 1, levels: [3] })).toThrow(/could not place 3 non-overlapping 4×4 squares/);
+    expect(() => makePromptSet(tiny, { seed: 0, count: 1, levels: [3] })).toThrow(
+      /could not place 3 non-overlapping 4×4 squares/,
+    );
   });
 });
 
 describe('renderPrompt', () => {
   const prompt = (style?: string): ShapesPrompt =>
-    validatePrompt(world, { instances: [{ box: [2, 3, 6, 7], color: 'yellow' }, { box: [10, 8, 14, 12], color: 'blue' }], ...(style ? { style } : {}) });
+    validatePrompt(world, {
+      instances: [
+        { box: [2, 3, 6, 7], color: 'yellow' },
+        { box: [10, 8, 14, 12], color: 'blue' },
+      ],
+      ...(style ? { style } : {}),
+    });
 
   it('paints the squares over the background style', () => {
     const img = renderPrompt(world, prompt('plain'));

@@ -41,7 +41,12 @@ describe('mini-zoo folders', () => {
   it('every folder has the SD 1.x schedule, a 4×8×8 latent and text width 64', () => {
     for (const n of NAMES) {
       const f = folders[n];
-      expect(f.schedule).toMatchObject({ betaSchedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012, numTrainTimesteps: 1000 });
+      expect(f.schedule).toMatchObject({
+        betaSchedule: 'scaled_linear',
+        betaStart: 0.00085,
+        betaEnd: 0.012,
+        numTrainTimesteps: 1000,
+      });
       expect([f.unet.latentChannels, f.unet.latentHeight, f.unet.latentWidth]).toEqual([4, 8, 8]);
       expect(f.unet.textWidth).toBe(WIDTH);
       expect(f.unet.textLength).toBe(n === 'ipadapter-mini' ? 81 : 77);
@@ -52,14 +57,25 @@ describe('mini-zoo folders', () => {
 
   it('the families accept their folders and the declared roles are the contract', () => {
     expect(folders.base.manifest?.family).toBe('sd');
-    expect([...checkInteractFolder(folders['interactdiffusion-mini'])].sort()).toEqual(
-      ['action_embeddings', 'masks', 'object_boxes', 'object_embeddings', 'subject_boxes', 'subject_embeddings'],
-    );
+    expect([...checkInteractFolder(folders['interactdiffusion-mini'])].sort()).toEqual([
+      'action_embeddings',
+      'masks',
+      'object_boxes',
+      'object_embeddings',
+      'subject_boxes',
+      'subject_embeddings',
+    ]);
     const ib = folders['interactdiffusion-mini'].unet.roles.get('subject_boxes')!;
     expect(ib.shape.slice(1)).toEqual([INTERACT_MAX_OBJS, 4]);
     const m = checkMigcFolder(folders['migc-mini'], 3);
     expect(m.layout).toBe('two-graphs');
-    expect([...m.roles].sort()).toEqual(['guidance_mask', 'instance_boxes', 'instance_embeddings', 'instance_pooler', 'supplement_mask']);
+    expect([...m.roles].sort()).toEqual([
+      'guidance_mask',
+      'instance_boxes',
+      'instance_embeddings',
+      'instance_pooler',
+      'supplement_mask',
+    ]);
     expect([...checkIpAdapterFolder(folders['ipadapter-mini'])]).toEqual(['scale']);
   });
 
@@ -76,7 +92,8 @@ describe('mini-zoo folders', () => {
 
   it('each ONNX file is at most 4 MB and the zoo at most 16 MB', () => {
     const all = filesUnder(ZOO);
-    for (const f of all.filter((p) => p.endsWith('.onnx'))) expect(statSync(f).size, f).toBeLessThanOrEqual(4 * 2 ** 20);
+    for (const f of all.filter((p) => p.endsWith('.onnx')))
+      expect(statSync(f).size, f).toBeLessThanOrEqual(4 * 2 ** 20);
     expect(all.reduce((s, f) => s + statSync(f).size, 0)).toBeLessThanOrEqual(16 * 2 ** 20);
   });
 
@@ -135,12 +152,33 @@ describe('mini-zoo generation', () => {
       {
         folder: dir('interactdiffusion-mini'),
         kind: 'interactdiffusion',
-        conditions: { subjects: ['circle'], actions: ['linked to'], objects: ['square'], subjectBoxes: [boxes[0]], objectBoxes: [boxes[1]] },
+        conditions: {
+          subjects: ['circle'],
+          actions: ['linked to'],
+          objects: ['square'],
+          subjectBoxes: [boxes[0]],
+          objectBoxes: [boxes[1]],
+        },
       },
-      { folder: dir('migc-mini'), kind: 'migc', conditions: { phrases: ['red circle', 'blue square'], boxes, migcSteps: 1 } },
-      { folder: dir('ipadapter-mini'), kind: 'ipadapter', conditions: { image: join(dir('ipadapter-mini'), 'style.png'), scale: 1 } },
+      {
+        folder: dir('migc-mini'),
+        kind: 'migc',
+        conditions: { phrases: ['red circle', 'blue square'], boxes, migcSteps: 1 },
+      },
+      {
+        folder: dir('ipadapter-mini'),
+        kind: 'ipadapter',
+        conditions: { image: join(dir('ipadapter-mini'), 'style.png'), scale: 1 },
+      },
     ];
-    const r = await generateSd({ models, prompt: 'a red circle linked to a blue square', steps: 3, aggregateSteps: 2, weights: [0.5, 0.65], seed: 3 });
+    const r = await generateSd({
+      models,
+      prompt: 'a red circle linked to a blue square',
+      steps: 3,
+      aggregateSteps: 2,
+      weights: [0.5, 0.65],
+      seed: 3,
+    });
     expect(r.calls).toEqual([3, 2, 2]);
     expect(r.target.latents.every(Number.isFinite)).toBe(true);
     const img = r.target.images[0];

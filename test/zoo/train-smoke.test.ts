@@ -13,10 +13,18 @@ import { projectRoot } from '../helpers/data.ts';
 const PY = '/usr/bin/python3';
 const probe = spawnSync(PY, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
 const hasTorch = probe.status === 0;
-if (!hasTorch) console.log(`train-smoke: skipped (${PY} cannot import torch and onnx: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`);
+if (!hasTorch)
+  console.log(
+    `train-smoke: skipped (${PY} cannot import torch and onnx: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`,
+  );
 
 const run = (file: string, args: string[]) =>
-  execFileSync(file, args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  execFileSync(file, args, {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
 
 describe.skipIf(!hasTorch)('mini-zoo training smoke', () => {
   it('trains every stage for 2 steps, exports folders whose ONNX graphs match torch', () => {
@@ -29,13 +37,42 @@ describe.skipIf(!hasTorch)('mini-zoo training smoke', () => {
       run(PY, ['train/train.py', 'vae', '--out', join(runs, 'vae'), ...common]);
       run(PY, ['train/train.py', 'base', '--out', join(runs, 'base'), '--vae', join(runs, 'vae'), ...common]);
       for (const stage of ['interact', 'migc', 'ipadapter']) {
-        run(PY, ['train/train.py', stage, '--out', join(runs, stage), '--vae', join(runs, 'vae'), '--base', join(runs, 'base'), ...common]);
+        run(PY, [
+          'train/train.py',
+          stage,
+          '--out',
+          join(runs, stage),
+          '--vae',
+          join(runs, 'vae'),
+          '--base',
+          join(runs, 'base'),
+          ...common,
+        ]);
       }
-      const log = readFileSync(join(runs, 'base', 'log.csv'), 'utf8').trim().split('\n');
+      const log = readFileSync(join(runs, 'base', 'log.csv'), 'utf8')
+        .trim()
+        .split('\n');
       expect(log[0]).toBe('step,loss,seconds');
-      expect(log.slice(1).map((l) => Number(l.split(',')[1])).every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+      expect(
+        log
+          .slice(1)
+          .map((l) => Number(l.split(',')[1]))
+          .every((v) => Number.isFinite(v) && v > 0),
+      ).toBe(true);
       const check = join(root, 'check');
-      run(PY, ['train/export.py', '--runs', runs, '--out', join(root, 'zoo'), '--tokenizer', 'models/mini-zoo/tokenizer', '--data', data, '--check-dir', check]);
+      run(PY, [
+        'train/export.py',
+        '--runs',
+        runs,
+        '--out',
+        join(root, 'zoo'),
+        '--tokenizer',
+        'models/mini-zoo/tokenizer',
+        '--data',
+        data,
+        '--check-dir',
+        check,
+      ]);
       const out = run('npx', ['tsx', 'train/check-onnx.ts', check]);
       expect(out).toContain('all checks passed');
       // 4 folders: text encoder, VAE, UNet each (+ migc plain, + ip encoder and projection)

@@ -29,7 +29,7 @@ export function normalize(path: string): string {
 }
 
 function addParents(path: string): void {
-  for (let p = path; p !== '/'; ) {
+  for (let p = path; p !== '/';) {
     p = p.slice(0, p.lastIndexOf('/')) || '/';
     dirs.add(p);
   }
@@ -53,7 +53,11 @@ export function putFile(path: string, bytes: Uint8Array): void {
 
 /** Node's error for a missing path (code ENOENT), as node:fs words it. */
 export function notFound(syscall: string, path: string): Error {
-  return Object.assign(new Error(`ENOENT: no such file or directory, ${syscall} '${path}'`), { code: 'ENOENT', syscall, path });
+  return Object.assign(new Error(`ENOENT: no such file or directory, ${syscall} '${path}'`), {
+    code: 'ENOENT',
+    syscall,
+    path,
+  });
 }
 
 export type Entry = { kind: 'file'; size: number } | { kind: 'dir' };

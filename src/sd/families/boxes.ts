@@ -13,7 +13,8 @@ export function boxProblem(box: unknown): string | null {
   if (!Array.isArray(box) || box.length !== 4) return `must be [x0, y0, x1, y1], got ${describe(box)}`;
   for (let k = 0; k < 4; k++) {
     const v = box[k];
-    if (typeof v !== 'number' || !Number.isFinite(v)) return `must hold 4 finite numbers, got ${describe(v)} at index ${k}`;
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      return `must hold 4 finite numbers, got ${describe(v)} at index ${k}`;
     if (v < 0 || v > 1) return `must lie in [0, 1] (normalized xyxy), got ${JSON.stringify(box)}`;
   }
   if (!(box[0] < box[2])) return `must have x0 < x1 (normalized xyxy), got ${JSON.stringify(box)}`;
@@ -33,7 +34,8 @@ export function checkBox(name: string, box: unknown): Box {
 
 /** Check an array of boxes; errors name `name[i]`. */
 export function checkBoxes(name: string, boxes: unknown): Box[] {
-  if (!Array.isArray(boxes)) throw new TypeError(`${name} must be an array of [x0, y0, x1, y1] boxes, got ${describe(boxes)}`);
+  if (!Array.isArray(boxes))
+    throw new TypeError(`${name} must be an array of [x0, y0, x1, y1] boxes, got ${describe(boxes)}`);
   return boxes.map((b, i) => checkBox(`${name}[${i}]`, b));
 }
 

@@ -34,7 +34,10 @@ export function bicubicKernel(x: number): number {
  * Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for one axis: per output index its
  * first source index, tap count and fixed-point weights.
  */
-export function bicubicCoefficients(inSize: number, outSize: number): { bounds: Int32Array; ksize: number; weights: Int32Array; real: Float64Array } {
+export function bicubicCoefficients(
+  inSize: number,
+  outSize: number,
+): { bounds: Int32Array; ksize: number; weights: Int32Array; real: Float64Array } {
   checkInt('inSize', inSize, 1, 1 << 16);
   checkInt('outSize', outSize, 1, 1 << 16);
   const scale = inSize / outSize;
@@ -80,15 +83,25 @@ function clip8(v: number): number {
  * Resize an 8-bit image with `channels` interleaved channels as Pillow's
  * `Image.resize((outW, outH), Image.BICUBIC)` (no reducing gap). Returns a new buffer.
  */
-export function resizeBicubicPIL(src: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number, outW: number, outH: number): Uint8Array {
+export function resizeBicubicPIL(
+  src: Uint8Array | Uint8ClampedArray,
+  width: number,
+  height: number,
+  channels: number,
+  outW: number,
+  outH: number,
+): Uint8Array {
   checkInt('width', width, 1, 1 << 16);
   checkInt('height', height, 1, 1 << 16);
   checkInt('channels', channels, 1, 4);
   checkInt('outW', outW, 1, 1 << 16);
   checkInt('outH', outH, 1, 1 << 16);
-  if (!(src instanceof Uint8Array || src instanceof Uint8ClampedArray)) throw new TypeError(`src must be a Uint8Array, got ${describe(src)}`);
+  if (!(src instanceof Uint8Array || src instanceof Uint8ClampedArray))
+    throw new TypeError(`src must be a Uint8Array, got ${describe(src)}`);
   if (src.length !== width * height * channels) {
-    throw new RangeError(`src must have length width·height·channels = ${width * height * channels}, got ${src.length}`);
+    throw new RangeError(
+      `src must have length width·height·channels = ${width * height * channels}, got ${src.length}`,
+    );
   }
   const half = 2 ** (PRECISION_BITS - 1);
   let cur: Uint8Array = Uint8Array.from(src);
@@ -169,7 +182,10 @@ export function clipImagePreprocess(
   const { width, height } = image;
   checkInt('image.width', width, 1, 1 << 16);
   checkInt('image.height', height, 1, 1 << 16);
-  if (image.data.length !== width * height * 4) throw new RangeError(`image.data must have length width·height·4 = ${width * height * 4}, got ${image.data.length}`);
+  if (image.data.length !== width * height * 4)
+    throw new RangeError(
+      `image.data must have length width·height·4 = ${width * height * 4}, got ${image.data.length}`,
+    );
   const size = checkInt('opts.size', opts.size ?? CLIP_IMAGE_SIZE, 1, 1 << 16);
   const crop = checkInt('opts.crop', opts.crop ?? CLIP_IMAGE_SIZE, 1, size);
   const mean = opts.mean ?? CLIP_IMAGE_MEAN;

@@ -26,20 +26,26 @@ export interface StandaloneContextOptions {
 
 export type StandaloneContext = FamilyContext & { readonly timesteps?: readonly number[] };
 
-export async function standaloneContext(folder: ModelFolder, opts: StandaloneContextOptions = {}): Promise<StandaloneContext> {
+export async function standaloneContext(
+  folder: ModelFolder,
+  opts: StandaloneContextOptions = {},
+): Promise<StandaloneContext> {
   if (!folder.textEncoder) throw new RangeError(`model folder ${folder.dir} was loaded without its text encoder`);
   if (!opts.tokenizer && !folder.tokenizer) throw new RangeError(`model folder ${folder.dir} has no tokenizer/ files`);
   const tokenizer = opts.tokenizer ?? (await loadClipTokenizer(folder.tokenizer!.dir));
   const textEncoder = folder.textEncoder;
   const h = folder.unet.latentHeight ?? opts.latentSize?.[0];
   const w = folder.unet.latentWidth ?? opts.latentSize?.[1];
-  if (h === undefined || w === undefined) throw new RangeError(`${folder.unet.file} declares a symbolic latent height/width; pass latentSize`);
+  if (h === undefined || w === undefined)
+    throw new RangeError(`${folder.unet.file} declares a symbolic latent height/width; pass latentSize`);
   const length = 77;
   return {
     folder,
     tokenizer,
     async encodeText(texts: readonly string[]) {
-      const ids = texts.flatMap((t) => tokenizer.encode(t, { padding: 'max_length', truncation: true, maxLength: length }));
+      const ids = texts.flatMap((t) =>
+        tokenizer.encode(t, { padding: 'max_length', truncation: true, maxLength: length }),
+      );
       const e = await encodeTokenIds(textEncoder, ids, texts.length);
       return { hidden: e.hidden, pooled: e.pooled, rows: texts.length, length: e.sequence, width: e.width };
     },

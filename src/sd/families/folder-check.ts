@@ -15,7 +15,11 @@ export function checkManifestFamily(folder: ModelFolder, kind: string): void {
   if (declared !== kind) {
     throw new RangeError(
       `model kind '${kind}' needs a folder whose amdm.json declares "family": "${kind}", but ${folder.dir} ` +
-        (folder.manifest === null ? 'has no amdm.json' : declared === undefined ? 'declares no family' : `declares "family": "${declared}"`) +
+        (folder.manifest === null
+          ? 'has no amdm.json'
+          : declared === undefined
+            ? 'declares no family'
+            : `declares "family": "${declared}"`) +
         ` (see docs/models.md for the ${kind} export contract)`,
     );
   }
@@ -25,7 +29,12 @@ export function checkManifestFamily(folder: ModelFolder, kind: string): void {
  * Throw unless `unet` has every role in `required`, and no extra role outside
  * `required ∪ optional`. Returns the roles present.
  */
-export function checkRoles(unet: UnetModel, kind: string, required: readonly string[], optional: readonly string[] = []): Set<string> {
+export function checkRoles(
+  unet: UnetModel,
+  kind: string,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): Set<string> {
   const have = new Set([...unet.roles.keys()].filter((r) => !(REQUIRED_ROLES as readonly string[]).includes(r)));
   const missing = required.filter((r) => !have.has(r));
   const unknown = [...have].filter((r) => !required.includes(r) && !optional.includes(r));
@@ -44,7 +53,9 @@ export function checkRoles(unet: UnetModel, kind: string, required: readonly str
 export function checkDim(file: string, info: TensorInfo, k: number, want: number, what: string): void {
   const d = info.shape[k];
   if (typeof d === 'number' && d >= 0 && d !== want) {
-    throw new RangeError(`${file}: input '${info.name}' is ${describeInfo(info)}, but ${what} needs dim ${k} = ${want}`);
+    throw new RangeError(
+      `${file}: input '${info.name}' is ${describeInfo(info)}, but ${what} needs dim ${k} = ${want}`,
+    );
   }
 }
 
@@ -54,7 +65,10 @@ export function checkDim(file: string, info: TensorInfo, k: number, want: number
  * sources M§3.2); otherwise through the pipeline's 77-token encoder. Both give the same pooled
  * vectors: CLIP pools at the first EOS and attention is causal, so padding after it is unseen.
  */
-export async function encodePooled(ctx: FamilyContext, texts: readonly string[]): Promise<{ pooled: Float32Array; width: number }> {
+export async function encodePooled(
+  ctx: FamilyContext,
+  texts: readonly string[],
+): Promise<{ pooled: Float32Array; width: number }> {
   const textEncoder = ctx.folder.textEncoder;
   if (textEncoder !== null && textEncoder.pooled !== null) {
     const { ids } = (ctx.tokenizer as ClipTokenizer).encodeBatch(texts, { padding: 'longest' });
@@ -62,6 +76,9 @@ export async function encodePooled(ctx: FamilyContext, texts: readonly string[])
     return { pooled: e.pooled!, width: e.width };
   }
   const e = await ctx.encodeText(texts);
-  if (e.pooled === null) throw new RangeError(`the text encoder of ${ctx.folder.dir} has no pooler_output output; it is needed for phrase embeddings`);
+  if (e.pooled === null)
+    throw new RangeError(
+      `the text encoder of ${ctx.folder.dir} has no pooler_output output; it is needed for phrase embeddings`,
+    );
   return { pooled: e.pooled, width: e.width };
 }

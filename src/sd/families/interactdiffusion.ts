@@ -29,7 +29,14 @@ import { checkDim, checkManifestFamily, checkRoles, encodePooled } from './folde
 /** `max_objs` of the official pipeline: the slot count of every grounding input. */
 export const INTERACT_MAX_OBJS = 30;
 
-export const INTERACT_ROLES = ['subject_boxes', 'object_boxes', 'masks', 'subject_embeddings', 'object_embeddings', 'action_embeddings'] as const;
+export const INTERACT_ROLES = [
+  'subject_boxes',
+  'object_boxes',
+  'masks',
+  'subject_embeddings',
+  'object_embeddings',
+  'action_embeddings',
+] as const;
 export const INTERACT_OPTIONAL_ROLES = ['action_boxes'] as const;
 
 /** n interaction triplets ⟨subject, action, object⟩ with one box for subject and object each. */
@@ -43,21 +50,31 @@ export interface InteractTriplets {
 
 /** Validate triplets: equal counts n of phrases and boxes, 1 ≤ n ≤ 30, valid boxes. Returns n. */
 export function checkInteractTriplets(t: InteractTriplets, maxObjs = INTERACT_MAX_OBJS): number {
-  if (t === null || typeof t !== 'object') throw new TypeError('triplets must be an object { subjects, objects, actions, subjectBoxes, objectBoxes }');
+  if (t === null || typeof t !== 'object')
+    throw new TypeError('triplets must be an object { subjects, objects, actions, subjectBoxes, objectBoxes }');
   const subjects = checkPhrases('subjects', t.subjects);
   checkPhrases('objects', t.objects);
   checkPhrases('actions', t.actions);
   checkBoxes('subjectBoxes', t.subjectBoxes);
   checkBoxes('objectBoxes', t.objectBoxes);
   const n = subjects.length;
-  const counts = { subjects: n, objects: t.objects.length, actions: t.actions.length, subjectBoxes: t.subjectBoxes.length, objectBoxes: t.objectBoxes.length };
+  const counts = {
+    subjects: n,
+    objects: t.objects.length,
+    actions: t.actions.length,
+    subjectBoxes: t.subjectBoxes.length,
+    objectBoxes: t.objectBoxes.length,
+  };
   if (Object.values(counts).some((c) => c !== n)) {
     throw new RangeError(
       `subjects, objects, actions, subjectBoxes and objectBoxes must have the same length (one per interaction triplet), got ` +
-        Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', '),
+        Object.entries(counts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
     );
   }
-  if (n < 1 || n > maxObjs) throw new RangeError(`the number of interaction triplets must be in [1, ${maxObjs}] (max_objs), got ${n}`);
+  if (n < 1 || n > maxObjs)
+    throw new RangeError(`the number of interaction triplets must be in [1, ${maxObjs}] (max_objs), got ${n}`);
   return n;
 }
 
@@ -89,7 +106,12 @@ export interface InteractInputs {
  * Lay out one sample's grounding inputs (sources M§3.2). `pooled` holds the pooler_output
  * of `interactPhraseList(t)`: [3n, width].
  */
-export function buildInteractInputs(t: InteractTriplets, pooled: Float32Array, width: number, slots = INTERACT_MAX_OBJS): InteractInputs {
+export function buildInteractInputs(
+  t: InteractTriplets,
+  pooled: Float32Array,
+  width: number,
+  slots = INTERACT_MAX_OBJS,
+): InteractInputs {
   checkInt('width', width, 1);
   checkInt('slots', slots, 1, 4096);
   const n = checkInteractTriplets(t, slots);
@@ -110,15 +132,32 @@ export function buildInteractInputs(t: InteractTriplets, pooled: Float32Array, w
     objectEmbeddings.set(pooled.subarray((n + i) * width, (n + i + 1) * width), i * width);
     actionEmbeddings.set(pooled.subarray((2 * n + i) * width, (2 * n + i + 1) * width), i * width);
   }
-  return { n, slots, width, subjectBoxes, objectBoxes, actionBoxes, masks, uncondMasks: new Float32Array(slots), subjectEmbeddings, objectEmbeddings, actionEmbeddings };
+  return {
+    n,
+    slots,
+    width,
+    subjectBoxes,
+    objectBoxes,
+    actionBoxes,
+    masks,
+    uncondMasks: new Float32Array(slots),
+    subjectEmbeddings,
+    objectEmbeddings,
+    actionEmbeddings,
+  };
 }
 
 /**
  * The UNet extras of each role present in `roles`: the conditional rows as built, the
  * unconditional rows identical except for all-zero masks (omitted when `cfg` is false).
  */
-export function interactExtras(inputs: InteractInputs, roles: ReadonlySet<string>, cfg: boolean): Record<string, ConditionInput> {
-  const row = (cond: Float32Array, uncond: Float32Array, rowDims: number[]): ConditionInput => (cfg ? { cond, uncond, rowDims } : { cond, rowDims });
+export function interactExtras(
+  inputs: InteractInputs,
+  roles: ReadonlySet<string>,
+  cfg: boolean,
+): Record<string, ConditionInput> {
+  const row = (cond: Float32Array, uncond: Float32Array, rowDims: number[]): ConditionInput =>
+    cfg ? { cond, uncond, rowDims } : { cond, rowDims };
   const S = inputs.slots;
   const all: Record<string, ConditionInput> = {
     subject_boxes: row(inputs.subjectBoxes, inputs.subjectBoxes, [S, 4]),
@@ -156,7 +195,11 @@ export const interactConditionSchema = z
     const n = c.subjects.length;
     for (const k of ['objects', 'actions', 'subjectBoxes', 'objectBoxes'] as const) {
       if (c[k].length !== n) {
-        ctx.addIssue({ code: 'custom', path: [k], message: `has ${c[k].length} entries but subjects has ${n}: one per interaction triplet` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `has ${c[k].length} entries but subjects has ${n}: one per interaction triplet`,
+        });
       }
     }
   }) as unknown as ZodType<InteractConditions>;
@@ -169,7 +212,10 @@ export function checkInteractFolder(folder: ModelFolder): Set<string> {
   for (const r of roles) {
     const info = unet.roles.get(r)!;
     const rank = r === 'masks' ? 2 : 3;
-    if (info.shape.length !== rank) throw new RangeError(`${unet.file}: input '${info.name}' (role ${r}) must have rank ${rank}, got [${info.shape.join(', ')}]`);
+    if (info.shape.length !== rank)
+      throw new RangeError(
+        `${unet.file}: input '${info.name}' (role ${r}) must have rank ${rank}, got [${info.shape.join(', ')}]`,
+      );
     checkDim(unet.file, info, 1, INTERACT_MAX_OBJS, `role ${r} (max_objs slots)`);
     if (r.endsWith('_boxes')) checkDim(unet.file, info, 2, 4, `role ${r} (xyxy)`);
     if (r.endsWith('_embeddings')) checkDim(unet.file, info, 2, unet.textWidth, `role ${r} (text width)`);

@@ -21,7 +21,14 @@ import { z, type ZodType } from 'zod';
 import { checkFloat32, checkInt } from '../../core/validate.ts';
 import { decodePNG } from '../../image/png.ts';
 import type { ModelFolder } from '../../onnx/model-folder.ts';
-import { describeInfo, makeTensor, openSession, outputFloat32, type OnnxSession, type SessionOptions } from '../../onnx/session.ts';
+import {
+  describeInfo,
+  makeTensor,
+  openSession,
+  outputFloat32,
+  type OnnxSession,
+  type SessionOptions,
+} from '../../onnx/session.ts';
 import { createUnetDenoiser } from '../../onnx/unet-denoiser.ts';
 import { encodePromptPair, registerFamily, type FamilyContext, type ModelFamily } from '../family.ts';
 import { CLIP_IMAGE_SIZE, clipImagePreprocess } from './clip-image.ts';
@@ -41,7 +48,10 @@ export interface IpAdapterEncoders {
 }
 
 /** Open image_encoder/model.onnx and image_proj/model.onnx of an IP-Adapter folder. */
-export async function openIpAdapterEncoders(dir: string, session: Pick<SessionOptions, 'device' | 'backend'> = {}): Promise<IpAdapterEncoders> {
+export async function openIpAdapterEncoders(
+  dir: string,
+  session: Pick<SessionOptions, 'device' | 'backend'> = {},
+): Promise<IpAdapterEncoders> {
   const open = async (rel: string) => {
     const p = join(dir, rel);
     if (!existsSync(p)) throw new Error(`IP-Adapter folder ${dir} is missing ${rel}`);
@@ -59,7 +69,10 @@ export async function openIpAdapterEncoders(dir: string, session: Pick<SessionOp
   encoder.output('image_embeds');
   proj.input('image_embeds');
   proj.output('ip_tokens');
-  if (pv.shape.length !== 4) throw new RangeError(`${IP_IMAGE_ENCODER_FILE}: pixel_values is ${describeInfo(pv)}; expected [batch, 3, size, size]`);
+  if (pv.shape.length !== 4)
+    throw new RangeError(
+      `${IP_IMAGE_ENCODER_FILE}: pixel_values is ${describeInfo(pv)}; expected [batch, 3, size, size]`,
+    );
   const side = pv.shape[2];
   const imageSize = typeof side === 'number' && side > 0 ? side : CLIP_IMAGE_SIZE;
   return {
@@ -76,11 +89,17 @@ export async function openIpAdapterEncoders(dir: string, session: Pick<SessionOp
  * Image tokens of one preprocessed image (`pixel_values` [3, S, S]) and the unconditional tokens
  * (projection of zero embeddings): each [T, D] flattened.
  */
-export async function ipImageTokens(enc: IpAdapterEncoders, pixelValues: Float32Array): Promise<{ tokens: Float32Array; uncondTokens: Float32Array; count: number; width: number }> {
+export async function ipImageTokens(
+  enc: IpAdapterEncoders,
+  pixelValues: Float32Array,
+): Promise<{ tokens: Float32Array; uncondTokens: Float32Array; count: number; width: number }> {
   const S = enc.imageSize;
   checkFloat32('pixelValues', pixelValues, 3 * S * S);
   const pv = enc.encoder.input('pixel_values');
-  const embeds = outputFloat32(await enc.encoder.run({ [pv.name]: makeTensor(pv, pixelValues, [1, 3, S, S]) }), 'image_embeds');
+  const embeds = outputFloat32(
+    await enc.encoder.run({ [pv.name]: makeTensor(pv, pixelValues, [1, 3, S, S]) }),
+    'image_embeds',
+  );
   const ie = enc.proj.input('image_embeds');
   const project = async (v: Float32Array) => {
     const r = await enc.proj.run({ [ie.name]: makeTensor(ie, v, [1, v.length]) });
@@ -88,7 +107,10 @@ export async function ipImageTokens(enc: IpAdapterEncoders, pixelValues: Float32
   };
   const cond = await project(embeds);
   const uncond = await project(new Float32Array(embeds.length));
-  if (cond.dims.length !== 3) throw new RangeError(`${IP_IMAGE_PROJ_FILE}: ip_tokens has dims [${cond.dims.join(', ')}]; expected [1, tokens, width]`);
+  if (cond.dims.length !== 3)
+    throw new RangeError(
+      `${IP_IMAGE_PROJ_FILE}: ip_tokens has dims [${cond.dims.join(', ')}]; expected [1, tokens, width]`,
+    );
   return { tokens: cond.data, uncondTokens: uncond.data, count: cond.dims[1], width: cond.dims[2] };
 }
 
@@ -121,7 +143,8 @@ export const ipAdapterConditionSchema = z.strictObject({
 /** Throw unless `image` names an existing file. */
 export function checkStyleImage(image: string): string {
   const p = resolve(image);
-  if (!existsSync(p) || !statSync(p).isFile()) throw new RangeError(`conditions.image: the style image ${p} does not exist or is not a file`);
+  if (!existsSync(p) || !statSync(p).isFile())
+    throw new RangeError(`conditions.image: the style image ${p} does not exist or is not a file`);
   return p;
 }
 
@@ -134,10 +157,14 @@ export function checkIpAdapterFolder(folder: ModelFolder, c?: IpAdapterCondition
   }
   const L = folder.unet.textLength;
   if (L !== null && L <= 77) {
-    throw new RangeError(`${folder.unet.file}: text input '${folder.unet.text.name}' is ${describeInfo(folder.unet.text)}; an IP-Adapter UNet takes 77 text tokens plus the image tokens`);
+    throw new RangeError(
+      `${folder.unet.file}: text input '${folder.unet.text.name}' is ${describeInfo(folder.unet.text)}; an IP-Adapter UNet takes 77 text tokens plus the image tokens`,
+    );
   }
   if (c?.scale !== undefined && c.scale !== IP_DEFAULT_SCALE && !roles.has('scale')) {
-    throw new RangeError(`conditions.scale: ${folder.unet.file} has no input with role 'scale' (the scale is baked into the export), so scale ${c.scale} cannot be applied`);
+    throw new RangeError(
+      `conditions.scale: ${folder.unet.file} has no input with role 'scale' (the scale is baked into the export), so scale ${c.scale} cannot be applied`,
+    );
   }
   return roles;
 }
@@ -153,7 +180,10 @@ export const ipAdapterFamily: ModelFamily<IpAdapterConditions> = Object.freeze({
   async createDenoiser(ctx: FamilyContext, prompt: string, c: IpAdapterConditions) {
     const roles = checkIpAdapterFolder(ctx.folder, c);
     const image = await decodePNG(new Uint8Array(await readFile(checkStyleImage(c.image))));
-    const enc = await openIpAdapterEncoders(ctx.folder.dir, { device: ctx.folder.unet.session.device, backend: ctx.folder.unet.session.backend });
+    const enc = await openIpAdapterEncoders(ctx.folder.dir, {
+      device: ctx.folder.unet.session.device,
+      backend: ctx.folder.unet.session.backend,
+    });
     let tok;
     try {
       tok = await ipImageTokens(enc, clipImagePreprocess(image, { size: enc.imageSize, crop: enc.imageSize }));
@@ -168,12 +198,17 @@ export const ipAdapterFamily: ModelFamily<IpAdapterConditions> = Object.freeze({
     const first77 = (v: Float32Array) => (v.length > 77 * unet.textWidth ? v.slice(0, 77 * unet.textWidth) : v);
     const cond = first77(pair.cond);
     const uncond = pair.uncond && first77(pair.uncond);
-    if (tok.width !== unet.textWidth) throw new RangeError(`${IP_IMAGE_PROJ_FILE} gives tokens of width ${tok.width} but ${unet.file} takes text width ${unet.textWidth}`);
+    if (tok.width !== unet.textWidth)
+      throw new RangeError(
+        `${IP_IMAGE_PROJ_FILE} gives tokens of width ${tok.width} but ${unet.file} takes text width ${unet.textWidth}`,
+      );
     const textCond = concatTokens(cond, tok.tokens, tok.width);
     const textUncond = uncond ? concatTokens(uncond, tok.uncondTokens, tok.width) : undefined;
     const length = textCond.length / tok.width;
     if (unet.textLength !== null && unet.textLength !== length) {
-      throw new RangeError(`${unet.file} takes ${unet.textLength} text tokens but 77-token text + ${tok.count} image tokens make ${length}`);
+      throw new RangeError(
+        `${unet.file} takes ${unet.textLength} text tokens but 77-token text + ${tok.count} image tokens make ${length}`,
+      );
     }
     return createUnetDenoiser({
       unet,

@@ -52,8 +52,14 @@ export const MIGC_PLAIN_GRAPH = 'plain';
 export function checkMigcInstances(phrases: unknown, boxes: unknown): number {
   const p = checkPhrases('phrases', phrases);
   const b = checkBoxes('boxes', boxes);
-  if (p.length !== b.length) throw new RangeError(`phrases and boxes must have the same length (one box per instance), got phrases ${p.length}, boxes ${b.length}`);
-  if (p.length < 1 || p.length > MIGC_MAX_INSTANCES) throw new RangeError(`the number of instances must be in [1, ${MIGC_MAX_INSTANCES}] (MIGC's SAC limit), got ${p.length}`);
+  if (p.length !== b.length)
+    throw new RangeError(
+      `phrases and boxes must have the same length (one box per instance), got phrases ${p.length}, boxes ${b.length}`,
+    );
+  if (p.length < 1 || p.length > MIGC_MAX_INSTANCES)
+    throw new RangeError(
+      `the number of instances must be in [1, ${MIGC_MAX_INSTANCES}] (MIGC's SAC limit), got ${p.length}`,
+    );
   return p.length;
 }
 
@@ -68,7 +74,14 @@ export function migcPromptList(caption: string, phrases: readonly string[]): str
  * `F.interpolate(mode='bilinear', align_corners=False)` without antialias: output pixel d reads
  * source coordinate max(0, (in/out)·(d + ½) − ½) and interpolates its two neighbours.
  */
-export function resizeBilinear(src: Float32Array, channels: number, inH: number, inW: number, outH: number, outW: number): Float32Array {
+export function resizeBilinear(
+  src: Float32Array,
+  channels: number,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+): Float32Array {
   for (const [k, v] of Object.entries({ channels, inH, inW, outH, outW })) checkInt(k, v, 1, 1 << 16);
   checkFloat32('src', src, channels * inH * inW);
   const axis = (inSize: number, outSize: number) => {
@@ -227,7 +240,11 @@ export function buildMigcInputs(opts: {
 }
 
 /** The MIGC graph's constant inputs for the roles it has. */
-export function migcExtras(inputs: MigcInputs, roles: ReadonlySet<string>, latentSize: readonly [number, number]): Record<string, ConstantInput> {
+export function migcExtras(
+  inputs: MigcInputs,
+  roles: ReadonlySet<string>,
+  latentSize: readonly [number, number],
+): Record<string, ConstantInput> {
   const { n, length: L, width: D } = inputs;
   const [h, w] = latentSize;
   const all: Record<string, ConstantInput> = {
@@ -312,17 +329,26 @@ export const migcConditionSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.boxes.length !== c.phrases.length) {
-      ctx.addIssue({ code: 'custom', path: ['boxes'], message: `has ${c.boxes.length} boxes but phrases has ${c.phrases.length}: one box per instance` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['boxes'],
+        message: `has ${c.boxes.length} boxes but phrases has ${c.phrases.length}: one box per instance`,
+      });
     }
   }) as unknown as ZodType<MigcConditions>;
 
 /** Check the folder for kind 'migc'; returns the MIGC graph's roles and how steps switch. */
-export function checkMigcFolder(folder: ModelFolder, n?: number): { roles: Set<string>; layout: 'switch' | 'two-graphs' } {
+export function checkMigcFolder(
+  folder: ModelFolder,
+  n?: number,
+): { roles: Set<string>; layout: 'switch' | 'two-graphs' } {
   checkManifestFamily(folder, 'migc');
   const unet = folder.unet;
   const roles = checkRoles(unet, 'migc', MIGC_ROLES, MIGC_OPTIONAL_ROLES);
   if (!roles.has('instance_pooler') && !roles.has('prompt_pooler')) {
-    throw new RangeError(`${unet.file}: kind 'migc' needs an input with role instance_pooler [n, 1, D] or prompt_pooler [n+1, 1, D]`);
+    throw new RangeError(
+      `${unet.file}: kind 'migc' needs an input with role instance_pooler [n, 1, D] or prompt_pooler [n+1, 1, D]`,
+    );
   }
   const hasPlain = folder.manifest?.graphs?.[MIGC_PLAIN_GRAPH] !== undefined;
   if (roles.has('switch') === hasPlain) {
@@ -342,10 +368,14 @@ export function checkMigcFolder(folder: ModelFolder, n?: number): { roles: Set<s
     };
     for (const [r, [k, want]] of Object.entries(dims)) {
       const info = unet.roles.get(r);
-      if (info) checkDim(unet.file, info, k, want, `${n} instances (this graph was exported for a fixed instance count)`);
+      if (info)
+        checkDim(unet.file, info, k, want, `${n} instances (this graph was exported for a fixed instance count)`);
     }
     const perm = unet.roles.get('sac_perm');
-    if (perm && perm.type !== 'int64' && perm.type !== 'int32') throw new TypeError(`${unet.file}: input '${perm.name}' (role sac_perm) must be int64 or int32, got ${perm.type}`);
+    if (perm && perm.type !== 'int64' && perm.type !== 'int32')
+      throw new TypeError(
+        `${unet.file}: input '${perm.name}' (role sac_perm) must be int64 or int32, got ${perm.type}`,
+      );
   }
   return { roles, layout: hasPlain ? 'two-graphs' : 'switch' };
 }
@@ -361,12 +391,30 @@ export const migcFamily: ModelFamily<MigcConditions> = Object.freeze({
   async createDenoiser(ctx: FamilyContext, prompt: string, c: MigcConditions) {
     const n = checkMigcInstances(c.phrases, c.boxes);
     const { roles, layout } = checkMigcFolder(ctx.folder, n);
-    if (ctx.batch !== 1) throw new RangeError(`kind 'migc' supports batch 1 only (MIGC's processor uses rows 0 and 1), got batch ${ctx.batch}`);
-    if (ctx.guidance === 1) throw new RangeError("kind 'migc' needs classifier-free guidance (guidance != 1): MIGC's processor expects [uncond, cond] rows");
+    if (ctx.batch !== 1)
+      throw new RangeError(
+        `kind 'migc' supports batch 1 only (MIGC's processor uses rows 0 and 1), got batch ${ctx.batch}`,
+      );
+    if (ctx.guidance === 1)
+      throw new RangeError(
+        "kind 'migc' needs classifier-free guidance (guidance != 1): MIGC's processor expects [uncond, cond] rows",
+      );
     const migcSteps = checkInt('conditions.migcSteps', c.migcSteps ?? MIGC_DEFAULT_STEPS, -1);
     const e = await ctx.encodeText([ctx.negativePrompt, ...migcPromptList(c.caption ?? prompt, c.phrases)]);
-    if (e.pooled === null) throw new RangeError(`the text encoder of ${ctx.folder.dir} has no pooler_output output; MIGC needs the phrase poolers`);
-    const inputs = buildMigcInputs({ phrases: c.phrases, boxes: c.boxes, hidden: e.hidden, pooled: e.pooled, length: e.length, width: e.width, latentSize: ctx.latentSize, seed: ctx.seed });
+    if (e.pooled === null)
+      throw new RangeError(
+        `the text encoder of ${ctx.folder.dir} has no pooler_output output; MIGC needs the phrase poolers`,
+      );
+    const inputs = buildMigcInputs({
+      phrases: c.phrases,
+      boxes: c.boxes,
+      hidden: e.hidden,
+      pooled: e.pooled,
+      length: e.length,
+      width: e.width,
+      latentSize: ctx.latentSize,
+      seed: ctx.seed,
+    });
     const unet = ctx.folder.unet;
     const make = (u: UnetModel, extras: Record<string, ConstantInput>, suffix: string): UnetDenoiser =>
       createUnetDenoiser({

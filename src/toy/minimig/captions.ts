@@ -12,7 +12,17 @@
  * - nostyle: no style words (IP-Adapter-mini, whose style comes from the reference image).
  */
 import { checkOneOf } from '../../core/validate.ts';
-import { ACTIONS, COLOURS, SHAPES, TEXTURE_WORDS, TINTS, validateScene, type Instance, type Scene, type Style } from './world.ts';
+import {
+  ACTIONS,
+  COLOURS,
+  SHAPES,
+  TEXTURE_WORDS,
+  TINTS,
+  validateScene,
+  type Instance,
+  type Scene,
+  type Style,
+} from './world.ts';
 
 export const CAPTION_VARIANTS = Object.freeze(['full', 'nocolour', 'noaction', 'nostyle'] as const);
 export type CaptionVariant = (typeof CAPTION_VARIANTS)[number];
@@ -53,7 +63,16 @@ export function caption(scene: Scene, variant: CaptionVariant = 'full'): string 
  * words joined by single spaces, so a tokenizer that agrees on each word agrees on every caption.
  */
 export function worldWords(): string[] {
-  const words = new Set<string>(['a', 'and', 'on', 'plain', ...SHAPES, ...COLOURS, ...TINTS, ...Object.values(TEXTURE_WORDS)]);
+  const words = new Set<string>([
+    'a',
+    'and',
+    'on',
+    'plain',
+    ...SHAPES,
+    ...COLOURS,
+    ...TINTS,
+    ...Object.values(TEXTURE_WORDS),
+  ]);
   for (const action of ACTIONS) for (const w of action.split(' ')) words.add(w);
   return [...words].sort();
 }

@@ -129,7 +129,9 @@ export interface SceneEvaluation {
 /** Image (Float32Array 3×32×32 in [−1, 1]) → bytes-scale float copy u = (x + 1)·127.5. */
 function toBytesScale(image: Float32Array): Float32Array {
   if (!(image instanceof Float32Array) || image.length !== CHANNELS * PLANE) {
-    throw new RangeError(`image must be a Float32Array of length ${CHANNELS * PLANE} (3×32×32), got ${describe(image)}`);
+    throw new RangeError(
+      `image must be a Float32Array of length ${CHANNELS * PLANE} (3×32×32), got ${describe(image)}`,
+    );
   }
   const u = new Float32Array(image.length);
   for (let i = 0; i < image.length; i++) {
@@ -139,7 +141,8 @@ function toBytesScale(image: Float32Array): Float32Array {
   return u;
 }
 
-const dist2 = (u: Float32Array, q: number, c: Rgb8) => (u[q] - c[0]) ** 2 + (u[PLANE + q] - c[1]) ** 2 + (u[2 * PLANE + q] - c[2]) ** 2;
+const dist2 = (u: Float32Array, q: number, c: Rgb8) =>
+  (u[q] - c[0]) ** 2 + (u[PLANE + q] - c[1]) ** 2 + (u[2 * PLANE + q] - c[2]) ** 2;
 
 /**
  * Membership of each pixel in colour c: α = clamp(1 − ‖u − c‖ / D_c, 0, 1), D_c the distance from c
@@ -147,7 +150,9 @@ const dist2 = (u: Float32Array, q: number, c: Rgb8) => (u[q] - c[0]) ** 2 + (u[P
  */
 function membership(u: Float32Array, colour: Colour): Float32Array {
   const c = PALETTE[colour];
-  const D = Math.sqrt(Math.min(...BACKGROUND_LEVELS.map((b) => (c[0] - b[0]) ** 2 + (c[1] - b[1]) ** 2 + (c[2] - b[2]) ** 2)));
+  const D = Math.sqrt(
+    Math.min(...BACKGROUND_LEVELS.map((b) => (c[0] - b[0]) ** 2 + (c[1] - b[1]) ** 2 + (c[2] - b[2]) ** 2)),
+  );
   const a = new Float32Array(PLANE);
   for (let q = 0; q < PLANE; q++) a[q] = Math.max(0, Math.min(1, 1 - Math.sqrt(dist2(u, q, c)) / D));
   return a;
@@ -205,7 +210,12 @@ function components(colour: Int8Array, k: number): number[][] {
       comp.push(q);
       const y = Math.floor(q / S);
       const x = q % S;
-      for (const [ny, nx] of [[y - 1, x], [y + 1, x], [y, x - 1], [y, x + 1]]) {
+      for (const [ny, nx] of [
+        [y - 1, x],
+        [y + 1, x],
+        [y, x - 1],
+        [y, x + 1],
+      ]) {
         if (ny < 0 || ny >= S || nx < 0 || nx >= S) continue;
         const n = ny * S + nx;
         if (!seen[n] && colour[n] === k) {
@@ -285,7 +295,13 @@ function fitShape(alpha: Float32Array, inDot: (y: number, x: number) => boolean,
 }
 
 /** `dot`: centre pixel of the instance's own "looking at" dot, or null. */
-function evaluateInstance(colour: Colour, shape: Shape, box: Box, cls: Classes, dot: readonly [number, number] | null): InstanceResult {
+function evaluateInstance(
+  colour: Colour,
+  shape: Shape,
+  box: Box,
+  cls: Classes,
+  dot: readonly [number, number] | null,
+): InstanceResult {
   const target = boxRect(box);
   let found: Rect | null = null;
   let iou = 0;
@@ -298,7 +314,10 @@ function evaluateInstance(colour: Colour, shape: Shape, box: Box, cls: Classes, 
     }
   }
   const inDot = (y: number, x: number) =>
-    dot !== null && Math.abs(y - dot[0]) <= DOT_RADIUS && Math.abs(x - dot[1]) <= DOT_RADIUS && cls.white[y * S + x] === 1;
+    dot !== null &&
+    Math.abs(y - dot[0]) <= DOT_RADIUS &&
+    Math.abs(x - dot[1]) <= DOT_RADIUS &&
+    cls.white[y * S + x] === 1;
   const foundShape = found === null ? null : fitShape(cls.alpha[COLOURS.indexOf(colour)], inDot, found);
   const colourOk = found !== null;
   const shapeOk = foundShape === shape;
@@ -499,10 +518,21 @@ function summaryRow(level: number | 'all', rs: readonly SceneEvaluation[]): Mini
 }
 
 /** Per-level (L1–L4 present in the results) and overall rows with standard errors. */
-export function summarizeScenes(results: readonly SceneEvaluation[]): { overall: MiniMigSummaryRow; levels: MiniMigSummaryRow[] } {
+export function summarizeScenes(results: readonly SceneEvaluation[]): {
+  overall: MiniMigSummaryRow;
+  levels: MiniMigSummaryRow[];
+} {
   if (!Array.isArray(results) || results.length < 1) {
     throw new RangeError(`results must be a non-empty array of evaluateScene results, got ${describe(results)}`);
   }
   const levels = [...new Set(results.map((r) => r.level))].sort((a, b) => a - b);
-  return { overall: summaryRow('all', results), levels: levels.map((l) => summaryRow(l, results.filter((r) => r.level === l))) };
+  return {
+    overall: summaryRow('all', results),
+    levels: levels.map((l) =>
+      summaryRow(
+        l,
+        results.filter((r) => r.level === l),
+      ),
+    ),
+  };
 }

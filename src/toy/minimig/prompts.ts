@@ -53,7 +53,8 @@ export function minimigPromptSet(opts: PromptSetOptions = {}): MiniMigPrompt[] {
   const perLevel = checkInt('opts.perLevel', opts.perLevel ?? 50, 1, LEVEL_STREAM);
   const seed = checkInt('opts.seed', opts.seed ?? 2024, 0, Number.MAX_SAFE_INTEGER);
   const levels = opts.levels ?? [1, 2, 3, 4];
-  if (!Array.isArray(levels) || levels.length === 0) throw new RangeError(`opts.levels must be a non-empty array of levels in 1..4, got ${describe(levels)}`);
+  if (!Array.isArray(levels) || levels.length === 0)
+    throw new RangeError(`opts.levels must be a non-empty array of levels in 1..4, got ${describe(levels)}`);
   levels.forEach((l, i) => checkInt(`opts.levels[${i}]`, l, 1, MAX_INSTANCES));
   return levels.flatMap((l) => Array.from({ length: perLevel }, (_, i) => minimigPrompt(l, i, seed)));
 }

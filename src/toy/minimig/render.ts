@@ -42,7 +42,15 @@ export const DOT_INSET = 3;
  * apex in the top row's centre and its base along the bottom row. The renderer's boxes are square
  * (w = h); the evaluator fits shapes to detected rectangles.
  */
-export function insideShapeRect(shape: Shape, x0: number, y0: number, w: number, h: number, y: number, x: number): boolean {
+export function insideShapeRect(
+  shape: Shape,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  y: number,
+  x: number,
+): boolean {
   const py = y + 0.5;
   const px = x + 0.5;
   if (py < y0 || py > y0 + h || px < x0 || px > x0 + w) return false;
@@ -81,7 +89,10 @@ export function dotPixel(subject: Box, object: Box): [number, number] {
   // a 1-px frame of the shape's colour around the dot keeps the instance one blob; rows stay in
   // the box's lower half (from one above the middle), where a triangle is wide enough for the dot
   const hi = (lo: number) => lo + subject.size - 2 - DOT_RADIUS;
-  const row = Math.max(subject.y + Math.floor(subject.size / 2) - 1, Math.min(hi(subject.y), Math.floor(sy + ((oy - sy) / len) * r)));
+  const row = Math.max(
+    subject.y + Math.floor(subject.size / 2) - 1,
+    Math.min(hi(subject.y), Math.floor(sy + ((oy - sy) / len) * r)),
+  );
   const col = Math.max(subject.x + DOT_RADIUS + 1, Math.min(hi(subject.x), Math.floor(sx + ((ox - sx) / len) * r)));
   return [row, col];
 }
@@ -95,7 +106,8 @@ function put(out: Uint8Array, q: number, c: Rgb8): void {
 function drawBackground(out: Uint8Array, style: Style): void {
   const { low, high } = tintLevels(style.tint);
   for (let y = 0; y < IMAGE_SIZE; y++) {
-    for (let x = 0; x < IMAGE_SIZE; x++) put(out, y * IMAGE_SIZE + x, textureAt(style.texture, style.phase, y, x) ? high : low);
+    for (let x = 0; x < IMAGE_SIZE; x++)
+      put(out, y * IMAGE_SIZE + x, textureAt(style.texture, style.phase, y, x) ? high : low);
   }
 }
 
@@ -110,7 +122,8 @@ function drawLink(out: Uint8Array, a: Box, b: Box, boxes: readonly Box[]): void 
   const hi = (u: number, v: number) => Math.min(IMAGE_SIZE - 1, Math.ceil(Math.max(u, v) + LINE_HALF_WIDTH));
   for (let y = lo(ay, by); y <= hi(ay, by); y++) {
     for (let x = lo(ax, bx); x <= hi(ax, bx); x++) {
-      if (distanceToLink(a, b, y, x) <= LINE_HALF_WIDTH && !boxes.some((box) => inBox(box, y, x))) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+      if (distanceToLink(a, b, y, x) <= LINE_HALF_WIDTH && !boxes.some((box) => inBox(box, y, x)))
+        put(out, y * IMAGE_SIZE + x, MARK_RGB);
     }
   }
 }
@@ -158,15 +171,19 @@ export function renderScene(scene: Scene, opts: RenderOptions = {}): Uint8Array 
   const out = target(opts.out);
   drawBackground(out, scene.style);
   const boxes = scene.instances.map((inst) => inst.box);
-  if (marks) for (const r of scene.relations) if (r.action === 'linked to') drawLink(out, ...relationBoxes(scene, r), boxes);
+  if (marks)
+    for (const r of scene.relations) if (r.action === 'linked to') drawLink(out, ...relationBoxes(scene, r), boxes);
   for (const inst of scene.instances) {
     const rgb = PALETTE[inst.colour];
     const { x: x0, y: y0, size } = inst.box;
     for (let y = y0; y < y0 + size; y++) {
-      for (let x = x0; x < x0 + size; x++) if (insideShape(inst.shape, inst.box, y, x)) put(out, y * IMAGE_SIZE + x, rgb);
+      for (let x = x0; x < x0 + size; x++)
+        if (insideShape(inst.shape, inst.box, y, x)) put(out, y * IMAGE_SIZE + x, rgb);
     }
   }
-  if (marks) for (const r of scene.relations) if (r.action === 'looking at') drawDot(out, scene.instances[r.subject], scene.instances[r.object].box);
+  if (marks)
+    for (const r of scene.relations)
+      if (r.action === 'looking at') drawDot(out, scene.instances[r.subject], scene.instances[r.object].box);
   return out;
 }
 

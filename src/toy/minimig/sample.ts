@@ -105,12 +105,20 @@ function sampleRelations(rng: GaussianRng, n: number, count: number): Relation[]
 /** One random scene drawn from `rng` (see SceneOptions for the defaults). */
 export function sampleSceneFrom(rng: GaussianRng, opts: SceneOptions = {}): Scene {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
-  const n = opts.instances === undefined ? 1 + pick(rng, MAX_INSTANCES) : checkInt('opts.instances', opts.instances, 1, MAX_INSTANCES);
+  const n =
+    opts.instances === undefined
+      ? 1 + pick(rng, MAX_INSTANCES)
+      : checkInt('opts.instances', opts.instances, 1, MAX_INSTANCES);
   const maxRel = Math.min(MAX_RELATIONS, n - 1);
-  const nRel = opts.relations === undefined ? pick(rng, maxRel + 1) : checkInt('opts.relations', opts.relations, 0, maxRel);
+  const nRel =
+    opts.relations === undefined ? pick(rng, maxRel + 1) : checkInt('opts.relations', opts.relations, 0, maxRel);
   const colours = shuffled(rng, COLOURS).slice(0, n);
   const boxes = sampleBoxes(rng, n);
-  const instances: Instance[] = boxes.map((box, i) => ({ shape: SHAPES[pick(rng, SHAPES.length)], colour: colours[i], box }));
+  const instances: Instance[] = boxes.map((box, i) => ({
+    shape: SHAPES[pick(rng, SHAPES.length)],
+    colour: colours[i],
+    box,
+  }));
   const relations = sampleRelations(rng, n, nRel);
   return { instances, relations, style: sampleStyle(rng) };
 }

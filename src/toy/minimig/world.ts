@@ -110,7 +110,10 @@ export interface Scene {
 /** Low and high background colour of a tint. */
 export function tintLevels(tint: Tint): { low: Rgb8; high: Rgb8 } {
   const high = TINT_HIGH[tint];
-  return { high, low: [Math.round(LOW_LEVEL * high[0]), Math.round(LOW_LEVEL * high[1]), Math.round(LOW_LEVEL * high[2])] };
+  return {
+    high,
+    low: [Math.round(LOW_LEVEL * high[0]), Math.round(LOW_LEVEL * high[1]), Math.round(LOW_LEVEL * high[2])],
+  };
 }
 
 /** 1 where the texture is at its high level at pixel (y, x), else 0. */
@@ -155,17 +158,21 @@ export function boxXyxy(b: Box): [number, number, number, number] {
  * at" per subject, phase range). Returns the scene.
  */
 export function validateScene(scene: Scene, name = 'scene'): Scene {
-  if (scene === null || typeof scene !== 'object') throw new TypeError(`${name} must be a scene object, got ${describe(scene)}`);
+  if (scene === null || typeof scene !== 'object')
+    throw new TypeError(`${name} must be a scene object, got ${describe(scene)}`);
   const { instances, relations, style } = scene;
   if (!Array.isArray(instances) || instances.length < 1 || instances.length > MAX_INSTANCES) {
-    throw new RangeError(`${name}.instances must be an array of 1..${MAX_INSTANCES} instances, got ${describe(instances)}`);
+    throw new RangeError(
+      `${name}.instances must be an array of 1..${MAX_INSTANCES} instances, got ${describe(instances)}`,
+    );
   }
   const colours = new Set<string>();
   instances.forEach((inst, i) => {
     const p = `${name}.instances[${i}]`;
     checkOneOf(`${p}.shape`, inst?.shape, SHAPES);
     checkOneOf(`${p}.colour`, inst.colour, COLOURS);
-    if (colours.has(inst.colour)) throw new RangeError(`${p}.colour must differ from the other instances' colours, got '${inst.colour}' twice`);
+    if (colours.has(inst.colour))
+      throw new RangeError(`${p}.colour must differ from the other instances' colours, got '${inst.colour}' twice`);
     colours.add(inst.colour);
     const b = inst.box;
     checkInt(`${p}.box.size`, b?.size, MIN_BOX, MAX_BOX);
@@ -173,11 +180,14 @@ export function validateScene(scene: Scene, name = 'scene'): Scene {
     checkInt(`${p}.box.y`, b.y, 0, IMAGE_SIZE - b.size);
     for (let j = 0; j < i; j++) {
       const g = boxGap(instances[j].box, b);
-      if (g < BOX_GAP) throw new RangeError(`${p}.box must keep a gap of >= ${BOX_GAP} px to instances[${j}].box, got ${g}`);
+      if (g < BOX_GAP)
+        throw new RangeError(`${p}.box must keep a gap of >= ${BOX_GAP} px to instances[${j}].box, got ${g}`);
     }
   });
   if (!Array.isArray(relations) || relations.length > MAX_RELATIONS) {
-    throw new RangeError(`${name}.relations must be an array of at most ${MAX_RELATIONS} relations, got ${describe(relations)}`);
+    throw new RangeError(
+      `${name}.relations must be an array of at most ${MAX_RELATIONS} relations, got ${describe(relations)}`,
+    );
   }
   const pairs = new Set<string>();
   const looking = new Set<number>();
@@ -185,13 +195,15 @@ export function validateScene(scene: Scene, name = 'scene'): Scene {
     const p = `${name}.relations[${k}]`;
     checkInt(`${p}.subject`, r?.subject, 0, instances.length - 1);
     checkInt(`${p}.object`, r.object, 0, instances.length - 1);
-    if (r.subject === r.object) throw new RangeError(`${p}.object must differ from its subject, got ${r.object} for both`);
+    if (r.subject === r.object)
+      throw new RangeError(`${p}.object must differ from its subject, got ${r.object} for both`);
     checkOneOf(`${p}.action`, r.action, ACTIONS);
     const pair = `${Math.min(r.subject, r.object)},${Math.max(r.subject, r.object)}`;
     if (pairs.has(pair)) throw new RangeError(`${p} relates instances ${pair}, which another relation already relates`);
     pairs.add(pair);
     if (r.action === 'looking at') {
-      if (looking.has(r.subject)) throw new RangeError(`${p}: instance ${r.subject} is already the subject of another 'looking at'`);
+      if (looking.has(r.subject))
+        throw new RangeError(`${p}: instance ${r.subject} is already the subject of another 'looking at'`);
       looking.add(r.subject);
     }
   });
@@ -200,11 +212,13 @@ export function validateScene(scene: Scene, name = 'scene'): Scene {
 }
 
 export function validateStyle(style: Style, name = 'style'): Style {
-  if (style === null || typeof style !== 'object') throw new TypeError(`${name} must be a style object, got ${describe(style)}`);
+  if (style === null || typeof style !== 'object')
+    throw new TypeError(`${name} must be a style object, got ${describe(style)}`);
   const texture = checkOneOf(`${name}.texture`, style.texture, TEXTURES);
   checkOneOf(`${name}.tint`, style.tint, TINTS);
   const ph = style.phase;
-  if (!Array.isArray(ph) || ph.length !== 2) throw new RangeError(`${name}.phase must be [row, column], got ${describe(ph)}`);
+  if (!Array.isArray(ph) || ph.length !== 2)
+    throw new RangeError(`${name}.phase must be [row, column], got ${describe(ph)}`);
   const maxRow = texture === 'plain' ? 0 : TEXTURE_PERIOD - 1;
   const maxCol = texture === 'plain' || texture === 'stripes' ? 0 : TEXTURE_PERIOD - 1;
   checkInt(`${name}.phase[0]`, ph[0], 0, maxRow);

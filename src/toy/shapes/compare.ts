@@ -24,7 +24,9 @@ import { makeWorld, type ShapesWorld } from './world.ts';
 type SamplerSettings<K extends keyof AMDMOptions> = Partial<Pick<AMDMOptions, K>>;
 
 /** A method: its experts, and per-method overrides of the shared settings (s, w, deviation, η, its scale, clipping, rule). */
-export interface ShapesMethod extends SamplerSettings<'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule'> {
+export interface ShapesMethod extends SamplerSettings<
+  'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule'
+> {
   /** Label in tables and grids, e.g. 'layout' or 'AMDM layout←attribute'. */
   name: string;
   /** Experts sampled together; one expert = that expert alone (plain DDIM). */
@@ -40,14 +42,17 @@ export type ExpertDenoiserFactory = (
 ) => Denoiser | Promise<Denoiser>;
 
 /** The closed-form experts in JS (exact ε of each expert's mixture): the default. */
-export const jsExpertFactory: ExpertDenoiserFactory = (mix, info) => mixtureDenoiser(mix, info.schedule, { name: info.expert });
+export const jsExpertFactory: ExpertDenoiserFactory = (mix, info) =>
+  mixtureDenoiser(mix, info.schedule, { name: info.expert });
 
 /**
  * The shared settings: T (default 50), s (default 20), w (default 0.5), deviation (eq. 9), η
  * (default 0.3, √d-scaled), rule (slerp), η_ddim: AMDM_DEFAULTS. A method's own deviation also takes its η and
  * etaScale from the method only, since η means a fraction for one mode and a length for the other.
  */
-export interface ShapesCompareOptions extends SamplerSettings<'steps' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'rule' | 'ddimEta'> {
+export interface ShapesCompareOptions extends SamplerSettings<
+  'steps' | 'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'rule' | 'ddimEta'
+> {
   world?: ShapesWorld;
   prompts: readonly ShapesPrompt[];
   methods: readonly ShapesMethod[];
@@ -88,13 +93,21 @@ export interface ShapesCompareResult {
 
 export async function compareOnShapes(opts: ShapesCompareOptions): Promise<ShapesCompareResult> {
   const world = opts.world ?? makeWorld();
-  if (!Array.isArray(opts.prompts) || opts.prompts.length < 1) throw new RangeError(`prompts must be a non-empty array of Shapes prompts, got ${describe(opts.prompts)}`);
+  if (!Array.isArray(opts.prompts) || opts.prompts.length < 1)
+    throw new RangeError(`prompts must be a non-empty array of Shapes prompts, got ${describe(opts.prompts)}`);
   const prompts = opts.prompts.map((p, i) => validatePrompt(world, p, `prompts[${i}]`));
-  if (!Array.isArray(opts.methods) || opts.methods.length < 1) throw new RangeError(`methods must be a non-empty array, got ${describe(opts.methods)}`);
+  if (!Array.isArray(opts.methods) || opts.methods.length < 1)
+    throw new RangeError(`methods must be a non-empty array, got ${describe(opts.methods)}`);
   opts.methods.forEach((m: ShapesMethod, i: number) => {
-    if (!Array.isArray(m.experts) || m.experts.length < 1) throw new RangeError(`methods[${i}].experts must list ≥ 1 expert name`);
+    if (!Array.isArray(m.experts) || m.experts.length < 1)
+      throw new RangeError(`methods[${i}].experts must list ≥ 1 expert name`);
     (m.experts as readonly ExpertName[]).forEach((e: ExpertName, j: number) => {
-      if (!Object.hasOwn(EXPERTS, e)) throw new RangeError(`methods[${i}].experts[${j}] must be one of ${Object.keys(EXPERTS).map((k) => `'${k}'`).join(', ')}, got ${describe(e)}`);
+      if (!Object.hasOwn(EXPERTS, e))
+        throw new RangeError(
+          `methods[${i}].experts[${j}] must be one of ${Object.keys(EXPERTS)
+            .map((k) => `'${k}'`)
+            .join(', ')}, got ${describe(e)}`,
+        );
     });
     checkInt(`methods[${i}].target`, m.target ?? 0, 0, m.experts.length - 1);
     if (m.rule !== undefined) resolveRule(m.rule);
@@ -108,7 +121,13 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   const factory: ExpertDenoiserFactory = opts.denoiserFactory ?? jsExpertFactory;
   const needed: ExpertName[] = [...new Set(opts.methods.flatMap((m: ShapesMethod) => [...m.experts]))];
   const results: ShapesMethodResult[] = opts.methods.map((m) => ({
-    name: m.name, experts: m.experts, target: m.target ?? 0, evaluations: [], summary: undefined as never, calls: 0, images: [],
+    name: m.name,
+    experts: m.experts,
+    target: m.target ?? 0,
+    evaluations: [],
+    summary: undefined as never,
+    calls: 0,
+    images: [],
   }));
   const total = prompts.length * opts.methods.length;
   let done = 0;
@@ -117,7 +136,11 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
     const models = new Map<ExpertName, Denoiser>();
     for (const e of needed) {
       const eo = { seed: seed + p, ...(opts.expertOptions?.[e] ?? {}) } as ExpertOptions;
-      const mix = (EXPERTS[e] as (w: ShapesWorld, pr: ShapesPrompt, o: ExpertOptions) => ShapesMixture)(world, prompt, eo);
+      const mix = (EXPERTS[e] as (w: ShapesWorld, pr: ShapesPrompt, o: ExpertOptions) => ShapesMixture)(
+        world,
+        prompt,
+        eo,
+      );
       models.set(e, await factory(mix, { world, prompt, expert: e, schedule }));
     }
     for (let mi = 0; mi < opts.methods.length; mi++) {
@@ -126,7 +149,8 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
         models: m.experts.map((e: ExpertName) => models.get(e)!),
         target: m.target ?? 0,
         steps,
-        aggregateSteps: m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? AMDM_DEFAULTS.aggregateSteps) : 0,
+        aggregateSteps:
+          m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? AMDM_DEFAULTS.aggregateSteps) : 0,
         weights: m.weights ?? opts.weights,
         ...deviationOf(m, opts),
         rule: m.rule ?? opts.rule,
@@ -140,7 +164,8 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
       });
       const res = results[mi];
       res.calls += r.totalCalls;
-      for (let b = 0; b < B; b++) res.evaluations.push(evaluateImage(world, prompt, r.latents.subarray(b * world.dim, (b + 1) * world.dim)));
+      for (let b = 0; b < B; b++)
+        res.evaluations.push(evaluateImage(world, prompt, r.latents.subarray(b * world.dim, (b + 1) * world.dim)));
       if (p < keep) res.images.push(r.latents.slice());
       done++;
       opts.onProgress?.({ done, total, method: m.name, prompt: p });
@@ -152,9 +177,18 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
 }
 
 /** A method's deviation settings: its own when it names a deviation mode, else the shared ones. */
-function deviationOf(m: ShapesMethod, opts: ShapesCompareOptions): Pick<ShapesMethod, 'deviation' | 'eta' | 'etaScale' | 'clipDeviation'> {
-  if (m.deviation !== undefined) return { deviation: m.deviation, eta: m.eta, etaScale: m.etaScale, clipDeviation: m.clipDeviation };
-  return { deviation: opts.deviation, eta: m.eta ?? opts.eta, etaScale: m.etaScale ?? opts.etaScale, clipDeviation: m.clipDeviation };
+function deviationOf(
+  m: ShapesMethod,
+  opts: ShapesCompareOptions,
+): Pick<ShapesMethod, 'deviation' | 'eta' | 'etaScale' | 'clipDeviation'> {
+  if (m.deviation !== undefined)
+    return { deviation: m.deviation, eta: m.eta, etaScale: m.etaScale, clipDeviation: m.clipDeviation };
+  return {
+    deviation: opts.deviation,
+    eta: m.eta ?? opts.eta,
+    etaScale: m.etaScale ?? opts.etaScale,
+    clipDeviation: m.clipDeviation,
+  };
 }
 
 /** The demo's methods: each expert alone, then AMDM layout ← attribute and layout ← attribute + style. */

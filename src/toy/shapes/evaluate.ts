@@ -87,12 +87,15 @@ export function evaluateImage(
   const radius = checkInt('opts.searchRadius', opts.searchRadius ?? S, 0, Math.max(W, H));
   const iouThreshold = checkNumber('opts.iouThreshold', opts.iouThreshold ?? 0.5, 0, 1, { minExclusive: true });
   const lambda = checkNumber('opts.positionPenalty', opts.positionPenalty ?? S / 2, 0, Infinity);
-  if (!Number.isFinite(lambda)) throw new RangeError(`opts.positionPenalty must be a finite number in [0, Infinity], got ${lambda}`);
+  if (!Number.isFinite(lambda))
+    throw new RangeError(`opts.positionPenalty must be a finite number in [0, Infinity], got ${lambda}`);
 
   const plane = H * W;
   const rgb = world.colors.map((c) => world.palette[c]);
   // d(c) = min_b ‖c − b‖², the squared distance of each colour to the nearest background level.
-  const dColor = rgb.map((c) => Math.min(...world.backgroundLevels.map((b) => (c[0] - b) ** 2 + (c[1] - b) ** 2 + (c[2] - b) ** 2)));
+  const dColor = rgb.map((c) =>
+    Math.min(...world.backgroundLevels.map((b) => (c[0] - b) ** 2 + (c[1] - b) ** 2 + (c[2] - b) ** 2)),
+  );
   // Per pixel: dB (nearest background level) and whether some palette colour is nearer.
   const dB = new Float64Array(plane);
   const fg = new Uint8Array(plane);
@@ -169,7 +172,19 @@ export function evaluateImage(
     const mean = bestSum / (S * S);
     if (!(mean > 0)) {
       const contrast = Number.isFinite(mean) ? mean : -1;
-      instances.push(Object.freeze({ box: inst.box, color: inst.color, found: null, contrast, iou: 0, foundColor: null, colorOk: false, ok: false, miou: 0 }));
+      instances.push(
+        Object.freeze({
+          box: inst.box,
+          color: inst.color,
+          found: null,
+          contrast,
+          iou: 0,
+          foundColor: null,
+          colorOk: false,
+          ok: false,
+          miou: 0,
+        }),
+      );
       continue;
     }
     const found = squareBox(world, fx, fy);
@@ -177,10 +192,25 @@ export function evaluateImage(
     const foundColor = world.colors[bestColor];
     const colorOk = foundColor === inst.color;
     const ok = colorOk && iou >= iouThreshold;
-    instances.push(Object.freeze({ box: inst.box, color: inst.color, found, contrast: mean, iou, foundColor, colorOk, ok, miou: colorOk ? iou : 0 }));
+    instances.push(
+      Object.freeze({
+        box: inst.box,
+        color: inst.color,
+        found,
+        contrast: mean,
+        iou,
+        foundColor,
+        colorOk,
+        ok,
+        miou: colorOk ? iou : 0,
+      }),
+    );
   }
 
-  const foundStyle = nearestStyle(world, image, [...p.instances.map((i) => i.box), ...instances.flatMap((i) => (i.found ? [i.found] : []))]);
+  const foundStyle = nearestStyle(world, image, [
+    ...p.instances.map((i) => i.box),
+    ...instances.flatMap((i) => (i.found ? [i.found] : [])),
+  ]);
   const expected = p.style ?? null;
   return Object.freeze({
     level: p.instances.length,
@@ -203,10 +233,13 @@ export function evaluateBatch(
   opts: EvaluateOptions = {},
 ): ImageEvaluation[] {
   checkWorld(world);
-  if (!Array.isArray(prompts) || prompts.length < 1) throw new TypeError(`prompts must be a non-empty array, got ${describe(prompts)}`);
+  if (!Array.isArray(prompts) || prompts.length < 1)
+    throw new TypeError(`prompts must be a non-empty array, got ${describe(prompts)}`);
   if (!(images instanceof Float32Array)) throw new TypeError(`images must be a Float32Array, got ${describe(images)}`);
   if (images.length !== prompts.length * world.dim) {
-    throw new RangeError(`images must have length prompts.length·world.dim = ${prompts.length * world.dim}, got ${images.length}`);
+    throw new RangeError(
+      `images must have length prompts.length·world.dim = ${prompts.length * world.dim}, got ${images.length}`,
+    );
   }
   return prompts.map((p, b) => evaluateImage(world, p, images.subarray(b * world.dim, (b + 1) * world.dim), opts));
 }
@@ -247,7 +280,12 @@ export function summarize(results: readonly ImageEvaluation[]): { overall: Summa
   const levels = [...new Set(results.map((r) => r.level))].sort((a, b) => a - b);
   return {
     overall: summaryRow('all', results),
-    levels: levels.map((l) => summaryRow(l, results.filter((r) => r.level === l))),
+    levels: levels.map((l) =>
+      summaryRow(
+        l,
+        results.filter((r) => r.level === l),
+      ),
+    ),
   };
 }
 
@@ -286,10 +324,15 @@ export function meanEstimate(xs: readonly number[]): Estimate {
 }
 
 function checkImage(world: ShapesWorld, image: unknown, name: string): void {
-  if (!(image instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array of length ${world.dim}, got ${describe(image)}`);
-  if (image.length !== world.dim) throw new RangeError(`${name} must have length ${world.dim} (3·${world.height}·${world.width}), got ${image.length}`);
+  if (!(image instanceof Float32Array))
+    throw new TypeError(`${name} must be a Float32Array of length ${world.dim}, got ${describe(image)}`);
+  if (image.length !== world.dim)
+    throw new RangeError(
+      `${name} must have length ${world.dim} (3·${world.height}·${world.width}), got ${image.length}`,
+    );
   for (let i = 0; i < image.length; i++) {
-    if (!Number.isFinite(image[i])) throw new RangeError(`${name} must hold finite values, got ${image[i]} at index ${i}`);
+    if (!Number.isFinite(image[i]))
+      throw new RangeError(`${name} must hold finite values, got ${image[i]} at index ${i}`);
   }
 }
 

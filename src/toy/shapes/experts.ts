@@ -81,7 +81,8 @@ export interface JitterExpertOptions extends ExpertOptions {
 export function layoutExpert(world: ShapesWorld, prompt: ShapesPrompt, opts: LayoutExpertOptions = {}): ShapesMixture {
   const p = checkArgs(world, prompt, opts);
   const pref = checkNumber('opts.preference', opts.preference ?? 2, 0, Infinity, { minExclusive: true });
-  if (!Number.isFinite(pref)) throw new RangeError(`opts.preference must be a finite number in (0, Infinity), got ${pref}`);
+  if (!Number.isFinite(pref))
+    throw new RangeError(`opts.preference must be a finite number in (0, Infinity), got ${pref}`);
   return expertFromFactors(
     world,
     {
@@ -98,7 +99,11 @@ export function layoutExpert(world: ShapesWorld, prompt: ShapesPrompt, opts: Lay
  * offsets (dx, dy) ∈ [−jitter, jitter]² from its box that keep it inside the image (default
  * jitter 2); background uniform over the world's styles.
  */
-export function attributeExpert(world: ShapesWorld, prompt: ShapesPrompt, opts: JitterExpertOptions = {}): ShapesMixture {
+export function attributeExpert(
+  world: ShapesWorld,
+  prompt: ShapesPrompt,
+  opts: JitterExpertOptions = {},
+): ShapesMixture {
   const p = checkArgs(world, prompt, opts);
   const jitter = checkInt('opts.jitter', opts.jitter ?? 2, 0, Math.max(world.width, world.height));
   return expertFromFactors(
@@ -307,11 +312,15 @@ function flattenFactors(world: ShapesWorld, factors: ExpertFactors): Choice<unkn
         : `must be a corner { x, y } with the square inside the ${world.width}×${world.height} image (0 ≤ x ≤ ${world.width - world.square}, 0 ≤ y ≤ ${world.height - world.square}), got ${JSON.stringify(v)}`,
     );
     check(`factors.colors[${i}]`, colors[i], (v: string) =>
-      typeof v === 'string' && Object.hasOwn(world.palette, v) ? null : `must be one of ${world.colors.join(', ')}, got ${describe(v)}`,
+      typeof v === 'string' && Object.hasOwn(world.palette, v)
+        ? null
+        : `must be one of ${world.colors.join(', ')}, got ${describe(v)}`,
     );
   }
   check('factors.styles', styles, (v: string) =>
-    typeof v === 'string' && world.styles.includes(v) ? null : `must be one of ${world.styles.join(', ')}, got ${describe(v)}`,
+    typeof v === 'string' && world.styles.includes(v)
+      ? null
+      : `must be one of ${world.styles.join(', ')}, got ${describe(v)}`,
   );
   return lists;
 }

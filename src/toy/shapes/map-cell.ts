@@ -24,10 +24,14 @@ export interface MapCell {
 /** "η = 0.1×√d", "η = 0.3", "λ = 0.3", "η = 0". */
 export function etaLabel(c: Pick<MapCell, 'scale' | 'eta'>): string {
   switch (c.scale) {
-    case 'none': return 'η = 0';
-    case 'absolute': return `η = ${c.eta}`;
-    case 'sqrtDim': return `η = ${c.eta}·√d`;
-    case 'relative': return `λ = ${c.eta}`;
+    case 'none':
+      return 'η = 0';
+    case 'absolute':
+      return `η = ${c.eta}`;
+    case 'sqrtDim':
+      return `η = ${c.eta}·√d`;
+    case 'relative':
+      return `λ = ${c.eta}`;
   }
 }
 
@@ -36,9 +40,10 @@ export function cellName(c: MapCell): string {
 }
 
 /** The sampler settings of a cell. */
-export function cellSettings(c: MapCell): Pick<ShapesMethod, 'rule' | 'weights' | 'aggregateSteps' | 'deviation' | 'eta' | 'etaScale'> {
+export function cellSettings(
+  c: MapCell,
+): Pick<ShapesMethod, 'rule' | 'weights' | 'aggregateSteps' | 'deviation' | 'eta' | 'etaScale'> {
   const deviation: DeviationMode = c.scale === 'relative' ? 'relative' : 'eq9';
   const etaScale = c.scale === 'absolute' ? 'absolute' : c.scale === 'sqrtDim' ? 'sqrtDim' : undefined;
   return { rule: c.rule, weights: c.w, aggregateSteps: c.s, deviation, eta: c.eta, ...(etaScale ? { etaScale } : {}) };
 }
-

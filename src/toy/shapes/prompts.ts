@@ -61,27 +61,38 @@ export function validatePrompt(world: ShapesWorld, prompt: unknown, name = 'prom
   }
   const n = p.instances.length;
   if (n < 1 || n > world.maxInstances) {
-    throw new RangeError(`${name}.instances must hold 1 to ${world.maxInstances} instances (the world's maximum), got ${n}`);
+    throw new RangeError(
+      `${name}.instances must hold 1 to ${world.maxInstances} instances (the world's maximum), got ${n}`,
+    );
   }
   const { width: W, height: H, square: S } = world;
   const instances: ShapesInstance[] = [];
   p.instances.forEach((inst: unknown, i: number) => {
     const at = `${name}.instances[${i}]`;
-    if (inst === null || typeof inst !== 'object') throw new TypeError(`${at} must be an object { box, color }, got ${describe(inst)}`);
+    if (inst === null || typeof inst !== 'object')
+      throw new TypeError(`${at} must be an object { box, color }, got ${describe(inst)}`);
     const { box, color } = inst as { box?: unknown; color?: unknown };
     if (!Array.isArray(box) || box.length !== 4) {
-      throw new TypeError(`${at}.box must be [x0, y0, x1, y1] (4 integers, pixels, x1/y1 exclusive), got ${describe(box)}`);
+      throw new TypeError(
+        `${at}.box must be [x0, y0, x1, y1] (4 integers, pixels, x1/y1 exclusive), got ${describe(box)}`,
+      );
     }
     box.forEach((v: unknown, k: number) => checkInt(`${at}.box[${k}]`, v, -Number.MAX_SAFE_INTEGER));
     const [x0, y0, x1, y1] = box as number[];
     if (x1 - x0 !== S || y1 - y0 !== S) {
-      throw new RangeError(`${at}.box must be ${S}×${S} pixels (the world's square size), got ${x1 - x0}×${y1 - y0} ([${box.join(', ')}])`);
+      throw new RangeError(
+        `${at}.box must be ${S}×${S} pixels (the world's square size), got ${x1 - x0}×${y1 - y0} ([${box.join(', ')}])`,
+      );
     }
     if (x0 < 0 || y0 < 0 || x1 > W || y1 > H) {
-      throw new RangeError(`${at}.box must lie inside the ${W}×${H} image (0 ≤ x0, x1 ≤ ${W}, 0 ≤ y0, y1 ≤ ${H}), got [${box.join(', ')}]`);
+      throw new RangeError(
+        `${at}.box must lie inside the ${W}×${H} image (0 ≤ x0, x1 ≤ ${W}, 0 ≤ y0, y1 ≤ ${H}), got [${box.join(', ')}]`,
+      );
     }
     if (typeof color !== 'string' || !Object.hasOwn(world.palette, color)) {
-      throw new RangeError(`${at}.color must be one of ${world.colors.map((c) => `'${c}'`).join(', ')}, got ${describe(color)}`);
+      throw new RangeError(
+        `${at}.color must be one of ${world.colors.map((c) => `'${c}'`).join(', ')}, got ${describe(color)}`,
+      );
     }
     instances.push(Object.freeze({ box: Object.freeze([x0, y0, x1, y1]) as Box, color }));
   });
@@ -95,7 +106,9 @@ export function validatePrompt(world: ShapesWorld, prompt: unknown, name = 'prom
     }
   }
   if (p.style !== undefined && (typeof p.style !== 'string' || !world.styles.includes(p.style))) {
-    throw new RangeError(`${name}.style must be one of ${world.styles.map((s) => `'${s}'`).join(', ')} or omitted, got ${describe(p.style)}`);
+    throw new RangeError(
+      `${name}.style must be one of ${world.styles.map((s) => `'${s}'`).join(', ')} or omitted, got ${describe(p.style)}`,
+    );
   }
   const out: ShapesPrompt = p.style === undefined ? { instances } : { instances, style: p.style as string };
   Object.freeze(instances);
@@ -115,7 +128,8 @@ export function promptLabel(prompt: ShapesPrompt): string {
 
 /** Parses the text form written by promptLabel and validates the prompt against the world. */
 export function parsePromptLabel(world: ShapesWorld, text: string): ShapesPrompt {
-  if (typeof text !== 'string') throw new TypeError(`text must be a string like "red@(2,3) blue@(9,9) | stripes", got ${describe(text)}`);
+  if (typeof text !== 'string')
+    throw new TypeError(`text must be a string like "red@(2,3) blue@(9,9) | stripes", got ${describe(text)}`);
   const [head, style, ...rest] = text.split('|').map((s) => s.trim());
   if (rest.length > 0) throw new RangeError(`text must contain at most one '|', got ${JSON.stringify(text)}`);
   const tokens = head.split(/\s+/).filter((s) => s.length > 0);
@@ -150,12 +164,15 @@ export interface PromptSetOptions {
  */
 export function makePromptSet(world: ShapesWorld, opts: PromptSetOptions): ShapesPrompt[] {
   checkWorld(world);
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object { seed, count, levels?, withStyle?, minGap? }, got ${describe(opts)}`);
+  if (opts === null || typeof opts !== 'object')
+    throw new TypeError(`opts must be an object { seed, count, levels?, withStyle?, minGap? }, got ${describe(opts)}`);
   const seed = checkInt('opts.seed', opts.seed, 0);
   const count = checkInt('opts.count', opts.count, 1, 10_000_000);
   const levels = opts.levels ?? Array.from({ length: world.maxInstances }, (_, i) => i + 1);
   if (!Array.isArray(levels) || levels.length < 1) {
-    throw new RangeError(`opts.levels must be a non-empty array of integers in [1, ${world.maxInstances}], got ${describe(levels)}`);
+    throw new RangeError(
+      `opts.levels must be a non-empty array of integers in [1, ${world.maxInstances}], got ${describe(levels)}`,
+    );
   }
   levels.forEach((l, i) => checkInt(`opts.levels[${i}]`, l, 1, world.maxInstances));
   if (opts.withStyle !== undefined && typeof opts.withStyle !== 'boolean') {
@@ -168,7 +185,9 @@ export function makePromptSet(world: ShapesWorld, opts: PromptSetOptions): Shape
     const n = levels[k % levels.length];
     const boxes = placeBoxes(world, n, minGap, rng);
     const instances = boxes.map((box) => ({ box, color: world.colors[randInt(rng, world.colors.length)] }));
-    const prompt = opts.withStyle ? { instances, style: world.styles[randInt(rng, world.styles.length)] } : { instances };
+    const prompt = opts.withStyle
+      ? { instances, style: world.styles[randInt(rng, world.styles.length)] }
+      : { instances };
     out.push(validatePrompt(world, prompt, `prompt ${k}`));
   }
   return out;

@@ -34,7 +34,9 @@ export function samplePrompt(
 
 function checkOut(world: ShapesWorld, out: Float32Array | undefined): Float32Array {
   if (out === undefined) return new Float32Array(world.dim);
-  if (!(out instanceof Float32Array)) throw new TypeError(`out must be a Float32Array of length ${world.dim}, got ${describe(out)}`);
-  if (out.length !== world.dim) throw new RangeError(`out must have length ${world.dim} (3·height·width), got ${out.length}`);
+  if (!(out instanceof Float32Array))
+    throw new TypeError(`out must be a Float32Array of length ${world.dim}, got ${describe(out)}`);
+  if (out.length !== world.dim)
+    throw new RangeError(`out must have length ${world.dim} (3·height·width), got ${out.length}`);
   return out;
 }

@@ -92,12 +92,15 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
   const width = checkInt('config.width', config.width ?? 16, 2, 4096);
   const square = checkInt('config.square', config.square ?? 4, 1, Math.min(height, width));
   const sigma0 = checkNumber('config.sigma0', config.sigma0 ?? 0.15, 0, Infinity, { minExclusive: true });
-  if (!Number.isFinite(sigma0)) throw new RangeError(`config.sigma0 must be a finite number in (0, Infinity), got ${sigma0}`);
+  if (!Number.isFinite(sigma0))
+    throw new RangeError(`config.sigma0 must be a finite number in (0, Infinity), got ${sigma0}`);
   const maxInstances = checkInt('config.maxInstances', config.maxInstances ?? 3, 1, 64);
 
   const paletteIn = config.palette ?? DEFAULT_PALETTE;
   if (paletteIn === null || typeof paletteIn !== 'object') {
-    throw new TypeError(`config.palette must be an object mapping colour names to [r, g, b], got ${describe(paletteIn)}`);
+    throw new TypeError(
+      `config.palette must be an object mapping colour names to [r, g, b], got ${describe(paletteIn)}`,
+    );
   }
   const colors = Object.keys(paletteIn);
   if (colors.length < 1) throw new RangeError('config.palette must name at least 1 colour, got 0');
@@ -108,7 +111,9 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
     }
     const rgb = paletteIn[name];
     if (!Array.isArray(rgb) || rgb.length !== 3) {
-      throw new TypeError(`config.palette.${name} must be an array [r, g, b] of 3 numbers in [-1, 1], got ${describe(rgb)}`);
+      throw new TypeError(
+        `config.palette.${name} must be an array [r, g, b] of 3 numbers in [-1, 1], got ${describe(rgb)}`,
+      );
     }
     for (let c = 0; c < 3; c++) checkNumber(`config.palette.${name}[${c}]`, rgb[c], -1, 1);
     palette[name] = Object.freeze([rgb[0], rgb[1], rgb[2]]) as Rgb;
@@ -118,7 +123,9 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
       const a = palette[colors[i]];
       const b = palette[colors[j]];
       if (a[0] === b[0] && a[1] === b[1] && a[2] === b[2]) {
-        throw new RangeError(`config.palette colours must be distinct, got '${colors[i]}' and '${colors[j]}' both [${a.join(', ')}]`);
+        throw new RangeError(
+          `config.palette colours must be distinct, got '${colors[i]}' and '${colors[j]}' both [${a.join(', ')}]`,
+        );
       }
     }
   }
@@ -126,7 +133,9 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
   const builtin = Object.keys(BUILTIN_STYLES);
   const stylesIn = config.styles ?? DEFAULT_STYLES;
   if (!Array.isArray(stylesIn) || stylesIn.length < 1) {
-    throw new RangeError(`config.styles must be a non-empty array of ${builtin.map((s) => `'${s}'`).join(', ')}, got ${describe(stylesIn)}`);
+    throw new RangeError(
+      `config.styles must be a non-empty array of ${builtin.map((s) => `'${s}'`).join(', ')}, got ${describe(stylesIn)}`,
+    );
   }
   const styles: string[] = [];
   stylesIn.forEach((s, i) => {
@@ -134,7 +143,11 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
     if (styles.includes(s)) throw new RangeError(`config.styles must not repeat a style, got '${s}' twice`);
     styles.push(s);
   });
-  const defaultStyle = checkOneOf('config.defaultStyle', config.defaultStyle ?? (styles.includes('plain') ? 'plain' : styles[0]), styles);
+  const defaultStyle = checkOneOf(
+    'config.defaultStyle',
+    config.defaultStyle ?? (styles.includes('plain') ? 'plain' : styles[0]),
+    styles,
+  );
 
   // The grey levels the styles use; a palette colour equal to one could not be told apart.
   const levels = new Set<number>();
@@ -147,7 +160,9 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
     const c = palette[name];
     for (const b of backgroundLevels) {
       if (c[0] === b && c[1] === b && c[2] === b) {
-        throw new RangeError(`config.palette.${name} must differ from the background level [${b}, ${b}, ${b}] of the world's styles`);
+        throw new RangeError(
+          `config.palette.${name} must differ from the background level [${b}, ${b}, ${b}] of the world's styles`,
+        );
       }
     }
   }

@@ -20,7 +20,10 @@ export async function encodePNG(rgba: RGBA, _opts: EncodePNGOptions = {}): Promi
 export async function decodePNG(bytes: Uint8Array): Promise<RGBA> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' }), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    bitmap = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' }), {
+      premultiplyAlpha: 'none',
+      colorSpaceConversion: 'none',
+    });
   } catch (e) {
     throw new Error(`bytes are not a valid PNG: ${e instanceof Error ? e.message : String(e)}`);
   }
