@@ -3,16 +3,14 @@
  * ONNX experts and for the generated SD folders (float32, float16, external data, the grounded
  * families), and the same option errors. test-deno/backends_test.ts runs the web side under Deno.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFamilyFolder } from '../../fixtures/families.ts';
+import { groundedFamilyModels } from '../helpers/family-models.ts';
 import { sdTinyFiles } from '../../fixtures/sd-tiny.ts';
 import { makeSchedule } from '../../src/core/schedule.ts';
 import { sampleAMDM } from '../../src/core/sampler.ts';
-import { encodePNG } from '../../src/image/png.ts';
-import { makeRGBA } from '../../src/image/raster.ts';
 import { shapesExpertDenoiser } from '../../src/onnx/export-gmm.ts';
 import { loadModelFolder, type ModelFolder } from '../../src/onnx/model-folder.ts';
 import { makeTensor, openSession, outputFloat32, type Backend, type OnnxTensor } from '../../src/onnx/session.ts';
@@ -182,38 +180,7 @@ describe("backend 'web' (onnxruntime-web, WASM)", () => {
   });
 
   it('grounded families (InteractDiffusion ← MIGC + IP-Adapter): same latents through node and web', async () => {
-    const style = join(root, 'style.png');
-    await writeFile(style, await encodePNG(makeRGBA(30, 20, [200, 60, 30, 255])));
-    const models: SdModelSpec[] = [
-      {
-        folder: await writeFamilyFolder(join(root, 'interact'), 'interactdiffusion'),
-        kind: 'interactdiffusion',
-        conditions: {
-          subjects: ['man'],
-          objects: ['cat'],
-          actions: ['feeding'],
-          subjectBoxes: [[0, 0, 0.5, 1]],
-          objectBoxes: [[0.5, 0.2, 1, 0.9]],
-        },
-      },
-      {
-        folder: await writeFamilyFolder(join(root, 'migc'), 'migc'),
-        kind: 'migc',
-        conditions: {
-          phrases: ['man', 'cat'],
-          boxes: [
-            [0, 0, 0.5, 1],
-            [0.5, 0.2, 1, 0.9],
-          ],
-          migcSteps: 2,
-        },
-      },
-      {
-        folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'),
-        kind: 'ipadapter',
-        conditions: { image: style, scale: 0.8 },
-      },
-    ];
+    const models: SdModelSpec[] = await groundedFamilyModels(root);
     const run = (backend: Backend) =>
       generateSd({
         models,

@@ -1,11 +1,10 @@
 /** The three families through the SD pipeline (AMDM over InteractDiffusion, MIGC, IP-Adapter). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFamilyFolder } from '../../fixtures/families.ts';
-import { encodePNG, decodePNG } from '../../src/image/png.ts';
-import { makeRGBA } from '../../src/image/raster.ts';
+import { groundedFamilyModels } from '../helpers/family-models.ts';
+import { decodePNG } from '../../src/image/png.ts';
 import { generateSd, type SdModelSpec } from '../../src/sd/pipeline.ts';
 import '../../src/sd/families/index.ts';
 
@@ -13,38 +12,7 @@ let root: string;
 let models: SdModelSpec[];
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'amdm-families-pipe-'));
-  const style = join(root, 'style.png');
-  await writeFile(style, await encodePNG(makeRGBA(30, 20, [200, 60, 30, 255])));
-  models = [
-    {
-      folder: await writeFamilyFolder(join(root, 'interact'), 'interactdiffusion'),
-      kind: 'interactdiffusion',
-      conditions: {
-        subjects: ['man'],
-        objects: ['cat'],
-        actions: ['feeding'],
-        subjectBoxes: [[0, 0, 0.5, 1]],
-        objectBoxes: [[0.5, 0.2, 1, 0.9]],
-      },
-    },
-    {
-      folder: await writeFamilyFolder(join(root, 'migc'), 'migc'),
-      kind: 'migc',
-      conditions: {
-        phrases: ['man', 'cat'],
-        boxes: [
-          [0, 0, 0.5, 1],
-          [0.5, 0.2, 1, 0.9],
-        ],
-        migcSteps: 2,
-      },
-    },
-    {
-      folder: await writeFamilyFolder(join(root, 'ip'), 'ipadapter'),
-      kind: 'ipadapter',
-      conditions: { image: style, scale: 0.8 },
-    },
-  ];
+  models = await groundedFamilyModels(root);
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
