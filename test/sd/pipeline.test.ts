@@ -17,7 +17,7 @@ import {
   sdFamily,
   type ModelFamily,
 } from '../../src/sd/family.ts';
-import { generateSd, prepareSdPipeline } from '../../src/sd/pipeline.ts';
+import { generateSd, prepareSdPipeline, type SdSampler } from '../../src/sd/pipeline.ts';
 import { promptEncoder, tokenizePrompts } from '../../src/sd/text.ts';
 import { tmpFolders } from '../onnx/tmp-folders.ts';
 
@@ -237,6 +237,54 @@ describe('SD pipeline', () => {
     await expect(p.validate({ ...base, guidance: -1 })).rejects.toThrow('guidance must be in [0, Infinity], got -1');
     await p.validate(base);
     await p.release();
+  });
+
+  it('a custom sampler runs over the same denoisers instead of AMDM; bad samplers are refused by name', async () => {
+    const one = await generateSd({ ...base, models: [{ folder: A }] });
+    const seen: { models: number; target: number; shape: readonly number[]; steps: number; batch: number }[] = [];
+    // DDIM on the target through the hook equals the pipeline's own single-model DDIM
+    const ddimOnTarget: SdSampler = async (c) => {
+      seen.push({ models: c.models.length, target: c.target, shape: c.shape, steps: c.steps, batch: c.batch });
+      const r = await sampleDDIM(c.models[c.target], {
+        steps: c.steps,
+        shape: [...c.shape],
+        seed: c.seed,
+        schedule: c.schedule,
+      });
+      return {
+        latents: r.latents,
+        calls: c.models.map((_, k) => (k === c.target ? r.calls[0] : 0)),
+        timesteps: r.timesteps,
+      };
+    };
+    const viaHook = await generateSd({ ...base, models: [{ folder: A }, { folder: B }], sampler: ddimOnTarget });
+    expect(viaHook.target.latents).toEqual(one.target.latents);
+    expect(viaHook.calls).toEqual([6, 0]);
+    expect(viaHook.trace).toBeNull();
+    expect(seen).toEqual([{ models: 2, target: 0, shape: [4, 8, 8], steps: 6, batch: 1 }]);
+
+    const p = await prepareSdPipeline({ models: [{ folder: A }, { folder: B }] });
+    await expect(p.validate({ ...base, sampler: 'ddim' as never })).rejects.toThrow(
+      'sampler must be a function, got "ddim"',
+    );
+    await expect(
+      p.validate({
+        ...base,
+        sampler: ddimOnTarget,
+        preset: 'reference',
+        reference: { omegas: [0.5], optimStart: 1, optimEnd: 3, p: [1, 1] },
+      }),
+    ).rejects.toThrow("sampler needs preset 'paper' (the default), got 'reference'");
+    const short: SdSampler = async (c) => ({ latents: new Float32Array(3), calls: [0, 0], timesteps: [] });
+    await expect(p.run({ ...base, sampler: short })).rejects.toThrow(
+      'sampler must return latents: a Float32Array of batch·C·H·W = 256 values',
+    );
+    await p.release();
+    const all = await prepareSdPipeline({ models: [{ folder: A }, { folder: B }], decodeAll: true });
+    await expect(all.validate({ ...base, sampler: ddimOnTarget })).rejects.toThrow(
+      'sampler cannot be combined with decodeAll',
+    );
+    await all.release();
   });
 
   it('a registered family plugs in: conditions are validated with pointed paths and reach the denoiser', async () => {
