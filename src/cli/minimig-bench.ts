@@ -37,6 +37,7 @@ import {
 import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
 import { markdownTable } from '../jobs/table.ts';
 import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
+import { composeSampler, type ComposeSamplerOptions } from '../sd/compose-sampler.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
 export interface MiniMigMethod {
@@ -54,6 +55,8 @@ export interface MiniMigMethod {
   rule?: RuleName;
   /** s, the aggregated steps, instead of the run's --s. */
   aggregateSteps?: number;
+  /** A compositional baseline (Table 5) over the models instead of AMDM; the target is scored. */
+  compose?: ComposeSamplerOptions;
 }
 
 const ID = 'interactdiffusion-mini';
@@ -103,6 +106,37 @@ export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.f
     weights: [0.5],
     rule: 'nlerp',
   },
+  // Table 5 analog: the compositional baselines over the same two models (sd/compose-sampler.ts)
+  'interact+migc:sum': {
+    label: 'sum of ε, DDPM (Du et al. 2023)',
+    models: [ID, MIGC],
+    compose: { method: 'sum' },
+  },
+  'interact+migc:sum-ddim': {
+    label: 'sum of ε, DDIM η = 0',
+    models: [ID, MIGC],
+    compose: { method: 'sum', step: 'ddim' },
+  },
+  'interact+migc:sum-uhmc': {
+    label: 'sum of ε + U-HMC (K = 4; Du et al. 2023)',
+    models: [ID, MIGC],
+    compose: { method: 'sum', mcmcSteps: 4 },
+  },
+  'interact+migc:projective': {
+    label: 'projective, background mini SD on the caption (Bradley et al. 2025)',
+    models: [ID, MIGC, 'base'],
+    compose: { method: 'projective' },
+  },
+  'interact+migc:fkc': {
+    label: 'FKC product, N = 4 particles (Skreta et al. 2025)',
+    models: [ID, MIGC],
+    compose: { method: 'fkc', particlesPerSample: 4 },
+  },
+  'interact+migc+ip:sum': {
+    label: 'sum of ε over the three, DDPM',
+    models: [ID, MIGC, IP],
+    compose: { method: 'sum' },
+  },
 });
 
 const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta'] as const;
@@ -122,7 +156,7 @@ export function resolveMethod(name: string): MiniMigMethod {
     throw new RangeError(`--methods: unknown method '${name}'; ${allowed()}`);
   const base = MINIMIG_METHODS[baseName];
   if (overrides === undefined) return base;
-  if (base.models.length < 2 || base.preset === 'reference')
+  if (base.models.length < 2 || base.preset === 'reference' || base.compose)
     throw new RangeError(
       `--methods: '${name}': settings after @ need an aggregated method of the paper's algorithm, got '${baseName}'`,
     );
@@ -346,17 +380,19 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
     guidance,
     seed,
     scalingFactor: c.scalingFactor,
-    ...(r.models.length === 1
-      ? { aggregateSteps: 0 }
-      : m.preset === 'reference'
-        ? { preset: 'reference' as const, reference: referenceSettings(steps) }
-        : {
-            aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
-            weights: [...m.weights!],
-            eta: m.eta ?? eta,
-            etaScale: 'sqrtDim' as const,
-            rule: m.rule ?? 'slerp',
-          }),
+    ...(m.compose
+      ? { sampler: composeSampler(m.compose) }
+      : r.models.length === 1
+        ? { aggregateSteps: 0 }
+        : m.preset === 'reference'
+          ? { preset: 'reference' as const, reference: referenceSettings(steps) }
+          : {
+              aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
+              weights: [...m.weights!],
+              eta: m.eta ?? eta,
+              etaScale: 'sqrtDim' as const,
+              rule: m.rule ?? 'slerp',
+            }),
   };
   const t0 = performance.now();
   const g = await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });

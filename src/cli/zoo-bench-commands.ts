@@ -41,6 +41,23 @@ export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: 
     title: 'Figure 5a analog: slerp vs lerp and nlerp in InteractDiffusion-mini ← MIGC-mini',
     methods: ['interact', 'interact+migc', 'interact+migc:lerp', 'interact+migc:nlerp'],
   },
+  compose: {
+    title:
+      'Table 5 analog: AMDM vs the compositional baselines (sum of ε with and without U-HMC, projective, FKC) over InteractDiffusion-mini and MIGC-mini',
+    methods: [
+      'interact',
+      'migc',
+      'interact+migc',
+      'interact+migc@rule=lerp,w=0.9,s=40,eta=0',
+      'interact+migc:sum',
+      'interact+migc:sum-ddim',
+      'interact+migc:sum-uhmc',
+      'interact+migc:projective',
+      'interact+migc:fkc',
+      'interact+migc+ip',
+      'interact+migc+ip:sum',
+    ],
+  },
   map: {
     title:
       "Where AMDM works on the zoo: experiment 7's parameter map (rule × w × s × η) for InteractDiffusion-mini ← MIGC-mini",

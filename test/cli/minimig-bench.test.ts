@@ -30,7 +30,7 @@ describe('MiniMIG benchmark: options', () => {
       '--s must be ≤ --steps (3), got 4',
     );
     await expect(runZooExperiment('table9')).rejects.toThrow(
-      "experiment must be one of table1, table2, style, reference, eta, rules, map, got 'table9'",
+      "experiment must be one of table1, table2, style, reference, eta, rules, compose, map, got 'table9'",
     );
   });
 
@@ -67,7 +67,8 @@ describe('MiniMIG benchmark: options', () => {
 
   it('every aggregated method gives one weight per other model; the experiments default to their own folders', () => {
     for (const m of Object.values(MINIMIG_METHODS)) {
-      if (m.preset !== 'reference' && m.models.length > 1) expect(m.weights?.length).toBe(m.models.length - 1);
+      if (m.preset !== 'reference' && !m.compose && m.models.length > 1)
+        expect(m.weights?.length).toBe(m.models.length - 1);
     }
     expect(zooExperimentFolder('table1', false)).toBe(join('experiments', 'out', 'mini-table1'));
     expect(zooExperimentFolder('table1', true)).toBe(join('amdm-out', 'experiments', 'mini-table1'));
@@ -129,6 +130,23 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
       runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, steps: 3, out: dir }),
     ).rejects.toThrow('holds a run with other settings (steps 3 here, 2 there)');
   }, 120_000);
+
+  it('the compose experiment (Table 5 analog) runs every baseline through the pipeline (quick)', async () => {
+    const r = await runZooExperiment('compose', { zoo, quick: true, out: join(out, 'compose'), log: () => {} });
+    const byName = new Map(r.methods!.map((m) => [m.name, m]));
+    expect([...byName.keys()]).toEqual(ZOO_EXPERIMENTS.compose.methods);
+    for (const m of r.methods!) expect(m.overall.images).toBe(3);
+    // UNet calls per image at T = 3: the sum 2·3; projective 3·3 (the background too); FKC 4 particles
+    // evaluated one at a time, 4·2·3; U-HMC adds 1 + K·L gradient calls per model (the first, then L per leapfrog
+    // trajectory) on each of the T − 1 levels before the last
+    expect(byName.get('interact+migc:sum')!.calls).toBe(6);
+    expect(byName.get('interact+migc:projective')!.calls).toBe(9);
+    expect(byName.get('interact+migc:fkc')!.calls).toBe(24);
+    expect(byName.get('interact+migc:sum-uhmc')!.calls).toBe(6 + 2 * 2 * (1 + 4 * 3));
+    expect(() => resolveMethod('interact+migc:sum@w=0.5')).toThrow(
+      "settings after @ need an aggregated method of the paper's algorithm, got 'interact+migc:sum'",
+    );
+  }, 300_000);
 
   it('the style experiment runs all three models (quick)', async () => {
     const r = await runZooExperiment('style', { zoo, quick: true, out: join(out, 'style'), log: () => {} });
