@@ -41,6 +41,7 @@ import { sampleAMDM } from '../core/sampler.ts';
 import { checkInt, checkNumber, describe } from '../core/validate.ts';
 import { sampleReverse } from '../compose/reverse.ts';
 import { sampleFKC } from '../compose/fkc.ts';
+import { evenlySpacedParticles } from '../compose/resample.ts';
 import { sampleSMC } from '../compose/smc.ts';
 import type { Level } from '../compose/levels.ts';
 import type { MCMCOptions } from '../compose/mcmc.ts';
@@ -254,17 +255,8 @@ export async function runMethod(
     r = m.kind === 'fkc' ? await sampleFKC(common) : await sampleSMC(common);
   }
   const N = r.particles;
-  let samples = r.samples;
-  if (N !== B) {
-    // The final resampling made the N particles equally weighted, in ancestor order: keep B
-    // evenly spaced slots (a stratified pick rather than the first B, which share ancestors).
-    // Kept samples may still share an ancestor, so the binomial SEs understate their spread.
-    samples = new Float32Array(B * dim);
-    for (let b = 0; b < B; b++) {
-      const slot = Math.floor(((b + 0.5) * N) / B);
-      samples.set(r.samples.subarray(slot * dim, (slot + 1) * dim), b * dim);
-    }
-  }
+  // Kept samples may share an ancestor, so the binomial SEs understate their spread.
+  const samples = evenlySpacedParticles(r.samples, N, B, dim);
   return {
     samples,
     eps: r.evals.eps,

@@ -92,5 +92,21 @@ export function gatherScalars(v: Float64Array, idx: Int32Array, scratch: Float64
   for (let i = 0; i < idx.length; i++) v[i] = scratch[i];
 }
 
+/**
+ * `kept` of `N` equally weighted particles (each `dim` values) at evenly spaced slots
+ * ⌊(b + ½)·N / kept⌋: a stratified pick, since after resampling the particles are in ancestor
+ * order and the first ones would share ancestors. Kept particles may still share an ancestor.
+ * Returns `samples` itself when kept = N.
+ */
+export function evenlySpacedParticles(samples: Float32Array, N: number, kept: number, dim: number): Float32Array {
+  if (kept === N) return samples;
+  const out = new Float32Array(kept * dim);
+  for (let b = 0; b < kept; b++) {
+    const slot = Math.floor(((b + 0.5) * N) / kept);
+    out.set(samples.subarray(slot * dim, (slot + 1) * dim), b * dim);
+  }
+  return out;
+}
+
 export const RESAMPLE_POLICIES = ['always', 'ess', 'never'] as const;
 export type ResamplePolicy = (typeof RESAMPLE_POLICIES)[number];

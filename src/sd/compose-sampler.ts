@@ -21,6 +21,7 @@
 import type { Denoiser } from '../core/types.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
 import { sampleFKC } from '../compose/fkc.ts';
+import { evenlySpacedParticles } from '../compose/resample.ts';
 import type { MCMCOptions } from '../compose/mcmc.ts';
 import { sampleReverse } from '../compose/reverse.ts';
 import type { ComposeResult } from '../compose/types.ts';
@@ -113,22 +114,8 @@ export function composeSampler(options: ComposeSamplerOptions): SdSampler {
       const gamma = method === 'projective' ? [...models.slice(0, k).map(() => 1), -(k - 1)] : undefined;
       r = await sampleReverse({ ...common, gamma, sampler: step, mcmc });
     }
-    return { latents: keptParticles(r.samples, r.particles, c.batch, dim), calls, timesteps: r.timesteps };
+    return { latents: evenlySpacedParticles(r.samples, r.particles, c.batch, dim), calls, timesteps: r.timesteps };
   };
-}
-
-/**
- * B of the N equally weighted final particles, at evenly spaced slots (a stratified pick: after
- * resampling the particles are in ancestor order, and the first B would share ancestors).
- */
-function keptParticles(samples: Float32Array, N: number, B: number, dim: number): Float32Array {
-  if (N === B) return samples;
-  const out = new Float32Array(B * dim);
-  for (let b = 0; b < B; b++) {
-    const slot = Math.floor(((b + 0.5) * N) / B);
-    out.set(samples.subarray(slot * dim, (slot + 1) * dim), b * dim);
-  }
-  return out;
 }
 
 /**
