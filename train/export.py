@@ -92,10 +92,11 @@ class InteractUnetGraph(torch.nn.Module):
 
     def forward(self, sample, timestep, encoder_hidden_states, subject_boxes, object_boxes, masks,
                 subject_positive_embeddings, object_positive_embeddings, action_positive_embeddings):
-        toks = self.unet.grounding(subject_boxes, object_boxes, subject_positive_embeddings,
-                                   object_positive_embeddings, action_positive_embeddings)
+        toks, regions = self.unet.grounding(subject_boxes, object_boxes, subject_positive_embeddings,
+                                            object_positive_embeddings, action_positive_embeddings)
         keep = torch.cat([masks, masks, masks], dim=1)
-        return self.unet(sample, batch_t(sample, timestep), encoder_hidden_states, {"grounding": (toks, keep)})
+        grounding = (toks, keep, regions)
+        return self.unet(sample, batch_t(sample, timestep), encoder_hidden_states, {"grounding": grounding})
 
 
 class MigcUnetGraph(torch.nn.Module):

@@ -57,10 +57,15 @@ def parse_args(argv=None):
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (tests)")
     ap.add_argument("--init", help="vae stage: start from this VAE run's weights (continued training)")
     ap.add_argument("--l1", type=float, default=1.0, help="vae stage: weight of the L1 term (besides MSE)")
+    ap.add_argument("--mark-weight", type=float, default=4.0,
+                    help="interact stage: extra loss weight on latent cells that hold an interaction mark "
+                    "(weight 1 + this); 0 gives the plain eps-MSE")
     a = ap.parse_args(argv)
     for k in ["steps", "batch", "threads", "log_every", "save_every"]:
         if getattr(a, k) < 1:
             ap.error(f"--{k.replace('_', '-')} must be >= 1, got {getattr(a, k)}")
+    if a.mark_weight < 0:
+        ap.error(f"--mark-weight must be >= 0, got {a.mark_weight}")
     if not 0 <= a.drop < 1:
         ap.error(f"--drop must be in [0, 1), got {a.drop}")
     if a.stage != "vae" and not a.vae:
@@ -312,11 +317,30 @@ def interact_batch(data, table, idx, slots):
     return out
 
 
-def grounding_tokens(unet, sb, ob, masks, se, oe, ae):
-    """Tokens + the additive key mask the fusers use (masked slots are not attended to)."""
-    toks = unet.grounding(sb, ob, se, oe, ae)
+def grounding_inputs(unet, sb, ob, masks, se, oe, ae):
+    """What the fusers take: tokens, the key mask (masked slots are not attended to), regions."""
+    toks, regions = unet.grounding(sb, ob, se, oe, ae)
     key = torch.cat([masks, masks, masks], dim=1)
-    return toks, key
+    return toks, key, regions
+
+
+def mark_cells(data, latent=8):
+    """[N,1,latent,latent]: 1 where a latent cell holds a pixel of an interaction mark (the full
+    render differs from the render without marks), else 0."""
+    N = data.count
+    out = np.zeros((N, 1, latent, latent), dtype=np.float32)
+    for s in range(0, N, 2000):
+        diff = (np.asarray(data["image"][s : s + 2000]) != np.asarray(data["image_nomarks"][s : s + 2000])).any(axis=1)
+        f = diff.shape[-1] // latent
+        out[s : s + 2000, 0] = diff.reshape(-1, latent, f, latent, f).any(axis=(2, 4))
+    return torch.from_numpy(out)
+
+
+def weighted_mse(pred, target, weight):
+    """Mean of weight * (pred - target)^2 over the latent, weight [B,1,H,W] >= 1 per cell. A positive
+    per-cell weight leaves the minimiser (the conditional mean of eps, cell by cell) unchanged: it
+    only spends more of a small model's capacity and gradient on the cells it multiplies."""
+    return (weight * (pred - target) ** 2).mean()
 
 
 def stage_interact(a, data, size):
@@ -329,6 +353,7 @@ def stage_interact(a, data, size):
     empty = tokens(data["empty_tokens"])
     N = data.count
     slots = data.max_relations
+    marks = mark_cells(data, z_all.shape[-1])
 
     def loss_fn(step, rng):
         idx = np.sort(rng.choice(N, size=min(a.batch, N), replace=False))
@@ -339,9 +364,10 @@ def stage_interact(a, data, size):
             ctx, _ = te(ids)
         sb, ob, masks, se, oe, ae = interact_batch(data, table, idx, slots)
         masks = masks * (~drop).float()[:, None]
-        toks, key = grounding_tokens(unet, sb, ob, masks, se, oe, ae)
+        grounding = grounding_inputs(unet, sb, ob, masks, se, oe, ae)
         zt, t, eps = diff.noised(z_all[idx], rng)
-        return F.mse_loss(unet(zt, t, ctx, {"grounding": (toks, key)}), eps)
+        weight = 1 + a.mark_weight * marks[idx]
+        return weighted_mse(unet(zt, t, ctx, {"grounding": grounding}), eps, weight)
 
     params = [p for n, p in unet.named_parameters() if "fuser" in n or "grounding" in n]
     train_loop(a, params, loss_fn, lambda s: adapter_state("interact", ck, unet, s), 1e-3)

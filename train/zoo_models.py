@@ -3,8 +3,10 @@ EOS), base UNet ("mini SD") and the three adapters' extra layers.
 
 Adapters (each on a frozen copy of the base UNet, as the real ones are trained on frozen SD):
 - InteractDiffusion-mini: GLIGEN gated self-attention over grounding tokens (subject, object and
-  action tokens from box Fourier features + phrase pooler embeddings; masked slots are replaced
-  by learned null tokens); gate tanh(gamma), gamma initialised at 0.
+  action tokens from box Fourier features + phrase pooler embeddings; masked slots are left out
+  of the attention); gate tanh(gamma), gamma initialised at 0. Unlike GLIGEN, the attention to
+  the grounding tokens is box-masked and the visual tokens get a cell-position embedding
+  (GatedSelfAttention says why).
 - MIGC-mini: per-instance cross-attention (phrase last_hidden_state plus one token made from its
   pooler and box) whose outputs are laid out by the guidance masks, plus a background branch on
   the caption laid out by the supplement mask; gated (tanh, init 0), conditional rows only.
@@ -220,7 +222,7 @@ class Transformer(nn.Module):
         h = self.norm_in(x).flatten(2).transpose(1, 2)
         h = h + self.attn1(self.ln1(h))
         if self.fuser is not None and "grounding" in cond:
-            h = self.fuser(h, cond["grounding"])
+            h = self.fuser(h, cond["grounding"], H, W)
         ip = cond.get("ip")
         n = self.ln2(h)
         h = h + self.attn2(n, ctx, ip, cond.get("ip_scale"))
@@ -234,21 +236,58 @@ class GatedSelfAttention(nn.Module):
     """GLIGEN's fuser: h += tanh(gamma) * SA(LN([h; tokens]))[:HW], gamma = 0 at the start.
     Grounding tokens of slots with mask 0 are left out of the attention (keys masked), so 30
     slots with n used give exactly what n slots give (the official model instead attends to
-    learned null tokens in the empty slots)."""
+    learned null tokens in the empty slots).
 
-    def __init__(self, dim, heads=4):
+    Two departures from GLIGEN, because on 8x8 latents within minutes of CPU its fusers learned
+    that a relation exists but not where (see models/mini-zoo/README.md): a visual token attends
+    only to the grounding tokens whose region covers its cell (box-masked attention, as layout
+    methods such as MIGC lay their branches out by masks), and the visual tokens get a learned
+    (zero-initialised) embedding of their cell's position, so a token can tell where in a box it is.
+    """
+
+    def __init__(self, dim, heads=4, pos_freqs=3):
         super().__init__()
         self.ln = nn.LayerNorm(dim)
         self.attn = SelfAttention(dim, heads)
         self.gamma = nn.Parameter(torch.zeros(()))
+        self.pos_freqs = pos_freqs
+        self.pos = nn.Linear(4 * pos_freqs, dim)
+        nn.init.zeros_(self.pos.weight)
+        nn.init.zeros_(self.pos.bias)
 
-    def forward(self, h, grounding):
-        tokens, keep = grounding  # [B,T,C], [B,T] (1 = attend, 0 = masked slot)
-        B, N = h.shape[0], h.shape[1]
-        key = torch.cat([torch.ones(B, N, dtype=keep.dtype, device=keep.device), keep], dim=1)
-        mask = ((1 - key) * -1e9)[:, None, None, :]
-        a = self.attn(self.ln(torch.cat([h, tokens], dim=1)), mask)[:, :N]
+    def forward(self, h, grounding, H, W):
+        tokens, keep, regions = grounding  # [B,T,C], [B,T] (1 = attend), [B,T,4] xyxy in [0,1]
+        B, N, T = h.shape[0], h.shape[1], tokens.shape[1]
+        covered = (cell_overlap(regions, H, W) > 0).to(keep.dtype) * keep[:, None, :]  # [B,N,T]
+        vis_rows = torch.cat([torch.ones(B, N, N, dtype=keep.dtype, device=keep.device), covered], dim=2)
+        tok_rows = torch.cat([torch.ones(B, T, N, dtype=keep.dtype, device=keep.device),
+                              keep[:, None, :].expand(B, T, T)], dim=2)
+        mask = ((1 - torch.cat([vis_rows, tok_rows], dim=1)) * -1e9)[:, None]
+        x = self.ln(torch.cat([h, tokens], dim=1))
+        x = torch.cat([x[:, :N] + self.pos(cell_position_features(H, W, self.pos_freqs, h)), x[:, N:]], dim=1)
+        a = self.attn(x, mask)[:, :N]
         return h + torch.tanh(self.gamma) * a
+
+
+def cell_overlap(boxes, H, W):
+    """Fraction of each cell of an HxW grid over [0,1]^2 covered by each xyxy box:
+    boxes [B,T,4] -> [B,H*W,T] (cells row-major, as the flattened visual tokens)."""
+    lo_y = torch.arange(H, dtype=boxes.dtype, device=boxes.device) / H
+    lo_x = torch.arange(W, dtype=boxes.dtype, device=boxes.device) / W
+    x0, y0, x1, y1 = [boxes[..., k, None] for k in range(4)]  # [B,T,1]
+    ox = (torch.minimum(x1, lo_x + 1.0 / W) - torch.maximum(x0, lo_x)).clamp(min=0) * W  # [B,T,W]
+    oy = (torch.minimum(y1, lo_y + 1.0 / H) - torch.maximum(y0, lo_y)).clamp(min=0) * H  # [B,T,H]
+    return (oy[..., :, None] * ox[..., None, :]).flatten(2).transpose(1, 2)
+
+
+def cell_position_features(H, W, freqs, like):
+    """Fourier features of the cell centres of an HxW grid over [0,1]^2: [H*W, 4*freqs]."""
+    y = (torch.arange(H, dtype=like.dtype, device=like.device) + 0.5) / H
+    x = (torch.arange(W, dtype=like.dtype, device=like.device) + 0.5) / W
+    yx = torch.stack([y[:, None].expand(H, W), x[None, :].expand(H, W)], dim=-1).reshape(H * W, 2)
+    f = (2.0 ** torch.arange(freqs, dtype=like.dtype, device=like.device)) * math.pi
+    a = yx[..., None] * f
+    return torch.cat([torch.sin(a), torch.cos(a)], dim=-1).flatten(-2)
 
 
 class InstanceBranch(nn.Module):
@@ -338,7 +377,10 @@ class UNet(nn.Module):
 class InteractGrounding(nn.Module):
     """Grounding tokens of InteractDiffusion-mini: per slot a subject, an object and an action
     token (MLP of [pooler embedding; Fourier(box)] + role and slot embeddings). The action box
-    is get_between_box(subject, object). The masks act in the fusers (masked slots unseen)."""
+    is get_between_box(subject, object). Returns the tokens and the region each covers in the
+    fusers' box-masked attention: the subject box, the object box, and for the action the hull
+    of both (the "looking at" dot lies in the subject's box, a link in the gap between the two).
+    The masks act in the fusers (masked slots unseen)."""
 
     def __init__(self, dim, ctx_dim, slots=30, freqs=8):
         super().__init__()
@@ -354,7 +396,9 @@ class InteractGrounding(nn.Module):
         toks = []
         for k, (net, box, emb) in enumerate([(self.inst, sb, se), (self.inst, ob, oe), (self.act, ab, ae)]):
             toks.append(net(torch.cat([emb, fourier_boxes(box)], dim=-1)) + self.role[k] + self.slot[:S])
-        return torch.cat(toks, dim=1)
+        regions = torch.cat([sb, ob, torch.cat([torch.minimum(sb[..., :2], ob[..., :2]),
+                                                torch.maximum(sb[..., 2:], ob[..., 2:])], dim=-1)], dim=1)
+        return torch.cat(toks, dim=1), regions
 
 
 def between_box(a, b):
