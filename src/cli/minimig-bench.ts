@@ -49,8 +49,12 @@ export interface MiniMigMethod {
   weights?: readonly number[];
   /** 'reference': the official code's loop (ω 0.5 per other model, optimization in steps 1..3). */
   preset?: 'paper' | 'reference';
-  /** η of eq. 9 (×√d) instead of the run's --eta. */
+  /** η of eq. 9 (×√d, or as given with etaScale 'absolute'; the fraction λ with deviation 'relative') instead of the run's --eta. */
   eta?: number;
+  /** 'eq9' (default, the paper's fixed-length step) or 'relative' (x′ + λ(μ − x′), never overshoots). */
+  deviation?: 'eq9' | 'relative';
+  /** eq9's η scale: 'sqrtDim' (default, η·√d) or 'absolute' (η as an L2 length). */
+  etaScale?: 'sqrtDim' | 'absolute';
   /** Aggregation rule instead of slerp (eq. 8). */
   rule?: RuleName;
   /** s, the aggregated steps, instead of the run's --s. */
@@ -139,12 +143,14 @@ export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.f
   },
 });
 
-const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta'] as const;
+const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta', 'deviation', 'scale'] as const;
 
 /**
  * A method by name: a key of {@link MINIMIG_METHODS}, or an aggregated one with settings changed
- * after an `@` — `interact+migc@rule=lerp,w=0.9,s=40,eta=0` (rule: a registered rule name, built-in or from `amdm --import`; w: the weight
- * of every other model; s: aggregated steps; eta: η of eq. 9 ×√d). The parameter map of the
+ * after an `@` — `interact+migc@rule=lerp,w=0.9,s=40,eta=0` (rule: a registered rule name,
+ * built-in or from `amdm --import`; w: the weight of every other model; s: aggregated steps; eta:
+ * η of eq. 9 ×√d; scale=absolute: η as an L2 length instead; deviation=relative: the
+ * non-overshooting step x′ + λ(μ − x′) with λ = eta ∈ [0, 1]). The parameter map of the
  * Shapes world (`amdm experiment map`) is run on the zoo with such names.
  */
 export function resolveMethod(name: string): MiniMigMethod {
@@ -186,8 +192,18 @@ export function resolveMethod(name: string): MiniMigMethod {
     } else if (k === 'w') m.weights = base.models.slice(1).map(() => num(0, 1));
     else if (k === 's') m.aggregateSteps = num(0, 1000, true);
     else if (k === 'eta') m.eta = num(0, 1e6);
+    else if (k === 'deviation' && (v === 'eq9' || v === 'relative')) m.deviation = v;
+    else if (k === 'scale' && (v === 'sqrtDim' || v === 'absolute')) m.etaScale = v;
+    else if (k === 'deviation' || k === 'scale')
+      throw new RangeError(
+        `--methods: '${name}': ${k} must be ${k === 'deviation' ? 'eq9 or relative' : 'sqrtDim or absolute'}, got '${v}'`,
+      );
     else throw new RangeError(`--methods: '${name}': unknown setting '${k}'; allowed: ${OVERRIDE_KEYS.join(', ')}`);
   }
+  if (m.deviation === 'relative' && m.etaScale !== undefined)
+    throw new RangeError(`--methods: '${name}': deviation=relative takes no scale (its η is a fraction λ ∈ [0, 1])`);
+  if (m.deviation === 'relative' && m.eta !== undefined && m.eta > 1)
+    throw new RangeError(`--methods: '${name}': with deviation=relative, eta is a fraction λ in [0, 1], got ${m.eta}`);
   m.label = `${base.label}, ${overrides.replaceAll(',', ', ')}`;
   return Object.freeze(m);
 }
@@ -390,7 +406,9 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
               aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
               weights: [...m.weights!],
               eta: m.eta ?? eta,
-              etaScale: 'sqrtDim' as const,
+              ...(m.deviation === 'relative'
+                ? { deviation: 'relative' as const }
+                : { etaScale: m.etaScale ?? ('sqrtDim' as const) }),
               rule: m.rule ?? 'slerp',
             }),
   };

@@ -35,7 +35,14 @@ export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: 
   },
   eta: {
     title: 'Table 3 analog: the deviation step η (×√d) of InteractDiffusion-mini ← MIGC-mini',
-    methods: ['interact', 'interact+migc:eta0', 'interact+migc', 'interact+migc:eta1'],
+    methods: [
+      'interact',
+      'interact+migc:eta0',
+      'interact+migc',
+      'interact+migc:eta1',
+      'interact+migc@scale=absolute,eta=0.3',
+      'interact+migc@deviation=relative,eta=0.3',
+    ],
   },
   rules: {
     title: 'Figure 5a analog: slerp vs lerp and nlerp in InteractDiffusion-mini ← MIGC-mini',

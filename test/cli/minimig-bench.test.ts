@@ -52,7 +52,24 @@ describe('MiniMIG benchmark: options', () => {
     expect(() => resolveMethod('interact+migc@w=1.5')).toThrow("w must be a number in [0, 1], got '1.5'");
     expect(() => resolveMethod('interact+migc@s=2.5')).toThrow("s must be an integer in [0, 1000], got '2.5'");
     expect(() => resolveMethod('interact+migc@eta=')).toThrow("eta must be a number in [0, 1000000], got ''");
-    expect(() => resolveMethod('interact+migc@tau=1')).toThrow("unknown setting 'tau'; allowed: rule, w, s, eta");
+    expect(() => resolveMethod('interact+migc@tau=1')).toThrow(
+      "unknown setting 'tau'; allowed: rule, w, s, eta, deviation, scale",
+    );
+    // Table 3's variants: the relative (non-overshooting) deviation step and η as an absolute length
+    expect(resolveMethod('interact+migc@deviation=relative,eta=0.3')).toMatchObject({
+      deviation: 'relative',
+      eta: 0.3,
+    });
+    expect(resolveMethod('interact+migc@scale=absolute,eta=0.3')).toMatchObject({ etaScale: 'absolute', eta: 0.3 });
+    expect(() => resolveMethod('interact+migc@deviation=relative,eta=2')).toThrow(
+      'with deviation=relative, eta is a fraction λ in [0, 1], got 2',
+    );
+    expect(() => resolveMethod('interact+migc@deviation=relative,scale=absolute')).toThrow(
+      'deviation=relative takes no scale',
+    );
+    expect(() => resolveMethod('interact+migc@deviation=clip')).toThrow(
+      "deviation must be eq9 or relative, got 'clip'",
+    );
     expect(() => resolveMethod('migc@w=0.5')).toThrow('settings after @ need an aggregated method');
     expect(() => resolveMethod('interact+migc:reference@w=0.5')).toThrow('settings after @ need an aggregated method');
     expect(() => resolveMethod('interact+migc@w=0.5@s=3')).toThrow("unknown method 'interact+migc@w=0.5@s=3'");
