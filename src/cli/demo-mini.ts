@@ -14,7 +14,7 @@ import { makeGrid, type GridCell } from '../image/grid.ts';
 import { encodePNG } from '../image/png.ts';
 import { minimigPrompt, summarizeScenes, type MiniMigPrompt } from '../toy/minimig/index.ts';
 import { jsonText } from './files.ts';
-import { MINIMIG_METHODS, generateMethodImage, resolveMethod, zooKinds, type MethodImage } from './minimig-bench.ts';
+import { MINIMIG_METHODS, generateMethodImage, resolveMethod, zooKinds, type MethodImage } from './zoo-methods.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { markdownTable, pm } from '../jobs/table.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';

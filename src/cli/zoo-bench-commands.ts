@@ -6,14 +6,8 @@
 import type { Command } from 'commander';
 import { choiceArg, intArg, numberArg } from './options.ts';
 import { experimentFolder } from './experiment-common.ts';
-import {
-  BENCH_DEFAULTS,
-  BENCH_QUICK,
-  MINIMIG_METHODS,
-  runMiniMigBench,
-  type BenchOptions,
-  type BenchResult,
-} from './minimig-bench.ts';
+import { BENCH_DEFAULTS, BENCH_QUICK, runMiniMigBench, type BenchOptions, type BenchResult } from './minimig-bench.ts';
+import { MINIMIG_METHODS } from './zoo-methods.ts';
 
 /** The paper's tables and figures on the zoo: the methods each compares, on levels L2–L4 (every prompt has an interaction). */
 export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: readonly string[] }>> = Object.freeze({

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MINIMIG_METHODS, resolveMethod, runMiniMigBench } from '../../src/cli/minimig-bench.ts';
+import { runMiniMigBench } from '../../src/cli/minimig-bench.ts';
+import { MINIMIG_METHODS, resolveMethod } from '../../src/cli/zoo-methods.ts';
 import {
   ZOO_EXPERIMENTS,
   runZooExperiment,
