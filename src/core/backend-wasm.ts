@@ -64,15 +64,14 @@ const slerp: KernelBackend['slerp'] = (a, b, w, out, dim) => {
 };
 
 const nlerp: KernelBackend['nlerp'] = (a, b, w, out, dim) => {
-  const arena = st.placeInOut(a, b, out);
-  const { k } = arena;
+  const { k, f32, f64 } = st.placeInOut(a, b, out);
   const pa = st.ptr(0),
     pb = st.ptr(1),
     po = st.ptr(2);
   for (let s = 0, o4 = 0; o4 < 4 * out.length; s++, o4 += 4 * dim) {
     k.nlerpSums(pa + o4, pb + o4, dim, 1 - w, w);
-    const f = nlerpFactor(arena.f64[0], arena.f64[1], arena.f64[2], w, s);
-    if (f === 0) arena.f32.fill(0, (po + o4) >> 2, ((po + o4) >> 2) + dim);
+    const f = nlerpFactor(f64[0], f64[1], f64[2], w, s);
+    if (f === 0) f32.fill(0, (po + o4) >> 2, ((po + o4) >> 2) + dim);
     else k.combine(pa + o4, pb + o4, po + o4, dim, f * (1 - w), f * w);
   }
   st.finish();
@@ -99,8 +98,7 @@ const sphericalMean: KernelBackend['sphericalMean'] = (xs, weights, out, dim, to
 };
 
 const deviate: KernelBackend['deviate'] = (x, mu, eta, out, dim, distances, clip) => {
-  const arena = st.placeInOut(x, mu, out);
-  const { k } = arena;
+  const { k, f32 } = st.placeInOut(x, mu, out);
   const px = st.ptr(0),
     pm = st.ptr(1),
     po = st.ptr(2);
@@ -109,7 +107,7 @@ const deviate: KernelBackend['deviate'] = (x, mu, eta, out, dim, distances, clip
     if (distances) distances[s] = dist;
     const f = deviationFactor(dist, eta, clip);
     if (f !== 0) k.deviateStep(px + o4, pm + o4, po + o4, dim, f);
-    else if (po !== px) arena.f32.copyWithin((po + o4) >> 2, (px + o4) >> 2, ((px + o4) >> 2) + dim);
+    else if (po !== px) f32.copyWithin((po + o4) >> 2, (px + o4) >> 2, ((px + o4) >> 2) + dim);
   }
   st.finish();
 };
