@@ -4,8 +4,8 @@
  */
 import * as Plot from '@observablehq/plot';
 import type { ImageEvaluation } from '../toy/shapes/evaluate.ts';
-import { markdownTable, pm } from '../jobs/table.ts';
-import { rateColumns, type ExperimentRow } from './experiment-common.ts';
+import { markdownTable } from '../jobs/table.ts';
+import { RATE_HEADERS, rateCells, rateColumns, type ExperimentRow } from './experiment-common.ts';
 import type { ComposeMethod, MethodRun } from './compose-shapes-methods.ts';
 
 /** A row of results.json/csv: the method's description, rates with SEs, costs. */
@@ -73,15 +73,11 @@ export function composeRow(m: ComposeMethod, t: Tally, prompts: number, kept: nu
 
 /** table.md: rates ± SE, model evaluations (ε and log q separately) and wall time. */
 export function composeTable(rows: readonly ComposeRow[]): string {
-  const e = (r: ComposeRow, v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
   const num = (v: unknown, d = 0) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
   return markdownTable(
     [
       'method',
-      'instance success',
-      'mIoU',
-      'image success',
-      'style success',
+      ...RATE_HEADERS,
       'ε calls / prompt',
       'log q calls / prompt',
       'ε / sample',
@@ -92,10 +88,7 @@ export function composeTable(rows: readonly ComposeRow[]): string {
     ],
     rows.map((r) => [
       String(r.method),
-      pm(e(r, 'instanceSuccess')),
-      pm(e(r, 'mIoU')),
-      pm(e(r, 'imageSuccess')),
-      r.styleSuccess === null ? '—' : pm(e(r, 'styleSuccess')),
+      ...rateCells(r),
       num(r.epsCallsPerPrompt),
       num(r.logDensityCallsPerPrompt),
       num(r.epsPerSample),

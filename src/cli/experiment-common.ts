@@ -5,8 +5,10 @@
  * never replaces a full run's folder.
  */
 import path from 'node:path';
+import type * as Plot from '@observablehq/plot';
 import { summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { prepareOutputFolder, type OutputFolder } from './output-folder.ts';
+import { pm } from '../jobs/table.ts';
 
 export interface ExperimentOptions {
   /** The small smoke version (few prompts and steps). */
@@ -56,10 +58,31 @@ export function rateColumns(evaluations: readonly ImageEvaluation[]): Experiment
   };
 }
 
+/** A row's rate `key` with its standard error (the `<key>SE` column). */
+export function rowEstimate(r: ExperimentRow, key: string): { value: number; se: number } {
+  return { value: Number(r[key]), se: Number(r[`${key}SE`]) };
+}
+
+/** The rate columns every Shapes-world table shows first after the method, and their cells (value ± SE). */
+export const RATE_HEADERS = ['instance success', 'mIoU', 'image success', 'style success'] as const;
+export function rateCells(r: ExperimentRow): string[] {
+  return [
+    pm(rowEstimate(r, 'instanceSuccess')),
+    pm(rowEstimate(r, 'mIoU')),
+    pm(rowEstimate(r, 'imageSuccess')),
+    r.styleSuccess === null ? '—' : pm(rowEstimate(r, 'styleSuccess')),
+  ];
+}
+
 /** Mean and sample standard deviation (n − 1; 0 for one value) of per-sample values. */
 export function meanAndSd(xs: readonly number[]): { mean: number; sd: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   return { mean, sd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1)) };
+}
+
+/** The axes of a chart of ‖x‖/√d per step (the Figure 5b analogs): step across, the norm up on a log scale. */
+export function normPerStepAxes(): Plot.PlotOptions {
+  return { x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true };
 }
 
 /** The default output folder: the recorded full runs, or the smoke runs' scratch folder. */

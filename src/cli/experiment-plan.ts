@@ -22,7 +22,10 @@ import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
 import {
   experimentFolder,
   prepareExperimentOutput,
+  RATE_HEADERS,
+  rateCells,
   rateColumns,
+  rowEstimate,
   type ExperimentOptions,
   type ExperimentRow,
 } from './experiment-common.ts';
@@ -146,31 +149,15 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
 /** table.md: each method's rates ± SE and model calls. */
 function resultsTable(names: readonly string[], rows: readonly ExperimentRow[]): string {
   return markdownTable(
-    [
-      'method',
-      'instance success',
-      'mIoU',
-      'image success',
-      'style success',
-      'colour right',
-      'IoU ≥ 0.5',
-      'clean images',
-      'calls',
-    ],
-    rows.map((r, i) => {
-      const e = (v: string) => ({ value: Number(r[v]), se: Number(r[`${v}SE`]) });
-      return [
-        names[i],
-        pm(e('instanceSuccess')),
-        pm(e('mIoU')),
-        pm(e('imageSuccess')),
-        r.styleSuccess === null ? '—' : pm(e('styleSuccess')),
-        pm(e('colorAccuracy')),
-        pm(e('positionAccuracy')),
-        pm(e('cleanImages')),
-        String(r.calls),
-      ];
-    }),
+    ['method', ...RATE_HEADERS, 'colour right', 'IoU ≥ 0.5', 'clean images', 'calls'],
+    rows.map((r, i) => [
+      names[i],
+      ...rateCells(r),
+      pm(rowEstimate(r, 'colorAccuracy')),
+      pm(rowEstimate(r, 'positionAccuracy')),
+      pm(rowEstimate(r, 'cleanImages')),
+      String(r.calls),
+    ]),
   );
 }
 

@@ -6,7 +6,7 @@
 import * as Plot from '@observablehq/plot';
 import { makeSchedule, timesteps } from '../core/schedule.ts';
 import { renderPrompt } from '../toy/shapes/render.ts';
-import { meanAndSd, type ExperimentRow } from './experiment-common.ts';
+import { meanAndSd, normPerStepAxes, type ExperimentRow } from './experiment-common.ts';
 import { COMPARED_RULES, planSteps, type NormsReport, type ShapesPlan } from './experiment-plan.ts';
 
 export function plan(quick: boolean): ShapesPlan {
@@ -73,10 +73,7 @@ export function sphereChart(sphereRows: ExperimentRow[]): Plot.PlotOptions {
   const alone = sphereRows.filter((r) => r.method === 'layout alone');
   return {
     title: 'Norm of the merged latent per step, ‖x′‖/√d (Figure 5b analog)',
-    x: { label: 'step' },
-    y: { label: '‖x‖/√d', type: 'log' },
-    color: { legend: true },
-    grid: true,
+    ...normPerStepAxes(),
     marginRight: 150,
     marks: [
       Plot.line(alone, { x: 'step', y: 'targetMean', stroke: '#555', strokeDasharray: '4,3' }),

@@ -200,7 +200,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     // the ONNX-backed benchmark commands load onnxruntime: only when asked for
     const extra: Command[] = [];
-    if (commandOf(argv.slice(2)) === 'bench') extra.push((await import('./coco-mig.ts')).cocoMigCommand());
+    if (commandOf(argv.slice(2)) === 'bench') extra.push((await import('./coco-mig-command.ts')).cocoMigCommand());
     await buildProgram(extra).parseAsync([...argv]);
   } catch (err) {
     console.error(`amdm: ${err instanceof Error ? err.message : String(err)}`);

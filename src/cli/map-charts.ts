@@ -5,7 +5,7 @@
  */
 import * as Plot from '@observablehq/plot';
 import type { ExperimentRow } from './experiment-common.ts';
-import type { MapGrid } from './experiment-map.ts';
+import type { MapGrid } from './map-plan.ts';
 import type { EtaScaleLabel } from '../toy/shapes/map-cell.ts';
 
 const SCALE_TITLES: Record<Exclude<EtaScaleLabel, 'none'>, string> = {

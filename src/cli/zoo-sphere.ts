@@ -13,7 +13,7 @@ import type { RuleName } from '../core/rules.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { miniDemoPrompts } from './demo-mini.ts';
 import { csvOfRecords } from '../jobs/table.ts';
-import { meanAndSd } from './experiment-common.ts';
+import { meanAndSd, normPerStepAxes } from './experiment-common.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { folderKind, folderScalingFactor, zooModelSpec } from './zoo-scene.ts';
@@ -96,10 +96,7 @@ export async function runZooSphere(
   const chart: Plot.PlotOptions = {
     title:
       '‖x‖/√d per aggregated step on the mini-zoo: merged latent per rule, and the target alone (Figure 5b analog)',
-    x: { label: 'step' },
-    y: { label: '‖x‖/√d', type: 'log' },
-    color: { legend: true },
-    grid: true,
+    ...normPerStepAxes(),
     marginRight: 110,
     marks: [
       Plot.line(rows, { x: 'step', y: 'mean', stroke: 'method' }),

@@ -21,7 +21,7 @@ import { ddimCoefficients, ddimStepInto } from './ddim.ts';
 import { firstNonFinite } from './tensor.ts';
 import { gaussianRng } from './rng.ts';
 import { checkInt, checkNumber, describe } from './validate.ts';
-import { callModel } from './sampler.ts';
+import { callModel } from './model-call.ts';
 import { AMDM_DEFAULTS } from './defaults.ts';
 
 export interface ReferenceOptions {

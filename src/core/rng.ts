@@ -158,7 +158,9 @@ export function gaussianRng(seed: number, stream = 0): GaussianRng {
         hasSpare = false;
       }
       // The same stream as repeated normal() calls, with xoshiro128ssNext/uniform inlined on local state
-      // words (about twice as fast as calling them).
+      // words (about twice as fast as calling them). The four copies of the generator step below are
+      // deliberate: this is the hot loop of every initial latent and DDIM noise draw, and a helper
+      // would have to keep the state in the array (or return it) and lose that speed.
       let s0 = st[0];
       let s1 = st[1];
       let s2 = st[2];

@@ -7,7 +7,7 @@
  * running a model (`models` may then be just their number).
  */
 import type { AggregationRule, Denoiser } from './types.ts';
-import type { AMDMOptions } from './sampler.ts';
+import type { AMDMOptions } from './sampler-types.ts';
 import { makeSchedule, prevTimestep, timesteps as makeTimesteps, type NoiseSchedule } from './schedule.ts';
 import { ddimCoefficients, type DDIMCoefficients } from './ddim.ts';
 import { DEVIATION_MODES, type DeviationMode } from './deviation.ts';

@@ -7,7 +7,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFamilyFolder } from '../../fixtures/families.ts';
-import { cocoMigCommand, cocoMigSeed, planCocoMig, runCocoMig, type CocoMigOptions } from '../../src/cli/coco-mig.ts';
+import { cocoMigSeed, planCocoMig, runCocoMig, type CocoMigOptions } from '../../src/cli/coco-mig.ts';
+import { cocoMigCommand } from '../../src/cli/coco-mig-command.ts';
 import { decodePNG } from '../../src/image/png.ts';
 
 let root: string;

@@ -27,6 +27,7 @@
 import { checkNumber, checkInt, describe } from '../../core/validate.ts';
 import { boxIoU, promptLabel, squareBox, validatePrompt, type Box, type ShapesPrompt } from './prompts.ts';
 import { BUILTIN_STYLES, checkWorld, type ShapesWorld } from './world.ts';
+import { summarizeByLevel } from '../levels.ts';
 
 export interface EvaluateOptions {
   /** Largest offset in pixels (per axis) of a scanned square from the box (default world.square). */
@@ -277,16 +278,7 @@ export function summarize(results: readonly ImageEvaluation[]): { overall: Summa
       throw new TypeError(`results[${i}] must be an evaluateImage result, got ${describe(r)}`);
     }
   });
-  const levels = [...new Set(results.map((r) => r.level))].sort((a, b) => a - b);
-  return {
-    overall: summaryRow('all', results),
-    levels: levels.map((l) =>
-      summaryRow(
-        l,
-        results.filter((r) => r.level === l),
-      ),
-    ),
-  };
+  return summarizeByLevel(results, summaryRow);
 }
 
 function summaryRow(level: number | 'all', rs: readonly ImageEvaluation[]): SummaryRow {

@@ -1,0 +1,95 @@
+/**
+ * The state of one sampler run (sampler.ts) besides its plan: buffers allocated once, each
+ * model's RNG stream, call counts; and the per-step trace's norms and angles.
+ */
+import type { Denoiser } from './types.ts';
+import { angleAt, sqNormAt } from './tensor.ts';
+import { gaussianRng, type GaussianRng } from './rng.ts';
+import type { AMDMPlan, PlannedStep } from './sampler-plan.ts';
+import type { AMDMOptions, StepTrace } from './sampler-types.ts';
+
+/** What a run holds besides its plan: buffers allocated once, RNGs, call counts. */
+export interface Run {
+  readonly plan: AMDMPlan;
+  readonly models: readonly Denoiser[];
+  readonly signal: AbortSignal | undefined;
+  readonly tracing: boolean;
+  /** Per model: its latent xₖ, step mean μₖ and proposal yₖ (only aggregated steps use yₖ; the others step xₖ in place). */
+  readonly xs: Float32Array[];
+  readonly mus: Float32Array[];
+  readonly ys: Float32Array[];
+  /** The proposals in fold order: the target's, then the others' in model order. */
+  readonly proposals: Float32Array[];
+  /** x′, the DDIM noise (η_ddim > 0), and a staging buffer for an ε the backend cannot read in place. */
+  readonly mixed: Float32Array;
+  readonly noise: Float32Array | null;
+  readonly epsStage: Float32Array;
+  readonly rngs: (GaussianRng | null)[];
+  readonly calls: number[];
+  /** Per model: per-sample ‖x′ − μₖ‖ of the last deviation step. */
+  readonly distances: Float64Array[];
+  /** A pairwise rule's arguments [x′, yₖ] and [w], and the concurrent mode's pending ε. */
+  readonly pair: Float32Array[];
+  readonly pairWeight: number[];
+  readonly pending: (Float32Array | Promise<Float32Array>)[];
+}
+
+/**
+ * The run's buffers, allocated once where the backend's kernels use them in place, each model's
+ * RNG stream, and the initial latents: given, or drawn from the model's stream (target = 0).
+ */
+export function startRun(plan: AMDMPlan, opts: AMDMOptions): Run {
+  const { N, size, kernels, seed } = plan;
+  const rngs = plan.streams.map((stream) => (seed === null ? null : gaussianRng(seed, stream)));
+  const pool = kernels.buffers(3 * N + 3, size);
+  const xs = pool.slice(0, N),
+    ys = pool.slice(2 * N, 3 * N);
+  const [mixed, noiseBuf, epsStage] = pool.slice(3 * N);
+  for (let k = 0; k < N; k++) {
+    if (plan.latents) xs[k].set(plan.latents[k]);
+    else rngs[k]!.fillNormal(xs[k]);
+  }
+  return {
+    plan,
+    models: opts.models,
+    signal: opts.signal,
+    tracing: typeof opts.onStep === 'function',
+    xs,
+    mus: pool.slice(N, 2 * N),
+    ys,
+    proposals: [plan.target, ...plan.others].map((k) => ys[k]),
+    mixed,
+    noise: plan.ddimEta > 0 ? noiseBuf : null,
+    epsStage,
+    rngs,
+    calls: new Array<number>(N).fill(0),
+    distances: xs.map(() => new Float64Array(plan.batch)),
+    pair: [mixed, mixed],
+    pairWeight: [0],
+    pending: new Array(N),
+  };
+}
+
+export function openTrace(step: PlannedStep): StepTrace {
+  return {
+    step: step.index,
+    t: step.ddim.t,
+    tPrev: step.ddim.tPrev,
+    evaluated: [],
+    aggregated: step.aggregate,
+    inputNorms: [],
+    proposalNorms: [],
+  };
+}
+
+export function norms(x: Float32Array, batch: number, dim: number): Float64Array {
+  const out = new Float64Array(batch);
+  for (let b = 0; b < batch; b++) out[b] = Math.sqrt(sqNormAt(x, b * dim, dim));
+  return out;
+}
+
+export function angles(a: Float32Array, b: Float32Array, batch: number, dim: number): Float64Array {
+  const out = new Float64Array(batch);
+  for (let s = 0; s < batch; s++) out[s] = angleAt(a, b, s * dim, dim);
+  return out;
+}
