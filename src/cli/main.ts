@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /** The `amdm` command line. Each subcommand loads only what it needs. */
-import { Command, Option } from 'commander';
-import { choiceArg, intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
-import { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
+import { Command, Option, type OptionValues } from 'commander';
+import { choiceArg, intArg } from './options.ts';
 import { readFileSync } from 'node:fs';
-import { DEVIATION_MODES } from '../core/deviation.ts';
+import { addDemoCommand } from './demo-command.ts';
 import { commandOf, importModules } from './import-modules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
 import { addZooBenchCommands } from './zoo-bench-commands.ts';
@@ -17,7 +16,8 @@ function packageVersion(): string {
     .version;
 }
 
-export function buildProgram(extra: Command[] = []): Command {
+/** The program itself: name, version, the error hint and the global `--import` flag. */
+function newProgram(): Command {
   const program = new Command();
   program
     .name('amdm')
@@ -34,94 +34,28 @@ export function buildProgram(extra: Command[] = []): Command {
     .hook('preSubcommand', async (cmd) => {
       await importModules(cmd.opts<{ import?: string[] }>().import ?? []);
     });
+  return program;
+}
 
-  const d = DEMO_DEFAULTS;
-  program
-    .command('demo')
-    .description(
-      'Shapes world: each expert alone vs AMDM (layout ← attribute, layout ← attribute + style); prints a table, writes grid.png and results.json',
-    )
-    .option('--prompts <n>', 'number of prompts', intArg(1, 100_000), d.prompts)
-    .option('--samples <n>', 'samples per prompt and method', intArg(1, 10_000), d.samples)
-    .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
-    .option(
-      '--s <s>',
-      `aggregation steps, the first s of T (default: the paper's ratio, ${d.s} of ${d.steps}, scaled to T)`,
-      intArg(0, 1000),
-    )
-    .option(
-      '--w <w>',
-      'weight of the other model(s) in eq. 8, comma-separated per other model',
-      numberListArg(0, 1),
-      d.w,
-    )
-    .addOption(
-      new Option(
-        '--deviation <mode>',
-        "deviation step: eq9 (the paper's eq. 9, a step of length η) or relative (x′ + λ(μ − x′), λ = η ∈ [0, 1])",
-      )
-        .choices(DEVIATION_MODES)
-        .default(d.deviation),
-    )
-    .option(
-      '--eta <η>',
-      'η of the deviation step (a length for eq9, the fraction λ for relative)',
-      numberArg(0, 1e6),
-      d.eta,
-    )
-    .addOption(
-      new Option('--eta-scale <scale>', 'eq9 only: η per dimension (×√d, the default) or absolute').choices([
-        'sqrtDim',
-        'absolute',
-      ]),
-    )
-    .option('--rule <rule>', ruleHelp(), ruleArg, d.rule)
-    .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
-    .option(
-      '--levels <list>',
-      'instances per prompt, cycled (1–3)',
-      (v: string) => v.split(',').map((x) => intArg(1, 3)(x)),
-      d.levels,
-    )
-    .option('--out <dir>', 'output folder', d.out)
-    .option('--grid-prompts <n>', 'prompts shown in grid.png', intArg(0, 64), d.gridPrompts)
-    .addOption(
-      new Option('--backend <backend>', 'closed-form experts in JS, or exported to ONNX and run by onnxruntime')
-        .choices(['js', 'onnx'])
-        .default(d.backend),
-    )
-    .option('--no-progress', 'hide the progress bar')
-    .addOption(
-      new Option(
-        '--world <world>',
-        'shapes: the closed-form Shapes experts; mini: the learned mini-zoo (models/mini-zoo) through ONNX, on MiniMIG prompts (takes --prompts, --steps, --s, --eta, --out)',
-      )
-        .choices(['shapes', 'mini'])
-        .default('shapes'),
-    )
-    .action(async (opts, cmd: Command) => {
-      if (opts.world === 'mini') {
-        const { runMiniDemoFromCli } = await import('./demo-mini.ts');
-        await runMiniDemoFromCli(opts, (k) => cmd.getOptionValueSource(k) === 'cli');
-        return;
-      }
-      opts.s ??= paperS(opts.steps);
-      if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
-      if (opts.deviation === 'relative' && opts.etaScale !== undefined)
-        throw new Error(
-          `--eta-scale applies only to --deviation eq9; with relative, --eta is the fraction λ ∈ [0, 1] of the way to μ`,
-        );
-      if (opts.deviation === 'relative' && opts.eta > 1)
-        throw new Error(`--eta must be in [0, 1] with --deviation relative (it is λ), got ${opts.eta}`);
-      const { runDemo } = await import('./demo.ts');
-      let factory;
-      if (opts.backend === 'onnx') {
-        const { onnxExpertFactory } = await import('../jobs/demo-onnx.ts');
-        factory = onnxExpertFactory();
-        console.error('backend onnx: every expert is exported to an ONNX graph and run by onnxruntime (CPU)');
-      }
-      await runDemo({ ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) }, factory);
-    });
+/** The `generate` action: runs the job file and prints what it wrote and the UNet calls. */
+async function runGenerateCommand(job: string, opts: OptionValues): Promise<void> {
+  const { runGenerate } = await import('./generate.ts');
+  const r = await runGenerate(job, {
+    output: opts.output,
+    device: opts.device,
+    backend: opts.backend,
+    threads: opts.threads,
+    progress: opts.progress && Boolean(process.stderr.isTTY),
+  });
+  const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
+  const finish = r.totalCalls - amdmCalls;
+  console.log(
+    `wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`,
+  );
+}
+
+/** Adds `generate` to the program. */
+function addGenerateCommand(program: Command): void {
   program
     .command('generate')
     .description(
@@ -140,27 +74,17 @@ export function buildProgram(extra: Command[] = []): Command {
     )
     .option('--threads <n>', 'intra-op threads per session', intArg(0, 1024))
     .option('--no-progress', 'hide the progress bar')
-    .action(async (job, opts) => {
-      const { runGenerate } = await import('./generate.ts');
-      const r = await runGenerate(job, {
-        output: opts.output,
-        device: opts.device,
-        backend: opts.backend,
-        threads: opts.threads,
-        progress: opts.progress && Boolean(process.stderr.isTTY),
-      });
-      const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
-      const finish = r.totalCalls - amdmCalls;
-      console.log(
-        `wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`,
-      );
-    });
+    .action(runGenerateCommand);
+}
 
-  program.addCommand(serveCommand());
-
+/** Adds `bench` to the program, holding the given benchmark commands. */
+function addBenchCommand(program: Command, extra: Command[]): void {
   const bench = program.command('bench').description('benchmarks on real models (run `amdm bench coco-mig --help`)');
   for (const c of extra) bench.addCommand(c);
+}
 
+/** Adds `experiment` (the Shapes-world experiments) to the program. */
+function addExperimentCommand(program: Command): void {
   program
     .command('experiment')
     .description(`Shapes-world experiments: ${EXPERIMENT_NAMES.join(', ')} (results.json/csv, table.md, charts)`)
@@ -192,6 +116,16 @@ export function buildProgram(extra: Command[] = []): Command {
     .action(async (name: ExperimentName, opts) => {
       await EXPERIMENTS[name].run(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
     });
+}
+
+/** The `amdm` program; `extra` are the commands under `bench` (loaded only when asked for). */
+export function buildProgram(extra: Command[] = []): Command {
+  const program = newProgram();
+  addDemoCommand(program);
+  addGenerateCommand(program);
+  program.addCommand(serveCommand());
+  addBenchCommand(program, extra);
+  addExperimentCommand(program);
   program.addCommand(addZooBenchCommands(zooCommand()));
   return program;
 }

@@ -1,0 +1,114 @@
+/** `amdm demo`: the Shapes world (or the mini-zoo) each expert alone vs AMDM, added to the program. */
+import { Command, Option, type OptionValues } from 'commander';
+import { intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
+import { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
+import { DEVIATION_MODES } from '../core/deviation.ts';
+import type { DemoOptions } from './demo.ts';
+
+const d = DEMO_DEFAULTS;
+
+/** The sampling flags of `demo`: prompts, samples, steps, the aggregation (s, w, deviation, η, rule), seed, levels. */
+function addDemoSamplingOptions(demo: Command): void {
+  demo
+    .option('--prompts <n>', 'number of prompts', intArg(1, 100_000), d.prompts)
+    .option('--samples <n>', 'samples per prompt and method', intArg(1, 10_000), d.samples)
+    .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
+    .option(
+      '--s <s>',
+      `aggregation steps, the first s of T (default: the paper's ratio, ${d.s} of ${d.steps}, scaled to T)`,
+      intArg(0, 1000),
+    )
+    .option(
+      '--w <w>',
+      'weight of the other model(s) in eq. 8, comma-separated per other model',
+      numberListArg(0, 1),
+      d.w,
+    )
+    .addOption(
+      new Option(
+        '--deviation <mode>',
+        "deviation step: eq9 (the paper's eq. 9, a step of length η) or relative (x′ + λ(μ − x′), λ = η ∈ [0, 1])",
+      )
+        .choices(DEVIATION_MODES)
+        .default(d.deviation),
+    )
+    .option(
+      '--eta <η>',
+      'η of the deviation step (a length for eq9, the fraction λ for relative)',
+      numberArg(0, 1e6),
+      d.eta,
+    )
+    .addOption(
+      new Option('--eta-scale <scale>', 'eq9 only: η per dimension (×√d, the default) or absolute').choices([
+        'sqrtDim',
+        'absolute',
+      ]),
+    )
+    .option('--rule <rule>', ruleHelp(), ruleArg, d.rule)
+    .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
+    .option(
+      '--levels <list>',
+      'instances per prompt, cycled (1–3)',
+      (v: string) => v.split(',').map((x) => intArg(1, 3)(x)),
+      d.levels,
+    );
+}
+
+/** The output and backend flags of `demo`: out, grid prompts, backend, progress, world. */
+function addDemoOutputOptions(demo: Command): void {
+  demo
+    .option('--out <dir>', 'output folder', d.out)
+    .option('--grid-prompts <n>', 'prompts shown in grid.png', intArg(0, 64), d.gridPrompts)
+    .addOption(
+      new Option('--backend <backend>', 'closed-form experts in JS, or exported to ONNX and run by onnxruntime')
+        .choices(['js', 'onnx'])
+        .default(d.backend),
+    )
+    .option('--no-progress', 'hide the progress bar')
+    .addOption(
+      new Option(
+        '--world <world>',
+        'shapes: the closed-form Shapes experts; mini: the learned mini-zoo (models/mini-zoo) through ONNX, on MiniMIG prompts (takes --prompts, --steps, --s, --eta, --out)',
+      )
+        .choices(['shapes', 'mini'])
+        .default('shapes'),
+    );
+}
+
+/** The `demo` action: checks the flags that depend on each other, then runs the chosen world. */
+async function runDemoCommand(opts: OptionValues, cmd: Command): Promise<void> {
+  if (opts.world === 'mini') {
+    const { runMiniDemoFromCli } = await import('./demo-mini.ts');
+    await runMiniDemoFromCli(opts, (k) => cmd.getOptionValueSource(k) === 'cli');
+    return;
+  }
+  opts.s ??= paperS(opts.steps);
+  if (opts.s > opts.steps) throw new Error(`--s must be ≤ --steps (${opts.steps}), got ${opts.s}`);
+  if (opts.deviation === 'relative' && opts.etaScale !== undefined)
+    throw new Error(
+      `--eta-scale applies only to --deviation eq9; with relative, --eta is the fraction λ ∈ [0, 1] of the way to μ`,
+    );
+  if (opts.deviation === 'relative' && opts.eta > 1)
+    throw new Error(`--eta must be in [0, 1] with --deviation relative (it is λ), got ${opts.eta}`);
+  const { runDemo } = await import('./demo.ts');
+  let factory;
+  if (opts.backend === 'onnx') {
+    const { onnxExpertFactory } = await import('../jobs/demo-onnx.ts');
+    factory = onnxExpertFactory();
+    console.error('backend onnx: every expert is exported to an ONNX graph and run by onnxruntime (CPU)');
+  }
+  const progress = opts.progress && Boolean(process.stderr.isTTY);
+  await runDemo({ ...opts, progress } as DemoOptions, factory);
+}
+
+/** Adds `demo` to the program. */
+export function addDemoCommand(program: Command): void {
+  const demo = program
+    .command('demo')
+    .description(
+      'Shapes world: each expert alone vs AMDM (layout ← attribute, layout ← attribute + style); prints a table, writes grid.png and results.json',
+    );
+  addDemoSamplingOptions(demo);
+  addDemoOutputOptions(demo);
+  demo.action(runDemoCommand);
+}
