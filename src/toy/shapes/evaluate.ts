@@ -25,8 +25,16 @@
  * square and every prompt box. It is scored only when the prompt names a style.
  */
 import { checkNumber, checkInt, describe } from '../../core/validate.ts';
-import { boxIoU, promptLabel, squareBox, validatePrompt, type Box, type ShapesPrompt } from './prompts.ts';
-import { BUILTIN_STYLES, checkWorld, type ShapesWorld } from './world.ts';
+import {
+  boxIoU,
+  promptLabel,
+  squareBox,
+  validatePrompt,
+  type Box,
+  type ShapesInstance,
+  type ShapesPrompt,
+} from './prompts.ts';
+import { BUILTIN_STYLES, checkWorld, type Rgb, type ShapesWorld } from './world.ts';
 import { summarizeByLevel } from '../levels.ts';
 
 export interface EvaluateOptions {
@@ -83,6 +91,35 @@ export function evaluateImage(
   checkWorld(world);
   const p = validatePrompt(world, prompt);
   checkImage(world, image, 'image');
+  const settings = searchSettings(world, opts);
+  const maps = pixelMaps(world, image);
+  const scorer = squareScorer(world, image, maps);
+  const instances = p.instances.map((inst) =>
+    instanceEvaluation(world, inst, bestSquare(world, scorer, inst.box, settings), settings.iouThreshold),
+  );
+  const foundStyle = nearestStyle(world, image, [
+    ...p.instances.map((i) => i.box),
+    ...instances.flatMap((i) => (i.found ? [i.found] : [])),
+  ]);
+  const expected = p.style ?? null;
+  return Object.freeze({
+    level: p.instances.length,
+    label: promptLabel(p),
+    instances: Object.freeze(instances),
+    style: Object.freeze({ expected, found: foundStyle, ok: expected === null ? null : foundStyle === expected }),
+    allInstancesOk: instances.every((i) => i.ok),
+    fidelity: Object.freeze({ rms: maps.offManifold, clean: maps.offManifold <= CLEAN_RMS_FACTOR * world.sigma0 }),
+  });
+}
+
+/** The checked EvaluateOptions: search radius, IoU threshold and position penalty λ. */
+interface SearchSettings {
+  readonly radius: number;
+  readonly iouThreshold: number;
+  readonly lambda: number;
+}
+
+function searchSettings(world: ShapesWorld, opts: EvaluateOptions): SearchSettings {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${describe(opts)}`);
   const { width: W, height: H, square: S } = world;
   const radius = checkInt('opts.searchRadius', opts.searchRadius ?? S, 0, Math.max(W, H));
@@ -90,8 +127,25 @@ export function evaluateImage(
   const lambda = checkNumber('opts.positionPenalty', opts.positionPenalty ?? S / 2, 0, Infinity);
   if (!Number.isFinite(lambda))
     throw new RangeError(`opts.positionPenalty must be a finite number in [0, Infinity], got ${lambda}`);
+  return { radius, iouThreshold, lambda };
+}
 
-  const plane = H * W;
+/** Per-pixel quantities of step 1 and the image's fidelity. */
+interface PixelMaps {
+  /** The palette colours in world.colors order. */
+  readonly rgb: readonly Rgb[];
+  /** d(c) = min_b ‖c − b‖² per colour. */
+  readonly dColor: readonly number[];
+  /** dB_q = min_b ‖x_q − b‖² per pixel. */
+  readonly dB: Float64Array;
+  /** 1 where some palette colour is nearer than every background level. */
+  readonly fg: Uint8Array;
+  /** RMS (per channel) distance of each pixel to the nearest palette colour or background level. */
+  readonly offManifold: number;
+}
+
+function pixelMaps(world: ShapesWorld, image: Float32Array): PixelMaps {
+  const plane = world.height * world.width;
   const rgb = world.colors.map((c) => world.palette[c]);
   // d(c) = min_b ‖c − b‖², the squared distance of each colour to the nearest background level.
   const dColor = rgb.map((c) =>
@@ -117,6 +171,21 @@ export function evaluateImage(
   // (a palette colour or a background level). On-manifold images sit near σ₀ or below; images
   // pushed off the data (e.g. by a large deviation step) score far higher whatever their squares.
   const offManifold = Math.sqrt(offSq / (3 * plane));
+  return { rgb, dColor, dB, fg, offManifold };
+}
+
+/** The matched filter of step 1 on one square, and c* of its last call. */
+interface SquareScorer {
+  /** Σ_square (dB_q − ‖x_q − c*‖²) / d(c*) of the square with corner (x0, y0); −∞ when it has no foreground. */
+  readonly score: (x0: number, y0: number) => number;
+  /** c* (an index into world.colors) of the last score call, −1 when it had no foreground. */
+  readonly lastColor: () => number;
+}
+
+function squareScorer(world: ShapesWorld, image: Float32Array, maps: PixelMaps): SquareScorer {
+  const { width: W, height: H, square: S } = world;
+  const plane = H * W;
+  const { rgb, dColor, dB, fg } = maps;
   let scoreColor = -1; // c* of the last squareScore call (kept outside to allocate nothing per candidate)
   const squareScore = (x0: number, y0: number): number => {
     let r = 0;
@@ -148,78 +217,81 @@ export function evaluateImage(
     }
     return sum / dColor[k];
   };
+  return { score: squareScore, lastColor: () => scoreColor };
+}
 
-  const instances: InstanceEvaluation[] = [];
-  for (const inst of p.instances) {
-    const [bx, by] = inst.box;
-    let best = -Infinity;
-    let bestSum = -Infinity;
-    let bestColor = -1;
-    let fx = bx;
-    let fy = by;
-    for (let y = Math.max(0, by - radius); y <= Math.min(H - S, by + radius); y++) {
-      for (let x = Math.max(0, bx - radius); x <= Math.min(W - S, bx + radius); x++) {
-        const sum = squareScore(x, y);
-        const score = sum - lambda * (Math.abs(x - bx) + Math.abs(y - by));
-        if (score > best) {
-          best = score;
-          bestSum = sum;
-          bestColor = scoreColor;
-          fx = x;
-          fy = y;
-        }
+/** The best square near a box: its unpenalized score, c* and corner. */
+interface BestSquare {
+  readonly sum: number;
+  readonly color: number;
+  readonly x: number;
+  readonly y: number;
+}
+
+/** Step 1's search: the square within ±radius of the box's corner with the best score − λ·(|dx| + |dy|). */
+function bestSquare(world: ShapesWorld, scorer: SquareScorer, box: Box, settings: SearchSettings): BestSquare {
+  const { width: W, height: H, square: S } = world;
+  const { radius, lambda } = settings;
+  const [bx, by] = box;
+  let best = -Infinity;
+  let bestSum = -Infinity;
+  let bestColor = -1;
+  let fx = bx;
+  let fy = by;
+  for (let y = Math.max(0, by - radius); y <= Math.min(H - S, by + radius); y++) {
+    for (let x = Math.max(0, bx - radius); x <= Math.min(W - S, bx + radius); x++) {
+      const sum = scorer.score(x, y);
+      const score = sum - lambda * (Math.abs(x - bx) + Math.abs(y - by));
+      if (score > best) {
+        best = score;
+        bestSum = sum;
+        bestColor = scorer.lastColor();
+        fx = x;
+        fy = y;
       }
     }
-    const mean = bestSum / (S * S);
-    if (!(mean > 0)) {
-      const contrast = Number.isFinite(mean) ? mean : -1;
-      instances.push(
-        Object.freeze({
-          box: inst.box,
-          color: inst.color,
-          found: null,
-          contrast,
-          iou: 0,
-          foundColor: null,
-          colorOk: false,
-          ok: false,
-          miou: 0,
-        }),
-      );
-      continue;
-    }
-    const found = squareBox(world, fx, fy);
-    const iou = boxIoU(found, inst.box);
-    const foundColor = world.colors[bestColor];
-    const colorOk = foundColor === inst.color;
-    const ok = colorOk && iou >= iouThreshold;
-    instances.push(
-      Object.freeze({
-        box: inst.box,
-        color: inst.color,
-        found,
-        contrast: mean,
-        iou,
-        foundColor,
-        colorOk,
-        ok,
-        miou: colorOk ? iou : 0,
-      }),
-    );
   }
+  return { sum: bestSum, color: bestColor, x: fx, y: fy };
+}
 
-  const foundStyle = nearestStyle(world, image, [
-    ...p.instances.map((i) => i.box),
-    ...instances.flatMap((i) => (i.found ? [i.found] : [])),
-  ]);
-  const expected = p.style ?? null;
+/** Steps 2–4 for one prompt instance: detection, IoU, colour and success. */
+function instanceEvaluation(
+  world: ShapesWorld,
+  inst: ShapesInstance,
+  best: BestSquare,
+  iouThreshold: number,
+): InstanceEvaluation {
+  const S = world.square;
+  const mean = best.sum / (S * S);
+  if (!(mean > 0)) {
+    const contrast = Number.isFinite(mean) ? mean : -1;
+    return Object.freeze({
+      box: inst.box,
+      color: inst.color,
+      found: null,
+      contrast,
+      iou: 0,
+      foundColor: null,
+      colorOk: false,
+      ok: false,
+      miou: 0,
+    });
+  }
+  const found = squareBox(world, best.x, best.y);
+  const iou = boxIoU(found, inst.box);
+  const foundColor = world.colors[best.color];
+  const colorOk = foundColor === inst.color;
+  const ok = colorOk && iou >= iouThreshold;
   return Object.freeze({
-    level: p.instances.length,
-    label: promptLabel(p),
-    instances: Object.freeze(instances),
-    style: Object.freeze({ expected, found: foundStyle, ok: expected === null ? null : foundStyle === expected }),
-    allInstancesOk: instances.every((i) => i.ok),
-    fidelity: Object.freeze({ rms: offManifold, clean: offManifold <= CLEAN_RMS_FACTOR * world.sigma0 }),
+    box: inst.box,
+    color: inst.color,
+    found,
+    contrast: mean,
+    iou,
+    foundColor,
+    colorOk,
+    ok,
+    miou: colorOk ? iou : 0,
   });
 }
 
