@@ -12,6 +12,8 @@ import { plotToSVG } from '../image/plot.ts';
 import type { RuleName } from '../core/rules.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { miniDemoPrompts } from './demo-mini.ts';
+import type { MiniMigPrompt } from '../toy/minimig/index.ts';
+import type { generateSd as GenerateSd } from '../sd/pipeline.ts';
 import { csvOfRecords } from '../jobs/table.ts';
 import { meanAndSd, normPerStepAxes } from './experiment-common.ts';
 import { jsonText } from './files.ts';
@@ -60,40 +62,88 @@ export async function runZooSphere(
   });
   const { generateSd } = await import('../sd/pipeline.ts');
   await import('../sd/families/index.ts');
-  const [id, migc] = ['interactdiffusion-mini', 'migc-mini'].map((n) => join(zoo, n));
-  const kinds = [await folderKind(id), await folderKind(migc)];
-  const scalingFactor = await folderScalingFactor(id);
-  const per = new Map<string, number[][]>();
-  const add = (method: string, step: number, v: number) =>
-    ((per.get(method) ?? per.set(method, []).get(method)!)[step] ??= []).push(v);
+  const pair = await spherePair(zoo);
+  const per: NormsPerStep = new Map();
   const prompts = miniDemoPrompts(o.prompts ?? d.prompts);
-  for (const p of prompts) {
-    const specs = [
-      zooModelSpec(kinds[0], p.scene, id, 'interactdiffusion-mini')!,
-      zooModelSpec(kinds[1], p.scene, migc, 'migc-mini')!,
-    ];
-    const run = {
-      prompt: specs[0].prompt,
-      negativePrompt: '',
-      steps,
-      guidance: 5,
-      seed: p.seed,
-      scalingFactor,
-      trace: true,
-    };
-    const alone = await generateSd({ models: [specs[0]], ...run, aggregateSteps: 0 });
-    const dim = alone.shape.reduce((a, b) => a * b, 1);
-    for (const t of alone.trace!) if (t.step < s) add('target alone', t.step, t.proposalNorms[0][0] / Math.sqrt(dim));
-    for (const rule of SPHERE_RULES) {
-      const r = await generateSd({ models: specs, ...run, aggregateSteps: s, ...PAPER, rule });
-      for (const t of r.trace!) if (t.mixedNorms) add(rule, t.step, t.mixedNorms[0] / Math.sqrt(dim));
-    }
-  }
+  for (const p of prompts) await traceSpherePrompt(generateSd, pair, p, { steps, s }, per);
   const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) =>
     bySteps.map((xs, step) => ({ method, step, ...meanAndSd(xs) })),
   );
-  const csv = csvOfRecords(rows, ['method', 'step', 'mean', 'sd']);
-  const chart: Plot.PlotOptions = {
+  const settings = { zoo, prompts: prompts.map((p) => p.id), steps, s, ...PAPER, guidance: 5 };
+  await out.commit(
+    new Map([
+      ['sphere.csv', csvOfRecords(rows, ['method', 'step', 'mean', 'sd'])],
+      ['results.json', jsonText({ command: 'zoo sphere', settings, rows })],
+      ['chart.svg', plotToSVG(sphereChart(rows), { figure: 'svg' })],
+    ]),
+  );
+  const last = rows.filter((r) => r.step === s - 1);
+  log(
+    `‖x‖/√d at the last aggregated step (${s - 1}), mean ± sd over ${prompts.length} prompts: ${last.map((r) => `${r.method} ${r.mean.toFixed(3)} ± ${r.sd.toFixed(3)}`).join('; ')}`,
+  );
+  log(`wrote ${out.path}/{chart.svg,results.json,sphere.csv}`);
+  return rows;
+}
+
+/** Per method, per aggregated step: the norms ‖x‖/√d, one per prompt. */
+type NormsPerStep = Map<string, number[][]>;
+
+function addNorm(per: NormsPerStep, method: string, step: number, v: number): void {
+  ((per.get(method) ?? per.set(method, []).get(method)!)[step] ??= []).push(v);
+}
+
+/** The two zoo folders (target InteractDiffusion-mini, other MIGC-mini), their kinds and the VAE scaling factor. */
+interface SpherePair {
+  readonly id: string;
+  readonly migc: string;
+  readonly kinds: readonly string[];
+  readonly scalingFactor: number | undefined;
+}
+
+async function spherePair(zoo: string): Promise<SpherePair> {
+  const [id, migc] = ['interactdiffusion-mini', 'migc-mini'].map((n) => join(zoo, n));
+  const kinds = [await folderKind(id), await folderKind(migc)];
+  const scalingFactor = await folderScalingFactor(id);
+  return { id, migc, kinds, scalingFactor };
+}
+
+/**
+ * One prompt: the target alone's proposal norm at each of the first s steps, and for each rule
+ * the merged latent's norm at each aggregated step, all per element (‖x‖/√d), added to `per`.
+ */
+async function traceSpherePrompt(
+  generateSd: typeof GenerateSd,
+  pair: SpherePair,
+  p: MiniMigPrompt,
+  { steps, s }: { steps: number; s: number },
+  per: NormsPerStep,
+): Promise<void> {
+  const specs = [
+    zooModelSpec(pair.kinds[0], p.scene, pair.id, 'interactdiffusion-mini')!,
+    zooModelSpec(pair.kinds[1], p.scene, pair.migc, 'migc-mini')!,
+  ];
+  const run = {
+    prompt: specs[0].prompt,
+    negativePrompt: '',
+    steps,
+    guidance: 5,
+    seed: p.seed,
+    scalingFactor: pair.scalingFactor,
+    trace: true,
+  };
+  const alone = await generateSd({ models: [specs[0]], ...run, aggregateSteps: 0 });
+  const dim = alone.shape.reduce((a, b) => a * b, 1);
+  for (const t of alone.trace!)
+    if (t.step < s) addNorm(per, 'target alone', t.step, t.proposalNorms[0][0] / Math.sqrt(dim));
+  for (const rule of SPHERE_RULES) {
+    const r = await generateSd({ models: specs, ...run, aggregateSteps: s, ...PAPER, rule });
+    for (const t of r.trace!) if (t.mixedNorms) addNorm(per, rule, t.step, t.mixedNorms[0] / Math.sqrt(dim));
+  }
+}
+
+/** chart.svg: the mean norm per aggregated step, one labelled line per method. */
+function sphereChart(rows: readonly SphereRow[]): Plot.PlotOptions {
+  return {
     title:
       '‖x‖/√d per aggregated step on the mini-zoo: merged latent per rule, and the target alone (Figure 5b analog)',
     ...normPerStepAxes(),
@@ -114,18 +164,4 @@ export async function runZooSphere(
       ),
     ],
   };
-  const settings = { zoo, prompts: prompts.map((p) => p.id), steps, s, ...PAPER, guidance: 5 };
-  await out.commit(
-    new Map([
-      ['sphere.csv', csv],
-      ['results.json', jsonText({ command: 'zoo sphere', settings, rows })],
-      ['chart.svg', plotToSVG(chart, { figure: 'svg' })],
-    ]),
-  );
-  const last = rows.filter((r) => r.step === s - 1);
-  log(
-    `‖x‖/√d at the last aggregated step (${s - 1}), mean ± sd over ${prompts.length} prompts: ${last.map((r) => `${r.method} ${r.mean.toFixed(3)} ± ${r.sd.toFixed(3)}`).join('; ')}`,
-  );
-  log(`wrote ${out.path}/{chart.svg,results.json,sphere.csv}`);
-  return rows;
 }
