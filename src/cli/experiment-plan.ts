@@ -10,7 +10,12 @@
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import path from 'node:path';
 import type * as Plot from '@observablehq/plot';
-import { compareOnShapes, type ShapesMethod, type ShapesMethodResult } from '../toy/shapes/compare.ts';
+import {
+  compareOnShapes,
+  type ShapesCompareResult,
+  type ShapesMethod,
+  type ShapesMethodResult,
+} from '../toy/shapes/compare.ts';
 import { makePromptSet, type ShapesPrompt } from '../toy/shapes/prompts.ts';
 import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import type { RuleName } from '../core/rules.ts';
@@ -89,9 +94,43 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
   const prompts = makePromptSet(world, { seed: 1000 + seed, count: o.prompts ?? (quick ? 3 : 36), withStyle: true });
   const samples = o.samples ?? (quick ? 2 : 4);
   const output = await prepareExperimentOutput(name, quick, o.out);
-  const bar = progressBar(prompts.length * p.methods.length, name, { enabled: o.progress });
-  const norms: StepNorms = {};
   const started = Date.now();
+  const { res, norms } = await sampleExperiment(name, p, { world, prompts, samples, seed, progress: o.progress });
+  const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...methodRow(m) }));
+  const table = resultsTable(
+    res.methods.map((m) => m.name),
+    rows,
+  );
+  const normRows = p.norms ? p.norms.rows(norms, { world, prompts, steps: p.steps }) : [];
+  const seconds = (Date.now() - started) / 1000;
+  const meta = {
+    experiment: name,
+    command: `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
+    quick,
+    seed,
+    prompts: prompts.length,
+    samplesPerPrompt: samples,
+    steps: p.steps,
+    seconds,
+  };
+  const files = experimentFiles(p, { rows, normRows, table, meta });
+  await output.commit(files);
+  log(`experiment '${name}': ${prompts.length} prompts × ${samples} samples, T = ${p.steps} (${seconds.toFixed(1)} s)`);
+  log(table);
+  if (p.norms && normRows.length) for (const line of p.norms.summary(normRows)) log(line);
+  log(`wrote ${output.path}/{${[...files.keys()].sort().join(',')}}`);
+  return rows;
+}
+
+/** Samples every method of the plan on the prompts (with a progress bar), recording the norms when the plan reports them. */
+async function sampleExperiment(
+  name: PlanExperimentName,
+  p: ShapesPlan,
+  run: { world: ShapesWorld; prompts: ShapesPrompt[]; samples: number; seed: number; progress?: boolean },
+): Promise<{ res: ShapesCompareResult; norms: StepNorms }> {
+  const { world, prompts, samples, seed } = run;
+  const bar = progressBar(prompts.length * p.methods.length, name, { enabled: run.progress });
+  const norms: StepNorms = {};
   const res = await compareOnShapes({
     world,
     prompts,
@@ -100,50 +139,39 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
     steps: p.steps,
     seed,
     onProgress: (q) => bar.update(q.done, q.method),
-    onStep: p.norms
-      ? (t: StepTrace, run) => {
-          const rec = (norms[run.method] ??= { mixed: [], target: [] });
-          const sq = Math.sqrt(world.dim);
-          (rec.target[t.step] ??= []).push(...Array.from(t.proposalNorms[0], (v) => v / sq));
-          if (t.mixedNorms) (rec.mixed[t.step] ??= []).push(...Array.from(t.mixedNorms, (v) => v / sq));
-        }
-      : undefined,
+    onStep: p.norms ? normsRecorder(norms, world) : undefined,
   });
   bar.stop();
-  const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...methodRow(m) }));
-  const files = new Map<string, string>();
-  files.set('results.csv', csvOfRecords(rows));
-  const table = resultsTable(
-    res.methods.map((m) => m.name),
-    rows,
-  );
-  const normRows = p.norms ? p.norms.rows(norms, { world, prompts, steps: p.steps }) : [];
-  if (p.norms) {
-    files.set('sphere.csv', csvOfRecords(normRows, p.norms.columns));
-    files.set('chart.svg', plotToSVG(p.norms.chart(normRows), { figure: 'svg' }));
-  } else if (p.chart) {
-    files.set('chart.svg', plotToSVG(p.chart(rows), { figure: 'svg' }));
-  }
-  const seconds = (Date.now() - started) / 1000;
-  const command = `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
-  const meta = {
-    experiment: name,
-    command,
-    quick,
-    seed,
-    prompts: prompts.length,
-    samplesPerPrompt: samples,
-    steps: p.steps,
-    seconds,
+  return { res, norms };
+}
+
+/** An onStep callback adding each step's ‖y‖/√d (target's proposal) and ‖x′‖/√d (merged latent) per sample to `norms`. */
+function normsRecorder(norms: StepNorms, world: ShapesWorld): (t: StepTrace, run: { method: string }) => void {
+  return (t, run) => {
+    const rec = (norms[run.method] ??= { mixed: [], target: [] });
+    const sq = Math.sqrt(world.dim);
+    (rec.target[t.step] ??= []).push(...Array.from(t.proposalNorms[0], (v) => v / sq));
+    if (t.mixedNorms) (rec.mixed[t.step] ??= []).push(...Array.from(t.mixedNorms, (v) => v / sq));
   };
-  files.set('results.json', jsonText({ ...meta, rows, sphere: normRows.length ? normRows : undefined }));
-  files.set('table.md', `${table}\n`);
-  await output.commit(files);
-  log(`experiment '${name}': ${prompts.length} prompts × ${samples} samples, T = ${p.steps} (${seconds.toFixed(1)} s)`);
-  log(table);
-  if (p.norms && normRows.length) for (const line of p.norms.summary(normRows)) log(line);
-  log(`wrote ${output.path}/{${[...files.keys()].sort().join(',')}}`);
-  return rows;
+}
+
+/** The run's files: results.csv, sphere.csv (norm plans), chart.svg, results.json and table.md. */
+function experimentFiles(
+  p: ShapesPlan,
+  r: { rows: ExperimentRow[]; normRows: ExperimentRow[]; table: string; meta: Record<string, unknown> },
+): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set('results.csv', csvOfRecords(r.rows));
+  if (p.norms) {
+    files.set('sphere.csv', csvOfRecords(r.normRows, p.norms.columns));
+    files.set('chart.svg', plotToSVG(p.norms.chart(r.normRows), { figure: 'svg' }));
+  } else if (p.chart) {
+    files.set('chart.svg', plotToSVG(p.chart(r.rows), { figure: 'svg' }));
+  }
+  const { rows, normRows } = r;
+  files.set('results.json', jsonText({ ...r.meta, rows, sphere: normRows.length ? normRows : undefined }));
+  files.set('table.md', `${r.table}\n`);
+  return files;
 }
 
 /** table.md: each method's rates ± SE and model calls. */
