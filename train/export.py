@@ -117,7 +117,8 @@ class MigcUnetGraph(torch.nn.Module):
         masks = guidance_mask.expand(B, guidance_mask.shape[1], guidance_mask.shape[2], guidance_mask.shape[3])
         supp = supplement_mask.expand(B, 1, supplement_mask.shape[2], supplement_mask.shape[3])
         rows = (torch.arange(B) * 2 >= B).float()
-        inst = {"embeds": emb, "masks": masks, "supplement": supp, "rows": rows}
+        boxes = xyxy.unsqueeze(0).expand(B, xyxy.shape[0], 4)
+        inst = {"embeds": emb, "masks": masks, "supplement": supp, "rows": rows, "boxes": boxes}
         return self.unet(sample, batch_t(sample, timestep), encoder_hidden_states, {"instances": inst})
 
 

@@ -60,12 +60,16 @@ def parse_args(argv=None):
     ap.add_argument("--mark-weight", type=float, default=4.0,
                     help="interact stage: extra loss weight on latent cells that hold an interaction mark "
                     "(weight 1 + this); 0 gives the plain eps-MSE")
+    ap.add_argument("--box-weight", type=float, default=0.0,
+                    help="migc stage: extra loss weight on latent cells inside an instance box "
+                    "(weight 1 + this); 0 gives the plain eps-MSE")
     a = ap.parse_args(argv)
     for k in ["steps", "batch", "threads", "log_every", "save_every"]:
         if getattr(a, k) < 1:
             ap.error(f"--{k.replace('_', '-')} must be >= 1, got {getattr(a, k)}")
-    if a.mark_weight < 0:
-        ap.error(f"--mark-weight must be >= 0, got {a.mark_weight}")
+    for k in ["mark_weight", "box_weight"]:
+        if getattr(a, k) < 0:
+            ap.error(f"--{k.replace('_', '-')} must be >= 0, got {getattr(a, k)}")
     if not 0 <= a.drop < 1:
         ap.error(f"--drop must be in [0, 1), got {a.drop}")
     if a.stage != "vae" and not a.vae:
@@ -374,14 +378,14 @@ def stage_interact(a, data, size):
 
 
 def migc_instances(unet, table, data, idx, rows):
-    """MIGC-mini inputs of samples idx: embeds [B,I,78,D], masks, supplement, rows."""
+    """MIGC-mini inputs of samples idx: embeds [B,I,78,D], masks, supplement, rows, boxes."""
     n = torch.from_numpy(np.asarray(data["n_inst"][idx]).astype(np.int64))
     boxes = torch.from_numpy(np.asarray(data["boxes"][idx], dtype=np.float32))
     ph = torch.from_numpy(table.indices(0)[idx])  # [B,I]
     hidden, pooled = table.hidden[ph], table.pooled[ph]  # [B,I,77,D], [B,I,D]
     emb = torch.cat([hidden, zm.migc_box_token(unet, pooled, boxes)], dim=2)
     g, s = zm.migc_masks(boxes, n)
-    return {"embeds": emb, "masks": g, "supplement": s, "rows": rows}
+    return {"embeds": emb, "masks": g, "supplement": s, "rows": rows, "boxes": boxes}
 
 
 def stage_migc(a, data, size):
@@ -403,7 +407,8 @@ def stage_migc(a, data, size):
             ctx, _ = te(ids)
         inst = migc_instances(unet, table, data, idx, (~drop).float())
         zt, t, eps = diff.noised(z_all[idx], rng)
-        return F.mse_loss(unet(zt, t, ctx, {"instances": inst}), eps)
+        weight = 1 + a.box_weight * (inst["masks"].sum(dim=1, keepdim=True) > 0).float()
+        return weighted_mse(unet(zt, t, ctx, {"instances": inst}), eps, weight)
 
     params = [p for n, p in unet.named_parameters() if "migc" in n or "box_token" in n]
     train_loop(a, params, loss_fn, lambda s: adapter_state("migc", ck, unet, s), 1e-3)

@@ -82,4 +82,25 @@ describe.skipIf(!hasTorch)('mini-zoo training smoke', () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 900_000);
+
+  it("MIGC-mini's box-relative cell features: 0 at the box centre, mirrored across it, finite for padding", () => {
+    // An 8x8 grid and the box [0.25, 0.75]^2: cells 2..5 lie inside, centred on the box's centre
+    // line, so cell j and cell 7 - j have opposite relative coordinates (sin flips, cos stays).
+    const script = [
+      'import json, sys, torch',
+      "sys.path.insert(0, 'train')",
+      'import zoo_models as zm',
+      'b = torch.tensor([[[0.25, 0.25, 0.75, 0.75], [0.0, 0.0, 0.0, 0.0]]])',
+      'f = zm.box_relative_features(b, 8, 8, 3).reshape(1, 2, 8, 8, 2, 2, 3)  # [B,K,H,W,(v,u),(sin,cos),F]',
+      'sin_u, cos_u, sin_v = f[0, 0, ..., 1, 0, :], f[0, 0, ..., 1, 1, :], f[0, 0, ..., 0, 0, :]',
+      'mirror = (sin_u + sin_u.flip(1)).abs().max() + (cos_u - cos_u.flip(1)).abs().max() + (sin_v + sin_v.flip(0)).abs().max()',
+      'u = torch.asin(sin_u[0, :, 0]) * 2 / torch.pi',
+      'print(json.dumps({"mirror": float(mirror), "u": [round(float(x), 6) for x in u[2:6]], "finite": bool(torch.isfinite(f).all())}))',
+    ].join('\n');
+    const r = JSON.parse(run(PY, ['-c', script]));
+    expect(r.mirror).toBeLessThan(1e-6);
+    // u = (2x - x0 - x1) / (x1 - x0) at the cell centres x = 0.3125 … 0.6875
+    expect(r.u).toEqual([-0.75, -0.25, 0.25, 0.75]);
+    expect(r.finite).toBe(true);
+  }, 60_000);
 });
