@@ -42,7 +42,8 @@ for p in "${PARTS[@]}"; do
     CAL=(zoo calibrate --per-level 200 --threads 1)
     "${AMDM[@]}" "${CAL[@]}" --models interactdiffusion-mini,base --out "$OUT/mini-calibration-a" &
     first=$!
-    "${AMDM[@]}" "${CAL[@]}" --models migc-mini,ipadapter-mini --out "$OUT/mini-calibration-b"
+    "${AMDM[@]}" "${CAL[@]}" --models ipadapter-mini --out "$OUT/mini-calibration-b"
+    "${AMDM[@]}" "${CAL[@]}" --models migc-mini --out "$OUT/mini-calibration-migc"
     wait "$first"
     ;;
   bench)

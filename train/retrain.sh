@@ -4,7 +4,7 @@
 # Steps: training set (train/make-data.ts) -> VAE (four runs: 300 steps of MSE, then 600, 800 and
 # 3000 more with an L1 term) -> text encoder + base UNet (3500 steps) -> the three adapters on the
 # frozen base, concurrently (InteractDiffusion-mini 5000 steps with its mark-weighted loss, MIGC-mini
-# 6000, IP-Adapter-mini 1500) -> export + onnxruntime/torch check -> loss logs. Step counts, seeds
+# 5000, IP-Adapter-mini 1500) -> export + onnxruntime/torch check -> loss logs. Step counts, seeds
 # and thread counts below are the ones of the committed folders; every run is seeded and uses a fixed thread count. About 100 minutes on
 # two cores.
 set -euo pipefail
@@ -22,7 +22,7 @@ $PY train/train.py vae --data "$DATA" --out "$RUNS/vae3" --init "$RUNS/vae2" --s
 $PY train/train.py vae --data "$DATA" --out "$RUNS/vae" --init "$RUNS/vae3" --steps 3000 --batch 64 --lr 1e-3 --threads 2 --log-every 100 --save-every 500 --seed 4
 $PY train/train.py base --data "$DATA" --out "$RUNS/base" --vae "$RUNS/vae" --steps 3500 --batch 64 --lr 2e-3 --threads 2 --log-every 50 --save-every 250 --seed 3
 pids=()
-for spec in interact:5000:2 migc:6000:1 ipadapter:1500:1; do  # stage:steps:threads
+for spec in interact:5000:2 migc:5000:2 ipadapter:1500:1; do  # stage:steps:threads
   IFS=: read -r stage steps threads <<< "$spec"
   $PY train/train.py "$stage" --data "$DATA" --out "$RUNS/$stage" --vae "$RUNS/vae" --base "$RUNS/base" \
     --steps "$steps" --batch 32 --lr 2e-3 --threads "$threads" --log-every 50 --save-every 250 --seed 4 > "$RUNS/$stage.log" 2>&1 &
