@@ -38,10 +38,16 @@ async function readText(path: string, what: string): Promise<string> {
 export async function loadClipTokenizer(dir: string, opts: LoadClipTokenizerOptions = {}): Promise<ClipTokenizer> {
   if (typeof dir !== 'string' || dir === '')
     throw new TypeError(`dir must be a non-empty folder path, got ${JSON.stringify(dir)}`);
-  const [vocab, merges] = await Promise.all([
+  // Both files are read at once; a failure is reported in a fixed order (vocab.json first), not
+  // by whichever read fails first, so the error for a missing folder is always the same.
+  const [vocabRead, mergesRead] = await Promise.allSettled([
     readText(join(dir, 'vocab.json'), 'vocab.json'),
     readText(join(dir, 'merges.txt'), 'merges.txt'),
   ]);
+  if (vocabRead.status === 'rejected') throw vocabRead.reason;
+  if (mergesRead.status === 'rejected') throw mergesRead.reason;
+  const vocab = vocabRead.value;
+  const merges = mergesRead.value;
   let config: Record<string, unknown> = {};
   const configPath = join(dir, 'tokenizer_config.json');
   const configText = await readFile(configPath, 'utf8').catch(() => undefined);
