@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -243,6 +245,15 @@ describeWithData(
 describe('loadClipTokenizer errors', () => {
   it('names the missing file', async () => {
     await expect(loadClipTokenizer(dataPath('no-such-tokenizer-folder'))).rejects.toThrow(/cannot read vocab\.json/);
+  });
+  it('names merges.txt when only it is missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amdm-tok-'));
+    try {
+      writeFileSync(join(dir, 'vocab.json'), '{}');
+      await expect(loadClipTokenizer(dir)).rejects.toThrow(/cannot read merges\.txt at .*merges\.txt/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
