@@ -5,7 +5,7 @@
  * (full-mixture-denoiser.ts). Internal: not exported by the compose entry point.
  */
 import { checkInt, describe } from '../core/validate.ts';
-import type { FullMixture } from './full-mixture.ts';
+import type { FullMixture } from './types.ts';
 import { backSolveInPlace, choleskyInto, forwardSolveInPlace, LOG_2PI, logDetFromCholesky } from './linalg.ts';
 
 /**

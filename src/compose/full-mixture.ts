@@ -13,17 +13,9 @@ import type { GaussianMixture } from '../toy/mixture.ts';
 import type { RandomSource } from '../toy/gmm.ts';
 import { choleskyInto } from './linalg.ts';
 import { checkPoints, compile, evaluate } from './full-mixture-eval.ts';
+import type { FullMixture } from './types.ts';
 
-export interface FullMixture {
-  readonly kind: 'full';
-  readonly dim: number;
-  /** πₖ: K entries ≥ 0 summing to 1. */
-  readonly weights: Float64Array;
-  /** μₖ back to back: K·dim values. */
-  readonly means: Float64Array;
-  /** Σₖ row-major, back to back: K·dim·dim values, each symmetric positive definite. */
-  readonly covariances: Float64Array;
-}
+export type { FullMixture } from './types.ts';
 
 /** |Σπ − 1| tolerated by `validateFullMixture`. */
 export const FULL_WEIGHT_TOLERANCE = 1e-9;

@@ -64,3 +64,15 @@ export interface ComposeResult {
   /** SMC/FKC: how many times the particles were resampled (the final resampling included). */
   resamples?: number;
 }
+
+/** A Gaussian mixture with full covariances, p(x) = Σₖ πₖ N(x; μₖ, Σₖ) (full-mixture.ts). */
+export interface FullMixture {
+  readonly kind: 'full';
+  readonly dim: number;
+  /** πₖ: K entries ≥ 0 summing to 1. */
+  readonly weights: Float64Array;
+  /** μₖ back to back: K·dim values. */
+  readonly means: Float64Array;
+  /** Σₖ row-major, back to back: K·dim·dim values, each symmetric positive definite. */
+  readonly covariances: Float64Array;
+}
