@@ -30,6 +30,8 @@ import { errorResponse, HttpError, jsonResponse } from './errors.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
 import { createGate } from './gate.ts';
 import { createPipelineCache } from './pipelines.ts';
+import { createRequestPolicy } from './request-policy.ts';
+import { jobSession, serverSession } from './session-policy.ts';
 import { modelRoots, type ModelRoots } from './roots.ts';
 import { isPlaygroundPath, PLAYGROUND_BUILD, playgroundRoute } from './playground-page.ts';
 import type { ZodType } from 'zod';
@@ -42,10 +44,20 @@ export interface HandlerOptions {
   /** Jobs waiting for a slot (default 8); one more is answered 429. */
   queue?: number;
   limits?: Partial<ServerLimits>;
-  /** Session settings for every job, over the job's own device / backend / threads. */
+  /**
+   * The onnxruntime settings of every job (default device 'cpu', backend 'node', threads 0:
+   * onnxruntime's default); a job may ask only for less (session-policy.ts).
+   */
   session?: { device?: Device; backend?: Backend; threads?: number };
   /** Loaded pipelines kept for later requests (default 2). */
   pipelines?: number;
+  /**
+   * Host names the server answers as, beside localhost, *.localhost and IP addresses (`*`: any);
+   * other Host headers are refused (request-policy.ts).
+   */
+  allowHosts?: readonly string[];
+  /** Origins of other sites allowed to call the server (`*`: any); default none. */
+  allowOrigins?: readonly string[];
   /** Receives one line per finished, failed or aborted job (default: none). */
   log?: (line: string) => void;
   /**
@@ -115,6 +127,8 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     checkCount('concurrency', options.concurrency ?? 1, 1),
     checkCount('queue', options.queue ?? 8, 0),
   );
+  const session = serverSession(options.session);
+  const policy = createRequestPolicy({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins });
   const cache = createPipelineCache(checkCount('pipelines', options.pipelines ?? 2, 1));
   const roots: Promise<ModelRoots> = modelRoots(options.modelRoots ?? []);
   roots.catch(() => undefined); // reported by ready() and by every request
@@ -124,7 +138,13 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
 
   /** Run `work` in a slot; count and log how it ended. */
   const inSlot = async <T>(label: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> => {
-    const leave = await gate.enter(signal);
+    const leave = await gate.enter(signal).catch((e) => {
+      if (signal.aborted) {
+        counts.aborted++;
+        log(`${label}: aborted by the client while waiting for a slot`);
+      }
+      throw e;
+    });
     const started = Date.now();
     try {
       const r = await work();
@@ -146,7 +166,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
   };
 
   /** The job as the server runs it: limits, paths inside the roots, the server's session settings. */
-  const serverJob = async (job: GenerateJob): Promise<GenerateJob> => {
+  const serverJob = async (job: GenerateJob, named: ReadonlySet<string>): Promise<GenerateJob> => {
     atMost('steps', job.steps, limits.steps);
     atMost('batch', job.batch, limits.batch);
     atMost('models', job.models.length, limits.models);
@@ -164,14 +184,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
           : c;
       models.push({ ...m, folder, conditions });
     }
-    const session = options.session ?? {};
-    return {
-      ...job,
-      models,
-      device: session.device ?? job.device,
-      backend: session.backend ?? job.backend,
-      threads: session.threads ?? job.threads,
-    };
+    return { ...job, models, ...jobSession(session, job, named) };
   };
 
   /** JSON of a finished job; folders as the request named them, not as server paths. */
@@ -194,8 +207,9 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
   };
 
   const generate = async (request: Request, format: Format): Promise<Response> => {
-    const asked = parseBody(jobSchema, await readJsonBody(request, limits.bodyBytes), 'job');
-    const job = await serverJob(asked);
+    const body = (await readJsonBody(request, limits.bodyBytes)) as Record<string, unknown>;
+    const asked = parseBody(jobSchema, body, 'job');
+    const job = await serverJob(asked, new Set(Object.keys(body)));
     const images = job.batch * (job.saveAll ? job.models.length : 1);
     if (format === 'png' && images !== 1) {
       throw new HttpError(
@@ -234,7 +248,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       throw new HttpError(400, 'format: png answers the grid, and gridPrompts is 0; ask for format json', {
         field: 'format',
       });
-    const factory = settings.backend === 'onnx' ? onnxExpertFactory(options.session?.backend) : undefined;
+    const factory = settings.backend === 'onnx' ? onnxExpertFactory(session.backend) : undefined;
     const label = `demo (${settings.prompts} prompts × ${settings.samples} samples, ${settings.steps} steps, ${settings.backend})`;
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
       inSlot(label, signal, () =>
@@ -261,12 +275,15 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       ...counts,
       pipelines: cache.size,
       limits,
+      session,
     });
   };
 
-  const route = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
-    if (isPlaygroundPath(url.pathname)) return page(request, url.pathname);
+  const route = async (request: Request, url: URL): Promise<Response> => {
+    if (isPlaygroundPath(url.pathname)) {
+      if (request.method === 'OPTIONS') return policy.preflight(request, 'GET, HEAD');
+      return page(request, url.pathname);
+    }
     const routes: Record<string, [string, () => Promise<Response>]> = {
       '/health': ['GET', health],
       '/v1/generate': ['POST', () => generate(request, formatOf(request, url))],
@@ -278,22 +295,34 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
         404,
         `no route ${url.pathname}; routes: GET /health, POST /v1/generate, POST /v1/demo, GET /playground/ (the page)`,
       );
+    const allow = hit[0] === 'GET' ? 'GET, HEAD' : hit[0];
+    if (request.method === 'OPTIONS') return policy.preflight(request, allow);
+    if (request.method === 'HEAD' && hit[0] === 'GET') {
+      const r = await hit[1]();
+      return new Response(null, { status: r.status, headers: r.headers });
+    }
     if (request.method !== hit[0])
-      throw new HttpError(405, `${url.pathname} takes ${hit[0]}, got ${request.method}`, {
-        headers: { allow: hit[0] },
+      throw new HttpError(405, `${url.pathname} takes ${allow}, got ${request.method}`, {
+        headers: { allow },
       });
     return hit[1]();
   };
 
   const handler = async (request: Request): Promise<Response> => {
+    let cors: Record<string, string> = {};
+    let response: Response;
     try {
-      return await route(request);
+      const url = new URL(request.url);
+      cors = policy.check(request, url);
+      response = await route(request, url);
     } catch (e) {
-      if (e instanceof HttpError) return errorResponse(e);
+      if (e instanceof HttpError) response = errorResponse(e);
       // the client is gone: nobody reads this answer
-      if (request.signal.aborted) return errorResponse(new HttpError(499, 'the client closed the request'));
-      return errorResponse(new HttpError(500, (e as Error)?.message ?? String(e)));
+      else if (request.signal.aborted) response = errorResponse(new HttpError(499, 'the client closed the request'));
+      else response = errorResponse(new HttpError(500, (e as Error)?.message ?? String(e)));
     }
+    for (const [k, v] of Object.entries(cors)) response.headers.set(k, v);
+    return response;
   };
   return Object.assign(handler, {
     ready: async () => {
