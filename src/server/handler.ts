@@ -30,6 +30,8 @@ import { errorResponse, HttpError, jsonResponse } from './errors.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
 import { createGate } from './gate.ts';
 import { createPipelineCache } from './pipelines.ts';
+import { precheckJob } from '../jobs/job-precheck.ts';
+import { publicError } from './public-error.ts';
 import { createRequestPolicy } from './request-policy.ts';
 import { jobSession, serverSession } from './session-policy.ts';
 import { modelRoots, type ModelRoots } from './roots.ts';
@@ -115,8 +117,41 @@ function atMost(field: string, value: number, limit: number): void {
   if (value > limit) throw new HttpError(400, `${field}: must be ≤ ${limit} on this server, got ${value}`, { field });
 }
 
-const pngResponse = (bytes: Uint8Array) =>
-  new Response(new Uint8Array(bytes), { headers: { 'content-type': 'image/png' } });
+/** Every prompt and every text of a condition (e.g. MIGC's phrases) at most `max` characters. */
+function checkTextLengths(job: GenerateJob, max: number): void {
+  const check = (field: string, v: unknown): void => {
+    if (typeof v === 'string' && v.length > max)
+      throw new HttpError(
+        400,
+        `${field}: ${v.length} characters is over this server's limit of ${max} (the text encoder reads 77 tokens)`,
+        { field },
+      );
+    if (Array.isArray(v)) v.forEach((x, i) => check(`${field}[${i}]`, x));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) check(`${field}.${k}`, x);
+  };
+  check('prompt', job.prompt);
+  check('negativePrompt', job.negativePrompt);
+  job.models.forEach((m, i) => {
+    check(`models[${i}].prompt`, m.prompt);
+    check(`models[${i}].conditions`, m.conditions);
+  });
+}
+
+const pngResponse = (bytes: Uint8Array, headers: Record<string, string> = {}) =>
+  new Response(new Uint8Array(bytes), { headers: { 'content-type': 'image/png', ...headers } });
+
+/** What runJob's log lines that are warnings start with. */
+const WARNING = 'warning: ';
+
+/** `x-amdm-warnings`: the warnings as a JSON array, non-ASCII escaped (header values are bytes). */
+function warningHeader(warnings: readonly string[]): Record<string, string> {
+  if (warnings.length === 0) return {};
+  const ascii = JSON.stringify(warnings).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return { 'x-amdm-warnings': ascii };
+}
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export function createHandler(options: HandlerOptions = {}): AmdmHandler {
@@ -170,6 +205,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     atMost('steps', job.steps, limits.steps);
     atMost('batch', job.batch, limits.batch);
     atMost('models', job.models.length, limits.models);
+    checkTextLengths(job, limits.promptChars);
     if (job.height !== undefined) atMost('height', job.height, limits.imageSide);
     if (job.width !== undefined) atMost('width', job.width, limits.imageSide);
     const r = await roots;
@@ -184,7 +220,12 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
           : c;
       models.push({ ...m, folder, conditions });
     }
-    return { ...job, models, ...jobSession(session, job, named) };
+    const resolved = { ...job, models, ...jobSession(session, job, named) };
+    // what needs no model loaded fails here, before the job takes a slot
+    await precheckJob(resolved, (i) => job.models[i].folder).catch((e) => {
+      throw publicError(e, r.roots);
+    });
+    return resolved;
   };
 
   /** JSON of a finished job; folders as the request named them, not as server paths. */
@@ -210,6 +251,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     const body = (await readJsonBody(request, limits.bodyBytes)) as Record<string, unknown>;
     const asked = parseBody(jobSchema, body, 'job');
     const job = await serverJob(asked, new Set(Object.keys(body)));
+    const rootPaths = (await roots).roots;
     const images = job.batch * (job.saveAll ? job.models.length : 1);
     if (format === 'png' && images !== 1) {
       throw new HttpError(
@@ -219,25 +261,36 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       );
     }
     const label = `generate (${job.models.length} model(s), ${job.steps} steps)`;
+    // the run's warnings (a prompt longer than the text encoder reads) go to the client too
+    const warnings: string[] = [];
+    const runLog = (line: string) => {
+      log(line);
+      if (line.startsWith(WARNING)) warnings.push(line.slice(WARNING.length));
+    };
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
       inSlot(label, signal, () =>
         runJob(job, {
           pipelines: cache,
           signal,
-          log,
+          log: send
+            ? (line) => (runLog(line), line.startsWith(WARNING) && send('warning', line.slice(WARNING.length)))
+            : runLog,
           onReady:
             send && ((p) => send('ready', { models: p.models.map((m) => m.name), shape: p.shape, steps: job.steps })),
           onStep: send && ((s) => send('step', s)),
         }).catch((e) => {
-          throw signal.aborted || e instanceof HttpError ? e : new HttpError(400, (e as Error).message, { cause: e });
+          throw signal.aborted || e instanceof HttpError ? e : publicError(e, rootPaths);
         }),
       );
     if (format === 'events')
       return eventStream(request.signal, async (signal, send) =>
-        send('result', jobJson(await run(signal, send), asked)),
+        send('result', { ...jobJson(await run(signal, send), asked), warnings }),
       );
     const done = await run(request.signal);
-    return format === 'png' ? pngResponse(done.files[0].data as Uint8Array) : jsonResponse(jobJson(done, asked));
+    const headers = warningHeader(warnings);
+    return format === 'png'
+      ? pngResponse(done.files[0].data as Uint8Array, headers)
+      : jsonResponse({ ...jobJson(done, asked), warnings }, 200, headers);
   };
 
   const demo = async (request: Request, format: Format): Promise<Response> => {

@@ -89,7 +89,7 @@ describe('the playground page behind the handler', () => {
         expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
         const { error } = (await r.json()) as { error: string };
         expect(error).toMatch(
-          /^the playground page is not built \((.*not-built\/index\.html does not exist|this server was started without one)\): run `npm run playground -- --build-only` in the amdm checkout/,
+          /^the playground page is not built \((its folder holds no index\.html|this server was started without one)\): run `npm run playground -- --build-only` in the amdm checkout/,
         );
       }
     }
