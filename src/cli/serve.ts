@@ -33,6 +33,12 @@ export function serveCommand(): Command {
     .option('--max-image-side <px>', 'height and width a job may ask for', intArg(8, 8192), d.imageSide)
     .option('--max-models <n>', 'models per job', intArg(1, 8), d.models)
     .option('--max-demo-samples <n>', 'prompts × samples per demo request', intArg(1, 1_000_000), d.demoSamples)
+    .option(
+      '--max-prompt <chars>',
+      'characters of a prompt and of each text in a condition',
+      intArg(1, 1_000_000),
+      d.promptChars,
+    )
     .addOption(
       new Option('--device <device>', "onnxruntime device for every job; a job may name it or 'cpu'")
         .choices(DEVICES)
@@ -74,6 +80,7 @@ export function serveCommand(): Command {
           imageSide: o.maxImageSide,
           models: o.maxModels,
           demoSamples: o.maxDemoSamples,
+          promptChars: o.maxPrompt,
         },
         session: { device: o.device, backend: o.backend, threads: o.threads },
         ...(o.playground === undefined ? {} : { playground: o.playground }),

@@ -262,3 +262,49 @@ describe('protocol details', () => {
     }
   });
 });
+
+describe('long prompts', () => {
+  it('a prompt the text encoder cuts is reported to the client: JSON warnings and the x-amdm-warnings header', async () => {
+    const h = handler();
+    const prompt = 'a red square left of a blue square '.repeat(12);
+    const json = await post(h, '/v1/generate?format=json', { ...FIXTURE_JOB, prompt });
+    expect(json.status).toBe(200);
+    const body = (await json.json()) as { warnings: string[] };
+    expect(body.warnings.length).toBeGreaterThan(0);
+    expect(body.warnings[0]).toMatch(/77/);
+    expect(JSON.parse(json.headers.get('x-amdm-warnings')!)).toEqual(body.warnings);
+    const png = await post(h, '/v1/generate', { ...FIXTURE_JOB, prompt });
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(JSON.parse(png.headers.get('x-amdm-warnings')!)).toEqual(body.warnings);
+    await png.arrayBuffer();
+    const short = await post(h, '/v1/generate?format=json', FIXTURE_JOB);
+    expect(((await short.json()) as { warnings: string[] }).warnings).toEqual([]);
+    expect(short.headers.get('x-amdm-warnings')).toBeNull();
+  });
+
+  it('a prompt (or a condition text) over --max-prompt characters is a 400 naming it, refused before it is tokenized', async () => {
+    const h = handler({ limits: { promptChars: 100 } });
+    await expectError(
+      await post(h, '/v1/generate', { ...FIXTURE_JOB, prompt: 'x'.repeat(101) }),
+      400,
+      'prompt',
+      "prompt: 101 characters is over this server's limit of 100 (the text encoder reads 77 tokens)",
+    );
+    await expectError(
+      await post(h, '/v1/generate', {
+        ...FIXTURE_JOB,
+        models: [{ folder: 'a', prompt: 'y'.repeat(200) }, { folder: 'b' }],
+      }),
+      400,
+      'models[0].prompt',
+      /^models\[0\]\.prompt: 200 characters/,
+    );
+    const big = handler(); // the default limit, 4096 characters, with a 1 MiB prompt
+    await expectError(
+      await post(big, '/v1/generate', { ...FIXTURE_JOB, prompt: 'z'.repeat((1 << 20) - 400) }),
+      400,
+      'prompt',
+      /^prompt: 1048176 characters is over this server's limit of 4096/,
+    );
+  });
+});
