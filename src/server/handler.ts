@@ -350,10 +350,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       );
     const allow = hit[0] === 'GET' ? 'GET, HEAD' : hit[0];
     if (request.method === 'OPTIONS') return policy.preflight(request, allow);
-    if (request.method === 'HEAD' && hit[0] === 'GET') {
-      const r = await hit[1]();
-      return new Response(null, { status: r.status, headers: r.headers });
-    }
+    if (request.method === 'HEAD' && hit[0] === 'GET') return hit[1](); // the body is dropped below
     if (request.method !== hit[0])
       throw new HttpError(405, `${url.pathname} takes ${allow}, got ${request.method}`, {
         headers: { allow },
@@ -375,7 +372,10 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       else response = errorResponse(new HttpError(500, (e as Error)?.message ?? String(e)));
     }
     for (const [k, v] of Object.entries(cors)) response.headers.set(k, v);
-    return response;
+    // HEAD: the headers of the answer, never a body (errors included)
+    return request.method === 'HEAD'
+      ? new Response(null, { status: response.status, headers: response.headers })
+      : response;
   };
   return Object.assign(handler, {
     ready: async () => {
