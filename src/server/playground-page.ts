@@ -48,7 +48,7 @@ export function playgroundRoute(dir: string | null): (request: Request, path: st
     const got = await readStaticFile(dir, path.slice('/playground'.length));
     if (got.status === 404)
       throw (await built()) ? new HttpError(404, `the playground page has no file ${path}`) : notBuilt();
-    if (got.status !== 200) throw new HttpError(got.status, `${path}: ${got.message}`);
+    if (got.status !== 200) throw new HttpError(got.status, `${path}: ${got.message}`, { field: 'path' });
     const headers = { 'content-type': got.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
     return new Response(request.method === 'HEAD' ? null : new Uint8Array(got.body), { headers });
   };
