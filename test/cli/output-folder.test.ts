@@ -213,6 +213,33 @@ describe('ensureDir, createFileAtomic, sweepTempFiles', () => {
 describe('interrupt cleanup', () => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const cleanup = pathToFileURL(resolve('src/cli/interrupt-cleanup.ts')).href;
+
+  it('a process SIGKILLed between the two renames of its swap: the next run puts its complete output in place', async () => {
+    const target = join(dir, 'run');
+    await writeFolderAtomic(target, new Map([['target.png', 'previous']]), { command: 'test' });
+    const outputFolder = pathToFileURL(resolve('src/cli/output-folder.ts')).href;
+    // the child dies right after renameSync(target, old), before renameSync(staging, target)
+    const script = `
+      import fs from 'node:fs';
+      import { syncBuiltinESMExports } from 'node:module';
+      const rename = fs.renameSync;
+      fs.renameSync = (from, to) => { rename(from, to); if (from === ${JSON.stringify(target)}) process.kill(process.pid, 'SIGKILL'); };
+      syncBuiltinESMExports();
+      const { writeFolderAtomic } = await import(${JSON.stringify(outputFolder)});
+      await writeFolderAtomic(${JSON.stringify(target)}, new Map([['target.png', 'newer']]), { command: 'test' });
+      console.log('survived');`;
+    const r = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.signal).toBe('SIGKILL');
+    expect(r.stdout).not.toContain('survived');
+    const left = readdirSync(dir).sort();
+    expect(left.map((e) => e.replace(/-\d+-[0-9a-f]{8}$/, ''))).toEqual(['.run.old', '.run.staging']);
+    await prepareOutputFolder(target, { command: 'test' });
+    expect(readdirSync(dir)).toEqual(['run']);
+    expect(readFileSync(join(target, 'target.png'), 'utf8')).toBe('newer');
+  });
   it.each(['SIGINT', 'SIGTERM'] as const)(
     '%s removes registered paths, then the process dies of the signal',
     (signal) => {
