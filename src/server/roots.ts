@@ -2,7 +2,10 @@
  * Model roots: the only folders a job may read from. A job names a model folder (or an
  * IP-Adapter style image) by a path relative to a root; it is resolved in each root in turn and
  * taken from the first root that holds it. The real path (symbolic links followed) must stay
- * inside that root, so neither `..` nor a link can reach anything else on the server.
+ * inside that root, so neither `..` nor a link can reach anything else on the server; every
+ * link inside a model folder must lead inside a root too. The files a folder's ONNX graphs name
+ * (external data) are kept inside the graph's folder by onnxruntime itself (1.30 refuses a path
+ * that escapes it; test/server/job-errors.test.ts).
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';

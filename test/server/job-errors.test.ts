@@ -49,6 +49,28 @@ beforeAll(async () => {
   cpSync(join(root, 'a', 'tokenizer'), join(outside, 'tokenizer'), { recursive: true });
   rmSync(join(root2, 'linked', 'tokenizer'), { recursive: true });
   symlinkSync(join(outside, 'tokenizer'), join(root2, 'linked', 'tokenizer'));
+  // a UNet whose weights name an external-data file outside its own folder
+  cpSync(join(root, 'a'), join(root, 'ext'), { recursive: true });
+  writeFileSync(join(root, 'weights.bin'), new Uint8Array(16));
+  writeFileSync(
+    join(root, 'ext', 'unet', 'model.onnx'),
+    encodeModel({
+      graph: {
+        name: 'external-out',
+        nodes: [{ opType: 'Add', inputs: ['x', 'w'], outputs: ['y'] }],
+        initializers: [
+          {
+            name: 'w',
+            dtype: 'float32',
+            dims: [4],
+            external: { location: '../../weights.bin', offset: 0, length: 16 },
+          },
+        ],
+        inputs: [{ name: 'x', dtype: 'float32', shape: [4] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [4] }],
+      },
+    }),
+  );
   mkdirSync(join(root, 'playground'));
   h = createHandler({ modelRoots: [root, root2], playground: join(root, 'playground') });
 });
@@ -148,6 +170,16 @@ describe('job errors name paths relative to the model root and carry the field',
     await expect(precheckJob(job, () => 'migc')).rejects.toThrow(
       `models[0].kind: the folder migc declares "family": "migc" in amdm.json`,
     );
+  });
+
+  it('an ONNX file whose external data lies outside its folder is refused (by onnxruntime)', async () => {
+    expect(await generate({ models: [{ folder: 'ext' }] })).toMatchObject({
+      status: 400,
+      error: expect.stringMatching(
+        /^models\[0\]: .*ext\/unet\/model\.onnx.*External data path escapes model directory/s,
+      ),
+      field: 'models[0].folder',
+    });
   });
 
   it('a link inside a model folder that leads outside the roots is refused', async () => {
