@@ -40,6 +40,15 @@ function hostName(host: string): string {
   return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
 }
 
+/** `host[:port]` of an Origin value, lower case; null when it is not a URL (e.g. "null"). */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
 function checkList(name: string, list: readonly string[] | undefined, valid: (s: string) => boolean): string[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw new TypeError(`${name} must be an array of strings`);
@@ -81,8 +90,9 @@ export function createRequestPolicy(opts: RequestPolicyOptions = {}): RequestPol
         );
       const origin = request.headers.get('origin');
       if (origin === null) return {};
-      const own = `${url.protocol}//${host.toLowerCase()}`;
-      if (origin.toLowerCase() === own) return {};
+      // the same host and port as the request's Host: the page the server itself serves (the
+      // scheme is not compared, so a TLS proxy in front, which speaks http to the server, still matches)
+      if (originHost(origin) === host.trim().toLowerCase()) return {};
       if (origins.includes(ANY) || origins.includes(origin))
         return { 'access-control-allow-origin': origin, vary: 'origin' };
       throw new HttpError(

@@ -160,6 +160,12 @@ describe('cross-site requests and foreign Host names are refused', () => {
     expect(same.status).toBe(200);
     expect(same.headers.get('access-control-allow-origin')).toBeNull();
     await same.arrayBuffer();
+    // the same host behind a TLS proxy (the server sees http, the page is https)
+    const proxied = await h(
+      new Request('http://localhost/health', { headers: { host: 'amdm.localhost', origin: 'https://amdm.localhost' } }),
+    );
+    expect(proxied.status).toBe(200);
+    expect(proxied.headers.get('access-control-allow-origin')).toBeNull();
     const health = await h(new Request('http://localhost/health', { headers: { origin: 'https://app.example' } }));
     expect(health.status).toBe(200);
     expect(health.headers.get('access-control-allow-origin')).toBe('https://app.example');
