@@ -29,7 +29,12 @@ const root = await mkdtemp(join(tmpdir(), 'amdm-bench-serve-'));
 await writeModelRoot(root);
 const t0 = performance.now();
 const { listen } = await import('../src/server/listen.ts');
-const server = await listen({ port: 0, modelRoots: [root], limits: { demoSamples: 64 } });
+const server = await listen({
+  port: 0,
+  modelRoots: [root],
+  limits: { demoSamples: 64 },
+  session: { backend: values.backend },
+});
 const importMs = performance.now() - t0;
 
 async function timed(path: string, body: unknown): Promise<number> {

@@ -77,6 +77,11 @@ export function tempPathFor(path: string): string {
 /** `.<name>.<pid>.<hex>.tmp`, as made by {@link tempPathFor}. */
 const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
+/** Whether `name` is a temporary file's name as made by {@link tempPathFor}. */
+export function isTempFileName(name: string): boolean {
+  return TEMP_FILE.test(name);
+}
+
 /** Whether process `pid` is running (a process we may not signal counts as running). */
 export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;

@@ -13,6 +13,16 @@ export function serveCommand(): Command {
     )
     .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
     .option('--port <port>', 'port (0: any free one)', intArg(0, 65535), 8787)
+    .option(
+      '--allow-host <names...>',
+      "Host header names answered beside localhost, *.localhost, IP addresses and --host ('*': any, behind a proxy); others get 403 (a DNS-rebinding guard)",
+      [],
+    )
+    .option(
+      '--allow-origin <origins...>',
+      "origins of other sites (scheme://host[:port]) whose pages may call the server ('*': any); default none, so a cross-site request gets 403",
+      [],
+    )
     .option('--models <dirs...>', 'model roots: the only folders jobs may read models and style images from', [])
     .option('--concurrency <n>', 'jobs running at once', intArg(1, 1024), 1)
     .option('--queue <n>', 'jobs waiting for a slot; one more is answered 429', intArg(0, 100_000), 8)
@@ -23,16 +33,31 @@ export function serveCommand(): Command {
     .option('--max-image-side <px>', 'height and width a job may ask for', intArg(8, 8192), d.imageSide)
     .option('--max-models <n>', 'models per job', intArg(1, 8), d.models)
     .option('--max-demo-samples <n>', 'prompts × samples per demo request', intArg(1, 1_000_000), d.demoSamples)
+    .option(
+      '--max-prompt <chars>',
+      'characters of a prompt and of each text in a condition',
+      intArg(1, 1_000_000),
+      d.promptChars,
+    )
     .addOption(
-      new Option('--device <device>', "onnxruntime device for every job (default: the job's)").choices(DEVICES),
+      new Option('--device <device>', "onnxruntime device for every job; a job may name it or 'cpu'")
+        .choices(DEVICES)
+        .default('cpu'),
     )
     .addOption(
       new Option(
         '--backend <backend>',
-        "onnxruntime-node, onnxruntime-web (WASM) or node when it loads, for every job (default: the job's)",
-      ).choices(BACKENDS),
+        "onnxruntime-node, onnxruntime-web (WASM; computes on the request thread, so the server answers nothing else meanwhile) or node when it loads, for every job; a job may name it or 'auto'",
+      )
+        .choices(BACKENDS)
+        .default('node'),
     )
-    .option('--threads <n>', 'intra-op threads per session for every job', intArg(0, 1024))
+    .option(
+      '--threads <n>',
+      "intra-op threads per session for every job (0: onnxruntime's default, one per core); a job may ask for at most this many (at most the cores when 0)",
+      intArg(0, 1024),
+      0,
+    )
     .option(
       '--playground <dir>',
       `folder of the built playground page, served at /playground/ (default: playground/dist of this checkout, which \`${PLAYGROUND_BUILD_COMMAND}\` writes)`,
@@ -43,6 +68,8 @@ export function serveCommand(): Command {
         host: o.host,
         port: o.port,
         modelRoots: o.models,
+        allowHosts: o.allowHost,
+        allowOrigins: o.allowOrigin,
         concurrency: o.concurrency,
         queue: o.queue,
         pipelines: o.pipelines,
@@ -53,6 +80,7 @@ export function serveCommand(): Command {
           imageSide: o.maxImageSide,
           models: o.maxModels,
           demoSamples: o.maxDemoSamples,
+          promptChars: o.maxPrompt,
         },
         session: { device: o.device, backend: o.backend, threads: o.threads },
         ...(o.playground === undefined ? {} : { playground: o.playground }),

@@ -97,14 +97,17 @@ export const demoSchema = z
     /** Default: the paper's share, 20 of 50, scaled to the steps. */
     s: z.int().min(0).max(1000).optional(),
     w: z
-      .union([
-        z
-          .number()
-          .min(0)
-          .max(1)
-          .transform((w) => [w]),
-        z.array(z.number().min(0).max(1)).min(1).max(2),
-      ])
+      .union(
+        [
+          z
+            .number()
+            .min(0)
+            .max(1)
+            .transform((w) => [w]),
+          z.array(z.number().min(0).max(1)).min(1).max(2),
+        ],
+        { error: (i) => `must be a weight in [0, 1] or an array of 1 or 2 of them, got ${JSON.stringify(i.input)}` },
+      )
       .default(DEMO_DEFAULTS.w),
     deviation: z.enum(DEVIATION_MODES).default(DEMO_DEFAULTS.deviation),
     eta: z.number().min(0).max(1e6).default(DEMO_DEFAULTS.eta),

@@ -9,6 +9,7 @@ import { prepareSdPipeline } from '../sd/pipeline.ts';
 // Registers the grounded families (interactdiffusion, migc, ipadapter) with the pipeline.
 import '../sd/families/index.ts';
 import type { GenerateJob } from './job-schema.ts';
+import { precheckJob } from './job-precheck.ts';
 
 /** Where a job's pipeline comes from: loaded for this run (default) or kept across runs. */
 export interface PipelineSource {
@@ -127,6 +128,7 @@ export function plain(v: unknown): unknown {
  * would, sample, decode. Nothing is written; a bad job fails before any model runs.
  */
 export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promise<JobRun> {
+  await precheckJob(job); // what can be checked without loading a model
   const { pipeline, done } = await (opts.pipelines ?? loadPerRun).acquire(pipelineOptions(job, opts.log));
   let result: SdResult;
   try {

@@ -95,7 +95,11 @@ export const jobSchema = z
       ),
     negativePrompt: z.string().default(''),
     models: z.array(modelSchema).min(1).max(8),
-    target: z.union([z.int().min(0), z.string().min(1)]).default(AMDM_DEFAULTS.target),
+    target: z
+      .union([z.int().min(0), z.string().min(1)], {
+        error: (i) => `must be a model index (an integer ≥ 0) or a model's name, got ${given(i.input)}`,
+      })
+      .default(AMDM_DEFAULTS.target),
     steps: z.int().min(1).max(1000).default(AMDM_DEFAULTS.steps),
     /** s; default min(3, steps), the SD pipeline's (`sdAggregateSteps`). */
     aggregateSteps: z.int().min(0).optional(),

@@ -320,3 +320,19 @@ export function vaeDecoderModel(session: OnnxSession, file: string): VaeDecoderM
   }
   return Object.freeze({ session, file, latent, image, latentChannels: latent.shape[1] as number });
 }
+
+/**
+ * Throws unless the decoder takes the UNet's latents: the same channels and, where both graphs
+ * declare them, the same height and width (otherwise the run would fail at the first decode
+ * with onnxruntime's own message).
+ */
+export function checkDecoderTakesLatents(vae: VaeDecoderModel, unet: UnetModel): void {
+  const [h, w] = [vae.latent.shape[2], vae.latent.shape[3]];
+  const differs = (a: number | string, b: number | null) => typeof a === 'number' && a >= 0 && b !== null && a !== b;
+  if (vae.latentChannels !== unet.latentChannels || differs(h, unet.latentHeight) || differs(w, unet.latentWidth)) {
+    throw new RangeError(
+      `${vae.file} takes latents ${describeInfo(vae.latent)} but ${unet.file} makes ${describeInfo(unet.latent)}; ` +
+        'the UNet and the decoder must come from one export',
+    );
+  }
+}

@@ -19,6 +19,7 @@
  * feed and output format.
  */
 import type * as ort from 'onnxruntime-node';
+import './telemetry.ts'; // before onnxruntime-node loads: its telemetry off unless the user opts in
 import {
   allocElements,
   castInto,

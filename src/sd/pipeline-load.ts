@@ -12,6 +12,7 @@ import type { ScheduleConfig } from '../core/schedule.ts';
 import { describe } from '../core/validate.ts';
 import { describeInfo, type SessionOptions } from '../onnx/session.ts';
 import {
+  checkDecoderTakesLatents,
   loadModelFolder,
   type Component,
   type ModelFolder,
@@ -174,6 +175,7 @@ export async function loadModels(
           checkTextWidth(model.encoder.model, folder);
         }
         model.vae = needVae ? sharedVae(folder, vaes, vaeFile!) : null;
+        if (model.vae) checkDecoderTakesLatents(model.vae, folder.unet);
         families[i].family.checkFolder?.(folder, families[i].conditions);
       } catch (e) {
         const err = e as Error;

@@ -6,10 +6,15 @@ import { HttpError } from './errors.ts';
 
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get('content-type');
-  if (type !== null && !/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, `content-type must be application/json, got ${JSON.stringify(type)}`, {
-      field: 'content-type',
-    });
+  // required: a cross-site "simple" request (no preflight) cannot send this type
+  if (type === null || !/^application\/json\s*(;|$)/i.test(type)) {
+    throw new HttpError(
+      415,
+      `content-type must be application/json, got ${type === null ? 'none' : JSON.stringify(type)}`,
+      {
+        field: 'content-type',
+      },
+    );
   }
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {

@@ -30,6 +30,10 @@ import { errorResponse, HttpError, jsonResponse } from './errors.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
 import { createGate } from './gate.ts';
 import { createPipelineCache } from './pipelines.ts';
+import { precheckJob } from '../jobs/job-precheck.ts';
+import { publicError } from './public-error.ts';
+import { createRequestPolicy } from './request-policy.ts';
+import { jobSession, serverSession } from './session-policy.ts';
 import { modelRoots, type ModelRoots } from './roots.ts';
 import { isPlaygroundPath, PLAYGROUND_BUILD, playgroundRoute } from './playground-page.ts';
 import type { ZodType } from 'zod';
@@ -42,10 +46,20 @@ export interface HandlerOptions {
   /** Jobs waiting for a slot (default 8); one more is answered 429. */
   queue?: number;
   limits?: Partial<ServerLimits>;
-  /** Session settings for every job, over the job's own device / backend / threads. */
+  /**
+   * The onnxruntime settings of every job (default device 'cpu', backend 'node', threads 0:
+   * onnxruntime's default); a job may ask only for less (session-policy.ts).
+   */
   session?: { device?: Device; backend?: Backend; threads?: number };
   /** Loaded pipelines kept for later requests (default 2). */
   pipelines?: number;
+  /**
+   * Host names the server answers as, beside localhost, *.localhost and IP addresses (`*`: any);
+   * other Host headers are refused (request-policy.ts).
+   */
+  allowHosts?: readonly string[];
+  /** Origins of other sites allowed to call the server (`*`: any); default none. */
+  allowOrigins?: readonly string[];
   /** Receives one line per finished, failed or aborted job (default: none). */
   log?: (line: string) => void;
   /**
@@ -103,8 +117,41 @@ function atMost(field: string, value: number, limit: number): void {
   if (value > limit) throw new HttpError(400, `${field}: must be ≤ ${limit} on this server, got ${value}`, { field });
 }
 
-const pngResponse = (bytes: Uint8Array) =>
-  new Response(new Uint8Array(bytes), { headers: { 'content-type': 'image/png' } });
+/** Every prompt and every text of a condition (e.g. MIGC's phrases) at most `max` characters. */
+function checkTextLengths(job: GenerateJob, max: number): void {
+  const check = (field: string, v: unknown): void => {
+    if (typeof v === 'string' && v.length > max)
+      throw new HttpError(
+        400,
+        `${field}: ${v.length} characters is over this server's limit of ${max} (the text encoder reads 77 tokens)`,
+        { field },
+      );
+    if (Array.isArray(v)) v.forEach((x, i) => check(`${field}[${i}]`, x));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) check(`${field}.${k}`, x);
+  };
+  check('prompt', job.prompt);
+  check('negativePrompt', job.negativePrompt);
+  job.models.forEach((m, i) => {
+    check(`models[${i}].prompt`, m.prompt);
+    check(`models[${i}].conditions`, m.conditions);
+  });
+}
+
+const pngResponse = (bytes: Uint8Array, headers: Record<string, string> = {}) =>
+  new Response(new Uint8Array(bytes), { headers: { 'content-type': 'image/png', ...headers } });
+
+/** What runJob's log lines that are warnings start with. */
+const WARNING = 'warning: ';
+
+/** `x-amdm-warnings`: the warnings as a JSON array, non-ASCII escaped (header values are bytes). */
+function warningHeader(warnings: readonly string[]): Record<string, string> {
+  if (warnings.length === 0) return {};
+  const ascii = JSON.stringify(warnings).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return { 'x-amdm-warnings': ascii };
+}
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export function createHandler(options: HandlerOptions = {}): AmdmHandler {
@@ -115,6 +162,8 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
     checkCount('concurrency', options.concurrency ?? 1, 1),
     checkCount('queue', options.queue ?? 8, 0),
   );
+  const session = serverSession(options.session);
+  const policy = createRequestPolicy({ allowHosts: options.allowHosts, allowOrigins: options.allowOrigins });
   const cache = createPipelineCache(checkCount('pipelines', options.pipelines ?? 2, 1));
   const roots: Promise<ModelRoots> = modelRoots(options.modelRoots ?? []);
   roots.catch(() => undefined); // reported by ready() and by every request
@@ -124,7 +173,13 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
 
   /** Run `work` in a slot; count and log how it ended. */
   const inSlot = async <T>(label: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> => {
-    const leave = await gate.enter(signal);
+    const leave = await gate.enter(signal).catch((e) => {
+      if (signal.aborted) {
+        counts.aborted++;
+        log(`${label}: aborted by the client while waiting for a slot`);
+      }
+      throw e;
+    });
     const started = Date.now();
     try {
       const r = await work();
@@ -146,10 +201,11 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
   };
 
   /** The job as the server runs it: limits, paths inside the roots, the server's session settings. */
-  const serverJob = async (job: GenerateJob): Promise<GenerateJob> => {
+  const serverJob = async (job: GenerateJob, named: ReadonlySet<string>): Promise<GenerateJob> => {
     atMost('steps', job.steps, limits.steps);
     atMost('batch', job.batch, limits.batch);
     atMost('models', job.models.length, limits.models);
+    checkTextLengths(job, limits.promptChars);
     if (job.height !== undefined) atMost('height', job.height, limits.imageSide);
     if (job.width !== undefined) atMost('width', job.width, limits.imageSide);
     const r = await roots;
@@ -164,14 +220,12 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
           : c;
       models.push({ ...m, folder, conditions });
     }
-    const session = options.session ?? {};
-    return {
-      ...job,
-      models,
-      device: session.device ?? job.device,
-      backend: session.backend ?? job.backend,
-      threads: session.threads ?? job.threads,
-    };
+    const resolved = { ...job, models, ...jobSession(session, job, named) };
+    // what needs no model loaded fails here, before the job takes a slot
+    await precheckJob(resolved, (i) => job.models[i].folder).catch((e) => {
+      throw publicError(e, r.roots);
+    });
+    return resolved;
   };
 
   /** JSON of a finished job; folders as the request named them, not as server paths. */
@@ -194,8 +248,10 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
   };
 
   const generate = async (request: Request, format: Format): Promise<Response> => {
-    const asked = parseBody(jobSchema, await readJsonBody(request, limits.bodyBytes), 'job');
-    const job = await serverJob(asked);
+    const body = (await readJsonBody(request, limits.bodyBytes)) as Record<string, unknown>;
+    const asked = parseBody(jobSchema, body, 'job');
+    const job = await serverJob(asked, new Set(Object.keys(body)));
+    const rootPaths = (await roots).roots;
     const images = job.batch * (job.saveAll ? job.models.length : 1);
     if (format === 'png' && images !== 1) {
       throw new HttpError(
@@ -205,25 +261,36 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       );
     }
     const label = `generate (${job.models.length} model(s), ${job.steps} steps)`;
+    // the run's warnings (a prompt longer than the text encoder reads) go to the client too
+    const warnings: string[] = [];
+    const runLog = (line: string) => {
+      log(line);
+      if (line.startsWith(WARNING)) warnings.push(line.slice(WARNING.length));
+    };
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
       inSlot(label, signal, () =>
         runJob(job, {
           pipelines: cache,
           signal,
-          log,
+          log: send
+            ? (line) => (runLog(line), line.startsWith(WARNING) && send('warning', line.slice(WARNING.length)))
+            : runLog,
           onReady:
             send && ((p) => send('ready', { models: p.models.map((m) => m.name), shape: p.shape, steps: job.steps })),
           onStep: send && ((s) => send('step', s)),
         }).catch((e) => {
-          throw signal.aborted || e instanceof HttpError ? e : new HttpError(400, (e as Error).message, { cause: e });
+          throw signal.aborted || e instanceof HttpError ? e : publicError(e, rootPaths);
         }),
       );
     if (format === 'events')
       return eventStream(request.signal, async (signal, send) =>
-        send('result', jobJson(await run(signal, send), asked)),
+        send('result', { ...jobJson(await run(signal, send), asked), warnings }),
       );
     const done = await run(request.signal);
-    return format === 'png' ? pngResponse(done.files[0].data as Uint8Array) : jsonResponse(jobJson(done, asked));
+    const headers = warningHeader(warnings);
+    return format === 'png'
+      ? pngResponse(done.files[0].data as Uint8Array, headers)
+      : jsonResponse({ ...jobJson(done, asked), warnings }, 200, headers);
   };
 
   const demo = async (request: Request, format: Format): Promise<Response> => {
@@ -234,7 +301,7 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       throw new HttpError(400, 'format: png answers the grid, and gridPrompts is 0; ask for format json', {
         field: 'format',
       });
-    const factory = settings.backend === 'onnx' ? onnxExpertFactory(options.session?.backend) : undefined;
+    const factory = settings.backend === 'onnx' ? onnxExpertFactory(session.backend) : undefined;
     const label = `demo (${settings.prompts} prompts × ${settings.samples} samples, ${settings.steps} steps, ${settings.backend})`;
     const run = (signal: AbortSignal, send?: (event: string, data: unknown) => void) =>
       inSlot(label, signal, () =>
@@ -261,12 +328,15 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
       ...counts,
       pipelines: cache.size,
       limits,
+      session,
     });
   };
 
-  const route = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
-    if (isPlaygroundPath(url.pathname)) return page(request, url.pathname);
+  const route = async (request: Request, url: URL): Promise<Response> => {
+    if (isPlaygroundPath(url.pathname)) {
+      if (request.method === 'OPTIONS') return policy.preflight(request, 'GET, HEAD');
+      return page(request, url.pathname);
+    }
     const routes: Record<string, [string, () => Promise<Response>]> = {
       '/health': ['GET', health],
       '/v1/generate': ['POST', () => generate(request, formatOf(request, url))],
@@ -278,22 +348,34 @@ export function createHandler(options: HandlerOptions = {}): AmdmHandler {
         404,
         `no route ${url.pathname}; routes: GET /health, POST /v1/generate, POST /v1/demo, GET /playground/ (the page)`,
       );
+    const allow = hit[0] === 'GET' ? 'GET, HEAD' : hit[0];
+    if (request.method === 'OPTIONS') return policy.preflight(request, allow);
+    if (request.method === 'HEAD' && hit[0] === 'GET') return hit[1](); // the body is dropped below
     if (request.method !== hit[0])
-      throw new HttpError(405, `${url.pathname} takes ${hit[0]}, got ${request.method}`, {
-        headers: { allow: hit[0] },
+      throw new HttpError(405, `${url.pathname} takes ${allow}, got ${request.method}`, {
+        headers: { allow },
       });
     return hit[1]();
   };
 
   const handler = async (request: Request): Promise<Response> => {
+    let cors: Record<string, string> = {};
+    let response: Response;
     try {
-      return await route(request);
+      const url = new URL(request.url);
+      cors = policy.check(request, url);
+      response = await route(request, url);
     } catch (e) {
-      if (e instanceof HttpError) return errorResponse(e);
+      if (e instanceof HttpError) response = errorResponse(e);
       // the client is gone: nobody reads this answer
-      if (request.signal.aborted) return errorResponse(new HttpError(499, 'the client closed the request'));
-      return errorResponse(new HttpError(500, (e as Error)?.message ?? String(e)));
+      else if (request.signal.aborted) response = errorResponse(new HttpError(499, 'the client closed the request'));
+      else response = errorResponse(new HttpError(500, (e as Error)?.message ?? String(e)));
     }
+    for (const [k, v] of Object.entries(cors)) response.headers.set(k, v);
+    // HEAD: the headers of the answer, never a body (errors included)
+    return request.method === 'HEAD'
+      ? new Response(null, { status: response.status, headers: response.headers })
+      : response;
   };
   return Object.assign(handler, {
     ready: async () => {

@@ -12,6 +12,8 @@ export interface ServerLimits {
   models: number;
   /** Prompts × samples of one demo request (default 64). */
   demoSamples: number;
+  /** Characters of a prompt, and of each text in a condition (default 4096). */
+  promptChars: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -21,4 +23,5 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   imageSide: 1024,
   models: 4,
   demoSamples: 64,
+  promptChars: 4096,
 });

@@ -3,7 +3,6 @@
  * build folder (static.ts), GET / and /playground redirect to /playground/, and while the page
  * is not built every such path answers 404 naming the command that builds it.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpError } from './errors.ts';
 import { readStaticFile } from './static.ts';
@@ -31,7 +30,8 @@ export function playgroundRoute(dir: string | null): (request: Request, path: st
     throw new TypeError(`playground must be a folder path or null, got ${JSON.stringify(dir)}`);
   const built = async () => dir !== null && (await readStaticFile(dir, '/')).status === 200;
   const notBuilt = () => {
-    const where = dir === null ? 'this server was started without one' : `${join(dir, 'index.html')} does not exist`;
+    // the folder is the server's: the answer does not name it
+    const where = dir === null ? 'this server was started without one' : 'its folder holds no index.html';
     return new HttpError(
       404,
       `the playground page is not built (${where}): run \`${PLAYGROUND_BUILD_COMMAND}\` in the amdm checkout, or give the server the folder of a built page (amdm serve --playground <dir>, createHandler's playground option)`,
@@ -48,7 +48,7 @@ export function playgroundRoute(dir: string | null): (request: Request, path: st
     const got = await readStaticFile(dir, path.slice('/playground'.length));
     if (got.status === 404)
       throw (await built()) ? new HttpError(404, `the playground page has no file ${path}`) : notBuilt();
-    if (got.status !== 200) throw new HttpError(got.status, `${path}: ${got.message}`);
+    if (got.status !== 200) throw new HttpError(got.status, `${path}: ${got.message}`, { field: 'path' });
     const headers = { 'content-type': got.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
     return new Response(request.method === 'HEAD' ? null : new Uint8Array(got.body), { headers });
   };

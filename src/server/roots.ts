@@ -2,14 +2,20 @@
  * Model roots: the only folders a job may read from. A job names a model folder (or an
  * IP-Adapter style image) by a path relative to a root; it is resolved in each root in turn and
  * taken from the first root that holds it. The real path (symbolic links followed) must stay
- * inside that root, so neither `..` nor a link can reach anything else on the server.
+ * inside that root, so neither `..` nor a link can reach anything else on the server; every
+ * link inside a model folder must lead inside a root too. The files a folder's ONNX graphs name
+ * (external data) are kept inside the graph's folder by onnxruntime itself (1.30 refuses a path
+ * that escapes it; test/server/job-errors.test.ts).
  */
-import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { HttpError } from './errors.ts';
 
 export interface ModelRoots {
-  /** The real path of `path` inside a root, or a 400 naming `field`. */
+  /**
+   * The real path of `path` inside a root, or a 400 naming `field`. For a folder, every link
+   * under it must also lead inside a root (the loaders open what the folder's files name).
+   */
   resolve(path: string, field: string, kind: 'folder' | 'file'): Promise<string>;
   readonly roots: readonly string[];
 }
@@ -17,6 +23,27 @@ export interface ModelRoots {
 function inside(root: string, p: string): boolean {
   const r = relative(root, p);
   return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
+}
+
+/** Entries a model folder may hold (a larger folder is refused rather than walked). */
+const MAX_ENTRIES = 10_000;
+
+/** The first link under `dir` whose target is outside every root (or missing), else null. */
+async function linkLeadingOut(dir: string, roots: readonly string[]): Promise<string | null> {
+  const pending = [dir];
+  let seen = 0;
+  while (pending.length > 0) {
+    const d = pending.pop()!;
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (++seen > MAX_ENTRIES) throw new RangeError(`over ${MAX_ENTRIES} entries`);
+      const p = join(d, e.name);
+      if (e.isSymbolicLink()) {
+        const target = await realpath(p).catch(() => null);
+        if (target === null || !roots.some((r) => inside(r, target))) return p;
+      } else if (e.isDirectory()) pending.push(p);
+    }
+  }
+  return null;
 }
 
 export async function modelRoots(roots: readonly string[]): Promise<ModelRoots> {
@@ -55,7 +82,21 @@ export async function modelRoots(roots: readonly string[]): Promise<ModelRoots> 
         if (!inside(root, p))
           throw new HttpError(400, `${field}: ${JSON.stringify(path)} leads outside the model roots`, { field });
         const st = await stat(p);
-        if (kind === 'folder' ? st.isDirectory() : st.isFile()) return p;
+        if (kind === 'file' && st.isFile()) return p;
+        if (kind === 'folder' && st.isDirectory()) {
+          const out = await linkLeadingOut(p, real).catch((e: Error) => {
+            throw new HttpError(400, `${field}: ${JSON.stringify(path)} holds ${e.message}, more than a model folder`, {
+              field,
+            });
+          });
+          if (out !== null)
+            throw new HttpError(
+              400,
+              `${field}: ${JSON.stringify(path)} holds ${JSON.stringify(relative(p, out))}, a link that leads outside the model roots`,
+              { field },
+            );
+          return p;
+        }
       }
       throw new HttpError(400, `${field}: no ${kind} ${JSON.stringify(path)} in the model roots`, { field });
     },

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,26 +90,74 @@ describe('prepareOutputFolder', () => {
     await expect(prepareOutputFolder(join(dir, 'empty'), { command: 'demo' })).resolves.toBeTruthy();
   });
 
-  it("replaces an earlier version's output (no manifest, only names the command writes), but not for a smoke run", async () => {
+  it("never replaces a folder without the manifest, even one holding only names the command writes (the user's own results)", async () => {
     const old = join(dir, 'demo');
     mkdirSync(old);
-    writeFileSync(join(old, 'grid.png'), 'old');
-    writeFileSync(join(old, 'results.json'), '{}');
-    const writes = /^(grid\.png|results\.json)$/;
-    await expect(prepareOutputFolder(old, { command: 'demo', param: '--out', writes, smoke: true })).rejects.toThrow(
-      /already holds files that amdm did not write/,
+    writeFileSync(join(old, 'target.png'), 'mine');
+    writeFileSync(join(old, 'results.json'), '{"mine":1}');
+    const writes = /^(target\.png|results\.json)$/;
+    await expect(prepareOutputFolder(old, { command: 'demo', param: '--out', writes })).rejects.toThrow(
+      `--out: ${old} already holds files that amdm did not write (no .amdm-output.json): results.json, target.png; their names are those this command writes`,
     );
-    await (
-      await prepareOutputFolder(old, { command: 'demo', writes })
-    ).commit(new Map([['results.json', '{"new":1}']]));
-    expect(readdirSync(old).sort()).toEqual([OUTPUT_MANIFEST, 'results.json']);
-    writeFileSync(join(dir, 'x'), '');
-    mkdirSync(join(dir, 'mixed'));
-    writeFileSync(join(dir, 'mixed', 'grid.png'), '');
-    writeFileSync(join(dir, 'mixed', 'thesis.tex'), '');
-    await expect(prepareOutputFolder(join(dir, 'mixed'), { command: 'demo', writes })).rejects.toThrow(
-      /already holds files that amdm did not write/,
+    expect(readFileSync(join(old, 'results.json'), 'utf8')).toBe('{"mine":1}');
+    expect(readdirSync(old).sort()).toEqual(['results.json', 'target.png']);
+  });
+
+  it('refuses, naming them, files beside the manifest that it does not list, and keeps them', async () => {
+    const out = join(dir, 'run');
+    await writeFolderAtomic(
+      out,
+      new Map([
+        ['target.png', 'png'],
+        ['sub/x.json', '{}'],
+      ]),
+      { command: 'test' },
     );
+    writeFileSync(join(out, 'notes.txt'), 'my notes');
+    mkdirSync(join(out, 'analysis'));
+    writeFileSync(join(out, 'analysis', 'plot.py'), 'print(1)');
+    writeFileSync(join(out, 'sub', 'mine.txt'), 'x');
+    mkdirSync(join(out, 'empty'));
+    const message = `--out: ${out} holds files that its .amdm-output.json does not list: analysis/plot.py, empty/, notes.txt, sub/mine.txt; amdm replaces its output folder as a whole and never deletes files it did not write, so move them elsewhere or give another folder`;
+    const sorted = (e: Error) =>
+      e.message.replace(/: ([^;]+);/, (_m, l: string) => `: ${l.split(', ').sort().join(', ')};`);
+    const err = await prepareOutputFolder(out, { command: 'test', param: '--out' }).catch((e: Error) => e);
+    expect(sorted(err as Error)).toContain(message);
+    // also at commit, when the files appear while the run computes
+    rmSync(join(out, 'notes.txt'));
+    rmSync(join(out, 'analysis'), { recursive: true });
+    rmSync(join(out, 'sub', 'mine.txt'));
+    rmSync(join(out, 'empty'), { recursive: true });
+    const again = await prepareOutputFolder(out, { command: 'test', param: '--out' });
+    writeFileSync(join(out, 'notes.txt'), 'my notes');
+    await expect(again.commit(new Map([['target.png', 'new']]))).rejects.toThrow(/does not list: notes\.txt;/);
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('my notes');
+    expect(readFileSync(join(out, 'target.png'), 'utf8')).toBe('png');
+    expect(readdirSync(dir)).toEqual(['run']); // the staging folder is gone
+  });
+
+  it('after a kill between the two renames of a swap, the next run puts the newer complete folder back', async () => {
+    const target = join(dir, 'run');
+    await writeFolderAtomic(target, new Map([['target.png', 'previous']]), { command: 'test' });
+    // the state a SIGKILL between renameSync(target, old) and renameSync(staging, target) leaves
+    renameSync(target, join(dir, `.run.old-${DEAD}-0123abcd`));
+    const staging = join(dir, `.run.staging-${DEAD}-89abcdef`);
+    mkdirSync(staging);
+    writeFileSync(join(staging, 'target.png'), 'newer');
+    writeFileSync(
+      join(staging, OUTPUT_MANIFEST),
+      JSON.stringify({ command: 'test', smoke: false, files: ['target.png'], written: new Date().toISOString() }),
+    );
+    await prepareOutputFolder(target, { command: 'test' });
+    expect(readdirSync(dir)).toEqual(['run']);
+    expect(readFileSync(join(target, 'target.png'), 'utf8')).toBe('newer');
+    // killed before the staging folder was complete (no manifest yet): the previous output comes back
+    renameSync(target, join(dir, `.run.old-${DEAD}-0123abcd`));
+    mkdirSync(staging);
+    writeFileSync(join(staging, 'target.png'), 'half');
+    await prepareOutputFolder(target, { command: 'test' });
+    expect(readdirSync(dir)).toEqual(['run']);
+    expect(readFileSync(join(target, 'target.png'), 'utf8')).toBe('newer');
   });
 
   it("sweeps the staging folders and temporary files of killed runs, not a live process's", async () => {
@@ -156,6 +213,33 @@ describe('ensureDir, createFileAtomic, sweepTempFiles', () => {
 describe('interrupt cleanup', () => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const cleanup = pathToFileURL(resolve('src/cli/interrupt-cleanup.ts')).href;
+
+  it('a process SIGKILLed between the two renames of its swap: the next run puts its complete output in place', async () => {
+    const target = join(dir, 'run');
+    await writeFolderAtomic(target, new Map([['target.png', 'previous']]), { command: 'test' });
+    const outputFolder = pathToFileURL(resolve('src/cli/output-folder.ts')).href;
+    // the child dies right after renameSync(target, old), before renameSync(staging, target)
+    const script = `
+      import fs from 'node:fs';
+      import { syncBuiltinESMExports } from 'node:module';
+      const rename = fs.renameSync;
+      fs.renameSync = (from, to) => { rename(from, to); if (from === ${JSON.stringify(target)}) process.kill(process.pid, 'SIGKILL'); };
+      syncBuiltinESMExports();
+      const { writeFolderAtomic } = await import(${JSON.stringify(outputFolder)});
+      await writeFolderAtomic(${JSON.stringify(target)}, new Map([['target.png', 'newer']]), { command: 'test' });
+      console.log('survived');`;
+    const r = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.signal).toBe('SIGKILL');
+    expect(r.stdout).not.toContain('survived');
+    const left = readdirSync(dir).sort();
+    expect(left.map((e) => e.replace(/-\d+-[0-9a-f]{8}$/, ''))).toEqual(['.run.old', '.run.staging']);
+    await prepareOutputFolder(target, { command: 'test' });
+    expect(readdirSync(dir)).toEqual(['run']);
+    expect(readFileSync(join(target, 'target.png'), 'utf8')).toBe('newer');
+  });
   it.each(['SIGINT', 'SIGTERM'] as const)(
     '%s removes registered paths, then the process dies of the signal',
     (signal) => {

@@ -35,7 +35,7 @@ describe('amdm serve on loopback (Node)', () => {
   it('a server without model roots runs the demo only; bad options name the option', async () => {
     const h = createHandler();
     const r = await h(
-      new Request('http://x/v1/generate', {
+      new Request('http://localhost/v1/generate', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(FIXTURE_JOB),

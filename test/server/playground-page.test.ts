@@ -8,7 +8,7 @@ import { PLAYGROUND_BUILD, PLAYGROUND_BUILD_COMMAND } from '../../src/server/pla
 import { projectRoot } from '../helpers/data.ts';
 
 const get = (h: ReturnType<typeof createHandler>, path: string, method = 'GET') =>
-  h(new Request(`http://x${path}`, { method }));
+  h(new Request(`http://localhost${path}`, { method }));
 
 describe('the playground page behind the handler', () => {
   let root: string;
@@ -33,7 +33,7 @@ describe('the playground page behind the handler', () => {
     for (const path of ['/', '/playground']) {
       const r = await get(h, path);
       expect([r.status, r.headers.get('location')]).toEqual([302, 'playground/']);
-      expect(new URL(r.headers.get('location')!, `http://x${path}`).pathname).toBe('/playground/');
+      expect(new URL(r.headers.get('location')!, `http://localhost${path}`).pathname).toBe('/playground/');
     }
     const index = await get(h, '/playground/');
     expect([index.status, index.headers.get('content-type'), await index.text()]).toEqual([
@@ -89,7 +89,7 @@ describe('the playground page behind the handler', () => {
         expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
         const { error } = (await r.json()) as { error: string };
         expect(error).toMatch(
-          /^the playground page is not built \((.*not-built\/index\.html does not exist|this server was started without one)\): run `npm run playground -- --build-only` in the amdm checkout/,
+          /^the playground page is not built \((its folder holds no index\.html|this server was started without one)\): run `npm run playground -- --build-only` in the amdm checkout/,
         );
       }
     }
