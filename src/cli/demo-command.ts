@@ -1,7 +1,7 @@
 /** `amdm demo`: the Shapes world (or the mini-zoo) each expert alone vs AMDM, added to the program. */
 import { Command, Option, type OptionValues } from 'commander';
 import { intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
-import { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
+import { DEMO_DEFAULTS, paperS } from '../jobs/demo-defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import type { DemoOptions } from './demo.ts';
 
