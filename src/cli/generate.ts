@@ -94,7 +94,25 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
   return { jobPath: positionals[0], options };
 }
 
-/** Read, validate and resolve a job file (paths made absolute against its folder). */
+/**
+ * The paths a job file's model conditions name (an IP-Adapter's style image): resolved, like
+ * the model folders and the output, against the job file's folder.
+ */
+const CONDITION_FILES = ['image'] as const;
+
+/** A model's conditions with the files they name made absolute against `base`. */
+function resolveConditionFiles(conditions: unknown, base: string): unknown {
+  if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) return conditions;
+  const c = { ...(conditions as Record<string, unknown>) };
+  for (const k of CONDITION_FILES) if (typeof c[k] === 'string') c[k] = resolve(base, c[k]);
+  return c;
+}
+
+/**
+ * Read, validate and resolve a job file: every relative path in it (model folders, the files
+ * their conditions name, the output) is made absolute against the job file's folder, whatever
+ * the working folder; `overrides.output` is relative to the working folder.
+ */
 export async function loadJob(
   jobPath: string,
   overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'backend' | 'threads'> = {},
@@ -125,7 +143,11 @@ export async function loadJob(
   const base = dirname(file);
   return {
     ...job,
-    models: job.models.map((m) => ({ ...m, folder: resolve(base, m.folder) })),
+    models: job.models.map((m) => ({
+      ...m,
+      folder: resolve(base, m.folder),
+      conditions: resolveConditionFiles(m.conditions, base) as typeof m.conditions,
+    })),
     output: resolve(base, job.output),
   };
 }

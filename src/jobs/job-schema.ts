@@ -19,7 +19,7 @@
  *     "preset": "paper"              // or "reference" with "reference": { omegas, optimStart, optimEnd, p }
  *   }
  *
- * Relative `folder` and `output` paths are resolved against the job file's folder. Model
+ * Relative paths (`folder`, a condition's `image`, `output`) are resolved against the job file's folder. Model
  * conditions are validated by the schema of the model's family (`kind`, default "sd").
  */
 import { z } from 'zod';

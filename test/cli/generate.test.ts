@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePNG } from '../../src/image/png.ts';
-import { parseGenerateArgs, runGenerate } from '../../src/cli/generate.ts';
+import { loadJob, parseGenerateArgs, runGenerate } from '../../src/cli/generate.ts';
 import { parseJob } from '../../src/jobs/job-schema.ts';
 import { graphBuilder } from '../../src/onnx/graph.ts';
 import { tmpFolders } from '../onnx/tmp-folders.ts';
@@ -91,6 +91,23 @@ describe('amdm generate', () => {
     const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
     expect(resolved.job.target).toBe(1);
     expect(resolved.finishCalls).toEqual([3, 0]);
+  });
+
+  it('every relative path in a job file resolves against its folder, whatever the working folder', async () => {
+    const j = await job({
+      prompt: 'a red square',
+      models: [
+        { folder: 'models/a' },
+        { folder: 'models/ip', kind: 'ipadapter', conditions: { image: 'styles/ref.png', scale: 0.8 } },
+      ],
+    });
+    for (const path of [j.path, relative(process.cwd(), j.path)]) {
+      const loaded = await loadJob(path);
+      expect(loaded.models.map((m) => m.folder)).toEqual([join(work, 'models/a'), join(work, 'models/ip')]);
+      expect(loaded.models[1].conditions).toEqual({ image: join(work, 'styles/ref.png'), scale: 0.8 });
+      expect(loaded.output).toBe(j.out);
+    }
+    expect((await loadJob(j.path, { output: 'elsewhere' })).output).toBe(join(process.cwd(), 'elsewhere'));
   });
 
   it('the --output option overrides the job and the example job parses', async () => {
