@@ -29,7 +29,7 @@ export { DEMO_DEFAULTS, paperS, sOfT, type DemoSettings } from './demo-defaults.
 import { DEMO_DEFAULTS, paperS, sOfT, type DemoSettings } from './demo-defaults.ts';
 
 /**
- * The best cell of `npm run experiment -- map` for layout ← attribute (experiments/out/map,
+ * The best cell of `npx amdm experiment map` for layout ← attribute (experiments/out/map,
  * EXPERIMENTS.md): the highest instance success among cells with clean images, rerun on fresh
  * prompts. Its s is at T = 50 and scales with the steps.
  */
@@ -201,7 +201,7 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
     `the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`,
   );
   log(
-    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`,
+    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npx amdm experiment map\` (EXPERIMENTS.md)`,
   );
   log('');
   log(
