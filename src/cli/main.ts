@@ -50,6 +50,8 @@ async function runGenerateCommand(job: string, opts: OptionValues): Promise<void
   console.log(
     `wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`,
   );
+  const { generateSummaryLines } = await import('../jobs/generate-report.ts');
+  for (const line of generateSummaryLines(r.results)) console.log(line);
 }
 
 /** Adds `generate` to the program. */

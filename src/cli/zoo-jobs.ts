@@ -68,6 +68,7 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
   const d = JOB_DEFAULTS;
   const job = (name: string, models: ZooModelSpec[], extra: Record<string, unknown>) => ({
     prompt: caption(p.scene),
+    minimig: p.id,
     negativePrompt: '',
     models,
     steps: d.steps,

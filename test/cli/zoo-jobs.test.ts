@@ -6,6 +6,9 @@ import { runGenerate } from '../../src/cli/generate.ts';
 import { parseJob } from '../../src/jobs/job-schema.ts';
 import { writeZooJobs } from '../../src/cli/zoo-jobs.ts';
 import { projectRoot } from '../helpers/data.ts';
+import { decodePNG } from '../../src/image/png.ts';
+import { evaluateScene, minimigPrompt } from '../../src/toy/minimig/index.ts';
+import { unitImageFromRgba } from '../../src/jobs/minimig-image.ts';
 
 const jobsDir = join(projectRoot, 'examples', 'jobs');
 const names = [
@@ -106,6 +109,15 @@ describe.skipIf(!haveZoo)('the mini example jobs run (3 steps, s = 2)', () => {
         );
         const s = await runGenerate(path, { progress: false, log: () => {} });
         expect(s.calls[0]).toBe(3);
+        // a MiniMIG prompt: every image is scored by the world's evaluator, as results.json says
+        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+        const scene = minimigPrompt(3, 2).scene;
+        expect(results.minimig.id).toBe('L3-002');
+        expect(results.images.length).toBe(j.saveAll ? j.models.length : 1);
+        for (const img of results.images) {
+          const rgba = await decodePNG(readFileSync(join(out, img.file)));
+          expect(img.scores).toEqual(JSON.parse(JSON.stringify(evaluateScene(scene, unitImageFromRgba(rgba)))));
+        }
         expect(readdirSync(out)).toContain('target.png');
       },
       60_000,
