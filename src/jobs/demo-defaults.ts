@@ -51,3 +51,20 @@ export function sOfT(sAt50: number, steps: number): number {
 export function paperS(steps: number): number {
   return sOfT(AMDM_DEFAULTS.aggregateSteps, steps);
 }
+
+/** The mini-zoo demo's defaults (`amdm demo --world mini`): T = 20 so that it runs in seconds; s at the paper's ratio. */
+export const MINI_DEMO_DEFAULTS = Object.freeze({
+  zoo: 'models/mini-zoo',
+  prompts: 3,
+  steps: 20,
+  eta: AMDM_DEFAULTS.eta,
+  guidance: 5,
+  out: 'amdm-out/demo-mini',
+});
+
+/**
+ * The best cell of the zoo's parameter map for InteractDiffusion-mini ← MIGC-mini
+ * (`amdm zoo experiment map`, EXPERIMENTS.md experiments 11 and 12): the highest instance success
+ * among cells with clean images. Its s is at T = 50 and scales with the steps.
+ */
+export const ZOO_MAP_BEST = Object.freeze({ rule: 'lerp', w: 0.9, s: 40, eta: 0 });
