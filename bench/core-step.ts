@@ -26,7 +26,7 @@
  *     T−10, compared with the size of one latent; two control rules that allocate on purpose
  *     show that the measurement sees allocations.
  *
- * Run: `npm run bench` (= tsx bench/core-step.ts); `--help` lists the options. Output is Markdown.
+ * Run: `npm run bench:kernels` (= tsx bench/core-step.ts); `--help` lists the options. Output is Markdown.
  * The parts live in bench/core-step/ (options, measure, kernels, sampler, torch, heap, report).
  */
 import { performance } from 'node:perf_hooks';
@@ -91,8 +91,8 @@ async function main(): Promise<void> {
   const o = parseOptions(argv);
   if (o.heapChild) return heapChild(o);
   const started = performance.now();
-  const viaNpm = process.env.npm_lifecycle_event === 'bench';
-  const command = `${viaNpm ? 'npm run bench' : 'npx tsx bench/core-step.ts'}${argv.length ? `${viaNpm ? ' --' : ''} ${argv.join(' ')}` : ''}`;
+  const viaNpm = process.env.npm_lifecycle_event === 'bench:kernels';
+  const command = `${viaNpm ? 'npm run bench:kernels' : 'npx tsx bench/core-step.ts'}${argv.length ? `${viaNpm ? ' --' : ''} ${argv.join(' ')}` : ''}`;
   const loadStart = loadAverage();
   const rounds = await runRounds(o);
   const lap = stopwatch();

@@ -22,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$DENO" run "${BASE[@]}" src/cli/main.ts generate examples/jobs/sd-tiny.json --output "$tmp/gen-deno-web" --no-progress
 "$DENO" run "${BASE[@]}" --allow-ffi src/cli/main.ts generate examples/jobs/sd-tiny.json --backend node --output "$tmp/gen-deno-node" --no-progress
 npx tsx src/cli/main.ts generate examples/jobs/sd-tiny.json --output "$tmp/gen-node" --no-progress
-for f in target.png model-0-tiny-a.png model-1-tiny-b.png; do
+for f in target.png after-aggregation-1-tiny-b.png sheet.png; do
   cmp "$tmp/gen-node/$f" "$tmp/gen-deno-web/$f"
   cmp "$tmp/gen-node/$f" "$tmp/gen-deno-node/$f"
 done

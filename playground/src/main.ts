@@ -138,6 +138,10 @@ function send(req: { settings: Settings; changedAt: number }): void {
 
 function receive(msg: FromWorker): void {
   if (!running || msg.id !== running.id) return;
+  if (msg.type === 'status') {
+    status.textContent = msg.text;
+    return;
+  }
   if (msg.type === 'method') {
     const s = running.settings;
     putCard(

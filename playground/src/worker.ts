@@ -13,6 +13,7 @@ export type FromWorker =
   | { type: 'method'; id: number; view: MethodView | ZooMethodView }
   | { type: 'done'; id: number; result: PlaygroundResult | ZooResult; ms: number }
   | { type: 'cancelled'; id: number }
+  | { type: 'status'; id: number; text: string }
   | { type: 'error'; id: number; message: string };
 
 type ZooModule = typeof import('./zoo-entry.ts');
@@ -48,7 +49,9 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     let result: PlaygroundResult | ZooResult;
     if (s.world === 'zoo') {
       current = { id, abort };
-      result = await (await loadZoo()).runZooInPage(s, { cache: zooCache, onMethod, signal: abort.signal });
+      const onStatus = (text: string) => post({ type: 'status', id, text });
+      if (!zoo) onStatus('loading onnxruntime-web and the mini-zoo runner…');
+      result = await (await loadZoo()).runZooInPage(s, { cache: zooCache, onMethod, signal: abort.signal, onStatus });
     } else {
       result = await runPlayground(s, { cache, onMethod });
     }

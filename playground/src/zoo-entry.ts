@@ -6,7 +6,7 @@
  */
 import { createPipelineCache } from '../../src/server/pipelines.ts';
 import type { Settings } from './settings.ts';
-import { mountServed, putFile } from './zoo/vfs.ts';
+import { mountServed, prefetch, putFile } from './zoo/vfs.ts';
 import { runZoo, type ZooEnv, type ZooResult, type ZooRunOptions } from './zoo-run.ts';
 
 /** Where the served model folders appear to the library. */
@@ -45,5 +45,7 @@ export async function runZooInPage(settings: Settings, opts: ZooRunOptions): Pro
     throw e;
   });
   await mounted;
+  // the target's files first, then the others': fetched while the target loads and samples
+  void prefetch([settings.zooTarget, ...settings.zooOthers].map((m) => `${ROOT}/${m}`));
   return runZoo(settings, env, opts);
 }

@@ -82,6 +82,8 @@ export interface ZooRunOptions {
    * cancel) between methods.
    */
   signal?: AbortSignal;
+  /** What the run is doing, in words: each method's loading (when not cached) and sampling steps. */
+  onStatus?: (text: string) => void;
 }
 
 /** Elements of one latent sample of the zoo's models (4×8×8), for the trace's norms. */
@@ -118,11 +120,11 @@ export async function runZoo(settings: Settings, env: ZooEnv, opts: ZooRunOption
     opts.onMethod?.(v);
   };
   const signal = opts.signal;
+  const status = (name: string) => zooStatus(name, settings.T, opts.onStatus);
   for (const m of models) {
     const key = JSON.stringify(['zoo', prompt.id, m, settings.T, settings.seed, settings.samples]);
-    emit(
-      await cachedRun(cache, key, () => runZooMethod(plan, [m], `${ZOO_MODELS[m]} alone`, `alone:${m}`, { signal })),
-    );
+    const name = `${ZOO_MODELS[m]} alone`;
+    emit(await cachedRun(cache, key, () => runZooMethod(plan, [m], name, `alone:${m}`, { signal, ...status(name) })));
   }
   if (settings.zooOthers.length === 0) return { prompt, methods, trace: null, amdmError: null };
   if (settings.rule === 'custom') {
@@ -141,12 +143,26 @@ export async function runZoo(settings: Settings, env: ZooEnv, opts: ZooRunOption
   });
   const name = `AMDM ${ZOO_MODELS[settings.zooTarget]} ← ${settings.zooOthers.map((m) => ZOO_MODELS[m]).join(' + ')}`;
   try {
-    emit(await runZooMethod(plan, models, name, 'amdm', { signal, onStep: collector.onStep }));
+    emit(await runZooMethod(plan, models, name, 'amdm', { signal, onStep: collector.onStep, ...status(name) }));
   } catch (e) {
     if (signal?.aborted) throw e;
     return { prompt, methods, trace: null, amdmError: e instanceof Error ? e.message : String(e) };
   }
   return { prompt, methods, trace: collector.rows, amdmError: null };
+}
+
+/** A method's status lines: loading until its models are ready, then its sampling steps of T. */
+function zooStatus(
+  name: string,
+  T: number,
+  onStatus: ((text: string) => void) | undefined,
+): Pick<JobRunOptions, 'onReady' | 'onProgress'> {
+  if (!onStatus) return {};
+  onStatus(`${name}: loading its models…`);
+  return {
+    onReady: () => onStatus(`${name}: sampling, step 0 of ${T}`),
+    onProgress: (done) => onStatus(`${name}: sampling, step ${done} of ${T}`),
+  };
 }
 
 /** The generate job of `models` (the target first) on the plan's prompt; one model samples plain DDIM. */
@@ -192,7 +208,7 @@ async function runZooMethod(
   models: ZooModel[],
   name: string,
   key: string,
-  o: Pick<JobRunOptions, 'signal' | 'onStep'>,
+  o: Pick<JobRunOptions, 'signal' | 'onStep' | 'onReady' | 'onProgress'>,
 ): Promise<ZooMethodView> {
   await nextTask();
   o.signal?.throwIfAborted();

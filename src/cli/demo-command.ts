@@ -1,7 +1,7 @@
 /** `amdm demo`: the Shapes world (or the mini-zoo) each expert alone vs AMDM, added to the program. */
 import { Command, Option, type OptionValues } from 'commander';
 import { intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
-import { DEMO_DEFAULTS, paperS } from '../jobs/demo.ts';
+import { DEMO_DEFAULTS, MINI_DEMO_DEFAULTS, paperS } from '../jobs/demo-defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import type { DemoOptions } from './demo.ts';
 
@@ -68,7 +68,7 @@ function addDemoOutputOptions(demo: Command): void {
     .addOption(
       new Option(
         '--world <world>',
-        'shapes: the closed-form Shapes experts; mini: the learned mini-zoo (models/mini-zoo) through ONNX, on MiniMIG prompts (takes --prompts, --steps, --s, --eta, --out)',
+        'shapes: the closed-form Shapes experts; mini: the learned mini-zoo (models/mini-zoo) through ONNX, on MiniMIG prompts (`amdm demo --world mini --help`: its flags and defaults)',
       )
         .choices(['shapes', 'mini'])
         .default('shapes'),
@@ -101,14 +101,42 @@ async function runDemoCommand(opts: OptionValues, cmd: Command): Promise<void> {
   await runDemo({ ...opts, progress } as DemoOptions, factory);
 }
 
+const SHAPES_DESCRIPTION =
+  'Shapes world: each expert alone vs AMDM (layout ← attribute, layout ← attribute + style); prints a table, writes grid.png and results.json';
+
+/**
+ * `--world mini` given: the help shows the mini-zoo demo's flags with its own defaults, and
+ * hides the Shapes world's (which `--world mini` refuses).
+ */
+function helpForMiniWorld(demo: Command): void {
+  const m = MINI_DEMO_DEFAULTS;
+  demo.description(
+    "mini-zoo world: InteractDiffusion-mini, MIGC-mini and IP-Adapter-mini alone vs AMDM (at the paper's settings, at the zoo map's best cell, and ← both others) on MiniMIG prompts through ONNX; prints a table, writes grid.png and results.json",
+  );
+  const mini: Record<string, [string, unknown]> = {
+    prompts: ['MiniMIG prompts, cycling through levels L2, L3, L4', m.prompts],
+    steps: ['DDIM steps', m.steps],
+    s: [
+      `aggregation steps of the given-settings rows (default: the paper's ratio, ${paperS(m.steps)} of ${m.steps})`,
+      undefined,
+    ],
+    eta: ['η (×√d) of the given-settings rows', m.eta],
+    out: ['output folder', m.out],
+  };
+  for (const o of demo.options) {
+    const key = o.attributeName();
+    if (key in mini) [o.description, o.defaultValue] = mini[key];
+    else if (key !== 'world' && key !== 'progress') o.hidden = true;
+  }
+}
+
 /** Adds `demo` to the program. */
 export function addDemoCommand(program: Command): void {
-  const demo = program
-    .command('demo')
-    .description(
-      'Shapes world: each expert alone vs AMDM (layout ← attribute, layout ← attribute + style); prints a table, writes grid.png and results.json',
-    );
+  const demo = program.command('demo').description(SHAPES_DESCRIPTION);
   addDemoSamplingOptions(demo);
   addDemoOutputOptions(demo);
+  demo.on('option:world', (world: string) => {
+    if (world === 'mini') helpForMiniWorld(demo);
+  });
   demo.action(runDemoCommand);
 }

@@ -112,7 +112,7 @@ export async function runComposeShapes(o: ComposeShapesOptions = {}): Promise<Co
     o.prompts !== undefined ? ` --prompts ${promptCount}` : '',
     o.samples !== undefined ? ` --samples ${B}` : '',
   ].join('');
-  const command = `npm run experiment -- compose-shapes${flags}`;
+  const command = `npx amdm experiment compose-shapes${flags}`;
   await output.commit(
     new Map([
       [

@@ -130,7 +130,7 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
 
 /** The command line that reruns this map. */
 function mapCommand(o: MapOptions, quick: boolean, seed: number): string {
-  return `npm run experiment -- map${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}${o.prompts ? ` --prompts ${o.prompts}` : ''}${o.samples ? ` --samples ${o.samples}` : ''}`;
+  return `npx amdm experiment map${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}${o.prompts ? ` --prompts ${o.prompts}` : ''}${o.samples ? ` --samples ${o.samples}` : ''}`;
 }
 
 /** Writes the run's folder and logs the fine table and the best cell. */

@@ -105,7 +105,7 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
   const seconds = (Date.now() - started) / 1000;
   const meta = {
     experiment: name,
-    command: `npm run experiment -- ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
+    command: `npx amdm experiment ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
     quick,
     seed,
     prompts: prompts.length,

@@ -8,8 +8,13 @@
  * shapes and schedules, CUDA when requested) → check the sampler options → sample (progress bar
  * on stderr) → decode → only then write the output folder as a whole (output-folder.ts: a rerun
  * replaces it, an interrupt leaves the previous one):
- *   target.png (target-<b>.png for batch > 1)     the AMDM result
- *   model-<k>-<name>.png                          every model's own image (saveAll)
+ *   target.png (target-<b>.png for batch > 1)     the AMDM result (plain DDIM with one model)
+ *   after-aggregation-<k>-<name>.png              each other model's own image from the shared
+ *                                                 first s steps (saveAll; not the model alone)
+ *   sheet.png                                     the contact sheet: prompt, boxes and legend,
+ *                                                 every image upscaled and labelled
+ *   results.json                                  every image file and what it is; for a MiniMIG
+ *                                                 prompt ("minimig") the evaluator's scores
  *   trace.json                                    per-step trace (saveTrace)
  *   resolved.json                                 the settings with every default filled in,
  *                                                 absolute paths, and the run's call counts
@@ -21,6 +26,7 @@ import cliProgress from 'cli-progress';
 import { describe } from '../core/validate.ts';
 import { BACKENDS, DEVICES, type Backend, type Device } from '../onnx/session.ts';
 import { runJob, type JobRun } from '../jobs/generate.ts';
+import { generateReport } from '../jobs/generate-report.ts';
 import { jsonText } from './files.ts';
 import { prepareOutputFolder } from './output-folder.ts';
 import { parseJob, type GenerateJob } from '../jobs/job-schema.ts';
@@ -49,6 +55,8 @@ export interface GenerateSummary {
   totalCalls: number;
   textEncoderRuns: number;
   vaeRuns: number;
+  /** results.json's document: every image file, what it is and (MiniMIG) its scores. */
+  results: Record<string, unknown>;
 }
 
 /** `generate <job.json> [--output dir] [--device cpu|cuda|auto] [--backend node|web|auto] [--threads n] [--no-progress]`. */
@@ -94,7 +102,28 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
   return { jobPath: positionals[0], options };
 }
 
-/** Read, validate and resolve a job file (paths made absolute against its folder). */
+/**
+ * The paths a job file's model conditions name (an IP-Adapter's style image): resolved, like
+ * the model folders and the output, against the job file's folder.
+ */
+const CONDITION_FILES = ['image'] as const;
+
+/** A model's conditions with the files they name made absolute against `base`. */
+function resolveConditionFiles(conditions: unknown, base: string): unknown {
+  if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) return conditions;
+  const c = { ...(conditions as Record<string, unknown>) };
+  for (const k of CONDITION_FILES) {
+    const path = c[k];
+    if (typeof path === 'string') c[k] = resolve(base, path);
+  }
+  return c;
+}
+
+/**
+ * Read, validate and resolve a job file: every relative path in it (model folders, the files
+ * their conditions name, the output) is made absolute against the job file's folder, whatever
+ * the working folder; `overrides.output` is relative to the working folder.
+ */
 export async function loadJob(
   jobPath: string,
   overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'backend' | 'threads'> = {},
@@ -125,7 +154,11 @@ export async function loadJob(
   const base = dirname(file);
   return {
     ...job,
-    models: job.models.map((m) => ({ ...m, folder: resolve(base, m.folder) })),
+    models: job.models.map((m) => ({
+      ...m,
+      folder: resolve(base, m.folder),
+      conditions: resolveConditionFiles(m.conditions, base) as typeof m.conditions,
+    })),
     output: resolve(base, job.output),
   };
 }
@@ -154,7 +187,9 @@ export async function runGenerate(
   const output = await prepareOutputFolder(job.output, {
     command: 'generate',
     param: options.output !== undefined ? '--output' : 'output',
-    writes: /^(target(-\d+)?\.png|model-\d+-.+\.png|trace\.json|resolved\.json)$/,
+    // model-<k>-<name>.png: what earlier versions named the images after aggregation
+    writes:
+      /^(target(-\d+)?\.png|(model|after-aggregation)-\d+-.+\.png|sheet\.png|results\.json|trace\.json|resolved\.json)$/,
   });
 
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
@@ -184,6 +219,9 @@ export async function runGenerate(
   // Everything is computed: write the output folder.
   const files = new Map<string, Uint8Array | string>();
   for (const f of run.files) files.set(f.name, f.data);
+  const report = await generateReport(run);
+  files.set('sheet.png', report.sheet);
+  files.set('results.json', jsonText(report.results));
   if (run.trace) files.set('trace.json', jsonText(run.trace));
   files.set('resolved.json', jsonText({ ...run.resolved, jobFile: resolve(jobPath), files: [...files.keys()] }));
   const written = await output.commit(files);
@@ -196,5 +234,6 @@ export async function runGenerate(
     totalCalls: result.totalCalls,
     textEncoderRuns: result.textEncoderRuns,
     vaeRuns: result.vaeRuns,
+    results: report.results,
   };
 }

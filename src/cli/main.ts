@@ -5,8 +5,6 @@ import { choiceArg, intArg } from './options.ts';
 import { readFileSync } from 'node:fs';
 import { addDemoCommand } from './demo-command.ts';
 import { commandOf, importModules } from './import-modules.ts';
-import { zooCommand } from './zoo-calibrate.ts';
-import { addZooBenchCommands } from './zoo-bench-commands.ts';
 import { serveCommand } from './serve.ts';
 import { EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './experiment-registry.ts';
 
@@ -52,6 +50,8 @@ async function runGenerateCommand(job: string, opts: OptionValues): Promise<void
   console.log(
     `wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`,
   );
+  const { generateSummaryLines } = await import('../jobs/generate-report.ts');
+  for (const line of generateSummaryLines(r.results)) console.log(line);
 }
 
 /** Adds `generate` to the program. */
@@ -118,24 +118,51 @@ function addExperimentCommand(program: Command): void {
     });
 }
 
-/** The `amdm` program; `extra` are the commands under `bench` (loaded only when asked for). */
-export function buildProgram(extra: Command[] = []): Command {
+/**
+ * Commands whose definitions load the models' code (onnxruntime, the MiniMIG world, Plot): `main`
+ * loads one only when the command line names it, so `amdm --help` and the other commands start
+ * fast; `buildProgram` without them lists a stub with the command's summary.
+ */
+export interface LoadedCommands {
+  /** The commands under `bench`. */
+  bench?: Command[];
+  /** `zoo` with all its subcommands. */
+  zoo?: Command;
+}
+
+const ZOO_SUMMARY =
+  'the learned mini-zoo (models/mini-zoo) on the MiniMIG world: calibrate, bench, experiment, sphere, jobs (run `amdm zoo --help`)';
+
+/** Loads the heavy command named by an argument list (`help <command>` included). */
+export async function loadCommands(args: readonly string[]): Promise<LoadedCommands> {
+  let name = commandOf(args);
+  if (name === 'help') name = commandOf(args.slice(args.indexOf('help') + 1));
+  if (name === 'bench') return { bench: [(await import('./coco-mig-command.ts')).cocoMigCommand()] };
+  if (name === 'zoo') {
+    const [{ zooCommand }, { addZooBenchCommands }] = await Promise.all([
+      import('./zoo-calibrate.ts'),
+      import('./zoo-bench-commands.ts'),
+    ]);
+    return { zoo: addZooBenchCommands(zooCommand()) };
+  }
+  return {};
+}
+
+/** The `amdm` program; the heavy commands are those `loaded` holds, stubs otherwise (`loadCommands`). */
+export function buildProgram(loaded: LoadedCommands = {}): Command {
   const program = newProgram();
   addDemoCommand(program);
   addGenerateCommand(program);
   program.addCommand(serveCommand());
-  addBenchCommand(program, extra);
+  addBenchCommand(program, loaded.bench ?? []);
   addExperimentCommand(program);
-  program.addCommand(addZooBenchCommands(zooCommand()));
+  program.addCommand(loaded.zoo ?? new Command('zoo').summary(ZOO_SUMMARY));
   return program;
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
-    // the ONNX-backed benchmark commands load onnxruntime: only when asked for
-    const extra: Command[] = [];
-    if (commandOf(argv.slice(2)) === 'bench') extra.push((await import('./coco-mig-command.ts')).cocoMigCommand());
-    await buildProgram(extra).parseAsync([...argv]);
+    await buildProgram(await loadCommands(argv.slice(2))).parseAsync([...argv]);
   } catch (err) {
     console.error(`amdm: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

@@ -7,9 +7,8 @@
  *   mini-style-<prompt id>.png   the style reference
  * The AMDM jobs use the paper's settings: w = 0.5 (MIGC) and 0.65 (IP-Adapter), η = 0.3·√d,
  * aggregation in the first s = 20 of T = 50 DDIM steps; every model gets the caption variant it
- * was trained on (zoo-scene.ts). Model folders and outputs are relative to the job file; the
- * style image path is relative to the working folder (the project root), as the IP-Adapter
- * family reads it.
+ * was trained on (zoo-scene.ts). Every path (model folders, the style image, the output) is
+ * relative to the job file, as `amdm generate` resolves them.
  */
 import { join, relative, resolve } from 'node:path';
 import { caption, minimigPrompt, type MiniMigPrompt } from '../toy/minimig/index.ts';
@@ -61,7 +60,7 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
       p.scene,
       relative(out, join(zoo, name)),
       name.replace(/-mini$/, ''),
-      relative(process.cwd(), style),
+      relative(out, style),
     );
     if (s === null) throw new RangeError(`prompt ${p.id} has no interaction: InteractDiffusion-mini cannot take it`);
     return s;
@@ -69,6 +68,7 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
   const d = JOB_DEFAULTS;
   const job = (name: string, models: ZooModelSpec[], extra: Record<string, unknown>) => ({
     prompt: caption(p.scene),
+    minimig: p.id,
     negativePrompt: '',
     models,
     steps: d.steps,

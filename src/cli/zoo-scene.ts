@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePNG } from '../image/png.ts';
-import type { RGBA } from '../image/raster.ts';
+import { rgbaFromChw } from '../jobs/minimig-image.ts';
 import {
   boxXyxy,
   caption,
@@ -77,25 +77,10 @@ export function zooModelSpec(
 
 /** The style as a 32×32 RGBA PNG (a style reference when its phase differs from the scene's). */
 export async function stylePng(style: Style): Promise<Uint8Array> {
-  const rgb = renderStyle(style);
-  const P = rgb.length / 3;
-  const data = new Uint8ClampedArray(P * 4);
-  for (let q = 0; q < P; q++) {
-    data[4 * q] = rgb[q];
-    data[4 * q + 1] = rgb[P + q];
-    data[4 * q + 2] = rgb[2 * P + q];
-    data[4 * q + 3] = 255;
-  }
-  return encodePNG({ width: 32, height: 32, data });
+  return encodePNG(rgbaFromChw(renderStyle(style)));
 }
 
-/** RGBA raster → channel-major RGB in [−1, 1] (u/127.5 − 1), the evaluator's input. */
-export function unitImageFromRgba(img: RGBA): Float32Array {
-  const P = img.width * img.height;
-  const out = new Float32Array(3 * P);
-  for (let q = 0; q < P; q++) for (let c = 0; c < 3; c++) out[c * P + q] = img.data[4 * q + c] / 127.5 - 1;
-  return out;
-}
+export { unitImageFromRgba } from '../jobs/minimig-image.ts';
 
 /** A zoo folder's family (amdm.json "family", 'sd' without a manifest). */
 export async function folderKind(folder: string): Promise<string> {

@@ -76,9 +76,9 @@ export function deviationFactor(dist: number, eta: number, clip: boolean): numbe
  * owns one (`makeSphericalMean`) and hands it to the backend, which grows it on demand.
  */
 export class SphereScratch {
-  norms = new Float64Array(0);
-  q = new Float64Array(0);
-  u = new Float64Array(0);
+  norms: Float64Array<ArrayBuffer> = new Float64Array(0);
+  q: Float64Array<ArrayBuffer> = new Float64Array(0);
+  u: Float64Array<ArrayBuffer> = new Float64Array(0);
   /** The norms, with room for `n` inputs. */
   normsFor(n: number): Float64Array {
     if (this.norms.length < n) this.norms = new Float64Array(n);

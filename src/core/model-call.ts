@@ -36,7 +36,7 @@ export function epsOf(
     : ret;
 }
 
-/** `model.eps(…)` as a promise whose failure is {@link modelFailure}; the arguments are {@link epsOf}'s. */
+/** `model.eps(…)` as a promise whose failure is {@link modelFailure}; the arguments are `epsOf`'s. */
 export async function callModel(...args: Parameters<typeof epsOf>): Promise<Float32Array> {
   return epsOf(...args);
 }

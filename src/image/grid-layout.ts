@@ -41,7 +41,7 @@ export interface GridOptions {
   background?: string;
   /** Text colour for captions and row/column labels; default black. */
   textColor?: string;
-  /** Lines of text under the grid (what the rows, frames and colours mean); shortened with '…' to the grid's width. */
+  /** Paragraphs of text under the grid (what the rows, frames and colours mean); each is wrapped at spaces to the grid's width (a single word wider than it is shortened with '…'). */
   notes?: readonly string[];
 }
 
@@ -59,6 +59,8 @@ export interface GridLayout {
   rowLabelWidth: number;
   /** Top of the first note line. */
   notesY: number;
+  /** The notes wrapped to the grid's width: one entry per drawn line. */
+  noteLines: string[];
 }
 
 function checkIntIn(name: string, v: unknown, min: number, max: number): number {
@@ -135,6 +137,24 @@ export function measureLabel(text: string, fontSize = 12): number {
   return textContext(measureBitmap(), fontSize).measureText(text).width;
 }
 
+/**
+ * `text` broken at spaces into lines no wider than `maxWidth` pixels at `fontSize` (a word wider
+ * than that stays on a line of its own); '' gives one empty line.
+ */
+export function wrapText(text: string, maxWidth: number, fontSize = 12): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line === '' ? word : `${line} ${word}`;
+    if (line !== '' && measureLabel(next, fontSize) > maxWidth) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines;
+}
+
 let scratch: PImage.Bitmap | undefined;
 function measureBitmap(): PImage.Bitmap {
   return (scratch ??= PImage.make(1, 1));
@@ -192,8 +212,8 @@ export function gridLayout(opts: GridOptions): GridLayout {
   const originY = padding + (opts.colLabels ? lineHeight + padding : 0);
   const width = originX + columns * (cellWidth + padding);
   const notesY = originY + rows * (slotHeight + padding);
-  const notes = opts.notes?.length ?? 0;
-  const height = notesY + (notes > 0 ? notes * lineHeight + padding : 0);
+  const noteLines = (opts.notes ?? []).flatMap((n) => wrapText(n, width - 2 * padding, fontSize));
+  const height = notesY + (noteLines.length > 0 ? noteLines.length * lineHeight + padding : 0);
   if (width * height > 1 << 26)
     throw new RangeError(`the grid would have ${width}×${height} pixels; at most 2^26 are allowed`);
   return {
@@ -209,5 +229,6 @@ export function gridLayout(opts: GridOptions): GridLayout {
     originY,
     rowLabelWidth,
     notesY,
+    noteLines,
   };
 }

@@ -10,8 +10,8 @@
  *   originY    = p + (colLabels ? L + p : 0)
  *   cell (r, c) slot at (originX + c·(cellWidth + p), originY + r·(slotHeight + p));
  *   an image smaller than the slot is centred horizontally and top-aligned
- *   notesY = originY + rows·(slotHeight + p)                    — notes: one line each, left-aligned
- *   width  = originX + columns·(cellWidth + p),  height = notesY + (notes ? n·L + p : 0)
+ *   notesY = originY + rows·(slotHeight + p)                    — notes: wrapped at spaces to width − 2p, left-aligned
+ *   width  = originX + columns·(cellWidth + p),  height = notesY + (notes ? lines·L + p : 0)
  * Boxes are given in pixels of the unscaled cell image, 0 ≤ x0 < x1 ≤ image width (same for y),
  * and drawn as the pixels of [round(s·x0), round(s·x1)) × [round(s·y0), round(s·y1)) that lie
  * within `lineWidth` of its border; a box label sits on a filled tab of the box colour in the
@@ -27,6 +27,7 @@ export { parseColor } from './color.ts';
 export {
   gridLayout,
   measureLabel,
+  wrapText,
   type GridBox,
   type GridCell,
   type GridLayout,
@@ -80,7 +81,7 @@ export function makeGrid(opts: GridOptions): RGBA {
       if (cell) drawCell(g, cell, r, c);
     }),
   );
-  opts.notes?.forEach((line, i) => {
+  L.noteLines.forEach((line, i) => {
     drawText(ctx, line, padding, L.notesY + (i + 0.5) * L.lineHeight, L.width - 2 * padding, 'left', textColor);
   });
   return { width: L.width, height: L.height, data: new Uint8ClampedArray(bm.data) };

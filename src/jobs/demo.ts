@@ -19,61 +19,17 @@ import { makeWorld } from '../toy/shapes/world.ts';
 import { encodePNG } from '../image/png.ts';
 import { shapesGrid } from '../image/shapes-grid.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
-import { DEVIATION_MODES, type DeviationMode } from '../core/deviation.ts';
+import { DEVIATION_MODES } from '../core/deviation.ts';
 import { cellSettings, etaLabel, type MapCell } from '../toy/shapes/map-cell.ts';
 import type { ShapesMethod } from '../toy/shapes/compare.ts';
 import { ruleField } from './rule-field.ts';
 import { pm, textTable } from './table.ts';
 
-export interface DemoSettings {
-  prompts: number;
-  samples: number;
-  steps: number;
-  s: number;
-  w: number[];
-  deviation: DeviationMode;
-  eta: number;
-  /** Only for deviation 'eq9' (unset: the sampler's default, ×√d). */
-  etaScale?: 'absolute' | 'sqrtDim';
-  /** A registered aggregation rule. */
-  rule: string;
-  seed: number;
-  levels: number[];
-  gridPrompts: number;
-  backend: 'js' | 'onnx';
-}
-
-export const DEMO_DEFAULTS: Readonly<DemoSettings & { out: string }> = {
-  prompts: 6,
-  samples: 8,
-  steps: AMDM_DEFAULTS.steps,
-  s: AMDM_DEFAULTS.aggregateSteps,
-  // The paper's η = 0.3·√d transfers nothing in this world: the deviation step pulls the target
-  // back to its own proposal (EXPERIMENTS.md, experiments 2 and 7). The given settings' rows
-  // therefore default to η = 0 (aggregation only); fixed rows run the paper's settings and MAP_BEST.
-  w: [AMDM_DEFAULTS.weight],
-  deviation: AMDM_DEFAULTS.deviation,
-  eta: 0,
-  rule: AMDM_DEFAULTS.rule,
-  seed: AMDM_DEFAULTS.seed,
-  levels: [1, 2, 3],
-  out: 'amdm-out/demo',
-  gridPrompts: 6,
-  backend: 'js',
-};
-
-/** s for T steps from an s chosen at the paper's T = 50, keeping the share of aggregated steps. */
-export function sOfT(sAt50: number, steps: number): number {
-  return Math.round((sAt50 * steps) / AMDM_DEFAULTS.steps);
-}
-
-/** The paper's s for T steps: 20 of 50 (InteractDiffusion + MIGC). */
-export function paperS(steps: number): number {
-  return sOfT(AMDM_DEFAULTS.aggregateSteps, steps);
-}
+export { DEMO_DEFAULTS, paperS, sOfT, type DemoSettings } from './demo-defaults.ts';
+import { DEMO_DEFAULTS, paperS, sOfT, type DemoSettings } from './demo-defaults.ts';
 
 /**
- * The best cell of `npm run experiment -- map` for layout ← attribute (experiments/out/map,
+ * The best cell of `npx amdm experiment map` for layout ← attribute (experiments/out/map,
  * EXPERIMENTS.md): the highest instance success among cells with clean images, rerun on fresh
  * prompts. Its s is at T = 50 and scales with the steps.
  */
@@ -248,7 +204,7 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
     `the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`,
   );
   log(
-    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`,
+    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npx amdm experiment map\` (EXPERIMENTS.md)`,
   );
   log('');
   log(

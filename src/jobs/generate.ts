@@ -10,6 +10,7 @@ import { prepareSdPipeline } from '../sd/pipeline.ts';
 import '../sd/families/index.ts';
 import type { GenerateJob } from './job-schema.ts';
 import { precheckJob } from './job-precheck.ts';
+import type { RGBA } from '../image/raster.ts';
 
 /** Where a job's pipeline comes from: loaded for this run (default) or kept across runs. */
 export interface PipelineSource {
@@ -41,9 +42,29 @@ export interface JobRunOptions {
 }
 
 export interface JobFile {
-  /** File name: target.png (target-<b>.png for batch > 1), model-<k>-<name>.png, trace.json. */
+  /** File name: target.png (target-<b>.png for batch > 1), after-aggregation-<k>-<name>.png, trace.json. */
   name: string;
   data: Uint8Array | string;
+}
+
+/** One decoded image of a run and what it is. */
+export interface JobImage {
+  /** Its file name (`JobFile.name`). */
+  name: string;
+  /**
+   * 'target': the run's result, the target model's sample (AMDM's result with several models,
+   * plain DDIM with one); 'after-aggregation': a non-target model's own image (saveAll), which
+   * shares the first s steps' merged latents with the target and then samples alone.
+   */
+  role: 'target' | 'after-aggregation';
+  /** Index of the model in the job. */
+  model: number;
+  /** Its (resolved) name. */
+  modelName: string;
+  /** Sample index in the batch. */
+  sample: number;
+  image: RGBA;
+  png: Uint8Array;
 }
 
 export interface JobRun {
@@ -51,6 +72,8 @@ export interface JobRun {
   result: SdResult;
   /** The images and the trace, in the order `amdm generate` writes them (resolved.json apart). */
   files: JobFile[];
+  /** The images among `files`, target first, with what each is. */
+  images: JobImage[];
   /** The trace document (saveTrace), or null. */
   trace: Record<string, unknown> | null;
   /** What resolved.json holds, less the job file and the file list. */
@@ -139,13 +162,38 @@ export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promis
   } finally {
     await done();
   }
-  const files: JobFile[] = [];
   const suffix = (b: number) => (job.batch > 1 ? `-${b}` : '');
-  for (let b = 0; b < job.batch; b++) files.push({ name: `target${suffix(b)}.png`, data: result.target.png[b] });
-  for (const m of result.models ?? []) {
-    for (let b = 0; b < job.batch; b++)
-      files.push({ name: `model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, data: m.png[b] });
+  const images: JobImage[] = [];
+  const { target } = pipeline;
+  for (let b = 0; b < job.batch; b++) {
+    const [image, png] = [result.target.images[b], result.target.png[b]];
+    images.push({
+      name: `target${suffix(b)}.png`,
+      role: 'target',
+      model: target,
+      modelName: result.target.name,
+      sample: b,
+      image,
+      png,
+    });
   }
+  // the target's own image is target.png itself: only the others are written (saveAll)
+  for (const m of result.models ?? []) {
+    if (m.model === target) continue;
+    for (let b = 0; b < job.batch; b++) {
+      const name = `after-aggregation-${m.model}-${safeName(m.name)}${suffix(b)}.png`;
+      images.push({
+        name,
+        role: 'after-aggregation',
+        model: m.model,
+        modelName: m.name,
+        sample: b,
+        image: m.images[b],
+        png: m.png[b],
+      });
+    }
+  }
+  const files: JobFile[] = images.map((i) => ({ name: i.name, data: i.png }));
   const trace = job.saveTrace
     ? {
         preset: job.preset,
@@ -166,5 +214,5 @@ export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promis
     textEncoderRuns: result.textEncoderRuns,
     vaeRuns: result.vaeRuns,
   };
-  return { job, result, files, trace, resolved };
+  return { job, result, files, images, trace, resolved };
 }

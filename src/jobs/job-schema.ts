@@ -19,7 +19,7 @@
  *     "preset": "paper"              // or "reference" with "reference": { omegas, optimStart, optimEnd, p }
  *   }
  *
- * Relative `folder` and `output` paths are resolved against the job file's folder. Model
+ * Relative paths (`folder`, a condition's `image`, `output`) are resolved against the job file's folder. Model
  * conditions are validated by the schema of the model's family (`kind`, default "sd").
  */
 import { z } from 'zod';
@@ -29,6 +29,7 @@ import { BACKENDS, DEFAULT_BACKEND, DEVICES } from '../onnx/session.ts';
 import { getFamily } from '../sd/family.ts';
 import { PRESETS, SD_SCALING_FACTOR, sdAggregateSteps } from '../sd/pipeline.ts';
 import { ruleField } from './rule-field.ts';
+import { MINIMIG_ID } from './minimig-image.ts';
 
 const unit = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
@@ -130,6 +131,8 @@ export const jobSchema = z
     saveTrace: z.boolean().default(false),
     preset: z.enum(PRESETS).default('paper'),
     reference: referenceSchema.optional(),
+    /** The MiniMIG prompt the job draws ("L3-002"): `amdm generate` then scores its images with the world's evaluator. */
+    minimig: z.string().regex(MINIMIG_ID, 'must be a MiniMIG prompt id such as "L3-002"').optional(),
   })
   .superRefine((j, ctx) => {
     const N = j.models.length;

@@ -3,5 +3,6 @@ export type { GaussianMixture } from './mixture.ts';
 export * from './gmm.ts';
 export * from './shapes/index.ts';
 export * from './shapes/compare.ts';
+export type { EtaScaleLabel, MapCell } from './shapes/map-cell.ts';
 /** The MiniMIG world (the mini-zoo's training data, prompts and evaluator), as one namespace. */
 export * as minimig from './minimig/index.ts';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePNG } from '../../src/image/png.ts';
-import { MINI_DEMO_METHODS, miniDemoPrompts, runMiniDemo, runMiniDemoFromCli } from '../../src/cli/demo-mini.ts';
+import { miniDemoPrompts, miniDemoRows, runMiniDemo, runMiniDemoFromCli } from '../../src/cli/demo-mini.ts';
+import { resolveMethod } from '../../src/cli/zoo-methods.ts';
 import { projectRoot } from '../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
@@ -27,6 +28,35 @@ describe('demo --world mini', () => {
     );
   });
 
+  it("has a row at the paper's settings and one at the zoo map's best cell, s scaled to T; a given-settings row only when they differ", () => {
+    const rows = miniDemoRows(20, 8, 0.3);
+    expect(rows.map((r) => r.label)).toEqual([
+      'InteractDiffusion-mini alone',
+      'MIGC-mini alone',
+      'IP-Adapter-mini alone',
+      'AMDM InteractDiffusion-mini←MIGC-mini (paper)',
+      'AMDM InteractDiffusion-mini←MIGC-mini (map best)',
+      'AMDM InteractDiffusion-mini←MIGC-mini+IP-Adapter-mini (paper)',
+    ]);
+    const paper = resolveMethod(rows[3].method);
+    expect([paper.rule, paper.weights, paper.aggregateSteps, paper.eta]).toEqual(['slerp', [0.5], 8, 0.3]);
+    const best = resolveMethod(rows[4].method); // lerp, w 0.9, s 40 of 50, η 0 (EXPERIMENTS.md, experiment 11)
+    expect([best.rule, best.weights, best.aggregateSteps, best.eta]).toEqual(['lerp', [0.9], 16, 0]);
+    expect(rows[4].settings).toMatch(
+      /^lerp, w = 0.9, η = 0, s = 16 of 20 \(40 of 50 scaled\): the best cell of `npx amdm zoo experiment map`/,
+    );
+    const three = resolveMethod(rows[5].method);
+    expect([three.weights, three.aggregateSteps, three.eta]).toEqual([[0.5, 0.65], 8, 0.3]);
+    const given = miniDemoRows(20, 4, 0);
+    expect(given.map((r) => r.label.replace(/^AMDM InteractDiffusion-mini←/, '')).slice(3)).toEqual([
+      'MIGC-mini (paper)',
+      'MIGC-mini (map best)',
+      'MIGC-mini (given)',
+      'MIGC-mini+IP-Adapter-mini (given)',
+    ]);
+    expect([resolveMethod(given[5].method).aggregateSteps, resolveMethod(given[5].method).eta]).toEqual([4, 0]);
+  });
+
   it.skipIf(!haveZoo)(
     'scores every method on every prompt and writes the grid and the numbers',
     async () => {
@@ -41,15 +71,26 @@ describe('demo --world mini', () => {
         out: join(out, 'demo'),
         log: (l) => lines.push(l),
       });
-      expect(r.rows.map((row) => row.at(-1))).toEqual(['3', '3', '3', '4', '5']); // T, and T + s per other model
+      // T, and T + s per other model: paper s = 1 of 3, map best s = 2 of 3
+      expect(r.rows.map((row) => row.at(-1))).toEqual(['3', '3', '3', '4', '5', '5']);
       expect(r.rows[0][0]).toBe('InteractDiffusion-mini alone');
       const grid = await decodePNG(readFileSync(join(out, 'demo', 'grid.png')));
-      expect(grid.width).toBeGreaterThan(MINI_DEMO_METHODS.length * 32 * 4);
+      // a row label column, then one column per prompt of 32 × 7 pixels
+      expect(grid.width).toBeGreaterThan(2 * 32 * 7);
+      expect(grid.height).toBeGreaterThan(7 * 32 * 7); // the prompt row and six method rows
       const json = JSON.parse(readFileSync(join(out, 'demo', 'results.json'), 'utf8'));
       expect(json.methods.map((m: { method: string; images: number }) => [m.method, m.images])).toEqual(
-        MINI_DEMO_METHODS.map((m) => [m, 2]),
+        r.methods.map((m) => [m, 2]),
       );
-      expect(lines[0]).toContain('mini-zoo demo: 2 MiniMIG prompts (L2–L4), T = 3, s = 1');
+      expect(lines[0]).toBe(
+        'mini-zoo world: 2 MiniMIG prompts (levels L2–L4, each with an interaction and a style), 1 sample each',
+      );
+      expect(lines).toContain(
+        "Why AMDM's rows look like this: at the paper's settings AMDM keeps InteractDiffusion-mini's interactions but passes",
+      );
+      expect(lines.find((l) => l.startsWith('method '))).toMatch(
+        /^method +instance success +mIoU +interaction success/,
+      );
       await expect(runMiniDemo({ zoo, steps: 3, s: 4, out: join(out, 'x') })).rejects.toThrow(
         '--s must be ≤ --steps (3), got 4',
       );

@@ -149,3 +149,37 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     expect(out.join('')).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
   });
 });
+
+describe('amdm demo --help: one help per world', () => {
+  /** The help text `amdm <args>` prints. */
+  async function help(args: string[]): Promise<string> {
+    let text = '';
+    const p = buildProgram().exitOverride();
+    const demo = p.commands.find((c) => c.name() === 'demo')!;
+    for (const c of [p, demo]) c.exitOverride().configureOutput({ writeOut: (s) => (text += s), writeErr: () => {} });
+    await expect(p.parseAsync(['node', 'amdm', ...args])).rejects.toThrow('(outputHelp)');
+    return text;
+  }
+  it("shows the Shapes world's flags and defaults, and the mini-zoo's with --world mini", async () => {
+    const shapes = await help(['demo', '--help']);
+    expect(shapes).toMatch(/^Shapes world: each expert alone vs AMDM/m);
+    expect(shapes).toMatch(/--steps <T> +DDIM steps \(default: 50\)/);
+    expect(shapes).toMatch(/--samples <n>/);
+    expect(shapes).toMatch(/amdm demo --world mini --help/);
+    for (const args of [
+      ['demo', '--world', 'mini', '--help'],
+      ['demo', '--help', '--world', 'mini'],
+    ]) {
+      const mini = await help(args);
+      expect(mini).toMatch(/^mini-zoo world: InteractDiffusion-mini, MIGC-mini and IP-Adapter-mini alone vs/m);
+      expect(mini).toMatch(/--steps <T> +DDIM steps \(default: 20\)/);
+      expect(mini).toMatch(/--prompts <n> +MiniMIG prompts, cycling through levels L2, L3, L4 \(default:\s+3\)/);
+      expect(mini).toMatch(
+        /--s <s> +aggregation steps of the given-settings rows \(default: the\s+paper's ratio, 8 of 20\)/,
+      );
+      expect(mini).toMatch(/--out <dir> +output folder \(default: "amdm-out\/demo-mini"\)/);
+      for (const shapesOnly of ['--samples', '--w ', '--rule', '--grid-prompts', '--backend', '--levels'])
+        expect(mini).not.toContain(shapesOnly);
+    }
+  });
+});

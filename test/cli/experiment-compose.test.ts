@@ -41,7 +41,7 @@ describe('compose-shapes --quick', () => {
     expect(readdirSync(out)).toEqual(expect.arrayContaining(['results.json', 'results.csv', 'table.md', 'chart.svg']));
     expect(readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg/);
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(json.command).toBe('npm run experiment -- compose-shapes --quick');
+    expect(json.command).toBe('npx amdm experiment compose-shapes --quick');
     expect(json.prompts).toBe(PROMPTS);
     expect(json.samplesPerPrompt).toBe(B);
     expect(json.rows).toHaveLength(rows.length);

@@ -144,7 +144,7 @@ describe('amdm experiment map --quick', () => {
     expect(svg).toContain('lerp, relative step, λ — instance success');
     expect(readFileSync(path.join(out, 'heatmap-3.svg'), 'utf8')).toContain('style success');
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(json.command).toBe('npm run experiment -- map --quick');
+    expect(json.command).toBe('npx amdm experiment map --quick');
     expect(json.best.name).toBe(r.best.method);
     // the paper's trace: eq. 9's step is 0.3·√d at every aggregated step, whatever the distance
     const trace = readFileSync(path.join(out, 'trace.csv'), 'utf8')

@@ -20,7 +20,7 @@ describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
     expect(files).toEqual(expect.arrayContaining(['results.json', 'results.csv', 'table.md']));
     if (name !== 'experts') expect(readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg/);
     const json = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8'));
-    expect(json.command).toBe(`npm run experiment -- ${name} --quick`);
+    expect(json.command).toBe(`npx amdm experiment ${name} --quick`);
     if (name === 'sphere') {
       const lerp = json.sphere.filter(
         (r: { method: string; mixedMean: number | null }) => r.method === 'lerp' && r.mixedMean !== null,

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePNG } from '../../src/image/png.ts';
-import { parseGenerateArgs, runGenerate } from '../../src/cli/generate.ts';
+import { loadJob, parseGenerateArgs, runGenerate } from '../../src/cli/generate.ts';
 import { parseJob } from '../../src/jobs/job-schema.ts';
 import { graphBuilder } from '../../src/onnx/graph.ts';
 import { tmpFolders } from '../onnx/tmp-folders.ts';
@@ -33,7 +33,13 @@ describe('amdm generate', () => {
     const j = await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 4, seed: 7 });
     const s = await runGenerate(j.path, quiet);
     expect(s.calls).toEqual([4]);
-    expect((await readdir(j.out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target.png']);
+    expect((await readdir(j.out)).sort()).toEqual([
+      '.amdm-output.json',
+      'resolved.json',
+      'results.json',
+      'sheet.png',
+      'target.png',
+    ]);
     const img = await decodePNG(await readFile(join(j.out, 'target.png')));
     expect([img.width, img.height]).toEqual([64, 64]);
     const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
@@ -53,7 +59,7 @@ describe('amdm generate', () => {
       textEncoderRuns: 1,
       vaeRuns: 1,
       latentShape: [4, 8, 8],
-      files: ['target.png'],
+      files: ['target.png', 'sheet.png', 'results.json'],
     });
     expect(resolved.timesteps).toEqual([751, 501, 251, 1]);
   });
@@ -76,14 +82,31 @@ describe('amdm generate', () => {
     expect(s.totalCalls).toBe(10); // A finishes its own run for saveAll: 2 + 3
     expect((await readdir(j.out)).sort()).toEqual([
       '.amdm-output.json',
-      'model-0-A.png',
-      'model-1-B.png',
+      'after-aggregation-0-A.png',
       'resolved.json',
+      'results.json',
+      'sheet.png',
       'target.png',
       'trace.json',
     ]);
-    // The target's own image is the AMDM result.
-    expect(await readFile(join(j.out, 'model-1-B.png'))).toEqual(await readFile(join(j.out, 'target.png')));
+    // The target's own image is the AMDM result, target.png: written once.
+    const results = JSON.parse(await readFile(join(j.out, 'results.json'), 'utf8'));
+    expect(results.images.map((i: { file: string; model: string }) => [i.file, i.model])).toEqual([
+      ['target.png', 'B'],
+      ['after-aggregation-0-A.png', 'A'],
+    ]);
+    expect(results.images[0].what).toBe(
+      'the AMDM result: B (the target) after 2 aggregated steps with the other models and 3 alone',
+    );
+    expect(results.images[1].what).toMatch(
+      /^A's own image: the first 2 of 5 steps shared \(aggregated\) with the target, then 3 steps alone — not the model alone$/,
+    );
+    expect(results.aggregateSteps).toBe(2);
+    expect(results.images[0].scores).toBeUndefined(); // not a MiniMIG prompt
+    // the sheet: two columns of 64×64 images upscaled 4× (240 / 64 rounded up), one row, notes below
+    const sheet = await decodePNG(await readFile(join(j.out, 'sheet.png')));
+    expect(sheet.width).toBe(6 + 2 * (4 * 64 + 6));
+    expect(sheet.height).toBeGreaterThan(6 + 18 + 6 + 4 * 64 + 6);
     const trace = JSON.parse(await readFile(join(j.out, 'trace.json'), 'utf8'));
     expect(trace.steps).toHaveLength(5);
     expect(trace.steps.map((t: { aggregated: boolean }) => t.aggregated)).toEqual([true, true, false, false, false]);
@@ -91,6 +114,34 @@ describe('amdm generate', () => {
     const resolved = JSON.parse(await readFile(join(j.out, 'resolved.json'), 'utf8'));
     expect(resolved.job.target).toBe(1);
     expect(resolved.finishCalls).toEqual([3, 0]);
+  });
+
+  it('a MiniMIG prompt id: a bad one is refused by the schema; images that are not 32×32 cannot be scored, and nothing is written', async () => {
+    expect(() => parseJob({ prompt: 'p', models: [{ folder: 'a' }], minimig: 'L5-001' })).toThrow(
+      /minimig: must be a MiniMIG prompt id such as "L3-002"/,
+    );
+    const j = await job({ prompt: 'a red square', models: [{ folder: 'models/a' }], steps: 2, minimig: 'L3-002' });
+    await expect(runGenerate(j.path, quiet)).rejects.toThrow(
+      'minimig: the MiniMIG evaluator scores 32×32 images, this job makes 64×64',
+    );
+    expect(existsSync(j.out)).toBe(false);
+  });
+
+  it('every relative path in a job file resolves against its folder, whatever the working folder', async () => {
+    const j = await job({
+      prompt: 'a red square',
+      models: [
+        { folder: 'models/a' },
+        { folder: 'models/ip', kind: 'ipadapter', conditions: { image: 'styles/ref.png', scale: 0.8 } },
+      ],
+    });
+    for (const path of [j.path, relative(process.cwd(), j.path)]) {
+      const loaded = await loadJob(path);
+      expect(loaded.models.map((m) => m.folder)).toEqual([join(work, 'models/a'), join(work, 'models/ip')]);
+      expect(loaded.models[1].conditions).toEqual({ image: join(work, 'styles/ref.png'), scale: 0.8 });
+      expect(loaded.output).toBe(j.out);
+    }
+    expect((await loadJob(j.path, { output: 'elsewhere' })).output).toBe(join(process.cwd(), 'elsewhere'));
   });
 
   it('the --output option overrides the job and the example job parses', async () => {
@@ -254,7 +305,14 @@ describe('amdm generate', () => {
     });
     await runGenerate(b.path, quiet);
     const out = join(work, 'out-rerun');
-    expect((await readdir(out)).sort()).toEqual(['.amdm-output.json', 'resolved.json', 'target-0.png', 'target-1.png']);
+    expect((await readdir(out)).sort()).toEqual([
+      '.amdm-output.json',
+      'resolved.json',
+      'results.json',
+      'sheet.png',
+      'target-0.png',
+      'target-1.png',
+    ]);
     expect(JSON.parse(await readFile(join(out, 'resolved.json'), 'utf8')).job.seed).toBe(2);
   });
 

@@ -91,7 +91,12 @@ describe('a rule registered by an --import module', () => {
     const path = join(work, 'job.json');
     await writeFile(path, JSON.stringify({ ...twoModels, rule: 'myRule', output: 'out' }));
     const printed = await cli(['--import', EXAMPLE, 'generate', path, '--no-progress']);
-    expect(printed).toMatch(/^wrote 2 files to .*out \(UNet calls 4 \+ 2 = 6\)$/);
+    // target.png, sheet.png, results.json, resolved.json; then one line per file
+    expect(printed.split('\n')).toEqual([
+      expect.stringMatching(/^wrote 4 files to .*out \(UNet calls 4 \+ 2 = 6\)$/),
+      '  sheet.png: the contact sheet (prompt, boxes, every image labelled)',
+      '  target.png: the AMDM result: a (the target) after 2 aggregated steps with the other models and 2 alone',
+    ]);
     const resolved = JSON.parse(await readFile(join(work, 'out', 'resolved.json'), 'utf8'));
     expect(resolved.job.rule).toBe('myRule');
   });

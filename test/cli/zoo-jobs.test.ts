@@ -6,6 +6,9 @@ import { runGenerate } from '../../src/cli/generate.ts';
 import { parseJob } from '../../src/jobs/job-schema.ts';
 import { writeZooJobs } from '../../src/cli/zoo-jobs.ts';
 import { projectRoot } from '../helpers/data.ts';
+import { decodePNG } from '../../src/image/png.ts';
+import { evaluateScene, minimigPrompt } from '../../src/toy/minimig/index.ts';
+import { unitImageFromRgba } from '../../src/jobs/minimig-image.ts';
 
 const jobsDir = join(projectRoot, 'examples', 'jobs');
 const names = [
@@ -21,7 +24,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Job = { models: { folder: string; conditions?: { image?: string } }[]; [k: string]: unknown };
 const load = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Job;
-/** The job with model folders made absolute against its own folder and the style image reduced to its file name. */
+/** The job with model folders and the style image made absolute against its own folder. */
 function normalized(dir: string, name: string): Job {
   const j = load(dir, name);
   return {
@@ -30,7 +33,9 @@ function normalized(dir: string, name: string): Job {
     models: j.models.map((m) => ({
       ...m,
       folder: resolve(dir, m.folder),
-      conditions: m.conditions?.image ? { ...m.conditions, image: basename(m.conditions.image) } : m.conditions,
+      conditions: m.conditions?.image
+        ? { ...m.conditions, image: basename(resolve(dir, m.conditions.image)) }
+        : m.conditions,
     })),
   };
 }
@@ -43,6 +48,14 @@ describe('examples/jobs/mini-*.json', () => {
     expect(readFileSync(join(tmp, 'mini-style-L3-002.png'))).toEqual(
       readFileSync(join(jobsDir, 'mini-style-L3-002.png')),
     );
+  });
+
+  it('name every file relative to the job file: the style image beside it', () => {
+    for (const n of ['mini-ipadapter', 'mini-interact-migc-ip']) {
+      const image = load(jobsDir, n).models.at(-1)!.conditions!.image!;
+      expect(image).toBe('mini-style-L3-002.png');
+      expect(existsSync(resolve(jobsDir, image))).toBe(true);
+    }
   });
 
   it('use the paper settings: w = 0.5 / [0.5, 0.65], η = 0.3·√d, s = 20 of T = 50, InteractDiffusion as target', () => {
@@ -77,7 +90,13 @@ describe.skipIf(!haveZoo)('the mini example jobs run (3 steps, s = 2)', () => {
         const j = load(jobsDir, n);
         const path = join(tmp, `run-${n}.json`);
         const out = join(tmp, `out-${n}`);
-        const models = j.models.map((m) => ({ ...m, folder: resolve(jobsDir, m.folder) }));
+        const models = j.models.map((m) => ({
+          ...m,
+          folder: resolve(jobsDir, m.folder),
+          ...(m.conditions?.image
+            ? { conditions: { ...m.conditions, image: resolve(jobsDir, m.conditions.image) } }
+            : {}),
+        }));
         writeFileSync(
           path,
           JSON.stringify({
@@ -88,13 +107,16 @@ describe.skipIf(!haveZoo)('the mini example jobs run (3 steps, s = 2)', () => {
             output: out,
           }),
         );
-        const cwd = process.cwd();
-        process.chdir(projectRoot); // the style image path is relative to the project root
-        try {
-          const s = await runGenerate(path, { progress: false, log: () => {} });
-          expect(s.calls[0]).toBe(3);
-        } finally {
-          process.chdir(cwd);
+        const s = await runGenerate(path, { progress: false, log: () => {} });
+        expect(s.calls[0]).toBe(3);
+        // a MiniMIG prompt: every image is scored by the world's evaluator, as results.json says
+        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+        const scene = minimigPrompt(3, 2).scene;
+        expect(results.minimig.id).toBe('L3-002');
+        expect(results.images.length).toBe(j.saveAll ? j.models.length : 1);
+        for (const img of results.images) {
+          const rgba = await decodePNG(readFileSync(join(out, img.file)));
+          expect(img.scores).toEqual(JSON.parse(JSON.stringify(evaluateScene(scene, unitImageFromRgba(rgba)))));
         }
         expect(readdirSync(out)).toContain('target.png');
       },

@@ -22,10 +22,10 @@ export const FIXTURE_JOB = Object.freeze({
   backend: 'node',
 });
 
-/** The Shapes demo, small: the grid PNG. */
+/** The Shapes demo, small: the grid PNG (two prompts: its notes wrap onto several lines). */
 export const DEMO_REQUEST = Object.freeze({ prompts: 2, samples: 1, steps: 8, s: 3, gridPrompts: 2, seed: 1 });
 
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 export const FIXTURE_JOB_PNG_SHA256 = '1292c89ca3034067901d5d26b05cd0e983d787b766028a6918889c0ca7ef84ad';
-export const DEMO_PNG_SHA256 = 'a7046c6fed8d2ebd2f14aa7728e63be29efc341a55c1ac85282cb549a52b59fb';
+export const DEMO_PNG_SHA256 = '9247abce038733ae73e0571b5067b8456331332090e4e704d8b11e76ba1dda87';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gridLayout, makeGrid, measureLabel, parseColor, type GridOptions } from '../../src/image/grid.ts';
+import { gridLayout, makeGrid, measureLabel, parseColor, wrapText, type GridOptions } from '../../src/image/grid.ts';
 import { makeRGBA, type RGBA } from '../../src/image/raster.ts';
 
 const grey = (w: number, h: number) => makeRGBA(w, h, [128, 128, 128, 255]);
@@ -54,6 +54,21 @@ describe('grid layout', () => {
     expect(() => gridLayout({ ...base, notes: 'one' as unknown as string[] })).toThrow(
       /notes must be an array of strings, got/,
     );
+  });
+
+  it('wraps a note wider than a narrow grid onto more lines, losing no word', () => {
+    const base = { cells: cells(1, 1, 8, 8), cellScale: 4, padding: 2, fontSize: 12 };
+    const note = 'the row marked "map best" uses lerp, w = 0.9, η = 0, s = 40: the best cell of the map';
+    const L = gridLayout({ ...base, notes: [note, 'short'] });
+    expect(L.noteLines.length).toBeGreaterThan(3);
+    expect(L.noteLines.at(-1)).toBe('short');
+    expect(L.noteLines.slice(0, -1).join(' ')).toBe(note);
+    for (const line of L.noteLines.slice(0, -1))
+      if (line.includes(' ')) expect(measureLabel(line, 12)).toBeLessThanOrEqual(L.width - 4);
+    expect(L.height).toBe(L.notesY + L.noteLines.length * L.lineHeight + 2);
+    expect(wrapText('', 10)).toEqual(['']);
+    expect(wrapText('a b', 1000)).toEqual(['a b']);
+    expect(wrapText('unbreakable', 1)).toEqual(['unbreakable']);
   });
 
   it('draws the notes under the grid, in the text colour', () => {

@@ -84,8 +84,23 @@ describe('runZoo', () => {
     'shows the library’s MiniMIG scores for each model alone and AMDM, and the trace',
     async () => {
       const seen: string[] = [];
-      const res = await runZoo(quick, env, { cache, onMethod: (v) => seen.push(v.key) });
+      const status: string[] = [];
+      const res = await runZoo(quick, env, {
+        cache,
+        onMethod: (v) => seen.push(v.key),
+        onStatus: (t) => status.push(t),
+      });
       expect(seen).toEqual(['alone:interactdiffusion-mini', 'alone:migc-mini', 'alone:ipadapter-mini', 'amdm']);
+      // each method says that it loads, then each sampling step of T = 3
+      const first = status.filter((t) => t.startsWith('InteractDiffusion-mini alone: '));
+      expect(first).toEqual([
+        'InteractDiffusion-mini alone: loading its models…',
+        'InteractDiffusion-mini alone: sampling, step 0 of 3',
+        'InteractDiffusion-mini alone: sampling, step 1 of 3',
+        'InteractDiffusion-mini alone: sampling, step 2 of 3',
+        'InteractDiffusion-mini alone: sampling, step 3 of 3',
+      ]);
+      expect(status.at(-1)).toBe('AMDM InteractDiffusion-mini ← MIGC-mini + IP-Adapter-mini: sampling, step 3 of 3');
       expect(res.amdmError).toBeNull();
       const want = await libraryZooScores(quick as unknown as ExpectedZooSettings, 'node');
       for (const m of res.methods) expect(m.summary, m.key).toEqual(want[m.key]);

@@ -82,6 +82,19 @@ export function readBytes(path: string): Promise<Uint8Array> {
   return f.bytes;
 }
 
+/**
+ * Starts fetching every served file under each folder of `dirs`, one folder after the other
+ * (the first one's files first), so that later reads find them; resolves when all have settled.
+ * A failed fetch is tried again by the read that needs it.
+ */
+export async function prefetch(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    const prefix = `${normalize(dir)}/`;
+    const under = [...files.entries()].filter(([p, f]) => p.startsWith(prefix) && f.url !== null);
+    await Promise.allSettled(under.map(([p]) => readBytes(p)));
+  }
+}
+
 /** Names of the files and folders directly in `dir`. */
 export function listDir(dir: string): { name: string; dir: boolean }[] {
   const d = normalize(dir);

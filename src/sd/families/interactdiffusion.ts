@@ -92,9 +92,9 @@ export interface InteractInputs {
   readonly subjectBoxes: Float32Array;
   readonly objectBoxes: Float32Array;
   readonly actionBoxes: Float32Array;
-  /** [slots]: 1 for the first n slots (conditional half). */
+  /** `[slots]`: 1 for the first n slots (conditional half). */
   readonly masks: Float32Array;
-  /** [slots]: all zero (unconditional half). */
+  /** `[slots]`: all zero (unconditional half). */
   readonly uncondMasks: Float32Array;
   /** [slots, width] each. */
   readonly subjectEmbeddings: Float32Array;

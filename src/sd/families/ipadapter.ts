@@ -129,7 +129,7 @@ export function concatTokens(text: Float32Array, tokens: Float32Array, width: nu
 }
 
 export interface IpAdapterConditions {
-  /** Path of the reference (style) image, a PNG. Relative paths resolve against the working folder. */
+  /** Path of the reference (style) image, a PNG. Relative: against the working folder here, against the job file's folder in a job file (`amdm generate`). */
   image: string;
   /** IP-Adapter scale (default 1.0; AMDM's demos use 0.8). Needs a UNet input with role `scale`. */
   scale?: number;

@@ -50,7 +50,7 @@ export interface MigcInputs {
   readonly n: number;
   readonly length: number;
   readonly width: number;
-  /** [n+2, length, width]: [neg, caption, phrase₁ … phraseₙ], MIGC's `encoder_hidden_states`. */
+  /** `[n+2, length, width]`: `[neg, caption, phrase₁ … phraseₙ]`, MIGC's `encoder_hidden_states`. */
   readonly encoderHiddenStates: Float32Array;
   /** [length, width] rows of the CFG text input: negative and caption. */
   readonly negative: Float32Array;
