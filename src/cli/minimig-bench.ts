@@ -183,6 +183,10 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const scalingFactor = await folderScalingFactor(join(zoo, resolveMethod(methods[0]).models[0]));
   let written = 0;
   let skipped = 0;
+  // every folder is loaded once; each image binds its prompt's conditions (released after the
+  // loop; an error ends the command, and with it the sessions)
+  const { createSdModelPool } = await import('../sd/pipeline.ts');
+  const pool = createSdModelPool({ session: { intraOpNumThreads: o.threads ?? 0 } });
   for (const { p, k } of mine) {
     if (!existsSync(refPath(p.id))) await writeFileAtomic(refPath(p.id), await stylePng(p.reference));
     for (const name of methods) {
@@ -200,6 +204,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
         settings,
         threads: o.threads ?? 0,
         scalingFactor,
+        pool,
       });
       if (g === null) continue;
       if (o.images)
@@ -223,6 +228,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
       written++;
     }
   }
+  await pool.release();
   log(
     `shard ${shard.index}/${shard.count}: ${mine.length} (prompt, seed) pairs × ${methods.length} methods, ${written} images generated, ${skipped} already done`,
   );

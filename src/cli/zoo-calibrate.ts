@@ -132,17 +132,15 @@ interface ModelRun {
 
 /** One model alone on every prompt it can take, through the pipeline of `amdm generate`. */
 async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
-  const { generateSd, prepareSdPipeline } = await import('../sd/pipeline.ts');
+  const { createSdModelPool } = await import('../sd/pipeline.ts');
+  const { runPooled } = await import('./zoo-methods.ts');
   await import('../sd/families/index.ts');
   const kind = await folderKind(m.folder);
   const scalingFactor = await folderScalingFactor(m.folder);
-  const session = { intraOpNumThreads: m.threads };
   const images: ModelCalibration['images'] = [];
   let skipped = 0;
-  // a family without conditions keeps one pipeline for every prompt; the others bind the
-  // scene's conditions when their pipeline is prepared
-  const shared =
-    kind === 'sd' ? await prepareSdPipeline({ models: [{ folder: m.folder, kind, name: m.name }], session }) : null;
+  // the folder is loaded once; each prompt binds its scene's conditions for its run
+  const pool = createSdModelPool({ session: { intraOpNumThreads: m.threads } });
   try {
     for (const p of m.prompts) {
       const spec = zooModelSpec(kind, p.scene, m.folder, m.name, m.refPath(p.id));
@@ -158,7 +156,7 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
         seed: p.seed,
         scalingFactor,
       };
-      const r = shared ? await shared.run(run) : await generateSd({ models: [spec], session, ...run });
+      const r = await runPooled(pool, [spec], run);
       images.push({
         id: p.id,
         level: p.level,
@@ -168,7 +166,7 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
       m.onImage?.(p.id, r.target.png[0]);
     }
   } finally {
-    await shared?.release();
+    await pool.release();
   }
   if (images.length === 0)
     throw new RangeError(`${m.name} (kind ${kind}) could take none of the ${m.prompts.length} prompts`);
