@@ -122,7 +122,18 @@ const commonFlags = (c: Command): Command => {
     )
     .option('--shard-count <n>', 'number of shards for --shard auto under a Kubernetes Indexed Job', intArg(1))
     .option('--images', 'also write every image to images/<method>/<prompt id>-r<k>.png')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
+    .option(
+      '--threads <n>',
+      'onnxruntime intra-op threads (0 = default; with --workers, cores / workers)',
+      intArg(0, 1024),
+      0,
+    )
+    .option(
+      '--workers <n>',
+      'worker processes generating images side by side (same records for any n)',
+      intArg(1, 1024),
+      1,
+    )
     .option(
       '--quick',
       `smoke run: ${BENCH_QUICK.perLevel} prompt per level, ${BENCH_QUICK.seeds} seed, ${BENCH_QUICK.steps} steps, s = ${BENCH_QUICK.aggregateSteps}`,
