@@ -3,7 +3,8 @@
  * the target alone (InteractDiffusion-mini, plain DDIM) against AMDM with MIGC-mini, and with
  * MIGC-mini + IP-Adapter-mini (the paper's settings: T = 50, s = 20, CFG batched), and the loop
  * of the zoo experiments (`amdm zoo bench` / `zoo calibrate`: a new prompt, hence new conditions,
- * per image) through a model pool against loading the folders per image.
+ * per image) through a model pool against loading the folders per image, and AMDM with each UNet
+ * in its own worker thread (`unetWorkers`: the models' calls of an aggregated step at once).
  *
  * Each (round, threads, method) runs in its own child process, so that its peak RSS is its own;
  * the rounds interleave the methods so that a busy spell of a shared machine hits all of them.
@@ -69,6 +70,18 @@ const METHODS = [
     name: 'AMDM ← MIGC-mini + IP-Adapter-mini',
     models: ['interactdiffusion-mini', 'migc-mini', 'ipadapter-mini'],
     loop: null,
+  },
+  {
+    name: 'AMDM ← MIGC-mini, UNets in worker threads',
+    models: ['interactdiffusion-mini', 'migc-mini'],
+    loop: null,
+    unetWorkers: true,
+  },
+  {
+    name: 'AMDM ← MIGC-mini + IP-Adapter-mini, UNets in worker threads',
+    models: ['interactdiffusion-mini', 'migc-mini', 'ipadapter-mini'],
+    loop: null,
+    unetWorkers: true,
   },
   { name: 'loop, AMDM ← MIGC-mini: pool', models: ['interactdiffusion-mini', 'migc-mini'], loop: 'pool' },
   { name: 'loop, AMDM ← MIGC-mini: load per image', models: ['interactdiffusion-mini', 'migc-mini'], loop: 'load' },
@@ -187,7 +200,8 @@ async function child(m: number, threads: number): Promise<ChildResult> {
     let done = async () => {};
     if (method.loop === null) {
       const models = await specs(0);
-      const pipe = await prepareSdPipeline({ models, session });
+      const unetWorkers = 'unetWorkers' in method && method.unetWorkers;
+      const pipe = await prepareSdPipeline({ models, session, unetWorkers });
       done = () => pipe.release();
       image = async () => (await pipe.run(options(models, 0))).totalCalls;
     } else if (method.loop === 'pool') {

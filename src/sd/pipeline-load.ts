@@ -10,7 +10,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScheduleConfig } from '../core/schedule.ts';
 import { describe } from '../core/validate.ts';
-import { describeInfo, type SessionOptions } from '../onnx/session.ts';
+import { describeInfo, type OnnxSession, type SessionOptions } from '../onnx/session.ts';
+import { inWorkerThread } from '../onnx/worker-session.ts';
 import {
   loadModelFolder,
   type Component,
@@ -179,13 +180,15 @@ export async function folderTokenizer(folder: ModelFolder): Promise<ClipTokenize
 export async function loadModels(
   specs: readonly SdModelSpec[],
   families: readonly { family: ModelFamily; conditions: unknown }[],
-  o: { target: number; decodeAll: boolean; session?: SessionOptions; source?: FolderSource },
+  o: { target: number; decodeAll: boolean; session?: SessionOptions; source?: FolderSource; unetWorkers?: boolean },
 ): Promise<LoadedModels> {
   const source = o.source ?? perPipelineFolders();
+  const unetWorkers: OnnxSession[] = [];
   const encoders = new Map<number, PromptEncoder>();
   const vaes = new Map<number, VaeDecoderModel>();
   const loaded: LoadedModel[] = [];
   const release = async () => {
+    await Promise.all(unetWorkers.splice(0).map((w) => w.release()));
     await Promise.all(loaded.splice(0).map((m) => source.done(m)));
   };
   try {
@@ -203,7 +206,15 @@ export async function loadModels(
         // several UNet sessions take turns on the same cores: idle spinning thread pools would
         // compete with the running one (BENCHMARKS.md, ONNX path), so spinning is off by default
         const session = { allowSpinning: specs.length > 1 ? false : undefined, ...o.session };
-        const { folder, tokenizer } = await source.open(spec.folder, components, session);
+        const opened = await source.open(spec.folder, components, session);
+        const { tokenizer } = opened;
+        let folder = opened.folder;
+        if (o.unetWorkers) {
+          const { onFallback: _, ...workerSession } = session;
+          const remote = await inWorkerThread(folder.unet.session, join(folder.dir, folder.unet.file), workerSession);
+          unetWorkers.push(remote);
+          folder = Object.freeze({ ...folder, unet: Object.freeze({ ...folder.unet, session: remote }) });
+        }
         const name = spec.name ?? folder.dir.split(/[\\/]/).pop()!;
         const model = { index: i, spec, name, folder, ...families[i], tokenizer } as LoadedModel;
         loaded.push(model);

@@ -40,7 +40,7 @@ export interface SdModelPoolOptions {
 
 export interface SdModelPool {
   /** A pipeline over the pool's folders (loading only folders the pool has not loaded yet). */
-  prepare(opts: Omit<SdPipelineOptions, 'session'>): Promise<SdPipeline>;
+  prepare(opts: Omit<SdPipelineOptions, 'session' | 'unetWorkers'>): Promise<SdPipeline>;
   /** Folders loaded so far. */
   readonly folders: number;
   /** Frees every folder; pipelines prepared from the pool must not run afterwards. */
@@ -107,7 +107,7 @@ export function createSdModelPool(opts: SdModelPoolOptions = {}): SdModelPool {
   };
 
   return Object.freeze({
-    prepare(o: Omit<SdPipelineOptions, 'session'>) {
+    prepare(o: Omit<SdPipelineOptions, 'session' | 'unetWorkers'>) {
       if (o === null || typeof o !== 'object') throw new TypeError(`options must be an object, got ${describe(o)}`);
       if ('session' in o && (o as SdPipelineOptions).session !== undefined)
         throw new RangeError(

@@ -88,7 +88,14 @@ export async function preparePipelineFrom(
     ls.forEach((v, i) => checkInt(`latentSize[${i}]`, v, 1, 4096));
   }
   const families = resolveFamilies(specs);
-  const models = await loadModels(specs, families, { target, decodeAll, session: opts.session, source });
+  const unetWorkers = opts.unetWorkers ?? false;
+  if (typeof unetWorkers !== 'boolean')
+    throw new TypeError(`unetWorkers must be a boolean, got ${describe(opts.unetWorkers)}`);
+  if (unetWorkers && source)
+    throw new RangeError(
+      'unetWorkers: a pooled pipeline runs its UNets on this thread (prepare it with prepareSdPipeline)',
+    );
+  const models = await loadModels(specs, families, { target, decodeAll, session: opts.session, source, unetWorkers });
   try {
     const { loaded } = models;
     const shape = sharedLatentShape(loaded, target, opts.latentSize);
