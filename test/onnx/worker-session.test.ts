@@ -36,7 +36,9 @@ describe('unetWorkers', () => {
   }, 60_000);
 
   it('the UNet calls leave the main thread (its onnxruntime runs only the text encoders, VAE, image encoders)', async () => {
-    const proto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<unknown> };
+    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as {
+      run: (...a: unknown[]) => Promise<unknown>;
+    };
     const run0 = proto.run;
     let mainRuns = 0;
     proto.run = function (this: unknown, ...a: unknown[]) {
