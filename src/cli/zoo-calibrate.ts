@@ -28,7 +28,7 @@ import {
   type SceneEvaluation,
 } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
-import { checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
+import { addWorkerFlags, checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
 
 export const CALIBRATE_DEFAULTS = Object.freeze({
   zoo: 'models/mini-zoo',
@@ -302,8 +302,7 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
 export function zooCommand(): Command {
   const d = CALIBRATE_DEFAULTS;
   const zoo = new Command('zoo').description('the learned mini-zoo (models/mini-zoo) on the MiniMIG world');
-  zoo
-    .command('calibrate')
+  addWorkerFlags(zoo.command('calibrate'), 'results')
     .description(
       'each zoo model alone on MiniMIG prompts (L1–L4) through the ONNX pipeline, scored by the exact evaluator; writes calibration.{json,csv,md}',
     )
@@ -317,18 +316,6 @@ export function zooCommand(): Command {
     .option('--seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.seed)
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--guidance <g>', 'CFG scale (MIGC needs ≠ 1)', numberArg(0, 100), d.guidance)
-    .option(
-      '--threads <n>',
-      'onnxruntime intra-op threads (0 = default; with --workers, cores / workers)',
-      intArg(0, 1024),
-      0,
-    )
-    .option(
-      '--workers <n>',
-      'worker processes generating images side by side (same results for any n)',
-      intArg(1, 1024),
-      1,
-    )
     .option('--out <dir>', `output folder (default ${d.out}; with --quick ${CALIBRATE_QUICK.out})`)
     .option('--images', 'also write every generated image to images/<model>/<id>.png')
     .option(

@@ -8,6 +8,8 @@
  */
 import { fork } from 'node:child_process';
 import os from 'node:os';
+import type { Command } from 'commander';
+import { intArg } from './options.ts';
 
 /** Run from the TypeScript sources (a checkout), the worker needs tsx's loader; from dist/, nothing. */
 const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
@@ -43,6 +45,23 @@ export function checkWorkers(workers: unknown): number {
   if (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 1024)
     throw new RangeError(`--workers must be an integer in [1, 1024], got ${String(workers)}`);
   return workers as number;
+}
+
+/** Adds `--threads` and `--workers` to a command whose results are `what` (same for any n). */
+export function addWorkerFlags(c: Command, what: string): Command {
+  return c
+    .option(
+      '--threads <n>',
+      'onnxruntime intra-op threads (0 = default; with --workers, cores / workers)',
+      intArg(0, 1024),
+      0,
+    )
+    .option(
+      '--workers <n>',
+      `worker processes generating images side by side (same ${what} for any n)`,
+      intArg(1, 1024),
+      1,
+    );
 }
 
 /** Runs `count` workers on `command` (each with options and its share); their results in worker order. */
