@@ -178,7 +178,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
     }
   }
   const out = await ensureDir(o.out ?? d.out, '--out');
-  sweepTempFiles(out);
+  if (!o.share) sweepTempFiles(out); // a worker must not sweep the files its siblings are writing
   await claimSettings(out, settings);
 
   const pairs = prompts.flatMap((p) => Array.from({ length: seeds }, (_, k) => ({ p, k })));
