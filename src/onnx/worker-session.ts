@@ -37,8 +37,9 @@ export async function inWorkerThread(
 ): Promise<OnnxSession> {
   if (session.backend !== 'node')
     throw new RangeError(`a worker-thread session needs backend 'node', got '${session.backend}'`);
-  const worker = new Worker(workerEntry(), {
-    eval: import.meta.url.endsWith('.ts'),
+  const entry = workerEntry();
+  const worker = new Worker(entry, {
+    eval: typeof entry === 'string',
     workerData: { mark: WORKER_MARK, model, opts: { ...opts, device: session.device, backend: 'node' } },
   });
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
@@ -99,7 +100,8 @@ export async function inWorkerThread(
  * checkout) a script that first registers tsx's loader, which a worker does not inherit.
  */
 function workerEntry(): URL | string {
-  if (!import.meta.url.endsWith('.ts')) return new URL(import.meta.url);
+  // Deno runs TypeScript itself
+  if (!import.meta.url.endsWith('.ts') || 'Deno' in globalThis) return new URL(import.meta.url);
   // tsx's ESM API (the package's "import" condition; require.resolve gives its CommonJS twin)
   const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
   const api = pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
