@@ -29,6 +29,7 @@ import { markdownTable } from '../jobs/table.ts';
 import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
 import { folderScalingFactor, stylePng } from './zoo-scene.ts';
 import { MINIMIG_METHODS, generateMethodImage, methodRun, resolveMethod, zooKinds } from './zoo-methods.ts';
+import { checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
 
 export const BENCH_DEFAULTS = Object.freeze({
   zoo: 'models/mini-zoo',
@@ -68,8 +69,12 @@ export interface BenchOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Also write every image to images/<method>/<prompt id>-r<k>.png. */
   images?: boolean;
-  /** onnxruntime intra-op threads (0 = its default). */
+  /** onnxruntime intra-op threads (0 = its default; with workers, the cores divided among them). */
   threads?: number;
+  /** Worker processes generating images side by side (same records for any number). */
+  workers?: number;
+  /** Inside a worker: its share of this shard's images (zoo-workers.ts). */
+  share?: WorkerShare;
   log?: (line: string) => void;
 }
 
@@ -173,7 +178,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
     }
   }
   const out = await ensureDir(o.out ?? d.out, '--out');
-  sweepTempFiles(out);
+  if (!o.share) sweepTempFiles(out); // a worker must not sweep the files its siblings are writing
   await claimSettings(out, settings);
 
   const pairs = prompts.flatMap((p) => Array.from({ length: seeds }, (_, k) => ({ p, k })));
@@ -181,9 +186,17 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   const refs = await ensureDir(join(out, 'refs'));
   const refPath = (id: string) => join(refs, `${id}.png`);
   const scalingFactor = await folderScalingFactor(join(zoo, resolveMethod(methods[0]).models[0]));
-  let written = 0;
-  let skipped = 0;
-  for (const { p, k } of mine) {
+  const workers = checkWorkers(o.workers ?? 1);
+  const threads = workerThreads(o.threads ?? 0, workers);
+  // with workers, they generate every image; here only the summary follows
+  const parts = workers > 1 ? await runInWorkers<BenchResult>('bench', { ...o, threads }, workers) : [];
+  let written = parts.reduce((a, r) => a + r.written, 0);
+  let skipped = parts.reduce((a, r) => a + r.skipped, 0);
+  // every folder is loaded once; each image binds its prompt's conditions (released after the
+  // loop; an error ends the command, and with it the sessions)
+  const { createSdModelPool } = await import('../sd/pipeline.ts');
+  const pool = createSdModelPool({ session: { intraOpNumThreads: threads } });
+  for (const { p, k } of workers > 1 ? [] : shareOf(mine, o.share)) {
     if (!existsSync(refPath(p.id))) await writeFileAtomic(refPath(p.id), await stylePng(p.reference));
     for (const name of methods) {
       const path = recordPath(out, name, p.id, k);
@@ -198,8 +211,9 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
         replicate: k,
         refPath: refPath(p.id),
         settings,
-        threads: o.threads ?? 0,
+        threads,
         scalingFactor,
+        pool,
       });
       if (g === null) continue;
       if (o.images)
@@ -223,6 +237,8 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
       written++;
     }
   }
+  await pool.release();
+  if (o.share) return { outputDir: out, shard, written, skipped, methods: null };
   log(
     `shard ${shard.index}/${shard.count}: ${mine.length} (prompt, seed) pairs × ${methods.length} methods, ${written} images generated, ${skipped} already done`,
   );

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { choiceArg, intArg, numberArg } from './options.ts';
+import { addWorkerFlags } from './zoo-workers.ts';
 import { experimentFolder } from './experiment-common.ts';
 import { BENCH_DEFAULTS, BENCH_QUICK, runMiniMigBench, type BenchOptions, type BenchResult } from './minimig-bench.ts';
 import { MINIMIG_METHODS } from './zoo-methods.ts';
@@ -107,7 +108,7 @@ export async function runZooExperiment(name: string, o: BenchOptions & { quick?:
 
 const commonFlags = (c: Command): Command => {
   const d = BENCH_DEFAULTS;
-  return c
+  return addWorkerFlags(c, 'records')
     .option('--zoo <dir>', 'folder holding the model folders', d.zoo)
     .option('--per-level <n>', `prompts per level (default ${d.perLevel})`, intArg(1, 100_000))
     .option('--seeds <n>', `noise seeds per prompt (default ${d.seeds})`, intArg(1, 1000))
@@ -122,7 +123,6 @@ const commonFlags = (c: Command): Command => {
     )
     .option('--shard-count <n>', 'number of shards for --shard auto under a Kubernetes Indexed Job', intArg(1))
     .option('--images', 'also write every image to images/<method>/<prompt id>-r<k>.png')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
     .option(
       '--quick',
       `smoke run: ${BENCH_QUICK.perLevel} prompt per level, ${BENCH_QUICK.seeds} seed, ${BENCH_QUICK.steps} steps, s = ${BENCH_QUICK.aggregateSteps}`,

@@ -28,6 +28,7 @@ import {
   type SceneEvaluation,
 } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
+import { addWorkerFlags, checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
 
 export const CALIBRATE_DEFAULTS = Object.freeze({
   zoo: 'models/mini-zoo',
@@ -52,8 +53,10 @@ export interface CalibrateOptions {
   out?: string;
   /** A smoke run (--quick): never replaces the folder of a full run. */
   quick?: boolean;
-  /** onnxruntime intra-op threads (0 = its default). */
+  /** onnxruntime intra-op threads (0 = its default; with workers, the cores divided among them). */
   threads?: number;
+  /** Worker processes generating images side by side (same results for any number). */
+  workers?: number;
   /** Also write every generated image to images/<model>/<prompt id>.png. */
   images?: boolean;
   /** Receives one line per finished model. */
@@ -128,23 +131,66 @@ interface ModelRun {
   threads: number;
   /** Receives each generated PNG (prompt id, bytes), or null. */
   onImage: ((id: string, png: Uint8Array) => void) | null;
+  /** Worker processes (zoo-workers.ts): what they need to rebuild this run, and their count. */
+  workers?: { count: number; task: CalibrateShareTask };
+  /** Inside a worker: its share of the prompts. */
+  share?: WorkerShare;
+}
+
+/** A worker's calibration task: plain data from which it rebuilds the prompts and their style files. */
+interface CalibrateShareTask {
+  name: string;
+  folder: string;
+  perLevel: number;
+  seed: number;
+  /** Folder of the style references, `<prompt id>.png`. */
+  refs: string;
+  steps: number;
+  guidance: number;
+  threads: number;
+  images: boolean;
+}
+
+type ShareResult = { images: ModelCalibration['images']; skipped: number; pngs: [string, Uint8Array][] };
+
+/** A worker's share of one model's calibration: its images, skips and PNGs. */
+export async function calibrateShare(o: CalibrateShareTask & { share: WorkerShare }): Promise<ShareResult> {
+  const pngs: [string, Uint8Array][] = [];
+  const r = await calibrateModel({
+    ...o,
+    prompts: minimigPromptSet({ perLevel: o.perLevel, seed: o.seed }),
+    refPath: (id) => join(o.refs, `${id}.png`),
+    onImage: o.images ? (id, png) => pngs.push([id, png]) : null,
+  });
+  return { images: r.images, skipped: r.skipped, pngs };
+}
+
+/** The workers' shares in prompt order. */
+async function calibrateInWorkers(m: ModelRun): Promise<ShareResult> {
+  const parts = await runInWorkers<ShareResult>('calibrate', { ...m.workers!.task }, m.workers!.count);
+  const order = new Map(m.prompts.map((p, i) => [p.id, i]));
+  const images = parts.flatMap((r) => r.images).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  const pngs = parts.flatMap((r) => r.pngs).sort((a, b) => order.get(a[0])! - order.get(b[0])!);
+  for (const [id, png] of pngs) m.onImage?.(id, png);
+  return { images, skipped: parts.reduce((a, r) => a + r.skipped, 0), pngs: [] };
 }
 
 /** One model alone on every prompt it can take, through the pipeline of `amdm generate`. */
 async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
-  const { generateSd, prepareSdPipeline } = await import('../sd/pipeline.ts');
+  const { createSdModelPool } = await import('../sd/pipeline.ts');
+  const { runPooled } = await import('./zoo-methods.ts');
   await import('../sd/families/index.ts');
   const kind = await folderKind(m.folder);
   const scalingFactor = await folderScalingFactor(m.folder);
-  const session = { intraOpNumThreads: m.threads };
-  const images: ModelCalibration['images'] = [];
-  let skipped = 0;
-  // a family without conditions keeps one pipeline for every prompt; the others bind the
-  // scene's conditions when their pipeline is prepared
-  const shared =
-    kind === 'sd' ? await prepareSdPipeline({ models: [{ folder: m.folder, kind, name: m.name }], session }) : null;
+  const inWorkers = (m.workers?.count ?? 1) > 1;
+  const { images, skipped: skippedThere } = inWorkers
+    ? await calibrateInWorkers(m)
+    : { images: [] as ModelCalibration['images'], skipped: 0 };
+  let skipped = skippedThere;
+  // the folder is loaded once; each prompt binds its scene's conditions for its run
+  const pool = createSdModelPool({ session: { intraOpNumThreads: m.threads } });
   try {
-    for (const p of m.prompts) {
+    for (const p of inWorkers ? [] : shareOf(m.prompts, m.share)) {
       const spec = zooModelSpec(kind, p.scene, m.folder, m.name, m.refPath(p.id));
       if (spec === null) {
         skipped++;
@@ -158,7 +204,7 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
         seed: p.seed,
         scalingFactor,
       };
-      const r = shared ? await shared.run(run) : await generateSd({ models: [spec], session, ...run });
+      const r = await runPooled(pool, [spec], run);
       images.push({
         id: p.id,
         level: p.level,
@@ -168,9 +214,9 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
       m.onImage?.(p.id, r.target.png[0]);
     }
   } finally {
-    await shared?.release();
+    await pool.release();
   }
-  if (images.length === 0)
+  if (images.length === 0 && !m.share)
     throw new RangeError(`${m.name} (kind ${kind}) could take none of the ${m.prompts.length} prompts`);
   return { name: m.name, kind, skipped, ...summarizeScenes(images.map((i) => i.evaluation)), images };
 }
@@ -185,7 +231,11 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
   for (const n of names)
     if (!existsSync(join(zoo, n, 'unet', 'model.onnx')))
       throw new RangeError(`--models: ${join(zoo, n)} is not a model folder (no unet/model.onnx)`);
-  const prompts = minimigPromptSet({ perLevel: o.perLevel ?? d.perLevel, seed: o.seed ?? d.seed });
+  const perLevel = o.perLevel ?? d.perLevel;
+  const seed = o.seed ?? d.seed;
+  const prompts = minimigPromptSet({ perLevel, seed });
+  const workers = checkWorkers(o.workers ?? 1);
+  const threads = workerThreads(o.threads ?? 0, workers);
   const steps = o.steps ?? d.steps;
   const guidance = o.guidance ?? d.guidance;
 
@@ -209,6 +259,7 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
     for (const name of names) {
       const t0 = performance.now();
       const onImage = o.images ? (id: string, png: Uint8Array) => files.set(`images/${name}/${id}.png`, png) : null;
+      const task = { name, folder: join(zoo, name), perLevel, seed, refs: scratch, steps, guidance, threads };
       const r = await calibrateModel({
         name,
         folder: join(zoo, name),
@@ -216,8 +267,9 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
         refPath,
         steps,
         guidance,
-        threads: o.threads ?? 0,
+        threads,
         onImage,
+        workers: { count: workers, task: { ...task, images: onImage !== null } },
       });
       results.push(r);
       log(
@@ -250,8 +302,7 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
 export function zooCommand(): Command {
   const d = CALIBRATE_DEFAULTS;
   const zoo = new Command('zoo').description('the learned mini-zoo (models/mini-zoo) on the MiniMIG world');
-  zoo
-    .command('calibrate')
+  addWorkerFlags(zoo.command('calibrate'), 'results')
     .description(
       'each zoo model alone on MiniMIG prompts (L1–L4) through the ONNX pipeline, scored by the exact evaluator; writes calibration.{json,csv,md}',
     )
@@ -265,7 +316,6 @@ export function zooCommand(): Command {
     .option('--seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.seed)
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--guidance <g>', 'CFG scale (MIGC needs ≠ 1)', numberArg(0, 100), d.guidance)
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = default)', intArg(0, 1024), 0)
     .option('--out <dir>', `output folder (default ${d.out}; with --quick ${CALIBRATE_QUICK.out})`)
     .option('--images', 'also write every generated image to images/<model>/<id>.png')
     .option(

@@ -10,7 +10,7 @@ import type { RuleName } from '../core/rules.ts';
 import { hasRule, ruleNames } from '../core/rule-registry.ts';
 import type { RGBA } from '../image/raster.ts';
 import { composeSampler, type ComposeSamplerOptions } from '../sd/compose-sampler.ts';
-import type { SdModelSpec, SdRunOptions } from '../sd/pipeline.ts';
+import type { SdModelPool, SdModelSpec, SdResult, SdRunOptions } from '../sd/pipeline.ts';
 import { evaluateScene, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
@@ -231,6 +231,8 @@ export interface MethodImageContext {
   settings: { steps: number; aggregateSteps: number; eta: number; guidance: number };
   threads: number;
   scalingFactor: number | undefined;
+  /** Folders loaded once for every image (default: loaded for this image and released). */
+  pool?: SdModelPool;
 }
 
 export interface MethodImage {
@@ -240,7 +242,7 @@ export interface MethodImage {
   png: Uint8Array;
   /** UNet calls of all models. */
   calls: number;
-  /** Wall time of load, sampling and decoding, seconds. */
+  /** Wall time of load (or of binding the conditions to pooled folders), sampling and decoding, seconds. */
   seconds: number;
 }
 
@@ -277,7 +279,9 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
             }),
   };
   const t0 = performance.now();
-  const g = await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
+  const g = c.pool
+    ? await runPooled(c.pool, r.models, run)
+    : await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
   const seconds = (performance.now() - t0) / 1000;
   const image = g.target.images[0];
   return {
@@ -288,4 +292,14 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
     calls: g.totalCalls,
     seconds,
   };
+}
+
+/** One run over pooled folders: the models' conditions bound for this run only. */
+export async function runPooled(pool: SdModelPool, models: SdModelSpec[], run: SdRunOptions): Promise<SdResult> {
+  const pipe = await pool.prepare({ models });
+  try {
+    return await pipe.run(run);
+  } finally {
+    await pipe.release();
+  }
 }

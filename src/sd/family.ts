@@ -13,7 +13,8 @@
  *   - `checkFolder` (optional): checks of the loaded folder against the conditions that must
  *     fail before any model runs (a missing input role, a wrong box count, …);
  *   - `createDenoiser`: builds the denoiser; `release()` on it, when present, is called after
- *     the run.
+ *     the run;
+ *   - `releaseFolder` (optional): frees what the family kept for a folder across runs.
  *
  * Families register themselves with `registerFamily` when their module is imported; the plain
  * text-only `sd` family (standard SD 1.x UNet: latent, timestep, text) is built in.
@@ -72,6 +73,11 @@ export interface ModelFamily<C = unknown> {
   /** Throw (naming the field) when the folder cannot take these conditions. */
   checkFolder?(folder: ModelFolder, conditions: C): void;
   createDenoiser(ctx: FamilyContext, prompt: string, conditions: C): Promise<FamilyDenoiser>;
+  /**
+   * Frees what the family kept for a loaded folder across runs (sessions it opened itself);
+   * the pipeline calls it once when it releases the folder.
+   */
+  releaseFolder?(folder: ModelFolder): Promise<void>;
 }
 
 const registry = new Map<string, ModelFamily>();
@@ -91,6 +97,9 @@ export function registerFamily<C>(family: ModelFamily<C>, opts: { replace?: bool
     throw new TypeError(`family '${family.kind}': createDenoiser must be a function`);
   if (family.checkFolder !== undefined && typeof family.checkFolder !== 'function') {
     throw new TypeError(`family '${family.kind}': checkFolder must be a function when given`);
+  }
+  if (family.releaseFolder !== undefined && typeof family.releaseFolder !== 'function') {
+    throw new TypeError(`family '${family.kind}': releaseFolder must be a function when given`);
   }
   if (registry.has(family.kind) && !opts.replace) {
     throw new RangeError(

@@ -10,7 +10,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScheduleConfig } from '../core/schedule.ts';
 import { describe } from '../core/validate.ts';
-import { describeInfo, type SessionOptions } from '../onnx/session.ts';
+import { describeInfo, type OnnxSession, type SessionOptions } from '../onnx/session.ts';
+import { inWorkerThread } from '../onnx/worker-session.ts';
 import {
   checkDecoderTakesLatents,
   loadModelFolder,
@@ -19,13 +20,14 @@ import {
   type TextEncoderModel,
   type VaeDecoderModel,
 } from '../onnx/model-folder.ts';
+import type { ClipTokenizer } from './clip-tokenizer.ts';
 import { loadClipTokenizer } from './clip-tokenizer-files.ts';
 import { getFamily, type ModelFamily } from './family.ts';
 import type { LoadedModel, SdModelSpec } from './pipeline-types.ts';
 import { promptEncoder, type PromptEncoder } from './text.ts';
 
 /** A file identity for sharing sessions: same real path, or same size and SHA-256. */
-function fileIdentities(): (path: string) => Promise<number | null> {
+export function fileIdentities(): (path: string) => Promise<number | null> {
   const known: { real: string; size: number; hash: Promise<string> | null }[] = [];
   const hashOf = (e: { real: string; hash: Promise<string> | null }) =>
     (e.hash ??= new Promise<string>((res, rej) => {
@@ -128,51 +130,104 @@ export interface LoadedModels {
 }
 
 /**
+ * Where `loadModels` gets its folders: opened for one pipeline and freed with it (the default),
+ * or kept across pipelines (`createSdModelPool`, pipeline-pool.ts).
+ */
+export interface FolderSource {
+  /** The folder at `dir` with at least `components` open, and its CLIP tokenizer. */
+  open(
+    dir: string,
+    components: readonly Component[],
+    session: SessionOptions,
+  ): Promise<{ folder: ModelFolder; tokenizer: ClipTokenizer }>;
+  /** Called once per model when the pipeline is released. */
+  done(model: LoadedModel): Promise<void>;
+  /** File identities of text encoders and VAE decoders, for sharing their sessions. */
+  readonly textEncoderId: (path: string) => Promise<number | null>;
+  readonly vaeId: (path: string) => Promise<number | null>;
+}
+
+/** The default source: every folder opened for this pipeline and freed when it is released. */
+export function perPipelineFolders(): FolderSource {
+  return {
+    async open(dir, components, session) {
+      const folder = await loadModelFolder(dir, { ...session, components });
+      try {
+        return { folder, tokenizer: await folderTokenizer(folder) };
+      } catch (e) {
+        await folder.release();
+        throw e;
+      }
+    },
+    done: releaseLoaded,
+    textEncoderId: fileIdentities(),
+    vaeId: fileIdentities(),
+  };
+}
+
+/** The folder's CLIP tokenizer (its tokenizer/ files). */
+export async function folderTokenizer(folder: ModelFolder): Promise<ClipTokenizer> {
+  if (!folder.tokenizer) throw new Error(`model folder ${folder.dir} is missing its tokenizer/ files`);
+  return loadClipTokenizer(folder.tokenizer.dir);
+}
+
+/**
  * Loads every folder (UNet; text encoder and VAE only where no folder loaded before has the same
  * file; a VAE only for the target, or for every model with `decodeAll`). On a failure the folders
- * opened so far are released and the error names the model.
+ * opened so far are released and the error names the model. A folder that comes with more
+ * sessions open (a pool's) still shares the text encoder and VAE of an earlier folder with the
+ * same file, so a pipeline runs the same sessions whatever its source.
  */
 export async function loadModels(
   specs: readonly SdModelSpec[],
   families: readonly { family: ModelFamily; conditions: unknown }[],
-  o: { target: number; decodeAll: boolean; session?: SessionOptions },
+  o: { target: number; decodeAll: boolean; session?: SessionOptions; source?: FolderSource; unetWorkers?: boolean },
 ): Promise<LoadedModels> {
-  const textEncoderId = fileIdentities();
-  const vaeId = fileIdentities();
+  const source = o.source ?? perPipelineFolders();
+  const unetWorkers: OnnxSession[] = [];
   const encoders = new Map<number, PromptEncoder>();
   const vaes = new Map<number, VaeDecoderModel>();
   const loaded: LoadedModel[] = [];
   const release = async () => {
-    await Promise.all(loaded.splice(0).map((m) => m.folder.release()));
+    await Promise.all(unetWorkers.splice(0).map((w) => w.release()));
+    await Promise.all(loaded.splice(0).map((m) => source.done(m)));
   };
   try {
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
       const where = `models[${i}]${spec.name ? ` (${spec.name})` : ''}`;
       try {
-        const encoderFile = await textEncoderId(join(spec.folder, 'text_encoder/model.onnx'));
+        const encoderFile = await source.textEncoderId(join(spec.folder, 'text_encoder/model.onnx'));
         const needVae = o.decodeAll || i === o.target;
-        const vaeFile = needVae ? await vaeId(join(spec.folder, 'vae_decoder/model.onnx')) : null;
+        const vaeFile = needVae ? await source.vaeId(join(spec.folder, 'vae_decoder/model.onnx')) : null;
+        const sharedEncoder = encoderFile === null ? undefined : encoders.get(encoderFile);
         const components: Component[] = ['unet'];
-        if (encoderFile === null || !encoders.has(encoderFile)) components.push('text_encoder');
+        if (sharedEncoder === undefined) components.push('text_encoder');
         if (needVae && (vaeFile === null || !vaes.has(vaeFile))) components.push('vae_decoder');
         // several UNet sessions take turns on the same cores: idle spinning thread pools would
         // compete with the running one (BENCHMARKS.md, ONNX path), so spinning is off by default
         const session = { allowSpinning: specs.length > 1 ? false : undefined, ...o.session };
-        const folder = await loadModelFolder(spec.folder, { ...session, components });
+        const opened = await source.open(spec.folder, components, session);
+        const { tokenizer } = opened;
+        let folder = opened.folder;
+        if (o.unetWorkers) {
+          const { onFallback: _, ...workerSession } = session;
+          const remote = await inWorkerThread(folder.unet.session, join(folder.dir, folder.unet.file), workerSession);
+          unetWorkers.push(remote);
+          folder = Object.freeze({ ...folder, unet: Object.freeze({ ...folder.unet, session: remote }) });
+        }
         const name = spec.name ?? folder.dir.split(/[\\/]/).pop()!;
-        const model = { index: i, spec, name, folder, ...families[i] } as LoadedModel;
+        const model = { index: i, spec, name, folder, ...families[i], tokenizer } as LoadedModel;
         loaded.push(model);
-        if (!folder.tokenizer) throw new Error(`model folder ${folder.dir} is missing its tokenizer/ files`);
-        model.tokenizer = await loadClipTokenizer(folder.tokenizer.dir);
-        if (folder.textEncoder) {
+        if (sharedEncoder !== undefined) {
+          model.encoder = sharedEncoder;
+          checkTextWidth(model.encoder.model, folder);
+        } else {
+          if (!folder.textEncoder) throw new Error(`model folder ${folder.dir} was loaded without its text encoder`);
           // the text encoder's own length (77): a UNet may take more tokens (IP-Adapter appends image
           // tokens after the 77 text tokens), which its family adds
           model.encoder = promptEncoder(folder.textEncoder, model.tokenizer);
           encoders.set(encoderFile!, model.encoder);
-        } else {
-          model.encoder = encoders.get(encoderFile!)!;
-          checkTextWidth(model.encoder.model, folder);
         }
         model.vae = needVae ? sharedVae(folder, vaes, vaeFile!) : null;
         if (model.vae) checkDecoderTakesLatents(model.vae, folder.unet);
@@ -190,9 +245,18 @@ export async function loadModels(
   return { loaded, textEncoders: encoders.size, vaeDecoders: vaes.size, release };
 }
 
+/** A loaded model's folder, after what its family kept for it. */
+export async function releaseLoaded(m: LoadedModel): Promise<void> {
+  try {
+    await m.family.releaseFolder?.(m.folder);
+  } finally {
+    await m.folder.release();
+  }
+}
+
 /** The folder's own VAE (remembered under its file identity), or the one loaded before from the same file. */
 function sharedVae(folder: ModelFolder, vaes: Map<number, VaeDecoderModel>, id: number): VaeDecoderModel {
-  if (folder.vaeDecoder) {
+  if (folder.vaeDecoder && !vaes.has(id)) {
     vaes.set(id, folder.vaeDecoder);
     return folder.vaeDecoder;
   }

@@ -49,6 +49,12 @@ export interface SdPipelineOptions {
   latentSize?: readonly [number, number];
   /** Session options for every graph (device 'cpu' | 'cuda' | 'auto', threads, …). */
   session?: SessionOptions;
+  /**
+   * Run each UNet in its own worker thread (backend 'node'; default false), so that the models'
+   * calls of an aggregated step run at the same time: onnxruntime-node runs the sessions of one
+   * thread in turn. Same images bit for bit; costs one more UNet session per model.
+   */
+  unetWorkers?: boolean;
 }
 
 export interface SdRunOptions {

@@ -25,7 +25,13 @@
  */
 import { makeSchedule } from '../core/schedule.ts';
 import { checkInt, describe } from '../core/validate.ts';
-import { loadModels, resolveFamilies, sharedLatentShape, sharedScheduleConfig } from './pipeline-load.ts';
+import {
+  loadModels,
+  resolveFamilies,
+  sharedLatentShape,
+  sharedScheduleConfig,
+  type FolderSource,
+} from './pipeline-load.ts';
 import { runPipeline } from './pipeline-run.ts';
 import { validateRun } from './pipeline-settings.ts';
 import type {
@@ -38,6 +44,7 @@ import type {
 } from './pipeline-types.ts';
 
 export { sdAggregateSteps } from './pipeline-settings.ts';
+export { createSdModelPool, type SdModelPool, type SdModelPoolOptions } from './pipeline-pool.ts';
 export { PRESETS, SD_SCALING_FACTOR } from './pipeline-types.ts';
 export type {
   ModelImages,
@@ -56,6 +63,17 @@ export type {
 
 /** Load and check every model folder; no model runs. */
 export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipeline> {
+  return preparePipelineFrom(opts, undefined);
+}
+
+/**
+ * `prepareSdPipeline` over folders from `source` (default: opened for this pipeline and freed by
+ * its `release`; `createSdModelPool` keeps them across pipelines).
+ */
+export async function preparePipelineFrom(
+  opts: SdPipelineOptions,
+  source: FolderSource | undefined,
+): Promise<SdPipeline> {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const specs = opts.models;
   if (!Array.isArray(specs) || specs.length < 1)
@@ -70,7 +88,14 @@ export async function prepareSdPipeline(opts: SdPipelineOptions): Promise<SdPipe
     ls.forEach((v, i) => checkInt(`latentSize[${i}]`, v, 1, 4096));
   }
   const families = resolveFamilies(specs);
-  const models = await loadModels(specs, families, { target, decodeAll, session: opts.session });
+  const unetWorkers = opts.unetWorkers ?? false;
+  if (typeof unetWorkers !== 'boolean')
+    throw new TypeError(`unetWorkers must be a boolean, got ${describe(opts.unetWorkers)}`);
+  if (unetWorkers && source)
+    throw new RangeError(
+      'unetWorkers: a pooled pipeline runs its UNets on this thread (prepare it with prepareSdPipeline)',
+    );
+  const models = await loadModels(specs, families, { target, decodeAll, session: opts.session, source, unetWorkers });
   try {
     const { loaded } = models;
     const shape = sharedLatentShape(loaded, target, opts.latentSize);

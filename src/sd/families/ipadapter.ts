@@ -180,16 +180,8 @@ export const ipAdapterFamily: ModelFamily<IpAdapterConditions> = Object.freeze({
   async createDenoiser(ctx: FamilyContext, prompt: string, c: IpAdapterConditions) {
     const roles = checkIpAdapterFolder(ctx.folder, c);
     const image = await decodePNG(new Uint8Array(await readFile(checkStyleImage(c.image))));
-    const enc = await openIpAdapterEncoders(ctx.folder.dir, {
-      device: ctx.folder.unet.session.device,
-      backend: ctx.folder.unet.session.backend,
-    });
-    let tok;
-    try {
-      tok = await ipImageTokens(enc, clipImagePreprocess(image, { size: enc.imageSize, crop: enc.imageSize }));
-    } finally {
-      await enc.release();
-    }
+    const enc = await folderEncoders(ctx.folder);
+    const tok = await ipImageTokens(enc, clipImagePreprocess(image, { size: enc.imageSize, crop: enc.imageSize }));
     const unet = ctx.folder.unet;
     const pair = await encodePromptPair(ctx, prompt);
     // The text part is the 77-token encoding (ctx.encodeText pads to 77). Should a caller pad to
@@ -221,6 +213,30 @@ export const ipAdapterFamily: ModelFamily<IpAdapterConditions> = Object.freeze({
       name: ctx.name,
     });
   },
+  async releaseFolder(folder: ModelFolder) {
+    const enc = encodersByFolder.get(folder);
+    encodersByFolder.delete(folder);
+    await (await enc?.catch(() => null))?.release();
+  },
 });
+
+/**
+ * The image encoder and projection of a loaded folder, opened on its first run and kept until
+ * the pipeline releases the folder (`releaseFolder`): opening two sessions per run would cost
+ * more than a run of the mini-zoo's models.
+ */
+const encodersByFolder = new WeakMap<ModelFolder, Promise<IpAdapterEncoders>>();
+function folderEncoders(folder: ModelFolder): Promise<IpAdapterEncoders> {
+  let enc = encodersByFolder.get(folder);
+  if (enc === undefined) {
+    enc = openIpAdapterEncoders(folder.dir, {
+      device: folder.unet.session.device,
+      backend: folder.unet.session.backend,
+    });
+    encodersByFolder.set(folder, enc);
+    enc.catch(() => encodersByFolder.delete(folder));
+  }
+  return enc;
+}
 
 registerFamily(ipAdapterFamily, { replace: true });

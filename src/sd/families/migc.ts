@@ -201,7 +201,23 @@ async function migcAndPlain(
       plain: make(unet, { ...base, switch: { value: 0 } }, ' (plain)'),
     };
   const migc = make(unet, base, '');
-  return { migc, plain: make(await ctx.folder.openGraph(MIGC_PLAIN_GRAPH), {}, ' (plain)') };
+  return { migc, plain: make(await plainGraph(ctx.folder), {}, ' (plain)') };
+}
+
+/**
+ * The plain SD graph of a two-graph folder, opened once per loaded folder and kept for the
+ * folder's life (its session is one of the folder's: folder.release() frees it). Opening a
+ * session per run would cost more than the run itself on small models.
+ */
+const plainGraphs = new WeakMap<ModelFolder, Promise<UnetModel>>();
+function plainGraph(folder: ModelFolder): Promise<UnetModel> {
+  let g = plainGraphs.get(folder);
+  if (g === undefined) {
+    g = folder.openGraph(MIGC_PLAIN_GRAPH);
+    plainGraphs.set(folder, g);
+    g.catch(() => plainGraphs.delete(folder));
+  }
+  return g;
 }
 
 registerFamily(migcFamily, { replace: true });

@@ -1,0 +1,114 @@
+/**
+ * `--workers n` of `amdm zoo bench` and `amdm zoo calibrate`: the images are dealt round-robin to
+ * n child processes (as the Shapes map deals its methods, shapes-pool.ts), each with its own
+ * model pool and onnxruntime sessions. An image depends only on its prompt, seed and method, so
+ * the results are the same for any n (tests check it); the parent gathers them in order.
+ * onnxruntime-node runs a session synchronously on the JS thread, so processes are what lets
+ * several UNets run at once.
+ */
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import type { Command } from 'commander';
+import { intArg } from './options.ts';
+
+/** Run from the TypeScript sources (a checkout), the worker needs tsx's loader; from dist/, nothing. */
+const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+const WORKER_FLAG = '--zoo-worker';
+
+/** One worker's task: a command of this folder's modules with plain-data options and its share. */
+export interface ZooWorkerTask {
+  command: 'bench' | 'calibrate';
+  options: Record<string, unknown>;
+  /** Worker `index` of `count` takes the items i with i mod count = index. */
+  share: WorkerShare;
+}
+
+export interface WorkerShare {
+  index: number;
+  count: number;
+}
+
+type WorkerMessage = { result: unknown } | { error: string };
+
+/** The items of one worker's share (all items without a share). */
+export function shareOf<T>(items: readonly T[], share: WorkerShare | undefined): T[] {
+  return share ? items.filter((_, i) => i % share.count === share.index) : [...items];
+}
+
+/** onnxruntime intra-op threads per worker: the cores divided among the workers unless set. */
+export function workerThreads(threads: number, workers: number): number {
+  return threads > 0 ? threads : Math.max(1, Math.floor(os.cpus().length / workers));
+}
+
+/** Checks `--workers`; returns n. */
+export function checkWorkers(workers: unknown): number {
+  if (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 1024)
+    throw new RangeError(`--workers must be an integer in [1, 1024], got ${String(workers)}`);
+  return workers as number;
+}
+
+/** Adds `--threads` and `--workers` to a command whose results are `what` (same for any n). */
+export function addWorkerFlags(c: Command, what: string): Command {
+  return c
+    .option(
+      '--threads <n>',
+      'onnxruntime intra-op threads (0 = default; with --workers, cores / workers)',
+      intArg(0, 1024),
+      0,
+    )
+    .option(
+      '--workers <n>',
+      `worker processes generating images side by side (same ${what} for any n)`,
+      intArg(1, 1024),
+      1,
+    );
+}
+
+/** Runs `count` workers on `command` (each with options and its share); their results in worker order. */
+export async function runInWorkers<R>(
+  command: ZooWorkerTask['command'],
+  options: Record<string, unknown>,
+  count: number,
+): Promise<R[]> {
+  // functions do not cross the process boundary; the parent logs
+  const plain = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, index) =>
+        new Promise<R>((resolve, reject) => {
+          const child = fork(new URL(import.meta.url), [WORKER_FLAG], {
+            execArgv: WORKER_EXEC_ARGV,
+            serialization: 'advanced',
+          });
+          let done = false;
+          child.on('message', (m: WorkerMessage) => {
+            done = true;
+            child.disconnect();
+            if ('result' in m) resolve(m.result as R);
+            else reject(new Error(`worker ${index + 1}/${count} failed: ${m.error}`));
+          });
+          child.on('exit', (code) => {
+            if (!done) reject(new Error(`worker ${index + 1}/${count} exited with code ${code} before its results`));
+          });
+          child.on('error', reject);
+          child.send({ command, options: plain, share: { index, count } } satisfies ZooWorkerTask);
+        }),
+    ),
+  );
+}
+
+async function runTask(task: ZooWorkerTask): Promise<unknown> {
+  const options = { ...task.options, workers: 1, share: task.share, log: () => {} };
+  if (task.command === 'bench') return (await import('./minimig-bench.ts')).runMiniMigBench(options);
+  const { calibrateShare } = await import('./zoo-calibrate.ts');
+  return calibrateShare(options as unknown as Parameters<typeof calibrateShare>[0]);
+}
+
+if (process.argv.includes(WORKER_FLAG) && process.send) {
+  process.once('message', (task: ZooWorkerTask) => {
+    runTask(task)
+      .then((result) => process.send!({ result }))
+      .catch((e: unknown) => process.send!({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * A UNet session in a worker thread (worker-session.ts, `unetWorkers` of the SD pipeline): the same
+ * images bit for bit as on the main thread, no UNet call left on the main thread, and the option
+ * checked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { groundedFamilyModels } from '../helpers/family-models.ts';
+import { createSdModelPool, generateSd, prepareSdPipeline, type SdModelSpec } from '../../src/sd/pipeline.ts';
+import '../../src/sd/families/index.ts';
+
+let root: string;
+let models: SdModelSpec[];
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'amdm-unet-workers-'));
+  models = await groundedFamilyModels(root);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const run = { prompt: 'a man feeding a cat', steps: 5, aggregateSteps: 3, weights: [0.5, 0.65], seed: 3 };
+
+describe('unetWorkers', () => {
+  it('gives the same latents and PNG as the main thread, for every model', async () => {
+    const a = await generateSd({ models, ...run, decodeAll: true });
+    const b = await generateSd({ models, ...run, decodeAll: true, unetWorkers: true });
+    expect(b.calls).toEqual([5, 3, 3]);
+    for (let k = 0; k < 3; k++) {
+      expect(Buffer.from(b.models![k].latents.buffer)).toEqual(Buffer.from(a.models![k].latents.buffer));
+      expect(Buffer.from(b.models![k].png[0])).toEqual(Buffer.from(a.models![k].png[0]));
+    }
+  }, 60_000);
+
+  it('the UNet calls leave the main thread (its onnxruntime runs only the text encoders, VAE, image encoders)', async () => {
+    const proto = (ort.InferenceSession as unknown as { prototype: unknown }).prototype as {
+      run: (...a: unknown[]) => Promise<unknown>;
+    };
+    const run0 = proto.run;
+    let mainRuns = 0;
+    proto.run = function (this: unknown, ...a: unknown[]) {
+      mainRuns++;
+      return run0.apply(this, a);
+    };
+    const counted = async (unetWorkers: boolean) => {
+      mainRuns = 0;
+      const r = await generateSd({ models, ...run, unetWorkers });
+      return { mainRuns, unetCalls: r.totalCalls };
+    };
+    try {
+      const here = await counted(false);
+      const there = await counted(true);
+      expect(here.unetCalls).toBe(11);
+      expect(here.mainRuns - there.mainRuns).toBe(11);
+    } finally {
+      proto.run = run0;
+    }
+  }, 60_000);
+
+  it('is a boolean, and not for a pooled pipeline', async () => {
+    await expect(prepareSdPipeline({ models, unetWorkers: 1 as never })).rejects.toThrow(
+      'unetWorkers must be a boolean, got 1',
+    );
+    const pool = createSdModelPool();
+    await expect(pool.prepare({ models, unetWorkers: true } as never)).rejects.toThrow(
+      /unetWorkers: a pooled pipeline runs its UNets on this thread/,
+    );
+    await pool.release();
+  });
+});
