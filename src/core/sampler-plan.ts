@@ -80,6 +80,8 @@ export interface AMDMPlan {
   readonly streams: readonly number[];
   /** The initial latents given, one per model (checked), or null to draw them. */
   readonly latents: readonly Float32Array[] | null;
+  /** Per model (by index): the steps [start, end) it is merged on; the target's is [0, T]. */
+  readonly windows: readonly (readonly [number, number])[];
   /** Per model (by index): its checked spatial weight map, or null (the target, or none given). */
   readonly maps: readonly (Float32Array | null)[];
   /** The rule's name when some model has a map (the rules that take one), else null. */
@@ -157,6 +159,7 @@ export function resolveAMDMPlan(opts: AMDMPlanOptions): AMDMPlan {
     seed,
     streams,
     latents,
+    windows,
     ...spatial,
   });
 }
@@ -423,7 +426,7 @@ function scheduleAt(sch: WeightSchedule, window: readonly [number, number], name
     to = checkNumber(`${name}.to`, sch.to, 0, 1);
   const span = Math.max(end - start - 1, 1);
   return sch.kind === 'linear'
-    ? (i) => from + (to - from) * ((i - start) / span)
+    ? (i) => (1 - (i - start) / span) * from + ((i - start) / span) * to
     : (i) => to + (from - to) * 0.5 * (1 + Math.cos(Math.PI * ((i - start) / span)));
 }
 
@@ -498,7 +501,9 @@ function deepFreeze(plan: AMDMPlan): AMDMPlan {
     Object.freeze(step.etas);
     Object.freeze(step);
   }
-  for (const a of [plan.others, plan.timesteps, plan.steps, plan.shape, plan.streams, plan.maps]) Object.freeze(a);
+  for (const w of plan.windows) Object.freeze(w);
+  for (const a of [plan.others, plan.timesteps, plan.steps, plan.shape, plan.streams, plan.maps, plan.windows])
+    Object.freeze(a);
   if (plan.latents) Object.freeze(plan.latents);
   return Object.freeze(plan);
 }

@@ -125,7 +125,7 @@ export interface AMDMOptions {
 /**
  * A weight over the steps of a model's window [start, end) (not in the paper), at the position
  * u = (i − start)/(end − start − 1) ∈ [0, 1] of step i (u = 0 for a one-step window):
- * 'constant' is `value`; 'linear' from + (to − from)·u; 'cosine' to + (from − to)·(1 + cos πu)/2
+ * 'constant' is `value`; 'linear' (1 − u)·from + u·to (exact at both ends); 'cosine' to + (from − to)·(1 + cos πu)/2
  * (starts at `from`, ends at `to`, flat at both ends); 'list' gives the weight of every step of
  * the window (its length must equal the window's). Every weight lies in [0, 1].
  */

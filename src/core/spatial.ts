@@ -209,3 +209,31 @@ export function deviateWithMap(
     }
   }
 }
+
+/**
+ * A map as job files and command lines give it: the weights themselves (`map`, one per latent
+ * cell), or boxes with a feathered edge (`boxWeightMap`'s options without the latent size).
+ */
+export type SpatialSpec =
+  | { readonly map: readonly number[] }
+  | {
+      readonly boxes: readonly (readonly number[])[];
+      readonly feather?: number;
+      readonly invert?: boolean;
+    };
+
+/** The map of a spec for a sample shape (its last two axes are the map's H×W), checked; errors name `name`. */
+export function spatialMapOf(name: string, spec: SpatialSpec, shape: readonly number[]): Float32Array {
+  if (spec === null || typeof spec !== 'object')
+    throw new TypeError(`${name} must be { map } or { boxes, feather?, invert? }, got ${describe(spec)}`);
+  const cells = mapCells(shape);
+  if ('map' in spec) return checkSpatialMap(`${name}.map`, spec.map, cells);
+  if (!('boxes' in spec)) throw new TypeError(`${name} must be { map } or { boxes, feather?, invert? }`);
+  const [height, width] = shape.length === 1 ? [1, shape[0]] : shape.slice(-2);
+  try {
+    return boxWeightMap({ height, width, boxes: spec.boxes, feather: spec.feather, invert: spec.invert });
+  } catch (e) {
+    if (e instanceof Error) e.message = `${name}.${e.message}`;
+    throw e;
+  }
+}
