@@ -102,3 +102,9 @@ export function mergeSettingAtSteps(s: MergeSetting, steps: number): MergeSettin
   const scale = (v: number) => Math.round((v * steps) / 50);
   return { ...s, window: [scale(s.window[0]), scale(s.window[1])] };
 }
+
+/**
+ * The best setting found by `npm run experiment -- search-shapes` (experiments/out/search-shapes)
+ * and rerun on fresh prompts and seeds by `confirm-shapes` (EXPERIMENTS.md, experiment 13).
+ */
+export const SEARCH_BEST_SETTING: MergeSetting = MAP_BEST_SETTING;
