@@ -10,7 +10,7 @@
  *     (10 000 + seed) never used in the search, beside each expert alone, AMDM without the new
  *     options (the paper's point, the map's best cell) and the compositional baselines of
  *     experiment 6 that cost a few times AMDM (sum of scores DDPM and DDIM, projective, FKC with
- *     N = B); paired differences with standard errors, and the Pareto frontier of colour right
+ *     N = B), 16 prompts × 4 samples; paired differences with standard errors, and the Pareto frontier of colour right
  *     (the attribute control) against IoU ≥ 0.5 (the layout control).
  */
 import { readFile } from 'node:fs/promises';
@@ -250,7 +250,7 @@ export async function runConfirmShapes(o: ExperimentOptions & { workers?: number
     'pareto.svg',
   ]);
   const steps = search.plan.steps;
-  const count = o.prompts ?? (quick ? 2 : 40);
+  const count = o.prompts ?? (quick ? 2 : 16);
   const B = o.samples ?? (quick ? 1 : 4);
   const world = makeWorld();
   const prompts = makePromptSet(world, { seed: 5000 + seed, count, withStyle: true });

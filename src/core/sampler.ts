@@ -33,7 +33,7 @@ import { openTrace, startRun } from './sampler-run.ts';
 import { deviateAll, joinTarget, merge, predict } from './sampler-step.ts';
 import type { AMDMOptions, AMDMResult, DDIMOptions } from './sampler-types.ts';
 
-export type { AMDMOptions, AMDMResult, DDIMOptions, PerStep, StepTrace } from './sampler-types.ts';
+export type { AMDMOptions, AMDMResult, DDIMOptions, PerStep, StepTrace, WeightSchedule } from './sampler-types.ts';
 export { callModel, modelFailure } from './model-call.ts';
 
 /** Algorithm 1 of the paper over N denoisers. */

@@ -107,4 +107,10 @@ export function mergeSettingAtSteps(s: MergeSetting, steps: number): MergeSettin
  * The best setting found by `npm run experiment -- search-shapes` (experiments/out/search-shapes)
  * and rerun on fresh prompts and seeds by `confirm-shapes` (EXPERIMENTS.md, experiment 13).
  */
-export const SEARCH_BEST_SETTING: MergeSetting = MAP_BEST_SETTING;
+export const SEARCH_BEST_SETTING: MergeSetting = {
+  rule: 'slerp',
+  weight: 0.9,
+  window: [0, 45],
+  spatial: { feather: 1 },
+  deviation: { mode: 'none' },
+};
