@@ -127,6 +127,16 @@ describe('amdm generate', () => {
     const resolved = JSON.parse(await readFile(join(late.out, 'resolved.json'), 'utf8'));
     expect(resolved.finishCalls).toEqual([0, 2]); // B finishes steps 3 and 4 on its own
     expect(resolved.job.spatial).toEqual([{ boxes: [[0, 0, 0.5, 0.5]], feather: 1, invert: false }]);
+    // the example of a regional job: MIGC-mini merged inside its own boxes on the first 40 steps
+    const regional = parseJob(
+      JSON.parse(await readFile(new URL('../../examples/jobs/regional-interact-migc.json', import.meta.url), 'utf8')),
+    );
+    expect([regional.windows, regional.weights, regional.eta, regional.spatial![0]!]).toMatchObject([
+      [[0, 40]],
+      0.9,
+      0,
+      { feather: 1, invert: false },
+    ]);
   });
 
   it('the --output option overrides the job and the example job parses', async () => {
