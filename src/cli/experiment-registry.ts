@@ -87,15 +87,8 @@ export const EXPERIMENTS = {
   'confirm-shapes': {
     async run(_name, o) {
       const { runConfirmShapes } = await import('./experiment-search.ts');
-      await runConfirmShapes({
-        quick: o.quick,
-        prompts: o.prompts,
-        samples: o.samples,
-        seed: o.seed,
-        out: o.out,
-        workers: o.workers,
-        progress: o.progress,
-      });
+      const { quick, prompts, samples, seed, out, workers, progress } = o;
+      await runConfirmShapes({ quick, prompts, samples, seed, out, workers, progress });
     },
   },
 } satisfies Record<string, Experiment>;
