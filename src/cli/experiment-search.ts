@@ -297,11 +297,17 @@ export async function runConfirmShapes(o: ExperimentOptions & { workers?: number
   );
   const seconds = (Date.now() - started) / 1000;
   const command = `npm run experiment -- confirm-shapes${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
-  const front = paretoFrontier(
-    rows,
-    (r) => Number(r.colorAccuracy),
-    (r) => Number(r.positionAccuracy),
-  ).map((r) => r.method);
+  const frontOf = (rs: ConfirmRow[]) =>
+    paretoFrontier(
+      rs,
+      (r) => Number(r.colorAccuracy),
+      (r) => Number(r.positionAccuracy),
+    ).map((r) => r.method);
+  const front = frontOf(rows);
+  // per family: AMDM without the new options, AMDM with them, the baselines
+  const frontiers = Object.fromEntries(
+    (['amdm', 'amdm+options', 'baseline'] as const).map((k) => [k, frontOf(rows.filter((r) => r.kind === k))]),
+  );
   const verdict = verdictOf(rows);
   const json = {
     experiment: 'confirm-shapes',
@@ -314,6 +320,7 @@ export async function runConfirmShapes(o: ExperimentOptions & { workers?: number
     seconds,
     verdict,
     frontier: front,
+    frontiers,
     rows,
   };
   await output.commit(
@@ -321,7 +328,7 @@ export async function runConfirmShapes(o: ExperimentOptions & { workers?: number
       ['results.json', jsonText(json)],
       ['results.csv', csvOfRecords(rows, [...new Set(rows.flatMap((r) => Object.keys(r)))])],
       ['table.md', confirmTable(json)],
-      ['pareto.svg', paretoChart(rows, front)],
+      ['pareto.svg', paretoChart(rows, frontiers)],
     ]),
   );
   log(confirmTable(json));
@@ -365,7 +372,10 @@ function confirmRows(
 ): ConfirmRow[] {
   const inst = (n: string) => evals.get(n)!.flatMap((e) => e.instances.map((i) => (i.ok ? 1 : 0)));
   const img = (n: string) => evals.get(n)!.map((e) => (e.allInstancesOk ? 1 : 0));
-  const refs = methods.filter((m) => m.kind === 'expert' || m.kind === 'baseline').map((m) => m.name);
+  // the experts, the baselines, and AMDM's best without the new options (the map's cell)
+  const refs = methods
+    .filter((m) => m.kind === 'expert' || m.kind === 'baseline' || m.name === 'AMDM map best')
+    .map((m) => m.name);
   return methods.map((m) => {
     const row: ConfirmRow = { method: m.name, kind: m.kind, ...rateColumns(evals.get(m.name)!) };
     for (const ref of refs) {
@@ -417,14 +427,15 @@ function confirmTable(j: {
   steps: number;
   verdict: { note: string };
   frontier: string[];
+  frontiers: Record<string, string[]>;
   rows: ConfirmRow[];
 }): string {
-  const refs = ['layout alone', 'attribute alone', 'sum of scores (DDIM η = 0)'];
+  const refs = ['layout alone', 'attribute alone', 'AMDM map best', 'sum of scores (DDIM η = 0)'];
   const lines = [
     `# confirm-shapes (\`${j.command}\`): ${j.prompts} fresh prompts × ${j.samplesPerPrompt} samples, T = ${j.steps}`,
     '',
-    `| method | instance success | image success | colour right | IoU ≥ 0.5 | clean | ${refs.map((r) => `Δ instance vs ${r}`).join(' | ')} | Δ image vs sum of scores (DDIM) | Pareto |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ${refs.map(() => '---:').join(' | ')} | ---: | :---: |`,
+    `| method | instance success | image success | colour right | IoU ≥ 0.5 | clean | ${refs.map((r) => `Δ instance vs ${r}`).join(' | ')} | Δ image vs AMDM map best | Δ image vs sum of scores (DDIM) | Pareto: all / its family |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ${refs.map(() => '---:').join(' | ')} | ---: | ---: | :---: |`,
   ];
   const d = (r: ConfirmRow, key: string) =>
     r[key] === undefined
@@ -433,15 +444,21 @@ function confirmTable(j: {
   for (const r of j.rows) {
     const est = (k: string) => pm({ value: Number(r[k]), se: Number(r[`${k}SE`]) });
     lines.push(
-      `| ${r.method} | ${est('instanceSuccess')} | ${est('imageSuccess')} | ${est('colorAccuracy')} | ${est('positionAccuracy')} | ${Number(r.cleanImages).toFixed(2)} | ${refs.map((ref) => d(r, `Δinstance vs ${ref}`)).join(' | ')} | ${d(r, 'Δimage vs sum of scores (DDIM η = 0)')} | ${j.frontier.includes(r.method) ? '✓' : ''} |`,
+      `| ${r.method} | ${est('instanceSuccess')} | ${est('imageSuccess')} | ${est('colorAccuracy')} | ${est('positionAccuracy')} | ${Number(r.cleanImages).toFixed(2)} | ${refs.map((ref) => d(r, `Δinstance vs ${ref}`)).join(' | ')} | ${d(r, 'Δimage vs AMDM map best')} | ${d(r, 'Δimage vs sum of scores (DDIM η = 0)')} | ${j.frontier.includes(r.method) ? '✓' : ''} / ${j.frontiers[r.kind]?.includes(r.method) ? '✓' : ''} |`,
     );
   }
-  lines.push('', `Verdict (≥ 0.10 over every expert alone and every baseline, paired, > 2 SE): ${j.verdict.note}.`, '');
+  lines.push(
+    '',
+    'Pareto: not dominated in (colour right, IoU ≥ 0.5) by any row / by a row of its family (AMDM without the new options, AMDM with them, the baselines).',
+    '',
+    `Verdict (≥ 0.10 over every expert alone and every baseline, paired, > 2 SE): ${j.verdict.note}.`,
+    '',
+  );
   return lines.join('\n');
 }
 
-/** Colour right (attribute control) across, IoU ≥ 0.5 (layout control) up; the frontier joined. */
-function paretoChart(rows: ConfirmRow[], front: string[]): string {
+/** Colour right (attribute control) across, IoU ≥ 0.5 (layout control) up; each family's frontier joined. */
+function paretoChart(rows: ConfirmRow[], frontiers: Record<string, string[]>): string {
   const pts = rows.map((r) => ({
     method: r.method,
     kind: r.kind,
@@ -449,7 +466,9 @@ function paretoChart(rows: ConfirmRow[], front: string[]): string {
     y: Number(r.positionAccuracy),
     joint: Number(r.instanceSuccess),
   }));
-  const line = pts.filter((p) => front.includes(p.method)).sort((a, b) => a.x - b.x);
+  const line = Object.entries(frontiers).flatMap(([kind, names]) =>
+    pts.filter((p) => p.kind === kind && names.includes(p.method)).sort((a, b) => a.x - b.x),
+  );
   return plotToSVG({
     width: 760,
     height: 480,
@@ -460,7 +479,7 @@ function paretoChart(rows: ConfirmRow[], front: string[]): string {
     r: { range: [3, 9] },
     grid: true,
     marks: [
-      Plot.line(line, { x: 'x', y: 'y', stroke: '#999', strokeDasharray: '4 3' }),
+      Plot.line(line, { x: 'x', y: 'y', z: 'kind', stroke: 'kind', strokeDasharray: '4 3' }),
       Plot.dot(pts, { x: 'x', y: 'y', fill: 'kind', r: 'joint', tip: false }),
       Plot.text(pts, {
         x: 'x',

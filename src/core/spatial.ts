@@ -113,8 +113,8 @@ function checkBox(name: string, b: unknown, W: number, H: number): [number, numb
 
 /**
  * The pairwise merge with a map (see the header): out = rule(a, b; w·m) per cell, per sample of
- * `dim` values; `out` may be `a`. Writes the per-sample angle θ_m into `angles` when given (0 for
- * rules other than slerp).
+ * `dim` values; `out` may be `a`. Writes the per-sample angle θ_m into `angles` when given (for
+ * every rule; 0 when a weighted norm is zero).
  */
 export function mergeWithMap(
   rule: SpatialRule,
@@ -129,10 +129,12 @@ export function mergeWithMap(
   const cells = map.length,
     channels = dim / cells;
   for (let s = 0, o = 0; o < out.length; s++, o += dim) {
-    const theta = rule === 'slerp' ? mapAngle(a, b, map, o, dim, s) : -1;
+    const slerping = rule === 'slerp';
+    // θ_m: slerp's angle, and the trace's for every rule (θ < 0: a zero weighted norm)
+    const theta = slerping || angles ? mapAngle(a, b, map, o, dim, s, slerping) : -1;
     if (angles) angles[s] = Math.max(theta, 0);
-    // θ < 0: lerp's coefficients (a zero weighted norm, or not slerp); θ below the threshold likewise
-    const spherical = theta >= SLERP_LERP_THRESHOLD;
+    // lerp's coefficients for the other rules, a zero weighted norm, or θ below the threshold
+    const spherical = slerping && theta >= SLERP_LERP_THRESHOLD;
     const sinTheta = spherical ? Math.sin(theta) : 1;
     for (let j = 0; j < cells; j++) {
       const m = map[j];
@@ -148,8 +150,16 @@ export function mergeWithMap(
   }
 }
 
-/** θ_m of one sample (−1 when a weighted norm is zero); a RangeError for antipodal inputs. */
-function mapAngle(a: Float32Array, b: Float32Array, map: Float32Array, o: number, dim: number, s: number): number {
+/** θ_m of one sample (−1 when a weighted norm is zero); with `strict`, a RangeError for antipodal inputs (slerp's). */
+function mapAngle(
+  a: Float32Array,
+  b: Float32Array,
+  map: Float32Array,
+  o: number,
+  dim: number,
+  s: number,
+  strict: boolean,
+): number {
   const cells = map.length;
   let dot = 0,
     aa = 0,
@@ -165,7 +175,7 @@ function mapAngle(a: Float32Array, b: Float32Array, map: Float32Array, o: number
   }
   if (!(aa > 0 && bb > 0)) return -1;
   const theta = Math.acos(clampUnit(dot / (Math.sqrt(aa) * Math.sqrt(bb))));
-  if (Math.PI - theta < SLERP_ANTIPODAL_TOLERANCE)
+  if (strict && Math.PI - theta < SLERP_ANTIPODAL_TOLERANCE)
     throw new RangeError(
       `slerp with a spatial map: sample ${s} has antipodal inputs where the map is (θ = π): the interpolation path is not unique`,
     );

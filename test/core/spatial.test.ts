@@ -106,6 +106,26 @@ describe('mergeWithMap (spatial weights in eq. 8)', () => {
     );
   });
 
+  it('reports θ_m for every rule; only slerp refuses antipodal inputs', () => {
+    const a = randn(4, dim),
+      b = randn(5, dim);
+    const map = boxWeightMap({ height: 4, width: 4, boxes: [[0, 0, 0.5, 1]], feather: 1 });
+    const th = (r: 'slerp' | 'lerp' | 'vp', x = b) => {
+      const t = new Float64Array(1);
+      mergeWithMap(r, a, x, 0.5, map, new Float32Array(dim), dim, t);
+      return t[0];
+    };
+    expect(th('lerp')).toBe(th('slerp'));
+    expect(th('vp')).toBe(th('slerp'));
+    expect(th('lerp')).toBeGreaterThan(0.5);
+    expect(
+      th(
+        'lerp',
+        a.map((v) => -v),
+      ),
+    ).toBeCloseTo(Math.PI, 6);
+  });
+
   it('refuses antipodal inputs where the map is', () => {
     const a = randn(1, dim);
     const b = a.map((v) => -v);
