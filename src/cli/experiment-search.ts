@@ -230,11 +230,12 @@ const BASELINES = [
   'FKC (N = B)',
 ];
 
-export async function runConfirmShapes(o: ExperimentOptions & { workers?: number } = {}) {
+/** `from`: the search run's folder (default: where `search-shapes` writes, full or quick). */
+export async function runConfirmShapes(o: ExperimentOptions & { workers?: number; from?: string } = {}) {
   const log = o.log ?? ((l: string) => console.log(l));
   const quick = o.quick ?? false;
   const seed = o.seed ?? 0;
-  const searchDir = path.resolve(experimentFolder('search-shapes', quick));
+  const searchDir = path.resolve(o.from ?? experimentFolder('search-shapes', quick));
   let search: SearchJSON;
   try {
     search = JSON.parse(await readFile(path.join(searchDir, 'results.json'), 'utf8')) as SearchJSON;
@@ -469,26 +470,34 @@ function paretoChart(rows: ConfirmRow[], frontiers: Record<string, string[]>): s
   const line = Object.entries(frontiers).flatMap(([kind, names]) =>
     pts.filter((p) => p.kind === kind && names.includes(p.method)).sort((a, b) => a.x - b.x),
   );
-  return plotToSVG({
-    width: 760,
-    height: 480,
-    marginRight: 200,
-    x: { label: 'colour right (attribute control) →', domain: [0, 1] },
-    y: { label: '↑ IoU ≥ 0.5 (layout control)', domain: [0, 1.02] },
-    color: { legend: true },
-    r: { range: [3, 9] },
-    grid: true,
-    marks: [
-      Plot.line(line, { x: 'x', y: 'y', z: 'kind', stroke: 'kind', strokeDasharray: '4 3' }),
-      Plot.dot(pts, { x: 'x', y: 'y', fill: 'kind', r: 'joint', tip: false }),
-      Plot.text(pts, {
-        x: 'x',
-        y: 'y',
-        text: (p: { method: string; joint: number }) => `${p.method.slice(0, 38)} (${p.joint.toFixed(2)})`,
-        dx: 8,
-        textAnchor: 'start',
-        fontSize: 9,
-      }),
-    ],
-  });
+  return plotToSVG(
+    {
+      width: 760,
+      height: 480,
+      marginRight: 200,
+      x: { label: 'colour right (attribute control) →', domain: [0, 1] },
+      y: { label: '↑ IoU ≥ 0.5 (layout control)', domain: [0, 1.02] },
+      // the kinds: experts, AMDM without the new options, AMDM with them, the baselines (no legend
+      // in a standalone SVG; every point is labelled)
+      color: {
+        domain: ['expert', 'amdm', 'amdm+options', 'baseline'],
+        range: ['#888', '#4269d0', '#ff725c', '#3ca951'],
+      },
+      r: { range: [3, 9] },
+      grid: true,
+      marks: [
+        Plot.line(line, { x: 'x', y: 'y', z: 'kind', stroke: 'kind', strokeDasharray: '4 3' }),
+        Plot.dot(pts, { x: 'x', y: 'y', fill: 'kind', r: 'joint', tip: false }),
+        Plot.text(pts, {
+          x: 'x',
+          y: 'y',
+          text: (p: { method: string; joint: number }) => `${p.method.slice(0, 38)} (${p.joint.toFixed(2)})`,
+          dx: 8,
+          textAnchor: 'start',
+          fontSize: 9,
+        }),
+      ],
+    },
+    { figure: 'svg' },
+  );
 }

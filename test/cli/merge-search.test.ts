@@ -146,3 +146,36 @@ describe('merge settings in the Shapes world', () => {
     expect(r.methods[1].images).toEqual(r.methods[0].images);
   });
 });
+
+describe('experiments search-shapes and confirm-shapes --quick', () => {
+  it('the search writes its rounds and best settings; the confirmation reruns them on fresh prompts beside the baselines', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { runSearchShapes, runConfirmShapes } = await import('../../src/cli/experiment-search.ts');
+    const root = mkdtempSync(path.join(tmpdir(), 'amdm-search-'));
+    const from = path.join(root, 'search');
+    const lines: string[] = [];
+    const search = await runSearchShapes({ quick: true, out: from, progress: false, log: (l) => lines.push(l) });
+    expect(search.rounds.map((r) => r.budget)).toEqual([1, 2]);
+    expect(search.rounds[0].rows.length).toBe(6); // the paper's point, the map's cell, 4 drawn
+    expect(search.best).toHaveLength(2);
+    expect(search.best.map((b) => b.name)).toEqual(search.rounds[1].kept.slice(0, 2));
+    const c = await runConfirmShapes({ quick: true, from, out: path.join(root, 'confirm'), log: () => {} });
+    expect(c.rows.map((r) => r.method)).toEqual([
+      'layout alone',
+      'attribute alone',
+      'AMDM paper',
+      'AMDM map best',
+      ...search.best.map((b, i) => `search #${i + 1}: ${b.name}`),
+      'sum of scores (DDPM)',
+      'sum of scores (DDIM η = 0)',
+      'projective (loose background)',
+      'FKC (N = B)',
+    ]);
+    expect(readFileSync(path.join(root, 'confirm', 'pareto.svg'), 'utf8')).toMatch(/^<svg/);
+    await expect(runConfirmShapes({ quick: true, from: path.join(root, 'nowhere'), log: () => {} })).rejects.toThrow(
+      /run `npm run experiment -- search-shapes --quick` first/,
+    );
+  });
+});
