@@ -91,6 +91,24 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     expect(onnx.methods.map((m) => m.summary.overall)).toEqual(js.methods.map((m) => m.summary.overall));
     expect(onnx.methods.map((m) => m.calls)).toEqual(js.methods.map((m) => m.calls));
   });
+  it('the server takes the same options through the demo schema, with the field named', async () => {
+    const { demoSchema } = await import('../../src/jobs/demo.ts');
+    const ok = demoSchema.parse({
+      steps: 20,
+      window: [2, 16],
+      weightSchedule: { kind: 'cosine', from: 1, to: 0.5 },
+      spatialFeather: 1,
+    });
+    expect([ok.window, ok.weightSchedule?.kind, ok.spatialFeather, ok.s]).toEqual([[2, 16], 'cosine', 1, 8]);
+    const issues = (v: unknown) =>
+      demoSchema.safeParse(v).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues({ steps: 20, window: [2, 30] })).toEqual([
+      'window: must be [start, end) with 0 ≤ start ≤ end ≤ steps',
+    ]);
+    expect(issues({ spatialDeviation: true })).toEqual([
+      'spatialDeviation: restricts the deviation step to the box maps: give spatialFeather too',
+    ]);
+  });
   it('rejects bad flags with the allowed range', async () => {
     const run = (args: string[]) => {
       const p = buildProgram().exitOverride();
