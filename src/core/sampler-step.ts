@@ -149,7 +149,9 @@ export function deviateAll(run: Run, step: PlannedStep, trace: StepTrace | null)
     trace.deviations = [];
     trace.etas = [];
   }
-  for (const k of step.active) {
+  const active = step.active;
+  for (let a = 0; a < active.length; a++) {
+    const k = active[a];
     const eta = step.etas[k];
     const map = plan.spatialDeviation ? plan.maps[k] : null;
     if (map !== null) {
