@@ -28,4 +28,4 @@ export const DEMO_REQUEST = Object.freeze({ prompts: 2, samples: 1, steps: 8, s:
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 export const FIXTURE_JOB_PNG_SHA256 = '1292c89ca3034067901d5d26b05cd0e983d787b766028a6918889c0ca7ef84ad';
-export const DEMO_PNG_SHA256 = 'a7046c6fed8d2ebd2f14aa7728e63be29efc341a55c1ac85282cb549a52b59fb';
+export const DEMO_PNG_SHA256 = 'cefa11b0aa3de5d5069bd5ea69aa4a91656d037fff52a74703caa278bfdc3b0c';
