@@ -15,7 +15,7 @@ export interface AMDMOptions {
   target?: number;
   /** T: number of DDIM steps. */
   steps: number;
-  /** s: aggregation happens in steps 0 … s−1 (0 ≤ s ≤ T). */
+  /** s: aggregation happens in steps 0 … s−1 (0 ≤ s ≤ T): the default window of every non-target model (`windows`). */
   aggregateSteps: number;
   /**
    * The paper's w for each non-target model, in model order (target skipped): the weight of the
