@@ -11,6 +11,12 @@ import { alphaBar, makeSchedule } from '../../src/core/schedule.ts';
 import type { StepTrace } from '../../src/core/sampler.ts';
 import type { AggregationRule } from '../../src/core/types.ts';
 import { compareOnShapes, type ShapesMethod } from '../../src/toy/shapes/compare.ts';
+import {
+  MAP_BEST_SETTING,
+  SEARCH_BEST_SETTING,
+  mergeSettingAtSteps,
+  mergeSettingMethod,
+} from '../../src/toy/shapes/merge-setting.ts';
 import type { SummaryRow } from '../../src/toy/shapes/evaluate.ts';
 import type { ExpertName } from '../../src/toy/shapes/experts.ts';
 import { parsePromptLabel, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
@@ -86,23 +92,43 @@ export async function runPlayground(settings: Settings, opts: RunOptions = {}): 
     const rule: AggregationRule | Settings['rule'] =
       settings.rule === 'custom' ? compileRule(settings.ruleBody, WORLD.dim) : settings.rule;
     const experts = [settings.target, ...settings.others];
-    const amdm: ShapesMethod = {
-      name: `AMDM ${settings.target} ← ${settings.others.join(' + ')}`,
-      experts,
-      target: 0,
-      aggregateSteps: settings.s,
-      weights: settings.w,
-      deviation: settings.deviation,
-      eta: settings.eta,
-      // the relative step has no length scale (the sampler refuses one)
-      etaScale: settings.deviation === 'eq9' ? settings.etaScale : undefined,
-      rule,
-    };
+    const name = `AMDM ${settings.target} ← ${settings.others.join(' + ')}`;
+    const amdm: ShapesMethod =
+      settings.merge === 'sliders'
+        ? {
+            name,
+            experts,
+            target: 0,
+            aggregateSteps: settings.s,
+            weights: settings.w,
+            deviation: settings.deviation,
+            eta: settings.eta,
+            // the relative step has no length scale (the sampler refuses one)
+            etaScale: settings.deviation === 'eq9' ? settings.etaScale : undefined,
+            rule,
+            ...beyondThePaper(settings),
+          }
+        : mergeSettingMethod(
+            mergeSettingAtSteps(settings.merge === 'search-best' ? SEARCH_BEST_SETTING : MAP_BEST_SETTING, settings.T),
+            experts,
+            `${name} (${settings.merge})`,
+          );
     emit(await runMethod(settings, prompt, amdm, 'amdm', collector.onStep));
   } catch (e) {
     return { prompt, methods, trace: null, amdmError: e instanceof Error ? e.message : String(e) };
   }
   return { prompt, methods, trace: collector.rows, amdmError: null };
+}
+
+/** The window and the box maps of the sliders' AMDM run (none at their defaults). */
+function beyondThePaper(settings: Settings): Partial<ShapesMethod> {
+  const out: Partial<ShapesMethod> = {};
+  if (settings.windowStart > 0) out.windows = settings.others.map(() => [settings.windowStart, settings.s]);
+  if (settings.spatial !== 'none') {
+    const feather = Number(settings.spatial.slice('boxes-f'.length));
+    out.spatial = settings.others.map((e) => ({ instances: true, feather, invert: e === 'style' }));
+  }
+  return out;
 }
 
 async function runMethod(

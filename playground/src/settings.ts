@@ -15,6 +15,7 @@ import { checkInt, checkNumber, checkOneOf, describe } from '../../src/core/vali
 import { EXPERTS, type ExpertName } from '../../src/toy/shapes/experts.ts';
 import { makePromptSet, parsePromptLabel, promptLabel, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
 import { makeWorld, type ShapesWorld } from '../../src/toy/shapes/world.ts';
+import { MAP_BEST_SETTING, SEARCH_BEST_SETTING, mergeSettingName } from '../../src/toy/shapes/merge-setting.ts';
 import { ZOO_MAX_SAMPLES, ZOO_MODEL_NAMES, ZOO_SAMPLER_DEFAULTS, zooPrompt, type ZooModel } from './zoo-settings.ts';
 
 export const WORLD: ShapesWorld = makeWorld();
@@ -79,6 +80,12 @@ export interface Settings {
   seed: number;
   /** Samples per method (the batch B). */
   samples: number;
+  /** Shapes, beyond the paper: a named setting of the merge search instead of the sliders. */
+  merge: 'sliders' | 'search-best' | 'map-best';
+  /** Shapes, beyond the paper: the other experts are merged on steps [windowStart, s). */
+  windowStart: number;
+  /** Shapes, beyond the paper: merge the other experts only inside the prompt's boxes (style: outside), feathered. */
+  spatial: 'none' | 'boxes-f0' | 'boxes-f1' | 'boxes-f2';
 }
 
 interface Base<K extends keyof Settings> {
@@ -89,7 +96,7 @@ interface Base<K extends keyof Settings> {
   /** The worlds that show the control (default: every world). */
   worlds?: readonly World[];
 }
-export interface RangeControl extends Base<'w' | 'eta' | 's' | 'T' | 'samples'> {
+export interface RangeControl extends Base<'w' | 'eta' | 's' | 'T' | 'samples' | 'windowStart'> {
   kind: 'range';
   min: number;
   max: number;
@@ -102,7 +109,7 @@ export interface NumberControl extends Base<'seed'> {
   max: number;
   default: number;
 }
-export interface SelectControl extends Base<'deviation' | 'etaScale' | 'rule' | 'models'> {
+export interface SelectControl extends Base<'deviation' | 'etaScale' | 'rule' | 'models' | 'merge' | 'spatial'> {
   kind: 'select';
   options: readonly (readonly [value: string, text: string])[];
   default: string;
@@ -192,6 +199,44 @@ export const CONTROLS: readonly Control[] = [
     help: `images per method; rates are over these (at most ${ZOO_MAX_SAMPLES} in the mini-zoo)`,
   },
   {
+    key: 'windowStart',
+    kind: 'range',
+    label: 'window start',
+    min: 0,
+    max: 100,
+    step: 1,
+    default: 0,
+    help: 'beyond the paper: merge only on steps [start, s); a late start joins the target’s sample',
+    worlds: ['shapes'],
+  },
+  {
+    key: 'spatial',
+    kind: 'select',
+    label: 'where',
+    options: [
+      ['none', 'everywhere (the paper)'],
+      ['boxes-f0', 'inside the boxes (style outside), hard edge'],
+      ['boxes-f1', 'inside the boxes, 1 px feather'],
+      ['boxes-f2', 'inside the boxes, 2 px feather'],
+    ],
+    default: 'none',
+    help: 'beyond the paper: a spatial weight map per other expert (slerp, lerp or vp)',
+    worlds: ['shapes'],
+  },
+  {
+    key: 'merge',
+    kind: 'select',
+    label: 'named setting',
+    options: [
+      ['sliders', 'the controls above'],
+      ['search-best', `search best: ${mergeSettingName(SEARCH_BEST_SETTING)}`],
+      ['map-best', `map best: ${mergeSettingName(MAP_BEST_SETTING)}`],
+    ],
+    default: 'sliders',
+    help: 'a setting found by the merge search or the map (EXPERIMENTS.md), windows scaled to T; replaces w, η, s and the rule',
+    worlds: ['shapes'],
+  },
+  {
     key: 'models',
     kind: 'select',
     label: 'models',
@@ -264,6 +309,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>): Settings 
   }
   const s = out as unknown as Settings;
   if (s.s > s.T) throw new RangeError(`s must be at most T (${s.T}), got ${s.s}`);
+  if (s.windowStart > s.s) throw new RangeError(`windowStart must be at most s (${s.s}), got ${s.windowStart}`);
   if (world === 'zoo' && s.samples > ZOO_MAX_SAMPLES)
     throw new RangeError(
       `samples must be at most ${ZOO_MAX_SAMPLES} in the mini-zoo world (each is a full ONNX run), got ${s.samples}`,

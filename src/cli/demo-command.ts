@@ -1,5 +1,5 @@
 /** `amdm demo`: the Shapes world (or the mini-zoo) each expert alone vs AMDM, added to the program. */
-import { Command, Option, type OptionValues } from 'commander';
+import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
 import { DEMO_DEFAULTS, MINI_DEMO_DEFAULTS, paperS } from '../jobs/demo-defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
@@ -47,11 +47,41 @@ function addDemoSamplingOptions(demo: Command): void {
     .option('--rule <rule>', ruleHelp(), ruleArg, d.rule)
     .option('--seed <seed>', 'seed of the prompts and the noise', intArg(0, 2 ** 40), d.seed)
     .option(
+      '--window <start,end>',
+      'beyond the paper: merge the other experts on steps [start, end) instead of [0, s)',
+      windowArg,
+    )
+    .option(
+      '--weight-schedule <kind:from:to>',
+      'beyond the paper: w over the window, linear or cosine from → to (e.g. linear:1:0.5; replaces --w)',
+      scheduleArg,
+    )
+    .option(
+      '--spatial <feather>',
+      "beyond the paper: merge the attribute expert only inside the prompt's boxes and the style expert only outside, with a feathered edge of this many pixels",
+      numberArg(0, 16),
+    )
+    .option('--spatial-deviation', "restrict those experts' deviation step to their maps (with --spatial)")
+    .option(
       '--levels <list>',
       'instances per prompt, cycled (1–3)',
       (v: string) => v.split(',').map((x) => intArg(1, 3)(x)),
       d.levels,
     );
+}
+
+function windowArg(v: string): [number, number] {
+  const [a, b, ...rest] = v.split(',');
+  if (b === undefined || rest.length > 0) throw new InvalidArgumentError(`must be start,end (e.g. 0,40), got '${v}'`);
+  const end = intArg(0, 1000)(b);
+  return [intArg(0, end)(a), end];
+}
+
+function scheduleArg(v: string): { kind: 'linear' | 'cosine'; from: number; to: number } {
+  const [kind, from, to, ...rest] = v.split(':');
+  if ((kind !== 'linear' && kind !== 'cosine') || to === undefined || rest.length > 0)
+    throw new InvalidArgumentError(`must be linear:from:to or cosine:from:to (e.g. linear:1:0.5), got '${v}'`);
+  return { kind, from: numberArg(0, 1)(from), to: numberArg(0, 1)(to) };
 }
 
 /** The output and backend flags of `demo`: out, grid prompts, backend, progress, world. */
@@ -90,6 +120,12 @@ async function runDemoCommand(opts: OptionValues, cmd: Command): Promise<void> {
     );
   if (opts.deviation === 'relative' && opts.eta > 1)
     throw new Error(`--eta must be in [0, 1] with --deviation relative (it is λ), got ${opts.eta}`);
+  if (opts.window && opts.window[1] > opts.steps)
+    throw new Error(`--window must end at ≤ --steps (${opts.steps}), got ${opts.window.join(',')}`);
+  if (opts.spatialDeviation && opts.spatial === undefined)
+    throw new Error('--spatial-deviation needs --spatial <feather>');
+  opts.spatialFeather = opts.spatial;
+  delete opts.spatial;
   const { runDemo } = await import('./demo.ts');
   let factory;
   if (opts.backend === 'onnx') {

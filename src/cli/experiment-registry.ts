@@ -76,6 +76,21 @@ export const EXPERIMENTS = {
         });
     },
   },
+  // where, when and how much to merge (windows, schedules, spatial maps): the search on one
+  // prompt/noise set, then its best settings on fresh prompts and seeds (EXPERIMENTS.md)
+  'search-shapes': {
+    async run(_name, o) {
+      const { runSearchShapes } = await import('./experiment-search.ts');
+      await runSearchShapes({ quick: o.quick, seed: o.seed, out: o.out, workers: o.workers, progress: o.progress });
+    },
+  },
+  'confirm-shapes': {
+    async run(_name, o) {
+      const { runConfirmShapes } = await import('./experiment-search.ts');
+      const { quick, prompts, samples, seed, out, workers, progress } = o;
+      await runConfirmShapes({ quick, prompts, samples, seed, out, workers, progress });
+    },
+  },
 } satisfies Record<string, Experiment>;
 
 export type ExperimentName = keyof typeof EXPERIMENTS;

@@ -6,6 +6,7 @@ export * from './defaults.ts';
 export * from './rules.ts';
 export * from './rule-registry.ts';
 export * from './deviation.ts';
+export * from './spatial.ts';
 export * from './sampler.ts';
 export * from './sampler-plan.ts';
 export * from './tensor.ts';

@@ -7,7 +7,7 @@
  * running a model (`models` may then be just their number).
  */
 import type { AggregationRule, Denoiser } from './types.ts';
-import type { AMDMOptions } from './sampler-types.ts';
+import type { AMDMOptions, WeightSchedule } from './sampler-types.ts';
 import { makeSchedule, prevTimestep, timesteps as makeTimesteps, type NoiseSchedule } from './schedule.ts';
 import { ddimCoefficients, type DDIMCoefficients } from './ddim.ts';
 import { DEVIATION_MODES, type DeviationMode } from './deviation.ts';
@@ -17,6 +17,7 @@ import { resolveBackend, type KernelBackend } from './backend.ts';
 import { AMDM_DEFAULTS } from './defaults.ts';
 import { firstNonFinite } from './tensor.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from './validate.ts';
+import { SPATIAL_RULES, checkSpatialMap, mapCells, type SpatialRule } from './spatial.ts';
 
 /** The options a plan is resolved from: `sampleAMDM`'s, with `models` possibly just their number. */
 export type AMDMPlanOptions = Omit<AMDMOptions, 'models' | 'onStep' | 'signal'> & {
@@ -29,13 +30,22 @@ export interface PlannedStep {
   readonly index: number;
   /** DDIM coefficients of the step (eq. 4/6), with its t and tPrev. */
   readonly ddim: DDIMCoefficients;
-  /** The models evaluated: all N in the first s steps, afterwards the target alone. */
+  /**
+   * The models evaluated, in model order: the target and the models whose window holds the step
+   * (by default all N in the first s steps, afterwards the target alone).
+   */
   readonly active: readonly number[];
-  /** i < s and N ≥ 2: the proposals are merged (eq. 8) and deviated (eq. 9). */
+  /** The non-target models merged in this step (those in their window), in model order. */
+  readonly merged: readonly number[];
+  /** Models whose window starts here after the run's first step: they start from the target's latent. */
+  readonly joining: readonly number[];
+  /** Some model is merged: the proposals are merged (eq. 8) and deviated (eq. 9). */
   readonly aggregate: boolean;
-  /** w per non-target model in model order (eq. 8); empty when the step does not aggregate. */
+  /** w per non-target model in model order (eq. 8; 0 outside its window); empty when the step does not aggregate. */
   readonly weights: readonly number[];
-  /** A symmetric rule's N weights, target first (`foldWeightsToSymmetric(weights)`); else empty. */
+  /** w of the merged models, in fold order. */
+  readonly foldWeights: readonly number[];
+  /** A symmetric rule's weights of the target and the merged models (`foldWeightsToSymmetric(foldWeights)`); else empty. */
   readonly symmetricWeights: readonly number[];
   /** Per model: the eq. 9 step length (η, × √d with etaScale 'sqrtDim'), or λ with deviation 'relative'. */
   readonly etas: readonly number[];
@@ -70,6 +80,14 @@ export interface AMDMPlan {
   readonly streams: readonly number[];
   /** The initial latents given, one per model (checked), or null to draw them. */
   readonly latents: readonly Float32Array[] | null;
+  /** Per model (by index): the steps [start, end) it is merged on; the target's is [0, T]. */
+  readonly windows: readonly (readonly [number, number])[];
+  /** Per model (by index): its checked spatial weight map, or null (the target, or none given). */
+  readonly maps: readonly (Float32Array | null)[];
+  /** The rule's name when some model has a map (the rules that take one), else null. */
+  readonly spatialRule: SpatialRule | null;
+  /** Mapped models' deviation steps are restricted to their maps. */
+  readonly spatialDeviation: boolean;
 }
 
 const ETA_SCALES = ['absolute', 'sqrtDim'] as const;
@@ -98,7 +116,10 @@ export function resolveAMDMPlan(opts: AMDMPlanOptions): AMDMPlan {
   const others: number[] = [];
   for (let k = 0; k < N; k++) if (k !== target) others.push(k);
   const concurrent = checkConcurrent(opts);
+  const windows = resolveWindows(opts.windows, N, target, T, s);
+  const spatial = resolveSpatial(opts, N, target, rule);
   const steps = planSteps(opts, {
+    windows,
     schedule,
     timesteps,
     prevMode,
@@ -138,6 +159,8 @@ export function resolveAMDMPlan(opts: AMDMPlanOptions): AMDMPlan {
     seed,
     streams,
     latents,
+    windows,
+    ...spatial,
   });
 }
 
@@ -211,6 +234,8 @@ function resolveTimesteps(opts: AMDMPlanOptions, schedule: NoiseSchedule, T: num
 }
 
 interface StepContext extends DeviationSettings {
+  /** Per model [start, end): the target's is [0, T]. */
+  windows: readonly (readonly [number, number])[];
   schedule: NoiseSchedule;
   timesteps: readonly number[];
   prevMode: 'diffusers' | 'next';
@@ -223,20 +248,23 @@ interface StepContext extends DeviationSettings {
   rule: AggregationRule;
 }
 
-/** The steps startStep … T − 1: coefficients, active models, and the checked w and η of the first s. */
+/** The steps startStep … T − 1: coefficients, active models, and the checked w and η of the merged steps. */
 function planSteps(opts: AMDMPlanOptions, c: StepContext): PlannedStep[] {
-  const weightsAt = makeWeights(opts.weights, c.N - 1, c.T);
+  const weightsAt = makeWeights(opts.weights, c);
   const etaAt = makeEta(opts.eta, c.N, c.T, c.mode === 'relative');
   const all = Array.from({ length: c.N }, (_, k) => k);
-  const targetOnly = [c.target];
+  const others = all.filter((k) => k !== c.target);
   const none: number[] = [];
   const steps: PlannedStep[] = [];
   for (let i = c.startStep; i < c.T; i++) {
-    const first = i < c.s;
-    const aggregate = first && c.N >= 2;
-    // the weights and η of the first s steps are checked even where they go unused (N = 1)
-    const weights = first ? weightsAt(i) : none;
-    const etas = first ? all.map((k) => etaAt(i, k) * c.etaFactor) : none;
+    const inWindow = (k: number) => c.windows[k][0] <= i && i < c.windows[k][1];
+    const merged = others.filter(inWindow);
+    const aggregate = merged.length > 0;
+    // with one model the weights and η of the first s steps are still checked, though unused
+    const checked = aggregate || (c.N === 1 && i < c.s);
+    const weights = checked ? weightsAt(i).map((w, j) => (inWindow(others[j]) ? w : 0)) : none;
+    const etas = checked ? all.map((k) => etaAt(i, k) * c.etaFactor) : none;
+    const foldWeights = merged.map((k) => weights[others.indexOf(k)]);
     steps.push({
       index: i,
       ddim: ddimCoefficients(
@@ -245,32 +273,161 @@ function planSteps(opts: AMDMPlanOptions, c: StepContext): PlannedStep[] {
         prevTimestep(c.schedule, c.timesteps, i, c.prevMode),
         c.ddimEta,
       ),
-      active: first ? all : targetOnly,
+      active: all.filter((k) => k === c.target || inWindow(k)),
+      merged,
+      joining: merged.filter((k) => c.windows[k][0] === i && i > c.startStep),
       aggregate,
       weights: aggregate ? weights : none,
-      symmetricWeights: aggregate && c.rule.symmetric ? foldWeightsToSymmetric(weights) : none,
+      foldWeights,
+      symmetricWeights: aggregate && c.rule.symmetric ? foldWeightsToSymmetric(foldWeights) : none,
       etas: aggregate ? etas : none,
     });
   }
   return steps;
 }
 
-function makeWeights(spec: AMDMOptions['weights'], count: number, T: number): (step: number) => number[] {
-  const fixed = (v: number | readonly number[], where: string): number[] => {
-    if (typeof v === 'number') return new Array<number>(count).fill(checkNumber(`weights${where}`, v, 0, 1));
-    if (!Array.isArray(v))
+/** Each model's window [start, end): the given ones (checked), [0, s) by default, the target's [0, T]. */
+function resolveWindows(
+  given: AMDMOptions['windows'],
+  N: number,
+  target: number,
+  T: number,
+  s: number,
+): [number, number][] {
+  const windows = Array.from({ length: N }, (_, k): [number, number] => (k === target ? [0, T] : [0, s]));
+  if (given === undefined) return windows;
+  if (!Array.isArray(given) || given.length !== N - 1)
+    throw new RangeError(
+      `windows must hold ${N - 1} entr${N === 2 ? 'y' : 'ies'} (one per non-target model: [start, end) or null), got ${describe(given)}`,
+    );
+  let j = 0;
+  for (let k = 0; k < N; k++) {
+    if (k === target) continue;
+    const w = given[j];
+    const name = `windows[${j++}]`;
+    if (w === null) continue;
+    if (!Array.isArray(w) || w.length !== 2)
       throw new TypeError(
-        `weights${where} must be a number or an array of ${count} numbers in [0, 1], got ${describe(v)}`,
+        `${name} must be [start, end) (integers, 0 ≤ start ≤ end ≤ T = ${T}) or null, got ${describe(w)}`,
       );
-    if (v.length !== count)
-      throw new RangeError(`weights${where} must hold ${count} number(s) (one per non-target model), got ${v.length}`);
-    return v.map((x, j) => checkNumber(`weights${where}[${j}]`, x, 0, 1));
-  };
-  if (typeof spec === 'function') {
-    return (step) => fixed(spec(step), ` (step ${step} of ${T})`);
+    const end = checkInt(`${name}[1] (end)`, w[1], 0, T);
+    windows[k] = [checkInt(`${name}[0] (start)`, w[0], 0, end), end];
   }
-  const w = fixed(spec ?? AMDM_DEFAULTS.weight, '');
+  return windows;
+}
+
+/** The checked maps per model index, the rule that applies them, and the restricted deviation. */
+function resolveSpatial(
+  opts: AMDMPlanOptions,
+  N: number,
+  target: number,
+  rule: AggregationRule,
+): Pick<AMDMPlan, 'maps' | 'spatialRule' | 'spatialDeviation'> {
+  if (opts.spatialDeviation !== undefined && typeof opts.spatialDeviation !== 'boolean')
+    throw new TypeError(`spatialDeviation must be a boolean, got ${describe(opts.spatialDeviation)}`);
+  const maps = new Array<Float32Array | null>(N).fill(null);
+  const given = opts.spatialWeights;
+  if (given !== undefined) {
+    if (!Array.isArray(given) || given.length !== N - 1)
+      throw new RangeError(
+        `spatialWeights must hold ${N - 1} entr${N === 2 ? 'y' : 'ies'} (one per non-target model: a map or null), got ${describe(given)}`,
+      );
+    const cells = mapCells(opts.shape);
+    let j = 0;
+    for (let k = 0; k < N; k++) {
+      if (k === target) continue;
+      const m = given[j];
+      if (m !== null) maps[k] = checkSpatialMap(`spatialWeights[${j}]`, m, cells);
+      j++;
+    }
+  }
+  const mapped = maps.some((m) => m !== null);
+  const name = rule.ruleName ?? rule.name;
+  if (mapped && (rule.symmetric || !(SPATIAL_RULES as readonly string[]).includes(name)))
+    throw new RangeError(
+      `spatialWeights need a rule that takes a per-cell weight: ${SPATIAL_RULES.map((r) => `'${r}'`).join(', ')}; got rule '${name}'`,
+    );
+  if (opts.spatialDeviation === true && !mapped)
+    throw new RangeError('spatialDeviation restricts the deviation step to the spatial maps: give spatialWeights');
+  return { maps, spatialRule: mapped ? (name as SpatialRule) : null, spatialDeviation: opts.spatialDeviation === true };
+}
+
+/**
+ * w per non-target model at a step: a number, an array (numbers or schedules, one per model), a
+ * schedule for all, or a function of the step; each checked against [0, 1].
+ */
+function makeWeights(spec: AMDMOptions['weights'], c: StepContext): (step: number) => number[] {
+  const others: number[] = [];
+  for (let k = 0; k < c.N; k++) if (k !== c.target) others.push(k);
+  const count = others.length;
+  if (typeof spec === 'function') {
+    return (step) => fixedWeights(spec(step), count, ` (step ${step} of ${c.T})`);
+  }
+  if (isSchedule(spec) || (Array.isArray(spec) && spec.some(isSchedule))) {
+    if (Array.isArray(spec) && spec.length !== count)
+      throw new RangeError(
+        `weights must hold ${count} entr${count === 1 ? 'y' : 'ies'} (one per non-target model), got ${spec.length}`,
+      );
+    const each = others.map((k, j) => {
+      const item = (Array.isArray(spec) ? spec[j] : spec) as number | WeightSchedule;
+      const where = Array.isArray(spec) ? `weights[${j}]` : 'weights';
+      return typeof item === 'number' ? () => checkNumber(where, item, 0, 1) : scheduleAt(item, c.windows[k], where);
+    });
+    return (step) => each.map((f) => f(step));
+  }
+  const w = fixedWeights(spec ?? AMDM_DEFAULTS.weight, count, '');
   return () => w;
+}
+
+function fixedWeights(v: unknown, count: number, where: string): number[] {
+  if (typeof v === 'number') return new Array<number>(count).fill(checkNumber(`weights${where}`, v, 0, 1));
+  if (!Array.isArray(v))
+    throw new TypeError(
+      `weights${where} must be a number or an array of ${count} numbers in [0, 1], got ${describe(v)}`,
+    );
+  if (v.length !== count)
+    throw new RangeError(`weights${where} must hold ${count} number(s) (one per non-target model), got ${v.length}`);
+  return v.map((x, j) => checkNumber(`weights${where}[${j}]`, x, 0, 1));
+}
+
+const SCHEDULE_KINDS = ['constant', 'linear', 'cosine', 'list'] as const;
+
+function isSchedule(v: unknown): v is WeightSchedule {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A schedule's weight at step i of the window [start, end), checked once here (sampler-types.ts). */
+function scheduleAt(sch: WeightSchedule, window: readonly [number, number], name: string): (step: number) => number {
+  const kind = checkOneOf(`${name}.kind`, (sch as { kind?: unknown }).kind, SCHEDULE_KINDS);
+  const [start, end] = window;
+  const keys: Record<(typeof SCHEDULE_KINDS)[number], string[]> = {
+    constant: ['kind', 'value'],
+    linear: ['kind', 'from', 'to'],
+    cosine: ['kind', 'from', 'to'],
+    list: ['kind', 'values'],
+  };
+  const unknown = Object.keys(sch).find((key) => !keys[kind].includes(key));
+  if (unknown !== undefined)
+    throw new RangeError(`${name}: unknown field '${unknown}'; a '${kind}' schedule has ${keys[kind].join(', ')}`);
+  if (sch.kind === 'list') {
+    const values = sch.values;
+    if (!Array.isArray(values) || values.length !== end - start)
+      throw new RangeError(
+        `${name}.values must hold one weight per step of the model's window [${start}, ${end}) (${end - start}), got ${describe(values)}`,
+      );
+    const v = values.map((x, n) => checkNumber(`${name}.values[${n}]`, x, 0, 1));
+    return (i) => v[i - start];
+  }
+  if (sch.kind === 'constant') {
+    const v = checkNumber(`${name}.value`, sch.value, 0, 1);
+    return () => v;
+  }
+  const from = checkNumber(`${name}.from`, sch.from, 0, 1),
+    to = checkNumber(`${name}.to`, sch.to, 0, 1);
+  const span = Math.max(end - start - 1, 1);
+  return sch.kind === 'linear'
+    ? (i) => (1 - (i - start) / span) * from + ((i - start) / span) * to
+    : (i) => to + (from - to) * 0.5 * (1 + Math.cos(Math.PI * ((i - start) / span)));
 }
 
 /**
@@ -337,13 +494,16 @@ function resolveStreams(
 /** Freezes the plan, its steps and their arrays (the latents given are the caller's: not frozen). */
 function deepFreeze(plan: AMDMPlan): AMDMPlan {
   for (const step of plan.steps) {
+    for (const a of [step.merged, step.joining, step.foldWeights]) Object.freeze(a);
     Object.freeze(step.active);
     Object.freeze(step.weights);
     Object.freeze(step.symmetricWeights);
     Object.freeze(step.etas);
     Object.freeze(step);
   }
-  for (const a of [plan.others, plan.timesteps, plan.steps, plan.shape, plan.streams]) Object.freeze(a);
+  for (const w of plan.windows) Object.freeze(w);
+  for (const a of [plan.others, plan.timesteps, plan.steps, plan.shape, plan.streams, plan.maps, plan.windows])
+    Object.freeze(a);
   if (plan.latents) Object.freeze(plan.latents);
   return Object.freeze(plan);
 }

@@ -18,8 +18,8 @@ export interface Run {
   readonly xs: Float32Array[];
   readonly mus: Float32Array[];
   readonly ys: Float32Array[];
-  /** The proposals in fold order: the target's, then the others' in model order. */
-  readonly proposals: Float32Array[];
+  /** Per planned step: the proposals it merges in fold order, the target's first (arrays made once per run). */
+  readonly stepProposals: Float32Array[][];
   /** x′, the DDIM noise (η_ddim > 0), and a staging buffer for an ε the backend cannot read in place. */
   readonly mixed: Float32Array;
   readonly noise: Float32Array | null;
@@ -57,7 +57,7 @@ export function startRun(plan: AMDMPlan, opts: AMDMOptions): Run {
     xs,
     mus: pool.slice(N, 2 * N),
     ys,
-    proposals: [plan.target, ...plan.others].map((k) => ys[k]),
+    stepProposals: plan.steps.map((step) => [plan.target, ...step.merged].map((k) => ys[k])),
     mixed,
     noise: plan.ddimEta > 0 ? noiseBuf : null,
     epsStage,

@@ -9,6 +9,7 @@ import { describe } from './validate.ts';
 import { epsOf } from './model-call.ts';
 import type { PlannedStep } from './sampler-plan.ts';
 import { angles, norms, type Run } from './sampler-run.ts';
+import { deviateWithMap, mergeWithMap } from './spatial.ts';
 import type { StepTrace } from './sampler-types.ts';
 
 /**
@@ -88,13 +89,20 @@ function takeStep(run: Run, k: number, eps: unknown, step: PlannedStep, trace: S
   if (trace) trace.proposalNorms.push(norms(proposal, plan.batch, plan.dim));
 }
 
+/** Before step 1: a model whose window starts here continues from the target's latent. */
+export function joinTarget(run: Run, step: PlannedStep): void {
+  for (const k of step.joining) run.xs[k].set(run.xs[run.plan.target]);
+}
+
 /**
- * Step 2, eq. 8: x′ = the fold of a pairwise rule over the proposals, target first,
- * rule(…rule(rule(y_target, y_a, w_a), y_b, w_b)…), or one symmetric rule over all of them.
+ * Step 2, eq. 8: x′ = the fold of a pairwise rule over the proposals of the target and the merged
+ * models, rule(…rule(rule(y_target, y_a, w_a), y_b, w_b)…), or one symmetric rule over all of
+ * them. A model with a spatial map is folded in with the weight w·m per cell (spatial.ts).
  */
 export function merge(run: Run, step: PlannedStep, trace: StepTrace | null): void {
-  const { plan, proposals, mixed, pair, pairWeight } = run;
-  const { rule, kernels, batch, dim } = plan;
+  const { plan, ys, mixed, pair, pairWeight } = run;
+  const { rule, kernels, batch, dim, maps } = plan;
+  const proposals = run.stepProposals[step.index - plan.steps[0].index];
   if (trace) {
     trace.weights = step.weights.slice();
     trace.angles = [];
@@ -106,10 +114,18 @@ export function merge(run: Run, step: PlannedStep, trace: StepTrace | null): voi
     if (out !== mixed) mixed.set(out);
   } else {
     mixed.set(proposals[0]);
-    for (let j = 1; j < proposals.length; j++) {
-      if (trace) trace.angles!.push(angles(mixed, proposals[j], batch, dim));
-      pair[1] = proposals[j];
-      pairWeight[0] = step.weights[j - 1];
+    for (let j = 0; j < step.merged.length; j++) {
+      const k = step.merged[j],
+        map = maps[k];
+      if (map !== null) {
+        const theta = trace ? new Float64Array(batch) : undefined;
+        mergeWithMap(plan.spatialRule!, mixed, ys[k], step.foldWeights[j], map, mixed, dim, theta);
+        if (trace) trace.angles!.push(theta!);
+        continue;
+      }
+      if (trace) trace.angles!.push(angles(mixed, ys[k], batch, dim));
+      pair[1] = ys[k];
+      pairWeight[0] = step.foldWeights[j];
       const out = rule(pair, pairWeight, mixed, dim, kernels);
       if (out !== mixed) mixed.set(out);
     }
@@ -123,8 +139,9 @@ export function merge(run: Run, step: PlannedStep, trace: StepTrace | null): voi
 }
 
 /**
- * Step 3, deviation optimization (eq. 9): every model continues from xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖,
- * per sample; with deviation 'relative', from xₖ = x′ + λₖ (μₖ − x′).
+ * Step 3, deviation optimization (eq. 9): every active model continues from
+ * xₖ = x′ − ηₖ (x′ − μₖ)/‖x′ − μₖ‖, per sample; with deviation 'relative', from
+ * xₖ = x′ + λₖ (μₖ − x′); with `spatialDeviation`, a mapped model's step is restricted to its map.
  */
 export function deviateAll(run: Run, step: PlannedStep, trace: StepTrace | null): void {
   const { plan, mixed, mus, xs, distances } = run;
@@ -132,9 +149,15 @@ export function deviateAll(run: Run, step: PlannedStep, trace: StepTrace | null)
     trace.deviations = [];
     trace.etas = [];
   }
-  for (let k = 0; k < plan.N; k++) {
+  const active = step.active;
+  for (let a = 0; a < active.length; a++) {
+    const k = active[a];
     const eta = step.etas[k];
-    if (plan.deviation === 'relative') deviateRelative(mixed, mus[k], eta, xs[k], plan.dim, distances[k]);
+    const map = plan.spatialDeviation ? plan.maps[k] : null;
+    if (map !== null) {
+      const mode = plan.deviation === 'relative' ? RELATIVE : plan.clip ? CLIPPED : EQ9;
+      deviateWithMap(mixed, mus[k], eta, map, xs[k], plan.dim, distances[k], mode);
+    } else if (plan.deviation === 'relative') deviateRelative(mixed, mus[k], eta, xs[k], plan.dim, distances[k]);
     else deviate(mixed, mus[k], eta, xs[k], plan.dim, distances[k], plan.clip, plan.kernels);
     if (trace) {
       trace.deviations!.push(distances[k].slice());
@@ -142,3 +165,7 @@ export function deviateAll(run: Run, step: PlannedStep, trace: StepTrace | null)
     }
   }
 }
+
+const RELATIVE = { relative: true, clip: false },
+  CLIPPED = { relative: false, clip: true },
+  EQ9 = { relative: false, clip: false };

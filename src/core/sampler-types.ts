@@ -4,6 +4,7 @@ import type { NoiseSchedule, TimestepSpacing } from './schedule.ts';
 import type { DeviationMode } from './deviation.ts';
 import type { RuleRef } from './rule-registry.ts';
 import type { BackendName, KernelBackend } from './backend.ts';
+import type { SpatialMapInput } from './spatial.ts';
 
 export type PerStep<T> = T | ((step: number) => T);
 
@@ -14,14 +15,37 @@ export interface AMDMOptions {
   target?: number;
   /** T: number of DDIM steps. */
   steps: number;
-  /** s: aggregation happens in steps 0 … s−1 (0 ≤ s ≤ T). */
+  /** s: aggregation happens in steps 0 … s−1 (0 ≤ s ≤ T): the default window of every non-target model (`windows`). */
   aggregateSteps: number;
   /**
    * The paper's w for each non-target model, in model order (target skipped): the weight of the
    * other model in the fold (0 keeps the target). A number applies to all; a function of the
    * step gives per-step weights. Default 0.5 (`AMDM_DEFAULTS.weight`).
    */
-  weights?: PerStep<number | readonly number[]>;
+  weights?: PerStep<number | readonly number[]> | WeightSchedule | readonly (number | WeightSchedule)[];
+  /**
+   * Not in the paper: when each non-target model is merged, one entry per non-target model in
+   * model order (target skipped): [start, end) merges it on steps start … end − 1 (0 ≤ start ≤
+   * end ≤ T), null keeps the default [0, s). A model is evaluated only inside its window; one
+   * whose window starts after the run's first step starts from the target's latent there (it
+   * joins the sample the target has made so far), one that starts at step 0 from its own noise
+   * draw (Algorithm 1). A step merges the models whose windows hold it; the target always runs.
+   */
+  windows?: readonly (readonly [number, number] | null)[];
+  /**
+   * Not in the paper: a weight map per non-target model (model order, target skipped; null for
+   * none), one value in [0, 1] per latent cell of the last two axes of `shape` (H·W, row-major),
+   * shared by the leading axes; the model's weight at a cell is w·m (see spatial.ts for how it
+   * composes with slerp's angle). Only for the rules slerp, lerp and vp. `boxWeightMap` derives
+   * one from boxes with a feathered edge.
+   */
+  spatialWeights?: readonly (SpatialMapInput | null)[];
+  /**
+   * Restrict each mapped model's deviation step to its map (spatial.ts; default false: the
+   * step of eq. 9 over the whole sample). The target's step is never restricted: where no map
+   * is, x′ is its own proposal, so its pull is already 0 there when η_ddim = 0.
+   */
+  spatialDeviation?: boolean;
   /**
    * The deviation step (default 'eq9', the paper's and the `paper` preset's):
    * - 'eq9': eq. 9 as written, a step of length η (see `etaScale`) from x′ toward μₖ, which
@@ -98,6 +122,19 @@ export interface AMDMOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A weight over the steps of a model's window [start, end) (not in the paper), at the position
+ * u = (i − start)/(end − start − 1) ∈ [0, 1] of step i (u = 0 for a one-step window):
+ * 'constant' is `value`; 'linear' (1 − u)·from + u·to (exact at both ends); 'cosine' to + (from − to)·(1 + cos πu)/2
+ * (starts at `from`, ends at `to`, flat at both ends); 'list' gives the weight of every step of
+ * the window (its length must equal the window's). Every weight lies in [0, 1].
+ */
+export type WeightSchedule =
+  | { readonly kind: 'constant'; readonly value: number }
+  | { readonly kind: 'linear'; readonly from: number; readonly to: number }
+  | { readonly kind: 'cosine'; readonly from: number; readonly to: number }
+  | { readonly kind: 'list'; readonly values: readonly number[] };
+
 export interface StepTrace {
   step: number;
   t: number;
@@ -113,18 +150,21 @@ export interface StepTrace {
   mixedNorms?: Float64Array;
   /**
    * Angles (radians) aggregated, per fold stage per sample: stage j is the angle between the
-   * running merge and the j-th other model's proposal; for a symmetric rule, between the target
-   * and each other proposal.
+   * running merge and the j-th merged model's proposal (θ_m where the model has a spatial map,
+   * spatial.ts); for a symmetric rule, between the target and each other proposal.
    */
   angles?: Float64Array[];
-  /** Per model: per-sample ‖x′ − μₖ‖ (aggregated steps only). */
+  /**
+   * Per evaluated model (the order of `evaluated`): per-sample ‖x′ − μₖ‖, or ‖m⊙(x′ − μₖ)‖ for a
+   * deviation restricted by a map (aggregated steps only).
+   */
   deviations?: Float64Array[];
   /**
-   * Per model: the absolute step length used in eq. 9 (after √d scaling); with
+   * Per evaluated model: the absolute step length used in eq. 9 (after √d scaling); with
    * `deviation: 'relative'`, the fraction λ (the step length is λ·`deviations`).
    */
   etas?: number[];
-  /** The weights used (one per non-target model). */
+  /** The weights used (one per non-target model; 0 for a model outside its window). */
   weights?: number[];
 }
 
@@ -135,7 +175,7 @@ export interface AMDMResult {
   modelLatents: Float32Array[];
   /** The initial latents each model started from. */
   initialLatents: Float32Array[];
-  /** Model calls per model: T for the target, s for the others. */
+  /** Model calls per model: T for the target, s (or its window's length) for the others. */
   calls: number[];
   totalCalls: number;
   timesteps: number[];
@@ -156,6 +196,9 @@ export type DDIMOptions = Omit<
   | 'rule'
   | 'latents'
   | 'streams'
+  | 'windows'
+  | 'spatialWeights'
+  | 'spatialDeviation'
 > & {
   latents?: Float32Array;
   /** The RNG stream of the initial latent and the DDIM noise (default 0, the target's). */

@@ -30,10 +30,10 @@
 import type { Denoiser } from './types.ts';
 import { resolveAMDMPlan } from './sampler-plan.ts';
 import { openTrace, startRun } from './sampler-run.ts';
-import { deviateAll, merge, predict } from './sampler-step.ts';
+import { deviateAll, joinTarget, merge, predict } from './sampler-step.ts';
 import type { AMDMOptions, AMDMResult, DDIMOptions } from './sampler-types.ts';
 
-export type { AMDMOptions, AMDMResult, DDIMOptions, PerStep, StepTrace } from './sampler-types.ts';
+export type { AMDMOptions, AMDMResult, DDIMOptions, PerStep, StepTrace, WeightSchedule } from './sampler-types.ts';
 export { callModel, modelFailure } from './model-call.ts';
 
 /** Algorithm 1 of the paper over N denoisers. */
@@ -43,6 +43,8 @@ export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {
   const initialLatents = run.xs.map((x) => x.slice());
   for (const step of plan.steps) {
     const trace = run.tracing ? openTrace(step) : null;
+    // a model whose window starts here joins the target's sample (not in the paper: `windows`)
+    if (step.joining.length > 0) joinTarget(run, step);
     // 1. each active model predicts ε and takes its DDIM step: μₖ (eq. 6) and the proposal yₖ (eq. 4)
     const pending = predict(run, step, trace);
     if (pending) await pending;

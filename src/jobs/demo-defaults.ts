@@ -21,6 +21,14 @@ export interface DemoSettings {
   levels: number[];
   gridPrompts: number;
   backend: 'js' | 'onnx';
+  /** Beyond the paper, for the rows with the given settings: merge on steps [start, end) instead of [0, s). */
+  window?: [number, number];
+  /** w over the window: a ramp from `from` to `to` (replaces `w`). */
+  weightSchedule?: { kind: 'linear' | 'cosine'; from: number; to: number };
+  /** Merge the attribute expert inside the prompt's boxes (feathered by this many pixels), the style expert outside them. */
+  spatialFeather?: number;
+  /** Restrict those experts' deviation steps to their maps (needs `spatialFeather`). */
+  spatialDeviation?: boolean;
 }
 
 export const DEMO_DEFAULTS: Readonly<DemoSettings & { out: string }> = {

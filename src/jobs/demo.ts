@@ -22,6 +22,13 @@ import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import { cellSettings, etaLabel, type MapCell } from '../toy/shapes/map-cell.ts';
 import type { ShapesMethod } from '../toy/shapes/compare.ts';
+import {
+  SEARCH_BEST_SETTING,
+  mergeSettingAtSteps,
+  mergeSettingMethod,
+  mergeSettingName,
+  type MergeSetting,
+} from '../toy/shapes/merge-setting.ts';
 import { ruleField } from './rule-field.ts';
 import { pm, textTable } from './table.ts';
 
@@ -35,6 +42,30 @@ import { DEMO_DEFAULTS, paperS, sOfT, type DemoSettings } from './demo-defaults.
  */
 export const MAP_BEST: MapCell = { rule: 'lerp', w: 0.9, s: 40, scale: 'none', eta: 0 };
 
+/**
+ * The best setting of \`npm run experiment -- search-shapes\`, confirmed on fresh prompts by
+ * \`confirm-shapes\` (EXPERIMENTS.md, experiment 13): the options beyond the paper at work.
+ */
+export const SEARCH_BEST: MergeSetting = SEARCH_BEST_SETTING;
+
+/** The given settings' options beyond the paper for a method of the given settings (windows, a schedule, maps). */
+function beyondPaper(o: DemoSettings, m: ShapesMethod): Partial<ShapesMethod> {
+  const others = m.experts.length - 1;
+  const out: Partial<ShapesMethod> = {};
+  if (o.window) {
+    if (o.window[1] > o.steps) throw new RangeError(`--window must end at ≤ --steps (${o.steps}), got ${o.window[1]}`);
+    out.windows = new Array(others).fill(o.window);
+    out.aggregateSteps = o.window[1];
+  }
+  if (o.weightSchedule) out.weights = new Array(others).fill(o.weightSchedule);
+  if (o.spatialFeather !== undefined) {
+    const feather = o.spatialFeather;
+    out.spatial = m.experts.slice(1).map((e) => ({ instances: true, feather, invert: e === 'style' }));
+    if (o.spatialDeviation) out.spatialDeviation = true;
+  } else if (o.spatialDeviation) throw new RangeError('--spatial-deviation needs --spatial <feather>');
+  return out;
+}
+
 /** The paper's settings as a map cell (AMDM_DEFAULTS): slerp, w = 0.5, η = 0.3·√d, s = 20 of 50. */
 const PAPER_CELL: MapCell = {
   rule: AMDM_DEFAULTS.rule,
@@ -43,6 +74,8 @@ const PAPER_CELL: MapCell = {
   scale: AMDM_DEFAULTS.etaScale,
   eta: AMDM_DEFAULTS.eta,
 };
+
+const unit = z.number().min(0).max(1);
 
 /** A demo request as JSON (the command's flags, same names and defaults). */
 export const demoSchema = z
@@ -78,6 +111,10 @@ export const demoSchema = z
     levels: z.array(z.int().min(1).max(3)).min(1).max(16).default(DEMO_DEFAULTS.levels),
     gridPrompts: z.int().min(0).max(64).default(DEMO_DEFAULTS.gridPrompts),
     backend: z.enum(['js', 'onnx']).default(DEMO_DEFAULTS.backend),
+    window: z.tuple([z.int().min(0), z.int().min(0)]).optional(),
+    weightSchedule: z.strictObject({ kind: z.enum(['linear', 'cosine']), from: unit, to: unit }).optional(),
+    spatialFeather: z.number().min(0).max(16).optional(),
+    spatialDeviation: z.boolean().optional(),
   })
   .transform((d) => ({ ...d, s: d.s ?? paperS(d.steps) }))
   .refine((d) => d.s <= d.steps, { path: ['s'], message: 'must be ≤ steps' })
@@ -88,6 +125,14 @@ export const demoSchema = z
   .refine((d) => d.deviation === 'eq9' || d.eta <= 1, {
     path: ['eta'],
     message: 'with deviation "relative" eta is λ and must be in [0, 1]',
+  })
+  .refine((d) => d.window === undefined || (d.window[0] <= d.window[1] && d.window[1] <= d.steps), {
+    path: ['window'],
+    message: 'must be [start, end) with 0 ≤ start ≤ end ≤ steps',
+  })
+  .refine((d) => d.spatialDeviation !== true || d.spatialFeather !== undefined, {
+    path: ['spatialDeviation'],
+    message: 'restricts the deviation step to the box maps: give spatialFeather too',
   });
 
 export interface DemoRun {
@@ -155,7 +200,9 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
       experts: pair,
       ...cellSettings({ ...MAP_BEST, s: sOfT(MAP_BEST.s, o.steps) }),
     },
+    mergeSettingMethod(mergeSettingAtSteps(SEARCH_BEST, o.steps), pair, 'AMDM layout←attribute (search best)'),
   );
+  for (const m of methods) if (m.experts.length > 1 && m.weights === undefined) Object.assign(m, beyondPaper(o, m));
   // w per other model: a single value applies to every other model
   const wFor = (others: number) => (o.w.length === 1 ? o.w[0] : o.w.slice(0, others));
   const mostOthers = Math.max(...methods.map((m) => m.experts.length - 1));
@@ -204,7 +251,10 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
     `the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`,
   );
   log(
-    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npx amdm experiment map\` (EXPERIMENTS.md)`,
+    `the row marked "search best" uses ${mergeSettingName(SEARCH_BEST)} (T = 50; windows scale with T): the best setting of \`npm run experiment -- search-shapes\`, confirmed on fresh prompts (EXPERIMENTS.md)`,
+  );
+  log(
+    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`,
   );
   log('');
   log(

@@ -9,7 +9,11 @@
  *                 { "folder": "models/sd15" } ],
  *     "target": 0,                   // index or name of the target model
  *     "steps": 50, "aggregateSteps": 3,
- *     "weights": 0.5,                // paper w per non-target model (number or array)
+ *     "weights": 0.5,                // paper w per non-target model (number or array), or schedules:
+ *                                    // { "kind": "linear", "from": 0.9, "to": 0.3 } (also constant, cosine, list)
+ *     "windows": [[0, 10]],          // per non-target model: merged on steps [start, end) (null: [0, s))
+ *     "spatial": [{ "boxes": [[0.1, 0.1, 0.5, 0.5]], "feather": 1 }],   // or { "map": [...] } or null
+ *     "spatialDeviation": false,     // restrict the mapped models' deviation step to their maps
  *     "eta": 0.3, "etaScale": "sqrtDim",   // eq. 9 step per model (number or array)
  *     "deviation": "eq9",            // or "relative": eta is then λ ∈ [0, 1], no etaScale
  *     "rule": "slerp", "ddimEta": 0,     // or a rule registered by `amdm --import <module>`
@@ -75,6 +79,37 @@ const modelSchema = z
     return { ...m, conditions: r.data as unknown };
   });
 
+/** A weight schedule over a model's window (core `WeightSchedule`). */
+const scheduleSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('constant'), value: unit }),
+  z.strictObject({ kind: z.literal('linear'), from: unit, to: unit }),
+  z.strictObject({ kind: z.literal('cosine'), from: unit, to: unit }),
+  z.strictObject({ kind: z.literal('list'), values: z.array(unit).min(1) }),
+]);
+
+const weightList = numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model');
+const scheduleList = z.union([scheduleSchema, z.array(z.union([unit, scheduleSchema]))]);
+type WeightsSpec = z.infer<typeof weightList> | z.infer<typeof scheduleList>;
+
+/** w: a number or numbers (as before), or schedules (an object, or an array holding one), each with its own messages. */
+const weightsField = z.unknown().transform((v, ctx): WeightsSpec => {
+  const scheduled = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const r = (scheduled(v) || (Array.isArray(v) && v.some(scheduled)) ? scheduleList : weightList).safeParse(v);
+  if (r.success) return r.data;
+  for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  return z.NEVER;
+});
+
+/** A spatial weight map: one weight per latent cell, or boxes (fractions of the image) with a feathered edge in cells. */
+const spatialSchema = z.union([
+  z.strictObject({ map: z.array(unit).min(1) }),
+  z.strictObject({
+    boxes: z.array(z.tuple([unit, unit, unit, unit])).min(1),
+    feather: nonNegative.max(64).default(0),
+    invert: z.boolean().default(false),
+  }),
+]);
+
 const referenceSchema = z.strictObject({
   /** ω per non-target model: the official weight of the target (interactmigc.py:431). */
   omegas: z.array(unit).min(1).max(2),
@@ -104,9 +139,12 @@ export const jobSchema = z
     steps: z.int().min(1).max(1000).default(AMDM_DEFAULTS.steps),
     /** s; default min(3, steps), the SD pipeline's (`sdAggregateSteps`). */
     aggregateSteps: z.int().min(0).optional(),
-    weights: numberOrList(unit, 'a number in [0, 1] or an array of them, one per non-target model').default(
-      AMDM_DEFAULTS.weight,
-    ),
+    weights: weightsField.default(AMDM_DEFAULTS.weight),
+    /** Per non-target model: merged on steps [start, end), or null for [0, aggregateSteps). */
+    windows: z.array(z.tuple([z.int().min(0), z.int().min(0)]).nullable()).optional(),
+    /** Per non-target model: a spatial weight map ({ map } or { boxes, feather, invert }) or null. */
+    spatial: z.array(spatialSchema.nullable()).optional(),
+    spatialDeviation: z.boolean().optional(),
     deviation: z.enum(DEVIATION_MODES).default(AMDM_DEFAULTS.deviation),
     eta: numberOrList(nonNegative, 'a number ≥ 0 or an array of them, one per model').default(AMDM_DEFAULTS.eta),
     /** Only for deviation "eq9"; unset means the sampler's default ('sqrtDim'). */
@@ -164,6 +202,20 @@ export const jobSchema = z
     });
     if (Array.isArray(j.weights) && j.weights.length !== N - 1)
       issue(['weights'], `must hold ${N - 1} number(s), one per non-target model, got ${j.weights.length}`);
+    for (const key of ['windows', 'spatial'] as const) {
+      const list = j[key];
+      if (list !== undefined && list.length !== N - 1)
+        issue(
+          [key],
+          `must hold ${N - 1} entr${N === 2 ? 'y' : 'ies'}, one per non-target model (null for none), got ${list.length}`,
+        );
+    }
+    j.windows?.forEach((w, i) => {
+      if (w !== null && !(w[0] <= w[1] && w[1] <= j.steps))
+        issue(['windows', i], `must be [start, end) with 0 ≤ start ≤ end ≤ steps = ${j.steps}, got [${w.join(', ')}]`);
+    });
+    if ((j.windows || j.spatial || j.spatialDeviation !== undefined) && j.preset === 'reference')
+      issue(['preset'], 'windows, spatial and spatialDeviation apply to preset "paper" only');
     if (Array.isArray(j.eta) && j.eta.length !== N)
       issue(['eta'], `must hold ${N} number(s), one per model, got ${j.eta.length}`);
     if (j.deviation === 'relative') {

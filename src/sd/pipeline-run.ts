@@ -5,6 +5,7 @@
 import { throwIfAborted } from '../core/abort.ts';
 import { sampleAMDMReference } from '../core/reference.ts';
 import { sampleAMDM, sampleDDIM, type StepTrace } from '../core/sampler.ts';
+import { resolveAMDMPlan } from '../core/sampler-plan.ts';
 import type { Denoiser } from '../core/types.ts';
 import { encodePNG } from '../image/png.ts';
 import { rgbaFromSdImage, type RGBA } from '../image/raster.ts';
@@ -157,7 +158,7 @@ async function createDenoisers(
 
 /**
  * `decodeAll`: each non-target model finishes its own DDIM run from where AMDM left it (after its
- * s steps) down to t = 0, as the official code decodes every model (sources M§2.1); its DDIM
+ * s steps, or the end of its window) down to t = 0, as the official code decodes every model (sources M§2.1); its DDIM
  * noise (η_ddim > 0) comes from stream 1000 + k of the seed. Replaces its latents in
  * `r.modelLatents`; returns the extra model calls per model.
  */
@@ -171,12 +172,14 @@ async function finishOwnRuns(
   const { steps, batch, seed, ddimEta } = settings;
   const { shape, schedule } = settings.paper;
   const finishCalls = new Array<number>(models.length).fill(0);
+  // where each model stopped: the end of its window (`windows`), or step 0 when it never ran
+  const { windows } = resolveAMDMPlan({ ...settings.paper, models: models.length });
   for (let k = 0; k < models.length; k++) {
     if (k === target) continue;
     const own = await sampleDDIM(models[k], {
       steps,
       timesteps: r.timesteps,
-      startStep: r.calls[k],
+      startStep: r.calls[k] === 0 ? 0 : windows[k][1],
       latents: r.modelLatents[k],
       stream: 1000 + k,
       ddimEta,

@@ -6,6 +6,7 @@ import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { resolveReferencePlan, type ReferenceOptions } from '../core/reference.ts';
 import type { AMDMOptions } from '../core/sampler.ts';
 import { resolveAMDMPlan } from '../core/sampler-plan.ts';
+import { spatialMapOf } from '../core/spatial.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
 import {
   PRESETS,
@@ -120,6 +121,9 @@ export function resolveRunSettings(prepared: PreparedModels, options: SdRunOptio
     etaScale: options.etaScale,
     rule: options.rule,
     ddimEta,
+    windows: options.windows,
+    spatialWeights: spatialWeightsOf(options.spatial, shape),
+    spatialDeviation: options.spatialDeviation,
   };
   let reference: RunSettings['reference'] = null;
   if (preset === 'reference') {
@@ -130,6 +134,14 @@ export function resolveRunSettings(prepared: PreparedModels, options: SdRunOptio
     resolveAMDMPlan({ ...paper, models: N });
   }
   return { negativePrompt, steps, guidance, seed, batch, scalingFactor, preset, ddimEta, paper, reference, sampler };
+}
+
+/** The maps of the run's `spatial` specs for the latent shape (undefined when none are given). */
+function spatialWeightsOf(specs: SdRunOptions['spatial'], shape: readonly number[]): AMDMOptions['spatialWeights'] {
+  if (specs === undefined) return undefined;
+  if (!Array.isArray(specs))
+    throw new TypeError(`spatial must be an array (one entry per non-target model), got ${describe(specs)}`);
+  return specs.map((s, j) => (s === null ? null : spatialMapOf(`spatial[${j}]`, s, shape)));
 }
 
 /**

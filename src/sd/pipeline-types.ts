@@ -3,6 +3,7 @@
  * loaded-model record shared by its modules (pipeline.ts, pipeline-load.ts, pipeline-settings.ts,
  * pipeline-run.ts).
  */
+import type { SpatialSpec } from '../core/spatial.ts';
 import type { AMDMOptions, StepTrace } from '../core/sampler.ts';
 import type { NoiseSchedule, ScheduleConfig } from '../core/schedule.ts';
 import type { Denoiser } from '../core/types.ts';
@@ -68,6 +69,15 @@ export interface SdRunOptions {
   /** 'eq9' (default) or 'relative' (η is then the fraction λ ∈ [0, 1]; see AMDMOptions). */
   deviation?: AMDMOptions['deviation'];
   eta?: AMDMOptions['eta'];
+  /** Per non-target model: the steps [start, end) it is merged on, or null for [0, s) (`sampleAMDM`'s `windows`). */
+  windows?: AMDMOptions['windows'];
+  /**
+   * Per non-target model: a spatial weight map over the latent's H×W (or null), given as the
+   * weights or as boxes (fractions of the image) with a feathered edge (core/spatial.ts).
+   */
+  spatial?: readonly (SpatialSpec | null)[];
+  /** Restrict the mapped models' deviation steps to their maps. */
+  spatialDeviation?: boolean;
   etaScale?: AMDMOptions['etaScale'];
   rule?: AMDMOptions['rule'];
   ddimEta?: number;

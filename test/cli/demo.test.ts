@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runDemo, DEMO_DEFAULTS, MAP_BEST } from '../../src/cli/demo.ts';
 import { etaLabel } from '../../src/toy/shapes/map-cell.ts';
+import { SEARCH_BEST_SETTING, mergeSettingAtSteps, mergeSettingName } from '../../src/toy/shapes/merge-setting.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import { decodePNG } from '../../src/image/png.ts';
 
@@ -28,6 +29,7 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
       'style',
       'AMDM layout←attribute (paper)',
       'AMDM layout←attribute (map best)',
+      'AMDM layout←attribute (search best)',
       'AMDM layout←attribute (η = 0)',
       'AMDM layout←attribute+style (η = 0)',
     ];
@@ -41,19 +43,42 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     // model calls: T per prompt for one expert, T + (N − 1)·s for AMDM (paper row: s = 0.4·T;
     // map best: its s at T = 50 scaled to T = 12)
     const sBest = Math.round((MAP_BEST.s * 12) / 50);
+    const [a, b] = mergeSettingAtSteps(SEARCH_BEST_SETTING, 12).window;
     expect(json.methods.map((m: { calls: number }) => m.calls)).toEqual([
       36,
       36,
       36,
       3 * (12 + 5),
       3 * (12 + sBest),
+      3 * (12 + b - a),
       3 * (12 + 5),
       3 * (12 + 10),
     ]);
     expect(r.methods[2].summary.overall.styleSuccess!.value).toBeGreaterThan(0.5); // the style expert gets the style
     const grid = await decodePNG(readFileSync(path.join(out, 'grid.png')));
     expect(grid.width).toBeGreaterThan(2 * 128);
-    expect(grid.height).toBeGreaterThan(7 * 128);
+    expect(grid.height).toBeGreaterThan(8 * 128);
+    expect(text).toContain(`the row marked "search best" uses ${mergeSettingName(SEARCH_BEST_SETTING)}`);
+  });
+  it('the options beyond the paper apply to the rows with the given settings: window, schedule, box maps', async () => {
+    const base = { ...DEMO_DEFAULTS, prompts: 2, samples: 2, steps: 10, s: 4, gridPrompts: 0, log: () => {} };
+    const plain = await runDemo({ ...base, out: mkdtempSync(path.join(tmpdir(), 'amdm-b-')) });
+    const r = await runDemo({
+      ...base,
+      window: [2, 8],
+      weightSchedule: { kind: 'linear', from: 1, to: 0.5 },
+      spatialFeather: 1,
+      spatialDeviation: true,
+      out: mkdtempSync(path.join(tmpdir(), 'amdm-b-')),
+    });
+    const calls = (x: typeof r, name: string) => x.methods.find((m) => m.name.startsWith(name))!.calls;
+    expect(calls(r, 'AMDM layout←attribute (η')).toBe(2 * (10 + 6));
+    expect(calls(r, 'AMDM layout←attribute+style')).toBe(2 * (10 + 12));
+    // the fixed rows do not change
+    for (const n of ['AMDM layout←attribute (paper)', 'AMDM layout←attribute (search best)'])
+      expect(r.methods.find((m) => m.name === n)!.evaluations).toEqual(
+        plain.methods.find((m) => m.name === n)!.evaluations,
+      );
   });
   it('--backend onnx (experts exported to ONNX, run by onnxruntime) gives the same rates as the JS experts', async () => {
     const { onnxExpertFactory } = await import('../../src/jobs/demo-onnx.ts');
@@ -65,6 +90,24 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
     );
     expect(onnx.methods.map((m) => m.summary.overall)).toEqual(js.methods.map((m) => m.summary.overall));
     expect(onnx.methods.map((m) => m.calls)).toEqual(js.methods.map((m) => m.calls));
+  });
+  it('the server takes the same options through the demo schema, with the field named', async () => {
+    const { demoSchema } = await import('../../src/jobs/demo.ts');
+    const ok = demoSchema.parse({
+      steps: 20,
+      window: [2, 16],
+      weightSchedule: { kind: 'cosine', from: 1, to: 0.5 },
+      spatialFeather: 1,
+    });
+    expect([ok.window, ok.weightSchedule?.kind, ok.spatialFeather, ok.s]).toEqual([[2, 16], 'cosine', 1, 8]);
+    const issues = (v: unknown) =>
+      demoSchema.safeParse(v).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues({ steps: 20, window: [2, 30] })).toEqual([
+      'window: must be [start, end) with 0 ≤ start ≤ end ≤ steps',
+    ]);
+    expect(issues({ spatialDeviation: true })).toEqual([
+      'spatialDeviation: restricts the deviation step to the box maps: give spatialFeather too',
+    ]);
   });
   it('rejects bad flags with the allowed range', async () => {
     const run = (args: string[]) => {
@@ -82,6 +125,15 @@ describe('amdm demo (smoke: few prompts and steps)', () => {
       run(['demo', '--steps', '10', '--s', '20', '--out', mkdtempSync(path.join(tmpdir(), 'x-'))]),
     ).rejects.toThrow(/--s must be ≤ --steps \(10\), got 20/);
     await expect(run(['demo', '--deviation', 'clip'])).rejects.toThrow(/Allowed choices are eq9, relative/);
+    await expect(run(['demo', '--window', '5'])).rejects.toThrow(/must be start,end \(e.g. 0,40\), got '5'/);
+    await expect(run(['demo', '--window', '9,4'])).rejects.toThrow(/must be an integer in \[0, 4\], got '9'/);
+    await expect(run(['demo', '--weight-schedule', 'step:1:0'])).rejects.toThrow(
+      /must be linear:from:to or cosine:from:to/,
+    );
+    await expect(run(['demo', '--steps', '10', '--window', '0,20'])).rejects.toThrow(
+      /--window must end at ≤ --steps \(10\), got 0,20/,
+    );
+    await expect(run(['demo', '--spatial-deviation'])).rejects.toThrow(/--spatial-deviation needs --spatial <feather>/);
     await expect(run(['demo', '--deviation', 'relative', '--eta-scale', 'absolute'])).rejects.toThrow(
       /--eta-scale applies only to --deviation eq9/,
     );

@@ -40,7 +40,7 @@ describe('smoke runs never touch the recorded results', () => {
     expect(experimentFolder('eta', true)).toBe(path.join('amdm-out', 'experiments', 'eta'));
     expect(experimentFolder('eta', false)).toBe(path.join('experiments', 'out', 'eta'));
   });
-  it.each([...PLAN_EXPERIMENT_NAMES, 'compose-shapes'])(
+  it.each([...PLAN_EXPERIMENT_NAMES, 'compose-shapes', 'search-shapes', 'confirm-shapes'])(
     'the committed experiments/out/%s is a full run that --quick refuses to replace',
     async (name) => {
       const dir = path.join('experiments', 'out', name);
@@ -63,17 +63,27 @@ describe('amdm experiment takes its names from the registry', () => {
   it('lists every experiment once, in order, and refuses other names', async () => {
     const { EXPERIMENT_NAMES } = await import('../../src/cli/experiment-registry.ts');
     const { buildProgram } = await import('../../src/cli/main.ts');
-    expect(EXPERIMENT_NAMES).toEqual(['experts', 'eta', 'rules', 'sphere', 'weights', 'compose-shapes', 'map']);
+    expect(EXPERIMENT_NAMES).toEqual([
+      'experts',
+      'eta',
+      'rules',
+      'sphere',
+      'weights',
+      'compose-shapes',
+      'map',
+      'search-shapes',
+      'confirm-shapes',
+    ]);
     expect(PLAN_EXPERIMENT_NAMES).toEqual(['experts', 'eta', 'rules', 'sphere', 'weights']);
     const p = buildProgram().exitOverride();
     p.configureOutput({ writeErr: () => {}, writeOut: () => {} });
     const cmd = p.commands.find((c) => c.name() === 'experiment')!;
     cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
     expect(cmd.description()).toBe(
-      'Shapes-world experiments: experts, eta, rules, sphere, weights, compose-shapes, map (results.json/csv, table.md, charts)',
+      'Shapes-world experiments: experts, eta, rules, sphere, weights, compose-shapes, map, search-shapes, confirm-shapes (results.json/csv, table.md, charts)',
     );
     await expect(p.parseAsync(['node', 'amdm', 'experiment', 'nope'])).rejects.toThrow(
-      /must be one of experts, eta, rules, sphere, weights, compose-shapes, map, got 'nope'/,
+      /must be one of experts, eta, rules, sphere, weights, compose-shapes, map, search-shapes, confirm-shapes, got 'nope'/,
     );
   });
 });

@@ -144,6 +144,52 @@ describe('amdm generate', () => {
     expect((await loadJob(j.path, { output: 'elsewhere' })).output).toBe(join(process.cwd(), 'elsewhere'));
   });
 
+  it('windows, weight schedules and spatial maps from the job file: an all-0 map is the target alone; a late window finishes from its end', async () => {
+    const two = { prompt: 'a red square', steps: 5, seed: 3 };
+    const models = [
+      { folder: 'models/a', name: 'A' },
+      { folder: 'models/b', name: 'B' },
+    ];
+    const alone = await job({ ...two, models: [models[0]] });
+    const zero = await job({ ...two, models, aggregateSteps: 3, eta: 0.4, spatial: [{ map: new Array(64).fill(0) }] });
+    await runGenerate(alone.path, quiet);
+    await runGenerate(zero.path, quiet);
+    expect(await readFile(join(zero.out, 'target.png'))).toEqual(await readFile(join(alone.out, 'target.png')));
+    const late = await job({
+      ...two,
+      models,
+      windows: [[1, 3]],
+      weights: [{ kind: 'linear', from: 0.9, to: 0.3 }],
+      spatial: [{ boxes: [[0, 0, 0.5, 0.5]], feather: 1 }],
+      spatialDeviation: true,
+      saveAll: true,
+      saveTrace: true,
+    });
+    const s = await runGenerate(late.path, quiet);
+    expect(s.calls).toEqual([5, 2]);
+    const trace = JSON.parse(await readFile(join(late.out, 'trace.json'), 'utf8'));
+    expect(trace.steps.map((t: { weights?: number[] }) => t.weights)).toEqual([
+      undefined,
+      [0.9],
+      [0.3],
+      undefined,
+      undefined,
+    ]);
+    const resolved = JSON.parse(await readFile(join(late.out, 'resolved.json'), 'utf8'));
+    expect(resolved.finishCalls).toEqual([0, 2]); // B finishes steps 3 and 4 on its own
+    expect(resolved.job.spatial).toEqual([{ boxes: [[0, 0, 0.5, 0.5]], feather: 1, invert: false }]);
+    // the example of a regional job: MIGC-mini merged inside its own boxes on the first 40 steps
+    const regional = parseJob(
+      JSON.parse(await readFile(new URL('../../examples/jobs/regional-interact-migc.json', import.meta.url), 'utf8')),
+    );
+    expect([regional.windows, regional.weights, regional.eta, regional.spatial![0]!]).toMatchObject([
+      [[0, 40]],
+      0.9,
+      0,
+      { feather: 1, invert: false },
+    ]);
+  });
+
   it('the --output option overrides the job and the example job parses', async () => {
     const j = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2 });
     const other = join(work, 'elsewhere');
@@ -212,6 +258,21 @@ describe('amdm generate', () => {
       'a weight that is not a number',
       { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: 'half' },
       'weights: must be a number in [0, 1] or an array of them, one per non-target model, got string',
+    ],
+    [
+      'a weight schedule out of range',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], weights: { kind: 'cosine', from: 0, to: 1.5 } },
+      'weights.to: Too big: expected number to be <=1',
+    ],
+    [
+      'a window past the last step',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], steps: 4, windows: [[1, 5]] },
+      'windows[0]: must be [start, end) with 0 ≤ start ≤ end ≤ steps = 4, got [1, 5]',
+    ],
+    [
+      'a spatial map of the wrong size (the latent is 8×8)',
+      { models: [{ folder: 'models/a' }, { folder: 'models/b' }], spatial: [{ map: [0, 1] }] },
+      'spatial[0].map must hold 64 weights (one per latent cell, H·W), got 2',
     ],
     [
       'migcSteps past the last step',

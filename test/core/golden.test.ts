@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { BACKEND_NAMES } from '../../src/core/backend.ts';
-import { fnv1a, GOLDEN, goldenRun } from '../helpers/golden-run.ts';
+import { fnv1a, GOLDEN, goldenRun, SPATIAL_GOLDEN, spatialGoldenRun } from '../helpers/golden-run.ts';
 
 // test-deno/golden_test.ts checks the same constants under Deno, so a seeded run gives
 // identical bits in Node and Deno on each backend.
@@ -23,3 +23,9 @@ it('the two backends differ by float32 rounding only', async () => {
   expect(worst).toBeGreaterThan(0);
   expect(worst).toBeLessThan(1e-5);
 });
+
+for (const backend of BACKEND_NAMES) {
+  it(`a seeded run with windows, schedules, spatial maps and the restricted deviation on the ${backend} kernels is bit-identical to the recorded one`, async () => {
+    expect(fnv1a(await spatialGoldenRun(backend))).toBe(SPATIAL_GOLDEN[backend]);
+  });
+}

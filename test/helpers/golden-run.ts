@@ -59,3 +59,52 @@ export function fnv1a(x: Float32Array): string {
   }
   return h.toString(16).padStart(8, '0');
 }
+
+/**
+ * The same three models with the options beyond the paper: a late window for one model, a cosine
+ * and a list weight schedule, a feathered box map and a dense map, the relative deviation step
+ * restricted to the maps. Node and Deno must agree bit for bit on each backend.
+ */
+export const SPATIAL_GOLDEN: Record<BackendName, string> = { js: '807adf24', wasm: 'c96b88f7' };
+
+export async function spatialGoldenRun(backend: BackendName = 'js'): Promise<Float32Array> {
+  const { boxWeightMap } = await import('../../src/core/spatial.ts');
+  const schedule = makeSchedule();
+  const dim = 3 * 8 * 8;
+  const model = (offset: number, sigma: number): Denoiser => ({
+    eps(x, t, batch) {
+      const a = alphaBar(schedule, t);
+      const k = Math.sqrt(1 - a) / (a * sigma * sigma + 1 - a);
+      const out = new Float32Array(x.length);
+      for (let b = 0; b < batch; b++) {
+        for (let i = 0; i < dim; i++) out[b * dim + i] = k * (x[b * dim + i] - Math.sqrt(a) * Math.sin(offset + i / 7));
+      }
+      return out;
+    },
+  });
+  const r = await sampleAMDM({
+    models: [model(0, 0.2), model(1, 0.3), model(2, 0.1)],
+    target: 1,
+    steps: 20,
+    aggregateSteps: 8,
+    windows: [null, [3, 12]],
+    weights: [
+      { kind: 'cosine', from: 1, to: 0.4 },
+      { kind: 'list', values: [0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5] },
+    ],
+    spatialWeights: [
+      boxWeightMap({ height: 8, width: 8, boxes: [[0.25, 0.25, 0.75, 0.625]], feather: 1.5 }),
+      Array.from({ length: 64 }, (_, i) => (i % 5) / 4),
+    ],
+    spatialDeviation: true,
+    deviation: 'relative',
+    eta: 0.2,
+    rule: 'slerp',
+    shape: [3, 8, 8],
+    batch: 2,
+    seed: 99,
+    ddimEta: 0.3,
+    backend,
+  });
+  return r.latents;
+}

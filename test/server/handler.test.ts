@@ -32,6 +32,32 @@ describe('amdm serve on loopback (Node)', () => {
     expect(sha256(run.files[0].data as Uint8Array)).toBe(FIXTURE_JOB_PNG_SHA256);
   });
 
+  it('takes windows, weight schedules and spatial maps through the job schema; a bad one is a 400 naming the field', async () => {
+    const post = (body: unknown) =>
+      fetch(new URL('/v1/generate?format=json', server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const r = await post({
+      ...FIXTURE_JOB,
+      saveTrace: true,
+      windows: [[1, 4]],
+      weights: { kind: 'cosine', from: 1, to: 0.5 },
+      spatial: [{ boxes: [[0, 0, 0.5, 1]], feather: 2 }],
+      spatialDeviation: true,
+    });
+    expect(r.status).toBe(200);
+    const j = (await r.json()) as { trace: { steps: { weights?: number[] }[] }; resolved: { calls: number[] } };
+    expect(j.resolved.calls).toEqual([6, 3]);
+    expect(j.trace.steps.map((t) => t.weights)).toEqual([undefined, [1], [0.75], [0.5], undefined, undefined]);
+    const bad = await post({ ...FIXTURE_JOB, spatial: [{ boxes: [[0, 0, 0.5, 1]], feather: -1 }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe(
+      'job: spatial[0].feather: Too small: expected number to be >=0',
+    );
+  });
+
   it('a server without model roots runs the demo only; bad options name the option', async () => {
     const h = createHandler();
     const r = await h(

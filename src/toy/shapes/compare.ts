@@ -14,6 +14,7 @@ import { AMDM_DEFAULTS } from '../../core/defaults.ts';
 import { resolveRule } from '../../core/rule-registry.ts';
 import { sampleAMDM, type AMDMOptions, type StepTrace } from '../../core/sampler.ts';
 import { checkInt, describe } from '../../core/validate.ts';
+import { spatialMapOf, type SpatialSpec } from '../../core/spatial.ts';
 import { mixtureDenoiser } from '../gmm.ts';
 import { evaluateImage, summarize, type ImageEvaluation, type SummaryRow } from './evaluate.ts';
 import { EXPERTS, type ExpertName, type ExpertOptions, type ShapesMixture } from './experts.ts';
@@ -23,10 +24,31 @@ import { makeWorld, type ShapesWorld } from './world.ts';
 /** Sampler settings a method or a comparison may set, as `sampleAMDM` takes them. */
 type SamplerSettings<K extends keyof AMDMOptions> = Partial<Pick<AMDMOptions, K>>;
 
-/** A method: its experts, and per-method overrides of the shared settings (s, w, deviation, η, its scale, clipping, rule). */
+/**
+ * A spatial weight map of a non-target expert, per prompt: `instances` derives it from the
+ * prompt's boxes (1 inside, a linear feather of `feather` pixels outside; `invert` for the
+ * complement), or a fixed map / boxes (core `SpatialSpec`, fractions of the image).
+ */
+export type ShapesSpatial =
+  { readonly instances: true; readonly feather?: number; readonly invert?: boolean } | SpatialSpec;
+
+/**
+ * A method: its experts, and per-method overrides of the shared settings (s, w, deviation, η, its
+ * scale, clipping, rule), and the options beyond the paper: windows, weight schedules (`weights`),
+ * spatial maps (one per non-target expert, or null) and the map-restricted deviation step.
+ */
 export interface ShapesMethod extends SamplerSettings<
-  'aggregateSteps' | 'weights' | 'deviation' | 'eta' | 'etaScale' | 'clipDeviation' | 'rule'
+  | 'aggregateSteps'
+  | 'weights'
+  | 'deviation'
+  | 'eta'
+  | 'etaScale'
+  | 'clipDeviation'
+  | 'rule'
+  | 'windows'
+  | 'spatialDeviation'
 > {
+  spatial?: readonly (ShapesSpatial | null)[];
   /** Label in tables and grids, e.g. 'layout' or 'AMDM layout←attribute'. */
   name: string;
   /** Experts sampled together; one expert = that expert alone (plain DDIM). */
@@ -152,6 +174,11 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
         aggregateSteps:
           m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? AMDM_DEFAULTS.aggregateSteps) : 0,
         weights: m.weights ?? opts.weights,
+        windows: m.windows,
+        spatialWeights: m.spatial?.map((sp: ShapesSpatial | null, j: number) =>
+          sp === null ? null : shapesSpatialMap(world, prompt, sp, `spatial[${j}]`),
+        ),
+        spatialDeviation: m.spatialDeviation,
         ...deviationOf(m, opts),
         rule: m.rule ?? opts.rule,
         ddimEta: opts.ddimEta,
@@ -189,6 +216,24 @@ function deviationOf(
     etaScale: m.etaScale ?? opts.etaScale,
     clipDeviation: m.clipDeviation,
   };
+}
+
+/** The map (H×W) of a method's spatial entry for one prompt. */
+export function shapesSpatialMap(
+  world: ShapesWorld,
+  prompt: ShapesPrompt,
+  sp: ShapesSpatial,
+  name = 'spatial',
+): Float32Array {
+  const shape = [world.channels, world.height, world.width];
+  if (!('instances' in sp)) return spatialMapOf(name, sp, shape);
+  const boxes = prompt.instances.map(({ box: [x0, y0, x1, y1] }) => [
+    x0 / world.width,
+    y0 / world.height,
+    x1 / world.width,
+    y1 / world.height,
+  ]);
+  return spatialMapOf(name, { boxes, feather: sp.feather, invert: sp.invert }, shape);
 }
 
 /** The demo's methods: each expert alone, then AMDM layout ← attribute and layout ← attribute + style. */
