@@ -164,7 +164,7 @@ export async function runSearchShapes(o: ExperimentOptions & { workers?: number 
   const byName = new Map(candidates.map((c) => [c.name, c.setting]));
   const json: SearchJSON = {
     experiment: 'search-shapes',
-    command: `npm run experiment -- search-shapes${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
+    command: `npx amdm experiment search-shapes${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
     quick,
     seed,
     plan,
@@ -241,7 +241,7 @@ export async function runConfirmShapes(o: ExperimentOptions & { workers?: number
     search = JSON.parse(await readFile(path.join(searchDir, 'results.json'), 'utf8')) as SearchJSON;
   } catch {
     throw new Error(
-      `confirm-shapes confirms the settings of a search run: run \`npm run experiment -- search-shapes${quick ? ' --quick' : ''}\` first (no ${path.join(searchDir, 'results.json')})`,
+      `confirm-shapes confirms the settings of a search run: run \`npx amdm experiment search-shapes${quick ? ' --quick' : ''}\` first (no ${path.join(searchDir, 'results.json')})`,
     );
   }
   const output = await prepareExperimentOutput('confirm-shapes', quick, o.out, [
@@ -297,7 +297,7 @@ export async function runConfirmShapes(o: ExperimentOptions & { workers?: number
     evals,
   );
   const seconds = (Date.now() - started) / 1000;
-  const command = `npm run experiment -- confirm-shapes${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
+  const command = `npx amdm experiment confirm-shapes${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`;
   const frontOf = (rs: ConfirmRow[]) =>
     paretoFrontier(
       rs,

@@ -43,7 +43,7 @@ import { DEMO_DEFAULTS, paperS, sOfT, type DemoSettings } from './demo-defaults.
 export const MAP_BEST: MapCell = { rule: 'lerp', w: 0.9, s: 40, scale: 'none', eta: 0 };
 
 /**
- * The best setting of \`npm run experiment -- search-shapes\`, confirmed on fresh prompts by
+ * The best setting of \`npx amdm experiment search-shapes\`, confirmed on fresh prompts by
  * \`confirm-shapes\` (EXPERIMENTS.md, experiment 13): the options beyond the paper at work.
  */
 export const SEARCH_BEST: MergeSetting = SEARCH_BEST_SETTING;
@@ -251,10 +251,10 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
     `the row marked "paper" uses the paper's w = ${PAPER_CELL.w}, ${etaLabel(PAPER_CELL)}, s = ${paperS(o.steps)}, ${PAPER_CELL.rule}`,
   );
   log(
-    `the row marked "search best" uses ${mergeSettingName(SEARCH_BEST)} (T = 50; windows scale with T): the best setting of \`npm run experiment -- search-shapes\`, confirmed on fresh prompts (EXPERIMENTS.md)`,
+    `the row marked "search best" uses ${mergeSettingName(SEARCH_BEST)} (T = 50; windows scale with T): the best setting of \`npx amdm experiment search-shapes\`, confirmed on fresh prompts (EXPERIMENTS.md)`,
   );
   log(
-    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npm run experiment -- map\` (EXPERIMENTS.md)`,
+    `the row marked "map best" uses ${MAP_BEST.rule}, w = ${MAP_BEST.w}, ${etaLabel(MAP_BEST)}${MAP_BEST.scale === 'relative' ? ' (relative deviation step)' : ''}, s = ${sOfT(MAP_BEST.s, o.steps)}: the best cell of \`npx amdm experiment map\` (EXPERIMENTS.md)`,
   );
   log('');
   log(

@@ -175,7 +175,7 @@ describe('experiments search-shapes and confirm-shapes --quick', () => {
     ]);
     expect(readFileSync(path.join(root, 'confirm', 'pareto.svg'), 'utf8')).toMatch(/^<svg/);
     await expect(runConfirmShapes({ quick: true, from: path.join(root, 'nowhere'), log: () => {} })).rejects.toThrow(
-      /run `npm run experiment -- search-shapes --quick` first/,
+      /run `npx amdm experiment search-shapes --quick` first/,
     );
   });
 });

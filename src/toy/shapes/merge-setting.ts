@@ -104,7 +104,7 @@ export function mergeSettingAtSteps(s: MergeSetting, steps: number): MergeSettin
 }
 
 /**
- * The best setting found by `npm run experiment -- search-shapes` (experiments/out/search-shapes)
+ * The best setting found by `npx amdm experiment search-shapes` (experiments/out/search-shapes)
  * and rerun on fresh prompts and seeds by `confirm-shapes` (EXPERIMENTS.md, experiment 13).
  */
 export const SEARCH_BEST_SETTING: MergeSetting = {
