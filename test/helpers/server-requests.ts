@@ -28,4 +28,4 @@ export const DEMO_REQUEST = Object.freeze({ prompts: 2, samples: 1, steps: 8, s:
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 export const FIXTURE_JOB_PNG_SHA256 = '1292c89ca3034067901d5d26b05cd0e983d787b766028a6918889c0ca7ef84ad';
-export const DEMO_PNG_SHA256 = '9247abce038733ae73e0571b5067b8456331332090e4e704d8b11e76ba1dda87';
+export const DEMO_PNG_SHA256 = 'ef5fc1abaa0ac6b4943333156b480c326b347fee706aede2981d3c9fe17c56c8';
