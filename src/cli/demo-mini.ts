@@ -90,7 +90,16 @@ export async function runMiniDemo(
   }
   const seconds = (performance.now() - t0) / 1000;
 
-  const header = ['method', 'instance success', 'mIoU', 'interaction success', 'style success', 'UNet calls / image'];
+  const header = [
+    'method',
+    'instance success',
+    'mIoU',
+    'interaction success',
+    'relation success',
+    'image success',
+    'style success',
+    'UNet calls / image',
+  ];
   const summaries = MINI_DEMO_METHODS.map((m, j) => {
     const done = images.map((r) => r[j]).filter((x): x is MethodImage => x !== null);
     return {
@@ -105,6 +114,8 @@ export async function runMiniDemo(
     pm(s.instanceSuccess),
     pm(s.mIoU),
     pm(s.interactionSuccess),
+    pm(s.relationSuccess),
+    pm(s.imageSuccess),
     pm(s.styleSuccess),
     String(s.calls),
   ]);
