@@ -33,13 +33,17 @@
  * the segment in ½-px steps and keeps the points outside every box, grouped into pieces (runs
  * between boxes, points within LINK_END px of a box left out); a point is covered when a white
  * pixel's centre lies within LINK_ALONG px of it along the segment and LINK_ACROSS px across it
- * (exact: always; a 1-px diagonal shift moves the line up to √2 px across; a 3×3 smudge covers
- * about its own length, so it fails on every line with more than about 5 px between the boxes). It asks for:
- * - coverage: ≥ LINK_COVERAGE of the points covered;
+ * (exact: always; a 1-px diagonal shift moves the line up to √2 px across). It asks for:
+ * - coverage: ≥ LINK_COVERAGE of the points covered; uncovered runs of ≤ LINK_GAP points at one
+ *   end of a piece are not counted (a line shifted by a pixel stops short of one box), at both
+ *   ends they are (a smudge stops short of both);
  * - continuity: no run of more than LINK_GAP uncovered points (1 px), and in every piece the white
  *   pixels covering its first and last covered points in one 8-connected component of the white pixels
  *   within LINK_CORRIDOR px of the segment (outside every box): a path from near one box to near
- *   the other along the segment. A smudge, a half or dashed line, or a line to another box fails.
+ *   the other along the segment. A half or dashed line, or a line to another box fails. A 3×3
+ *   smudge (up to 4.2 px along a diagonal) fails on every line with ≥ 9 px between the boxes; on
+ *   shorter lines (half of all lines have ≤ 5 px) it is about as long as the line itself and may
+ *   pass: that is the resolution of a 32-px world with 3-px-wide lines.
  */
 import { LINE_HALF_WIDTH, distanceToLink, dotMask } from './render.ts';
 import { COLOURS, boxCentre, type Box, type Instance } from './world.ts';
