@@ -2,7 +2,7 @@
 # Reruns every mini-zoo table of EXPERIMENTS.md (the calibration and experiments 8–12) on the
 # committed model folders, into experiments/out/mini-*; two processes side by side (two shards of
 # each benchmark, or two model groups of the calibration), one onnxruntime thread each.
-# About 75 minutes on two cores. The tables are then copied into EXPERIMENTS.md and
+# Several hours on two cores with three noise seeds per prompt. The tables are then copied into EXPERIMENTS.md and
 # models/mini-zoo/README.md by hand, with what they show.
 #
 #   bash experiments/zoo-rerun.sh            # everything
@@ -32,14 +32,15 @@ two_shards() {
   wait "$first"
 }
 
-# The benchmark's common flags: the prompts of experiments 8–12 (L2–L4, one seed each).
-BENCH=(--levels 2,3,4 --per-level 12 --seeds 1 --threads 1)
+# The benchmark's common flags: the prompts of experiments 8–12 (L2–L4, 8 per level, three noise
+# seeds each, images kept so that `amdm zoo rescore` can score them again under a changed evaluator).
+BENCH=(--levels 2,3,4 --per-level 8 --seeds 3 --images --threads 1)
 
 for p in "${PARTS[@]}"; do
   echo "zoo-rerun: $p" >&2
   case "$p" in
   calibration)
-    CAL=(zoo calibrate --per-level 200 --threads 1)
+    CAL=(zoo calibrate --per-level 50 --seeds 3 --threads 1)
     "${AMDM[@]}" "${CAL[@]}" --models interactdiffusion-mini,base --out "$OUT/mini-calibration-a" &
     first=$!
     "${AMDM[@]}" "${CAL[@]}" --models ipadapter-mini --out "$OUT/mini-calibration-b"
@@ -63,11 +64,11 @@ for p in "${PARTS[@]}"; do
     ;;
   map)
     rm -rf "$OUT/mini-map"
-    two_shards zoo experiment map --per-level 8 --seeds 1 --threads 1 --out "$OUT/mini-map"
+    two_shards zoo experiment map --per-level 8 --seeds 3 --images --threads 1 --out "$OUT/mini-map"
     ;;
   compose)
     rm -rf "$OUT/mini-compose"
-    two_shards zoo experiment compose --per-level 12 --seeds 1 --threads 1 --out "$OUT/mini-compose"
+    two_shards zoo experiment compose --per-level 8 --seeds 3 --images --threads 1 --out "$OUT/mini-compose"
     ;;
   esac
 done

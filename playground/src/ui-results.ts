@@ -35,6 +35,8 @@ export const ZOO_RATES = [
   ['instance-success', 'instances', 'instanceSuccess', pct],
   ['miou', 'mIoU', 'mIoU', mean],
   ['interaction-success', 'interactions', 'interactionSuccess', pct],
+  ['relation-success', 'relations (marks with both instances right)', 'relationSuccess', pct],
+  ['image-success', 'images all right', 'imageSuccess', pct],
   ['style-success', 'style', 'styleSuccess', pct],
   ['clean-rate', 'clean', 'cleanRate', pct],
 ] as const;

@@ -191,7 +191,16 @@ export async function runMiniDemo(
   const images = await sampleRows(zoo, prompts, rows, settings);
   const seconds = (performance.now() - t0) / 1000;
 
-  const header = ['method', 'instance success', 'mIoU', 'interaction success', 'style success', 'UNet calls / image'];
+  const header = [
+    'method',
+    'instance success',
+    'mIoU',
+    'interaction success',
+    'relation success',
+    'image success',
+    'style success',
+    'UNet calls / image',
+  ];
   const summaries = rows.map((r, j) => {
     const done = images[j].filter((x): x is MethodImage => x !== null);
     return { ...r, ...summarizeScenes(done.map((x) => x.evaluation)).overall, calls: done[0].calls };
@@ -201,6 +210,8 @@ export async function runMiniDemo(
     pm(s.instanceSuccess),
     pm(s.mIoU),
     pm(s.interactionSuccess),
+    pm(s.relationSuccess),
+    pm(s.imageSuccess),
     pm(s.styleSuccess),
     String(s.calls),
   ]);

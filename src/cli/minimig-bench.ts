@@ -14,8 +14,10 @@
  * - once every record of the whole set exists (the last shard to finish, or any rerun), the
  *   summary is written from the records: results.json, results.csv (per method × level, value
  *   and standard error per metric), table.md and chart.svg.
- * An image's seed is the prompt's stream number + k·10⁷ (k = 0 … seeds − 1): it depends neither
- * on the sharding nor on the method, so methods are compared on the same noise.
+ * An image's seed is noiseSeed·10¹⁰ + k·10⁷ + the prompt's stream number (k = 0 … seeds − 1,
+ * `replicateSeed`): it depends neither on the sharding nor on the method, so methods are compared
+ * on the same noise, and the summary gives each method's paired difference from its target model
+ * alone (zoo-paired.ts) with standard errors over prompts.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -28,7 +30,15 @@ import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic 
 import { markdownTable } from '../jobs/table.ts';
 import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
 import { folderScalingFactor, stylePng } from './zoo-scene.ts';
-import { MINIMIG_METHODS, generateMethodImage, methodRun, resolveMethod, zooKinds } from './zoo-methods.ts';
+import {
+  MINIMIG_METHODS,
+  checkNoiseSeed,
+  generateMethodImage,
+  methodRun,
+  resolveMethod,
+  zooKinds,
+} from './zoo-methods.ts';
+import { pairedCsv, pairedSummaries, pairedTable, type PairedSummary } from './zoo-paired.ts';
 import { checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
 
 export const BENCH_DEFAULTS = Object.freeze({
@@ -36,8 +46,9 @@ export const BENCH_DEFAULTS = Object.freeze({
   methods: ['interact', 'migc', 'interact+migc'] as readonly string[],
   levels: [1, 2, 3, 4] as readonly number[],
   perLevel: 25,
-  seeds: 2,
+  seeds: 3,
   promptSeed: 2024,
+  noiseSeed: 0,
   steps: 50,
   aggregateSteps: 20,
   eta: 0.3,
@@ -57,6 +68,8 @@ export interface BenchOptions {
   seeds?: number;
   /** Seed of the prompt set. */
   promptSeed?: number;
+  /** Base of the image seeds (`replicateSeed`); 0 … MAX_NOISE_SEED. */
+  noiseSeed?: number;
   steps?: number;
   aggregateSteps?: number;
   /** η of eq. 9, ×√d. */
@@ -108,10 +121,12 @@ export interface BenchResult {
   skipped: number;
   /** The summary, once every record of the set exists; else null. */
   methods: MethodSummary[] | null;
+  /** Each method's paired differences from its target alone (when that is in the run), with the summary. */
+  paired: PairedSummary[] | null;
 }
 
 /** A method's folder name: its name with the characters of `@rule=…,w=…` settings replaced by '_'. */
-const methodFolder = (method: string) => method.replace(/[^A-Za-z0-9+.:_-]/g, '_');
+export const methodFolder = (method: string) => method.replace(/[^A-Za-z0-9+.:_-]/g, '_');
 const recordPath = (out: string, method: string, id: string, k: number) =>
   join(out, 'records', methodFolder(method), `${id}-r${k}.json`);
 
@@ -135,7 +150,11 @@ function checkMethods(methods: readonly string[]): void {
 async function claimSettings(out: string, settings: Record<string, unknown>): Promise<void> {
   const file = join(out, 'settings.json');
   if (await createFileAtomic(file, jsonText({ command: 'zoo bench', settings }))) return;
-  const recorded = (JSON.parse(await readFile(file, 'utf8')) as { settings: Record<string, unknown> }).settings;
+  // runs recorded before --noise-seed existed drew their images with noise seed 0
+  const recorded: Record<string, unknown> = {
+    noiseSeed: 0,
+    ...(JSON.parse(await readFile(file, 'utf8')) as { settings: Record<string, unknown> }).settings,
+  };
   const diffs = Object.keys(settings)
     .filter((k) => JSON.stringify(recorded[k]) !== JSON.stringify(settings[k]))
     .map((k) => `${k} ${JSON.stringify(settings[k])} here, ${JSON.stringify(recorded[k])} there`);
@@ -162,6 +181,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
     perLevel: o.perLevel ?? d.perLevel,
     seeds,
     promptSeed: o.promptSeed ?? d.promptSeed,
+    noiseSeed: checkNoiseSeed(o.noiseSeed ?? d.noiseSeed),
     steps,
     aggregateSteps,
     eta: o.eta ?? d.eta,
@@ -238,29 +258,32 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
     }
   }
   await pool.release();
-  if (o.share) return { outputDir: out, shard, written, skipped, methods: null };
+  if (o.share) return { outputDir: out, shard, written, skipped, methods: null, paired: null };
   log(
     `shard ${shard.index}/${shard.count}: ${mine.length} (prompt, seed) pairs × ${methods.length} methods, ${written} images generated, ${skipped} already done`,
   );
   const summary = await summarize(out, settings, prompts, kinds, zoo);
   if (summary === null) log('the summary is written once every shard has finished');
-  else log(`wrote ${out}/{results.json,results.csv,table.md,chart.svg}\n${markdownTable(...tableArgs(summary))}`);
-  return { outputDir: out, shard, written, skipped, methods: summary };
+  else
+    log(
+      `wrote ${out}/{results.json,results.csv,paired.csv,table.md,chart.svg}\n${markdownTable(...tableArgs(summary.methods))}\n\n${pairedTable(summary.paired)}`,
+    );
+  return {
+    outputDir: out,
+    shard,
+    written,
+    skipped,
+    methods: summary?.methods ?? null,
+    paired: summary?.paired ?? null,
+  };
 }
 
 function tableArgs(methods: readonly MethodSummary[]): [string[], string[][]] {
-  const { header, rows } = tableRows(
-    methods.map((m) => ({ ...m, name: m.label })),
-    'method',
+  // one method at a time: methods that skip a level (InteractDiffusion at L1) have fewer rows
+  const rows = methods.flatMap((m) =>
+    tableRows([{ ...m, name: m.label }], 'method').rows.map((r) => [...r, String(m.calls), m.seconds.toFixed(2)]),
   );
-  const perMethod = methods[0].levels.length + 1;
-  return [
-    [...header, 'UNet calls', 's / image'],
-    rows.map((r, i) => {
-      const m = methods[Math.floor(i / perMethod)];
-      return [...r, String(m.calls), m.seconds.toFixed(2)];
-    }),
-  ];
+  return [[...tableRows([], 'method').header, 'UNet calls', 's / image'], rows];
 }
 
 /** Reads every record of the set; null while any is missing. Writes the summary files. */
@@ -270,8 +293,9 @@ async function summarize(
   prompts: readonly MiniMigPrompt[],
   kinds: ReadonlyMap<string, string>,
   zoo: string,
-): Promise<MethodSummary[] | null> {
+): Promise<{ methods: MethodSummary[]; paired: PairedSummary[] } | null> {
   const methods: MethodSummary[] = [];
+  const records = new Map<string, BenchRecord[]>();
   for (const name of settings.methods) {
     const m = resolveMethod(name);
     const recs: BenchRecord[] = [];
@@ -287,6 +311,7 @@ async function summarize(
         recs.push(r);
       }
     }
+    records.set(name, recs);
     const mean = (f: (r: BenchRecord) => number) => recs.reduce((a, r) => a + f(r), 0) / recs.length;
     methods.push({
       name,
@@ -298,11 +323,13 @@ async function summarize(
     });
   }
   const [header, rows] = tableArgs(methods);
-  await writeFileAtomic(join(out, 'results.json'), jsonText({ command: 'zoo bench', settings, methods }));
+  const paired = pairedSummaries(settings.methods, records);
+  await writeFileAtomic(join(out, 'results.json'), jsonText({ command: 'zoo bench', settings, methods, paired }));
   await writeFileAtomic(join(out, 'results.csv'), calibrationCsv(methods, 'method'));
-  await writeFileAtomic(join(out, 'table.md'), `${markdownTable(header, rows)}\n`);
+  await writeFileAtomic(join(out, 'paired.csv'), pairedCsv(paired));
+  await writeFileAtomic(join(out, 'table.md'), `${markdownTable(header, rows)}\n\n${pairedTable(paired)}\n`);
   await writeFileAtomic(join(out, 'chart.svg'), plotToSVG(benchChart(methods), { figure: 'svg' }));
-  return methods;
+  return { methods, paired };
 }
 
 /** Overall value ± 2 SE of each metric per method (one panel per metric). */

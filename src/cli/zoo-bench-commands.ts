@@ -8,7 +8,7 @@ import { choiceArg, intArg, numberArg } from './options.ts';
 import { addWorkerFlags } from './zoo-workers.ts';
 import { experimentFolder } from './experiment-common.ts';
 import { BENCH_DEFAULTS, BENCH_QUICK, runMiniMigBench, type BenchOptions, type BenchResult } from './minimig-bench.ts';
-import { MINIMIG_METHODS } from './zoo-methods.ts';
+import { MAX_NOISE_SEED, MINIMIG_METHODS } from './zoo-methods.ts';
 
 /** The paper's tables and figures on the zoo: the methods each compares, on levels L2–L4 (every prompt has an interaction). */
 export const ZOO_EXPERIMENTS: Readonly<Record<string, { title: string; methods: readonly string[] }>> = Object.freeze({
@@ -113,6 +113,12 @@ const commonFlags = (c: Command): Command => {
     .option('--per-level <n>', `prompts per level (default ${d.perLevel})`, intArg(1, 100_000))
     .option('--seeds <n>', `noise seeds per prompt (default ${d.seeds})`, intArg(1, 1000))
     .option('--prompt-seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.promptSeed)
+    .option(
+      '--noise-seed <seed>',
+      `base of the image seeds (seed = noise-seed·10¹⁰ + k·10⁷ + the prompt's stream; 0 = the recorded runs' seeds)`,
+      intArg(0, MAX_NOISE_SEED),
+      d.noiseSeed,
+    )
     .option('--steps <T>', `DDIM steps (default ${d.steps})`, intArg(1, 1000))
     .option('--s <s>', `aggregation steps, the first s of T (default min(${d.aggregateSteps}, T))`, intArg(0, 1000))
     .option('--eta <η>', 'deviation step η of eq. 9 (×√d)', numberArg(0, 1e6), d.eta)
@@ -177,6 +183,20 @@ export function addZooBenchCommands(zoo: Command): Command {
     )
     .action(async (name: string, opts) => {
       await runZooExperiment(name, benchOptions(opts));
+    });
+  zoo
+    .command('rescore')
+    .description(
+      'scores the images of a zoo bench run folder made with --images again with the current evaluator, rewrites its records and summary (no image is generated)',
+    )
+    .argument('<run>', 'the run folder')
+    .option('--zoo <dir>', 'folder holding the model folders', BENCH_DEFAULTS.zoo)
+    .action(async (run: string, opts) => {
+      const { rescoreBenchRun } = await import('./zoo-rescore.ts');
+      const r = await rescoreBenchRun(run, opts);
+      process.stderr.write(
+        `rescored ${r.rescored} images in ${run}${r.missing > 0 ? `; ${r.missing} records are missing, so no summary was written (finish the run, then rescore)` : ''}\n`,
+      );
     });
   zoo
     .command('sphere')

@@ -8,7 +8,8 @@
  * holds calibration.json (settings, per-model rows and every image's evaluation),
  * calibration.csv (one row per model × level, value and standard error per metric),
  * calibration.md (the table), refs/ (the style reference PNGs the IP-Adapter model read) and,
- * with --images, images/<model>/<prompt id>.png; the table is printed too.
+ * with --images, images/<model>/<prompt id>-r<k>.png; the table is printed too. Each prompt is
+ * generated with `--seeds` noise seeds (image seeds as `amdm zoo bench`, `replicateSeed`).
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,11 +30,14 @@ import {
 } from '../toy/minimig/index.ts';
 import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 import { addWorkerFlags, checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
+import { MAX_NOISE_SEED, checkNoiseSeed, replicateSeed } from './zoo-methods.ts';
 
 export const CALIBRATE_DEFAULTS = Object.freeze({
   zoo: 'models/mini-zoo',
   perLevel: 50,
   seed: 2024,
+  seeds: 1,
+  noiseSeed: 0,
   steps: 50,
   guidance: 5,
   out: 'out/zoo-calibration',
@@ -47,7 +51,12 @@ export interface CalibrateOptions {
   /** Model folder names inside the zoo (default: every folder with unet/model.onnx, sorted). */
   models?: readonly string[];
   perLevel?: number;
+  /** Seed of the prompt set. */
   seed?: number;
+  /** Noise seeds per prompt (image seeds as `amdm zoo bench`: `replicateSeed`). */
+  seeds?: number;
+  /** Base of the image seeds. */
+  noiseSeed?: number;
   steps?: number;
   guidance?: number;
   out?: string;
@@ -70,7 +79,7 @@ export interface ModelCalibration {
   skipped: number;
   overall: MiniMigSummaryRow;
   levels: MiniMigSummaryRow[];
-  images: { id: string; level: number; seed: number; evaluation: SceneEvaluation }[];
+  images: { id: string; level: number; replicate: number; seed: number; evaluation: SceneEvaluation }[];
 }
 
 /** Every zoo folder with a UNet, sorted by name. */
@@ -89,6 +98,8 @@ export const METRICS = [
   ['instance_success', 'instance success', (r: MiniMigSummaryRow) => r.instanceSuccess],
   ['miou', 'mIoU', (r: MiniMigSummaryRow) => r.mIoU],
   ['interaction_success', 'interaction success', (r: MiniMigSummaryRow) => r.interactionSuccess],
+  ['relation_success', 'relation success', (r: MiniMigSummaryRow) => r.relationSuccess],
+  ['image_success', 'image success', (r: MiniMigSummaryRow) => r.imageSuccess],
   ['style_success', 'style success', (r: MiniMigSummaryRow) => r.styleSuccess],
   ['clean_rate', 'clean rate', (r: MiniMigSummaryRow) => r.cleanRate],
 ] as const;
@@ -125,12 +136,14 @@ interface ModelRun {
   name: string;
   folder: string;
   prompts: readonly MiniMigPrompt[];
+  seeds: number;
+  noiseSeed: number;
   refPath: (id: string) => string;
   steps: number;
   guidance: number;
   threads: number;
-  /** Receives each generated PNG (prompt id, bytes), or null. */
-  onImage: ((id: string, png: Uint8Array) => void) | null;
+  /** Receives each generated PNG (image name `<prompt id>-r<k>`, bytes), or null. */
+  onImage: ((name: string, png: Uint8Array) => void) | null;
   /** Worker processes (zoo-workers.ts): what they need to rebuild this run, and their count. */
   workers?: { count: number; task: CalibrateShareTask };
   /** Inside a worker: its share of the prompts. */
@@ -149,6 +162,8 @@ interface CalibrateShareTask {
   guidance: number;
   threads: number;
   images: boolean;
+  seeds: number;
+  noiseSeed: number;
 }
 
 type ShareResult = { images: ModelCalibration['images']; skipped: number; pngs: [string, Uint8Array][] };
@@ -196,22 +211,21 @@ async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
         skipped++;
         continue;
       }
-      const run = {
-        prompt: spec.prompt,
-        negativePrompt: '',
-        steps: m.steps,
-        guidance: m.guidance,
-        seed: p.seed,
-        scalingFactor,
-      };
-      const r = await runPooled(pool, [spec], run);
-      images.push({
-        id: p.id,
-        level: p.level,
-        seed: p.seed,
-        evaluation: evaluateScene(p.scene, unitImageFromRgba(r.target.images[0])),
-      });
-      m.onImage?.(p.id, r.target.png[0]);
+      for (let k = 0; k < m.seeds; k++) {
+        const seed = replicateSeed(p, k, m.noiseSeed);
+        const run = {
+          prompt: spec.prompt,
+          negativePrompt: '',
+          steps: m.steps,
+          guidance: m.guidance,
+          seed,
+          scalingFactor,
+        };
+        const r = await runPooled(pool, [spec], run);
+        const evaluation = evaluateScene(p.scene, unitImageFromRgba(r.target.images[0]));
+        images.push({ id: p.id, level: p.level, replicate: k, seed, evaluation });
+        m.onImage?.(`${p.id}-r${k}`, r.target.png[0]);
+      }
     }
   } finally {
     await pool.release();
@@ -256,14 +270,29 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
       await writeFile(refPath(p.id), png);
       files.set(`refs/${p.id}.png`, png);
     }
+    const seeds = o.seeds ?? d.seeds;
+    const noiseSeed = checkNoiseSeed(o.noiseSeed ?? d.noiseSeed);
     for (const name of names) {
       const t0 = performance.now();
       const onImage = o.images ? (id: string, png: Uint8Array) => files.set(`images/${name}/${id}.png`, png) : null;
-      const task = { name, folder: join(zoo, name), perLevel, seed, refs: scratch, steps, guidance, threads };
+      const task = {
+        name,
+        folder: join(zoo, name),
+        perLevel,
+        seed,
+        refs: scratch,
+        steps,
+        guidance,
+        threads,
+        seeds,
+        noiseSeed,
+      };
       const r = await calibrateModel({
         name,
         folder: join(zoo, name),
         prompts,
+        seeds,
+        noiseSeed,
         refPath,
         steps,
         guidance,
@@ -287,6 +316,8 @@ export async function runZooCalibrate(o: CalibrateOptions = {}): Promise<ModelCa
     prompts: prompts.length,
     perLevel: o.perLevel ?? d.perLevel,
     seed: o.seed ?? d.seed,
+    seeds: o.seeds ?? d.seeds,
+    noiseSeed: o.noiseSeed ?? d.noiseSeed,
     steps,
     guidance,
     negativePrompt: '',
@@ -314,6 +345,13 @@ export function zooCommand(): Command {
     )
     .option('--per-level <n>', 'prompts per level', intArg(1, 100_000), d.perLevel)
     .option('--seed <seed>', 'seed of the prompt set', intArg(0, 2 ** 40), d.seed)
+    .option('--seeds <n>', 'noise seeds per prompt', intArg(1, 1000), d.seeds)
+    .option(
+      '--noise-seed <seed>',
+      `base of the image seeds (seed = noise-seed·10¹⁰ + k·10⁷ + the prompt's stream, as zoo bench)`,
+      intArg(0, MAX_NOISE_SEED),
+      d.noiseSeed,
+    )
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--guidance <g>', 'CFG scale (MIGC needs ≠ 1)', numberArg(0, 100), d.guidance)
     .option('--out <dir>', `output folder (default ${d.out}; with --quick ${CALIBRATE_QUICK.out})`)

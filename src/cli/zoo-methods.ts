@@ -14,8 +14,28 @@ import type { SdModelPool, SdModelSpec, SdResult, SdRunOptions } from '../sd/pip
 import { evaluateScene, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
 
-/** An image's seed: the prompt's stream number + k·10⁷, the same for every method and shard. */
-export const replicateSeed = (p: MiniMigPrompt, k: number) => p.seed + k * 10_000_000;
+/** Largest `--noise-seed`: noiseSeed·10¹⁰ + 10¹⁰ stays below 2⁵³. */
+export const MAX_NOISE_SEED = 900_000;
+
+/**
+ * An image's seed: noiseSeed·10¹⁰ + k·10⁷ + the prompt's stream number (level·10⁶ + index), the
+ * same for every method and shard, so methods are compared on the same noise. Noise seed k of a
+ * prompt (k < 1000) and the base `noiseSeed` (0 … MAX_NOISE_SEED) never collide with another
+ * prompt's; another `noiseSeed` draws fresh noise for the same prompts (noiseSeed 0: the seeds
+ * of the runs recorded before it existed).
+ */
+export function replicateSeed(p: MiniMigPrompt, k: number, noiseSeed = 0): number {
+  if (!Number.isInteger(k) || k < 0 || k >= 1000)
+    throw new RangeError(`replicate must be an integer in [0, 999], got ${k}`);
+  return checkNoiseSeed(noiseSeed) * 10_000_000_000 + k * 10_000_000 + p.seed;
+}
+
+/** `--noise-seed`: an integer in [0, MAX_NOISE_SEED]. */
+export function checkNoiseSeed(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_NOISE_SEED)
+    throw new RangeError(`--noise-seed must be an integer in [0, ${MAX_NOISE_SEED}], got ${String(v)}`);
+  return v;
+}
 
 export interface MiniMigMethod {
   /** Row label, in the paper's notation: target(+others). */
@@ -228,7 +248,7 @@ export interface MethodImageContext {
   replicate: number;
   /** The style reference PNG of the prompt (IP-Adapter reads it). */
   refPath: string;
-  settings: { steps: number; aggregateSteps: number; eta: number; guidance: number };
+  settings: { steps: number; aggregateSteps: number; eta: number; guidance: number; noiseSeed?: number };
   threads: number;
   scalingFactor: number | undefined;
   /** Folders loaded once for every image (default: loaded for this image and released). */
@@ -254,7 +274,7 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
   const { generateSd } = await import('../sd/pipeline.ts');
   await import('../sd/families/index.ts');
   const { steps, aggregateSteps, eta, guidance } = c.settings;
-  const seed = replicateSeed(c.prompt, c.replicate);
+  const seed = replicateSeed(c.prompt, c.replicate, c.settings.noiseSeed ?? 0);
   const run: SdRunOptions = {
     prompt: r.models[0].prompt!,
     negativePrompt: '',

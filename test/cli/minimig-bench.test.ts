@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMiniMigBench } from '../../src/cli/minimig-bench.ts';
-import { MINIMIG_METHODS, resolveMethod } from '../../src/cli/zoo-methods.ts';
+import { MAX_NOISE_SEED, MINIMIG_METHODS, replicateSeed, resolveMethod } from '../../src/cli/zoo-methods.ts';
+import { rescoreBenchRun } from '../../src/cli/zoo-rescore.ts';
+import { targetAlone } from '../../src/cli/zoo-paired.ts';
+import { minimigPrompt } from '../../src/toy/minimig/index.ts';
 import {
   ZOO_EXPERIMENTS,
   runZooExperiment,
@@ -19,6 +22,23 @@ const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'
 if (!haveZoo) console.warn(`[skip] zoo bench: the model folders under ${zoo} are missing`);
 
 describe('MiniMIG benchmark: options', () => {
+  it('image seeds: noise seed·10¹⁰ + k·10⁷ + the prompt stream; noise seed 0 is the recorded runs', () => {
+    const p = minimigPrompt(3, 17);
+    expect(p.seed).toBe(3_000_017);
+    expect(replicateSeed(p, 0)).toBe(3_000_017);
+    expect(replicateSeed(p, 2)).toBe(23_000_017);
+    expect(replicateSeed(p, 2, 5)).toBe(50_023_000_017);
+    expect(replicateSeed(minimigPrompt(4, 999_999), 999, MAX_NOISE_SEED)).toBeLessThan(Number.MAX_SAFE_INTEGER);
+    expect(() => replicateSeed(p, 0, -1)).toThrow(`--noise-seed must be an integer in [0, ${MAX_NOISE_SEED}], got -1`);
+    expect(() => replicateSeed(p, 1000)).toThrow('replicate must be an integer in [0, 999], got 1000');
+  });
+
+  it('each aggregated method is paired with its target model alone when the run has it', () => {
+    const methods = ['interact', 'migc', 'interact+migc', 'migc+interact', 'interact+migc+ip'];
+    expect(methods.map((m) => targetAlone(m, methods))).toEqual([null, null, 'interact', 'migc', 'interact']);
+    expect(targetAlone('interact+migc', ['migc', 'interact+migc'])).toBeNull();
+  });
+
   it('names unknown or repeated methods and a bad s', async () => {
     await expect(runMiniMigBench({ methods: ['interact', 'dalle'] })).rejects.toThrow(
       "--methods: unknown method 'dalle'; allowed: base, interact, migc, ip, interact+migc",
@@ -128,6 +148,34 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
     );
     expect(readFileSync(join(dir, 'chart.svg'), 'utf8')).toContain('<svg');
     expect(readdirSync(join(dir, 'records', 'interact+migc')).sort()).toEqual(['L2-000-r0.json', 'L2-000-r1.json']);
+    expect(s1.paired).toEqual([]);
+    expect(readFileSync(join(dir, 'table.md'), 'utf8')).toContain('(no paired differences');
+  }, 240_000);
+
+  it('pairs a method with its target alone (prompts as units); a run with --images rescores to the same summary', async () => {
+    const dir = join(out, 'paired');
+    const opts = { ...base, methods: ['interact', 'interact+migc'], levels: [2], perLevel: 2, seeds: 1, images: true };
+    const r = await runMiniMigBench({ ...opts, out: dir });
+    expect(r.paired!.map((p) => [p.method, p.target, p.prompts, p.images])).toEqual([
+      ['interact+migc', 'interact', 2, 2],
+    ]);
+    const [alone, amdm] = r.methods!;
+    const d = r.paired![0].differences;
+    expect(d.instanceSuccess!.value).toBeCloseTo(
+      amdm.overall.instanceSuccess.value - alone.overall.instanceSuccess.value,
+      12,
+    );
+    expect(d.relationSuccess!.value).toBeCloseTo(
+      amdm.overall.relationSuccess!.value - alone.overall.relationSuccess!.value,
+      12,
+    );
+    expect(readFileSync(join(dir, 'paired.csv'), 'utf8').split('\n')[0]).toContain(
+      'd_relation_success,d_relation_success_se',
+    );
+    const again = await rescoreBenchRun(dir, { zoo, log: () => {} });
+    expect([again.rescored, again.missing]).toEqual([4, 0]);
+    expect(again.summary!.methods).toEqual(r.methods);
+    expect(again.summary!.paired).toEqual(r.paired);
   }, 240_000);
 
   it('refuses a method that can take none of the prompts before anything is written', async () => {

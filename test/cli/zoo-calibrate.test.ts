@@ -100,7 +100,7 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
     }
     const csv = readFileSync(join(out, 'calibration.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe(
-      'model,level,images,instance_success,instance_success_se,miou,miou_se,interaction_success,interaction_success_se,style_success,style_success_se,clean_rate,clean_rate_se',
+      'model,level,images,instance_success,instance_success_se,miou,miou_se,interaction_success,interaction_success_se,relation_success,relation_success_se,image_success,image_success_se,style_success,style_success_se,clean_rate,clean_rate_se',
     );
     expect(csv).toHaveLength(1 + 5 + 4 + 5);
     expect(csv[1].startsWith('base,L1,1,')).toBe(true);
@@ -110,8 +110,9 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
       '| model | level | images | instance success |',
     );
     expect(existsSync(join(out, 'refs', 'L4-000.png'))).toBe(true);
-    expect(existsSync(join(out, 'images', 'migc-mini', 'L2-000.png'))).toBe(true);
-    expect(existsSync(join(out, 'images', 'interactdiffusion-mini', 'L1-000.png'))).toBe(false);
+    expect(existsSync(join(out, 'images', 'migc-mini', 'L2-000-r0.png'))).toBe(true);
+    expect(existsSync(join(out, 'images', 'interactdiffusion-mini', 'L1-000-r0.png'))).toBe(false);
+    expect(res[2].images.map((i) => i.seed)).toEqual([1_000_000, 2_000_000, 3_000_000, 4_000_000]);
     expect(lines.at(-1)).toContain('interaction success');
   }, 180_000);
 

@@ -282,6 +282,8 @@ describeWithChromium('playground in Chromium', () => {
         ['instance-success', 'instanceSuccess'],
         ['miou', 'mIoU'],
         ['interaction-success', 'interactionSuccess'],
+        ['relation-success', 'relationSuccess'],
+        ['image-success', 'imageSuccess'],
         ['style-success', 'styleSuccess'],
         ['clean-rate', 'cleanRate'],
       ] as const;

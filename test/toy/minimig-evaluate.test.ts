@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianRng } from '../../src/core/rng.ts';
+import * as adversarial from './minimig-adversarial.ts';
+import { lenientRelations } from './minimig-lenient.ts';
 import {
   bytesToUnit,
   evaluateScene,
@@ -73,6 +75,18 @@ const SCENE: Scene = {
 
 describe('MiniMIG evaluator on exact renders', () => {
   const scenes = Array.from({ length: 150 }, (_, i) => sampleScene(77, i));
+
+  it('passes every mark of 1000 renders with 1–3 relations, and every joint relation and image', () => {
+    let relations = 0;
+    for (let i = 0; i < 1000; i++) {
+      const s = sampleScene(93, i, { instances: 2 + (i % 3), relations: 1 + (i % (1 + (i % 3))) });
+      const e = evaluateScene(s, image(s));
+      relations += e.relations.length;
+      expect(e.relations.every((r) => r.ok && r.joint)).toBe(true);
+      expect(e.imageOk).toBe(true);
+    }
+    expect(relations).toBeGreaterThan(1700);
+  });
   const exact = scenes.map((s) => evaluateScene(s, image(s)));
 
   it("scores the renderer's own images 100 % (every check, every level)", () => {
@@ -192,6 +206,14 @@ describe('MiniMIG evaluator robustness (hand-perturbed renders)', () => {
   const rates = (f: (x: Float32Array, i: number) => Float32Array) =>
     passRates(scenes.map((s, i) => evaluateScene(s, f(image(s), i))));
 
+  it('blur, noise and a 1-px shift keep every mark of 300 scenes with relations', () => {
+    const withRelations = Array.from({ length: 300 }, (_, i) =>
+      sampleScene(94, i, { instances: 2 + (i % 3), relations: 1 + (i % (1 + (i % 3))) }),
+    );
+    for (const f of [blur, (x: Float32Array, i: number) => noisy(x, 0.1, i), shifted])
+      expect(withRelations.every((s, i) => evaluateScene(s, f(image(s), i)).relations.every((r) => r.ok))).toBe(true);
+  });
+
   it('Gaussian noise σ = 0.1 passes every check', () => {
     expect(rates((x, i) => noisy(x, 0.1, i))).toEqual({ instances: 1, relations: 1, style: 1, clean: 1 });
   });
@@ -226,6 +248,11 @@ describe('summarizeScenes and input checks', () => {
     expect(levels[0].instanceSuccess.se).toBeCloseTo(0.5 / Math.sqrt(2), 15);
     expect(levels[0].interactionSuccess).toBeNull();
     expect(levels[1].interactionSuccess).toEqual({ value: 1, se: 0, n: 2 });
+    expect(levels[1].relationSuccess).toEqual({ value: 1, se: 0, n: 2 });
+    expect(levels[0].relationSuccess).toBeNull();
+    expect([levels[0].imageSuccess.value, levels[0].imageSuccess.n]).toEqual([0.5, 2]);
+    expect(levels[0].imageSuccess.se).toBeCloseTo(0.5 / Math.sqrt(2), 15);
+    expect(overall.imageSuccess.value).toBeCloseTo(2 / 3, 15);
     expect(overall.instanceSuccess.value).toBe(4 / 5);
     expect(overall.mIoU.value).toBeCloseTo(4 / 5, 12);
     expect(overall.styleSuccess.value).toBe(1);
@@ -239,5 +266,103 @@ describe('summarizeScenes and input checks', () => {
     bad[5] = NaN;
     expect(() => evaluateScene(SCENE, bad)).toThrow('image[5] must be finite, got NaN');
     expect(() => summarizeScenes([])).toThrow('results must be a non-empty array');
+  });
+});
+
+describe('MiniMIG strict relation tests against marks that are not the mark (adversarial)', () => {
+  const N = 150;
+  /** How many of the scenes the old tests and the strict ones accept. */
+  function accepted(scenes: readonly Scene[], draw: (s: Scene) => Float32Array) {
+    let old = 0;
+    let strict = 0;
+    for (const s of scenes) {
+      const img = draw(s);
+      if (lenientRelations(s, img)[0]) old++;
+      if (evaluateScene(s, img).relations[0].ok) strict++;
+    }
+    return { old, strict };
+  }
+  const dots = adversarial.oneRelationScenes('looking at', 2, N, 31);
+  // the renderer moves a dot at most size/2 − 3 px from the box centre: a mirrored dot differs from
+  // the drawn one only where that offset is clear of the position tolerance
+  const offsetDots = adversarial.oneRelationScenes('looking at', 2, N, 31, (s) => adversarial.dotOffset(s) >= 1.5);
+  // a line with under ~9 px between the boxes is no longer than a 3×3 smudge along a diagonal
+  const longLinks = adversarial.oneRelationScenes('linked to', 2, N, 31, (s) => adversarial.visibleLength(s) >= 9);
+  const threeLinks = adversarial.oneRelationScenes('linked to', 3, N, 31);
+
+  it('the exact marks pass both', () => {
+    expect(accepted(dots, (s) => image(s))).toEqual({ old: N, strict: N });
+    expect(accepted(longLinks, (s) => image(s))).toEqual({ old: N, strict: N });
+  });
+
+  it('a subject painted white all over: the old test passed every one, the strict one none', () => {
+    expect(accepted(dots, adversarial.whitenedSubject)).toEqual({ old: N, strict: 0 });
+  });
+
+  it('an oversized 9×9 white patch at the dot: old all, strict none', () => {
+    expect(accepted(dots, adversarial.oversizedPatch)).toEqual({ old: N, strict: 0 });
+  });
+
+  it('the dot mirrored to the side facing away from the object: old most, strict none', () => {
+    const r = accepted(offsetDots, adversarial.mirroredDot);
+    expect(r.old).toBeGreaterThan(0.5 * N);
+    expect(r.strict).toBe(0);
+  });
+
+  it('the dot on the object instead of the subject: rejected by both', () => {
+    expect(accepted(dots, adversarial.dotOnObject)).toEqual({ old: 0, strict: 0 });
+  });
+
+  it('a 3×3 smudge midway instead of the line: strict none', () => {
+    const r = accepted(longLinks, adversarial.smudge);
+    expect(r.old).toBeGreaterThan(0.15 * N);
+    expect(r.strict).toBe(0);
+  });
+
+  it('a dashed line (3 px on, 3 off) and half a line: old (nearly) all, strict (nearly) none', () => {
+    const dashed = accepted(longLinks, adversarial.dashedLine);
+    expect(dashed.old).toBe(N);
+    expect(dashed.strict).toBeLessThanOrEqual(1);
+    const half = accepted(longLinks, adversarial.halfLine);
+    expect(half.old).toBeGreaterThan(0.8 * N);
+    expect(half.strict).toBe(0);
+  });
+
+  it('a line from the subject to another box: rejected by both', () => {
+    expect(accepted(threeLinks, adversarial.lineToWrongBox).strict).toBe(0);
+  });
+
+  it('a whitened subject fails its instance, so the relation fails jointly and the image fails', () => {
+    const s = dots[0];
+    const e = evaluateScene(s, adversarial.whitenedSubject(s));
+    expect([e.relations[0].ok, e.relations[0].joint, e.imageOk]).toEqual([false, false, false]);
+    expect(e.instances[s.relations[0].subject].ok).toBe(false);
+  });
+});
+
+describe('joint metrics', () => {
+  it('right marks with a wrong object colour are interactions but no relation successes; the image fails', () => {
+    const drawn = {
+      ...SCENE,
+      instances: [SCENE.instances[0], { ...SCENE.instances[1], colour: 'magenta' as const }, SCENE.instances[2]],
+    };
+    const e = evaluateScene(SCENE, image(drawn));
+    expect(e.relations.map((r) => [r.ok, r.joint])).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    expect(e.imageOk).toBe(false);
+    const { overall } = summarizeScenes([e, evaluateScene(SCENE, image(SCENE))]);
+    expect(overall.interactionSuccess!.value).toBe(1);
+    expect(overall.relationSuccess!.value).toBe(1 / 2);
+    expect(overall.imageSuccess.value).toBe(1 / 2);
+  });
+
+  it('a wrong subject colour also fails the dot (the rest of the subject must be in its colour)', () => {
+    const drawn = {
+      ...SCENE,
+      instances: [SCENE.instances[0], SCENE.instances[1], { ...SCENE.instances[2], colour: 'magenta' as const }],
+    };
+    expect(evaluateScene(SCENE, image(drawn)).relations.map((r) => r.ok)).toEqual([true, false]);
   });
 });

@@ -20,10 +20,14 @@
  *    rectangle, else a circle;
  * 4. ok = found (right colour) ∧ right shape ∧ IoU ≥ 0.5; the mIoU term is the IoU, 0 when the
  *    colour is wrong (as COCO-MIG).
- * Per relation: "linked to" — the points every ½ px along the segment between the box centres
- * that lie outside every box; the mark is present when ≥ LINK_FRACTION of them have a white
- * pixel in their 3×3 neighbourhood. "looking at" — present when ≥ DOT_MIN_WHITE pixels of the 7×7
- * window at the dot's place (`dotPixel`) are white.
+ * Per relation (evaluate-relation.ts, strict): "looking at" — a compact white blob of the rendered
+ * dot's size inside the subject's box, at the rendered dot's place, ringed by the subject's colour,
+ * with no other white in the box; "linked to" — the points every ½ px along the segment between the
+ * box centres that lie outside every box are covered by white (≥ LINK_COVERAGE, no gap over 1 px),
+ * and one white path along the segment joins the ends of every piece between boxes. The mark test
+ * is the relation's `ok` (the per-part interaction success); `joint` adds both instances: the
+ * paper's interaction metric counts a triplet only when both boxes and categories are right.
+ * Per image: `imageOk` when every instance and every relation (jointly) is right.
  * Style: background pixels = outside every box grown by 1 px, neither white nor a palette colour.
  * Tint: the tint whose chromaticity (r, g, b)/(r + g + b) is nearest to the pixels' mean colour.
  * Texture: for every textured template (texture × phase), the least-squares fit
@@ -36,25 +40,42 @@
 import { describe } from '../../core/validate.ts';
 import { meanEstimate, rate, type Estimate } from '../shapes/evaluate.ts';
 import { summarizeByLevel } from '../levels.ts';
-import { dotPixel } from './render.ts';
 import { validateScene, type Action, type Scene, type Texture, type Tint } from './world.ts';
 import { classify, toBytesScale } from './evaluate-pixels.ts';
 import { evaluateInstance, type InstanceResult } from './evaluate-instance.ts';
-import { DOT_MIN_WHITE, LINK_FRACTION, dotEvidence, linkEvidence } from './evaluate-relation.ts';
+import { dotTest, linkTest, type DotEvidence, type LinkEvidence } from './evaluate-relation.ts';
+import { dotPixel } from './render.ts';
 import { CLEAN_RMS, MIN_BACKGROUND, backgroundPixels, cleanRms, findTexture, findTint } from './evaluate-style.ts';
 
 export { WHITE_LEVEL } from './evaluate-pixels.ts';
 export { IOU_THRESHOLD, SQUARE_CORNERS, TRIANGLE_SKEW, type InstanceResult } from './evaluate-instance.ts';
-export { DOT_MIN_WHITE, DOT_WINDOW, LINK_FRACTION } from './evaluate-relation.ts';
+export {
+  DOT_GROW,
+  DOT_MAX_FRACTION,
+  DOT_MIN_FRACTION,
+  DOT_RING,
+  DOT_SHIFT,
+  DOT_STRAY,
+  LINK_CORRIDOR,
+  LINK_COVERAGE,
+  LINK_GAP,
+  type DotEvidence,
+  type LinkEvidence,
+} from './evaluate-relation.ts';
 export { CLEAN_RMS, TEXTURE_MIN_CONTRAST, TEXTURE_MIN_R2 } from './evaluate-style.ts';
 
 export interface RelationResult {
   readonly subject: number;
   readonly object: number;
   readonly action: Action;
-  /** "linked to": fraction of the checked line points that are white; "looking at": number of white pixels in the 7×7 dot window. */
+  /** "linked to": the line's coverage; "looking at": the found blob's pixels. */
   readonly evidence: number;
+  /** What the mark's test found: the dot's for "looking at", the line's for "linked to". */
+  readonly detail: DotEvidence | LinkEvidence;
+  /** The mark is drawn (the per-part interaction test). */
   readonly ok: boolean;
+  /** Relation success: the mark, the subject and the object all right. */
+  readonly joint: boolean;
 }
 
 export interface SceneEvaluation {
@@ -69,6 +90,8 @@ export interface SceneEvaluation {
     readonly ok: boolean;
   };
   readonly clean: { readonly rms: number; readonly ok: boolean };
+  /** Image success: every instance and every relation (jointly) right. */
+  readonly imageOk: boolean;
 }
 
 /** Scores one image (Float32Array 3×32×32, channel-major, values in [−1, 1]) against its scene. */
@@ -81,12 +104,14 @@ export function evaluateScene(scene: Scene, image: Float32Array): SceneEvaluatio
     const r = scene.relations.find((rel) => rel.subject === i && rel.action === 'looking at');
     return evaluateInstance(inst.colour, inst.shape, inst.box, cls, r ? dotPixel(inst.box, boxes[r.object]) : null);
   });
-  const relations = scene.relations.map((r) => {
-    const a = boxes[r.subject];
-    const b = boxes[r.object];
-    const evidence = r.action === 'linked to' ? linkEvidence(a, b, boxes, cls.white) : dotEvidence(a, b, cls.white);
-    const ok = r.action === 'linked to' ? evidence >= LINK_FRACTION : evidence >= DOT_MIN_WHITE;
-    return { subject: r.subject, object: r.object, action: r.action, evidence, ok };
+  const relations = scene.relations.map((r): RelationResult => {
+    const detail =
+      r.action === 'linked to'
+        ? linkTest(boxes[r.subject], boxes[r.object], boxes, cls.white)
+        : dotTest(scene.instances[r.subject], boxes[r.object], cls);
+    const evidence = 'coverage' in detail ? detail.coverage : detail.blob;
+    const joint = detail.ok && instances[r.subject].ok && instances[r.object].ok;
+    return { subject: r.subject, object: r.object, action: r.action, evidence, detail, ok: detail.ok, joint };
   });
   let bg = backgroundPixels(boxes, cls, 1);
   if (bg.length < MIN_BACKGROUND) bg = backgroundPixels(boxes, cls, 0);
@@ -100,6 +125,7 @@ export function evaluateScene(scene: Scene, image: Float32Array): SceneEvaluatio
     relations,
     style: { texture, tint, foundTexture, foundTint, ok: foundTexture === texture && foundTint === tint },
     clean: { rms, ok: rms <= CLEAN_RMS },
+    imageOk: instances.every((i) => i.ok) && relations.every((r) => r.joint),
   };
 }
 
@@ -113,6 +139,10 @@ export interface MiniMigSummaryRow {
   readonly mIoU: Estimate;
   /** Marks present / relations; null when no scene of the level has a relation. */
   readonly interactionSuccess: Estimate | null;
+  /** Relation success: relations with the mark, the subject and the object right / relations; null as above. */
+  readonly relationSuccess: Estimate | null;
+  /** Image success: images with every instance and every relation right / images. */
+  readonly imageSuccess: Estimate;
   /** Images with the right texture and tint / images. */
   readonly styleSuccess: Estimate;
   /** Clean images / images. */
@@ -128,6 +158,8 @@ function summaryRow(level: number | 'all', rs: readonly SceneEvaluation[]): Mini
     instanceSuccess: rate(inst.filter((i) => i.ok).length, inst.length),
     mIoU: meanEstimate(inst.map((i) => i.miou)),
     interactionSuccess: rel.length === 0 ? null : rate(rel.filter((r) => r.ok).length, rel.length),
+    relationSuccess: rel.length === 0 ? null : rate(rel.filter((r) => r.joint).length, rel.length),
+    imageSuccess: rate(rs.filter((r) => r.imageOk).length, rs.length),
     styleSuccess: rate(rs.filter((r) => r.style.ok).length, rs.length),
     cleanRate: rate(rs.filter((r) => r.clean.ok).length, rs.length),
   };

@@ -5,3 +5,4 @@ export * from './render.ts';
 export * from './captions.ts';
 export * from './evaluate.ts';
 export * from './prompts.ts';
+export * from './paired.ts';

@@ -129,19 +129,27 @@ function drawLink(out: Uint8Array, a: Box, b: Box, boxes: readonly Box[]): void 
 }
 
 /**
- * The dot: the 5×5 square at `dotPixel`, clipped to the pixels whose 3×3 neighbourhood lies in the
- * subject's shape, so the shape keeps its outline and stays one 4-connected blob around the dot.
+ * The pixels (row · 32 + column) of the "looking at" dot of `subject` towards `object`: the 5×5
+ * square at `dotPixel`, clipped to the pixels whose 3×3 neighbourhood lies in the subject's shape,
+ * so the shape keeps its outline and stays one 4-connected blob around the dot. Between 6 (an
+ * 8-px triangle) and 25 pixels. The evaluator compares a found dot with this mask.
  */
-function drawDot(out: Uint8Array, subject: Instance, object: Box): void {
+export function dotMask(subject: Instance, object: Box): number[] {
   const [cy, cx] = dotPixel(subject.box, object);
+  const inside = (yy: number, xx: number) => insideShape(subject.shape, subject.box, yy, xx);
+  const q: number[] = [];
   for (let y = cy - DOT_RADIUS; y <= cy + DOT_RADIUS; y++) {
     for (let x = cx - DOT_RADIUS; x <= cx + DOT_RADIUS; x++) {
-      const inside = (yy: number, xx: number) => insideShape(subject.shape, subject.box, yy, xx);
       let all = true;
       for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) all &&= inside(y + dy, x + dx);
-      if (all) put(out, y * IMAGE_SIZE + x, MARK_RGB);
+      if (all) q.push(y * IMAGE_SIZE + x);
     }
   }
+  return q;
+}
+
+function drawDot(out: Uint8Array, subject: Instance, object: Box): void {
+  for (const q of dotMask(subject, object)) put(out, q, MARK_RGB);
 }
 
 export interface RenderOptions {
