@@ -5,6 +5,7 @@ blocks and 32 attention processors that upstream code such as MIGC's loader hard
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def tiny_components(tokenizer_dir: str | os.PathLike, *, text_width: int = 32, s
         projection_dim=text_width, hidden_act="quick_gelu"))
     for i, m in enumerate((unet, vae, te)):
         perturb(m, seed * 10 + i)
-    tok = CLIPTokenizer(os.path.join(tokenizer_dir, "vocab.json"), os.path.join(tokenizer_dir, "merges.txt"))
+    tok = CLIPTokenizer.from_pretrained(str(tokenizer_dir))  # model_max_length 77, as SD-1.x
     return unet, vae.eval(), te.eval(), tok, PNDMScheduler(**SD1_SCHEDULER)
 
 
@@ -67,4 +68,9 @@ def write_tiny_sd(folder: str | os.PathLike, tokenizer_dir: str | os.PathLike, *
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet.eval(), scheduler=sched,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(str(folder))
+    # the real SD-1.x scheduler_config.json carries clip_sample false (PNDM ignores it; DDIMScheduler's default is true)
+    cfg_path = Path(folder) / "scheduler" / "scheduler_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["clip_sample"] = False
+    cfg_path.write_text(json.dumps(cfg, indent=2))
     return Path(folder)
