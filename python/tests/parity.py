@@ -14,10 +14,14 @@ LATENT_TOLERANCE = 1e-3  # relative, max |a − b| / max |b|
 IMAGE_TOLERANCE = 2  # of 255
 
 
-def relative_error(found, expected) -> float:
+def relative_error(found, expected, what: str = "") -> float:
+    """max |found − expected| / max |expected|; printed with `what` (pytest -s shows the measured values)."""
     found, expected = np.asarray(found, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert found.shape == expected.shape, f"shape {found.shape} vs {expected.shape}"
-    return float(np.max(np.abs(found - expected)) / np.max(np.abs(expected)))
+    err = float(np.max(np.abs(found - expected)) / np.max(np.abs(expected)))
+    if what:
+        print(f"{what}: relative error {err:.2e}")
+    return err
 
 
 def generate(tmp: Path, name: str, job: dict) -> dict:
@@ -40,6 +44,9 @@ def decode_like_diffusers(vae, latents: torch.Tensor) -> np.ndarray:
     return (x[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 
-def max_pixel_difference(a: np.ndarray, b: np.ndarray) -> int:
+def max_pixel_difference(a: np.ndarray, b: np.ndarray, what: str = "") -> int:
     assert a.shape == b.shape, f"image shape {a.shape} vs {b.shape}"
-    return int(np.max(np.abs(a.astype(np.int16) - b.astype(np.int16))))
+    d = int(np.max(np.abs(a.astype(np.int16) - b.astype(np.int16))))
+    if what:
+        print(f"{what}: max pixel difference {d}/255")
+    return d
