@@ -41,8 +41,8 @@ def test_generate_matches_diffusers(tiny_sd, tiny_sd_onnx, tmp_path):
     assert all(g["max_relative_error"] <= 1e-4 for g in report["graphs"])
     ours = generate(tmp_path, "amdm", {**JOB, "models": [{"folder": str(onnx)}]})
     latents, image = diffusers_run(tiny)
-    assert relative_error(ours["latents"], latents.numpy()) <= LATENT_TOLERANCE
-    assert max_pixel_difference(ours["image"], image) <= IMAGE_TOLERANCE
+    assert relative_error(ours["latents"], latents.numpy(), "sd fp32 latents") <= LATENT_TOLERANCE
+    assert max_pixel_difference(ours["image"], image, "sd fp32 image") <= IMAGE_TOLERANCE
     # the comparison can fail: another seed gives other latents
     other, _ = diffusers_run(tiny, seed=JOB["seed"] + 1)
     assert relative_error(ours["latents"], other.numpy()) > 0.1
@@ -57,8 +57,8 @@ def test_fp16_export_matches_diffusers_with_rounded_weights(tiny_sd, tmp_path):
     assert np.all(np.isfinite(ours["latents"]))
     assert ours["image"].std() > 1  # not a flat (black) image
     latents, image = diffusers_run(tiny, fp16=True)
-    assert relative_error(ours["latents"], latents.numpy()) <= LATENT_TOLERANCE
-    assert max_pixel_difference(ours["image"], image) <= IMAGE_TOLERANCE
+    assert relative_error(ours["latents"], latents.numpy(), "sd fp16 latents") <= LATENT_TOLERANCE
+    assert max_pixel_difference(ours["image"], image, "sd fp16 image") <= IMAGE_TOLERANCE
     # the weights are float16: the fp32 unet file is about twice the fp16 one
     fp16_report = json.loads((onnx / "export.json").read_text())
     unet = next(g for g in fp16_report["graphs"] if g["file"] == "unet/model.onnx")
