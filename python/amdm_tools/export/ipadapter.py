@@ -79,9 +79,9 @@ def expected_adapter(unet, embed_dim: int) -> tuple[dict, dict]:
 def load_image_encoder(folder: str):
     from transformers import CLIPVisionModelWithProjection
 
-    from .sd import _from_pretrained
+    from .sd import from_pretrained_checked
 
-    return _from_pretrained(CLIPVisionModelWithProjection, os.path.dirname(folder), os.path.basename(folder))
+    return from_pretrained_checked(CLIPVisionModelWithProjection, os.path.dirname(folder), os.path.basename(folder))
 
 
 class ImageEncoderGraph(torch.nn.Module):
