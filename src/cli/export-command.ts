@@ -118,6 +118,11 @@ export function exportCommand(): Command {
         'never',
       ]),
     )
+    .addHelpText(
+      'after',
+      "\nA family's own options go to its exporter: sd --dynamic-size; ipadapter --image-encoder <folder>, --dynamic-size.\n" +
+        "All of a family's options: .venv/bin/python -m amdm_tools.export <family> --help (with PYTHONPATH=python).",
+    )
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (family: string, opts: ExportOptions, cmd: Command) => {
