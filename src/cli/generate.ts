@@ -189,7 +189,7 @@ export async function runGenerate(
     param: options.output !== undefined ? '--output' : 'output',
     // model-<k>-<name>.png: what earlier versions named the images after aggregation
     writes:
-      /^(target(-\d+)?\.png|(model|after-aggregation)-\d+-.+\.png|sheet\.png|results\.json|trace\.json|resolved\.json)$/,
+      /^(target(-\d+)?\.png|(model|after-aggregation)-\d+-.+\.png|sheet\.png|results\.json|trace\.json|latents\.npy|resolved\.json)$/,
   });
 
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);

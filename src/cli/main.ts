@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { addDemoCommand } from './demo-command.ts';
 import { commandOf, importModules } from './import-modules.ts';
 import { serveCommand } from './serve.ts';
+import { exportCommand } from './export-command.ts';
 import { EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './experiment-registry.ts';
 
 /** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
@@ -154,6 +155,7 @@ export function buildProgram(loaded: LoadedCommands = {}): Command {
   addDemoCommand(program);
   addGenerateCommand(program);
   program.addCommand(serveCommand());
+  program.addCommand(exportCommand());
   addBenchCommand(program, loaded.bench ?? []);
   addExperimentCommand(program);
   program.addCommand(loaded.zoo ?? new Command('zoo').summary(ZOO_SUMMARY));

@@ -11,6 +11,7 @@ import '../sd/families/index.ts';
 import type { GenerateJob } from './job-schema.ts';
 import { precheckJob } from './job-precheck.ts';
 import type { RGBA } from '../image/raster.ts';
+import { npyFloat32 } from './npy.ts';
 
 /** Where a job's pipeline comes from: loaded for this run (default) or kept across runs. */
 export interface PipelineSource {
@@ -118,6 +119,7 @@ export function runOptions(
     ddimEta: job.ddimEta,
     guidance: job.guidance,
     seed: job.seed,
+    noise: job.noise,
     batch: job.batch,
     scalingFactor: job.scalingFactor,
     preset: job.preset,
@@ -197,6 +199,8 @@ export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promis
     }
   }
   const files: JobFile[] = images.map((i) => ({ name: i.name, data: i.png }));
+  if (job.saveLatents)
+    files.push({ name: 'latents.npy', data: npyFloat32(result.target.latents, [job.batch, ...pipeline.shape]) });
   const trace = job.saveTrace
     ? {
         preset: job.preset,
