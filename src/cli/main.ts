@@ -8,6 +8,7 @@ import { commandOf, importModules } from './import-modules.ts';
 import { zooCommand } from './zoo-calibrate.ts';
 import { addZooBenchCommands } from './zoo-bench-commands.ts';
 import { serveCommand } from './serve.ts';
+import { exportCommand } from './export-command.ts';
 import { EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './experiment-registry.ts';
 
 /** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
@@ -124,6 +125,7 @@ export function buildProgram(extra: Command[] = []): Command {
   addDemoCommand(program);
   addGenerateCommand(program);
   program.addCommand(serveCommand());
+  program.addCommand(exportCommand());
   addBenchCommand(program, extra);
   addExperimentCommand(program);
   program.addCommand(addZooBenchCommands(zooCommand()));
