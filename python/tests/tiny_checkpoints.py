@@ -1,86 +1,23 @@
 """Random-weight checkpoints in the real formats at tiny widths (SD-1.x block layout, 768-wide text
-where upstream hard-codes it): an SD-1.x diffusers folder, the interactdiffusion/diffusers-v1-2
-layout and MIGC_SD14.ckpt."""
+where upstream hard-codes it): the interactdiffusion/diffusers-v1-2 layout and MIGC_SD14.ckpt with
+its SD-1.4 base (tiny_sd.py writes the SD-1.x folders)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-import pytest
 import torch
 from torch import nn
 
-REPO = Path(__file__).resolve().parents[2]
+from tiny_sd import perturb, tiny_unet_config, write_tiny_sd
+
 WIDTH = 768  # text width: hard-coded 768 upstream (MIGC's context_dim, the pipelines' zeros(max_objs, 768))
-BLOCKS = (32, 32, 64, 64)
 LATENT = 8
-HEADS = 8
-
-
-def tokenizer_dir() -> Path:
-    """The CLIP tokenizer files; skip with the reason when absent (fail under CI)."""
-    root = Path(os.environ.get("AMDM_TEST_DATA") or REPO.parent / "shared" / "data")
-    if not root.is_absolute():
-        root = REPO / root
-    tok = root / "clip-tokenizer"
-    if not (tok / "vocab.json").is_file():
-        msg = f"the CLIP tokenizer files are not in {tok}; set AMDM_TEST_DATA to the test-data folder"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return tok
 
 
 def unet_config(**extra) -> dict:
-    return dict(sample_size=LATENT, in_channels=4, out_channels=4, block_out_channels=list(BLOCKS),
-                layers_per_block=2, norm_num_groups=8, cross_attention_dim=WIDTH, attention_head_dim=HEADS,
-                down_block_types=["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
-                up_block_types=["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3, **extra)
-
-
-def jitter(module: nn.Module, seed: int, scale: float = 0.05) -> nn.Module:
-    """Add noise to every parameter, so zero-initialised gates, null features and biases matter."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * scale)
-    return module
-
-
-def write_sd_parts(root: Path, seed: int = 0) -> None:
-    """text_encoder/, vae/, tokenizer/, scheduler/ of a tiny SD-1.x folder."""
-    from diffusers import AutoencoderKL
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(seed)
-    te = CLIPTextModel(CLIPTextConfig(hidden_size=WIDTH, intermediate_size=64, num_hidden_layers=1,
-                                      num_attention_heads=HEADS, vocab_size=49408, max_position_embeddings=77,
-                                      bos_token_id=49406, eos_token_id=49407, pad_token_id=49407))
-    te.save_pretrained(root / "text_encoder")
-    vae = AutoencoderKL(block_out_channels=(8, 8, 8, 8), down_block_types=["DownEncoderBlock2D"] * 4,
-                        up_block_types=["UpDecoderBlock2D"] * 4, layers_per_block=1, latent_channels=4,
-                        norm_num_groups=4, sample_size=LATENT * 8)
-    jitter(vae, seed + 1).save_pretrained(root / "vae")
-    shutil.copytree(tokenizer_dir(), root / "tokenizer")
-    (root / "scheduler").mkdir()
-    (root / "scheduler/scheduler_config.json").write_text(json.dumps({
-        "_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
-        "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
-        "trained_betas": None, "clip_sample": False}))
-
-
-def write_sd14(root: Path, seed: int = 0) -> Path:
-    """A tiny SD-1.4 diffusers folder (the MIGC base)."""
-    from diffusers import UNet2DConditionModel
-
-    root.mkdir(parents=True)
-    write_sd_parts(root, seed)
-    torch.manual_seed(seed + 2)
-    jitter(UNet2DConditionModel(**unet_config()), seed + 3).save_pretrained(root / "unet")
-    (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
-    return root
+    return {**tiny_unet_config(WIDTH, LATENT), **extra}
 
 
 # ---------------------------------------------------------------- InteractDiffusion
@@ -139,6 +76,17 @@ class RefInteractionNet(nn.Module):
         return torch.cat([s, a, o], 1)
 
 
+def write_sd1(root: Path, tokenizer_dir: Path, seed: int = 0) -> Path:
+    """tiny_sd's SD-1.x folder at text width 768, its scheduler config and tokenizer files as SD-1.x
+    ships them (clip_sample false; model_max_length 77)."""
+    write_tiny_sd(root, tokenizer_dir, text_width=WIDTH, seed=seed)
+    for f in ("vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"):
+        shutil.copyfile(Path(tokenizer_dir) / f, root / "tokenizer" / f)
+    path = root / "scheduler/scheduler_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "clip_sample": False}))
+    return root
+
+
 def interact_unet(seed: int = 0, rows: int = 30):
     """diffusers' GLIGEN UNet (attention_type "gated") with the reference interaction net."""
     from diffusers import UNet2DConditionModel
@@ -146,16 +94,16 @@ def interact_unet(seed: int = 0, rows: int = 30):
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**unet_config(attention_type="gated"))
     unet.position_net = RefInteractionNet(WIDTH, WIDTH, rows=rows)
-    return jitter(unet, seed + 5).eval()
+    return perturb(unet, seed + 5).eval()
 
 
-def write_interactdiffusion(root: Path, seed: int = 0, rows: int = 30, state_edit=None) -> Path:
+def write_interactdiffusion(root: Path, tokenizer_dir: Path, seed: int = 0, rows: int = 30, state_edit=None) -> Path:
     """The interactdiffusion/diffusers-v1-2 layout at tiny width: unet/config.json with
     `_class_name: InteractDiffusionUNet2DConditionModel`, unet/diffusion_pytorch_model.safetensors."""
     from safetensors.torch import save_file
 
-    root.mkdir(parents=True)
-    write_sd_parts(root, seed)
+    write_sd1(root, tokenizer_dir, seed)
+    shutil.rmtree(root / "unet")
     unet = interact_unet(seed, rows)
     (root / "unet").mkdir()
     cfg = dict(unet_config(attention_type="gated"), _class_name="InteractDiffusionUNet2DConditionModel",
@@ -165,5 +113,40 @@ def write_interactdiffusion(root: Path, seed: int = 0, rows: int = 30, state_edi
     if state_edit:
         state = state_edit(state)
     save_file(state, str(root / "unet/diffusion_pytorch_model.safetensors"))
-    (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionInteractDiffusionPipeline"}))
+    index = json.loads((root / "model_index.json").read_text())
+    (root / "model_index.json").write_text(json.dumps({**index, "_class_name": "StableDiffusionInteractDiffusionPipeline"}))
     return root
+
+
+# ---------------------------------------------------------------- MIGC
+
+# LDM blocks given MIGC weights in the test checkpoint: down_blocks.2.attentions.1, the mid block,
+# up_blocks.1.attentions.0-2 (input_blocks.8, middle_block.1, output_blocks.3-5)
+MIGC_LDM_BLOCKS = ["input_blocks.8.1", "middle_block.1", "output_blocks.3.1", "output_blocks.4.1", "output_blocks.5.1"]
+
+
+def migc_state_dict(channels: dict, seed: int = 0) -> dict:
+    """A MIGC_SD14.ckpt state_dict: reference MIGC modules keyed under LDM block names."""
+    from migc_reference import MIGC
+
+    torch.manual_seed(seed)
+    state = {}
+    for ldm in MIGC_LDM_BLOCKS:
+        m = perturb(MIGC(channels[ldm]), seed + len(state), scale=0.1)
+        for k, v in m.state_dict().items():
+            state[f"model.diffusion_model.{ldm}.transformer_blocks.0.attn2.migc.{k}"] = v
+    return state
+
+
+def write_migc(root: Path, tokenizer_dir: Path, seed: int = 0, edit=None) -> tuple[Path, Path]:
+    """(MIGC_SD14.ckpt, the SD-1.4 base folder) with random weights; `edit` changes the saved dict."""
+    base = write_sd1(root / "sd14", tokenizer_dir, seed)
+    ch = tiny_unet_config(WIDTH, LATENT)["block_out_channels"]
+    channels = {"input_blocks.8.1": ch[2], "middle_block.1": ch[3], "output_blocks.3.1": ch[2],
+                "output_blocks.4.1": ch[2], "output_blocks.5.1": ch[2]}
+    obj = {"state_dict": migc_state_dict(channels, seed), "epoch": 0}
+    if edit:
+        obj = edit(obj)
+    ckpt = root / "MIGC_SD14.ckpt"
+    torch.save(obj, ckpt)
+    return ckpt, base

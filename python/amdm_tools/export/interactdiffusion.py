@@ -1,4 +1,4 @@
-"""`interactdiffusion`: the HF `interactdiffusion/diffusers-v1-2` folder → an amdm model folder.
+"""`amdm export interactdiffusion --from <interactdiffusion/diffusers-v1-2 folder> --out <folder> [--fp16]`
 
 Source layout: a diffusers SD-1.x folder whose `unet/` is diffusers' GLIGEN UNet
 (`attention_type: "gated"`, a `GatedSelfAttentionDense` fuser after every self-attention) with
@@ -9,27 +9,18 @@ jiuntian/interactdiffusion, `text_grounding_net.py`), so no remote code runs.
 
 Output (docs/models.md, "InteractDiffusion"): `unet/model.onnx` takes the nine grounding inputs
 (30 slots) and always runs the fusers (AMDM's beta = 1); `plain/model.onnx` is the same UNet
-without grounding (fusers skipped), declared as `graphs.plain` for scheduled sampling.
+without grounding (every fuser skipped), declared as `graphs.plain` for scheduled sampling.
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import os
 
 import torch
 from torch import nn
 
-from ._interim_common import (
-    STANDARD_INPUTS,
-    ExportError,
-    check_state_dict,
-    export_graph,
-    export_sd_components,
-    load_state_dict,
-    read_sd1_unet_config,
-    staged_folder,
-    write_json,
-)
+from .common import STANDARD_UNET_INPUTS, ExportError, check_state_dict, export_graph, load_tensors, round_to_fp16, seeded, write_folder
+from .sd import SdBase, _from_pretrained, check_sd1, ddim_scheduler_config, export_base_graphs, unet_dynamic_axes
+from .sd1_layout import check_sd1_layout
 
 SLOTS = 30  # max_objs of the official pipeline
 FOURIER_FREQS = 8
@@ -40,6 +31,12 @@ GROUNDING_ROLES = ["subject_boxes", "object_boxes", "masks", "subject_embeddings
                    "action_embeddings"]
 WEIGHT_FILES = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
                 "diffusion_pytorch_model.bin")
+ROWS_KEY = "position_net.interaction_embedding.emb.weight"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--dynamic-size", action="store_true",
+                   help="symbolic latent height/width (jobs then give height and width); default: the UNet's sample_size")
 
 
 def fourier_boxes(boxes: torch.Tensor) -> torch.Tensor:
@@ -140,45 +137,49 @@ class PlainUnetGraph(nn.Module):
         return self.unet(sample, _batch_t(sample, timestep), encoder_hidden_states).sample
 
 
-def unet_weights_file(unet_dir: Path) -> Path:
+def unet_weights_file(unet_dir: str) -> str:
     for name in WEIGHT_FILES:
-        if (unet_dir / name).is_file():
-            return unet_dir / name
-    raise ExportError(f"{unet_dir}: none of {', '.join(WEIGHT_FILES)} found")
+        if os.path.isfile(os.path.join(unet_dir, name)):
+            return os.path.join(unet_dir, name)
+    raise ExportError(f"{unet_dir}: none of {', '.join(WEIGHT_FILES)} found (the UNet's weights)")
 
 
-def load_unet(src: Path):
-    """The InteractDiffusion UNet of folder `src` with its checkpoint loaded; every key and shape
-    checked against the architecture its config describes."""
+def load_unet(folder: str, config: dict):
+    """The InteractDiffusion UNet of `folder` with its weights; every key and shape is checked
+    against the architecture its config describes (upstream loads it with strict=False)."""
     from diffusers import UNet2DConditionModel
 
-    cfg_path = src / "unet/config.json"
-    cfg = read_sd1_unet_config(cfg_path, attention_type="gated")
-    weights = unet_weights_file(src / "unet")
-    state = load_state_dict(weights)
-    rows_key = "position_net.interaction_embedding.emb.weight"
-    if rows_key not in state:
-        hint = "a GLIGEN UNet, not InteractDiffusion" if "position_net.linears.0.weight" in state else "not InteractDiffusion"
-        raise ExportError(f"{weights}: no key {rows_key!r} ({hint}: expected InteractDiffusion's position_net.*)")
-    rows = state[rows_key].shape[0]
+    cfg_path = os.path.join(folder, "unet", "config.json")
+    check_sd1_layout(config, cfg_path)
+    if config.get("attention_type", "default") != "gated":
+        raise ExportError(f"{cfg_path}: attention_type {config.get('attention_type', 'default')!r}; expected 'gated' "
+                          "(InteractDiffusion's GLIGEN fusers)")
+    weights = unet_weights_file(os.path.join(folder, "unet"))
+    state = load_tensors(weights)
+    if ROWS_KEY not in state:
+        kind = "a GLIGEN UNet, not InteractDiffusion" if "position_net.linears.0.weight" in state else "not InteractDiffusion"
+        raise ExportError(f"{weights}: no key {ROWS_KEY!r} ({kind}: expected InteractDiffusion's position_net.*)")
+    rows = state[ROWS_KEY].shape[0]
     if rows < SLOTS:
-        raise ExportError(f"{weights}: {rows_key} has {rows} rows, expected at least {SLOTS} (max_objs)")
-    conf = {k: v for k, v in cfg.items() if not k.startswith("_")}
-    unet = UNet2DConditionModel.from_config(conf)
-    width = cfg["cross_attention_dim"]
+        raise ExportError(f"{weights}: {ROWS_KEY} has {rows} rows, expected at least {SLOTS} (max_objs)")
+    unet = UNet2DConditionModel.from_config({k: v for k, v in config.items() if not k.startswith("_")})
+    width = config["cross_attention_dim"]
     unet.position_net = InteractionPositionNet(width, width, interaction_rows=rows)
     expected = unet.state_dict()
-    hints = {".fuser.": "no gated self-attention fusers: not a GLIGEN/InteractDiffusion UNet",
-             "position_net.linear_action": "a GLIGEN position net, not InteractDiffusion's interaction projection"}
-    check_state_dict(state, expected, weights, "an InteractDiffusion SD-1.x UNet", hints)
+    for part, hint in ((".fuser.", "no gated self-attention fusers: not a GLIGEN/InteractDiffusion UNet"),
+                       ("position_net.linear_action.", "a GLIGEN position net, not InteractDiffusion's interaction projection")):
+        gone = [k for k in expected if part in k and k not in state]
+        if gone:
+            raise ExportError(f"{weights}: {len(gone)} key(s) missing, e.g. {gone[0]} ({hint})")
+    check_state_dict(state, expected, weights, what="InteractDiffusion UNet weights")
     unet.load_state_dict({k: v.float() for k, v in state.items()})
-    return unet.eval(), width
+    return unet.eval()
 
 
 def example_inputs(width: int, latent: int, seed: int = 0, batch: int = 2):
     """Random inputs in the contract's layout: rows [uncond; cond], masks 0 in the uncond rows."""
-    g = torch.Generator().manual_seed(seed)
-    rnd = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    rnd = seeded(seed)
+    g = torch.Generator().manual_seed(seed + 1)
     corner = torch.rand(batch, SLOTS, 2, generator=g) * 0.5
     boxes = lambda: torch.cat([corner, corner + 0.2 + 0.3 * torch.rand(batch, SLOTS, 2, generator=g)], -1)  # noqa: E731
     masks = torch.zeros(batch, SLOTS)
@@ -187,39 +188,43 @@ def example_inputs(width: int, latent: int, seed: int = 0, batch: int = 2):
             rnd(batch, SLOTS, width), rnd(batch, SLOTS, width), rnd(batch, SLOTS, width))
 
 
-def export_folder(src: str | Path, out: str | Path, latent: int = 64) -> dict:
-    """Export `src` (an interactdiffusion/diffusers-v1-2 folder) to `out`; returns the manifest.
-    `latent` sets the spatial size of the check inputs only (the graphs take any size)."""
-    src = Path(src)
-    if not (src / "unet").is_dir():
-        raise ExportError(f"{src}: has no unet/ folder (expected the interactdiffusion/diffusers-v1-2 layout)")
-    unet, width = load_unet(src)
-    args = example_inputs(width, latent)
-    names = ["sample", "timestep", "encoder_hidden_states", *GROUNDING_INPUTS]
-    batch = {n: {0: "batch"} for n in names if n != "timestep"}
-    batch["encoder_hidden_states"] = {0: "batch", 1: "sequence"}
-    batch["sample"] = {0: "batch", 2: "height", 3: "width"}
-    out_dyn = {"out_sample": {0: "batch", 2: "height", 3: "width"}}
-    with staged_folder(out) as tmp:
-        export_graph(GroundedUnetGraph(unet), args, tmp / "unet/model.onnx", names, ["out_sample"], {**batch, **out_dyn},
-                     check_args=example_inputs(width, latent, seed=1))
-        plain_dyn = {k: batch[k] for k in STANDARD_INPUTS if k in batch}
-        export_graph(PlainUnetGraph(unet), args[:3], tmp / "plain/model.onnx", list(STANDARD_INPUTS), ["out_sample"],
-                     {**plain_dyn, **out_dyn})
-        export_sd_components(src, tmp, width)
-        manifest = {
-            "family": "interactdiffusion",
-            "unet": {"file": "unet/model.onnx", "output": "out_sample",
-                     "inputs": {**STANDARD_INPUTS, **dict(zip(GROUNDING_INPUTS, GROUNDING_ROLES))}},
-            "graphs": {"plain": {"file": "plain/model.onnx", "output": "out_sample", "inputs": dict(STANDARD_INPUTS)}},
-        }
-        write_json(tmp / "amdm.json", manifest)
-    return manifest
+def manifest() -> dict:
+    return {
+        "family": "interactdiffusion",
+        "unet": {"file": "unet/model.onnx", "output": "out_sample",
+                 "inputs": {**STANDARD_UNET_INPUTS, **dict(zip(GROUNDING_INPUTS, GROUNDING_ROLES))}},
+        "graphs": {"plain": {"file": "plain/model.onnx", "output": "out_sample", "inputs": dict(STANDARD_UNET_INPUTS)}},
+    }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--check-latent", type=int, default=64, help="latent size of the torch-vs-ONNX check inputs")
+def export(args) -> None:
+    from diffusers import AutoencoderKL
+    from transformers import CLIPTextModel
 
-
-def export(args: argparse.Namespace) -> dict:
-    return export_folder(getattr(args, "from_", None) or getattr(args, "from"), args.out, latent=args.check_latent)
+    folder = args.source
+    cfg = check_sd1(folder)
+    unet = load_unet(folder, cfg["unet"])
+    te = _from_pretrained(CLIPTextModel, folder, "text_encoder")
+    vae = _from_pretrained(AutoencoderKL, folder, "vae")
+    if args.fp16:
+        for m in (unet, te, vae):
+            round_to_fp16(m)
+    base = SdBase(folder=os.path.abspath(folder), unet=unet, text_encoder=te, vae=vae,
+                  scheduler=ddim_scheduler_config(cfg["scheduler"]), tokenizer_dir=os.path.join(folder, "tokenizer"),
+                  scaling_factor=float(vae.config.scaling_factor))
+    width, size = cfg["unet"]["cross_attention_dim"], cfg["unet"].get("sample_size", 64)
+    print(f"exporting {base.folder} (InteractDiffusion, {SLOTS} slots, latent {size}², text width {width})")
+    reports = export_base_graphs(args, base)
+    names = [*STANDARD_UNET_INPUTS, *GROUNDING_INPUTS]
+    axes = unet_dynamic_axes({n: {0: "batch"} for n in GROUNDING_INPUTS}, dynamic_size=args.dynamic_size)
+    common = dict(fp16=args.fp16, external=args.external_data)
+    reports.append(export_graph(args.folder, "unet/model.onnx", GroundedUnetGraph(unet), example_inputs(width, size),
+                                names, ["out_sample"], axes, check_args=[example_inputs(width, size, seed=1, batch=4)],
+                                **common))
+    plain_in = example_inputs(width, size, seed=2)[:3]
+    reports.append(export_graph(args.folder, "plain/model.onnx", PlainUnetGraph(unet), plain_in, list(STANDARD_UNET_INPUTS),
+                                ["out_sample"], unet_dynamic_axes(dynamic_size=args.dynamic_size), **common))
+    write_folder(args.folder, manifest=manifest(), scheduler=base.scheduler, tokenizer_dir=base.tokenizer_dir,
+                 reports=reports, source={"family": "interactdiffusion", "from": base.folder, "slots": SLOTS,
+                                          "interaction_rows": int(unet.position_net.interaction_embedding.emb.num_embeddings)},
+                 fp16=args.fp16)
