@@ -22,10 +22,11 @@ import tempfile
 import numpy as np
 import onnx
 import torch
-from onnx import helper, numpy_helper, TensorProto
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 import zoo_models as zm  # noqa: E402
+from amdm_tools.export import common  # noqa: E402
 
 OPSET = 17
 SD_SCALING_FACTOR = 0.18215
@@ -145,23 +146,11 @@ def round_fp16(module):
 
 def fp16_initializers(path, min_size=64):
     """Store float32 initializers that are exactly float16 values (the rounded weights) as
-    float16 + a Cast back to float32, so the graph's arithmetic and its inputs/outputs are
+    float16 + a Cast back to float32 (amdm_tools.export.common.fp16_initializers, which
+    `amdm export --fp16` uses too), so the graph's arithmetic and its inputs/outputs are
     unchanged and the file is half the size."""
     m = onnx.load(path)
-    g = m.graph
-    casts = []
-    for init in g.initializer:
-        if init.data_type != TensorProto.FLOAT:
-            continue
-        a = numpy_helper.to_array(init)
-        if a.size < min_size or not np.array_equal(a.astype(np.float16).astype(np.float32), a):
-            continue
-        name = init.name
-        h = numpy_helper.from_array(a.astype(np.float16), name + "_fp16")
-        init.CopyFrom(h)
-        casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=TensorProto.FLOAT, name="cast_" + name))
-    for i, c in enumerate(casts):
-        g.node.insert(i, c)
+    common.fp16_initializers(m, min_size=min_size)
     onnx.checker.check_model(m)
     tmp = path + ".tmp"
     onnx.save(m, tmp)

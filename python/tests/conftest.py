@@ -52,3 +52,19 @@ def amdm(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Compl
     if check and r.returncode != 0:
         raise AssertionError(f"amdm {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
     return r
+
+
+@pytest.fixture(scope="session")
+def tiny_sd(tmp_path_factory, clip_tokenizer_dir) -> Path:
+    """A random-weight SD-1.x pipeline in diffusers' folder layout (tiny_sd.py)."""
+    from tiny_sd import write_tiny_sd
+
+    return write_tiny_sd(tmp_path_factory.mktemp("tiny-sd") / "diffusers", clip_tokenizer_dir, seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_onnx(tmp_path_factory, tiny_sd) -> Path:
+    """`tiny_sd` exported by `amdm export sd`."""
+    out = tmp_path_factory.mktemp("tiny-sd-onnx") / "onnx"
+    amdm("export", "sd", "--from", str(tiny_sd), "--out", str(out))
+    return out

@@ -5,6 +5,7 @@ blocks and 32 attention processors that upstream code such as MIGC's loader hard
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def tiny_components(tokenizer_dir: str | os.PathLike, *, text_width: int = 32, s
         projection_dim=text_width, hidden_act="quick_gelu"))
     for i, m in enumerate((unet, vae, te)):
         perturb(m, seed * 10 + i)
-    tok = CLIPTokenizer(os.path.join(tokenizer_dir, "vocab.json"), os.path.join(tokenizer_dir, "merges.txt"))
+    tok = CLIPTokenizer.from_pretrained(str(tokenizer_dir))  # model_max_length 77, as SD-1.x
     return unet, vae.eval(), te.eval(), tok, PNDMScheduler(**SD1_SCHEDULER)
 
 
@@ -67,4 +68,44 @@ def write_tiny_sd(folder: str | os.PathLike, tokenizer_dir: str | os.PathLike, *
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet.eval(), scheduler=sched,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(str(folder))
+    # the real SD-1.x scheduler_config.json carries clip_sample false (PNDM ignores it; DDIMScheduler's default is true)
+    cfg_path = Path(folder) / "scheduler" / "scheduler_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["clip_sample"] = False
+    cfg_path.write_text(json.dumps(cfg, indent=2))
     return Path(folder)
+
+
+def write_tiny_ipadapter(folder: str | os.PathLike, base: str | os.PathLike, *, seed: int = 7, embed_dim: int = 64,
+                         safetensors: bool = False) -> Path:
+    """An IP-Adapter in the h94/IP-Adapter layout for the tiny base: `folder/ip-adapter_sd15.bin` (or
+    `.safetensors` with flat `image_proj.*`/`ip_adapter.*` keys) and `folder/image_encoder/`
+    (a tiny CLIPVisionModelWithProjection at 224², projecting to `embed_dim`)."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    from amdm_tools.export.ipadapter import expected_adapter
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=224,
+        patch_size=32, projection_dim=embed_dim, hidden_act="gelu"))
+    perturb(enc, seed).save_pretrained(str(folder / "image_encoder"))
+    unet = UNet2DConditionModel.from_pretrained(str(Path(base) / "unet"))
+    want_proj, want_ip = expected_adapter(unet, embed_dim)
+    g = torch.Generator().manual_seed(seed)
+    rand = lambda t, s: torch.randn(t.shape, generator=g) * s  # noqa: E731
+    proj = {k: rand(t, 0.2) + (1.0 if k == "norm.weight" else 0.0) for k, t in want_proj.items()}
+    ip = {k: rand(t, 0.3) for k, t in want_ip.items()}
+    if safetensors:
+        from safetensors.torch import save_file
+
+        flat = {**{f"image_proj.{k}": v for k, v in proj.items()}, **{f"ip_adapter.{k}": v for k, v in ip.items()}}
+        path = folder / "ip-adapter_sd15.safetensors"
+        save_file(flat, str(path))
+    else:
+        path = folder / "ip-adapter_sd15.bin"
+        torch.save({"image_proj": proj, "ip_adapter": ip}, str(path))
+    return path

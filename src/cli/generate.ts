@@ -154,7 +154,7 @@ export async function runGenerate(
   const output = await prepareOutputFolder(job.output, {
     command: 'generate',
     param: options.output !== undefined ? '--output' : 'output',
-    writes: /^(target(-\d+)?\.png|model-\d+-.+\.png|trace\.json|resolved\.json)$/,
+    writes: /^(target(-\d+)?\.png|model-\d+-.+\.png|trace\.json|latents\.npy|resolved\.json)$/,
   });
 
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);

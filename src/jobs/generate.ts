@@ -9,6 +9,7 @@ import { prepareSdPipeline } from '../sd/pipeline.ts';
 // Registers the grounded families (interactdiffusion, migc, ipadapter) with the pipeline.
 import '../sd/families/index.ts';
 import type { GenerateJob } from './job-schema.ts';
+import { npyFloat32 } from './npy.ts';
 
 /** Where a job's pipeline comes from: loaded for this run (default) or kept across runs. */
 export interface PipelineSource {
@@ -91,6 +92,7 @@ export function runOptions(
     ddimEta: job.ddimEta,
     guidance: job.guidance,
     seed: job.seed,
+    noise: job.noise,
     batch: job.batch,
     scalingFactor: job.scalingFactor,
     preset: job.preset,
@@ -144,6 +146,8 @@ export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promis
     for (let b = 0; b < job.batch; b++)
       files.push({ name: `model-${m.model}-${safeName(m.name)}${suffix(b)}.png`, data: m.png[b] });
   }
+  if (job.saveLatents)
+    files.push({ name: 'latents.npy', data: npyFloat32(result.target.latents, [job.batch, ...pipeline.shape]) });
   const trace = job.saveTrace
     ? {
         preset: job.preset,

@@ -16,6 +16,8 @@
  *     "guidance": 7.5, "seed": 0, "batch": 1,
  *     "device": "cpu", "backend": "auto", "threads": 0,
  *     "output": "out/job", "saveAll": false, "saveTrace": false,
+ *     "noise": "amdm",               // or "torch": model k starts from torch.randn under manual_seed(seed + k)
+ *     "saveLatents": false,          // latents.npy: the target's final latents [batch, C, H, W]
  *     "preset": "paper"              // or "reference" with "reference": { omegas, optimStart, optimEnd, p }
  *   }
  *
@@ -28,6 +30,7 @@ import { DEVIATION_MODES } from '../core/deviation.ts';
 import { BACKENDS, DEFAULT_BACKEND, DEVICES } from '../onnx/session.ts';
 import { getFamily } from '../sd/family.ts';
 import { PRESETS, SD_SCALING_FACTOR, sdAggregateSteps } from '../sd/pipeline.ts';
+import { NOISE_SOURCES } from '../sd/pipeline-types.ts';
 import { ruleField } from './rule-field.ts';
 
 const unit = z.number().min(0).max(1);
@@ -124,6 +127,10 @@ export const jobSchema = z
     output: z.string().min(1).default('out'),
     saveAll: z.boolean().default(false),
     saveTrace: z.boolean().default(false),
+    /** latents.npy: the target's final latents (float32 [batch, C, H, W]). */
+    saveLatents: z.boolean().default(false),
+    /** Initial latents: 'amdm' (the seed's streams) or 'torch' (torch.randn, seed + k; NOISE_SOURCES). */
+    noise: z.enum(NOISE_SOURCES).default('amdm'),
     preset: z.enum(PRESETS).default('paper'),
     reference: referenceSchema.optional(),
   })

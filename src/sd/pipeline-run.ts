@@ -5,6 +5,7 @@
 import { throwIfAborted } from '../core/abort.ts';
 import { sampleAMDMReference } from '../core/reference.ts';
 import { sampleAMDM, sampleDDIM, type StepTrace } from '../core/sampler.ts';
+import { torchRandn } from '../core/torch-rng.ts';
 import type { Denoiser } from '../core/types.ts';
 import { encodePNG } from '../image/png.ts';
 import { rgbaFromSdImage, type RGBA } from '../image/raster.ts';
@@ -113,8 +114,22 @@ async function sample(
     checkSamplerResult(r, models.length, batch * shape[0] * shape[1] * shape[2]);
     return { ...r, modelLatents: [] };
   }
-  if (settings.reference) return sampleAMDMReference({ ...settings.reference, models });
-  return sampleAMDM({ ...settings.paper, models, signal, onStep });
+  const latents = settings.noise === 'torch' ? torchLatents(models.length, settings, prepared.shape) : undefined;
+  if (settings.reference) return sampleAMDMReference({ ...settings.reference, models, latents });
+  return sampleAMDM({ ...settings.paper, models, signal, onStep, latents });
+}
+
+/**
+ * noise 'torch': model k starts from `torch.randn([batch, C, H, W], generator=
+ * torch.Generator().manual_seed(seed + k))`, the latents diffusers' pipeline draws on the CPU
+ * (`randn_tensor`; DDIM's init_noise_sigma is 1).
+ */
+export function torchLatents(
+  models: number,
+  settings: Pick<RunSettings, 'seed' | 'batch'>,
+  shape: readonly number[],
+): Float32Array[] {
+  return Array.from({ length: models }, (_, k) => torchRandn(settings.seed + k, [settings.batch, ...shape]));
 }
 
 function checkSamplerResult(r: SdSamplerResult, models: number, size: number): void {

@@ -8,8 +8,10 @@ import type { AMDMOptions } from '../core/sampler.ts';
 import { resolveAMDMPlan } from '../core/sampler-plan.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
 import {
+  NOISE_SOURCES,
   PRESETS,
   SD_SCALING_FACTOR,
+  type NoiseSource,
   type LoadedModel,
   type PreparedModels,
   type Preset,
@@ -23,6 +25,7 @@ export interface RunSettings {
   steps: number;
   guidance: number;
   seed: number;
+  noise: NoiseSource;
   batch: number;
   scalingFactor: number;
   preset: Preset;
@@ -89,6 +92,9 @@ export function resolveRunSettings(prepared: PreparedModels, options: SdRunOptio
   if (!Number.isFinite(guidance)) throw new RangeError(`guidance must be a finite number >= 0, got ${guidance}`);
   const seed = checkInt('seed', options.seed ?? AMDM_DEFAULTS.seed, 0, Number.MAX_SAFE_INTEGER);
   const batch = checkInt('batch', options.batch ?? AMDM_DEFAULTS.batch, 1, 1024);
+  const noise = checkOneOf('noise', options.noise ?? 'amdm', NOISE_SOURCES);
+  if (noise === 'torch' && options.sampler !== undefined)
+    throw new RangeError("noise 'torch' sets the initial latents of AMDM's samplers; a custom sampler draws its own");
   const scalingFactor = checkNumber('scalingFactor', options.scalingFactor ?? SD_SCALING_FACTOR, 0, Infinity, {
     minExclusive: true,
   });
@@ -129,7 +135,20 @@ export function resolveRunSettings(prepared: PreparedModels, options: SdRunOptio
   } else {
     resolveAMDMPlan({ ...paper, models: N });
   }
-  return { negativePrompt, steps, guidance, seed, batch, scalingFactor, preset, ddimEta, paper, reference, sampler };
+  return {
+    negativePrompt,
+    steps,
+    guidance,
+    seed,
+    noise,
+    batch,
+    scalingFactor,
+    preset,
+    ddimEta,
+    paper,
+    reference,
+    sampler,
+  };
 }
 
 /**

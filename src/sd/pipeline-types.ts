@@ -17,6 +17,14 @@ import type { PromptEncoder } from './text.ts';
 export const SD_SCALING_FACTOR = 0.18215;
 export const PRESETS = ['paper', 'reference'] as const;
 export type Preset = (typeof PRESETS)[number];
+/**
+ * Where the initial latents come from: 'amdm' (default): model k draws from `gaussianRng(seed,
+ * stream)` (core/sampler.ts); 'torch': model k's latents are `torch.randn([batch, C, H, W],
+ * generator=torch.Generator().manual_seed(seed + k))`, as a diffusers user draws them on the CPU
+ * (core/torch-rng.ts), so runs can be compared with diffusers latent for latent.
+ */
+export const NOISE_SOURCES = ['amdm', 'torch'] as const;
+export type NoiseSource = (typeof NOISE_SOURCES)[number];
 
 export interface SdModelSpec {
   /** Model folder in optimum's layout (sources M§6). */
@@ -68,6 +76,8 @@ export interface SdRunOptions {
   /** CFG scale (default 7.5, AMDM_DEFAULTS.guidance). */
   guidance?: number;
   seed?: number;
+  /** Initial latents: 'amdm' (default) or 'torch' (`NOISE_SOURCES`). */
+  noise?: NoiseSource;
   batch?: number;
   /** Latents are divided by this before the VAE decoder (default 0.18215). */
   scalingFactor?: number;

@@ -157,7 +157,9 @@ def fp16_initializers(model: onnx.ModelProto, min_size: int = 16) -> int:
         if init.data_type != TensorProto.FLOAT:
             continue
         a = numpy_helper.to_array(init)
-        if a.size < min_size or not np.array_equal(a.astype(np.float16).astype(np.float32), a):
+        with np.errstate(over="ignore"):  # values beyond float16's range stay float32
+            exact = a.size >= min_size and np.array_equal(a.astype(np.float16).astype(np.float32), a)
+        if not exact:
             continue
         name = init.name
         init.CopyFrom(numpy_helper.from_array(a.astype(np.float16), name + "_fp16"))

@@ -91,7 +91,7 @@ def check_sd1(folder: str) -> dict:
     return {"index": index, "unet": unet, "scheduler": sched}
 
 
-def _from_pretrained(cls, folder: str, sub: str):
+def from_pretrained_checked(cls, folder: str, sub: str):
     """`cls.from_pretrained(folder/sub)` with every weight accounted for: a missing or unknown key or
     a shape mismatch is an ExportError naming it (diffusers and transformers only warn)."""
     path = os.path.join(folder, sub)
@@ -119,9 +119,9 @@ def load_base(folder: str, *, fp16: bool, unet_cls=None) -> SdBase:
     from transformers import CLIPTextModel
 
     cfg = check_sd1(folder)
-    unet = _from_pretrained(unet_cls or UNet2DConditionModel, folder, "unet")
-    te = _from_pretrained(CLIPTextModel, folder, "text_encoder")
-    vae = _from_pretrained(AutoencoderKL, folder, "vae")
+    unet = from_pretrained_checked(unet_cls or UNet2DConditionModel, folder, "unet")
+    te = from_pretrained_checked(CLIPTextModel, folder, "text_encoder")
+    vae = from_pretrained_checked(AutoencoderKL, folder, "vae")
     if fp16:
         for m in (unet, te, vae):
             round_to_fp16(m)
