@@ -77,14 +77,8 @@ class RefInteractionNet(nn.Module):
 
 
 def write_sd1(root: Path, tokenizer_dir: Path, seed: int = 0) -> Path:
-    """tiny_sd's SD-1.x folder at text width 768, its scheduler config and tokenizer files as SD-1.x
-    ships them (clip_sample false; model_max_length 77)."""
-    write_tiny_sd(root, tokenizer_dir, text_width=WIDTH, seed=seed)
-    for f in ("vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"):
-        shutil.copyfile(Path(tokenizer_dir) / f, root / "tokenizer" / f)
-    path = root / "scheduler/scheduler_config.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), "clip_sample": False}))
-    return root
+    """tiny_sd's SD-1.x folder at text width 768."""
+    return write_tiny_sd(root, tokenizer_dir, text_width=WIDTH, seed=seed)
 
 
 def interact_unet(seed: int = 0, rows: int = 30):

@@ -18,8 +18,9 @@ import os
 import torch
 from torch import nn
 
-from .common import STANDARD_UNET_INPUTS, ExportError, check_state_dict, export_graph, load_tensors, round_to_fp16, seeded, write_folder
-from .sd import SdBase, _from_pretrained, check_sd1, ddim_scheduler_config, export_base_graphs, unet_dynamic_axes
+from .common import (STANDARD_UNET_INPUTS, ExportError, check_state_dict, ddim_scheduler_config, export_graph, load_tensors,
+                     round_to_fp16, seeded, write_folder)
+from .sd import SdBase, check_sd1, export_base_graphs, from_pretrained_checked, unet_dynamic_axes
 from .sd1_layout import check_sd1_layout
 
 SLOTS = 30  # max_objs of the official pipeline
@@ -204,8 +205,8 @@ def export(args) -> None:
     folder = args.source
     cfg = check_sd1(folder)
     unet = load_unet(folder, cfg["unet"])
-    te = _from_pretrained(CLIPTextModel, folder, "text_encoder")
-    vae = _from_pretrained(AutoencoderKL, folder, "vae")
+    te = from_pretrained_checked(CLIPTextModel, folder, "text_encoder")
+    vae = from_pretrained_checked(AutoencoderKL, folder, "vae")
     if args.fp16:
         for m in (unet, te, vae):
             round_to_fp16(m)
