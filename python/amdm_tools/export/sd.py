@@ -190,8 +190,8 @@ def export_base_graphs(args, base: SdBase) -> list[GraphReport]:
     reports = [export_graph(
         out, "text_encoder/model.onnx", TextEncoderGraph(base.text_encoder), (ids(2),), ["input_ids"],
         ["last_hidden_state", "pooler_output"],
-        {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}},
-        fp16=args.fp16, external=args.external_data, check_args=[(ids(3),)])]
+        {"input_ids": {0: "batch", 1: "sequence"}, "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": {0: "batch"}},
+        fp16=args.fp16, external=args.external_data, check_args=[(ids(3),), (ids(3)[:, :7],)])]
     C = base.vae.config.latent_channels
     s = latent_size(base)
     dyn = {0: "batch", 2: "height", 3: "width"} if getattr(args, "dynamic_size", False) else {0: "batch"}
