@@ -66,7 +66,7 @@ export interface CalibrateOptions {
   threads?: number;
   /** Worker processes generating images side by side (same results for any number). */
   workers?: number;
-  /** Also write every generated image to images/<model>/<prompt id>.png. */
+  /** Also write every generated image to images/<model>/<prompt id>-r<k>.png. */
   images?: boolean;
   /** Receives one line per finished model. */
   log?: (line: string) => void;
@@ -355,7 +355,7 @@ export function zooCommand(): Command {
     .option('--steps <T>', 'DDIM steps', intArg(1, 1000), d.steps)
     .option('--guidance <g>', 'CFG scale (MIGC needs ≠ 1)', numberArg(0, 100), d.guidance)
     .option('--out <dir>', `output folder (default ${d.out}; with --quick ${CALIBRATE_QUICK.out})`)
-    .option('--images', 'also write every generated image to images/<model>/<id>.png')
+    .option('--images', 'also write every generated image to images/<model>/<id>-r<k>.png (k: the noise seed index)')
     .option(
       '--quick',
       `smoke run: ${CALIBRATE_QUICK.perLevel} prompt per level, ${CALIBRATE_QUICK.steps} steps (overrides --per-level and --steps)`,

@@ -124,7 +124,7 @@ describe.skipIf(!haveZoo)('amdm zoo calibrate --quick on the committed folders',
     const manifest = JSON.parse(readFileSync(join(out, '.amdm-output.json'), 'utf8'));
     expect(manifest).toMatchObject({ command: 'zoo calibrate', smoke: false });
     expect(manifest.files).toContain('refs/L1-000.png');
-    expect(manifest.files).toContain('images/base/L1-000.png');
+    expect(manifest.files).toContain('images/base/L1-000-r0.png');
     await expect(runZooCalibrate({ zoo, models: ['base'], perLevel: 1, steps: 1, out, quick: true })).rejects.toThrow(
       `--out: ${out} holds the full run of "zoo calibrate"; a smoke run (--quick) never replaces it`,
     );

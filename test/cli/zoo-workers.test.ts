@@ -73,7 +73,7 @@ describe.skipIf(!haveZoo)('workers on the committed zoo folders', () => {
       expect(readFileSync(join(out, 'c2', f), 'utf8')).toBe(readFileSync(join(out, 'c1', f), 'utf8'));
     }
     const pngs = readdirSync(join(out, 'c1', 'images', 'interactdiffusion-mini')).sort();
-    expect(pngs).toEqual(['L2-000.png', 'L3-000.png', 'L4-000.png']);
+    expect(pngs).toEqual(['L2-000-r0.png', 'L3-000-r0.png', 'L4-000-r0.png']);
     for (const f of pngs) {
       const a = readFileSync(join(out, 'c1', 'images', 'interactdiffusion-mini', f));
       expect(readFileSync(join(out, 'c2', 'images', 'interactdiffusion-mini', f))).toEqual(a);
