@@ -24,7 +24,7 @@
  * batched model evaluations (ε and log-density), "ms" the wall time of sampling.
  * Writes a markdown table to stdout, and the JSON to --json (or after the table).
  */
-import { writeFileAtomic } from '../src/cli/files.ts';
+import { writeFileAtomic } from '../src/io/files.ts';
 import { markdownTable } from '../src/jobs/table.ts';
 import { makeSchedule } from '../src/core/schedule.ts';
 import { gaussianRng } from '../src/core/rng.ts';

@@ -24,10 +24,17 @@ import { parseArgs } from 'node:util';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { minimigPrompt } from '../src/toy/minimig/index.ts';
-import { createSdModelPool, generateSd, prepareSdPipeline, type SdRunOptions } from '../src/sd/pipeline.ts';
+import { generateSd, prepareSdPipeline, type SdRunOptions } from '../src/sd/pipeline.ts';
+import { createSdModelPool } from '../src/sd/pipeline-pool.ts';
 import { AMDM_DEFAULTS } from '../src/core/defaults.ts';
 import '../src/sd/families/index.ts';
-import { folderKind, folderScalingFactor, stylePng, zooModelSpec, type ZooModelSpec } from '../src/cli/zoo-scene.ts';
+import {
+  folderKind,
+  folderScalingFactor,
+  stylePng,
+  zooModelSpec,
+  type ZooModelSpec,
+} from '../src/experiments/zoo/scene.ts';
 import { markdownRow, markdownTable } from '../src/jobs/table.ts';
 
 const { values } = parseArgs({

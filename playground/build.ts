@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { writeFolderAtomic } from '../src/cli/output-folder.ts';
+import { writeFolderAtomic } from '../src/io/output-folder.ts';
 import { ZOO_MODEL_NAMES } from './src/zoo-settings.ts';
 
 export const PLAYGROUND_SOURCE = dirname(fileURLToPath(import.meta.url));
@@ -59,6 +59,7 @@ function browserReplacements(): esbuild.Plugin {
     'onnxruntime-node': 'onnxruntime-node.ts',
   };
   const png = join(PLAYGROUND_SOURCE, '..', 'src', 'image', 'png.ts');
+  const workerSession = join(PLAYGROUND_SOURCE, '..', 'src', 'onnx', 'worker-session.ts');
   return {
     name: 'amdm-browser-replacements',
     setup(build) {
@@ -70,6 +71,9 @@ function browserReplacements(): esbuild.Plugin {
       );
       build.onResolve({ filter: /\/image\/png\.ts$/ }, (a) =>
         resolve(a.resolveDir, a.path) === png ? { path: shim('png.ts') } : undefined,
+      );
+      build.onResolve({ filter: /\/onnx\/worker-session\.ts$/ }, (a) =>
+        resolve(a.resolveDir, a.path) === workerSession ? { path: shim('worker-session.ts') } : undefined,
       );
     },
   };

@@ -28,8 +28,8 @@ import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import { Command } from 'commander';
 import { gaussianRng } from '../src/core/rng.ts';
-import { ensureDir, tempPathFor } from '../src/cli/files.ts';
-import { intArg } from '../src/cli/options.ts';
+import { ensureDir, tempPathFor } from '../src/io/files.ts';
+import { intArg } from '../src/io/options.ts';
 import { loadClipTokenizer } from '../src/sd/clip-tokenizer-files.ts';
 import type { ClipTokenizer } from '../src/sd/clip-tokenizer.ts';
 import {

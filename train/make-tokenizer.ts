@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { bytesToUnicode, BOS_TOKEN, EOS_TOKEN } from '../src/sd/clip-tokenizer.ts';
-import { ensureDir, writeFileAtomic } from '../src/cli/files.ts';
+import { ensureDir, writeFileAtomic } from '../src/io/files.ts';
 import { worldWords } from '../src/toy/minimig/captions.ts';
 
 const BYTE_TOKENS = 512;

@@ -10,7 +10,13 @@
  * loaded models are kept between runs by the environment's pipeline source.
  */
 import { join } from 'node:path';
-import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from '../../src/cli/zoo-scene.ts';
+import {
+  folderKind,
+  folderScalingFactor,
+  stylePng,
+  unitImageFromRgba,
+  zooModelSpec,
+} from '../../src/experiments/zoo/scene.ts';
 import type { RuleName } from '../../src/core/rules.ts';
 import type { RGBA } from '../../src/image/raster.ts';
 import { runJob, type JobRunOptions, type PipelineSource } from '../../src/jobs/generate.ts';

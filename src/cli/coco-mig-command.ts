@@ -4,7 +4,7 @@ import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { checkInt, checkNumber } from '../core/validate.ts';
 import { DEVICES } from '../onnx/session.ts';
 import { MIGC_DEFAULT_STEPS } from '../sd/families/migc.ts';
-import { ruleArg, ruleHelp } from './options.ts';
+import { ruleArg, ruleHelp } from '../io/options.ts';
 import { runCocoMig } from './coco-mig.ts';
 
 const intOpt =

@@ -15,7 +15,7 @@ import { cocoMigInteract, cocoMigMigc, type CocoMigEntry } from '../sd/coco-mig.
 import { standaloneContext } from '../sd/families/context.ts';
 import { interactDiffusionFamily } from '../sd/families/interactdiffusion.ts';
 import { migcFamily } from '../sd/families/migc.ts';
-import { writeFileAtomic } from './files.ts';
+import { writeFileAtomic } from '../io/files.ts';
 import type { CocoMigRunSettings } from './coco-mig-settings.ts';
 
 /** SD 1.x VAE scaling factor (sources M§6). */

@@ -11,7 +11,7 @@ import { checkInt, checkNumber, checkOneOf } from '../core/validate.ts';
 import { DEVICES, type Device } from '../onnx/session.ts';
 import { COCO_MIG_NEGATIVE_PROMPT } from '../sd/coco-mig.ts';
 import { MIGC_DEFAULT_STEPS } from '../sd/families/migc.ts';
-import { createFileAtomic, jsonText, writeFileAtomic } from './files.ts';
+import { createFileAtomic, jsonText, writeFileAtomic } from '../io/files.ts';
 
 export interface CocoMigOptions {
   /** mig_bench.json. */

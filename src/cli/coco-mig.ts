@@ -19,7 +19,7 @@ import { throwIfAborted } from '../core/abort.ts';
 import type { Shard } from '../sd/coco-mig.ts';
 import type { ModelFolder } from '../onnx/model-folder.ts';
 import cliProgress from 'cli-progress';
-import { ensureDir, sweepTempFiles } from './files.ts';
+import { ensureDir, sweepTempFiles } from '../io/files.ts';
 import { claimSettings, recordedSettings, resolveCocoMigSettings, type CocoMigOptions } from './coco-mig-settings.ts';
 import { cocoMigSeed, pendingImages, planCocoMig } from './coco-mig-plan.ts';
 import { makeCocoMigImage, openCocoMigModels } from './coco-mig-models.ts';

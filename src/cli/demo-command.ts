@@ -1,6 +1,6 @@
 /** `amdm demo`: the Shapes world (or the mini-zoo) each expert alone vs AMDM, added to the program. */
 import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
-import { intArg, numberArg, numberListArg, ruleArg, ruleHelp } from './options.ts';
+import { intArg, numberArg, numberListArg, ruleArg, ruleHelp } from '../io/options.ts';
 import { DEMO_DEFAULTS, MINI_DEMO_DEFAULTS, paperS } from '../jobs/demo-defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import type { DemoOptions } from './demo.ts';

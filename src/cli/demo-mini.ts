@@ -23,15 +23,15 @@ import {
   type MiniMigPrompt,
 } from '../toy/minimig/index.ts';
 import { caption } from '../toy/minimig/captions.ts';
-import { jsonText } from './files.ts';
+import { jsonText } from '../io/files.ts';
 import { MINIMIG_METHODS, generateMethodImage, zooKinds, type MethodImage } from './zoo-methods.ts';
-import { prepareOutputFolder } from './output-folder.ts';
+import { prepareOutputFolder } from '../io/output-folder.ts';
 import { pm, textTable } from '../jobs/table.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { MINI_DEMO_DEFAULTS, ZOO_MAP_BEST, paperS, sOfT } from '../jobs/demo-defaults.ts';
 import { rgbaFromChw } from '../jobs/minimig-image.ts';
 import { scoreCaption } from '../jobs/generate-report.ts';
-import { folderScalingFactor, stylePng } from './zoo-scene.ts';
+import { folderScalingFactor, stylePng } from '../experiments/zoo/scene.ts';
 
 export { MINI_DEMO_DEFAULTS } from '../jobs/demo-defaults.ts';
 

@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { computeDemo, type DemoSettings } from '../jobs/demo.ts';
 import type { ExpertDenoiserFactory, ShapesCompareResult } from '../toy/shapes/compare.ts';
-import { jsonText } from './files.ts';
-import { prepareOutputFolder } from './output-folder.ts';
-import { progressBar, type Progress } from './progress.ts';
+import { jsonText } from '../io/files.ts';
+import { prepareOutputFolder } from '../io/output-folder.ts';
+import { progressBar, type Progress } from '../io/progress.ts';
 
 export { DEMO_DEFAULTS, MAP_BEST, paperS, sOfT } from '../jobs/demo.ts';
 

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type * as Plot from '@observablehq/plot';
 import { summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
-import { prepareOutputFolder, type OutputFolder } from './output-folder.ts';
+import { prepareOutputFolder, type OutputFolder } from '../io/output-folder.ts';
 import { pm } from '../jobs/table.ts';
 
 export interface ExperimentOptions {

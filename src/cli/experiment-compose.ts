@@ -14,8 +14,8 @@ import { evaluateImage } from '../toy/shapes/evaluate.ts';
 import { makePromptSet } from '../toy/shapes/prompts.ts';
 import { makeWorld } from '../toy/shapes/world.ts';
 import { plotToSVG } from '../image/plot.ts';
-import { jsonText } from './files.ts';
-import { progressBar } from './progress.ts';
+import { jsonText } from '../io/files.ts';
+import { progressBar } from '../io/progress.ts';
 import { csvOfRecords } from '../jobs/table.ts';
 import { prepareExperimentOutput, type ExperimentOptions } from './experiment-common.ts';
 import {

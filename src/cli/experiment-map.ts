@@ -22,8 +22,8 @@ import { meanEstimate, type Estimate } from '../toy/shapes/evaluate.ts';
 import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import type { ExpertName } from '../toy/shapes/experts.ts';
 import { cellName, cellSettings, type MapCell } from '../toy/shapes/map-cell.ts';
-import { writeFileAtomic } from './files.ts';
-import type { OutputFolder } from './output-folder.ts';
+import { writeFileAtomic } from '../io/files.ts';
+import type { OutputFolder } from '../io/output-folder.ts';
 import {
   experimentFolder,
   prepareExperimentOutput,
@@ -31,7 +31,7 @@ import {
   rowEstimate,
   type ExperimentOptions,
 } from './experiment-common.ts';
-import { progressBar } from './progress.ts';
+import { progressBar } from '../io/progress.ts';
 import { pm } from '../jobs/table.ts';
 import { CLEAN_MIN, bestRow, cellOf, fineCells, gridCells, mapPlan, type MapRow } from './map-plan.ts';
 import { MAP_FILES, fineTable, mapReportFiles, type MapJSON } from './map-report.ts';

@@ -21,8 +21,8 @@ import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
 import type { RuleName } from '../core/rules.ts';
 import type { StepTrace } from '../core/sampler.ts';
 import { plotToSVG } from '../image/plot.ts';
-import { jsonText, writeFileAtomic } from './files.ts';
-import { progressBar } from './progress.ts';
+import { jsonText, writeFileAtomic } from '../io/files.ts';
+import { progressBar } from '../io/progress.ts';
 import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
 import {
   experimentFolder,
@@ -34,7 +34,6 @@ import {
   type ExperimentOptions,
   type ExperimentRow,
 } from './experiment-common.ts';
-import { EXPERIMENTS, type PlanExperimentName } from './experiment-registry.ts';
 
 export interface ShapesPlan {
   methods: ShapesMethod[];
@@ -76,8 +75,9 @@ export function planSteps(quick: boolean): {
   return { T, s, amdm: (name, experts, extra = {}) => ({ name, experts, aggregateSteps: s, ...extra }) };
 }
 
-async function loadPlan(name: PlanExperimentName, quick: boolean): Promise<ShapesPlan> {
-  return (await EXPERIMENTS[name].loadPlan()).plan(quick);
+/** An experiment's module as the registry hands it over: its plan for a full or a quick run. */
+export interface PlanSource {
+  plan(quick: boolean): ShapesPlan;
 }
 
 /** The numbers of one method as a flat row (rates with standard errors, model calls). */
@@ -85,10 +85,14 @@ function methodRow(m: ShapesMethodResult): ExperimentRow {
   return { ...rateColumns(m.evaluations), calls: m.calls };
 }
 
-export async function runExperiment(name: PlanExperimentName, o: ExperimentOptions = {}): Promise<ExperimentRow[]> {
+export async function runExperiment(
+  name: string,
+  source: PlanSource,
+  o: ExperimentOptions = {},
+): Promise<ExperimentRow[]> {
   const log = o.log ?? ((l: string) => console.log(l));
   const quick = o.quick ?? false;
-  const p = await loadPlan(name, quick);
+  const p = source.plan(quick);
   const world = makeWorld();
   const seed = o.seed ?? 0;
   const prompts = makePromptSet(world, { seed: 1000 + seed, count: o.prompts ?? (quick ? 3 : 36), withStyle: true });
@@ -124,7 +128,7 @@ export async function runExperiment(name: PlanExperimentName, o: ExperimentOptio
 
 /** Samples every method of the plan on the prompts (with a progress bar), recording the norms when the plan reports them. */
 async function sampleExperiment(
-  name: PlanExperimentName,
+  name: string,
   p: ShapesPlan,
   run: { world: ShapesWorld; prompts: ShapesPrompt[]; samples: number; seed: number; progress?: boolean },
 ): Promise<{ res: ShapesCompareResult; norms: StepNorms }> {
@@ -190,7 +194,7 @@ function resultsTable(names: readonly string[], rows: readonly ExperimentRow[]):
 }
 
 /** Rewrites chart.svg of a finished run from its results.json (after a change to the charts). */
-export async function replotExperiment(name: PlanExperimentName, out?: string, quick = false): Promise<string> {
+export async function replotExperiment(name: string, source: PlanSource, out?: string, quick = false): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const outDir = path.resolve(out ?? experimentFolder(name, quick));
   const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as {
@@ -198,7 +202,7 @@ export async function replotExperiment(name: PlanExperimentName, out?: string, q
     sphere?: ExperimentRow[];
     quick: boolean;
   };
-  const p = await loadPlan(name, json.quick);
+  const p = source.plan(json.quick);
   const chart = json.sphere && p.norms ? p.norms.chart(json.sphere) : p.chart?.(json.rows);
   if (!chart) throw new Error(`experiment '${name}' has no chart`);
   const file = path.join(outDir, 'chart.svg');

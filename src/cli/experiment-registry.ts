@@ -3,7 +3,7 @@
  * dispatch all come from EXPERIMENTS. Each experiment is one file (experiment-<name>.ts, the
  * compositional comparison experiment-compose.ts), loaded only when it runs.
  */
-import type { ShapesPlan } from './experiment-plan.ts';
+import type { PlanSource } from './experiment-plan.ts';
 
 /** The command's options, as `amdm experiment` parses them. */
 export interface ExperimentCliOptions {
@@ -25,7 +25,7 @@ interface Experiment {
 
 /** An experiment that is a plan of methods run by compareOnShapes (experiment-plan.ts). */
 interface PlanExperiment extends Experiment {
-  loadPlan(): Promise<{ plan(quick: boolean): ShapesPlan }>;
+  loadPlan(): Promise<PlanSource>;
 }
 
 function planExperiment(loadPlan: PlanExperiment['loadPlan']): PlanExperiment {
@@ -33,8 +33,9 @@ function planExperiment(loadPlan: PlanExperiment['loadPlan']): PlanExperiment {
     loadPlan,
     async run(name, o) {
       const { runExperiment, replotExperiment } = await import('./experiment-plan.ts');
-      if (o.replot) console.log(`wrote ${await replotExperiment(name as PlanExperimentName, o.out, o.quick)}`);
-      else await runExperiment(name as PlanExperimentName, o);
+      const source = await loadPlan();
+      if (o.replot) console.log(`wrote ${await replotExperiment(name, source, o.out, o.quick)}`);
+      else await runExperiment(name, source, o);
     },
   };
 }

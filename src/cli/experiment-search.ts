@@ -43,9 +43,9 @@ import {
   type HalvingRound,
 } from './merge-search.ts';
 import { plotToSVG } from '../image/plot.ts';
-import { jsonText } from './files.ts';
+import { jsonText } from '../io/files.ts';
 import { csvOfRecords, pm } from '../jobs/table.ts';
-import { progressBar } from './progress.ts';
+import { progressBar } from '../io/progress.ts';
 
 const PAIR: ExpertName[] = ['layout', 'attribute'];
 const STEPS = 50;

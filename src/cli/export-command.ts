@@ -17,8 +17,8 @@ import { spawn } from 'node:child_process';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { removeOnInterrupt } from './interrupt-cleanup.ts';
-import { prepareOutputFolder } from './output-folder.ts';
+import { removeOnInterrupt } from '../io/interrupt-cleanup.ts';
+import { prepareOutputFolder } from '../io/output-folder.ts';
 
 export const EXPORT_FAMILIES = ['sd', 'ipadapter', 'interactdiffusion', 'migc'] as const;
 

@@ -27,8 +27,8 @@ import { describe } from '../core/validate.ts';
 import { BACKENDS, DEVICES, type Backend, type Device } from '../onnx/session.ts';
 import { runJob, type JobRun } from '../jobs/generate.ts';
 import { generateReport } from '../jobs/generate-report.ts';
-import { jsonText } from './files.ts';
-import { prepareOutputFolder } from './output-folder.ts';
+import { jsonText } from '../io/files.ts';
+import { prepareOutputFolder } from '../io/output-folder.ts';
 import { parseJob, type GenerateJob } from '../jobs/job-schema.ts';
 
 export interface GenerateCliOptions {

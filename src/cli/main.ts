@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `amdm` command line. Each subcommand loads only what it needs. */
 import { Command, Option, type OptionValues } from 'commander';
-import { choiceArg, intArg } from './options.ts';
+import { choiceArg, intArg } from '../io/options.ts';
 import { readFileSync } from 'node:fs';
 import { addDemoCommand } from './demo-command.ts';
 import { commandOf, importModules } from './import-modules.ts';

@@ -6,7 +6,7 @@
 import type { MapCell } from '../toy/shapes/map-cell.ts';
 import { cellName } from '../toy/shapes/map-cell.ts';
 import { plotToSVG } from '../image/plot.ts';
-import { jsonText } from './files.ts';
+import { jsonText } from '../io/files.ts';
 import { rowEstimate as est, type ExperimentRow } from './experiment-common.ts';
 import { csvOfRecords, csvText, markdownTable, pm } from '../jobs/table.ts';
 import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';

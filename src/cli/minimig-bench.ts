@@ -26,10 +26,10 @@ import * as Plot from '@observablehq/plot';
 import { plotToSVG } from '../image/plot.ts';
 import { parseShard, shardItems, type Shard } from '../sd/coco-mig.ts';
 import { minimigPromptSet, summarizeScenes, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
-import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from './files.ts';
+import { createFileAtomic, ensureDir, jsonText, sweepTempFiles, writeFileAtomic } from '../io/files.ts';
 import { markdownTable } from '../jobs/table.ts';
 import { METRICS, calibrationCsv, tableRows, type SummaryRows } from './zoo-calibrate.ts';
-import { folderScalingFactor, stylePng } from './zoo-scene.ts';
+import { folderScalingFactor, stylePng } from '../experiments/zoo/scene.ts';
 import {
   MINIMIG_METHODS,
   checkNoiseSeed,
@@ -214,7 +214,7 @@ export async function runMiniMigBench(o: BenchOptions = {}): Promise<BenchResult
   let skipped = parts.reduce((a, r) => a + r.skipped, 0);
   // every folder is loaded once; each image binds its prompt's conditions (released after the
   // loop; an error ends the command, and with it the sessions)
-  const { createSdModelPool } = await import('../sd/pipeline.ts');
+  const { createSdModelPool } = await import('../sd/pipeline-pool.ts');
   const pool = createSdModelPool({ session: { intraOpNumThreads: threads } });
   for (const { p, k } of workers > 1 ? [] : shareOf(mine, o.share)) {
     if (!existsSync(refPath(p.id))) await writeFileAtomic(refPath(p.id), await stylePng(p.reference));

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { BACKENDS, DEVICES } from '../onnx/session.ts';
 import { PLAYGROUND_BUILD_COMMAND } from '../server/playground-page.ts';
 import { DEFAULT_LIMITS } from '../server/limits.ts';
-import { intArg } from './options.ts';
+import { intArg } from '../io/options.ts';
 
 /**
  * Run through `npx amdm serve` or `npm run …`, the server is the grandchild of an npm process

@@ -4,7 +4,7 @@
  * benchmark with the methods it compares.
  */
 import type { Command } from 'commander';
-import { choiceArg, intArg, numberArg } from './options.ts';
+import { choiceArg, intArg, numberArg } from '../io/options.ts';
 import { addWorkerFlags } from './zoo-workers.ts';
 import { experimentFolder } from './experiment-common.ts';
 import { BENCH_DEFAULTS, BENCH_QUICK, runMiniMigBench, type BenchOptions, type BenchResult } from './minimig-bench.ts';

@@ -2,7 +2,7 @@
  * `amdm zoo calibrate`: runs each mini-zoo model alone through the ONNX pipeline (the path of
  * `amdm generate`) on MiniMIG prompts of levels L1–L4 and scores every image with the world's
  * exact evaluator. Each model gets the caption variant it was trained on and its family's
- * conditions (zoo-scene.ts); InteractDiffusion-mini needs an interaction, so it skips L1.
+ * conditions (src/experiments/zoo/scene.ts); InteractDiffusion-mini needs an interaction, so it skips L1.
  *
  * The output folder (output-folder.ts: checked before any model runs, written whole at the end)
  * holds calibration.json (settings, per-model rows and every image's evaluation),
@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { intArg, numberArg } from './options.ts';
-import { jsonText } from './files.ts';
-import { prepareOutputFolder } from './output-folder.ts';
+import { intArg, numberArg } from '../io/options.ts';
+import { jsonText } from '../io/files.ts';
+import { prepareOutputFolder } from '../io/output-folder.ts';
 import { csvText, markdownTable, pm, textTable } from '../jobs/table.ts';
 import {
   evaluateScene,
@@ -28,7 +28,13 @@ import {
   type MiniMigSummaryRow,
   type SceneEvaluation,
 } from '../toy/minimig/index.ts';
-import { folderKind, folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
+import {
+  folderKind,
+  folderScalingFactor,
+  stylePng,
+  unitImageFromRgba,
+  zooModelSpec,
+} from '../experiments/zoo/scene.ts';
 import { addWorkerFlags, checkWorkers, runInWorkers, shareOf, workerThreads, type WorkerShare } from './zoo-workers.ts';
 import { MAX_NOISE_SEED, checkNoiseSeed, replicateSeed } from './zoo-methods.ts';
 
@@ -192,7 +198,7 @@ async function calibrateInWorkers(m: ModelRun): Promise<ShareResult> {
 
 /** One model alone on every prompt it can take, through the pipeline of `amdm generate`. */
 async function calibrateModel(m: ModelRun): Promise<ModelCalibration> {
-  const { createSdModelPool } = await import('../sd/pipeline.ts');
+  const { createSdModelPool } = await import('../sd/pipeline-pool.ts');
   const { runPooled } = await import('./zoo-methods.ts');
   await import('../sd/families/index.ts');
   const kind = await folderKind(m.folder);

@@ -7,14 +7,14 @@
  *   mini-style-<prompt id>.png   the style reference
  * The AMDM jobs use the paper's settings: w = 0.5 (MIGC) and 0.65 (IP-Adapter), η = 0.3·√d,
  * aggregation in the first s = 20 of T = 50 DDIM steps; every model gets the caption variant it
- * was trained on (zoo-scene.ts). Every path (model folders, the style image, the output) is
+ * was trained on (src/experiments/zoo/scene.ts). Every path (model folders, the style image, the output) is
  * relative to the job file, as `amdm generate` resolves them.
  */
 import { join, relative, resolve } from 'node:path';
 import { caption, minimigPrompt, type MiniMigPrompt } from '../toy/minimig/index.ts';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from './files.ts';
-import { stylePng, zooModelSpec, type ZooModelSpec } from './zoo-scene.ts';
+import { ensureDir, writeFileAtomic, writeJSONAtomic } from '../io/files.ts';
+import { stylePng, zooModelSpec, type ZooModelSpec } from '../experiments/zoo/scene.ts';
 
 /** The zoo's model folders and their families. */
 export const ZOO_FOLDERS = Object.freeze([

@@ -10,9 +10,10 @@ import type { RuleName } from '../core/rules.ts';
 import { hasRule, ruleNames } from '../core/rule-registry.ts';
 import type { RGBA } from '../image/raster.ts';
 import { composeSampler, type ComposeSamplerOptions } from '../sd/compose-sampler.ts';
-import type { SdModelPool, SdModelSpec, SdResult, SdRunOptions } from '../sd/pipeline.ts';
+import type { SdModelSpec, SdResult, SdRunOptions } from '../sd/pipeline.ts';
+import type { SdModelPool } from '../sd/pipeline-pool.ts';
 import { evaluateScene, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
-import { folderKind, unitImageFromRgba, zooModelSpec } from './zoo-scene.ts';
+import { folderKind, unitImageFromRgba, zooModelSpec } from '../experiments/zoo/scene.ts';
 
 /** Largest `--noise-seed`: noiseSeed·10¹⁰ + 10¹⁰ stays below 2⁵³. */
 export const MAX_NOISE_SEED = 900_000;

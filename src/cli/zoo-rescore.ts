@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { decodePNG } from '../image/png.ts';
 import { evaluateScene, minimigPromptSet } from '../toy/minimig/index.ts';
-import { jsonText, writeFileAtomic } from './files.ts';
+import { jsonText, writeFileAtomic } from '../io/files.ts';
 import { methodRun, resolveMethod, zooKinds } from './zoo-methods.ts';
 import {
   BENCH_DEFAULTS,
@@ -20,7 +20,7 @@ import {
   type BenchRecord,
   type BenchResult,
 } from './minimig-bench.ts';
-import { unitImageFromRgba } from './zoo-scene.ts';
+import { unitImageFromRgba } from '../experiments/zoo/scene.ts';
 
 interface RecordedSettings {
   methods: string[];

@@ -16,9 +16,9 @@ import type { MiniMigPrompt } from '../toy/minimig/index.ts';
 import type { generateSd as GenerateSd } from '../sd/pipeline.ts';
 import { csvOfRecords } from '../jobs/table.ts';
 import { meanAndSd, normPerStepAxes } from './experiment-common.ts';
-import { jsonText } from './files.ts';
-import { prepareOutputFolder } from './output-folder.ts';
-import { folderKind, folderScalingFactor, zooModelSpec } from './zoo-scene.ts';
+import { jsonText } from '../io/files.ts';
+import { prepareOutputFolder } from '../io/output-folder.ts';
+import { folderKind, folderScalingFactor, zooModelSpec } from '../experiments/zoo/scene.ts';
 
 export const SPHERE_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
 export const SPHERE_DEFAULTS = Object.freeze({

@@ -9,11 +9,12 @@
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import type { Command } from 'commander';
-import { intArg } from './options.ts';
+import { intArg } from '../io/options.ts';
 
 /** Run from the TypeScript sources (a checkout), the worker needs tsx's loader; from dist/, nothing. */
 const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
-const WORKER_FLAG = '--zoo-worker';
+/** The module each worker process runs (zoo-worker-entry.ts, or its build beside this file). */
+const WORKER_ENTRY = new URL(`./zoo-worker-entry.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 /** One worker's task: a command of this folder's modules with plain-data options and its share. */
 export interface ZooWorkerTask {
@@ -28,7 +29,7 @@ export interface WorkerShare {
   count: number;
 }
 
-type WorkerMessage = { result: unknown } | { error: string };
+export type WorkerMessage = { result: unknown } | { error: string };
 
 /** The items of one worker's share (all items without a share). */
 export function shareOf<T>(items: readonly T[], share: WorkerShare | undefined): T[] {
@@ -77,7 +78,7 @@ export async function runInWorkers<R>(
       { length: count },
       (_, index) =>
         new Promise<R>((resolve, reject) => {
-          const child = fork(new URL(import.meta.url), [WORKER_FLAG], {
+          const child = fork(WORKER_ENTRY, [], {
             execArgv: WORKER_EXEC_ARGV,
             serialization: 'advanced',
           });
@@ -96,19 +97,4 @@ export async function runInWorkers<R>(
         }),
     ),
   );
-}
-
-async function runTask(task: ZooWorkerTask): Promise<unknown> {
-  const options = { ...task.options, workers: 1, share: task.share, log: () => {} };
-  if (task.command === 'bench') return (await import('./minimig-bench.ts')).runMiniMigBench(options);
-  const { calibrateShare } = await import('./zoo-calibrate.ts');
-  return calibrateShare(options as unknown as Parameters<typeof calibrateShare>[0]);
-}
-
-if (process.argv.includes(WORKER_FLAG) && process.send) {
-  process.once('message', (task: ZooWorkerTask) => {
-    runTask(task)
-      .then((result) => process.send!({ result }))
-      .catch((e: unknown) => process.send!({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
-  });
 }

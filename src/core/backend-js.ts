@@ -4,8 +4,7 @@
  * runs (test/core/golden.test.ts, test-deno/) pin their bits. Every other backend is tested
  * against this one.
  */
-import type { DDIMCoefficients } from './ddim.ts';
-import type { KernelBackend } from './backend.ts';
+import type { DDIMCoefficients, KernelBackend } from './kernel-types.ts';
 import { sqNormAt } from './tensor.ts';
 import {
   deviationFactor,

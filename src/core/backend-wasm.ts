@@ -16,7 +16,7 @@
  * the reference loop: x̂₀ = (x − √(1−ᾱ)·ε)/√ᾱ cancels at high noise (both terms ≈ 15·x at
  * t = 981), where float32 arithmetic loses digits that float64 keeps.
  */
-import type { KernelBackend } from './backend.ts';
+import type { KernelBackend } from './kernel-types.ts';
 import { jsBackend } from './backend-js.ts';
 import { deviationFactor, nlerpFactor, slerpCoefficients, sphericalMeanSample } from './kernel-math.ts';
 import { align16, arenaBuffers, owners, wasmSupported } from './wasm-arena.ts';

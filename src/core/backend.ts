@@ -16,62 +16,14 @@
  * Validation (lengths, ranges) happens in the public functions before they call a backend; a
  * backend trusts its arguments.
  */
-import type { DDIMCoefficients } from './ddim.ts';
-import type { SphereScratch } from './kernel-math.ts';
+import type { BackendName, KernelBackend } from './kernel-types.ts';
 import { jsBackend } from './backend-js.ts';
 import { wasmBackend, wasmSupported } from './backend-wasm.ts';
 import { describe } from './validate.ts';
 
-export type BackendName = 'js' | 'wasm';
-export const BACKEND_NAMES: readonly BackendName[] = ['js', 'wasm'];
+export type { BackendName, KernelBackend } from './kernel-types.ts';
 
-export interface KernelBackend {
-  readonly name: BackendName;
-  /** `count` zeroed Float32Arrays of `n` values that this backend's kernels use without copying. */
-  buffers(count: number, n: number): Float32Array[];
-  /** Whether the kernels use `x` in place (true for every array on `js`). */
-  owns(x: Float32Array): boolean;
-  /** DDIM step (eq. 4/6, see `ddimStepInto`): mean, and optionally prev (= mean + σ·noise) and x̂₀. */
-  ddim(
-    c: DDIMCoefficients,
-    x: Float32Array,
-    eps: Float32Array,
-    mean: Float32Array,
-    prev: Float32Array | null,
-    x0: Float32Array | null,
-    noise: Float32Array | null,
-  ): void;
-  /** out = ca·a + cb·b (lerp, vp). */
-  combine(a: Float32Array, b: Float32Array, ca: number, cb: number, out: Float32Array): void;
-  /** Eq. 8 per sample of `dim` values. */
-  slerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void;
-  /** Normalized lerp per sample. */
-  nlerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void;
-  /** The weighted spherical (Karcher) mean per sample, on the calling rule's float64 scratch. */
-  sphericalMean(
-    xs: readonly Float32Array[],
-    weights: readonly number[],
-    out: Float32Array,
-    dim: number,
-    tol: number,
-    maxIt: number,
-    scratch: SphereScratch,
-  ): void;
-  /** Eq. 9 per sample; per-sample distances into `distances` when given. */
-  deviate(
-    x: Float32Array,
-    mu: Float32Array,
-    eta: number,
-    out: Float32Array,
-    dim: number,
-    distances: Float64Array | undefined,
-    clip: boolean,
-  ): void;
-  /** Index of the first NaN or ±∞, or −1. */
-  firstNonFinite(x: Float32Array): number;
-  /** ‖a‖² over one sample block, float64. */
-  sqNormAt(a: Float32Array, offset: number, dim: number): number;
-}
+export const BACKEND_NAMES: readonly BackendName[] = ['js', 'wasm'];
 
 const BACKENDS: Record<BackendName, () => KernelBackend> = {
   js: () => jsBackend,

@@ -15,24 +15,9 @@ import type { NoiseSchedule } from './schedule.ts';
 import { alphaBar } from './schedule.ts';
 import { checkNumber } from './validate.ts';
 import { kernelBackend, type KernelBackend } from './backend.ts';
+import type { DDIMCoefficients } from './kernel-types.ts';
 
-export interface DDIMCoefficients {
-  readonly t: number;
-  readonly tPrev: number;
-  readonly alphaBar: number;
-  readonly alphaBarPrev: number;
-  /** σ_t for the given η_ddim. */
-  readonly sigma: number;
-  /** x̂₀ = x0FromX·x + x0FromEps·ε. */
-  readonly x0FromX: number;
-  readonly x0FromEps: number;
-  /** μ = meanFromX0·x̂₀ + meanFromEps·ε. */
-  readonly meanFromX0: number;
-  readonly meanFromEps: number;
-  /** μ = A·x + B·ε (closed form, for reference and tests). */
-  readonly A: number;
-  readonly B: number;
-}
+export type { DDIMCoefficients } from './kernel-types.ts';
 
 export function ddimCoefficients(schedule: NoiseSchedule, t: number, tPrev: number, eta = 0): DDIMCoefficients {
   checkNumber('eta', eta, 0, Infinity);

@@ -7,4 +7,5 @@ export * from './clip-tokenizer-files.ts';
 export * from './family.ts';
 export * from './text.ts';
 export * from './pipeline.ts';
+export { createSdModelPool, type SdModelPool, type SdModelPoolOptions } from './pipeline-pool.ts';
 export * from './families/index.ts';

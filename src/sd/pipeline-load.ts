@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import type { ScheduleConfig } from '../core/schedule.ts';
 import { describe } from '../core/validate.ts';
 import { describeInfo, type OnnxSession, type SessionOptions } from '../onnx/session.ts';
-import { inWorkerThread } from '../onnx/worker-session.ts';
 import {
   checkDecoderTakesLatents,
   loadModelFolder,
@@ -212,6 +211,8 @@ export async function loadModels(
         let folder = opened.folder;
         if (o.unetWorkers) {
           const { onFallback: _, ...workerSession } = session;
+          // loaded only when asked for: there is no node:worker_threads in a browser (the playground)
+          const { inWorkerThread } = await import('../onnx/worker-session.ts');
           const remote = await inWorkerThread(folder.unet.session, join(folder.dir, folder.unet.file), workerSession);
           unetWorkers.push(remote);
           folder = Object.freeze({ ...folder, unet: Object.freeze({ ...folder.unet, session: remote }) });

@@ -44,7 +44,6 @@ import type {
 } from './pipeline-types.ts';
 
 export { sdAggregateSteps } from './pipeline-settings.ts';
-export { createSdModelPool, type SdModelPool, type SdModelPoolOptions } from './pipeline-pool.ts';
 export { PRESETS, SD_SCALING_FACTOR } from './pipeline-types.ts';
 export type {
   ModelImages,

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PLAN_EXPERIMENT_NAMES } from '../../src/cli/experiment-registry.ts';
+import { EXPERIMENTS, PLAN_EXPERIMENT_NAMES } from '../../src/cli/experiment-registry.ts';
 import { runExperiment } from '../../src/cli/experiment-plan.ts';
 
 // The smoke version of each experiment, so the scripts behind EXPERIMENTS.md cannot rot.
 describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
   it('runs and writes its numbers and chart', async () => {
     const out = mkdtempSync(path.join(tmpdir(), `amdm-exp-${name}-`));
-    const rows = await runExperiment(name, { quick: true, out, log: () => {} });
+    const rows = await runExperiment(name, await EXPERIMENTS[name].loadPlan(), { quick: true, out, log: () => {} });
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows) {
       expect(Number(r.instanceSuccess)).toBeGreaterThanOrEqual(0);

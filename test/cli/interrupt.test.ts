@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFamilyFolder } from '../../fixtures/families.ts';
 import { writeSdTinyFolder } from '../../fixtures/sd-tiny.ts';
 import { gaussianRng } from '../../src/core/rng.ts';
-import { OUTPUT_MANIFEST } from '../../src/cli/output-folder.ts';
+import { OUTPUT_MANIFEST } from '../../src/io/output-folder.ts';
 import { decodePNG } from '../../src/image/png.ts';
 
 const MAIN = resolve('src/cli/main.ts');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePNG } from '../../src/image/png.ts';
 import { runZooCalibrate } from '../../src/cli/zoo-calibrate.ts';
-import { stylePng, unitImageFromRgba, zooModelSpec } from '../../src/cli/zoo-scene.ts';
+import { stylePng, unitImageFromRgba, zooModelSpec } from '../../src/experiments/zoo/scene.ts';
 import { bytesToUnit, renderStyle, type Scene } from '../../src/toy/minimig/index.ts';
 import { projectRoot } from '../helpers/data.ts';
 

@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from '../../src/cli/zoo-scene.ts';
+import { folderScalingFactor, stylePng, unitImageFromRgba, zooModelSpec } from '../../src/experiments/zoo/scene.ts';
 import { runJob } from '../../src/jobs/generate.ts';
 import { parseJob } from '../../src/jobs/job-schema.ts';
 import { evaluateScene, minimigPrompt, summarizeScenes, type MiniMigSummaryRow } from '../../src/toy/minimig/index.ts';

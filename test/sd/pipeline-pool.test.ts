@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { groundedFamilyModels } from '../helpers/family-models.ts';
-import { createSdModelPool, generateSd, prepareSdPipeline, type SdModelSpec } from '../../src/sd/pipeline.ts';
+import { generateSd, prepareSdPipeline, type SdModelSpec } from '../../src/sd/pipeline.ts';
+import { createSdModelPool } from '../../src/sd/pipeline-pool.ts';
 import '../../src/sd/families/index.ts';
 
 let root: string;

@@ -44,4 +44,18 @@ export async function readdir(dir: string, opts?: { withFileTypes?: boolean }): 
   return entries.map((e) => ({ name: e.name, isFile: () => !e.dir, isDirectory: () => e.dir }));
 }
 
-export default { readFile, writeFile, stat, realpath, readdir };
+/** A read-only handle: `read` copies bytes of the file at a position (the library reads a file's head). */
+export async function open(path: string, flags = 'r') {
+  if (flags !== 'r') throw new Error(`open: the page's file system is read-only here, got flags '${flags}'`);
+  const bytes = await readBytes(String(path));
+  return {
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      const part = bytes.subarray(position, Math.min(bytes.length, position + length));
+      buffer.set(part, offset);
+      return { bytesRead: part.length, buffer };
+    },
+    async close() {},
+  };
+}
+
+export default { readFile, writeFile, stat, realpath, readdir, open };

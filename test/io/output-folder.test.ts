@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFileAtomic, ensureDir, sweepTempFiles } from '../../src/cli/files.ts';
-import { OUTPUT_MANIFEST, prepareOutputFolder, writeFolderAtomic } from '../../src/cli/output-folder.ts';
+import { createFileAtomic, ensureDir, sweepTempFiles } from '../../src/io/files.ts';
+import { OUTPUT_MANIFEST, prepareOutputFolder, writeFolderAtomic } from '../../src/io/output-folder.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -212,12 +212,12 @@ describe('ensureDir, createFileAtomic, sweepTempFiles', () => {
 
 describe('interrupt cleanup', () => {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const cleanup = pathToFileURL(resolve('src/cli/interrupt-cleanup.ts')).href;
+  const cleanup = pathToFileURL(resolve('src/io/interrupt-cleanup.ts')).href;
 
   it('a process SIGKILLed between the two renames of its swap: the next run puts its complete output in place', async () => {
     const target = join(dir, 'run');
     await writeFolderAtomic(target, new Map([['target.png', 'previous']]), { command: 'test' });
-    const outputFolder = pathToFileURL(resolve('src/cli/output-folder.ts')).href;
+    const outputFolder = pathToFileURL(resolve('src/io/output-folder.ts')).href;
     // the child dies right after renameSync(target, old), before renameSync(staging, target)
     const script = `
       import fs from 'node:fs';

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureDir, tempPathFor, writeFileAtomic, writeJSONAtomic } from '../../src/cli/files.ts';
+import { ensureDir, tempPathFor, writeFileAtomic, writeJSONAtomic } from '../../src/io/files.ts';
 
 let dir: string;
 beforeEach(() => {

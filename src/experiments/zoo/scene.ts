@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodePNG } from '../image/png.ts';
-import { rgbaFromChw } from '../jobs/minimig-image.ts';
+import { encodePNG } from '../../image/png.ts';
+import { rgbaFromChw } from '../../jobs/minimig-image.ts';
 import {
   boxXyxy,
   caption,
@@ -15,7 +15,7 @@ import {
   type CaptionVariant,
   type Scene,
   type Style,
-} from '../toy/minimig/index.ts';
+} from '../../toy/minimig/index.ts';
 
 /** The zoo's families and the caption variant each was trained on (its prompt at inference). */
 export const ZOO_CAPTIONS: Readonly<Record<string, CaptionVariant>> = Object.freeze({
@@ -80,7 +80,7 @@ export async function stylePng(style: Style): Promise<Uint8Array> {
   return encodePNG(rgbaFromChw(renderStyle(style)));
 }
 
-export { unitImageFromRgba } from '../jobs/minimig-image.ts';
+export { unitImageFromRgba } from '../../jobs/minimig-image.ts';
 
 /** A zoo folder's family (amdm.json "family", 'sd' without a manifest). */
 export async function folderKind(folder: string): Promise<string> {
