@@ -19,10 +19,10 @@ export const GOLDEN: Record<BackendName, { first: number; last: number; hash: st
   wasm: { first: 1.3029334545135498, last: -0.2383905053138733, hash: '343fd189' },
 };
 
-export async function goldenRun(backend: BackendName = 'js'): Promise<Float32Array> {
-  const schedule = makeSchedule();
+/** The golden runs' closed-form models: a Gaussian around sin(offset + i/7) of width σ, on 3×8×8 samples. */
+function goldenModel(schedule: ReturnType<typeof makeSchedule>) {
   const dim = 3 * 8 * 8;
-  const model = (offset: number, sigma: number): Denoiser => ({
+  return (offset: number, sigma: number): Denoiser => ({
     eps(x, t, batch) {
       const a = alphaBar(schedule, t);
       const k = Math.sqrt(1 - a) / (a * sigma * sigma + 1 - a);
@@ -33,6 +33,11 @@ export async function goldenRun(backend: BackendName = 'js'): Promise<Float32Arr
       return out;
     },
   });
+}
+
+export async function goldenRun(backend: BackendName = 'js'): Promise<Float32Array> {
+  const schedule = makeSchedule();
+  const model = goldenModel(schedule);
   const r = await sampleAMDM({
     models: [model(0, 0.2), model(1, 0.3), model(2, 0.1)],
     target: 1,
@@ -70,18 +75,7 @@ export const SPATIAL_GOLDEN: Record<BackendName, string> = { js: '807adf24', was
 export async function spatialGoldenRun(backend: BackendName = 'js'): Promise<Float32Array> {
   const { boxWeightMap } = await import('../../src/core/spatial.ts');
   const schedule = makeSchedule();
-  const dim = 3 * 8 * 8;
-  const model = (offset: number, sigma: number): Denoiser => ({
-    eps(x, t, batch) {
-      const a = alphaBar(schedule, t);
-      const k = Math.sqrt(1 - a) / (a * sigma * sigma + 1 - a);
-      const out = new Float32Array(x.length);
-      for (let b = 0; b < batch; b++) {
-        for (let i = 0; i < dim; i++) out[b * dim + i] = k * (x[b * dim + i] - Math.sqrt(a) * Math.sin(offset + i / 7));
-      }
-      return out;
-    },
-  });
+  const model = goldenModel(schedule);
   const r = await sampleAMDM({
     models: [model(0, 0.2), model(1, 0.3), model(2, 0.1)],
     target: 1,
