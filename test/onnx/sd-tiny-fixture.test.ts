@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -64,13 +64,17 @@ describe('sd-tiny generator', () => {
     expect(await listFiles(await tmp.sdTiny({ boxes: true }))).toEqual([...base, 'amdm.json'].sort());
   });
 
-  it('replaces a folder it wrote atomically (no stale files, no staging folder left), and refuses a foreign one', async () => {
+  it('replaces a folder it wrote atomically (no staging folder left), never deletes a file it did not write, and refuses a foreign one', async () => {
     const dir = await tmp.path('replace');
     await writeSdTinyFolder(dir);
-    await writeFile(join(dir, 'unet', 'stale.txt'), 'old');
+    await writeFile(join(dir, 'unet', 'stale.txt'), 'mine');
+    await expect(writeSdTinyFolder(dir, { externalData: 'weights.pb' })).rejects.toThrow(
+      /holds files that its \.amdm-output\.json does not list: unet\/stale\.txt/,
+    );
+    expect(await listFiles(dir)).toContain('unet/stale.txt');
+    await rm(join(dir, 'unet', 'stale.txt'));
     await writeSdTinyFolder(dir, { externalData: 'weights.pb' });
     expect(await listFiles(dir)).toContain('unet/weights.pb');
-    expect(await listFiles(dir)).not.toContain('unet/stale.txt');
     const siblings = await readdir(join(dir, '..'));
     expect(siblings.filter((s) => s.includes('.staging-') || s.includes('.old-'))).toEqual([]);
     const foreign = await tmp.path('foreign');

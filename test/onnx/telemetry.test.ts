@@ -36,6 +36,7 @@ function generate(name: string, telemetry: string | undefined) {
   mkdirSync(home);
   const env: Record<string, string | undefined> = { ...process.env, TMPDIR: tmp, HOME: home, TEMP: tmp, TMP: tmp };
   delete env[ORT_TELEMETRY_SWITCH]; // the test process's own setup set it
+  delete env.CI; // onnxruntime's telemetry stays off by itself on CI machines (CI set), whatever the switch
   if (telemetry !== undefined) env[ORT_TELEMETRY_SWITCH] = telemetry;
   const r = spawnSync(
     process.execPath,

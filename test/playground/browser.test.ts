@@ -261,10 +261,15 @@ describeWithChromium('playground in Chromium', () => {
         cards.map((c) => ({
           key: c.getAttribute('data-key')!,
           values: Object.fromEntries(
-            ['instance-success', 'miou', 'interaction-success', 'style-success', 'clean-rate'].map((a) => [
-              a,
-              c.getAttribute(`data-${a}`),
-            ]),
+            [
+              'instance-success',
+              'miou',
+              'interaction-success',
+              'relation-success',
+              'image-success',
+              'style-success',
+              'clean-rate',
+            ].map((a) => [a, c.getAttribute(`data-${a}`)]),
           ),
           texts: Object.fromEntries(
             [...c.querySelectorAll('[data-rate]')].map((d) => [d.getAttribute('data-rate'), d.textContent]),
