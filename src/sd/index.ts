@@ -8,4 +8,6 @@ export * from './family.ts';
 export * from './text.ts';
 export * from './pipeline.ts';
 export { createSdModelPool, type SdModelPool, type SdModelPoolOptions } from './pipeline-pool.ts';
+export type { FolderSource } from './pipeline-load.ts';
+export type { LoadedModel } from './pipeline-types.ts';
 export * from './families/index.ts';

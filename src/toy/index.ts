@@ -4,5 +4,6 @@ export * from './gmm.ts';
 export * from './shapes/index.ts';
 export * from './shapes/compare.ts';
 export type { EtaScaleLabel, MapCell } from './shapes/map-cell.ts';
+export type { MergeSetting } from './shapes/merge-setting.ts';
 /** The MiniMIG world (the mini-zoo's training data, prompts and evaluator), as one namespace. */
 export * as minimig from './minimig/index.ts';
