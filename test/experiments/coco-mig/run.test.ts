@@ -6,19 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFamilyFolder } from '../../fixtures/families.ts';
-import { cocoMigSeed, planCocoMig, runCocoMig, type CocoMigOptions } from '../../src/cli/coco-mig.ts';
-import { cocoMigCommand } from '../../src/cli/coco-mig-command.ts';
-import { decodePNG } from '../../src/image/png.ts';
-import { generateSd } from '../../src/sd/pipeline.ts';
-import '../../src/sd/families/index.ts';
+import { writeFamilyFolder } from '../../../fixtures/families.ts';
+import { cocoMigSeed, planCocoMig, runCocoMig, type CocoMigOptions } from '../../../src/experiments/coco-mig/run.ts';
+import { cocoMigCommand } from '../../../src/cli/coco-mig-command.ts';
+import { decodePNG } from '../../../src/image/png.ts';
+import { generateSd } from '../../../src/sd/pipeline.ts';
+import '../../../src/sd/families/index.ts';
 import {
   COCO_MIG_NEGATIVE_PROMPT,
   cocoMigFileName,
   cocoMigInteract,
   cocoMigMigc,
   parseCocoMig,
-} from '../../src/sd/coco-mig.ts';
+} from '../../../src/sd/coco-mig.ts';
 
 let root: string;
 let base: Omit<CocoMigOptions, 'output'>;
@@ -62,7 +62,6 @@ beforeAll(async () => {
     steps: 4,
     aggregateSteps: 2,
     migcSteps: 1,
-    progress: false,
     env: {},
   };
 });
@@ -243,8 +242,8 @@ describe('coco-mig runner', () => {
   });
   it('the Kubernetes and Slurm examples use only flags the subcommand has, with --shard auto', async () => {
     const known = new Set(cocoMigCommand().options.map((o) => o.long));
-    const k8s = await readFile(new URL('../../examples/k8s/coco-mig-indexed-job.yaml', import.meta.url), 'utf8');
-    const slurm = await readFile(new URL('../../examples/slurm/coco-mig.sbatch', import.meta.url), 'utf8');
+    const k8s = await readFile(new URL('../../../examples/k8s/coco-mig-indexed-job.yaml', import.meta.url), 'utf8');
+    const slurm = await readFile(new URL('../../../examples/slurm/coco-mig.sbatch', import.meta.url), 'utf8');
     const k8sFlags = [...k8s.matchAll(/^\s+- (--[a-z-]+)/gm)].map((m) => m[1]);
     const slurmFlags = [...slurm.matchAll(/ (--[a-z-]+)(?= |$)/gm)]
       .map((m) => m[1])
