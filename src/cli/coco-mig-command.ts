@@ -1,11 +1,12 @@
-/** The `coco-mig` subcommand of `amdm bench` (coco-mig.ts): its flags, checked, and the run. */
+/** The `coco-mig` subcommand of `amdm bench` (src/experiments/coco-mig): its flags, checked, and the run. */
 import { Command, Option, type OptionValues } from 'commander';
 import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { checkInt, checkNumber } from '../core/validate.ts';
 import { DEVICES } from '../onnx/session.ts';
 import { MIGC_DEFAULT_STEPS } from '../sd/families/migc.ts';
 import { ruleArg, ruleHelp } from '../io/options.ts';
-import { runCocoMig } from './coco-mig.ts';
+import { progressBar, type Progress } from '../io/progress.ts';
+import { runCocoMig } from '../experiments/coco-mig/run.ts';
 
 const intOpt =
   (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -73,7 +74,8 @@ async function runFromFlags(o: OptionValues): Promise<void> {
       `--migc-steps must be in [-1, --steps − 1 = ${o.steps - 1}] (${o.steps - 1} runs MIGC at every step), got ${o.migcSteps}`,
     );
   }
-  const s = await runCocoMig({
+  let bar: Progress | undefined;
+  const summary = await runCocoMig({
     bench: o.bench,
     output: o.out,
     interact: o.interact,
@@ -93,9 +95,12 @@ async function runFromFlags(o: OptionValues): Promise<void> {
     preset: o.preset,
     device: o.device,
     threads: o.threads,
-    progress: o.progress && Boolean(process.stderr.isTTY),
-  });
+    onProgress: (p) => {
+      bar ??= progressBar(p.total, 'coco-mig', { enabled: o.progress && Boolean(process.stderr.isTTY) });
+      bar.update(p.done, p.label);
+    },
+  }).finally(() => bar?.stop());
   console.log(
-    `shard ${s.shard.index}/${s.shard.count}: ${s.keys.length} images, ${s.written.length} written (${s.regenerated.length} regenerated), ${s.skipped.length} already done → ${s.outputDir}`,
+    `shard ${summary.shard.index}/${summary.shard.count}: ${summary.keys.length} images, ${summary.written.length} written (${summary.regenerated.length} regenerated), ${summary.skipped.length} already done → ${summary.outputDir}`,
   );
 }

@@ -4,11 +4,13 @@
  * full run (the recorded results), amdm-out/experiments/<name> for a `--quick` smoke run, which
  * never replaces a full run's folder.
  */
-import path from 'node:path';
-import type * as Plot from '@observablehq/plot';
 import { summarize, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { prepareOutputFolder, type OutputFolder } from '../io/output-folder.ts';
 import { pm } from '../jobs/table.ts';
+import { experimentFolder } from '../experiments/common.ts';
+
+/** Shared with the zoo's experiments (src/experiments/common.ts). */
+export { experimentFolder, meanAndSd, normPerStepAxes } from '../experiments/common.ts';
 
 export interface ExperimentOptions {
   /** The small smoke version (few prompts and steps). */
@@ -72,22 +74,6 @@ export function rateCells(r: ExperimentRow): string[] {
     pm(rowEstimate(r, 'imageSuccess')),
     r.styleSuccess === null ? '—' : pm(rowEstimate(r, 'styleSuccess')),
   ];
-}
-
-/** Mean and sample standard deviation (n − 1; 0 for one value) of per-sample values. */
-export function meanAndSd(xs: readonly number[]): { mean: number; sd: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { mean, sd: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1)) };
-}
-
-/** The axes of a chart of ‖x‖/√d per step (the Figure 5b analogs): step across, the norm up on a log scale. */
-export function normPerStepAxes(): Plot.PlotOptions {
-  return { x: { label: 'step' }, y: { label: '‖x‖/√d', type: 'log' }, color: { legend: true }, grid: true };
-}
-
-/** The default output folder: the recorded full runs, or the smoke runs' scratch folder. */
-export function experimentFolder(name: string, quick: boolean): string {
-  return quick ? path.join('amdm-out', 'experiments', name) : path.join('experiments', 'out', name);
 }
 
 /** The files an experiment's folder holds (the map writes its own list). */

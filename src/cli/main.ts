@@ -139,13 +139,7 @@ export async function loadCommands(args: readonly string[]): Promise<LoadedComma
   let name = commandOf(args);
   if (name === 'help') name = commandOf(args.slice(args.indexOf('help') + 1));
   if (name === 'bench') return { bench: [(await import('./coco-mig-command.ts')).cocoMigCommand()] };
-  if (name === 'zoo') {
-    const [{ zooCommand }, { addZooBenchCommands }] = await Promise.all([
-      import('./zoo-calibrate.ts'),
-      import('./zoo-bench-commands.ts'),
-    ]);
-    return { zoo: addZooBenchCommands(zooCommand()) };
-  }
+  if (name === 'zoo') return { zoo: (await import('./zoo-command.ts')).zooCommand() };
   return {};
 }
 

@@ -6,10 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFamilyFolder } from '../../fixtures/families.ts';
-import { cocoMigSeed, planCocoMig, runCocoMig, type CocoMigOptions } from '../../src/cli/coco-mig.ts';
-import { cocoMigCommand } from '../../src/cli/coco-mig-command.ts';
-import { decodePNG } from '../../src/image/png.ts';
+import { writeFamilyFolder } from '../../../fixtures/families.ts';
+import { cocoMigSeed, planCocoMig, runCocoMig, type CocoMigOptions } from '../../../src/experiments/coco-mig/run.ts';
+import { cocoMigCommand } from '../../../src/cli/coco-mig-command.ts';
+import { decodePNG } from '../../../src/image/png.ts';
+import { generateSd } from '../../../src/sd/pipeline.ts';
+import '../../../src/sd/families/index.ts';
+import {
+  COCO_MIG_NEGATIVE_PROMPT,
+  cocoMigFileName,
+  cocoMigInteract,
+  cocoMigMigc,
+  parseCocoMig,
+} from '../../../src/sd/coco-mig.ts';
 
 let root: string;
 let base: Omit<CocoMigOptions, 'output'>;
@@ -53,7 +62,6 @@ beforeAll(async () => {
     steps: 4,
     aggregateSteps: 2,
     migcSteps: 1,
-    progress: false,
     env: {},
   };
 });
@@ -98,6 +106,39 @@ describe('coco-mig runner', () => {
       aggregateSteps: 2,
       migcSteps: 1,
     });
+  });
+  it("makes each image as the SD pipeline (generateSd) does, bit for bit, with the paper's and the reference loop", async () => {
+    const entries = parseCocoMig(JSON.parse(await readFile(base.bench, 'utf8')), base.bench);
+    for (const preset of ['paper', 'reference'] as const) {
+      const output = join(root, `pipeline-${preset}`);
+      await runCocoMig({ ...base, output, keys: ['0', '2'], preset });
+      for (const e of entries.filter((x) => x.key === '0' || x.key === '2')) {
+        const r = await generateSd({
+          models: [
+            {
+              folder: base.interact,
+              kind: 'interactdiffusion',
+              conditions: cocoMigInteract(e),
+              name: 'interactdiffusion',
+            },
+            { folder: base.migc, kind: 'migc', conditions: cocoMigMigc(e, base.migcSteps), name: 'migc' },
+          ],
+          prompt: e.caption,
+          negativePrompt: COCO_MIG_NEGATIVE_PROMPT,
+          steps: base.steps,
+          guidance: 7.5,
+          seed: cocoMigSeed(0, e.key),
+          ...(preset === 'paper'
+            ? { aggregateSteps: base.aggregateSteps, weights: 0.5, eta: [0.3, 0.3], etaScale: 'sqrtDim', rule: 'slerp' }
+            : { preset, reference: { omegas: [0.5], optimStart: 1, optimEnd: 3, p: [45, 55] } }),
+        });
+        const name = cocoMigFileName(e);
+        expect(
+          Buffer.compare(Buffer.from(r.target.png[0]), await readFile(join(output, name))),
+          `${preset} ${name}`,
+        ).toBe(0);
+      }
+    }
   });
   it('checks the output location before loading a model', async () => {
     const file = join(root, 'a-file');
@@ -201,8 +242,8 @@ describe('coco-mig runner', () => {
   });
   it('the Kubernetes and Slurm examples use only flags the subcommand has, with --shard auto', async () => {
     const known = new Set(cocoMigCommand().options.map((o) => o.long));
-    const k8s = await readFile(new URL('../../examples/k8s/coco-mig-indexed-job.yaml', import.meta.url), 'utf8');
-    const slurm = await readFile(new URL('../../examples/slurm/coco-mig.sbatch', import.meta.url), 'utf8');
+    const k8s = await readFile(new URL('../../../examples/k8s/coco-mig-indexed-job.yaml', import.meta.url), 'utf8');
+    const slurm = await readFile(new URL('../../../examples/slurm/coco-mig.sbatch', import.meta.url), 'utf8');
     const k8sFlags = [...k8s.matchAll(/^\s+- (--[a-z-]+)/gm)].map((m) => m[1]);
     const slurmFlags = [...slurm.matchAll(/ (--[a-z-]+)(?= |$)/gm)]
       .map((m) => m[1])

@@ -8,19 +8,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { decodePNG } from '../image/png.ts';
-import { evaluateScene, minimigPromptSet } from '../toy/minimig/index.ts';
-import { jsonText, writeFileAtomic } from '../io/files.ts';
-import { methodRun, resolveMethod, zooKinds } from './zoo-methods.ts';
-import {
-  BENCH_DEFAULTS,
-  methodFolder,
-  runMiniMigBench,
-  type BenchOptions,
-  type BenchRecord,
-  type BenchResult,
-} from './minimig-bench.ts';
-import { unitImageFromRgba } from '../experiments/zoo/scene.ts';
+import { decodePNG } from '../../image/png.ts';
+import { evaluateScene, minimigPromptSet } from '../../toy/minimig/index.ts';
+import { jsonText, writeFileAtomic } from '../../io/files.ts';
+import { methodRun, resolveMethod, zooKinds } from './methods.ts';
+import { ZOO_BENCH_DEFAULTS, runZooBench, type ZooBenchOptions, type ZooBenchResult } from './bench.ts';
+import { methodFolder, recordPath, type ZooBenchRecord } from './bench-records.ts';
+import { unitImageFromRgba } from './scene.ts';
 
 interface RecordedSettings {
   methods: string[];
@@ -36,10 +30,10 @@ interface RecordedSettings {
 }
 
 /** Rescores every record of the run folder `out` from its images; resolves to the new summary. */
-export async function rescoreBenchRun(
+export async function rescoreZooBench(
   out: string,
-  o: Pick<BenchOptions, 'zoo' | 'log'> = {},
-): Promise<{ rescored: number; missing: number; summary: BenchResult | null }> {
+  o: Pick<ZooBenchOptions, 'zoo' | 'log'> = {},
+): Promise<{ rescored: number; missing: number; summary: ZooBenchResult | null }> {
   const file = join(out, 'settings.json');
   if (!existsSync(file)) throw new RangeError(`<run>: ${out} holds no settings.json (not a zoo bench run folder)`);
   const { command, settings } = JSON.parse(await readFile(file, 'utf8')) as {
@@ -48,7 +42,7 @@ export async function rescoreBenchRun(
   };
   if (command !== 'zoo bench') throw new RangeError(`<run>: ${out} is a '${command}' folder, not a 'zoo bench' one`);
   const prompts = minimigPromptSet({ perLevel: settings.perLevel, seed: settings.promptSeed, levels: settings.levels });
-  const zoo = resolve(o.zoo ?? BENCH_DEFAULTS.zoo);
+  const zoo = resolve(o.zoo ?? ZOO_BENCH_DEFAULTS.zoo);
   const kinds = await zooKinds(zoo, settings.methods);
   let rescored = 0;
   let missing = 0;
@@ -56,7 +50,7 @@ export async function rescoreBenchRun(
     for (const p of prompts) {
       if (methodRun(resolveMethod(method), kinds, zoo, p, '') === null) continue;
       for (let k = 0; k < settings.seeds; k++) {
-        const recPath = join(out, 'records', methodFolder(method), `${p.id}-r${k}.json`);
+        const recPath = recordPath(out, method, p.id, k);
         if (!existsSync(recPath)) {
           missing++;
           continue;
@@ -64,16 +58,16 @@ export async function rescoreBenchRun(
         const png = join(out, 'images', methodFolder(method), `${p.id}-r${k}.png`);
         if (!existsSync(png))
           throw new RangeError(`<run>: ${png} is missing; only a run made with --images can be rescored`);
-        const rec = JSON.parse(await readFile(recPath, 'utf8')) as BenchRecord;
+        const rec = JSON.parse(await readFile(recPath, 'utf8')) as ZooBenchRecord;
         const image = unitImageFromRgba(await decodePNG(new Uint8Array(await readFile(png))));
         await writeFileAtomic(recPath, jsonText({ ...rec, evaluation: evaluateScene(p.scene, image) }));
         rescored++;
       }
     }
   }
-  // an unfinished run gets no summary here (runMiniMigBench would generate the missing images)
+  // an unfinished run gets no summary here (runZooBench would generate the missing images)
   if (missing > 0) return { rescored, missing, summary: null };
   const { noiseSeed = 0, ...rest } = settings;
-  const result = await runMiniMigBench({ ...rest, noiseSeed, zoo, out, log: o.log });
+  const result = await runZooBench({ ...rest, noiseSeed, zoo, out, log: o.log });
   return { rescored, missing, summary: result };
 }

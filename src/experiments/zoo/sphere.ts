@@ -4,29 +4,30 @@
  * element ‖x‖/√d of the merged latent x′ at every aggregated step (the `trace` of the pipeline),
  * beside the target's own proposal when it runs alone — how far each rule leaves the sphere the
  * noisy latents live on. Mean and standard deviation over the prompts (one sample each).
- * Writes sphere.csv, results.json and chart.svg into its output folder (output-folder.ts).
+ * Writes sphere.csv, results.json and chart.svg into its output folder (src/io/output-folder.ts).
  */
 import { join, resolve } from 'node:path';
 import * as Plot from '@observablehq/plot';
-import { plotToSVG } from '../image/plot.ts';
-import type { RuleName } from '../core/rules.ts';
-import { AMDM_DEFAULTS } from '../core/defaults.ts';
-import { miniDemoPrompts } from './demo-mini.ts';
-import type { MiniMigPrompt } from '../toy/minimig/index.ts';
-import type { generateSd as GenerateSd } from '../sd/pipeline.ts';
-import { csvOfRecords } from '../jobs/table.ts';
-import { meanAndSd, normPerStepAxes } from './experiment-common.ts';
-import { jsonText } from '../io/files.ts';
-import { prepareOutputFolder } from '../io/output-folder.ts';
-import { folderKind, folderScalingFactor, zooModelSpec } from '../experiments/zoo/scene.ts';
+import { plotToSVG } from '../../image/plot.ts';
+import type { RuleName } from '../../core/rules.ts';
+import { AMDM_DEFAULTS } from '../../core/defaults.ts';
+import { zooDemoPrompts } from './demo.ts';
+import type { MiniMigPrompt } from '../../toy/minimig/index.ts';
+import type { generateSd as GenerateSd } from '../../sd/pipeline.ts';
+import { csvOfRecords } from '../../jobs/table.ts';
+import { experimentFolder, meanAndSd, normPerStepAxes } from '../common.ts';
+import { jsonText } from '../../io/files.ts';
+import { prepareOutputFolder } from '../../io/output-folder.ts';
+import { folderKind, folderScalingFactor, zooModelSpec } from './scene.ts';
 
 export const SPHERE_RULES: readonly RuleName[] = ['slerp', 'lerp', 'nlerp', 'vp'];
-export const SPHERE_DEFAULTS = Object.freeze({
+/** The defaults of `amdm zoo sphere`; the output folder is experimentFolder('mini-sphere'), as recorded: keep it. */
+export const ZOO_SPHERE_DEFAULTS = Object.freeze({
   zoo: 'models/mini-zoo',
   prompts: 12,
   steps: AMDM_DEFAULTS.steps,
   s: AMDM_DEFAULTS.aggregateSteps,
-  out: 'experiments/out/mini-sphere',
+  out: experimentFolder('mini-sphere', false),
 });
 /** The paper's w, η and its scale (AMDM_DEFAULTS). */
 const PAPER = { weights: [AMDM_DEFAULTS.weight], eta: AMDM_DEFAULTS.eta, etaScale: AMDM_DEFAULTS.etaScale };
@@ -38,33 +39,36 @@ export interface SphereRow {
   sd: number;
 }
 
-export async function runZooSphere(
-  o: {
-    zoo?: string;
-    prompts?: number;
-    steps?: number;
-    s?: number;
-    out?: string;
-    quick?: boolean;
-    log?: (l: string) => void;
-  } = {},
-): Promise<SphereRow[]> {
-  const d = SPHERE_DEFAULTS;
+export interface ZooSphereOptions {
+  zoo?: string;
+  /** Prompts, cycling through L2–L4 (the mini demo's). */
+  prompts?: number;
+  steps?: number;
+  /** Aggregated steps. */
+  s?: number;
+  out?: string;
+  /** A smoke run: its default folder is amdm-out/experiments/mini-sphere. */
+  quick?: boolean;
+  log?: (l: string) => void;
+}
+
+export async function runZooSphere(o: ZooSphereOptions = {}): Promise<SphereRow[]> {
+  const d = ZOO_SPHERE_DEFAULTS;
   const log = o.log ?? ((l: string) => console.log(l));
   const zoo = resolve(o.zoo ?? d.zoo);
   const steps = o.steps ?? d.steps;
   const s = o.s ?? Math.min(d.s, steps);
   if (s > steps) throw new RangeError(`--s must be ≤ --steps (${steps}), got ${s}`);
-  const out = await prepareOutputFolder(o.out ?? (o.quick ? join('amdm-out', 'experiments', 'mini-sphere') : d.out), {
+  const out = await prepareOutputFolder(o.out ?? (o.quick ? experimentFolder('mini-sphere', true) : d.out), {
     command: 'zoo sphere',
     smoke: o.quick ?? false,
     param: '--out',
   });
-  const { generateSd } = await import('../sd/pipeline.ts');
-  await import('../sd/families/index.ts');
+  const { generateSd } = await import('../../sd/pipeline.ts');
+  await import('../../sd/families/index.ts');
   const pair = await spherePair(zoo);
   const per: NormsPerStep = new Map();
-  const prompts = miniDemoPrompts(o.prompts ?? d.prompts);
+  const prompts = zooDemoPrompts(o.prompts ?? d.prompts);
   for (const p of prompts) await traceSpherePrompt(generateSd, pair, p, { steps, s }, per);
   const rows: SphereRow[] = [...per].flatMap(([method, bySteps]) =>
     bySteps.map((xs, step) => ({ method, step, ...meanAndSd(xs) })),

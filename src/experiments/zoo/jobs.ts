@@ -7,14 +7,14 @@
  *   mini-style-<prompt id>.png   the style reference
  * The AMDM jobs use the paper's settings: w = 0.5 (MIGC) and 0.65 (IP-Adapter), η = 0.3·√d,
  * aggregation in the first s = 20 of T = 50 DDIM steps; every model gets the caption variant it
- * was trained on (src/experiments/zoo/scene.ts). Every path (model folders, the style image, the output) is
- * relative to the job file, as `amdm generate` resolves them.
+ * was trained on (scene.ts). Every path (model folders, the style image, the output) is relative
+ * to the job file, as `amdm generate` resolves them.
  */
 import { join, relative, resolve } from 'node:path';
-import { caption, minimigPrompt, type MiniMigPrompt } from '../toy/minimig/index.ts';
-import { AMDM_DEFAULTS } from '../core/defaults.ts';
-import { ensureDir, writeFileAtomic, writeJSONAtomic } from '../io/files.ts';
-import { stylePng, zooModelSpec, type ZooModelSpec } from '../experiments/zoo/scene.ts';
+import { caption, minimigPrompt, type MiniMigPrompt } from '../../toy/minimig/index.ts';
+import { AMDM_DEFAULTS } from '../../core/defaults.ts';
+import { ensureDir, writeFileAtomic, writeJSONAtomic } from '../../io/files.ts';
+import { stylePng, zooModelSpec, type ZooModelSpec } from './scene.ts';
 
 /** The zoo's model folders and their families. */
 export const ZOO_FOLDERS = Object.freeze([
@@ -25,7 +25,7 @@ export const ZOO_FOLDERS = Object.freeze([
 ] as const);
 
 /** The paper's T, s, w and η (AMDM_DEFAULTS; IP-Adapter's w = 0.65 is the paper's too); the mini-zoo's CFG and seed. */
-export const JOB_DEFAULTS = Object.freeze({
+export const ZOO_JOB_DEFAULTS = Object.freeze({
   steps: AMDM_DEFAULTS.steps,
   aggregateSteps: AMDM_DEFAULTS.aggregateSteps,
   guidance: 5,
@@ -43,29 +43,15 @@ export interface ZooJobsOptions {
   prompt?: MiniMigPrompt;
 }
 
-/** Writes the jobs and the style PNG; resolves to the files written. */
-export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
-  const out = resolve(o.out ?? 'examples/jobs');
-  const zoo = resolve(o.zoo ?? 'models/mini-zoo');
-  const p = o.prompt ?? minimigPrompt(3, 2);
-  await ensureDir(out);
-  const files: string[] = [];
-  const style = join(out, `mini-style-${p.id}.png`);
-  await writeFileAtomic(style, await stylePng(p.reference));
-  files.push(style);
+/** The job files' contents by name, for prompt `p`, model folders in `zoo` and the style PNG `style`. */
+function zooJobs(p: MiniMigPrompt, zoo: string, out: string, style: string): [string, unknown][] {
   const spec = (i: number): ZooModelSpec => {
     const [name, kind] = ZOO_FOLDERS[i];
-    const s = zooModelSpec(
-      kind,
-      p.scene,
-      relative(out, join(zoo, name)),
-      name.replace(/-mini$/, ''),
-      relative(out, style),
-    );
+    const s = zooModelSpec(kind, p.scene, relative(out, join(zoo, name)), name.replace(/-mini$/, ''), relative(out, style));
     if (s === null) throw new RangeError(`prompt ${p.id} has no interaction: InteractDiffusion-mini cannot take it`);
     return s;
   };
-  const d = JOB_DEFAULTS;
+  const d = ZOO_JOB_DEFAULTS;
   const job = (name: string, models: ZooModelSpec[], extra: Record<string, unknown>) => ({
     prompt: caption(p.scene),
     minimig: p.id,
@@ -78,10 +64,6 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
     output: `../../out/generate/${name}`,
     ...extra,
   });
-  const jobs: [string, unknown][] = ZOO_FOLDERS.map(([name], i) => [
-    `mini-${name.replace(/-mini$/, '')}`,
-    job(`mini-${name}`, [spec(i)], {}),
-  ]);
   const amdm = {
     aggregateSteps: d.aggregateSteps,
     eta: d.eta,
@@ -90,12 +72,23 @@ export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
     target: 'interactdiffusion',
     saveAll: true,
   };
-  jobs.push(['mini-interact-migc', job('mini-interact-migc', [spec(1), spec(2)], { ...amdm, weights: d.weights[0] })]);
-  jobs.push([
-    'mini-interact-migc-ip',
-    job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights }),
-  ]);
-  for (const [name, body] of jobs) {
+  return [
+    ...ZOO_FOLDERS.map(([name], i): [string, unknown] => [`mini-${name.replace(/-mini$/, '')}`, job(`mini-${name}`, [spec(i)], {})]),
+    ['mini-interact-migc', job('mini-interact-migc', [spec(1), spec(2)], { ...amdm, weights: d.weights[0] })],
+    ['mini-interact-migc-ip', job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights })],
+  ];
+}
+
+/** Writes the jobs and the style PNG; resolves to the files written. */
+export async function writeZooJobs(o: ZooJobsOptions = {}): Promise<string[]> {
+  const out = resolve(o.out ?? 'examples/jobs');
+  const zoo = resolve(o.zoo ?? 'models/mini-zoo');
+  const p = o.prompt ?? minimigPrompt(3, 2);
+  await ensureDir(out);
+  const style = join(out, `mini-style-${p.id}.png`);
+  await writeFileAtomic(style, await stylePng(p.reference));
+  const files = [style];
+  for (const [name, body] of zooJobs(p, zoo, out, style)) {
     const path = join(out, `${name}.json`);
     await writeJSONAtomic(path, body);
     files.push(path);

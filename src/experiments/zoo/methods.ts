@@ -1,19 +1,18 @@
 /**
- * The methods of `amdm zoo bench` and the zoo experiments: each zoo model alone, AMDM over
- * several (the paper's settings, the official-code preset, settings changed after an `@`) and the
- * compositional baselines of Table 5; and one method's image for one prompt and seed, through the
- * ONNX pipeline of `amdm generate`, scored by the MiniMIG evaluator.
+ * The methods of the zoo experiments (`amdm zoo bench`, `zoo experiment`, the mini demo), defined
+ * once here: each zoo model alone, AMDM over several (the paper's settings, the official-code
+ * preset, settings changed after an `@`) and the compositional baselines of Table 5; the image
+ * seeds they share; and each method's model specs on one prompt. method-image.ts makes a
+ * method's image.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuleName } from '../core/rules.ts';
-import { hasRule, ruleNames } from '../core/rule-registry.ts';
-import type { RGBA } from '../image/raster.ts';
-import { composeSampler, type ComposeSamplerOptions } from '../sd/compose-sampler.ts';
-import type { SdModelSpec, SdResult, SdRunOptions } from '../sd/pipeline.ts';
-import type { SdModelPool } from '../sd/pipeline-pool.ts';
-import { evaluateScene, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
-import { folderKind, unitImageFromRgba, zooModelSpec } from '../experiments/zoo/scene.ts';
+import type { RuleName } from '../../core/rules.ts';
+import { hasRule, ruleNames } from '../../core/rule-registry.ts';
+import type { ComposeSamplerOptions } from '../../sd/compose-sampler.ts';
+import type { SdModelSpec } from '../../sd/pipeline.ts';
+import type { MiniMigPrompt } from '../../toy/minimig/index.ts';
+import { folderKind, zooModelSpec } from './scene.ts';
 
 /** Largest `--noise-seed`: noiseSeed·10¹⁰ + 10¹⁰ stays below 2⁵³. */
 export const MAX_NOISE_SEED = 900_000;
@@ -38,7 +37,8 @@ export function checkNoiseSeed(v: unknown): number {
   return v;
 }
 
-export interface MiniMigMethod {
+/** A method of the zoo experiments: which zoo models, and how they are combined. */
+export interface ZooMethod {
   /** Row label, in the paper's notation: target(+others). */
   label: string;
   /** Zoo folder names; the first is the target. */
@@ -66,7 +66,7 @@ const MIGC = 'migc-mini';
 const IP = 'ipadapter-mini';
 
 /** The methods of the paper's tables on the zoo; weights as in the paper (MIGC 0.5, IP-Adapter 0.65). */
-export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.freeze({
+export const ZOO_METHODS: Readonly<Record<string, ZooMethod>> = Object.freeze({
   base: { label: 'mini SD (base) alone', models: ['base'] },
   interact: { label: 'InteractDiffusion-mini alone', models: [ID] },
   migc: { label: 'MIGC-mini alone', models: [MIGC] },
@@ -144,21 +144,21 @@ export const MINIMIG_METHODS: Readonly<Record<string, MiniMigMethod>> = Object.f
 const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta', 'deviation', 'scale'] as const;
 
 /**
- * A method by name: a key of {@link MINIMIG_METHODS}, or an aggregated one with settings changed
+ * A method by name: a key of {@link ZOO_METHODS}, or an aggregated one with settings changed
  * after an `@` — `interact+migc@rule=lerp,w=0.9,s=40,eta=0` (rule: a registered rule name,
  * built-in or from `amdm --import`; w: the weight of every other model; s: aggregated steps; eta:
  * η of eq. 9 ×√d; scale=absolute: η as an L2 length instead; deviation=relative: the
  * non-overshooting step x′ + λ(μ − x′) with λ = eta ∈ [0, 1]). The parameter map of the
  * Shapes world (`amdm experiment map`) is run on the zoo with such names.
  */
-export function resolveMethod(name: string): MiniMigMethod {
+export function resolveMethod(name: string): ZooMethod {
   const allowed = () =>
-    `allowed: ${Object.keys(MINIMIG_METHODS).join(', ')}, or <aggregated method>@${OVERRIDE_KEYS.map((k) => `${k}=…`).join(',')}`;
+    `allowed: ${Object.keys(ZOO_METHODS).join(', ')}, or <aggregated method>@${OVERRIDE_KEYS.map((k) => `${k}=…`).join(',')}`;
   if (typeof name !== 'string') throw new RangeError(`--methods: a method must be a string; ${allowed()}`);
   const [baseName, overrides, extra] = name.split('@');
-  if (!Object.hasOwn(MINIMIG_METHODS, baseName) || extra !== undefined)
+  if (!Object.hasOwn(ZOO_METHODS, baseName) || extra !== undefined)
     throw new RangeError(`--methods: unknown method '${name}'; ${allowed()}`);
-  const base = MINIMIG_METHODS[baseName];
+  const base = ZOO_METHODS[baseName];
   if (overrides === undefined) return base;
   if (base.models.length < 2 || base.preset === 'reference' || base.compose)
     throw new RangeError(
@@ -177,7 +177,7 @@ export function resolveMethod(name: string): MiniMigMethod {
   return Object.freeze(m);
 }
 
-type MutableMethod = { -readonly [K in keyof MiniMigMethod]: MiniMigMethod[K] };
+type MutableMethod = { -readonly [K in keyof ZooMethod]: ZooMethod[K] };
 
 /** One `key=value` setting after the `@` of method `name`, checked and applied to `m`. */
 function applySetting(m: MutableMethod, k: string, v: string | undefined, name: string): void {
@@ -204,18 +204,9 @@ function applySetting(m: MutableMethod, k: string, v: string | undefined, name: 
   } else throw new RangeError(`--methods: '${name}': unknown setting '${k}'; allowed: ${OVERRIDE_KEYS.join(', ')}`);
 }
 
-/**
- * The official loop's settings on two models, as `amdm bench coco-mig --preset reference`
- * (infer800.py: ω 0.5, deviation optimization in iterations 1..3, p 45 / 55); with T < 4 steps
- * (smoke runs) the window ends at the last iteration, T − 1.
- */
-function referenceSettings(steps: number) {
-  return { omegas: [0.5], optimStart: Math.min(1, steps - 1), optimEnd: Math.min(3, steps - 1), p: [45, 55] };
-}
-
 /** The pipeline's model specs and run options of one method on one prompt, or null when it cannot take it. */
 export function methodRun(
-  m: MiniMigMethod,
+  m: ZooMethod,
   kinds: ReadonlyMap<string, string>,
   zoo: string,
   p: MiniMigPrompt,
@@ -239,88 +230,4 @@ export async function zooKinds(zoo: string, methods: readonly string[]): Promise
     kinds.set(name, await folderKind(join(zoo, name)));
   }
   return kinds;
-}
-
-export interface MethodImageContext {
-  /** Family of each zoo folder name. */
-  kinds: ReadonlyMap<string, string>;
-  zoo: string;
-  prompt: MiniMigPrompt;
-  replicate: number;
-  /** The style reference PNG of the prompt (IP-Adapter reads it). */
-  refPath: string;
-  settings: { steps: number; aggregateSteps: number; eta: number; guidance: number; noiseSeed?: number };
-  threads: number;
-  scalingFactor: number | undefined;
-  /** Folders loaded once for every image (default: loaded for this image and released). */
-  pool?: SdModelPool;
-}
-
-export interface MethodImage {
-  seed: number;
-  evaluation: SceneEvaluation;
-  image: RGBA;
-  png: Uint8Array;
-  /** UNet calls of all models. */
-  calls: number;
-  /** Wall time of load (or of binding the conditions to pooled folders), sampling and decoding, seconds. */
-  seconds: number;
-}
-
-/** One method's image for one prompt and seed, scored by the evaluator; null when the method cannot take the prompt. */
-export async function generateMethodImage(name: string, c: MethodImageContext): Promise<MethodImage | null> {
-  const m = resolveMethod(name);
-  const r = methodRun(m, c.kinds, c.zoo, c.prompt, c.refPath);
-  if (r === null) return null;
-  const { generateSd } = await import('../sd/pipeline.ts');
-  await import('../sd/families/index.ts');
-  const { steps, aggregateSteps, eta, guidance } = c.settings;
-  const seed = replicateSeed(c.prompt, c.replicate, c.settings.noiseSeed ?? 0);
-  const run: SdRunOptions = {
-    prompt: r.models[0].prompt!,
-    negativePrompt: '',
-    steps,
-    guidance,
-    seed,
-    scalingFactor: c.scalingFactor,
-    ...(m.compose
-      ? { sampler: composeSampler(m.compose) }
-      : r.models.length === 1
-        ? { aggregateSteps: 0 }
-        : m.preset === 'reference'
-          ? { preset: 'reference' as const, reference: referenceSettings(steps) }
-          : {
-              aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
-              weights: [...m.weights!],
-              eta: m.eta ?? eta,
-              ...(m.deviation === 'relative'
-                ? { deviation: 'relative' as const }
-                : { etaScale: m.etaScale ?? ('sqrtDim' as const) }),
-              rule: m.rule ?? 'slerp',
-            }),
-  };
-  const t0 = performance.now();
-  const g = c.pool
-    ? await runPooled(c.pool, r.models, run)
-    : await generateSd({ models: r.models, session: { intraOpNumThreads: c.threads }, ...run });
-  const seconds = (performance.now() - t0) / 1000;
-  const image = g.target.images[0];
-  return {
-    seed,
-    evaluation: evaluateScene(c.prompt.scene, unitImageFromRgba(image)),
-    image,
-    png: g.target.png[0],
-    calls: g.totalCalls,
-    seconds,
-  };
-}
-
-/** One run over pooled folders: the models' conditions bound for this run only. */
-export async function runPooled(pool: SdModelPool, models: SdModelSpec[], run: SdRunOptions): Promise<SdResult> {
-  const pipe = await pool.prepare({ models });
-  try {
-    return await pipe.run(run);
-  } finally {
-    await pipe.release();
-  }
 }

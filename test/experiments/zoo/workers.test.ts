@@ -1,15 +1,15 @@
 /**
- * `--workers n` of `amdm zoo bench` and `amdm zoo calibrate` (zoo-workers.ts): the shares, the
- * threads per worker, and the same records / calibration for 1 and 2 workers.
+ * `--workers n` of `amdm zoo bench` and `amdm zoo calibrate` (src/experiments/zoo/workers.ts):
+ * the shares, the threads per worker, and the same records / calibration for 1 and 2 workers.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMiniMigBench } from '../../src/cli/minimig-bench.ts';
-import { runZooCalibrate } from '../../src/cli/zoo-calibrate.ts';
-import { checkWorkers, shareOf, workerThreads } from '../../src/cli/zoo-workers.ts';
-import { projectRoot } from '../helpers/data.ts';
+import { runZooBench } from '../../../src/experiments/zoo/bench.ts';
+import { runZooCalibrate } from '../../../src/experiments/zoo/calibrate.ts';
+import { checkWorkers, shareOf, workerThreads } from '../../../src/experiments/zoo/workers.ts';
+import { projectRoot } from '../../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
 const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini'].every((m) =>
@@ -55,8 +55,8 @@ describe.skipIf(!haveZoo)('workers on the committed zoo folders', () => {
   it('zoo bench: 2 workers write the same records as 1', async () => {
     const base = { zoo, levels: [1, 2], perLevel: 1, seeds: 2, steps: 2, aggregateSteps: 1, log: () => {} };
     const methods = ['migc', 'interact+migc'];
-    const one = await runMiniMigBench({ ...base, methods, out: join(out, 'b1') });
-    const two = await runMiniMigBench({ ...base, methods, out: join(out, 'b2'), workers: 2 });
+    const one = await runZooBench({ ...base, methods, out: join(out, 'b1') });
+    const two = await runZooBench({ ...base, methods, out: join(out, 'b2'), workers: 2 });
     expect([one.written, two.written]).toEqual([6, 6]);
     expect(records(join(out, 'b2'))).toEqual(records(join(out, 'b1')));
     const noSeconds = (r: typeof one) => r.methods!.map(({ seconds: _, ...m }) => m);

@@ -3,11 +3,11 @@
  * the same run, compared with it image by image (same prompt, same noise seed), per metric
  * (src/toy/minimig/paired.ts: pooled differences, standard errors over prompts).
  */
-import { csvText, markdownTable, pm } from '../jobs/table.ts';
-import { PAIRED_METRICS, pairedDifferences, type PairedImage, type PairedMetric } from '../toy/minimig/index.ts';
-import type { Estimate } from '../toy/shapes/evaluate.ts';
-import type { SceneEvaluation } from '../toy/minimig/index.ts';
-import { resolveMethod } from './zoo-methods.ts';
+import { csvText, markdownTable, pm } from '../../jobs/table.ts';
+import { PAIRED_METRICS, pairedDifferences, type PairedImage, type PairedMetric } from '../../toy/minimig/index.ts';
+import type { Estimate } from '../../toy/shapes/evaluate.ts';
+import type { SceneEvaluation } from '../../toy/minimig/index.ts';
+import { resolveMethod } from './methods.ts';
 
 export interface PairedSummary {
   method: string;

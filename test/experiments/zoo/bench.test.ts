@@ -2,18 +2,18 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMiniMigBench } from '../../src/cli/minimig-bench.ts';
-import { MAX_NOISE_SEED, MINIMIG_METHODS, replicateSeed, resolveMethod } from '../../src/cli/zoo-methods.ts';
-import { rescoreBenchRun } from '../../src/cli/zoo-rescore.ts';
-import { targetAlone } from '../../src/cli/zoo-paired.ts';
-import { minimigPrompt } from '../../src/toy/minimig/index.ts';
+import { runZooBench } from '../../../src/experiments/zoo/bench.ts';
+import { MAX_NOISE_SEED, ZOO_METHODS, replicateSeed, resolveMethod } from '../../../src/experiments/zoo/methods.ts';
+import { rescoreZooBench } from '../../../src/experiments/zoo/rescore.ts';
+import { targetAlone } from '../../../src/experiments/zoo/paired.ts';
+import { minimigPrompt } from '../../../src/toy/minimig/index.ts';
 import {
-  ZOO_EXPERIMENTS,
+  ZOO_EXPERIMENT_PLANS,
   runZooExperiment,
-  splitMethods,
   zooExperimentFolder,
-} from '../../src/cli/zoo-bench-commands.ts';
-import { projectRoot } from '../helpers/data.ts';
+} from '../../../src/experiments/zoo/registry.ts';
+import { splitMethods } from '../../../src/cli/zoo-command.ts';
+import { projectRoot } from '../../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
 const haveZoo = ['base', 'migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) =>
@@ -40,14 +40,14 @@ describe('MiniMIG benchmark: options', () => {
   });
 
   it('names unknown or repeated methods and a bad s', async () => {
-    await expect(runMiniMigBench({ methods: ['interact', 'dalle'] })).rejects.toThrow(
+    await expect(runZooBench({ methods: ['interact', 'dalle'] })).rejects.toThrow(
       "--methods: unknown method 'dalle'; allowed: base, interact, migc, ip, interact+migc",
     );
-    await expect(runMiniMigBench({ methods: ['migc', 'migc'] })).rejects.toThrow(
+    await expect(runZooBench({ methods: ['migc', 'migc'] })).rejects.toThrow(
       '--methods names a method twice: migc,migc',
     );
-    await expect(runMiniMigBench({ methods: [] })).rejects.toThrow('--methods must name at least one of base,');
-    await expect(runMiniMigBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow(
+    await expect(runZooBench({ methods: [] })).rejects.toThrow('--methods must name at least one of base,');
+    await expect(runZooBench({ methods: ['migc'], steps: 3, aggregateSteps: 4 })).rejects.toThrow(
       '--s must be ≤ --steps (3), got 4',
     );
     await expect(runZooExperiment('table9')).rejects.toThrow(
@@ -66,7 +66,7 @@ describe('MiniMIG benchmark: options', () => {
     });
     expect(m.label).toBe('InteractDiffusion-mini(+MIGC-mini), rule=lerp, w=0.9, s=40, eta=0');
     expect(resolveMethod('interact+migc+ip@w=0.7').weights).toEqual([0.7, 0.7]);
-    expect(resolveMethod('migc')).toBe(MINIMIG_METHODS.migc);
+    expect(resolveMethod('migc')).toBe(ZOO_METHODS.migc);
     expect(() => resolveMethod('interact+migc@rule=cubic')).toThrow(
       "rule must be one of slerp, lerp, nlerp, vp, sphericalMean, got 'cubic'",
     );
@@ -99,12 +99,12 @@ describe('MiniMIG benchmark: options', () => {
       'interact',
       'interact+migc@rule=lerp,w=0.9',
     ]);
-    expect(ZOO_EXPERIMENTS.map.methods).toHaveLength(2 + 16);
-    for (const name of ZOO_EXPERIMENTS.map.methods) expect(() => resolveMethod(name)).not.toThrow();
+    expect(ZOO_EXPERIMENT_PLANS.map.methods).toHaveLength(2 + 16);
+    for (const name of ZOO_EXPERIMENT_PLANS.map.methods) expect(() => resolveMethod(name)).not.toThrow();
   });
 
   it('every aggregated method gives one weight per other model; the experiments default to their own folders', () => {
-    for (const m of Object.values(MINIMIG_METHODS)) {
+    for (const m of Object.values(ZOO_METHODS)) {
       if (m.preset !== 'reference' && !m.compose && m.models.length > 1)
         expect(m.weights?.length).toBe(m.models.length - 1);
     }
@@ -121,12 +121,12 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
   it('two shards write every record once; the last one writes the summary; a rerun generates nothing', async () => {
     const dir = join(out, 'run');
     const methods = ['migc', 'interact+migc', 'interact+migc:reference'];
-    const s0 = await runMiniMigBench({ ...base, methods, out: dir, shard: '0/2' });
+    const s0 = await runZooBench({ ...base, methods, out: dir, shard: '0/2' });
     expect(s0.methods).toBeNull();
     // pairs (L1-000 r0, L1-000 r1, L2-000 r0, L2-000 r1); shard 0 takes the 1st and 3rd:
     // migc both, interact+migc only L2 (L1 has no interaction) → 2 + 1 + 1
     expect(s0.written).toBe(4);
-    const s1 = await runMiniMigBench({ ...base, methods, out: dir, shard: '1/2' });
+    const s1 = await runZooBench({ ...base, methods, out: dir, shard: '1/2' });
     expect(s1.written).toBe(4);
     expect(s1.methods?.map((m) => [m.name, m.overall.images, m.skipped])).toEqual([
       ['migc', 4, 0],
@@ -137,7 +137,7 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
     expect(single.calls).toBe(2); // T UNet calls (CFG's two halves in one batched call)
     expect(amdm.calls).toBe(2 + 1); // T for the target, s for MIGC
     for (const m of s1.methods!) expect(m.seconds).toBeGreaterThan(0);
-    const again = await runMiniMigBench({ ...base, methods, out: dir });
+    const again = await runZooBench({ ...base, methods, out: dir });
     expect([again.written, again.skipped]).toEqual([0, 4 + 2 + 2]);
     expect(again.methods).toEqual(s1.methods!.map((m) => ({ ...m })));
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
@@ -155,7 +155,7 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
   it('pairs a method with its target alone (prompts as units); a run with --images rescores to the same summary', async () => {
     const dir = join(out, 'paired');
     const opts = { ...base, methods: ['interact', 'interact+migc'], levels: [2], perLevel: 2, seeds: 1, images: true };
-    const r = await runMiniMigBench({ ...opts, out: dir });
+    const r = await runZooBench({ ...opts, out: dir });
     expect(r.paired!.map((p) => [p.method, p.target, p.prompts, p.images])).toEqual([
       ['interact+migc', 'interact', 2, 2],
     ]);
@@ -172,7 +172,7 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
     expect(readFileSync(join(dir, 'paired.csv'), 'utf8').split('\n')[0]).toContain(
       'd_relation_success,d_relation_success_se',
     );
-    const again = await rescoreBenchRun(dir, { zoo, log: () => {} });
+    const again = await rescoreZooBench(dir, { zoo, log: () => {} });
     expect([again.rescored, again.missing]).toEqual([4, 0]);
     expect(again.summary!.methods).toEqual(r.methods);
     expect(again.summary!.paired).toEqual(r.paired);
@@ -180,7 +180,7 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
 
   it('refuses a method that can take none of the prompts before anything is written', async () => {
     const dir = join(out, 'none');
-    await expect(runMiniMigBench({ ...base, methods: ['migc', 'interact'], levels: [1], out: dir })).rejects.toThrow(
+    await expect(runZooBench({ ...base, methods: ['migc', 'interact'], levels: [1], out: dir })).rejects.toThrow(
       "--methods: 'interact' can take none of the prompts of levels 1 (InteractDiffusion needs an interaction: level ≥ 2)",
     );
     expect(existsSync(dir)).toBe(false);
@@ -188,19 +188,19 @@ describe.skipIf(!haveZoo)('MiniMIG benchmark on the committed zoo folders', () =
 
   it('an unreadable record is generated again; other settings are refused, naming them', async () => {
     const dir = join(out, 'resume');
-    await runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
+    await runZooBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
     writeFileSync(join(dir, 'records', 'migc', 'L1-000-r0.json'), '{"half');
-    const r = await runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
+    const r = await runZooBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, out: dir });
     expect([r.written, r.skipped]).toEqual([1, 0]);
     await expect(
-      runMiniMigBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, steps: 3, out: dir }),
+      runZooBench({ ...base, methods: ['migc'], levels: [1], seeds: 1, steps: 3, out: dir }),
     ).rejects.toThrow('holds a run with other settings (steps 3 here, 2 there)');
   }, 120_000);
 
   it('the compose experiment (Table 5 analog) runs every baseline through the pipeline (quick)', async () => {
     const r = await runZooExperiment('compose', { zoo, quick: true, out: join(out, 'compose'), log: () => {} });
     const byName = new Map(r.methods!.map((m) => [m.name, m]));
-    expect([...byName.keys()]).toEqual(ZOO_EXPERIMENTS.compose.methods);
+    expect([...byName.keys()]).toEqual(ZOO_EXPERIMENT_PLANS.compose.methods);
     for (const m of r.methods!) expect(m.overall.images).toBe(3);
     // UNet calls per image at T = 3: the sum 2·3; projective 3·3 (the background too); FKC 4 particles
     // evaluated one at a time, 4·2·3; U-HMC adds 1 + K·L gradient calls per model (the first, then L per leapfrog

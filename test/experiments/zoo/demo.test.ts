@@ -2,10 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePNG } from '../../src/image/png.ts';
-import { miniDemoPrompts, miniDemoRows, runMiniDemo, runMiniDemoFromCli } from '../../src/cli/demo-mini.ts';
-import { resolveMethod } from '../../src/cli/zoo-methods.ts';
-import { projectRoot } from '../helpers/data.ts';
+import { decodePNG } from '../../../src/image/png.ts';
+import { runMiniDemoFromCli } from '../../../src/cli/demo-mini.ts';
+import { runZooDemo, zooDemoPrompts, zooDemoRows } from '../../../src/experiments/zoo/demo.ts';
+import { resolveMethod } from '../../../src/experiments/zoo/methods.ts';
+import { projectRoot } from '../../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
 const haveZoo = ['migc-mini', 'interactdiffusion-mini', 'ipadapter-mini'].every((m) =>
@@ -15,7 +16,7 @@ if (!haveZoo) console.warn(`[skip] demo --world mini: the model folders under ${
 
 describe('demo --world mini', () => {
   it('cycles its prompts through levels L2–L4, each with an interaction', () => {
-    const ps = miniDemoPrompts(4);
+    const ps = zooDemoPrompts(4);
     expect(ps.map((p) => p.id)).toEqual(['L2-000', 'L3-000', 'L4-000', 'L2-001']);
     for (const p of ps) expect(p.scene.relations.length).toBeGreaterThan(0);
   });
@@ -29,7 +30,7 @@ describe('demo --world mini', () => {
   });
 
   it("has a row at the paper's settings and one at the zoo map's best cell, s scaled to T; a given-settings row only when they differ", () => {
-    const rows = miniDemoRows(20, 8, 0.3);
+    const rows = zooDemoRows(20, 8, 0.3);
     expect(rows.map((r) => r.label)).toEqual([
       'InteractDiffusion-mini alone',
       'MIGC-mini alone',
@@ -47,7 +48,7 @@ describe('demo --world mini', () => {
     );
     const three = resolveMethod(rows[5].method);
     expect([three.weights, three.aggregateSteps, three.eta]).toEqual([[0.5, 0.65], 8, 0.3]);
-    const given = miniDemoRows(20, 4, 0);
+    const given = zooDemoRows(20, 4, 0);
     expect(given.map((r) => r.label.replace(/^AMDM InteractDiffusion-mini←/, '')).slice(3)).toEqual([
       'MIGC-mini (paper)',
       'MIGC-mini (map best)',
@@ -63,7 +64,7 @@ describe('demo --world mini', () => {
       const out = mkdtempSync(join(tmpdir(), 'demo-mini-'));
       afterAll(() => rmSync(out, { recursive: true, force: true }));
       const lines: string[] = [];
-      const r = await runMiniDemo({
+      const r = await runZooDemo({
         zoo,
         prompts: 2,
         steps: 3,
@@ -91,7 +92,7 @@ describe('demo --world mini', () => {
       expect(lines.find((l) => l.startsWith('method '))).toMatch(
         /^method +instance success +mIoU +interaction success/,
       );
-      await expect(runMiniDemo({ zoo, steps: 3, s: 4, out: join(out, 'x') })).rejects.toThrow(
+      await expect(runZooDemo({ zoo, steps: 3, s: 4, out: join(out, 'x') })).rejects.toThrow(
         '--s must be ≤ --steps (3), got 4',
       );
     },

@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePNG } from '../../src/image/png.ts';
-import { runZooCalibrate } from '../../src/cli/zoo-calibrate.ts';
-import { stylePng, unitImageFromRgba, zooModelSpec } from '../../src/experiments/zoo/scene.ts';
-import { bytesToUnit, renderStyle, type Scene } from '../../src/toy/minimig/index.ts';
-import { projectRoot } from '../helpers/data.ts';
+import { decodePNG } from '../../../src/image/png.ts';
+import { runZooCalibrate } from '../../../src/experiments/zoo/calibrate.ts';
+import { stylePng, unitImageFromRgba, zooModelSpec } from '../../../src/experiments/zoo/scene.ts';
+import { bytesToUnit, renderStyle, type Scene } from '../../../src/toy/minimig/index.ts';
+import { projectRoot } from '../../helpers/data.ts';
 
 const SCENE: Scene = {
   instances: [

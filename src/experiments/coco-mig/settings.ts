@@ -1,17 +1,18 @@
 /**
- * The options of `amdm bench coco-mig` (coco-mig.ts), checked and resolved into the settings an
+ * The options of `amdm bench coco-mig` (run.ts), checked and resolved into the settings an
  * image depends on, and `settings.json`, which records them so that a folder never mixes images
  * made with different settings.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AMDM_DEFAULTS } from '../core/defaults.ts';
-import { ruleNames } from '../core/rule-registry.ts';
-import { checkInt, checkNumber, checkOneOf } from '../core/validate.ts';
-import { DEVICES, type Device } from '../onnx/session.ts';
-import { COCO_MIG_NEGATIVE_PROMPT } from '../sd/coco-mig.ts';
-import { MIGC_DEFAULT_STEPS } from '../sd/families/migc.ts';
-import { createFileAtomic, jsonText, writeFileAtomic } from '../io/files.ts';
+import { AMDM_DEFAULTS } from '../../core/defaults.ts';
+import { ruleNames } from '../../core/rule-registry.ts';
+import { checkInt, checkNumber, checkOneOf } from '../../core/validate.ts';
+import { DEVICES, type Device } from '../../onnx/session.ts';
+import { COCO_MIG_NEGATIVE_PROMPT } from '../../sd/coco-mig.ts';
+import { MIGC_DEFAULT_STEPS } from '../../sd/families/migc.ts';
+import { createFileAtomic, jsonText, writeFileAtomic } from '../../io/files.ts';
+import type { ExperimentProgress } from '../types.ts';
 
 export interface CocoMigOptions {
   /** mig_bench.json. */
@@ -49,8 +50,8 @@ export interface CocoMigOptions {
   reference?: { omega: number; optimStart: number; optimEnd: number; p: readonly [number, number] };
   device?: Device;
   threads?: number;
-  /** Progress bar on stderr (default: when stderr is a terminal). */
-  progress?: boolean;
+  /** Called before the first image to make (done 0) and after each one. */
+  onProgress?: (progress: ExperimentProgress) => void;
   signal?: AbortSignal;
 }
 

@@ -2,13 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runGenerate } from '../../src/cli/generate.ts';
-import { parseJob } from '../../src/jobs/job-schema.ts';
-import { writeZooJobs } from '../../src/cli/zoo-jobs.ts';
-import { projectRoot } from '../helpers/data.ts';
-import { decodePNG } from '../../src/image/png.ts';
-import { evaluateScene, minimigPrompt } from '../../src/toy/minimig/index.ts';
-import { unitImageFromRgba } from '../../src/jobs/minimig-image.ts';
+import { runGenerate } from '../../../src/cli/generate.ts';
+import { parseJob } from '../../../src/jobs/job-schema.ts';
+import { writeZooJobs } from '../../../src/experiments/zoo/jobs.ts';
+import { projectRoot } from '../../helpers/data.ts';
+import { decodePNG } from '../../../src/image/png.ts';
+import { evaluateScene, minimigPrompt } from '../../../src/toy/minimig/index.ts';
+import { unitImageFromRgba } from '../../../src/jobs/minimig-image.ts';
 
 const jobsDir = join(projectRoot, 'examples', 'jobs');
 const names = [

@@ -1,6 +1,6 @@
 /**
  * `--workers n` of `amdm zoo bench` and `amdm zoo calibrate`: the images are dealt round-robin to
- * n child processes (as the Shapes map deals its methods, shapes-pool.ts), each with its own
+ * n child processes (worker-entry.ts; as the Shapes map deals its methods to its pool), each with its own
  * model pool and onnxruntime sessions. An image depends only on its prompt, seed and method, so
  * the results are the same for any n (tests check it); the parent gathers them in order.
  * onnxruntime-node runs a session synchronously on the JS thread, so processes are what lets
@@ -8,13 +8,15 @@
  */
 import { fork } from 'node:child_process';
 import os from 'node:os';
-import type { Command } from 'commander';
-import { intArg } from '../io/options.ts';
 
 /** Run from the TypeScript sources (a checkout), the worker needs tsx's loader; from dist/, nothing. */
 const WORKER_EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
-/** The module each worker process runs (zoo-worker-entry.ts, or its build beside this file). */
-const WORKER_ENTRY = new URL(`./zoo-worker-entry.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+/**
+ * The module each worker process runs: worker-entry.ts beside this file in the sources (under
+ * tsx), worker-entry.js beside its build in dist/ (a checkout after `npm run build`, and the
+ * published package).
+ */
+const WORKER_ENTRY = new URL(`./worker-entry.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 /** One worker's task: a command of this folder's modules with plain-data options and its share. */
 export interface ZooWorkerTask {
@@ -46,23 +48,6 @@ export function checkWorkers(workers: unknown): number {
   if (!Number.isInteger(workers) || (workers as number) < 1 || (workers as number) > 1024)
     throw new RangeError(`--workers must be an integer in [1, 1024], got ${String(workers)}`);
   return workers as number;
-}
-
-/** Adds `--threads` and `--workers` to a command whose results are `what` (same for any n). */
-export function addWorkerFlags(c: Command, what: string): Command {
-  return c
-    .option(
-      '--threads <n>',
-      'onnxruntime intra-op threads (0 = default; with --workers, cores / workers)',
-      intArg(0, 1024),
-      0,
-    )
-    .option(
-      '--workers <n>',
-      `worker processes generating images side by side (same ${what} for any n)`,
-      intArg(1, 1024),
-      1,
-    );
 }
 
 /** Runs `count` workers on `command` (each with options and its share); their results in worker order. */

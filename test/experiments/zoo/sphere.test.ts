@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SPHERE_RULES, runZooSphere } from '../../src/cli/zoo-sphere.ts';
-import { projectRoot } from '../helpers/data.ts';
+import { SPHERE_RULES, runZooSphere } from '../../../src/experiments/zoo/sphere.ts';
+import { projectRoot } from '../../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
 const haveZoo = ['migc-mini', 'interactdiffusion-mini'].every((m) => existsSync(join(zoo, m, 'unet', 'model.onnx')));
