@@ -3,7 +3,7 @@
 import { Command, Option, type OptionValues } from 'commander';
 import { choiceArg, intArg } from '../io/options.ts';
 import { readFileSync } from 'node:fs';
-import { addDemoCommand } from './demo-command.ts';
+import { addDemoCommand } from './demo.ts';
 import { commandOf, importModules } from './import-modules.ts';
 import { serveCommand } from './serve.ts';
 import { exportCommand } from './export-command.ts';
