@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /** The `amdm` command line. Each subcommand loads only what it needs. */
 import { Command, Option, type OptionValues } from 'commander';
-import { choiceArg, intArg } from '../io/options.ts';
+import { intArg } from '../io/options.ts';
 import { readFileSync } from 'node:fs';
-import { addDemoCommand } from './demo-command.ts';
+import { addDemoCommand } from './demo.ts';
 import { commandOf, importModules } from './import-modules.ts';
 import { serveCommand } from './serve.ts';
 import { exportCommand } from './export-command.ts';
-import { EXPERIMENTS, EXPERIMENT_NAMES, type ExperimentName } from './experiment-registry.ts';
+import { addExperimentCommand } from './experiment.ts';
 
 /** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
 function packageVersion(): string {
@@ -82,41 +82,6 @@ function addGenerateCommand(program: Command): void {
 function addBenchCommand(program: Command, extra: Command[]): void {
   const bench = program.command('bench').description('benchmarks on real models (run `amdm bench coco-mig --help`)');
   for (const c of extra) bench.addCommand(c);
-}
-
-/** Adds `experiment` (the Shapes-world experiments) to the program. */
-function addExperimentCommand(program: Command): void {
-  program
-    .command('experiment')
-    .description(`Shapes-world experiments: ${EXPERIMENT_NAMES.join(', ')} (results.json/csv, table.md, charts)`)
-    .argument('<name>', 'experiment name', choiceArg(EXPERIMENT_NAMES))
-    .option('--quick', 'small smoke version (few prompts and steps)')
-    .option(
-      '--prompts <n>',
-      'number of prompts (default 36; quick 3; map: its coarse grids, default 6, quick 2)',
-      intArg(1, 100_000),
-    )
-    .option(
-      '--samples <n>',
-      'samples per prompt (default 4; quick 2; map: its coarse grids, default 2, quick 2)',
-      intArg(1, 10_000),
-    )
-    .option('--seed <seed>', 'seed', intArg(0, 2 ** 40), 0)
-    .option(
-      '--out <dir>',
-      'output folder (default experiments/out/<name>, the recorded runs; with --quick amdm-out/experiments/<name>)',
-    )
-    .option('--replot', 'only redraw chart.svg from the results.json of an earlier run')
-    .option(
-      '--workers <n>',
-      'map: worker processes sampling cells side by side (same numbers for any n)',
-      intArg(1, 64),
-      1,
-    )
-    .option('--no-progress', 'hide the progress bar')
-    .action(async (name: ExperimentName, opts) => {
-      await EXPERIMENTS[name].run(name, { ...opts, progress: opts.progress && Boolean(process.stderr.isTTY) });
-    });
 }
 
 /**

@@ -11,6 +11,8 @@ export interface ExperimentProgress {
   readonly total: number;
   /** What the unit is, or which part of the run is going on ("cells", "images", "confirm"). */
   readonly label?: string;
+  /** The unit just finished (a method's name), shown beside the bar. */
+  readonly item?: string;
 }
 
 /** The options every experiment takes. */

@@ -25,3 +25,39 @@ export function progressBar(total: number, label: string, opts: { enabled?: bool
     stop: () => bar.stop(),
   };
 }
+
+/** One report of a run's progress (src/experiments/types.ts's ExperimentProgress). */
+export interface ProgressReport {
+  readonly done: number;
+  readonly total: number;
+  readonly label?: string;
+  readonly item?: string;
+}
+
+/**
+ * A progress callback drawn as bars: a bar per part of the run (a new one whenever the report's
+ * label changes), stopped once all its units are done; `stop` ends the last one early.
+ */
+export function progressBars(opts: { enabled?: boolean } = {}): {
+  report: (p: ProgressReport) => void;
+  stop: () => void;
+} {
+  let bar: Progress | null = null;
+  let label: string | undefined;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    report(p) {
+      if (!bar || p.label !== label) {
+        stop();
+        label = p.label;
+        bar = progressBar(p.total, p.label ?? '', opts);
+      }
+      bar.update(p.done, p.item);
+      if (p.done >= p.total) stop();
+    },
+    stop,
+  };
+}

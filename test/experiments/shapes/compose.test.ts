@@ -7,19 +7,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runComposeShapes } from '../../src/cli/experiment-compose.ts';
+import { runComposeShapes } from '../../../src/experiments/shapes/compose/run.ts';
 import {
   composeMethods,
   composeSettings,
   looseBackground,
   mcmcOptions,
   resolveSettings,
-} from '../../src/cli/compose-shapes-methods.ts';
-import type { ComposeRow } from '../../src/cli/compose-shapes-report.ts';
-import { compareOnShapes } from '../../src/toy/shapes/compare.ts';
-import { makePromptSet } from '../../src/toy/shapes/prompts.ts';
-import { makeWorld } from '../../src/toy/shapes/world.ts';
-import type { Level } from '../../src/compose/levels.ts';
+} from '../../../src/experiments/shapes/compose/methods.ts';
+import type { ComposeRow } from '../../../src/experiments/shapes/compose/report.ts';
+import { compareOnShapes } from '../../../src/toy/shapes/compare.ts';
+import { makePromptSet } from '../../../src/toy/shapes/prompts.ts';
+import { makeWorld } from '../../../src/toy/shapes/world.ts';
+import type { Level } from '../../../src/compose/levels.ts';
 
 const PROMPTS = 3;
 const B = 2;
@@ -33,7 +33,7 @@ const byName = (prefix: string) => {
 
 beforeAll(async () => {
   out = mkdtempSync(path.join(tmpdir(), 'amdm-compose-'));
-  rows = await runComposeShapes({ quick: true, out, log: () => {} });
+  rows = await runComposeShapes(composeSettings, { quick: true, seed: 0, out, log: () => {} });
 }, 60_000);
 
 describe('compose-shapes --quick', () => {
@@ -162,19 +162,20 @@ describe('compose-shapes pieces', () => {
 
   it('full settings follow the paper: T = 50, s = 20, w = 0.5', () => {
     expect(composeSettings(false)).toMatchObject({ steps: 50, aggregateSteps: 20, weight: 0.5 });
-    expect(resolveSettings(true, { steps: 6, aggregateSteps: 6 })).toMatchObject({ steps: 6, aggregateSteps: 6 });
+    expect(resolveSettings(composeSettings(true), { steps: 6, aggregateSteps: 6 })).toMatchObject({ steps: 6, aggregateSteps: 6 });
   });
 
   it('rejects bad options with the parameter named', async () => {
-    await expect(runComposeShapes({ samples: 0, log: () => {} })).rejects.toThrow(/samples must be/);
-    await expect(runComposeShapes({ prompts: 1.5, log: () => {} })).rejects.toThrow(/prompts must be/);
-    await expect(runComposeShapes({ quick: true, select: () => false, log: () => {} })).rejects.toThrow(
+    const FULL = { quick: false, seed: 0, out: path.join(tmpdir(), 'amdm-compose-never-written'), log: () => {} };
+    await expect(runComposeShapes(composeSettings, { ...FULL, samples: 0 })).rejects.toThrow(/samples must be/);
+    await expect(runComposeShapes(composeSettings, { ...FULL, prompts: 1.5 })).rejects.toThrow(/prompts must be/);
+    await expect(runComposeShapes(composeSettings, { ...FULL, quick: true, select: () => false })).rejects.toThrow(
       /select must accept at least one method/,
     );
-    expect(() => resolveSettings(true, { damping: 1 })).toThrow(/settings\.damping must be in \[0, 1\)/);
-    expect(() => resolveSettings(true, { steps: 5, aggregateSteps: 6 })).toThrow(
+    expect(() => resolveSettings(composeSettings(true), { damping: 1 })).toThrow(/settings\.damping must be in \[0, 1\)/);
+    expect(() => resolveSettings(composeSettings(true), { steps: 5, aggregateSteps: 6 })).toThrow(
       /settings\.aggregateSteps must be an integer in \[0, 5\]/,
     );
-    expect(() => resolveSettings(true, { stepScale: 0 })).toThrow(/settings\.stepScale must be in \(0, 10\]/);
+    expect(() => resolveSettings(composeSettings(true), { stepScale: 0 })).toThrow(/settings\.stepScale must be in \(0, 10\]/);
   });
 });

@@ -1,9 +1,9 @@
 /**
- * The grids of `amdm experiment map` (experiment-map.ts): the plan of each stage, every cell of a
+ * The grids of `amdm experiment map` (run.ts): the plan of each stage, every cell of a
  * grid, the best cell's neighbours, and which row counts as the best (clean-image rate ≥ CLEAN_MIN).
  */
-import { ETA_SCALE_LABELS, type EtaScaleLabel, type MapCell } from '../toy/shapes/map-cell.ts';
-import type { ExperimentRow } from './experiment-common.ts';
+import { ETA_SCALE_LABELS, type EtaScaleLabel, type MapCell } from '../../../toy/shapes/map-cell.ts';
+import type { ExperimentRow } from '../../common.ts';
 
 export interface MapGrid {
   steps: number;

@@ -1,17 +1,17 @@
 /**
- * The report of `amdm experiment map` (experiment-map.ts): results.json, the tables, the CSVs,
+ * The report of `amdm experiment map` (run.ts): results.json, the tables, the CSVs,
  * the heat maps and the step traces, all drawn from what results.json holds (so `--replot` can
  * redraw them).
  */
-import type { MapCell } from '../toy/shapes/map-cell.ts';
-import { cellName } from '../toy/shapes/map-cell.ts';
-import { plotToSVG } from '../image/plot.ts';
-import { jsonText } from '../io/files.ts';
-import { rowEstimate as est, type ExperimentRow } from './experiment-common.ts';
-import { csvOfRecords, csvText, markdownTable, pm } from '../jobs/table.ts';
-import { mapHeatmaps, stackSVGs, type TitledPlot } from './map-charts.ts';
-import { deviationTraces, traceChart, type TraceRow } from './map-trace.ts';
-import { CLEAN_MIN, type MapGrid, type MapPlan, type MapRow } from './map-plan.ts';
+import type { MapCell } from '../../../toy/shapes/map-cell.ts';
+import { cellName } from '../../../toy/shapes/map-cell.ts';
+import { plotToSVG } from '../../../image/plot.ts';
+import { jsonText } from '../../../io/files.ts';
+import { rowEstimate as est, type ExperimentRow } from '../../common.ts';
+import { csvOfRecords, csvText, markdownTable, pm } from '../../../jobs/table.ts';
+import { mapHeatmaps, stackSVGs, type TitledPlot } from './charts.ts';
+import { deviationTraces, traceChart, type TraceRow } from './trace.ts';
+import { CLEAN_MIN, type MapGrid, type MapPlan, type MapRow } from './plan.ts';
 
 /** What results.json holds (the report and the charts are redrawn from it by `--replot`). */
 export interface MapJSON {

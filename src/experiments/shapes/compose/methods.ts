@@ -1,5 +1,5 @@
 /**
- * The methods of `amdm experiment compose-shapes` (experiment-compose.ts), their shared settings
+ * The methods of `amdm experiment compose-shapes` (run.ts), their shared settings
  * and one method's run on one prompt.
  *
  * Methods (T DDIM/DDPM steps on the shared schedule, docs/sources.md (C) for the baselines):
@@ -35,20 +35,20 @@
  * Model evaluations are counted per batched call (`ε calls`, `log q calls` per prompt) and per
  * kept sample (`ε/sample` = Σ calls·batch / kept samples), so particle methods pay for their N.
  */
-import type { Denoiser } from '../core/types.ts';
-import type { NoiseSchedule } from '../core/schedule.ts';
-import { sampleAMDM } from '../core/sampler.ts';
-import { checkInt, checkNumber, describe } from '../core/validate.ts';
-import { sampleReverse } from '../compose/reverse.ts';
-import { sampleFKC } from '../compose/fkc.ts';
-import { evenlySpacedParticles } from '../compose/resample.ts';
-import { sampleSMC } from '../compose/smc.ts';
-import type { Level } from '../compose/levels.ts';
-import type { MCMCOptions } from '../compose/mcmc.ts';
-import type { ComposeResult } from '../compose/types.ts';
-import { expertFromFactors, jittered, type ExpertName, type ShapesMixture } from '../toy/shapes/experts.ts';
-import type { ShapesPrompt } from '../toy/shapes/prompts.ts';
-import type { ShapesWorld } from '../toy/shapes/world.ts';
+import type { Denoiser } from '../../../core/types.ts';
+import type { NoiseSchedule } from '../../../core/schedule.ts';
+import { sampleAMDM } from '../../../core/sampler.ts';
+import { checkInt, checkNumber, describe } from '../../../core/validate.ts';
+import { sampleReverse } from '../../../compose/reverse.ts';
+import { sampleFKC } from '../../../compose/fkc.ts';
+import { evenlySpacedParticles } from '../../../compose/resample.ts';
+import { sampleSMC } from '../../../compose/smc.ts';
+import type { Level } from '../../../compose/levels.ts';
+import type { MCMCOptions } from '../../../compose/mcmc.ts';
+import type { ComposeResult } from '../../../compose/types.ts';
+import { expertFromFactors, jittered, type ExpertName, type ShapesMixture } from '../../../toy/shapes/experts.ts';
+import type { ShapesPrompt } from '../../../toy/shapes/prompts.ts';
+import type { ShapesWorld } from '../../../toy/shapes/world.ts';
 
 export type ComposeKind = 'ddim' | 'amdm' | 'reverse' | 'fkc' | 'smc';
 
@@ -100,11 +100,11 @@ export function composeSettings(quick: boolean): ComposeSettings {
   };
 }
 
-/** The settings of a run: composeSettings(quick) with `overrides`, validated. */
-export function resolveSettings(quick: boolean, overrides: Partial<ComposeSettings> = {}): ComposeSettings {
+/** The settings of a run: `base` (composeSettings of the run's size) with `overrides`, validated. */
+export function resolveSettings(base: ComposeSettings, overrides: Partial<ComposeSettings> = {}): ComposeSettings {
   if (typeof overrides !== 'object' || overrides === null)
     throw new TypeError(`settings must be an object, got ${describe(overrides)}`);
-  const d = { ...composeSettings(quick), ...overrides };
+  const d = { ...base, ...overrides };
   const steps = checkInt('settings.steps', d.steps, 1, 1000);
   return {
     steps,
@@ -200,14 +200,22 @@ export interface MethodRun {
   resamples?: number;
 }
 
+/** What a method's run on one prompt needs: the world, the schedule, B kept samples, the seed, the settings. */
+export interface MethodContext {
+  world: ShapesWorld;
+  schedule: NoiseSchedule;
+  B: number;
+  seed: number;
+  settings: ComposeSettings;
+}
+
 /** Runs one method on one prompt; returns the B kept samples and what they cost. */
 export async function runMethod(
   m: ComposeMethod,
   models: Map<string, Denoiser>,
-  ctx: { world: ShapesWorld; schedule: NoiseSchedule; B: number; seed: number; settings: ComposeSettings },
+  ctx: MethodContext,
 ): Promise<MethodRun> {
   const { world, schedule, B, seed, settings } = ctx;
-  const dim = world.dim;
   const ms = m.experts.map((e) => models.get(e)!);
   if (m.kind === 'ddim' || m.kind === 'amdm') {
     const r = await sampleAMDM({
@@ -226,37 +234,10 @@ export async function runMethod(
     });
     return { samples: r.latents, eps: r.totalCalls, logq: 0, epsEvals: r.totalCalls * B, logqEvals: 0 };
   }
-  let r: ComposeResult;
-  if (m.kind === 'reverse') {
-    const models_ = m.projective ? [...ms, models.get('background')!] : ms;
-    r = await sampleReverse({
-      models: models_,
-      gamma: m.projective ? [...ms.map(() => 1), -(ms.length - 1)] : undefined,
-      dim,
-      particles: B,
-      schedule,
-      steps: settings.steps,
-      seed,
-      sampler: m.sampler ?? 'ddpm',
-      mcmc: m.mcmc ? mcmcOptions(m.mcmc, settings, world.sigma0, ms.length) : null,
-    });
-  } else {
-    const N = (m.particlesPerSample ?? 1) * B;
-    const common = {
-      models: ms,
-      dim,
-      particles: N,
-      schedule,
-      steps: settings.steps,
-      seed,
-      resample: 'ess' as const,
-      essThreshold: settings.essThreshold,
-    };
-    r = m.kind === 'fkc' ? await sampleFKC(common) : await sampleSMC(common);
-  }
+  const r = await sampleComposition(m, ms, models.get('background'), ctx);
   const N = r.particles;
   // Kept samples may share an ancestor, so the binomial SEs understate their spread.
-  const samples = evenlySpacedParticles(r.samples, N, B, dim);
+  const samples = evenlySpacedParticles(r.samples, N, B, world.dim);
   return {
     samples,
     eps: r.evals.eps,
@@ -266,6 +247,41 @@ export async function runMethod(
     acceptance: r.acceptance,
     resamples: r.resamples,
   };
+}
+
+/** The product samplers (reverse with or without MCMC, projective, FKC, SMC) over the experts `ms`. */
+function sampleComposition(
+  m: ComposeMethod,
+  ms: Denoiser[],
+  background: Denoiser | undefined,
+  ctx: MethodContext,
+): Promise<ComposeResult> {
+  const { world, schedule, B, seed, settings } = ctx;
+  const dim = world.dim;
+  if (m.kind === 'reverse') {
+    return sampleReverse({
+      models: m.projective ? [...ms, background!] : ms,
+      gamma: m.projective ? [...ms.map(() => 1), -(ms.length - 1)] : undefined,
+      dim,
+      particles: B,
+      schedule,
+      steps: settings.steps,
+      seed,
+      sampler: m.sampler ?? 'ddpm',
+      mcmc: m.mcmc ? mcmcOptions(m.mcmc, settings, world.sigma0, ms.length) : null,
+    });
+  }
+  const common = {
+    models: ms,
+    dim,
+    particles: (m.particlesPerSample ?? 1) * B,
+    schedule,
+    steps: settings.steps,
+    seed,
+    resample: 'ess' as const,
+    essThreshold: settings.essThreshold,
+  };
+  return m.kind === 'fkc' ? sampleFKC(common) : sampleSMC(common);
 }
 
 export function expertsNeeded(methods: readonly ComposeMethod[]): ExpertName[] {

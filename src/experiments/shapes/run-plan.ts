@@ -1,13 +1,13 @@
 /**
  * The Shapes-world experiments that are a plan of methods run by `compareOnShapes` (experts,
- * eta, rules, sphere, weights; one file each, listed in experiment-registry.ts): the plan type
- * and the runner. Each run writes results.json, results.csv, table.md and chart.svg into its
- * output folder; EXPERIMENTS.md records the full runs with their commands, whose output is
- * committed in experiments/out/<name>. `--quick` is the small smoke version CI runs: it writes to
+ * eta, rules, sphere, weights; one file each, listed in registry.ts): the plan type and the
+ * runner. Each run writes results.json, results.csv, table.md and chart.svg into its output
+ * folder; EXPERIMENTS.md records the full runs with their commands, whose output is committed in
+ * experiments/out/<name>. `--quick` is the small smoke version CI runs: it writes to
  * amdm-out/experiments/<name> and refuses to replace a full run's folder, so following the
  * README never changes the recorded numbers.
  */
-import { AMDM_DEFAULTS } from '../core/defaults.ts';
+import { AMDM_DEFAULTS } from '../../core/defaults.ts';
 import path from 'node:path';
 import type * as Plot from '@observablehq/plot';
 import {
@@ -15,25 +15,25 @@ import {
   type ShapesCompareResult,
   type ShapesMethod,
   type ShapesMethodResult,
-} from '../toy/shapes/compare.ts';
-import { makePromptSet, type ShapesPrompt } from '../toy/shapes/prompts.ts';
-import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
-import type { RuleName } from '../core/rules.ts';
-import type { StepTrace } from '../core/sampler.ts';
-import { plotToSVG } from '../image/plot.ts';
-import { jsonText, writeFileAtomic } from '../io/files.ts';
-import { progressBar } from '../io/progress.ts';
-import { csvOfRecords, markdownTable, pm } from '../jobs/table.ts';
+} from '../../toy/shapes/compare.ts';
+import { makePromptSet, type ShapesPrompt } from '../../toy/shapes/prompts.ts';
+import { makeWorld, type ShapesWorld } from '../../toy/shapes/world.ts';
+import type { RuleName } from '../../core/rules.ts';
+import type { StepTrace } from '../../core/sampler.ts';
+import { plotToSVG } from '../../image/plot.ts';
+import { jsonText, writeFileAtomic } from '../../io/files.ts';
+import { csvOfRecords, markdownTable, pm } from '../../jobs/table.ts';
+import { prepareExperimentOutput, rowEstimate, type ExperimentRow } from '../common.ts';
+import type { ExperimentProgress } from '../types.ts';
 import {
-  experimentFolder,
-  prepareExperimentOutput,
+  logOf,
   RATE_HEADERS,
   rateCells,
   rateColumns,
-  rowEstimate,
-  type ExperimentOptions,
-  type ExperimentRow,
-} from './experiment-common.ts';
+  type PlanBySize,
+  type ShapesExperiment,
+  type ShapesRunOptions,
+} from './common.ts';
 
 export interface ShapesPlan {
   methods: ShapesMethod[];
@@ -75,9 +75,18 @@ export function planSteps(quick: boolean): {
   return { T, s, amdm: (name, experts, extra = {}) => ({ name, experts, aggregateSteps: s, ...extra }) };
 }
 
-/** An experiment's module as the registry hands it over: its plan for a full or a quick run. */
-export interface PlanSource {
-  plan(quick: boolean): ShapesPlan;
+/** A plan experiment: its name (output folder, command line), title and plan in both sizes. */
+export function planExperiment(
+  name: string,
+  title: string,
+  plan: PlanBySize<ShapesPlan>,
+): ShapesExperiment<PlanBySize<ShapesPlan>, ExperimentRow[]> {
+  return {
+    title,
+    plan: () => plan,
+    run: (p, o) => runPlanExperiment(name, p, o),
+    replot: async (p, o) => `wrote ${await replotPlanExperiment(name, p, o.out)}`,
+  };
 }
 
 /** The numbers of one method as a flat row (rates with standard errors, model calls). */
@@ -85,21 +94,23 @@ function methodRow(m: ShapesMethodResult): ExperimentRow {
   return { ...rateColumns(m.evaluations), calls: m.calls };
 }
 
-export async function runExperiment(
+/** Runs the plan (in its size for `o.quick`) and writes the run's folder; returns one row per method. */
+export async function runPlanExperiment(
   name: string,
-  source: PlanSource,
-  o: ExperimentOptions = {},
+  plan: PlanBySize<ShapesPlan>,
+  o: ShapesRunOptions,
 ): Promise<ExperimentRow[]> {
-  const log = o.log ?? ((l: string) => console.log(l));
-  const quick = o.quick ?? false;
-  const p = source.plan(quick);
+  const log = logOf(o);
+  const { quick, seed } = o;
+  const p = plan(quick);
   const world = makeWorld();
-  const seed = o.seed ?? 0;
   const prompts = makePromptSet(world, { seed: 1000 + seed, count: o.prompts ?? (quick ? 3 : 36), withStyle: true });
   const samples = o.samples ?? (quick ? 2 : 4);
   const output = await prepareExperimentOutput(name, quick, o.out);
   const started = Date.now();
-  const { res, norms } = await sampleExperiment(name, p, { world, prompts, samples, seed, progress: o.progress });
+  const { res, norms } = await sampleExperiment(p, { world, prompts, samples, seed }, (q) =>
+    o.onProgress?.({ ...q, label: name }),
+  );
   const rows = res.methods.map((m, i) => ({ ...p.describe(p.methods[i]), ...methodRow(m) }));
   const table = resultsTable(
     res.methods.map((m) => m.name),
@@ -109,7 +120,7 @@ export async function runExperiment(
   const seconds = (Date.now() - started) / 1000;
   const meta = {
     experiment: name,
-    command: `npx amdm experiment ${name}${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
+    command: `npx amdm experiment ${name}${quick ? ' --quick' : ''}${seed ? ` --seed ${seed}` : ''}`,
     quick,
     seed,
     prompts: prompts.length,
@@ -126,14 +137,13 @@ export async function runExperiment(
   return rows;
 }
 
-/** Samples every method of the plan on the prompts (with a progress bar), recording the norms when the plan reports them. */
+/** Samples every method of the plan on the prompts, recording the norms when the plan reports them. */
 async function sampleExperiment(
-  name: string,
   p: ShapesPlan,
-  run: { world: ShapesWorld; prompts: ShapesPrompt[]; samples: number; seed: number; progress?: boolean },
+  run: { world: ShapesWorld; prompts: ShapesPrompt[]; samples: number; seed: number },
+  onProgress: (p: ExperimentProgress) => void,
 ): Promise<{ res: ShapesCompareResult; norms: StepNorms }> {
   const { world, prompts, samples, seed } = run;
-  const bar = progressBar(prompts.length * p.methods.length, name, { enabled: run.progress });
   const norms: StepNorms = {};
   const res = await compareOnShapes({
     world,
@@ -142,10 +152,9 @@ async function sampleExperiment(
     samplesPerPrompt: samples,
     steps: p.steps,
     seed,
-    onProgress: (q) => bar.update(q.done, q.method),
+    onProgress: (q) => onProgress({ done: q.done, total: q.total, item: q.method }),
     onStep: p.norms ? normsRecorder(norms, world) : undefined,
   });
-  bar.stop();
   return { res, norms };
 }
 
@@ -193,16 +202,16 @@ function resultsTable(names: readonly string[], rows: readonly ExperimentRow[]):
   );
 }
 
-/** Rewrites chart.svg of a finished run from its results.json (after a change to the charts). */
-export async function replotExperiment(name: string, source: PlanSource, out?: string, quick = false): Promise<string> {
+/** Rewrites chart.svg of a finished run in `out` from its results.json (after a change to the charts). */
+export async function replotPlanExperiment(name: string, plan: PlanBySize<ShapesPlan>, out: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const outDir = path.resolve(out ?? experimentFolder(name, quick));
+  const outDir = path.resolve(out);
   const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as {
     rows: ExperimentRow[];
     sphere?: ExperimentRow[];
     quick: boolean;
   };
-  const p = source.plan(json.quick);
+  const p = plan(json.quick);
   const chart = json.sphere && p.norms ? p.norms.chart(json.sphere) : p.chart?.(json.rows);
   if (!chart) throw new Error(`experiment '${name}' has no chart`);
   const file = path.join(outDir, 'chart.svg');

@@ -3,12 +3,13 @@
  * `workers` child processes, each samples its methods on all prompts, and the results come back
  * in method order. Every method's numbers depend only on its settings, the prompts and the
  * seed, so the result is identical for any number of workers (a test checks it). Used by the
- * long experiments (`amdm experiment map`); one worker runs in this process.
+ * long experiments (`amdm experiment map`, `search-shapes`, `confirm-shapes`, so it sits beside
+ * them rather than in map/); one worker runs in this process.
  */
 import { fork } from 'node:child_process';
-import { compareOnShapes, type ShapesMethod } from '../toy/shapes/compare.ts';
-import type { ShapesPrompt } from '../toy/shapes/prompts.ts';
-import type { ImageEvaluation } from '../toy/shapes/evaluate.ts';
+import { compareOnShapes, type ShapesMethod } from '../../toy/shapes/compare.ts';
+import type { ShapesPrompt } from '../../toy/shapes/prompts.ts';
+import type { ImageEvaluation } from '../../toy/shapes/evaluate.ts';
 
 /** What a worker needs: plain data only (methods must not hold functions). */
 export interface PoolJob {

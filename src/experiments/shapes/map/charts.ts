@@ -4,9 +4,9 @@
  * clean minimum of its images are on the data.
  */
 import * as Plot from '@observablehq/plot';
-import type { ExperimentRow } from './experiment-common.ts';
-import type { MapGrid } from './map-plan.ts';
-import type { EtaScaleLabel } from '../toy/shapes/map-cell.ts';
+import type { ExperimentRow } from '../../common.ts';
+import type { MapGrid } from './plan.ts';
+import type { EtaScaleLabel } from '../../../toy/shapes/map-cell.ts';
 
 const SCALE_TITLES: Record<Exclude<EtaScaleLabel, 'none'>, string> = {
   absolute: 'eq. 9, η absolute',

@@ -2,9 +2,9 @@
  * `amdm experiment experts` (EXPERIMENTS.md, experiment 1; Tables 1–2 analog): each expert alone
  * (and the oracle) against AMDM layout←attribute(+style) and attribute←layout(+style).
  */
-import { planSteps, type ShapesPlan } from './experiment-plan.ts';
+import { planSteps, planExperiment, type ShapesPlan } from './run-plan.ts';
 
-export function plan(quick: boolean): ShapesPlan {
+function plan(quick: boolean): ShapesPlan {
   const { T, amdm } = planSteps(quick);
   return {
     steps: T,
@@ -21,3 +21,9 @@ export function plan(quick: boolean): ShapesPlan {
     describe: (m) => ({ method: m.name }),
   };
 }
+
+export const experiment = planExperiment(
+  'experts',
+  'Each expert alone and the oracle against AMDM in both directions (Tables 1–2 analog)',
+  plan,
+);

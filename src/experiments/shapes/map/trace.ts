@@ -6,10 +6,10 @@
  * distance, the target continues from about its own proposal and the merge is undone.
  */
 import * as Plot from '@observablehq/plot';
-import { compareOnShapes } from '../toy/shapes/compare.ts';
-import { makePromptSet } from '../toy/shapes/prompts.ts';
-import { makeWorld } from '../toy/shapes/world.ts';
-import { cellName, cellSettings, type MapCell } from '../toy/shapes/map-cell.ts';
+import { compareOnShapes } from '../../../toy/shapes/compare.ts';
+import { makePromptSet } from '../../../toy/shapes/prompts.ts';
+import { makeWorld } from '../../../toy/shapes/world.ts';
+import { cellName, cellSettings, type MapCell } from '../../../toy/shapes/map-cell.ts';
 
 export interface TraceRow {
   method: string;

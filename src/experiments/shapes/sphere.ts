@@ -4,12 +4,12 @@
  * ‖x′‖/√d per step, beside the target alone and the expected √(ᾱ·E x₀² + 1 − ᾱ).
  */
 import * as Plot from '@observablehq/plot';
-import { makeSchedule, timesteps } from '../core/schedule.ts';
-import { renderPrompt } from '../toy/shapes/render.ts';
-import { meanAndSd, normPerStepAxes, type ExperimentRow } from './experiment-common.ts';
-import { COMPARED_RULES, planSteps, type NormsReport, type ShapesPlan } from './experiment-plan.ts';
+import { makeSchedule, timesteps } from '../../core/schedule.ts';
+import { renderPrompt } from '../../toy/shapes/render.ts';
+import { meanAndSd, normPerStepAxes, type ExperimentRow } from '../common.ts';
+import { COMPARED_RULES, planSteps, type NormsReport, planExperiment, type ShapesPlan } from './run-plan.ts';
 
-export function plan(quick: boolean): ShapesPlan {
+function plan(quick: boolean): ShapesPlan {
   const { T, amdm } = planSteps(quick);
   return {
     steps: T,
@@ -125,3 +125,9 @@ export function sphereChart(sphereRows: ExperimentRow[]): Plot.PlotOptions {
     ],
   };
 }
+
+export const experiment = planExperiment(
+  'sphere',
+  '‖x′‖/√d of the merged latent per step for each rule (Figure 5b analog)',
+  plan,
+);

@@ -3,9 +3,9 @@
  * in eq. 8, AMDM layout←attribute.
  */
 import * as Plot from '@observablehq/plot';
-import { planSteps, type ShapesPlan } from './experiment-plan.ts';
+import { planSteps, planExperiment, type ShapesPlan } from './run-plan.ts';
 
-export function plan(quick: boolean): ShapesPlan {
+function plan(quick: boolean): ShapesPlan {
   const { T, amdm } = planSteps(quick);
   const ws = quick ? [0.2, 0.8] : [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1];
   return {
@@ -45,3 +45,9 @@ export function plan(quick: boolean): ShapesPlan {
     }),
   };
 }
+
+export const experiment = planExperiment(
+  'weights',
+  'The weight w of the attribute expert in eq. 8',
+  plan,
+);

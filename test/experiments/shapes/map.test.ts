@@ -2,22 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  bestRow,
-  gridCells,
-  mapOutDir,
-  mapPlan,
-  neighbours,
-  pairedDifference,
-  runMap,
-  type MapGrid,
-} from '../../src/cli/experiment-map.ts';
-import { cellName, cellSettings } from '../../src/toy/shapes/map-cell.ts';
-import { stackSVGs } from '../../src/cli/map-charts.ts';
-import { compareInWorkers } from '../../src/cli/shapes-pool.ts';
-import { MAP_BEST } from '../../src/cli/demo.ts';
-import { makePromptSet } from '../../src/toy/shapes/prompts.ts';
-import { makeWorld } from '../../src/toy/shapes/world.ts';
+import { pairedDifference, replotMap, runMap } from '../../../src/experiments/shapes/map/run.ts';
+import { bestRow, gridCells, mapPlan, neighbours, type MapGrid } from '../../../src/experiments/shapes/map/plan.ts';
+import { cellName, cellSettings } from '../../../src/toy/shapes/map-cell.ts';
+import { stackSVGs } from '../../../src/experiments/shapes/map/charts.ts';
+import { compareInWorkers } from '../../../src/experiments/shapes/pool.ts';
+import { MAP_BEST } from '../../../src/jobs/demo.ts';
+import { makePromptSet } from '../../../src/toy/shapes/prompts.ts';
+import { makeWorld } from '../../../src/toy/shapes/world.ts';
 
 const grid: MapGrid = {
   steps: 50,
@@ -102,11 +94,6 @@ describe('map grid', () => {
     expect(d.se).toBeCloseTo(Math.sqrt(1 / 3) / 2, 12);
     expect(() => pairedDifference('10', '1')).toThrow(/paired rows must score the same instances \(2 vs 1\)/);
   });
-  it('--quick writes outside experiments/out by default', () => {
-    expect(mapOutDir({ quick: true })).toBe(path.resolve('amdm-out/experiments/map'));
-    expect(mapOutDir({})).toBe(path.resolve('experiments/out/map'));
-    expect(mapOutDir({ quick: true, out: 'x' })).toBe(path.resolve('x'));
-  });
   it('the paper point lies on the full grid', () => {
     const p = mapPlan(false);
     expect(gridCells(p.pair).some((c) => cellName(c) === cellName(p.paper))).toBe(true);
@@ -116,7 +103,7 @@ describe('map grid', () => {
 describe('amdm experiment map --quick', () => {
   it('runs the three stages and writes the report, CSVs and heat maps', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'amdm-map-'));
-    const r = await runMap({ quick: true, out, log: () => {} });
+    const r = await runMap(mapPlan, { quick: true, seed: 0, out, log: () => {} });
     expect(readdirSync(out).sort()).toEqual([
       '.amdm-output.json',
       'coarse.csv',
@@ -155,6 +142,11 @@ describe('amdm experiment map --quick', () => {
     const paper = trace.filter((t) => t[0].startsWith('"paper:'));
     expect(paper.map((t) => Number(t[1]))).toEqual([0, 1, 2, 3]);
     for (const t of paper) expect(Number(t[3])).toBeCloseTo(0.3 * Math.sqrt(768), 10);
+    // --replot redraws the same report from results.json
+    const table = readFileSync(path.join(out, 'table.md'), 'utf8');
+    expect(await replotMap(out)).toBe(path.resolve(out));
+    expect(readFileSync(path.join(out, 'table.md'), 'utf8')).toBe(table);
+    expect(readFileSync(path.join(out, 'heatmap.svg'), 'utf8')).toBe(svg);
   });
   it('worker processes give the same numbers as one process', async () => {
     const world = makeWorld();

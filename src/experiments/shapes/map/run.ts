@@ -12,50 +12,35 @@
  *  3. three models: layout ← attribute + style on a coarser grid.
  * "Best" = the highest instance success among cells whose images stay on the data (clean-image
  * rate ≥ CLEAN_MIN): an image can read right and be noise (EXPERIMENTS.md, experiment 5).
+ * The grids: plan.ts; the report and charts: report.ts, charts.ts, trace.ts.
  */
 
 import path from 'node:path';
-import type { ShapesMethod } from '../toy/shapes/compare.ts';
-import { compareInWorkers, type PoolMethodResult } from './shapes-pool.ts';
-import { makePromptSet } from '../toy/shapes/prompts.ts';
-import { meanEstimate, type Estimate } from '../toy/shapes/evaluate.ts';
-import { makeWorld, type ShapesWorld } from '../toy/shapes/world.ts';
-import type { ExpertName } from '../toy/shapes/experts.ts';
-import { cellName, cellSettings, type MapCell } from '../toy/shapes/map-cell.ts';
-import { writeFileAtomic } from '../io/files.ts';
-import type { OutputFolder } from '../io/output-folder.ts';
-import {
-  experimentFolder,
-  prepareExperimentOutput,
-  rateColumns,
-  rowEstimate,
-  type ExperimentOptions,
-} from './experiment-common.ts';
-import { progressBar } from '../io/progress.ts';
-import { pm } from '../jobs/table.ts';
-import { CLEAN_MIN, bestRow, cellOf, fineCells, gridCells, mapPlan, type MapRow } from './map-plan.ts';
-import { MAP_FILES, fineTable, mapReportFiles, type MapJSON } from './map-report.ts';
+import type { ShapesMethod } from '../../../toy/shapes/compare.ts';
+import { makePromptSet } from '../../../toy/shapes/prompts.ts';
+import { meanEstimate, type Estimate } from '../../../toy/shapes/evaluate.ts';
+import { makeWorld, type ShapesWorld } from '../../../toy/shapes/world.ts';
+import type { ExpertName } from '../../../toy/shapes/experts.ts';
+import { cellName, cellSettings, type MapCell } from '../../../toy/shapes/map-cell.ts';
+import { writeFileAtomic } from '../../../io/files.ts';
+import type { OutputFolder } from '../../../io/output-folder.ts';
+import { pm } from '../../../jobs/table.ts';
+import { prepareExperimentOutput, rowEstimate } from '../../common.ts';
+import { logOf, rateColumns, type PlanBySize, type ShapesExperiment, type ShapesRunOptions } from '../common.ts';
+import { compareInWorkers, type PoolMethodResult } from '../pool.ts';
+import { CLEAN_MIN, bestRow, cellOf, fineCells, gridCells, mapPlan, type MapPlan, type MapRow } from './plan.ts';
+import { MAP_FILES, fineTable, mapReportFiles, type MapJSON } from './report.ts';
 
-export {
-  CLEAN_MIN,
-  bestRow,
-  cellOf,
-  gridCells,
-  mapPlan,
-  neighbours,
-  type MapGrid,
-  type MapPlan,
-  type MapRow,
-} from './map-plan.ts';
-export { MAP_FILES, fineTable, mapReportFiles, type MapJSON } from './map-report.ts';
-
-export interface MapOptions extends ExperimentOptions {
-  /** Coarse grids: prompts and samples per prompt (defaults 6 × 2; quick 2 × 2). */
-  prompts?: number;
-  samples?: number;
-  /** Worker processes sampling cells side by side (default 1: in this process). */
-  workers?: number;
-}
+/**
+ * The plan is mapPlan. `prompts` and `samples` size the coarse grids (defaults 6 × 2; quick
+ * 2 × 2); `workers` processes sample cells side by side (the same numbers for any count).
+ */
+export const experiment: ShapesExperiment<PlanBySize<MapPlan>, MapResult> = {
+  title: 'Where in (w, η and its scale, s, rule) layout ← attribute transfers',
+  plan: () => mapPlan,
+  run: runMap,
+  replot: async (_plan, o) => `wrote the report and heat maps in ${await replotMap(o.out)}`,
+};
 
 export interface MapResult {
   coarse: MapRow[];
@@ -65,23 +50,17 @@ export interface MapResult {
   outDir: string;
 }
 
-/** Default output folder: quick smoke runs never overwrite the recorded results. */
-export function mapOutDir(o: Pick<MapOptions, 'quick' | 'out'>): string {
-  return path.resolve(o.out ?? experimentFolder('map', o.quick ?? false));
-}
-
 const PAIR: ExpertName[] = ['layout', 'attribute'];
 const THREE: ExpertName[] = ['layout', 'attribute', 'style'];
 
-export async function runMap(o: MapOptions = {}): Promise<MapResult> {
-  const log = o.log ?? ((l: string) => console.log(l));
-  o = { ...o, log };
-  const quick = o.quick ?? false;
+/** Runs the three stages and writes the run's folder (MAP_FILES). */
+export async function runMap(planOf: PlanBySize<MapPlan>, o: ShapesRunOptions): Promise<MapResult> {
+  const log = logOf(o);
+  const { quick, seed } = o;
   // the output location is checked before any cell is sampled
   const output = await prepareExperimentOutput('map', quick, o.out, MAP_FILES);
-  const plan = mapPlan(quick);
-  const seed = o.seed ?? 0;
-  const run: StageRun = { world: makeWorld(), seed, o };
+  const plan = planOf(quick);
+  const run: StageRun = { world: makeWorld(), o: { ...o, log } };
   const started = Date.now();
   const coarseSize = { prompts: o.prompts ?? plan.coarse.prompts, samples: o.samples ?? plan.coarse.samples };
 
@@ -111,7 +90,7 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
   const seconds = (Date.now() - started) / 1000;
   const json: MapJSON = {
     experiment: 'map',
-    command: mapCommand(o, quick, seed),
+    command: mapCommand(o),
     quick,
     seed,
     seconds,
@@ -129,8 +108,8 @@ export async function runMap(o: MapOptions = {}): Promise<MapResult> {
 }
 
 /** The command line that reruns this map. */
-function mapCommand(o: MapOptions, quick: boolean, seed: number): string {
-  return `npx amdm experiment map${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}${o.prompts ? ` --prompts ${o.prompts}` : ''}${o.samples ? ` --samples ${o.samples}` : ''}`;
+function mapCommand(o: ShapesRunOptions): string {
+  return `npx amdm experiment map${o.quick ? ' --quick' : ''}${o.seed ? ` --seed ${o.seed}` : ''}${o.prompts ? ` --prompts ${o.prompts}` : ''}${o.samples ? ` --samples ${o.samples}` : ''}`;
 }
 
 /** Writes the run's folder and logs the fine table and the best cell. */
@@ -155,8 +134,7 @@ async function writeMap(
 /** What every stage of a run shares. */
 interface StageRun {
   world: ShapesWorld;
-  seed: number;
-  o: MapOptions;
+  o: ShapesRunOptions & { log: (line: string) => void };
 }
 
 /** One stage: its T, prompt set (seed and size) and experts (each alone, and merged by every cell). */
@@ -169,20 +147,19 @@ interface StagePlan {
 
 /** Samples and scores each expert alone, then every cell's AMDM over the experts: one row each. */
 async function stage(run: StageRun, name: string, p: StagePlan, cells: MapCell[]): Promise<MapRow[]> {
-  const { world, seed, o } = run;
+  const { world, o } = run;
   const alone = p.experts.map((e): ShapesMethod => ({ name: `${e} alone`, experts: [e] }));
   const merged = cells.map((c): ShapesMethod => ({ name: cellName(c), experts: p.experts, ...cellSettings(c) }));
   const prompts = makePromptSet(world, { seed: p.promptSeed, count: p.size.prompts, withStyle: true });
   const methods = [...alone, ...merged];
-  const bar = progressBar(prompts.length * methods.length, `map ${name}`, { enabled: o.progress });
+  const total = prompts.length * methods.length;
   let done = 0;
   const res = await compareInWorkers(
-    { prompts, methods, samplesPerPrompt: p.size.samples, steps: p.steps, seed },
+    { prompts, methods, samplesPerPrompt: p.size.samples, steps: p.steps, seed: o.seed },
     o.workers ?? 1,
-    (method) => bar.update(++done, method),
+    (method) => o.onProgress?.({ done: ++done, total, label: `map ${name}`, item: method }),
   );
-  bar.stop();
-  o.log?.(`map ${name}: ${methods.length} methods × ${prompts.length} prompts × ${p.size.samples} samples done`);
+  o.log(`map ${name}: ${methods.length} methods × ${prompts.length} prompts × ${p.size.samples} samples done`);
   return res.map((m, i) => {
     const c = i >= alone.length ? cells[i - alone.length] : null;
     return {
@@ -225,10 +202,10 @@ export function pairedDifference(a: string, b: string): Estimate {
   return meanEstimate(d);
 }
 
-/** Redraws the report and charts of a finished run from its results.json (and the traces). */
-export async function replotMap(o: Pick<MapOptions, 'quick' | 'out'> = {}): Promise<string> {
+/** Redraws the report and charts of a finished run in `out` from its results.json (and the traces). */
+export async function replotMap(out: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const outDir = mapOutDir(o);
+  const outDir = path.resolve(out);
   const json = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as MapJSON;
   // every file but results.json is redrawn in place, each written atomically
   for (const [name, content] of await mapReportFiles(json))

@@ -1,12 +1,13 @@
 /**
- * The report of `amdm experiment compose-shapes` (experiment-compose.ts): a method's row of
+ * The report of `amdm experiment compose-shapes` (run.ts): a method's row of
  * rates and costs, table.md and chart.svg.
  */
 import * as Plot from '@observablehq/plot';
-import type { ImageEvaluation } from '../toy/shapes/evaluate.ts';
-import { markdownTable } from '../jobs/table.ts';
-import { RATE_HEADERS, rateCells, rateColumns, type ExperimentRow } from './experiment-common.ts';
-import type { ComposeMethod, MethodRun } from './compose-shapes-methods.ts';
+import type { ImageEvaluation } from '../../../toy/shapes/evaluate.ts';
+import { markdownTable } from '../../../jobs/table.ts';
+import type { ExperimentRow } from '../../common.ts';
+import { RATE_HEADERS, rateCells, rateColumns } from '../common.ts';
+import type { ComposeMethod, MethodRun } from './methods.ts';
 
 /** A row of results.json/csv: the method's description, rates with SEs, costs. */
 export type ComposeRow = ExperimentRow;

@@ -2,14 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EXPERIMENTS, PLAN_EXPERIMENT_NAMES } from '../../src/cli/experiment-registry.ts';
-import { runExperiment } from '../../src/cli/experiment-plan.ts';
+import {
+  PLAN_EXPERIMENT_NAMES,
+  SHAPES_EXPERIMENT_NAMES,
+  loadShapesExperiment,
+} from '../../../src/experiments/shapes/registry.ts';
+import { experimentFolder, prepareExperimentOutput } from '../../../src/experiments/common.ts';
 
 // The smoke version of each experiment, so the scripts behind EXPERIMENTS.md cannot rot.
 describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
   it('runs and writes its numbers and chart', async () => {
     const out = mkdtempSync(path.join(tmpdir(), `amdm-exp-${name}-`));
-    const rows = await runExperiment(name, await EXPERIMENTS[name].loadPlan(), { quick: true, out, log: () => {} });
+    const experiment = await loadShapesExperiment(name);
+    const rows = (await experiment.run(await experiment.plan(), { quick: true, seed: 0, out, log: () => {} })) as Record<
+      string,
+      unknown
+    >[];
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows) {
       expect(Number(r.instanceSuccess)).toBeGreaterThanOrEqual(0);
@@ -36,7 +44,6 @@ describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
 
 describe('smoke runs never touch the recorded results', () => {
   it('--quick defaults to amdm-out/experiments/<name>, full runs to experiments/out/<name>', async () => {
-    const { experimentFolder } = await import('../../src/cli/experiment-common.ts');
     expect(experimentFolder('eta', true)).toBe(path.join('amdm-out', 'experiments', 'eta'));
     expect(experimentFolder('eta', false)).toBe(path.join('experiments', 'out', 'eta'));
   });
@@ -51,7 +58,6 @@ describe('smoke runs never touch the recorded results', () => {
           .filter((f) => !f.startsWith('.'))
           .sort(),
       );
-      const { prepareExperimentOutput } = await import('../../src/cli/experiment-common.ts');
       await expect(prepareExperimentOutput(name, true, dir)).rejects.toThrow(
         `--out: ${path.resolve(dir)} holds the full run of "experiment ${name}"; a smoke run (--quick) never replaces it`,
       );
@@ -59,11 +65,9 @@ describe('smoke runs never touch the recorded results', () => {
   );
 });
 
-describe('amdm experiment takes its names from the registry', () => {
+describe('the registry', () => {
   it('lists every experiment once, in order, and refuses other names', async () => {
-    const { EXPERIMENT_NAMES } = await import('../../src/cli/experiment-registry.ts');
-    const { buildProgram } = await import('../../src/cli/main.ts');
-    expect(EXPERIMENT_NAMES).toEqual([
+    expect(SHAPES_EXPERIMENT_NAMES).toEqual([
       'experts',
       'eta',
       'rules',
@@ -75,15 +79,9 @@ describe('amdm experiment takes its names from the registry', () => {
       'confirm-shapes',
     ]);
     expect(PLAN_EXPERIMENT_NAMES).toEqual(['experts', 'eta', 'rules', 'sphere', 'weights']);
-    const p = buildProgram().exitOverride();
-    p.configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    const cmd = p.commands.find((c) => c.name() === 'experiment')!;
-    cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-    expect(cmd.description()).toBe(
-      'Shapes-world experiments: experts, eta, rules, sphere, weights, compose-shapes, map, search-shapes, confirm-shapes (results.json/csv, table.md, charts)',
+    await expect(loadShapesExperiment('nope' as 'map')).rejects.toThrow(
+      /experiment must be one of experts, eta, rules, sphere, weights, compose-shapes, map, search-shapes, confirm-shapes, got 'nope'/,
     );
-    await expect(p.parseAsync(['node', 'amdm', 'experiment', 'nope'])).rejects.toThrow(
-      /must be one of experts, eta, rules, sphere, weights, compose-shapes, map, search-shapes, confirm-shapes, got 'nope'/,
-    );
+    for (const name of SHAPES_EXPERIMENT_NAMES) expect((await loadShapesExperiment(name)).title).toMatch(/\w/);
   });
 });
