@@ -61,6 +61,12 @@ export interface FamilyContext {
   readonly latentSize: readonly [number, number];
   /** Display name of the model (job `models[i].name`). */
   readonly name: string;
+  /**
+   * The timesteps the run visits, in order, when the pipeline knows them (AMDM's own loop): a
+   * step-dependent family (MIGC) finds the run's step index of t there, which counting its own
+   * calls gets wrong when the model's window starts after step 0.
+   */
+  readonly timesteps?: readonly number[];
 }
 
 export type FamilyDenoiser = Denoiser & { release?(): void | Promise<void> };

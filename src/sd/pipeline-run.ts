@@ -149,6 +149,7 @@ async function createDenoisers(
   shape: [number, number, number],
 ): Promise<FamilyDenoiser[]> {
   const denoisers: FamilyDenoiser[] = [];
+  const timesteps = runTimesteps(settings, loaded.length);
   try {
     for (const m of loaded) {
       const ctx: FamilyContext = {
@@ -161,6 +162,7 @@ async function createDenoisers(
         seed: settings.seed,
         latentSize: [shape[1], shape[2]],
         name: m.name,
+        ...(timesteps ? { timesteps } : {}),
       };
       denoisers.push(await m.family.createDenoiser(ctx, m.spec.prompt ?? options.prompt, m.conditions));
     }
@@ -169,6 +171,17 @@ async function createDenoisers(
     throw e;
   }
   return denoisers;
+}
+
+/**
+ * The timesteps AMDM visits, handed to the families so that a step-dependent one (MIGC switches
+ * graphs at step MIGCsteps, M§4.3) knows the run's step index even when its window starts late
+ * (it is first called at step start_k, not 0). The reference loop and custom samplers have no
+ * per-model windows: their families count their calls (undefined).
+ */
+function runTimesteps(settings: RunSettings, models: number): readonly number[] | undefined {
+  if (settings.sampler || settings.reference) return undefined;
+  return resolveAMDMPlan({ ...settings.paper, models }).timesteps;
 }
 
 /**

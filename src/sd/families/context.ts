@@ -24,7 +24,7 @@ export interface StandaloneContextOptions {
   latentSize?: readonly [number, number];
 }
 
-export type StandaloneContext = FamilyContext & { readonly timesteps?: readonly number[] };
+export type StandaloneContext = FamilyContext;
 
 export async function standaloneContext(
   folder: ModelFolder,

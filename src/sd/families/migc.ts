@@ -167,7 +167,7 @@ export const migcFamily: ModelFamily<MigcConditions> = Object.freeze({
       latentSize: ctx.latentSize,
       seed: ctx.seed,
     });
-    const timesteps = (ctx as FamilyContext & { timesteps?: readonly number[] }).timesteps;
+    const timesteps = ctx.timesteps;
     const { migc, plain } = await migcAndPlain(ctx, inputs, roles, layout, e.length);
     // The plain graph's session is one of the folder's sessions: folder.release() frees it.
     return createMigcSwitchDenoiser({ migc, plain, migcSteps, timesteps, name: ctx.name });
