@@ -15,10 +15,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as Plot from '@observablehq/plot';
 import type { Denoiser } from '../core/types.ts';
 import { makeSchedule } from '../core/schedule.ts';
-import { gaussianRng } from '../core/rng.ts';
 import { mixtureDenoiser } from '../toy/gmm.ts';
 import { evaluateImage, type ImageEvaluation } from '../toy/shapes/evaluate.ts';
 import { EXPERTS, type ExpertName } from '../toy/shapes/experts.ts';
@@ -42,7 +40,7 @@ import {
   type HalvingCandidate,
   type HalvingRound,
 } from './merge-search.ts';
-import { plotToSVG } from '../image/plot.ts';
+import { paretoChart as frontierChart, seededSample } from '../experiments/search-common.ts';
 import { jsonText } from '../io/files.ts';
 import { csvOfRecords, pm } from '../jobs/table.ts';
 import { progressBar } from '../io/progress.ts';
@@ -87,13 +85,7 @@ export function searchPlan(quick: boolean) {
 
 /** `count` settings of the grid, drawn without replacement by a seeded shuffle. */
 function sampleSettings(count: number, seed: number): MergeSetting[] {
-  const all = searchSpace();
-  const rng = gaussianRng(seed, 7);
-  for (let i = all.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
-  }
-  return all.slice(0, count);
+  return seededSample(searchSpace(), count, seed, 7);
 }
 
 /** Per-instance success and per-image clean flags of a method's evaluations, in order. */
@@ -461,43 +453,17 @@ function confirmTable(j: {
 /** Colour right (attribute control) across, IoU ≥ 0.5 (layout control) up; each family's frontier joined. */
 function paretoChart(rows: ConfirmRow[], frontiers: Record<string, string[]>): string {
   const pts = rows.map((r) => ({
-    method: r.method,
+    label: r.method,
     kind: r.kind,
     x: Number(r.colorAccuracy),
     y: Number(r.positionAccuracy),
     joint: Number(r.instanceSuccess),
   }));
-  const line = Object.entries(frontiers).flatMap(([kind, names]) =>
-    pts.filter((p) => p.kind === kind && names.includes(p.method)).sort((a, b) => a.x - b.x),
-  );
-  return plotToSVG(
-    {
-      width: 760,
-      height: 480,
-      marginRight: 200,
-      x: { label: 'colour right (attribute control) →', domain: [0, 1] },
-      y: { label: '↑ IoU ≥ 0.5 (layout control)', domain: [0, 1.02] },
-      // the kinds: experts, AMDM without the new options, AMDM with them, the baselines (no legend
-      // in a standalone SVG; every point is labelled)
-      color: {
-        domain: ['expert', 'amdm', 'amdm+options', 'baseline'],
-        range: ['#888', '#4269d0', '#ff725c', '#3ca951'],
-      },
-      r: { range: [3, 9] },
-      grid: true,
-      marks: [
-        Plot.line(line, { x: 'x', y: 'y', z: 'kind', stroke: 'kind', strokeDasharray: '4 3' }),
-        Plot.dot(pts, { x: 'x', y: 'y', fill: 'kind', r: 'joint', tip: false }),
-        Plot.text(pts, {
-          x: 'x',
-          y: 'y',
-          text: (p: { method: string; joint: number }) => `${p.method.slice(0, 38)} (${p.joint.toFixed(2)})`,
-          dx: 8,
-          textAnchor: 'start',
-          fontSize: 9,
-        }),
-      ],
-    },
-    { figure: 'svg' },
-  );
+  return frontierChart(pts, frontiers, {
+    width: 760,
+    marginRight: 200,
+    x: { label: 'colour right (attribute control) →', domain: [0, 1] },
+    y: { label: '↑ IoU ≥ 0.5 (layout control)', domain: [0, 1.02] },
+    labelChars: 38,
+  });
 }

@@ -132,7 +132,7 @@ export interface LoadedCommands {
 }
 
 const ZOO_SUMMARY =
-  'the learned mini-zoo (models/mini-zoo) on the MiniMIG world: calibrate, bench, experiment, sphere, jobs (run `amdm zoo --help`)';
+  'the learned mini-zoo (models/mini-zoo) on the MiniMIG world: calibrate, bench, experiment, sphere, search, confirm, jobs (run `amdm zoo --help`)';
 
 /** Loads the heavy command named by an argument list (`help <command>` included). */
 export async function loadCommands(args: readonly string[]): Promise<LoadedCommands> {
@@ -140,11 +140,12 @@ export async function loadCommands(args: readonly string[]): Promise<LoadedComma
   if (name === 'help') name = commandOf(args.slice(args.indexOf('help') + 1));
   if (name === 'bench') return { bench: [(await import('./coco-mig-command.ts')).cocoMigCommand()] };
   if (name === 'zoo') {
-    const [{ zooCommand }, { addZooBenchCommands }] = await Promise.all([
+    const [{ zooCommand }, { addZooBenchCommands }, { addZooSearchCommands }] = await Promise.all([
       import('./zoo-calibrate.ts'),
       import('./zoo-bench-commands.ts'),
+      import('../experiments/zoo/search-commands.ts'),
     ]);
-    return { zoo: addZooBenchCommands(zooCommand()) };
+    return { zoo: addZooSearchCommands(addZooBenchCommands(zooCommand())) };
   }
   return {};
 }

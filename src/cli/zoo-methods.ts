@@ -14,6 +14,13 @@ import type { SdModelSpec, SdResult, SdRunOptions } from '../sd/pipeline.ts';
 import type { SdModelPool } from '../sd/pipeline-pool.ts';
 import { evaluateScene, type MiniMigPrompt, type SceneEvaluation } from '../toy/minimig/index.ts';
 import { folderKind, unitImageFromRgba, zooModelSpec } from '../experiments/zoo/scene.ts';
+import {
+  BEYOND_KEYS,
+  applyBeyondSetting,
+  beyondRunOptions,
+  checkBeyond,
+  type BeyondOptions,
+} from '../experiments/zoo/merge-options.ts';
 
 /** Largest `--noise-seed`: noiseSeed·10¹⁰ + 10¹⁰ stays below 2⁵³. */
 export const MAX_NOISE_SEED = 900_000;
@@ -59,6 +66,8 @@ export interface MiniMigMethod {
   aggregateSteps?: number;
   /** A compositional baseline (Table 5) over the models instead of AMDM; the target is scored. */
   compose?: ComposeSamplerOptions;
+  /** Windows, weight ramps and spatial maps beyond the paper (experiments/zoo/merge-options.ts). */
+  beyond?: BeyondOptions;
 }
 
 const ID = 'interactdiffusion-mini';
@@ -149,7 +158,9 @@ const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta', 'deviation', 'scale'] as const;
  * built-in or from `amdm --import`; w: the weight of every other model; s: aggregated steps; eta:
  * η of eq. 9 ×√d; scale=absolute: η as an L2 length instead; deviation=relative: the
  * non-overshooting step x′ + λ(μ − x′) with λ = eta ∈ [0, 1]). The parameter map of the
- * Shapes world (`amdm experiment map`) is run on the zoo with such names.
+ * Shapes world (`amdm experiment map`) is run on the zoo with such names. Beyond the paper:
+ * start, sched, wend, map, feather, mapdev (windows, weight ramps, maps from the prompt's boxes;
+ * experiments/zoo/merge-options.ts).
  */
 export function resolveMethod(name: string): MiniMigMethod {
   const allowed = () =>
@@ -169,6 +180,7 @@ export function resolveMethod(name: string): MiniMigMethod {
     const [k, v] = kv.split('=');
     applySetting(m, k, v, name);
   }
+  if (m.beyond) checkBeyond(m.beyond, name, m.aggregateSteps);
   if (m.deviation === 'relative' && m.etaScale !== undefined)
     throw new RangeError(`--methods: '${name}': deviation=relative takes no scale (its η is a fraction λ ∈ [0, 1])`);
   if (m.deviation === 'relative' && m.eta !== undefined && m.eta > 1)
@@ -201,7 +213,10 @@ function applySetting(m: MutableMethod, k: string, v: string | undefined, name: 
   } else if (k === 'scale') {
     if (v !== 'sqrtDim' && v !== 'absolute') throw fail('sqrtDim or absolute');
     m.etaScale = v;
-  } else throw new RangeError(`--methods: '${name}': unknown setting '${k}'; allowed: ${OVERRIDE_KEYS.join(', ')}`);
+  } else if (!applyBeyondSetting((m.beyond ??= {}), k, v, name))
+    throw new RangeError(
+      `--methods: '${name}': unknown setting '${k}'; allowed: ${[...OVERRIDE_KEYS, ...BEYOND_KEYS].join(', ')}`,
+    );
 }
 
 /**
@@ -292,6 +307,12 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
           : {
               aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
               weights: [...m.weights!],
+              ...(m.beyond &&
+                beyondRunOptions(m.beyond, {
+                  scene: c.prompt.scene,
+                  s: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
+                  weights: m.weights!,
+                })),
               eta: m.eta ?? eta,
               ...(m.deviation === 'relative'
                 ? { deviation: 'relative' as const }
