@@ -39,7 +39,7 @@ export const CONFIRM_NOISE_SEED = 400;
 export interface ZooConfirmOptions extends ZooSearchOptions {
   /** The search run's folder (default: where `zoo search` writes, full or quick). */
   from?: string;
-  /** Prompts per level (default 16; quick 1). */
+  /** Prompts per level (default 12; quick 1). */
   perLevel?: number;
   /** Run FKC (4 particles: 400 UNet calls per image; default true). */
   fkc?: boolean;
@@ -127,7 +127,7 @@ export async function runZooConfirm(o: ZooConfirmOptions = {}): Promise<ConfirmJ
   const files = ['results.json', 'results.csv', 'table.md', 'pareto.svg', 'pareto-marks.svg'];
   const output = await prepareExperimentOutput('confirm-zoo', quick, o.out, files);
   const steps = search.plan.steps;
-  const set = { promptSeed: CONFIRM_PROMPT_SEED + seed, noiseSeed: CONFIRM_NOISE_SEED + seed, perLevel: o.perLevel ?? (quick ? 1 : 16) };
+  const set = { promptSeed: CONFIRM_PROMPT_SEED + seed, noiseSeed: CONFIRM_NOISE_SEED + seed, perLevel: o.perLevel ?? (quick ? 1 : 12) };
   const methods = confirmMethods(search.best, steps, o.fkc ?? true);
   const runs = path.resolve(o.runs ?? path.join(quick ? 'amdm-out' : 'out', 'search-zoo-runs'));
   const started = Date.now();

@@ -19,7 +19,7 @@ export function addZooSearchCommands(zoo: Command): Command {
     zoo
       .command('search')
       .description(
-        'where, when and how much to merge MIGC-mini into InteractDiffusion-mini: successive halving (reduction 3) over 51 settings drawn from the grid of windows, ramps, box maps and deviation steps plus the paper point and the map cells, on 9 → 27 → 72 prompts of L2–L4, ranked by relation success; writes experiments/out/search-zoo/{results.json,rounds.csv,table.md}',
+        'where, when and how much to merge MIGC-mini into InteractDiffusion-mini: successive halving (reduction 3) over 51 settings drawn from the grid of windows, ramps, box maps and deviation steps plus the paper point and the map cells, on 9 → 18 → 45 prompts of L2–L4, ranked by relation success; writes experiments/out/search-zoo/{results.json,rounds.csv,table.md}',
       ),
   )
     .option('--out <dir>', 'output folder (default experiments/out/search-zoo; with --quick amdm-out/experiments/search-zoo)')
@@ -35,7 +35,7 @@ export function addZooSearchCommands(zoo: Command): Command {
       ),
   )
     .option('--from <dir>', 'the search run folder (default experiments/out/search-zoo; with --quick its smoke folder)')
-    .option('--per-level <n>', 'fresh prompts per level L2–L4 (default 16; --quick 1)', intArg(1, 100_000))
+    .option('--per-level <n>', 'fresh prompts per level L2–L4 (default 12; --quick 1)', intArg(1, 100_000))
     .option('--no-fkc', 'leave FKC out (4 particles: 400 UNet calls per image)')
     .option('--out <dir>', 'output folder (default experiments/out/confirm-zoo; with --quick amdm-out/experiments/confirm-zoo)')
     .action(async (opts) => {

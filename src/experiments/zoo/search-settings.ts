@@ -187,6 +187,6 @@ export const ZOO_SEARCH_BEST_SETTING: ZooMergeSetting = ZOO_MAP_MIDDLE_SETTING;
 export function zooSearchPlan(quick: boolean) {
   return quick
     ? { sampled: 2, budgets: [3, 6], reduction: 2, steps: 4, keepBest: 2, guardMin: 0.8 }
-    : { sampled: 51, budgets: [9, 27, 72], reduction: 3, steps: 50, keepBest: 3, guardMin: 0.8 };
+    : { sampled: 51, budgets: [9, 18, 45], reduction: 3, steps: 50, keepBest: 3, guardMin: 0.8 };
 }
 export type ZooSearchPlan = ReturnType<typeof zooSearchPlan>;
