@@ -150,6 +150,16 @@ describe('zoo search settings', () => {
     );
   });
 
+  it('the named best setting is the one the recorded search ranked first and the confirmation ran', () => {
+    const read = (name: string) =>
+      JSON.parse(readFileSync(join(projectRoot, 'experiments', 'out', name, 'results.json'), 'utf8'));
+    const method = zooSettingMethod(ZOO_SEARCH_BEST_SETTING);
+    expect(read('search-zoo').best[0].method).toBe(method);
+    expect(read('confirm-zoo').rows.find((r: { label: string }) => r.label.startsWith('search #1:')).method).toBe(
+      method,
+    );
+  });
+
   it('the race starts from the paper’s point and the map’s cells, then a seeded sample of the grid, each once', () => {
     const plan = zooSearchPlan(false);
     const c = zooSearchCandidates(plan, 0);
