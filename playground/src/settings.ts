@@ -16,6 +16,7 @@ import { EXPERTS, type ExpertName } from '../../src/toy/shapes/experts.ts';
 import { makePromptSet, parsePromptLabel, promptLabel, type ShapesPrompt } from '../../src/toy/shapes/prompts.ts';
 import { makeWorld, type ShapesWorld } from '../../src/toy/shapes/world.ts';
 import { MAP_BEST_SETTING, SEARCH_BEST_SETTING, mergeSettingName } from '../../src/toy/shapes/merge-setting.ts';
+import { ZOO_SEARCH_BEST_SETTING, zooSettingLabel } from '../../src/experiments/zoo/search-settings.ts';
 import { ZOO_MAX_SAMPLES, ZOO_MODEL_NAMES, ZOO_SAMPLER_DEFAULTS, zooPrompt, type ZooModel } from './zoo-settings.ts';
 
 export const WORLD: ShapesWorld = makeWorld();
@@ -82,6 +83,8 @@ export interface Settings {
   samples: number;
   /** Shapes, beyond the paper: a named setting of the merge search instead of the sliders. */
   merge: 'sliders' | 'search-best' | 'map-best';
+  /** mini-zoo, beyond the paper: the zoo search's best setting (InteractDiffusion-mini ← MIGC-mini) instead of the sliders. */
+  zooMerge: 'sliders' | 'search-best';
   /** Shapes, beyond the paper: the other experts are merged on steps [windowStart, s). */
   windowStart: number;
   /** Shapes, beyond the paper: merge the other experts only inside the prompt's boxes (style: outside), feathered. */
@@ -109,7 +112,9 @@ export interface NumberControl extends Base<'seed'> {
   max: number;
   default: number;
 }
-export interface SelectControl extends Base<'deviation' | 'etaScale' | 'rule' | 'models' | 'merge' | 'spatial'> {
+export interface SelectControl extends Base<
+  'deviation' | 'etaScale' | 'rule' | 'models' | 'merge' | 'zooMerge' | 'spatial'
+> {
   kind: 'select';
   options: readonly (readonly [value: string, text: string])[];
   default: string;
@@ -235,6 +240,18 @@ export const CONTROLS: readonly Control[] = [
     default: 'sliders',
     help: 'a setting found by the merge search or the map (EXPERIMENTS.md), windows scaled to T; replaces w, η, s and the rule',
     worlds: ['shapes'],
+  },
+  {
+    key: 'zooMerge',
+    kind: 'select',
+    label: 'named setting',
+    options: [
+      ['sliders', 'the controls above'],
+      ['search-best', `search best: ${zooSettingLabel(ZOO_SEARCH_BEST_SETTING)}`],
+    ],
+    default: 'sliders',
+    help: 'InteractDiffusion-mini ← MIGC-mini: the best setting of `amdm zoo search` (EXPERIMENTS.md, experiment 14), window scaled to T, map from the prompt’s boxes; replaces w, η, s and the rule',
+    worlds: ['zoo'],
   },
   {
     key: 'models',

@@ -28,6 +28,7 @@ import {
   type MiniMigSummaryRow,
   type SceneEvaluation,
 } from '../../src/toy/minimig/index.ts';
+import { ZOO_SEARCH_BEST_SETTING, zooSettingRunOptions } from '../../src/experiments/zoo/search-settings.ts';
 import { cachedRun } from './run-cache.ts';
 import type { Settings } from './settings.ts';
 import { traceCollector, type TraceRows } from './trace.ts';
@@ -200,10 +201,19 @@ function zooJob(plan: ZooPlan, models: readonly ZooModel[]): GenerateJob {
       batch: s.samples,
       ...(plan.scalingFactor === undefined ? {} : { scalingFactor: plan.scalingFactor }),
       backend: plan.env.backend,
-      ...amdm,
+      ...(models.length > 1 && s.zooMerge === 'search-best' ? searchBestOptions(plan, models) : amdm),
     },
     `the ${models.join(' + ')} job`,
   );
+}
+
+/** The zoo search's best setting at T on the plan's prompt; it is for InteractDiffusion-mini ← MIGC-mini only. */
+function searchBestOptions(plan: ZooPlan, models: readonly ZooModel[]) {
+  if (models.join(',') !== 'interactdiffusion-mini,migc-mini')
+    throw new RangeError(
+      `zooMerge 'search-best' is a setting of InteractDiffusion-mini ← MIGC-mini; choose those models, got ${models.map((m) => ZOO_MODELS[m]).join(' ← ')}`,
+    );
+  return zooSettingRunOptions(ZOO_SEARCH_BEST_SETTING, plan.prompt.scene, plan.settings.T);
 }
 
 /** A new task: messages that came in meanwhile are handled first. */

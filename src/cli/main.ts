@@ -97,14 +97,20 @@ export interface LoadedCommands {
 }
 
 const ZOO_SUMMARY =
-  'the learned mini-zoo (models/mini-zoo) on the MiniMIG world: calibrate, bench, experiment, sphere, jobs (run `amdm zoo --help`)';
+  'the learned mini-zoo (models/mini-zoo) on the MiniMIG world: calibrate, bench, experiment, sphere, search, confirm, jobs (run `amdm zoo --help`)';
 
 /** Loads the heavy command named by an argument list (`help <command>` included). */
 export async function loadCommands(args: readonly string[]): Promise<LoadedCommands> {
   let name = commandOf(args);
   if (name === 'help') name = commandOf(args.slice(args.indexOf('help') + 1));
   if (name === 'bench') return { bench: [(await import('./coco-mig-command.ts')).cocoMigCommand()] };
-  if (name === 'zoo') return { zoo: (await import('./zoo-command.ts')).zooCommand() };
+  if (name === 'zoo') {
+    const [{ zooCommand }, { addZooSearchCommands }] = await Promise.all([
+      import('./zoo-command.ts'),
+      import('./zoo-search-command.ts'),
+    ]);
+    return { zoo: addZooSearchCommands(zooCommand()) };
+  }
   return {};
 }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings, settingsFromHash, settingsToHash, type Settings } from '../../playground/src/settings.ts';
 import { runZoo, type ZooEnv, type ZooMethodView } from '../../playground/src/zoo-run.ts';
 import { ZOO_PRESET_IDS, ZOO_SAMPLER_DEFAULTS, zooPrompt } from '../../playground/src/zoo-settings.ts';
+import { ZOO_SEARCH_BEST_SETTING, zooSettingRunOptions } from '../../src/experiments/zoo/search-settings.ts';
 import { createPipelineCache, type PipelineCache } from '../../src/server/pipelines.ts';
 import { projectRoot } from '../helpers/data.ts';
 import { libraryZooScores, type ExpectedZooSettings } from '../helpers/playground-expected.ts';
@@ -48,6 +49,16 @@ describe('playground settings: the mini-zoo world', () => {
     );
     expect(() => parseSettings({ world: 'zoo', samples: 5 })).toThrow(
       'samples must be at most 4 in the mini-zoo world (each is a full ONNX run), got 5',
+    );
+  });
+
+  it('offers the zoo search’s best setting by name, in the link too', () => {
+    const s = parseSettings({ world: 'zoo', zooMerge: 'search-best' });
+    expect(s.zooMerge).toBe('search-best');
+    expect(settingsToHash(s)).toBe('#world=zoo&zooMerge=search-best');
+    expect(parseSettings({ world: 'zoo' }).zooMerge).toBe('sliders');
+    expect(() => parseSettings({ world: 'zoo', zooMerge: 'best' })).toThrow(
+      "zooMerge must be one of 'sliders', 'search-best', got \"best\"",
     );
   });
 });
@@ -113,6 +124,23 @@ describe('runZoo', () => {
       expect(t.deviations).toHaveLength(3);
       expect(t.etas.map((r) => r.eta)).toEqual(new Array(3).fill(0.3 * Math.sqrt(256)));
       expect(t.sphere).toEqual([]);
+    },
+    ZOO_TIMEOUT,
+  );
+
+  it(
+    'runs the zoo search’s best setting by name (its window at T, its map from the prompt’s boxes); other models are named',
+    async () => {
+      const s = { ...quick, zooOthers: ['migc-mini'], zooMerge: 'search-best' } as Settings;
+      const res = await runZoo(s, env, { cache });
+      expect(res.amdmError).toBeNull();
+      const job = zooSettingRunOptions(ZOO_SEARCH_BEST_SETTING, zooPrompt(s.zooPrompt).scene, 3);
+      const [a, b] = job.windows?.[0] ?? [0, job.aggregateSteps];
+      expect(res.methods.find((m) => m.key === 'amdm')!.calls).toBe(3 + (b - a));
+      const three = await runZoo({ ...s, zooOthers: ['migc-mini', 'ipadapter-mini'] }, env, { cache });
+      expect(three.amdmError).toBe(
+        "zooMerge 'search-best' is a setting of InteractDiffusion-mini ← MIGC-mini; choose those models, got InteractDiffusion-mini ← MIGC-mini ← IP-Adapter-mini",
+      );
     },
     ZOO_TIMEOUT,
   );

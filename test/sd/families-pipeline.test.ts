@@ -48,7 +48,7 @@ describe('families in the pipeline', () => {
     // family counting its own calls would take step 2 for step 0 and run MIGC at all three.
     const run = (migcSteps: number) =>
       generateSd({
-        models: [models[0], { ...models[1], conditions: { ...models[1].conditions, migcSteps } }],
+        models: [models[0], { ...models[1], conditions: { ...(models[1].conditions as object), migcSteps } }],
         prompt: 'a man feeding a cat',
         steps: 6,
         aggregateSteps: 5,

@@ -33,6 +33,7 @@ import { MINI_DEMO_DEFAULTS, ZOO_MAP_BEST, paperS, sOfT } from '../../jobs/demo-
 import { rgbaFromChw } from '../../jobs/minimig-image.ts';
 import { scoreCaption } from '../../jobs/generate-report.ts';
 import { folderScalingFactor, stylePng } from './scene.ts';
+import { ZOO_SEARCH_BEST_SETTING, zooSettingLabel, zooSettingMethod } from './search-settings.ts';
 
 /** One row of the demo: a zoo method (methods.ts, settings after `@`) and its label. */
 export interface ZooDemoRow {
@@ -64,9 +65,9 @@ const PAIR = 'AMDM InteractDiffusion-mini←MIGC-mini';
 const TRIPLE = 'AMDM InteractDiffusion-mini←MIGC-mini+IP-Adapter-mini';
 
 /**
- * The rows for T steps and the given s and η: each model alone; the pair at the paper's settings
- * and at the zoo map's best cell; the pair again at the given settings when they differ from the
- * paper's; the three models at the given settings.
+ * The rows for T steps and the given s and η: each model alone; the pair at the paper's settings,
+ * at the zoo map's best cell and at the zoo search's best setting; the pair again at the given
+ * settings when they differ from the paper's; the three models at the given settings.
  */
 export function zooDemoRows(steps: number, s: number, eta: number): ZooDemoRow[] {
   const paper = { s: paperS(steps), eta: AMDM_DEFAULTS.eta };
@@ -86,6 +87,11 @@ export function zooDemoRows(steps: number, s: number, eta: number): ZooDemoRow[]
       method: `interact+migc@rule=${best.rule},w=${best.w},s=${best.s},eta=${best.eta}`,
       label: `${PAIR} (map best)`,
       settings: `${best.rule}, w = ${best.w}, η = ${best.eta}, s = ${best.s} of ${steps} (${ZOO_MAP_BEST.s} of 50 scaled): the best cell of \`npx amdm zoo experiment map\` (EXPERIMENTS.md, experiments 11–12)`,
+    },
+    {
+      method: zooSettingMethod(ZOO_SEARCH_BEST_SETTING, steps),
+      label: `${PAIR} (search best)`,
+      settings: `${zooSettingLabel(ZOO_SEARCH_BEST_SETTING)} (T = 50; the window scales with T): the best setting of \`npx amdm zoo search\`, rerun on fresh prompts by \`npx amdm zoo confirm\` (EXPERIMENTS.md, experiment 14)`,
     },
   ];
   if (!isPaper) rows.push({ method: `interact+migc@s=${s},eta=${eta}`, label: `${PAIR} (given)`, settings: given });

@@ -9,6 +9,7 @@ import type { SdModelPool } from '../../sd/pipeline-pool.ts';
 import { evaluateScene, type MiniMigPrompt, type SceneEvaluation } from '../../toy/minimig/index.ts';
 import { methodRun, replicateSeed, resolveMethod, type ZooMethod } from './methods.ts';
 import { unitImageFromRgba } from './scene.ts';
+import { beyondRunOptions } from './merge-options.ts';
 
 /**
  * The official loop's settings on two models, as `amdm bench coco-mig --preset reference`
@@ -60,7 +61,7 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
     guidance: c.settings.guidance,
     seed,
     scalingFactor: c.scalingFactor,
-    ...methodSampling(m, r.models.length, c.settings),
+    ...methodSampling(m, r.models.length, c.settings, c.prompt),
   };
   const t0 = performance.now();
   const g = c.pool
@@ -82,14 +83,22 @@ export async function generateMethodImage(name: string, c: MethodImageContext): 
  * How a method samples: a compositional baseline, one model alone (plain DDIM), the official
  * loop, or the paper's algorithm at the method's settings (the run's where it sets none).
  */
-function methodSampling(m: ZooMethod, models: number, settings: MethodImageContext['settings']): Partial<SdRunOptions> {
+function methodSampling(
+  m: ZooMethod,
+  models: number,
+  settings: MethodImageContext['settings'],
+  prompt: MiniMigPrompt,
+): Partial<SdRunOptions> {
   const { steps, aggregateSteps, eta } = settings;
   if (m.compose) return { sampler: composeSampler(m.compose) };
   if (models === 1) return { aggregateSteps: 0 };
   if (m.preset === 'reference') return { preset: 'reference', reference: referenceSettings(steps) };
+  const s = Math.min(m.aggregateSteps ?? aggregateSteps, steps);
   return {
-    aggregateSteps: Math.min(m.aggregateSteps ?? aggregateSteps, steps),
+    aggregateSteps: s,
     weights: [...m.weights!],
+    // windows, weight ramps and maps beyond the paper (merge-options.ts)
+    ...(m.beyond && beyondRunOptions(m.beyond, { scene: prompt.scene, s, weights: m.weights! })),
     eta: m.eta ?? eta,
     ...(m.deviation === 'relative' ? { deviation: 'relative' as const } : { etaScale: m.etaScale ?? 'sqrtDim' }),
     rule: m.rule ?? 'slerp',

@@ -13,6 +13,12 @@ import type { ComposeSamplerOptions } from '../../sd/compose-sampler.ts';
 import type { SdModelSpec } from '../../sd/pipeline.ts';
 import type { MiniMigPrompt } from '../../toy/minimig/index.ts';
 import { folderKind, zooModelSpec } from './scene.ts';
+import {
+  BEYOND_KEYS,
+  applyBeyondSetting,
+  checkBeyond,
+  type BeyondOptions,
+} from './merge-options.ts';
 
 /** Largest `--noise-seed`: noiseSeed·10¹⁰ + 10¹⁰ stays below 2⁵³. */
 export const MAX_NOISE_SEED = 900_000;
@@ -59,6 +65,8 @@ export interface ZooMethod {
   aggregateSteps?: number;
   /** A compositional baseline (Table 5) over the models instead of AMDM; the target is scored. */
   compose?: ComposeSamplerOptions;
+  /** Windows, weight ramps and spatial maps beyond the paper (experiments/zoo/merge-options.ts). */
+  beyond?: BeyondOptions;
 }
 
 const ID = 'interactdiffusion-mini';
@@ -149,7 +157,9 @@ const OVERRIDE_KEYS = ['rule', 'w', 's', 'eta', 'deviation', 'scale'] as const;
  * built-in or from `amdm --import`; w: the weight of every other model; s: aggregated steps; eta:
  * η of eq. 9 ×√d; scale=absolute: η as an L2 length instead; deviation=relative: the
  * non-overshooting step x′ + λ(μ − x′) with λ = eta ∈ [0, 1]). The parameter map of the
- * Shapes world (`amdm experiment map`) is run on the zoo with such names.
+ * Shapes world (`amdm experiment map`) is run on the zoo with such names. Beyond the paper:
+ * start, sched, wend, map, feather, mapdev (windows, weight ramps, maps from the prompt's boxes;
+ * experiments/zoo/merge-options.ts).
  */
 export function resolveMethod(name: string): ZooMethod {
   const allowed = () =>
@@ -169,6 +179,7 @@ export function resolveMethod(name: string): ZooMethod {
     const [k, v] = kv.split('=');
     applySetting(m, k, v, name);
   }
+  if (m.beyond) checkBeyond(m.beyond, name, m.aggregateSteps);
   if (m.deviation === 'relative' && m.etaScale !== undefined)
     throw new RangeError(`--methods: '${name}': deviation=relative takes no scale (its η is a fraction λ ∈ [0, 1])`);
   if (m.deviation === 'relative' && m.eta !== undefined && m.eta > 1)
@@ -201,7 +212,10 @@ function applySetting(m: MutableMethod, k: string, v: string | undefined, name: 
   } else if (k === 'scale') {
     if (v !== 'sqrtDim' && v !== 'absolute') throw fail('sqrtDim or absolute');
     m.etaScale = v;
-  } else throw new RangeError(`--methods: '${name}': unknown setting '${k}'; allowed: ${OVERRIDE_KEYS.join(', ')}`);
+  } else if (!applyBeyondSetting((m.beyond ??= {}), k, v, name))
+    throw new RangeError(
+      `--methods: '${name}': unknown setting '${k}'; allowed: ${[...OVERRIDE_KEYS, ...BEYOND_KEYS].join(', ')}`,
+    );
 }
 
 /** The pipeline's model specs and run options of one method on one prompt, or null when it cannot take it. */

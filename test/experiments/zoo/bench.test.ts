@@ -74,7 +74,7 @@ describe('MiniMIG benchmark: options', () => {
     expect(() => resolveMethod('interact+migc@s=2.5')).toThrow("s must be an integer in [0, 1000], got '2.5'");
     expect(() => resolveMethod('interact+migc@eta=')).toThrow("eta must be a number in [0, 1000000], got ''");
     expect(() => resolveMethod('interact+migc@tau=1')).toThrow(
-      "unknown setting 'tau'; allowed: rule, w, s, eta, deviation, scale",
+      "unknown setting 'tau'; allowed: rule, w, s, eta, deviation, scale, start, sched, wend, map, feather, mapdev",
     );
     // Table 3's variants: the relative (non-overshooting) deviation step and η as an absolute length
     expect(resolveMethod('interact+migc@deviation=relative,eta=0.3')).toMatchObject({

@@ -6,6 +6,11 @@ import { decodePNG } from '../../../src/image/png.ts';
 import { runMiniDemoFromCli } from '../../../src/cli/demo-mini.ts';
 import { runZooDemo, zooDemoPrompts, zooDemoRows } from '../../../src/experiments/zoo/demo.ts';
 import { resolveMethod } from '../../../src/experiments/zoo/methods.ts';
+import {
+  ZOO_SEARCH_BEST_SETTING,
+  zooSettingMethod,
+  zooSettingRunOptions,
+} from '../../../src/experiments/zoo/search-settings.ts';
 import { projectRoot } from '../../helpers/data.ts';
 
 const zoo = join(projectRoot, 'models', 'mini-zoo');
@@ -37,6 +42,7 @@ describe('demo --world mini', () => {
       'IP-Adapter-mini alone',
       'AMDM InteractDiffusion-mini←MIGC-mini (paper)',
       'AMDM InteractDiffusion-mini←MIGC-mini (map best)',
+      'AMDM InteractDiffusion-mini←MIGC-mini (search best)',
       'AMDM InteractDiffusion-mini←MIGC-mini+IP-Adapter-mini (paper)',
     ]);
     const paper = resolveMethod(rows[3].method);
@@ -46,16 +52,20 @@ describe('demo --world mini', () => {
     expect(rows[4].settings).toMatch(
       /^lerp, w = 0.9, η = 0, s = 16 of 20 \(40 of 50 scaled\): the best cell of `npx amdm zoo experiment map`/,
     );
-    const three = resolveMethod(rows[5].method);
+    // the zoo search's best setting by name, its window scaled to T (EXPERIMENTS.md, experiment 14)
+    expect(rows[5].method).toBe(zooSettingMethod(ZOO_SEARCH_BEST_SETTING, 20));
+    expect(rows[5].settings).toMatch(/the best setting of `npx amdm zoo search`, rerun on fresh prompts/);
+    const three = resolveMethod(rows[6].method);
     expect([three.weights, three.aggregateSteps, three.eta]).toEqual([[0.5, 0.65], 8, 0.3]);
     const given = zooDemoRows(20, 4, 0);
     expect(given.map((r) => r.label.replace(/^AMDM InteractDiffusion-mini←/, '')).slice(3)).toEqual([
       'MIGC-mini (paper)',
       'MIGC-mini (map best)',
+      'MIGC-mini (search best)',
       'MIGC-mini (given)',
       'MIGC-mini+IP-Adapter-mini (given)',
     ]);
-    expect([resolveMethod(given[5].method).aggregateSteps, resolveMethod(given[5].method).eta]).toEqual([4, 0]);
+    expect([resolveMethod(given[6].method).aggregateSteps, resolveMethod(given[6].method).eta]).toEqual([4, 0]);
   });
 
   it.skipIf(!haveZoo)(
@@ -72,13 +82,15 @@ describe('demo --world mini', () => {
         out: join(out, 'demo'),
         log: (l) => lines.push(l),
       });
-      // T, and T + s per other model: paper s = 1 of 3, map best s = 2 of 3
-      expect(r.rows.map((row) => row.at(-1))).toEqual(['3', '3', '3', '4', '5', '5']);
+      // T, and T + s per other model: paper s = 1 of 3, map best s = 2 of 3, search best its window at T = 3
+      const best = zooSettingRunOptions(ZOO_SEARCH_BEST_SETTING, zooDemoPrompts(1)[0].scene, 3);
+      const [a, b] = best.windows?.[0] ?? [0, best.aggregateSteps];
+      expect(r.rows.map((row) => row.at(-1))).toEqual(['3', '3', '3', '4', '5', String(3 + b - a), '5']);
       expect(r.rows[0][0]).toBe('InteractDiffusion-mini alone');
       const grid = await decodePNG(readFileSync(join(out, 'demo', 'grid.png')));
       // a row label column, then one column per prompt of 32 × 7 pixels
       expect(grid.width).toBeGreaterThan(2 * 32 * 7);
-      expect(grid.height).toBeGreaterThan(7 * 32 * 7); // the prompt row and six method rows
+      expect(grid.height).toBeGreaterThan(8 * 32 * 7); // the prompt row and seven method rows
       const json = JSON.parse(readFileSync(join(out, 'demo', 'results.json'), 'utf8'));
       expect(json.methods.map((m: { method: string; images: number }) => [m.method, m.images])).toEqual(
         r.methods.map((m) => [m, 2]),

@@ -2,9 +2,8 @@
  * The report of `amdm experiment confirm-shapes` (confirm.ts): each row's rates and paired
  * differences against the references, the verdict, table.md and pareto.svg.
  */
-import * as Plot from '@observablehq/plot';
 import type { ImageEvaluation } from '../../../toy/shapes/evaluate.ts';
-import { plotToSVG } from '../../../image/plot.ts';
+import { paretoChart as frontierChart } from '../../search-common.ts';
 import { pm } from '../../../jobs/table.ts';
 import { pairedDiff } from '../../merge-search.ts';
 import { rateColumns } from '../common.ts';
@@ -119,43 +118,17 @@ export function confirmTable(j: ConfirmJSON): string {
 /** Colour right (attribute control) across, IoU ≥ 0.5 (layout control) up; each family's frontier joined. */
 export function paretoChart(rows: ConfirmRow[], frontiers: Record<string, string[]>): string {
   const pts = rows.map((r) => ({
-    method: r.method,
+    label: r.method,
     kind: r.kind,
     x: Number(r.colorAccuracy),
     y: Number(r.positionAccuracy),
     joint: Number(r.instanceSuccess),
   }));
-  const line = Object.entries(frontiers).flatMap(([kind, names]) =>
-    pts.filter((p) => p.kind === kind && names.includes(p.method)).sort((a, b) => a.x - b.x),
-  );
-  return plotToSVG(
-    {
-      width: 760,
-      height: 480,
-      marginRight: 200,
-      x: { label: 'colour right (attribute control) →', domain: [0, 1] },
-      y: { label: '↑ IoU ≥ 0.5 (layout control)', domain: [0, 1.02] },
-      // the kinds: experts, AMDM without the new options, AMDM with them, the baselines (no legend
-      // in a standalone SVG; every point is labelled)
-      color: {
-        domain: ['expert', 'amdm', 'amdm+options', 'baseline'],
-        range: ['#888', '#4269d0', '#ff725c', '#3ca951'],
-      },
-      r: { range: [3, 9] },
-      grid: true,
-      marks: [
-        Plot.line(line, { x: 'x', y: 'y', z: 'kind', stroke: 'kind', strokeDasharray: '4 3' }),
-        Plot.dot(pts, { x: 'x', y: 'y', fill: 'kind', r: 'joint', tip: false }),
-        Plot.text(pts, {
-          x: 'x',
-          y: 'y',
-          text: (p: { method: string; joint: number }) => `${p.method.slice(0, 38)} (${p.joint.toFixed(2)})`,
-          dx: 8,
-          textAnchor: 'start',
-          fontSize: 9,
-        }),
-      ],
-    },
-    { figure: 'svg' },
-  );
+  return frontierChart(pts, frontiers, {
+    width: 760,
+    marginRight: 200,
+    x: { label: 'colour right (attribute control) →', domain: [0, 1] },
+    y: { label: '↑ IoU ≥ 0.5 (layout control)', domain: [0, 1.02] },
+    labelChars: 38,
+  });
 }

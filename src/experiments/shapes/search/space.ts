@@ -3,7 +3,7 @@
  * (confirm.ts): the option grid of merge settings for layout ← attribute, the search's plan, and
  * a seeded draw of candidates from the grid.
  */
-import { gaussianRng } from '../../../core/rng.ts';
+import { seededSample } from '../../search-common.ts';
 import type { ExpertName } from '../../../toy/shapes/experts.ts';
 import type { MergeSetting } from '../../../toy/shapes/merge-setting.ts';
 
@@ -60,11 +60,5 @@ export function searchPlan(quick: boolean): SearchPlan {
 
 /** `count` settings of the grid, drawn without replacement by a seeded shuffle. */
 export function sampleSettings(count: number, seed: number): MergeSetting[] {
-  const all = searchSpace();
-  const rng = gaussianRng(seed, 7);
-  for (let i = all.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [all[i], all[j]] = [all[j], all[i]];
-  }
-  return all.slice(0, count);
+  return seededSample(searchSpace(), count, seed, 7);
 }
