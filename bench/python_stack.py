@@ -42,6 +42,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -261,6 +262,7 @@ def parent(args) -> int:
             print(f"python_stack: --sizes: unknown size {s!r}; sizes: {', '.join(SIZES)}", file=sys.stderr)
             return 2
     t_start = time.time()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # as an exception: the temporary folder goes
     work = Path(tempfile.mkdtemp(prefix="python-stack-"))
     try:
         built = build_models(work, sizes, tokenizer)
@@ -277,10 +279,12 @@ def parent(args) -> int:
                     saves = []
                     for m, (method, n, label) in enumerate(METHODS):
                         save = work / "out" / f"{size_name}-t{threads}-r{r}-{m}"
-                        results.setdefault((size_name, threads, m), []).append(run_method(method, n, ctx, threads, save))
+                        res = run_method(method, n, ctx, threads, save)
+                        results.setdefault((size_name, threads, m), []).append(res)
                         saves.append(save)
-                        print(f"[python_stack] round {r + 1} {size_name} threads {threads}: {label} done",
-                              file=sys.stderr, flush=True)
+                        print(f"[python_stack] round {r + 1} {size_name} threads {threads}: {label}: "
+                              f"{statistics.median(res['wall']):.3f} s / image, peak RSS {res['rssMiB']:.0f} MiB "
+                              f"(load {load_text()})", file=sys.stderr, flush=True)
                     for pair, (a, b) in {"1 model": (0, 1), "2 models": (2, 3)}.items():
                         err, px = agreement(saves[a], saves[b])
                         agree.setdefault((size_name, pair), []).append((err, px))
@@ -288,6 +292,10 @@ def parent(args) -> int:
                             bad.append(f"{size_name} {pair} threads {threads} round {r + 1}: latents {err:.2e}, pixels {px}")
         loads.append(f"end {load_text()}")
         report(args, sizes, threads_list, results, agree, loads, time.time() - t_start)
+        if args.json:
+            raw = {"loads": loads, "children": [{"size": k[0], "threads": k[1], "method": METHODS[k[2]][2], "rounds": v}
+                                                for k, v in results.items()]}
+            Path(args.json).write_text(json.dumps(raw, indent=1))
         if bad:
             print("python_stack: the stacks' images disagree beyond the parity tolerance:\n  " + "\n  ".join(bad),
                   file=sys.stderr)
@@ -314,19 +322,21 @@ def report(args, sizes, threads_list, results, agree, loads, wall_s: float) -> N
               f"{c['latent']} ({8 * c['latent']}² images), T = {c['steps']}, AMDM s = {c['aggregate']}, w = {WEIGHT}, "
               f"η = {ETA}·√d, CFG {GUIDANCE}")
     print()
-    print("| model | method | threads | s / image | CPU s / image | time ÷ amdm's | peak RSS (MiB) |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| model | method | threads | s / image | time ÷ amdm's | CPU s / image | CPU ÷ amdm's | peak RSS (MiB) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for s in sizes:
         for threads in threads_list:
             for m, (_method, n, label) in enumerate(METHODS):
                 rows = results[(s, threads, m)]
                 base = results[(s, threads, 0 if n == 1 else 2)]
-                wall = [statistics.median(x["wall"]) for x in rows]
-                ratio = [w / statistics.median(b["wall"]) for w, b in zip(wall, base)]  # per round, side by side
-                cpu_s = statistics.median(statistics.median(x["cpu"]) for x in rows)
+                cells = []
+                for key in ("wall", "cpu"):
+                    per_round = [statistics.median(x[key]) for x in rows]
+                    # the ratio in each round (side by side), then the median over rounds
+                    ratio = [v / statistics.median(b[key]) for v, b in zip(per_round, base)]
+                    cells += [f"{statistics.median(per_round):.3f}", f"{statistics.median(ratio):.2f}"]
                 rss = statistics.median(x["rssMiB"] for x in rows)
-                print(f"| {s} | {label} | {threads} | {statistics.median(wall):.3f} | {cpu_s:.3f} | "
-                      f"{statistics.median(ratio):.2f} | {rss:.0f} |")
+                print(f"| {s} | {label} | {threads} | {' | '.join(cells)} | {rss:.0f} |")
     print()
     print("Agreement of the images (amdm against the Python row it is timed with, every round and thread count): ")
     for (s, pair), xs in agree.items():
@@ -341,6 +351,7 @@ def main() -> int:
     p.add_argument("--reps", type=int, default=3, help="timed images per child after one warm-up (default 3)")
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     p.add_argument("--sizes", default="tiny,wide", help=f"comma-separated model sizes of {', '.join(SIZES)} (default both)")
+    p.add_argument("--json", help="also write every child's figures (per image, per round) to this file")
     p.add_argument("--smoke", action="store_true", help="one round, tiny, 3 steps, 1 thread: checks the path only")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--save", help=argparse.SUPPRESS)
