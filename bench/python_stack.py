@@ -36,6 +36,7 @@ Run: `.venv/bin/python bench/python_stack.py [--rounds 3] [--reps 3] [--threads 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -85,57 +86,77 @@ def peak_rss_mib() -> float:
 
 # ---------------------------------------------------------------- the Python side (a child process)
 
-def python_child(spec: dict, threads: int, reps: int, save: Path | None) -> dict:
+def diffusers_image(pipe, spec: dict):
+    """One image of StableDiffusionPipeline + DDIMScheduler: (final latents, RGB), PNG encoded."""
     import numpy as np
     import torch
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
-    from PIL import Image
+    from diffusers import DDIMScheduler
+
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    side = 8 * spec["latent"]
+
+    def image():
+        last = {}
+
+        def keep(_pipe, _i, _t, kwargs):  # the final latents, for the agreement check
+            last["latents"] = kwargs["latents"]
+            return kwargs
+
+        out = pipe(PROMPTS[0], negative_prompt=NEGATIVE, num_inference_steps=spec["steps"], guidance_scale=GUIDANCE,
+                   generator=torch.Generator().manual_seed(SEED), height=side, width=side, output_type="pil",
+                   callback_on_step_end=keep)
+        rgb = np.asarray(out.images[0].convert("RGB"))
+        encode_png(rgb)
+        return last["latents"], rgb
+
+    return image
+
+
+def algorithm1_image(pipes: list, spec: dict):
+    """One image of the Python Algorithm 1 over the pipelines' UNets: (final latents, RGB), PNG encoded."""
+    import torch
+    from diffusers import DDIMScheduler
 
     from amdm_tools.reference import GuidedModel, algorithm1, encode_prompts
     from parity import decode_like_diffusers
 
+    scheduler = DDIMScheduler.from_config(pipes[0].scheduler.config)
+    n, side = len(pipes), spec["latent"]
+
+    @torch.no_grad()
+    def image():
+        models = [GuidedModel(p.unet, encode_prompts(p, PROMPTS[k], NEGATIVE), GUIDANCE) for k, p in enumerate(pipes)]
+        # amdm's "noise": "torch": model k's latents from manual_seed(seed + k)
+        noise = [torch.randn((1, 4, side, side), generator=torch.Generator().manual_seed(SEED + k)) for k in range(n)]
+        x = algorithm1(models, scheduler, noise, steps=spec["steps"], aggregate_steps=spec["aggregate"],
+                       weights=[WEIGHT] * (n - 1), eta=[ETA] * n)
+        rgb = decode_like_diffusers(pipes[0].vae, x)
+        encode_png(rgb)
+        return x, rgb
+
+    return image
+
+
+def encode_png(rgb) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def python_child(spec: dict, threads: int, reps: int, save: Path | None) -> dict:
+    """Loads the pipelines, makes one warm-up image, times `reps` images."""
+    import numpy as np
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from PIL import Image
+
     torch.set_num_threads(threads)
     pipes = [StableDiffusionPipeline.from_pretrained(f, safety_checker=None, requires_safety_checker=False)
              for f in spec["folders"]]
-    side = 8 * spec["latent"]
-    T = spec["steps"]
-
-    def png(rgb) -> None:
-        Image.fromarray(rgb).save(io.BytesIO(), format="PNG")
-
-    if spec["method"] == "diffusers":
-        pipe = pipes[0]
-        pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-        pipe.set_progress_bar_config(disable=True)
-
-        def image():
-            last = {}
-
-            def keep(_pipe, _i, _t, kwargs):
-                last["latents"] = kwargs["latents"]
-                return kwargs
-
-            out = pipe(PROMPTS[0], negative_prompt=NEGATIVE, num_inference_steps=T, guidance_scale=GUIDANCE,
-                       generator=torch.Generator().manual_seed(SEED), height=side, width=side, output_type="pil",
-                       callback_on_step_end=keep)
-            rgb = np.asarray(out.images[0].convert("RGB"))
-            png(rgb)
-            return last["latents"], rgb
-    else:
-        scheduler = DDIMScheduler.from_config(pipes[0].scheduler.config)
-        n = len(pipes)
-
-        @torch.no_grad()
-        def image():
-            models = [GuidedModel(p.unet, encode_prompts(p, PROMPTS[k], NEGATIVE), GUIDANCE) for k, p in enumerate(pipes)]
-            noise = [torch.randn((1, 4, spec["latent"], spec["latent"]), generator=torch.Generator().manual_seed(SEED + k))
-                     for k in range(n)]
-            x = algorithm1(models, scheduler, noise, steps=T, aggregate_steps=spec["aggregate"], weights=[WEIGHT] * (n - 1),
-                           eta=[ETA] * n)
-            rgb = decode_like_diffusers(pipes[0].vae, x)
-            png(rgb)
-            return x, rgb
-
+    image = diffusers_image(pipes[0], spec) if spec["method"] == "diffusers" else algorithm1_image(pipes, spec)
     image()  # warm-up
     wall, cpu = [], []
     for _ in range(reps):
@@ -171,7 +192,7 @@ def build_models(work: Path, sizes: list[str], tokenizer: Path) -> dict:
                                 unet_channels=tuple(cfg["channels"]), sample_size=cfg["latent"])
             out = work / size / f"onnx-{k}"
             print(f"[python_stack] exporting {size} model {k}", file=sys.stderr, flush=True)
-            with redirect_stdout_to_stderr():
+            with contextlib.redirect_stdout(sys.stderr):  # the exporter's report: stdout is the Markdown
                 rc = export_main(["sd", "--from", str(src), "--out", str(out)])
             if rc != 0:
                 raise SystemExit(f"amdm export sd failed for {src} (exit {rc})")
@@ -179,17 +200,6 @@ def build_models(work: Path, sizes: list[str], tokenizer: Path) -> dict:
             onnx.append(str(out))
         built[size] = {"diffusers": diffusers, "onnx": onnx}
     return built
-
-
-class redirect_stdout_to_stderr:
-    """The exporter's report lines go to stderr: stdout is the Markdown."""
-
-    def __enter__(self):
-        self.saved = sys.stdout
-        sys.stdout = sys.stderr
-
-    def __exit__(self, *exc):
-        sys.stdout = self.saved
 
 
 def amdm_job(size: dict, onnx: list[str], n: int, out: Path) -> dict:
@@ -242,9 +252,39 @@ def load_text() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def parent(args) -> int:
+def run_rounds(plan: dict, built: dict, work: Path, node: str, loads: list[str]):
+    """Every (round, size, threads, method) in its own child, methods alternating; after each set of
+    four, the amdm images against the Python ones. Returns (results, agreement, disagreements)."""
     from parity import IMAGE_TOLERANCE, LATENT_TOLERANCE
 
+    results: dict[tuple, list] = {}  # (size, threads, method index) → per-round child results
+    agree: dict[tuple, list] = {}
+    bad = []
+    for r in range(plan["rounds"]):
+        loads.append(f"round {r + 1} start {load_text()}")
+        for size_name in plan["sizes"]:
+            size = {**SIZES[size_name], **(SMOKE if plan["smoke"] else {})}
+            ctx = {"name": size_name, "size": size, "built": built[size_name], "work": work, "reps": plan["reps"],
+                   "node": node}
+            for threads in plan["threads"]:
+                saves = []
+                for m, (method, n, label) in enumerate(METHODS):
+                    save = work / "out" / f"{size_name}-t{threads}-r{r}-{m}"
+                    res = run_method(method, n, ctx, threads, save)
+                    results.setdefault((size_name, threads, m), []).append(res)
+                    saves.append(save)
+                    print(f"[python_stack] round {r + 1} {size_name} threads {threads}: {label}: "
+                          f"{statistics.median(res['wall']):.3f} s / image, peak RSS {res['rssMiB']:.0f} MiB "
+                          f"(load {load_text()})", file=sys.stderr, flush=True)
+                for pair, (a, b) in {"1 model": (0, 1), "2 models": (2, 3)}.items():
+                    err, px = agreement(saves[a], saves[b])
+                    agree.setdefault((size_name, pair), []).append((err, px))
+                    if err > LATENT_TOLERANCE or px > IMAGE_TOLERANCE:
+                        bad.append(f"{size_name} {pair} threads {threads} round {r + 1}: latents {err:.2e}, pixels {px}")
+    return results, agree, bad
+
+
+def parent(args) -> int:
     tokenizer = test_data_root() / "clip-tokenizer"
     if not (tokenizer / "vocab.json").is_file():
         print(f"python_stack: the CLIP tokenizer files are missing: {tokenizer}. Set AMDM_TEST_DATA to the test-data "
@@ -267,29 +307,8 @@ def parent(args) -> int:
     try:
         built = build_models(work, sizes, tokenizer)
         loads = [f"after building the models {load_text()}"]
-        results: dict[tuple, list] = {}  # (size, threads, method index) → per-round child results
-        bad = []
-        agree: dict[tuple, list] = {}
-        for r in range(rounds):
-            loads.append(f"round {r + 1} start {load_text()}")
-            for size_name in sizes:
-                size = {**SIZES[size_name], **(SMOKE if args.smoke else {})}
-                ctx = {"name": size_name, "size": size, "built": built[size_name], "work": work, "reps": reps, "node": node}
-                for threads in threads_list:
-                    saves = []
-                    for m, (method, n, label) in enumerate(METHODS):
-                        save = work / "out" / f"{size_name}-t{threads}-r{r}-{m}"
-                        res = run_method(method, n, ctx, threads, save)
-                        results.setdefault((size_name, threads, m), []).append(res)
-                        saves.append(save)
-                        print(f"[python_stack] round {r + 1} {size_name} threads {threads}: {label}: "
-                              f"{statistics.median(res['wall']):.3f} s / image, peak RSS {res['rssMiB']:.0f} MiB "
-                              f"(load {load_text()})", file=sys.stderr, flush=True)
-                    for pair, (a, b) in {"1 model": (0, 1), "2 models": (2, 3)}.items():
-                        err, px = agreement(saves[a], saves[b])
-                        agree.setdefault((size_name, pair), []).append((err, px))
-                        if err > LATENT_TOLERANCE or px > IMAGE_TOLERANCE:
-                            bad.append(f"{size_name} {pair} threads {threads} round {r + 1}: latents {err:.2e}, pixels {px}")
+        plan = {"sizes": sizes, "threads": threads_list, "rounds": rounds, "reps": reps, "smoke": args.smoke}
+        results, agree, bad = run_rounds(plan, built, work, node, loads)
         loads.append(f"end {load_text()}")
         report(args, sizes, threads_list, results, agree, loads, time.time() - t_start)
         if args.json:
