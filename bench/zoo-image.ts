@@ -36,6 +36,7 @@ import {
   type ZooModelSpec,
 } from '../src/experiments/zoo/scene.ts';
 import { markdownRow, markdownTable } from '../src/jobs/table.ts';
+import { peakRssMiB } from './peak-rss.ts';
 
 const { values } = parseArgs({
   options: {
@@ -239,7 +240,7 @@ async function child(m: number, threads: number): Promise<ChildResult> {
         calls = await image(r);
         wall += performance.now() - t0;
       }
-      return { wall: wall / reps, run: timer.run / reps, calls, rssMiB: process.resourceUsage().maxRSS / 1024 };
+      return { wall: wall / reps, run: timer.run / reps, calls, rssMiB: peakRssMiB() };
     } finally {
       await done();
     }

@@ -6,11 +6,12 @@ import { describe, expect, it } from 'vitest';
 const run = (script: string, args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-describe('--help of the fixture generators and the 2-D benchmark', () => {
+describe('--help of the fixture generators and the benchmarks', () => {
   it.each([
     ['fixtures/sd-tiny.ts', /^usage: sd-tiny\.ts <outDir> /],
     ['fixtures/families.ts', /^usage: families\.ts <interactdiffusion\|migc\|ipadapter> <outDir> /],
     ['bench/compose-2d.ts', /^usage: npx tsx bench\/compose-2d\.ts \[--quick\]/],
+    ['bench/generate-per-image.ts', /^usage: npx tsx bench\/generate-per-image\.ts <job\.json> \[--reps 3\]/],
   ])(
     '%s --help prints the usage and exits 0 without writing',
     (script, usage) => {

@@ -38,13 +38,16 @@ def perturb(module: torch.nn.Module, seed: int, scale: float = 0.05) -> torch.nn
     return module
 
 
-def tiny_components(tokenizer_dir: str | os.PathLike, *, text_width: int = 32, seed: int = 0, unet_cls=None, unet_extra=None):
-    """(unet, vae, text_encoder, tokenizer, scheduler) with seeded random weights."""
+def tiny_components(tokenizer_dir: str | os.PathLike, *, text_width: int = 32, seed: int = 0, unet_cls=None, unet_extra=None,
+                    unet_channels=(16, 16, 32, 32), sample_size: int = 8):
+    """(unet, vae, text_encoder, tokenizer, scheduler) with seeded random weights; `unet_channels`
+    (block_out_channels, multiples of 8) and `sample_size` (the latent's side) widen the UNet."""
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
-    unet = (unet_cls or UNet2DConditionModel)(**tiny_unet_config(text_width), **(unet_extra or {}))
+    unet_config = tiny_unet_config(text_width, sample_size, unet_channels)
+    unet = (unet_cls or UNet2DConditionModel)(**unet_config, **(unet_extra or {}))
     vae = AutoencoderKL(
         in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8, 16, 16), layers_per_block=1,
         norm_num_groups=4, sample_size=64,
@@ -60,11 +63,13 @@ def tiny_components(tokenizer_dir: str | os.PathLike, *, text_width: int = 32, s
     return unet, vae.eval(), te.eval(), tok, PNDMScheduler(**SD1_SCHEDULER)
 
 
-def write_tiny_sd(folder: str | os.PathLike, tokenizer_dir: str | os.PathLike, *, text_width: int = 32, seed: int = 0) -> Path:
+def write_tiny_sd(folder: str | os.PathLike, tokenizer_dir: str | os.PathLike, *, text_width: int = 32, seed: int = 0,
+                  unet_channels=(16, 16, 32, 32), sample_size: int = 8) -> Path:
     """A diffusers StableDiffusionPipeline folder (safetensors weights) with random weights."""
     from diffusers import StableDiffusionPipeline
 
-    unet, vae, te, tok, sched = tiny_components(tokenizer_dir, text_width=text_width, seed=seed)
+    unet, vae, te, tok, sched = tiny_components(tokenizer_dir, text_width=text_width, seed=seed,
+                                                unet_channels=unet_channels, sample_size=sample_size)
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet.eval(), scheduler=sched,
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(str(folder))
