@@ -4,7 +4,11 @@
 // 1. streams: `--values` normals (default 10^8) drawn by gaussianRng's fillNormal and normal() on
 //    the WebAssembly path and on the JS loop, from the same seeds, streams and calls; every float32
 //    and float64 compared;
-// 2. functions: the module's log, cos and sin against Math.log/cos/sin on `--args` random
+// 2. the two-lane loop in float64: as many values again drawn by the module's `fill` one block
+//    at a time; each block's ln u₁, r·cos θ and r·sin θ (float64, which the float32 outputs would
+//    mostly hide) compared with Math's, except in the pairs the loop leaves to the scalar
+//    functions (counted apart; the streams check covers their outputs; test/helpers/normal-lanes.ts);
+// 3. functions: the module's log, cos and sin against Math.log/cos/sin on `--args` random
 //    arguments (default 10^8 each) of Box–Muller's domain — u ∈ (0, 1) uniform and log-uniform,
 //    θ = 2π·u — and on dense neighbourhoods of its edges: ±2^16 ulps around every power of two
 //    2^-1 … 2^-53 (log's f = 0 and |f| < 2^-20 branches), ±2^20 ulps around every k·π/4 in
@@ -17,6 +21,7 @@
 import { parseArgs } from 'node:util';
 import { gaussianRng } from '../src/core/rng.ts';
 import { setNormalPath, wasmNormals } from '../src/core/wasm-normal.ts';
+import { laneMismatches, type LaneCount } from '../test/helpers/normal-lanes.ts';
 import { mathIsFdlibm } from '../test/helpers/rng-golden.ts';
 
 const { values } = parseArgs({
@@ -86,7 +91,20 @@ function checkStreams(total: number): number {
   return bad;
 }
 
-// ---- 2. functions -----------------------------------------------------------------------------
+// ---- 2. the two-lane loop in float64 ----------------------------------------------------------
+
+function checkLanes(total: number): number {
+  const show = (c: LaneCount, done = false) =>
+    log(
+      `two-lane loop: ${2 * c.pairs} values (float64 ln u₁, r·cos θ, r·sin θ) compared, ` +
+        `${c.rare} pairs left to the scalar functions, ${c.bad} mismatches${done ? '' : ' so far'}`,
+    );
+  const c = laneMismatches(Math.ceil(total / 1024), [0x12345678, 0x9abcdef, 0x2468ace, 0x13579bd], show);
+  show(c, true);
+  return c.bad;
+}
+
+// ---- 3. functions -----------------------------------------------------------------------------
 
 const counts = { log: 0, cos: 0, sin: 0 };
 const bad = { log: 0, cos: 0, sin: 0 };
@@ -146,6 +164,6 @@ function checkFunctions(total: number): number {
   return bad.log + bad.cos + bad.sin;
 }
 
-const mismatches = checkStreams(totalValues) + checkFunctions(totalArgs);
+const mismatches = checkStreams(totalValues) + checkLanes(totalValues) + checkFunctions(totalArgs);
 log(mismatches === 0 ? 'no mismatches' : `${mismatches} mismatches`);
 process.exit(mismatches === 0 ? 0 : 1);

@@ -20,9 +20,13 @@ const OUT: usize = 64;
 const CHUNK: i32 = 8192;
 /** Pairs per block: `fill` draws a block's uniforms, then takes its logs, then its sines and cosines. */
 const BLOCK: i32 = 512;
-const U1: usize = OUT + 4 * (<usize>CHUNK + 4); // float64 u₁ of a block (+ one padding lane)
-const U2: usize = U1 + 8 * (<usize>BLOCK + 2); // float64 u₂
-const RAD: usize = U2 + 8 * (<usize>BLOCK + 2); // float64 r = √(−2 ln u₁)
+// A block's float64 arrays (one padding lane each): u₁, u₂, ln u₁, r·cos θ, r·sin θ. The last
+// three are kept only for scripts/check-normal-bits.ts, which compares them with Math's.
+const U1: usize = OUT + 4 * (<usize>CHUNK + 4);
+const U2: usize = U1 + 8 * (<usize>BLOCK + 2);
+const LOG: usize = U2 + 8 * (<usize>BLOCK + 2);
+const RC: usize = LOG + 8 * (<usize>BLOCK + 2);
+const RS: usize = RC + 8 * (<usize>BLOCK + 2);
 
 // ---- log: fdlibm e_log.c (__ieee754_log) ------------------------------------------------------
 //
@@ -206,7 +210,7 @@ export function cosSin(x: f64): f64 {
 /** c + z·p on two lanes (one Horner step). */
 @inline function hs(c: f64, z: v128, p: v128): v128 { return f64x2.add(sp(c), f64x2.mul(z, p)); }
 
-/** RAD[p] = √(−2·log U1[p]) for p < m (m even); true when a rare branch came up. */
+/** LOG[p] = log U1[p] for p < m (m even); true when a rare branch came up. */
 function radii(m: i32): bool {
   let rare = ip(0);
   for (let p = 0; p < m; p += 2) {
@@ -235,15 +239,14 @@ function radii(m: i32): bool {
     const kl = f64x2.mul(dk, sp(LN2_LO));
     const big = f64x2.sub(kh, f64x2.sub(f64x2.sub(hfsq, f64x2.add(f64x2.mul(s, f64x2.add(hfsq, R)), kl)), f));
     const near = f64x2.sub(kh, f64x2.sub(f64x2.sub(f64x2.mul(s, f64x2.sub(f, R)), kl), f));
-    const l = v128.bitselect(big, near, pos);
-    v128.store(RAD + o, f64x2.sqrt(f64x2.mul(sp(-2), l)));
+    v128.store(LOG + o, v128.bitselect(big, near, pos));
   }
   return v128.any_true(rare);
 }
 
 /**
- * out[2p], out[2p+1] = float32(std·r·cos θ), float32(std·r·sin θ) with θ = 2π·U2[p], r = RAD[p],
- * for p < m (m even); true when a rare branch came up.
+ * out[2p], out[2p+1] = float32(std·r·cos θ), float32(std·r·sin θ) with θ = 2π·U2[p] and
+ * r = √(−2·LOG[p]), for p < m (m even); true when a rare branch came up.
  */
 function angles(out: usize, m: i32, std: f64): bool {
   let rare = ip(0);
@@ -294,9 +297,13 @@ function angles(out: usize, m: i32, std: f64): bool {
     const swap = v128.or(n1, n3);
     const cosx = v128.xor(v128.bitselect(s, c, swap), v128.and(v128.or(n1, n2), SIGN));
     const sinx = v128.xor(v128.bitselect(c, s, swap), v128.and(v128.or(n2, n3), SIGN));
-    const rad = v128.load(RAD + o);
-    const fc = f32x4.demote_f64x2_zero(f64x2.mul(sp(std), f64x2.mul(rad, cosx)));
-    const fs = f32x4.demote_f64x2_zero(f64x2.mul(sp(std), f64x2.mul(rad, sinx)));
+    const rad = f64x2.sqrt(f64x2.mul(sp(-2), v128.load(LOG + o)));
+    const vc = f64x2.mul(rad, cosx);
+    const vs = f64x2.mul(rad, sinx);
+    v128.store(RC + o, vc);
+    v128.store(RS + o, vs);
+    const fc = f32x4.demote_f64x2_zero(f64x2.mul(sp(std), vc));
+    const fs = f32x4.demote_f64x2_zero(f64x2.mul(sp(std), vs));
     v128.store(out + o, v128.shuffle<i32>(fc, fs, 0, 4, 1, 5));
   }
   return v128.any_true(rare);
