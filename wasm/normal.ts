@@ -5,8 +5,9 @@
 // src/core/wasm-normal.ts instantiates; test/core/wasm-build.test.ts checks that the committed
 // bytes match this source.
 //
-// Memory (imported): the generator's state words at STATE (4 × i32), the float64 left over by
-// `fill` / `pair` at SPARE, a float64 result at AUX, float32 output from OUT on.
+// Memory (imported, one page): the generator's state words at STATE (4 × i32), the float64 left
+// over by `fill` / `boxMuller` at SPARE, sin x after `cosSin` at AUX, float32 output from OUT on,
+// a block's float64 arrays after it, the constants from 57344 on (static data).
 //
 // fdlibm (Sun Microsystems 1993; the versions below are those of FreeBSD msun, which V8 ports):
 // the constants carry their intended bit patterns in comments; every operation is an IEEE
@@ -96,6 +97,7 @@ const INVPIO2: f64 = 6.36619772367581382433e-1; // 3FE45F30 6DC9C883
 const PIO2_1: f64 = 1.57079632673412561417e0; // 3FF921FB 54400000: first 33 bits of π/2
 const PIO2_1T: f64 = 6.07710050650619224932e-11; // 3DD0B461 1A626331: π/2 − PIO2_1
 const TWO_PI: f64 = 6.283185307179586; // 401921FB 54442D18: 2·Math.PI, as rng.ts
+const TWO_M53: f64 = 1.1102230246251565e-16; // 2^-53
 
 /** fdlibm __kernel_cos(x, y) on [−π/4, π/4], y the tail of x (the version with qx). */
 function kcos(x: f64, y: f64): f64 {
@@ -207,8 +209,29 @@ export function cosSin(x: f64): f64 {
 @inline function wide(m: v128): v128 { return v128.shuffle<i32>(m, m, 0, 0, 1, 1); }
 @inline function sp(x: f64): v128 { return f64x2.splat(x); }
 @inline function ip(x: i32): v128 { return i32x4.splat(x); }
-/** c + z·p on two lanes (one Horner step). */
-@inline function hs(c: f64, z: v128, p: v128): v128 { return f64x2.add(sp(c), f64x2.mul(z, p)); }
+
+// The constants of the loops, splat from static data (placed at 57344 by --memoryBase, after the
+// arrays): a v128.const takes 18 bytes of code and, in V8, several instructions per use; a
+// load-splat one.
+const KF = memory.data<f64>([
+  LN2_HI, LN2_LO, LG1, LG2, LG3, LG4, LG5, LG6, LG7, C1, C2, C3, C4, C5, C6, S1, S2, S3, S4, S5, S6,
+  INVPIO2, PIO2_1, PIO2_1T, TWO_PI, 0.5, 1.0, 2.0, 3.0, -2.0, 0.28125, -0.0,
+]);
+/** Positions in KF (the same order). */
+const enum K {
+  LN2_HI, LN2_LO, LG1, LG2, LG3, LG4, LG5, LG6, LG7, C1, C2, C3, C4, C5, C6, S1, S2, S3, S4, S5, S6,
+  INVPIO2, PIO2_1, PIO2_1T, TWO_PI, HALF, ONE, TWO, THREE, MINUS_TWO, QX_MAX, SIGN,
+}
+const KI = memory.data<i32>([
+  0x000fffff, 0x95f64, 0x100000, 0x3ff00000, 1023, 2, 3, 0x6147a, 0x6b851, 0x3fe921fb, 0x3e400000, 0x00200000,
+  0x3fe90000, 0x3fd33333,
+]);
+/** Positions in KI (the same order); HI_… are high words: of π/4, 2^-27, 0.78125, 0.3. */
+const enum I { MANT, NORM, EXP1, HI_ONE, BIAS, I2, I3, LO_EDGE, HI_EDGE, HI_PIO4, HI_TINY, EXP2, HI_078125, HI_03 }
+@inline function kf(k: K): v128 { return v128.load64_splat(KF + (<usize>k << 3)); }
+@inline function ki(k: I): v128 { return v128.load32_splat(KI + (<usize>k << 2)); }
+/** c + z·p on two lanes (one Horner step), c from KF. */
+@inline function hs(c: K, z: v128, p: v128): v128 { return f64x2.add(kf(c), f64x2.mul(z, p)); }
 
 /** LOG[p] = log U1[p] for p < m (m even); true when a rare branch came up. */
 function radii(m: i32): bool {
@@ -217,26 +240,26 @@ function radii(m: i32): bool {
     const o = <usize>p << 3;
     const x = v128.load(U1 + o);
     const hx = hi(x);
-    const hm = v128.and(hx, ip(0x000fffff));
-    const i = v128.and(i32x4.add(hm, ip(0x95f64)), ip(0x100000));
-    const xn = v128.shuffle<i32>(x, v128.or(hm, v128.xor(i, ip(0x3ff00000))), 0, 4, 2, 5); // x or x/2 in [√2/2, √2)
-    const k = i32x4.add(i32x4.sub(i32x4.shr_s(hx, 20), ip(1023)), i32x4.shr_u(i, 20));
-    rare = v128.or(rare, i32x4.lt_s(v128.and(i32x4.add(hm, ip(2)), ip(0x000fffff)), ip(3)));
-    const f = f64x2.sub(xn, sp(1.0));
+    const hm = v128.and(hx, ki(I.MANT));
+    const i = v128.and(i32x4.add(hm, ki(I.NORM)), ki(I.EXP1));
+    const xn = v128.shuffle<i32>(x, v128.or(hm, v128.xor(i, ki(I.HI_ONE))), 0, 4, 2, 5); // x or x/2 in [√2/2, √2)
+    const k = i32x4.add(i32x4.sub(i32x4.shr_s(hx, 20), ki(I.BIAS)), i32x4.shr_u(i, 20));
+    rare = v128.or(rare, i32x4.lt_s(v128.and(i32x4.add(hm, ki(I.I2)), ki(I.MANT)), ki(I.I3)));
+    const f = f64x2.sub(xn, kf(K.ONE));
     const dk = f64x2.convert_low_i32x4_s(k);
-    const s = f64x2.div(f, f64x2.add(sp(2.0), f));
+    const s = f64x2.div(f, f64x2.add(kf(K.TWO), f));
     const z = f64x2.mul(s, s);
     const w = f64x2.mul(z, z);
-    const t1 = f64x2.mul(w, hs(LG2, w, hs(LG4, w, sp(LG6))));
-    const t2 = f64x2.mul(z, hs(LG1, w, hs(LG3, w, hs(LG5, w, sp(LG7)))));
+    const t1 = f64x2.mul(w, hs(K.LG2, w, hs(K.LG4, w, kf(K.LG6))));
+    const t2 = f64x2.mul(z, hs(K.LG1, w, hs(K.LG3, w, hs(K.LG5, w, kf(K.LG7)))));
     const R = f64x2.add(t2, t1);
-    const pos = wide(i32x4.gt_s(v128.or(i32x4.sub(hm, ip(0x6147a)), i32x4.sub(ip(0x6b851), hm)), ip(0)));
+    const pos = wide(i32x4.gt_s(v128.or(i32x4.sub(hm, ki(I.LO_EDGE)), i32x4.sub(ki(I.HI_EDGE), hm)), ip(0)));
     // The k ≠ 0 forms also give the k = 0 results bit for bit: with dk = 0 the terms dk·ln2 are
     // +0, adding or subtracting them changes nothing, and 0 − (U − f) = f − U exactly (round to
     // nearest is symmetric; when U = f both are +0). So no select on k is needed.
-    const hfsq = f64x2.mul(f64x2.mul(sp(0.5), f), f);
-    const kh = f64x2.mul(dk, sp(LN2_HI));
-    const kl = f64x2.mul(dk, sp(LN2_LO));
+    const hfsq = f64x2.mul(f64x2.mul(kf(K.HALF), f), f);
+    const kh = f64x2.mul(dk, kf(K.LN2_HI));
+    const kl = f64x2.mul(dk, kf(K.LN2_LO));
     const big = f64x2.sub(kh, f64x2.sub(f64x2.sub(hfsq, f64x2.add(f64x2.mul(s, f64x2.add(hfsq, R)), kl)), f));
     const near = f64x2.sub(kh, f64x2.sub(f64x2.sub(f64x2.mul(s, f64x2.sub(f, R)), kl), f));
     v128.store(LOG + o, v128.bitselect(big, near, pos));
@@ -250,54 +273,54 @@ function radii(m: i32): bool {
  */
 function angles(out: usize, m: i32, std: f64): bool {
   let rare = ip(0);
-  const SIGN = i64x2.splat(0x8000000000000000);
+  const SIGN = kf(K.SIGN);
   for (let p = 0; p < m; p += 2) {
     const o = <usize>p << 3;
-    const x = f64x2.mul(sp(TWO_PI), v128.load(U2 + o));
+    const x = f64x2.mul(kf(K.TWO_PI), v128.load(U2 + o));
     const hx = hi(x);
-    const small = i32x4.le_s(hx, ip(0x3fe921fb)); // |x| ≤ π/4: cos, sin call the kernels on x itself
+    const small = i32x4.le_s(hx, ki(I.HI_PIO4)); // |x| ≤ π/4: cos, sin call the kernels on x itself
     // rem_pio2's first round (for n = 1 it is the |x| < 3π/4 case's arithmetic); fn = 0 leaves
     // y0 = x, y1 = 0 in the small lanes
-    const fn = v128.andnot(f64x2.trunc(f64x2.add(f64x2.mul(x, sp(INVPIO2)), sp(0.5))), wide(small));
-    const fp = f64x2.mul(fn, sp(PIO2_1)); // exact: PIO2_1 has 33 bits, n ≤ 4
+    const fn = v128.andnot(f64x2.trunc(f64x2.add(f64x2.mul(x, kf(K.INVPIO2)), kf(K.HALF))), wide(small));
+    const fp = f64x2.mul(fn, kf(K.PIO2_1)); // exact: PIO2_1 has 33 bits, n ≤ 4
     const r = f64x2.sub(x, fp);
-    const w = f64x2.mul(fn, sp(PIO2_1T));
+    const w = f64x2.mul(fn, kf(K.PIO2_1T));
     const y0 = f64x2.sub(r, w);
     const y1 = f64x2.sub(f64x2.sub(r, y0), w);
     const iy = hi(f64x2.abs(y0));
     // rare: x's high word is that of n·π/2 (npio2_hw[n−1] = high word of n·PIO2_1), or |y0| < 2^-27
-    rare = v128.or(rare, v128.or(i32x4.eq(hx, hi(fp)), i32x4.lt_s(iy, ip(0x3e400000))));
+    rare = v128.or(rare, v128.or(i32x4.eq(hx, hi(fp)), i32x4.lt_s(iy, ki(I.HI_TINY))));
     // __kernel_cos(y0, y1)
     const z = f64x2.mul(y0, y0);
-    const rc = f64x2.mul(z, hs(C1, z, hs(C2, z, hs(C3, z, hs(C4, z, hs(C5, z, sp(C6)))))));
+    const rc = f64x2.mul(z, hs(K.C1, z, hs(K.C2, z, hs(K.C3, z, hs(K.C4, z, hs(K.C5, z, kf(K.C6)))))));
     const zrxy = f64x2.sub(f64x2.mul(z, rc), f64x2.mul(y0, y1));
-    const hz = f64x2.mul(sp(0.5), z);
+    const hz = f64x2.mul(kf(K.HALF), z);
     const qx = v128.bitselect(
-      sp(0.28125),
-      v128.shuffle<i32>(ip(0), i32x4.sub(iy, ip(0x00200000)), 0, 4, 0, 5),
-      wide(i32x4.gt_s(iy, ip(0x3fe90000))),
+      kf(K.QX_MAX),
+      v128.shuffle<i32>(ip(0), i32x4.sub(iy, ki(I.EXP2)), 0, 4, 0, 5),
+      wide(i32x4.gt_s(iy, ki(I.HI_078125))),
     );
-    const cosNear = f64x2.sub(sp(1.0), f64x2.sub(hz, zrxy));
-    const cosFar = f64x2.sub(f64x2.sub(sp(1.0), qx), f64x2.sub(f64x2.sub(hz, qx), zrxy));
-    const c = v128.bitselect(cosNear, cosFar, wide(i32x4.lt_s(iy, ip(0x3fd33333))));
+    const cosNear = f64x2.sub(kf(K.ONE), f64x2.sub(hz, zrxy));
+    const cosFar = f64x2.sub(f64x2.sub(kf(K.ONE), qx), f64x2.sub(f64x2.sub(hz, qx), zrxy));
+    const c = v128.bitselect(cosNear, cosFar, wide(i32x4.lt_s(iy, ki(I.HI_03))));
     // __kernel_sin(y0, y1, 1), or (y0, 0, 0) in the small lanes
     const v = f64x2.mul(z, y0);
-    const rs = hs(S2, z, hs(S3, z, hs(S4, z, hs(S5, z, sp(S6)))));
-    const sin0 = f64x2.add(y0, f64x2.mul(v, hs(S1, z, rs)));
+    const rs = hs(K.S2, z, hs(K.S3, z, hs(K.S4, z, hs(K.S5, z, kf(K.S6)))));
+    const sin0 = f64x2.add(y0, f64x2.mul(v, hs(K.S1, z, rs)));
     const sin1 = f64x2.sub(
       y0,
-      f64x2.sub(f64x2.sub(f64x2.mul(z, f64x2.sub(f64x2.mul(sp(0.5), y1), f64x2.mul(v, rs))), y1), f64x2.mul(v, sp(S1))),
+      f64x2.sub(f64x2.sub(f64x2.mul(z, f64x2.sub(f64x2.mul(kf(K.HALF), y1), f64x2.mul(v, rs))), y1), f64x2.mul(v, kf(K.S1))),
     );
     const s = v128.bitselect(sin0, sin1, wide(small));
     // quadrant n mod 4 (n = fn ≤ 4): cos = C, −S, −C, S; sin = S, C, −S, −C (a sign flip is an
     // exact negation)
-    const n1 = f64x2.eq(fn, sp(1)),
-      n2 = f64x2.eq(fn, sp(2)),
-      n3 = f64x2.eq(fn, sp(3));
+    const n1 = f64x2.eq(fn, kf(K.ONE)),
+      n2 = f64x2.eq(fn, kf(K.TWO)),
+      n3 = f64x2.eq(fn, kf(K.THREE));
     const swap = v128.or(n1, n3);
     const cosx = v128.xor(v128.bitselect(s, c, swap), v128.and(v128.or(n1, n2), SIGN));
     const sinx = v128.xor(v128.bitselect(c, s, swap), v128.and(v128.or(n2, n3), SIGN));
-    const rad = f64x2.sqrt(f64x2.mul(sp(-2), v128.load(LOG + o)));
+    const rad = f64x2.sqrt(f64x2.mul(kf(K.MINUS_TWO), v128.load(LOG + o)));
     const vc = f64x2.mul(rad, cosx);
     const vs = f64x2.mul(rad, sinx);
     v128.store(RC + o, vc);
@@ -315,25 +338,42 @@ function angles(out: usize, m: i32, std: f64): bool {
  * U1[p], U2[p] for p < m: the pairs' uniforms in stream order, from the state at STATE (advanced).
  * u = ((a ≫ 5)·2²⁶ + (b ≫ 6))·2⁻⁵³ from two outputs a, b of xoshiro128** (Blackman & Vigna 2018),
  * formed as one 53-bit integer (exact) times 2⁻⁵³; a u₁ of exactly 0 is rejected and drawn again.
- * The state lives in locals here (globals would be loaded and stored at every step), so the
- * generator step is written out for a and for b.
+ * The state lives in locals (globals would be loaded and stored at every step), so the generator
+ * step is written out four times, as in rng.ts's JS loop: this is the stream's hot loop, and the
+ * straight-line form is faster than one step in an inner loop.
  */
 function draw(m: i32): void {
   let s0 = load<i32>(STATE);
   let s1 = load<i32>(STATE + 4);
   let s2 = load<i32>(STATE + 8);
   let s3 = load<i32>(STATE + 12);
-  let first = true;
-  for (let p = 0; p < m; ) {
-    const a = <u32>(rotl<i32>(s1 * 5, 7) * 9) >>> 5;
-    let t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl<i32>(s3, 11);
-    const b = <u32>(rotl<i32>(s1 * 5, 7) * 9) >>> 6;
+  let a: u32 = 0;
+  let b: u32 = 0;
+  let t: i32 = 0;
+  for (let p = 0; p < m; p++) {
+    let u: f64 = 0;
+    do {
+      a = <u32>(rotl<i32>(s1 * 5, 7) * 9) >>> 5;
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl<i32>(s3, 11);
+      b = <u32>(rotl<i32>(s1 * 5, 7) * 9) >>> 6;
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl<i32>(s3, 11);
+      u = <f64>((<u64>a << 26) | <u64>b) * TWO_M53;
+    } while (u == 0);
+    const o = <usize>p << 3;
+    store<f64>(U1 + o, u);
+    a = <u32>(rotl<i32>(s1 * 5, 7) * 9) >>> 5;
     t = s1 << 9;
     s2 ^= s0;
     s3 ^= s1;
@@ -341,18 +381,15 @@ function draw(m: i32): void {
     s0 ^= s3;
     s2 ^= t;
     s3 = rotl<i32>(s3, 11);
-    const u = <f64>((<u64>a << 26) | <u64>b) * 1.1102230246251565e-16; // 2^-53
-    const o = <usize>p << 3;
-    if (first) {
-      if (u != 0) {
-        store<f64>(U1 + o, u);
-        first = false;
-      }
-    } else {
-      store<f64>(U2 + o, u);
-      first = true;
-      p++;
-    }
+    b = <u32>(rotl<i32>(s1 * 5, 7) * 9) >>> 6;
+    t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl<i32>(s3, 11);
+    store<f64>(U2 + o, <f64>((<u64>a << 26) | <u64>b) * TWO_M53);
   }
   store<i32>(STATE, s0);
   store<i32>(STATE + 4, s1);
@@ -363,11 +400,12 @@ function draw(m: i32): void {
 /** The second half, r·sin θ, of the last pair. */
 let spare: f64 = 0;
 
-/** Box–Muller on the scalar functions: returns r·cos θ, leaves r·sin θ in `spare`. */
-function boxMuller(u1: f64, u2: f64): f64 {
+/** Box–Muller on the scalar functions: returns r·cos θ, leaves r·sin θ in `spare` and at SPARE. */
+export function boxMuller(u1: f64, u2: f64): f64 {
   const r = Math.sqrt(-2 * log(u1));
   const c = cosSin(TWO_PI * u2);
   spare = r * load<f64>(AUX);
+  store<f64>(SPARE, spare);
   return r * c;
 }
 
@@ -400,17 +438,8 @@ export function fill(n: i32, std: f64): i32 {
     if (radii(me) | angles(out, me, std)) scalarBlock(out, m, std);
   }
   if ((n & 1) == 0) return 0;
-  // the last pair's r·sin θ (OUT[n] got it as float32) is kept for the next value
+  // the last pair's r·sin θ (OUT[n] got it as float32) is kept for the next value (at SPARE)
   const o = <usize>(m - 1) << 3;
   boxMuller(load<f64>(U1 + o), load<f64>(U2 + o));
-  store<f64>(SPARE, spare);
   return 1;
-}
-
-/** One pair from the state at STATE (advanced): returns r·cos θ, leaves r·sin θ at SPARE. */
-export function pair(): f64 {
-  draw(1);
-  const c = boxMuller(load<f64>(U1), load<f64>(U2));
-  store<f64>(SPARE, spare);
-  return c;
 }

@@ -140,16 +140,16 @@ export function gaussianRng(seed: number, stream = 0): GaussianRng {
       hasSpare = false;
       return spare;
     }
+    let u1 = uniform();
+    while (u1 === 0) u1 = uniform();
+    const u2 = uniform();
     const w = wasmNormals();
     if (w !== null) {
-      const c = w.pair(st);
+      const c = w.k.boxMuller(u1, u2);
       spare = w.spare;
       hasSpare = true;
       return c;
     }
-    let u1 = uniform();
-    while (u1 === 0) u1 = uniform();
-    const u2 = uniform();
     const r = Math.sqrt(-2 * Math.log(u1));
     const theta = TWO_PI * u2;
     spare = r * Math.sin(theta);

@@ -6,9 +6,10 @@
  * and the sines and cosines two lanes at a time (128-bit SIMD, like the kernels), so it runs
  * where the kernel backend's module validates.
  *
- * One instance with one page of memory serves every generator: a call copies the generator's
+ * One instance with one page of memory serves every generator: `fill` copies the generator's
  * four state words in, runs, and copies them (and a left-over second half) back, so the
- * generator's state stays in its own Int32Array between calls.
+ * generator's state stays in its own Int32Array between calls; `normal()` draws its uniforms in
+ * JS and calls `k.boxMuller` for the pair.
  */
 import { base64Bytes, wasm, type WasmMemory } from './wasm-arena.ts';
 import { WASM_NORMAL_BASE64 } from './wasm-normal-module.ts';
@@ -16,7 +17,7 @@ import { describe } from './validate.ts';
 
 interface NormalExports {
   fill(n: number, std: number): number;
-  pair(): number;
+  boxMuller(u1: number, u2: number): number;
   log(x: number): number;
   cosSin(x: number): number;
 }
@@ -40,7 +41,7 @@ export class WasmNormals {
     this.f64 = new Float64Array(memory.buffer);
   }
 
-  /** The second half left over by the last `fill` that returned true, or by `pair`. */
+  /** The second half left over by the last `fill` that returned true, or by `k.boxMuller`. */
   get spare(): number {
     return this.f64[2];
   }
@@ -68,18 +69,6 @@ export class WasmNormals {
     st[2] = i32[2];
     st[3] = i32[3];
     return odd;
-  }
-
-  /** One pair from the state words `st` (advanced): returns r·cos θ; r·sin θ is in `spare`. */
-  pair(st: Int32Array): number {
-    const { i32 } = this;
-    i32.set(st);
-    const c = this.k.pair();
-    st[0] = i32[0];
-    st[1] = i32[1];
-    st[2] = i32[2];
-    st[3] = i32[3];
-    return c;
   }
 }
 
