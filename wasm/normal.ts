@@ -215,19 +215,23 @@ export function cosSin(x: f64): f64 {
 // load-splat one.
 const KF = memory.data<f64>([
   LN2_HI, LN2_LO, LG1, LG2, LG3, LG4, LG5, LG6, LG7, C1, C2, C3, C4, C5, C6, S1, S2, S3, S4, S5, S6,
-  INVPIO2, PIO2_1, PIO2_1T, TWO_PI, 0.5, 1.0, 2.0, 3.0, -2.0, 0.28125, -0.0,
+  INVPIO2, PIO2_1, PIO2_1T, TWO_PI, 0.5, 1.0, 2.0, 3.0, -2.0, 0.28125, -0.0, 0.25,
+  0.7853984832763672, // 3FE921FC 00000000
+  0.7812504768371582, // 3FE90001 00000000
+  0.2999999523162842, // 3FD33333 00000000
+  7.450580596923828e-9, // 3E400000 00000000 = 2^-27
 ]);
 /** Positions in KF (the same order). */
 const enum K {
   LN2_HI, LN2_LO, LG1, LG2, LG3, LG4, LG5, LG6, LG7, C1, C2, C3, C4, C5, C6, S1, S2, S3, S4, S5, S6,
-  INVPIO2, PIO2_1, PIO2_1T, TWO_PI, HALF, ONE, TWO, THREE, MINUS_TWO, QX_MAX, SIGN,
+  INVPIO2, PIO2_1, PIO2_1T, TWO_PI, HALF, ONE, TWO, THREE, MINUS_TWO, QX_MAX, SIGN, QUARTER,
+  PIO4_UP, Y_078, Y_03, Y_TINY,
 }
-const KI = memory.data<i32>([
-  0x000fffff, 0x95f64, 0x100000, 0x3ff00000, 1023, 2, 3, 0x6147a, 0x6b851, 0x3fe921fb, 0x3e400000, 0x00200000,
-  0x3fe90000, 0x3fd33333,
-]);
-/** Positions in KI (the same order); HI_… are high words: of π/4, 2^-27, 0.78125, 0.3. */
-const enum I { MANT, NORM, EXP1, HI_ONE, BIAS, I2, I3, LO_EDGE, HI_EDGE, HI_PIO4, HI_TINY, EXP2, HI_078125, HI_03 }
+const KI = memory.data<i32>([0x000fffff, 0x95f64, 0x100000, 0x3ff00000, 1023, 2, 3, 0x6147a, 0x6b851, 0, -1]);
+/** Positions in KI (the same order); the last two, read as one float64 pattern, are HIGH_WORD. */
+const enum I { MANT, NORM, EXP1, HI_ONE, BIAS, I2, I3, LO_EDGE, HI_EDGE, HIGH_WORD_LO }
+/** The float64 pattern FFFFFFFF 00000000, splat: keeps the high words. */
+const HIGH_WORD: usize = KI + (<usize>I.HIGH_WORD_LO << 2);
 @inline function kf(k: K): v128 { return v128.load64_splat(KF + (<usize>k << 3)); }
 @inline function ki(k: I): v128 { return v128.load32_splat(KI + (<usize>k << 2)); }
 /** c + z·p on two lanes (one Horner step), c from KF. */
@@ -277,32 +281,29 @@ function angles(out: usize, m: i32, std: f64): bool {
   for (let p = 0; p < m; p += 2) {
     const o = <usize>p << 3;
     const x = f64x2.mul(kf(K.TWO_PI), v128.load(U2 + o));
-    const hx = hi(x);
-    const small = i32x4.le_s(hx, ki(I.HI_PIO4)); // |x| ≤ π/4: cos, sin call the kernels on x itself
+    // comparisons of high words, done on the (nonnegative) values: hx ≤ H ⟺ x < H+1 : 0
+    const small = f64x2.lt(x, kf(K.PIO4_UP)); // hx ≤ 3fe921fb, |x| ≲ π/4: the kernels take x itself
     // rem_pio2's first round (for n = 1 it is the |x| < 3π/4 case's arithmetic); fn = 0 leaves
     // y0 = x, y1 = 0 in the small lanes
-    const fn = v128.andnot(f64x2.trunc(f64x2.add(f64x2.mul(x, kf(K.INVPIO2)), kf(K.HALF))), wide(small));
+    const fn = v128.andnot(f64x2.trunc(f64x2.add(f64x2.mul(x, kf(K.INVPIO2)), kf(K.HALF))), small);
     const fp = f64x2.mul(fn, kf(K.PIO2_1)); // exact: PIO2_1 has 33 bits, n ≤ 4
     const r = f64x2.sub(x, fp);
     const w = f64x2.mul(fn, kf(K.PIO2_1T));
     const y0 = f64x2.sub(r, w);
     const y1 = f64x2.sub(f64x2.sub(r, y0), w);
-    const iy = hi(f64x2.abs(y0));
+    const ay = f64x2.abs(y0);
     // rare: x's high word is that of n·π/2 (npio2_hw[n−1] = high word of n·PIO2_1), or |y0| < 2^-27
-    rare = v128.or(rare, v128.or(i32x4.eq(hx, hi(fp)), i32x4.lt_s(iy, ki(I.HI_TINY))));
+    rare = v128.or(rare, v128.or(wide(i32x4.eq(hi(x), hi(fp))), f64x2.lt(ay, kf(K.Y_TINY))));
     // __kernel_cos(y0, y1)
     const z = f64x2.mul(y0, y0);
     const rc = f64x2.mul(z, hs(K.C1, z, hs(K.C2, z, hs(K.C3, z, hs(K.C4, z, hs(K.C5, z, kf(K.C6)))))));
     const zrxy = f64x2.sub(f64x2.mul(z, rc), f64x2.mul(y0, y1));
     const hz = f64x2.mul(kf(K.HALF), z);
-    const qx = v128.bitselect(
-      kf(K.QX_MAX),
-      v128.shuffle<i32>(ip(0), i32x4.sub(iy, ki(I.EXP2)), 0, 4, 0, 5),
-      wide(i32x4.gt_s(iy, ki(I.HI_078125))),
-    );
+    // qx = |y0|/4 with the low word cleared (the high word ix − 0x00200000), or 0.28125 when ix > 3fe90000
+    const qx = v128.bitselect(kf(K.QX_MAX), v128.and(f64x2.mul(ay, kf(K.QUARTER)), v128.load64_splat(HIGH_WORD)), f64x2.ge(ay, kf(K.Y_078)));
     const cosNear = f64x2.sub(kf(K.ONE), f64x2.sub(hz, zrxy));
     const cosFar = f64x2.sub(f64x2.sub(kf(K.ONE), qx), f64x2.sub(f64x2.sub(hz, qx), zrxy));
-    const c = v128.bitselect(cosNear, cosFar, wide(i32x4.lt_s(iy, ki(I.HI_03))));
+    const c = v128.bitselect(cosNear, cosFar, f64x2.lt(ay, kf(K.Y_03))); // ix < 3fd33333
     // __kernel_sin(y0, y1, 1), or (y0, 0, 0) in the small lanes
     const v = f64x2.mul(z, y0);
     const rs = hs(K.S2, z, hs(K.S3, z, hs(K.S4, z, hs(K.S5, z, kf(K.S6)))));
@@ -311,7 +312,7 @@ function angles(out: usize, m: i32, std: f64): bool {
       y0,
       f64x2.sub(f64x2.sub(f64x2.mul(z, f64x2.sub(f64x2.mul(kf(K.HALF), y1), f64x2.mul(v, rs))), y1), f64x2.mul(v, kf(K.S1))),
     );
-    const s = v128.bitselect(sin0, sin1, wide(small));
+    const s = v128.bitselect(sin0, sin1, small);
     // quadrant n mod 4 (n = fn ≤ 4): cos = C, −S, −C, S; sin = S, C, −S, −C (a sign flip is an
     // exact negation)
     const n1 = f64x2.eq(fn, kf(K.ONE)),
