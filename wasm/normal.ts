@@ -11,7 +11,9 @@
 //
 // fdlibm (Sun Microsystems 1993; the versions below are those of FreeBSD msun, which V8 ports):
 // the constants carry their intended bit patterns in comments; every operation is an IEEE
-// float64 +, −, ×, ÷ or √ in the order of the C source, so the results are the same bits.
+// float64 +, −, ×, ÷ or √ in the order of the C source, so the results are the same bits. Where
+// the code takes another path through the C source's branches, a comment shows that the
+// operations, and so the bits, are the same.
 
 const STATE: usize = 0;
 const SPARE: usize = 16;
@@ -27,7 +29,7 @@ const U1: usize = OUT + 4 * (<usize>CHUNK + 4);
 const U2: usize = U1 + 8 * (<usize>BLOCK + 2);
 const LOG: usize = U2 + 8 * (<usize>BLOCK + 2);
 const RC: usize = LOG + 8 * (<usize>BLOCK + 2);
-const RS: usize = RC + 8 * (<usize>BLOCK + 2);
+const RS: usize = RC + 8 * (<usize>BLOCK + 2); // ends at 53408, below the constants (57344)
 
 // ---- log: fdlibm e_log.c (__ieee754_log) ------------------------------------------------------
 //
@@ -97,7 +99,6 @@ const INVPIO2: f64 = 6.36619772367581382433e-1; // 3FE45F30 6DC9C883
 const PIO2_1: f64 = 1.57079632673412561417e0; // 3FF921FB 54400000: first 33 bits of π/2
 const PIO2_1T: f64 = 6.07710050650619224932e-11; // 3DD0B461 1A626331: π/2 − PIO2_1
 const TWO_PI: f64 = 6.283185307179586; // 401921FB 54442D18: 2·Math.PI, as rng.ts
-const TWO_M53: f64 = 1.1102230246251565e-16; // 2^-53
 
 /** fdlibm __kernel_cos(x, y) on [−π/4, π/4], y the tail of x (the version with qx). */
 function kcos(x: f64, y: f64): f64 {
@@ -334,6 +335,8 @@ function angles(out: usize, m: i32, std: f64): bool {
 }
 
 // ---- the generator: xoshiro128** and 53-bit uniforms, as in rng.ts ---------------------------
+
+const TWO_M53: f64 = 1.1102230246251565e-16; // 2^-53
 
 /**
  * U1[p], U2[p] for p < m: the pairs' uniforms in stream order, from the state at STATE (advanced).
