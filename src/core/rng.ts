@@ -26,11 +26,12 @@
  * sines and cosines differ by one ulp). So the normals are computed by `wasm/normal.ts`
  * (WebAssembly, src/core/wasm-normal.ts), whose log, sin and cos port fdlibm operation for
  * operation: every runtime with WebAssembly SIMD gets the bits of Node 20's Math functions, which
- * produced every committed seeded result. It also runs the loop two lanes at a time, about twice
- * as fast as the JS loop below (BENCHMARKS.md, "Initial noise"). Where WebAssembly SIMD is
- * missing, the JS loop runs with the engine's Math functions (the same bits under Node 20). The
- * path does not follow the kernel backend (AMDM_BACKEND): both paths give the same bits under
- * Node 20, and only the WebAssembly one gives them in other engines.
+ * produced every committed seeded result. It also takes the logs, sines and cosines two lanes at
+ * a time: fillNormal runs 2.6–3.9× faster than the JS loop below (BENCHMARKS.md, "Initial
+ * noise"). Where WebAssembly SIMD is missing, the JS loop runs with the engine's Math functions
+ * (the same bits under Node 20). The path does not follow the kernel backend (AMDM_BACKEND):
+ * both paths give the same bits under Node 20, and only the WebAssembly one gives them in other
+ * engines.
  */
 import { checkInt, checkFloat32, checkNumber } from './validate.ts';
 import { wasmNormals } from './wasm-normal.ts';

@@ -43,12 +43,12 @@ export class WasmNormals {
 
   /** The second half left over by the last `fill` that returned true, or by `k.boxMuller`. */
   get spare(): number {
-    return this.f64[2];
+    return this.f64[2]; // wasm/normal.ts: SPARE = 16
   }
 
   /** sin x after `k.cosSin(x)` returned cos x. */
   get sine(): number {
-    return this.f64[3];
+    return this.f64[3]; // wasm/normal.ts: AUX = 24
   }
 
   /**
@@ -101,6 +101,6 @@ export function setNormalPath(p: NormalPath): void {
   if (p !== 'auto' && p !== 'js' && p !== 'wasm')
     throw new RangeError(`path must be 'auto', 'js' or 'wasm', got ${describe(p)}`);
   if (p === 'wasm' && load() === null)
-    throw new Error('the WebAssembly normal stream needs WebAssembly, which this runtime lacks');
+    throw new Error('the WebAssembly normal stream needs WebAssembly with 128-bit SIMD, which this runtime lacks');
   path = p;
 }
