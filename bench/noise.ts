@@ -1,16 +1,20 @@
 /**
  * Cost of the initial noise per value: the core's seeded stream (`gaussianRng(seed, k).fillNormal`,
- * xoshiro128** + Box–Muller in float64, src/core/rng.ts) against PyTorch's CPU stream reproduced
- * in JS (`torchGenerator(seed).randn`, mt19937 + its Box–Muller blocks, src/core/torch-rng.ts), and
- * a plain copy of the same number of float32 values as the floor. Sizes: one 2-model AMDM run's
+ * xoshiro128** + Box–Muller in float64, src/core/rng.ts) on its WebAssembly path (the default,
+ * wasm/normal.ts) and on its JS loop (the same bits under Node 20), the same stream drawn one
+ * value at a time by `normal()` on both paths, PyTorch's CPU stream reproduced in JS
+ * (`torchGenerator(seed).randn`, mt19937 + its Box–Muller blocks, src/core/torch-rng.ts), and a
+ * plain copy of the same number of float32 values as the floor. Sizes: one 2-model AMDM run's
  * initial latents at 4×64×64 (2·16384 values) and at batch 8 (8× that). The methods alternate in
- * `--rounds` rounds; each figure is the median over rounds of the best of `--reps` timed calls.
+ * `--rounds` rounds; each figure is the median over rounds of the best of `--reps` timed calls;
+ * ratios are to the default core stream.
  *
  * Run: `npx tsx bench/noise.ts [--rounds 5] [--reps 20]`. Output: Markdown.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { gaussianRng } from '../src/core/rng.ts';
+import { setNormalPath } from '../src/core/wasm-normal.ts';
 import { torchGenerator } from '../src/core/torch-rng.ts';
 import { markdownRow, markdownTable } from '../src/jobs/table.ts';
 
@@ -46,16 +50,29 @@ const methods: { name: string; make: (n: number) => () => void }[] = [
       return () => b.set(a);
     },
   },
-  {
-    name: 'gaussianRng.fillNormal (core stream)',
-    make: (n) => {
+  ...(['wasm', 'js'] as const).map((path) => ({
+    name: `gaussianRng.fillNormal (core stream, ${path === 'wasm' ? 'WebAssembly, default' : 'JS loop'})`,
+    make: (n: number) => {
       const out = new Float32Array(n);
       let seed = 1;
       return () => {
+        setNormalPath(path);
         gaussianRng(seed++, 0).fillNormal(out);
       };
     },
-  },
+  })),
+  ...(['wasm', 'js'] as const).map((path) => ({
+    name: `gaussianRng.normal() per value (${path === 'wasm' ? 'WebAssembly, default' : 'JS loop'})`,
+    make: (n: number) => {
+      const out = new Float64Array(n);
+      let seed = 1;
+      return () => {
+        setNormalPath(path);
+        const g = gaussianRng(seed++, 0);
+        for (let i = 0; i < n; i++) out[i] = g.normal();
+      };
+    },
+  })),
   {
     name: 'torchGenerator.randn (PyTorch CPU stream)',
     make: (n) => {
@@ -92,7 +109,7 @@ console.log(
     .map((v) => v.toFixed(1))
     .join(' / ')})\n`,
 );
-console.log(markdownTable(['values', 'method', 'ns / value', 'ms per run', 'ratio to core stream'], []));
+console.log(markdownTable(['values', 'method', 'ns / value', 'ms per run', 'ratio to core stream (WebAssembly)'], []));
 for (const size of sizes) {
   const core = median(results.get(`${size.name}|${methods[1].name}`)!);
   for (const m of methods) {

@@ -15,6 +15,9 @@
  *
  * Validation (lengths, ranges) happens in the public functions before they call a backend; a
  * backend trusts its arguments.
+ *
+ * The seeded normal stream (rng.ts) does not follow this choice: its WebAssembly path gives the
+ * JS path's bits (under Node 20), so it runs wherever WebAssembly SIMD validates.
  */
 import type { BackendName, KernelBackend } from './kernel-types.ts';
 import { jsBackend } from './backend-js.ts';

@@ -20,12 +20,21 @@
  *   r sin θ is kept for the next call, so both halves are used.
  *
  * Cross-engine note: the integer stream and the uniforms are exact everywhere. The normals go
- * through `Math.log`, `Math.cos`, `Math.sin`, `Math.sqrt`; ECMAScript does not require
- * correctly rounded log/cos/sin, so engines could in principle differ in the last ulp. Node and
- * Deno both run V8, whose implementations are deterministic ports of fdlibm, and a golden test
- * runs under both to check that the float64 bits agree.
+ * through log, cos, sin and √; ECMAScript does not require correctly rounded log/cos/sin, and
+ * engines differ in the last float64 bit: Node 20's V8 implements Math.log/cos/sin with a port of
+ * fdlibm, while Deno 2.9's V8 uses correctly rounded versions (about 7 % of logs and 3 % of
+ * sines and cosines differ by one ulp). So the normals are computed by `wasm/normal.ts`
+ * (WebAssembly, src/core/wasm-normal.ts), whose log, sin and cos port fdlibm operation for
+ * operation: every runtime with WebAssembly SIMD gets the bits of Node 20's Math functions, which
+ * produced every committed seeded result. It also takes the logs, sines and cosines two lanes at
+ * a time: fillNormal runs 2.6–3.9× faster than the JS loop below (BENCHMARKS.md, "Initial
+ * noise"). Where WebAssembly SIMD is missing, the JS loop runs with the engine's Math functions
+ * (the same bits under Node 20). The path does not follow the kernel backend (AMDM_BACKEND):
+ * both paths give the same bits under Node 20, and only the WebAssembly one gives them in other
+ * engines.
  */
 import { checkInt, checkFloat32, checkNumber } from './validate.ts';
+import { wasmNormals } from './wasm-normal.ts';
 
 export interface GaussianRng {
   readonly seed: number;
@@ -135,6 +144,13 @@ export function gaussianRng(seed: number, stream = 0): GaussianRng {
     let u1 = uniform();
     while (u1 === 0) u1 = uniform();
     const u2 = uniform();
+    const w = wasmNormals();
+    if (w !== null) {
+      const c = w.k.boxMuller(u1, u2);
+      spare = w.spare;
+      hasSpare = true;
+      return c;
+    }
     const r = Math.sqrt(-2 * Math.log(u1));
     const theta = TWO_PI * u2;
     spare = r * Math.sin(theta);
@@ -156,6 +172,14 @@ export function gaussianRng(seed: number, stream = 0): GaussianRng {
       if (i < end && hasSpare) {
         out[i++] = std * spare;
         hasSpare = false;
+      }
+      const w = wasmNormals();
+      if (w !== null) {
+        if (i < end && w.fill(st, out, i, end - i, std)) {
+          spare = w.spare;
+          hasSpare = true;
+        }
+        return out;
       }
       // The same stream as repeated normal() calls, with xoshiro128ssNext/uniform inlined on local state
       // words (about twice as fast as calling them). The four copies of the generator step below are

@@ -1,7 +1,8 @@
 /**
  * The WebAssembly side of the wasm kernel backend (backend-wasm.ts): the module's exports, the
  * support check, and arenas — one linear memory with its instance each. `buffers` arenas are
- * sized once and never grown (growing would detach the views they handed out).
+ * sized once and never grown (growing would detach the views they handed out). The WebAssembly
+ * API type and the base64 decoding serve the normal stream's module too (wasm-normal.ts).
  */
 import { WASM_KERNELS_BASE64 } from './wasm-module.ts';
 
@@ -41,13 +42,22 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-interface WasmApi {
+export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: object };
   Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
-const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+/** This runtime's WebAssembly, or undefined. */
+export const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The bytes of a base64 string (a generated module). */
+export function base64Bytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
 
 export const PAGE = 65536;
 /** Bytes at address 0 where reductions leave their results (float64 slots). */
@@ -59,11 +69,7 @@ let module: object | null = null;
 let supported: boolean | null = null;
 
 function moduleBytes(): Uint8Array {
-  if (bytes === null) {
-    const bin = atob(WASM_KERNELS_BASE64);
-    bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  }
+  bytes ??= base64Bytes(WASM_KERNELS_BASE64);
   return bytes;
 }
 
