@@ -148,7 +148,7 @@ export async function sampleReverse(opts: ReverseOptions): Promise<ComposeResult
     if (ddim) {
       const c = ddim[i];
       if (c.sigma > 0) stepRng.fillNormal(noise);
-      ddimStepInto(c, x, comp.eps, x, x, null, c.sigma > 0 ? noise : null);
+      ddimStepInto(c, x, comp.eps, x, { prev: x, noise: c.sigma > 0 ? noise : null });
     } else {
       const std = stds[i];
       if (std > 0) stepRng.fillNormal(noise);

@@ -175,7 +175,7 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     const c = ddimCoefficients(schedule, ts[i], prevTimestep(schedule, ts, i));
     const active = i <= end ? order : [target];
     for (const k of active) {
-      const e = await callModel(models[k], k, xs[k], i, ts[i], batch);
+      const e = await callModel(models[k], xs[k], { k, step: i, t: ts[i], batch });
       calls[k]++;
       if (!(e instanceof Float32Array) || e.length !== n)
         throw new RangeError(`models[${k}] returned ${describe(e)} at step ${i}; expected length ${n}`);
