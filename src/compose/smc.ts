@@ -32,15 +32,16 @@ export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   const gamma = checkModels(opts?.models, opts?.gamma);
   requireExact(opts.models, 'sampleSMC');
   const G = gamma.reduce((a, b) => a + b, 0);
-  const { dim, particles, seed, initStd } = checkCommon({
+  const setup = checkCommon({
     ...opts,
     initStd: opts.initStd ?? (G > 0 ? 1 / Math.sqrt(G) : 1),
   });
+  const { dim, particles, seed, initStd } = setup;
   const resampling = checkResampling(opts, 'ess');
   const levels = levelPath(opts.schedule, { steps: opts.steps, spacing: opts.spacing, offset: opts.offset });
   const comp = makeComposite(opts.models, gamma, dim, particles);
 
-  const x = initialParticles(dim, particles, seed, initStd);
+  const x = initialParticles(setup);
   const n = dim * particles;
   const xNew = new Float32Array(n);
   const noise = new Float32Array(n);
