@@ -1,7 +1,7 @@
 /**
  * Feynman–Kac correctors (Skreta et al. 2025) for π_t ∝ Πᵢ (qᵢᵗ)^{γᵢ}, in the discrete VP form
  * of sources C§4.3 (derived there from the continuous rule C§4.1 and checked to
- * reproduce the three code instances of C§4.2). Per step t → t′ with α, β, σ_t (levels.ts):
+ * reproduce the three code instances of C§4.2). Per step t → t′ with α, β, σ_t (noise-levels.ts):
  *
  *   Δlog w = −½ (Γ−1) d β + (β / (2σ_t²)) ( ‖Σᵢ γᵢ εᵢ‖² − Σᵢ γᵢ ‖εᵢ‖² ),   Γ = Σ γᵢ,
  *   x_{t′} = (x_t − ((1+b)/2)(β/σ_t) ε_comp)/√α + √(bβ̃) z          ('ddpm', default), or
@@ -22,7 +22,7 @@ import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
 import { checkModels, makeComposite, type Composite } from './composite.ts';
-import { DDPM_VARIANCES, ddpmStd, levelPath, type DDPMVariance, type Level } from './levels.ts';
+import { DDPM_VARIANCES, ddpmStd, levelPath, type DDPMVariance, type Level } from './noise-levels.ts';
 import type { ResamplePolicy } from './resample.ts';
 import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';

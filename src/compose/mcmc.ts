@@ -19,7 +19,7 @@
  */
 import { gaussianRng, type GaussianRng } from '../core/rng.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
-import type { Level } from './levels.ts';
+import type { Level } from './noise-levels.ts';
 
 export const MCMC_KINDS = ['ula', 'mala', 'uhmc', 'hmc'] as const;
 export type MCMCKind = (typeof MCMC_KINDS)[number];

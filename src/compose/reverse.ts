@@ -26,7 +26,7 @@ import {
   type DDPMStepOptions,
   type DDPMVariance,
   type Level,
-} from './levels.ts';
+} from './noise-levels.ts';
 import { makeMCMCKernel, type MCMCOptions, type MCMCTarget } from './mcmc.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 

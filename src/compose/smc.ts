@@ -14,7 +14,7 @@
 import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkModels, makeComposite, requireExact } from './composite.ts';
-import { levelPath } from './levels.ts';
+import { levelPath } from './noise-levels.ts';
 import type { ResamplePolicy } from './resample.ts';
 import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';

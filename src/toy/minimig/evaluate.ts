@@ -39,7 +39,7 @@
  */
 import { describe } from '../../core/validate.ts';
 import { meanEstimate, rate, type Estimate } from '../shapes/evaluate.ts';
-import { summarizeByLevel } from '../levels.ts';
+import { summarizeByLevel } from '../level-summary.ts';
 import { validateScene, type Action, type Scene, type Texture, type Tint } from './world.ts';
 import { classify, toBytesScale } from './evaluate-pixels.ts';
 import { evaluateInstance, type InstanceResult } from './evaluate-instance.ts';
