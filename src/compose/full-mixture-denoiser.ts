@@ -43,6 +43,7 @@ export interface FullMixtureDenoiser extends ExactModel {
  * q_t = Σₖ πₖ N(aμₖ, Cₖ), Cₖ = a²Σₖ + s²I, ε* = s Σₖ rₖ Cₖ⁻¹(x − aμₖ). Cholesky factors are
  * recomputed only when ᾱ changes; buffers grow only with the batch.
  */
+// Over 60 lines: a closure over its evaluation state, whose three methods (ε, log density, score) share one evaluation.
 export function fullMixtureDenoiser(
   mix: GaussianMixture | FullMixture,
   schedule: AlphaBarSource,

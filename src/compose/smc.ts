@@ -28,6 +28,7 @@ export interface SMCOptions extends ComposeCommonOptions {
   essThreshold?: number;
 }
 
+// Over 60 lines: one sampler's loop (C§4.1): initial weights, then per level the proposal, its weight and the resampling, in order.
 export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   const gamma = checkModels(opts?.models, opts?.gamma);
   requireExact(opts.models, 'sampleSMC');
