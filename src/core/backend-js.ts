@@ -4,7 +4,7 @@
  * runs (test/core/golden.test.ts, test-deno/) pin their bits. Every other backend is tested
  * against this one.
  */
-import type { DDIMCoefficients, KernelBackend } from './kernel-types.ts';
+import type { KernelBackend } from './kernel-types.ts';
 import { sqNormAt } from './tensor.ts';
 import {
   deviationFactor,
@@ -107,15 +107,7 @@ const coef = new Float64Array(2);
 const sphere = new JsSphere();
 
 /** DDIM step (eq. 4/6) in float64 per element, as the header of ddim.ts writes it. */
-function ddim(
-  c: DDIMCoefficients,
-  x: Float32Array,
-  eps: Float32Array,
-  mean: Float32Array,
-  prev: Float32Array | null,
-  x0: Float32Array | null,
-  noise: Float32Array | null,
-): void {
+const ddim: KernelBackend['ddim'] = (c, x, eps, mean, prev, x0, noise) => {
   const n = x.length;
   const { x0FromX, x0FromEps, meanFromX0, meanFromEps, sigma } = c;
   const needNoise = prev !== null && sigma > 0;
@@ -142,10 +134,10 @@ function ddim(
       if (prev) prev[i] = needNoise ? m + sigma * noise![i] : m;
     }
   }
-}
+};
 
 /** Eq. 8 per sample: one pass for the reductions, then out = c_a·a + c_b·b. */
-function slerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void {
+const slerp: KernelBackend['slerp'] = (a, b, w, out, dim) => {
   for (let s = 0, o = 0; o < out.length; s++, o += dim) {
     // one pass for ⟨a, b⟩, ‖a‖², ‖b‖²
     let dot = 0,
@@ -163,10 +155,10 @@ function slerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, d
       cb = coef[1];
     for (let i = o; i < o + dim; i++) out[i] = ca * a[i] + cb * b[i];
   }
-}
+};
 
 /** Normalized lerp per sample. */
-function nlerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, dim: number): void {
+const nlerp: KernelBackend['nlerp'] = (a, b, w, out, dim) => {
   for (let s = 0, o = 0; o < out.length; s++, o += dim) {
     const aa = sqNormAt(a, o, dim),
       bb = sqNormAt(b, o, dim);
@@ -182,36 +174,20 @@ function nlerp(a: Float32Array, b: Float32Array, w: number, out: Float32Array, d
     }
     for (let i = o; i < o + dim; i++) out[i] = k * ((1 - w) * a[i] + w * b[i]);
   }
-}
+};
 
 /** The spherical mean per sample, on float64 q and u (`JsSphere`). */
-function sphericalMean(
-  xs: readonly Float32Array[],
-  weights: readonly number[],
-  out: Float32Array,
-  dim: number,
-  tol: number,
-  maxIt: number,
-  scratch: SphereScratch,
-): void {
+const sphericalMean: KernelBackend['sphericalMean'] = (xs, weights, out, dim, tol, maxIt, scratch) => {
   const norms = scratch.normsFor(xs.length);
   sphere.bind(xs, out, dim, scratch);
   for (let s = 0, o = 0; o < out.length; s++, o += dim) {
     sphere.o = o;
     sphericalMeanSample(sphere, xs.length, weights, norms, s, tol, maxIt);
   }
-}
+};
 
 /** Eq. 9 per sample. */
-function deviate(
-  x: Float32Array,
-  mu: Float32Array,
-  eta: number,
-  out: Float32Array,
-  dim: number,
-  distances: Float64Array | undefined,
-  clip: boolean,
-): void {
+const deviate: KernelBackend['deviate'] = (x, mu, eta, out, dim, distances, clip) => {
   for (let s = 0, o = 0; o < x.length; s++, o += dim) {
     const end = o + dim;
     let sq = 0;
@@ -231,7 +207,7 @@ function deviate(
       out[i] = xm - k * (xm - mu[i]);
     }
   }
-}
+};
 
 /** The reference backend (one instance): the kernels above, in JS memory. */
 export const jsBackend: KernelBackend = {
