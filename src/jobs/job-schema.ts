@@ -33,6 +33,8 @@ import { AMDM_DEFAULTS } from '../core/defaults.ts';
 import { DEVIATION_MODES } from '../core/deviation.ts';
 import { BACKENDS, DEFAULT_BACKEND, DEVICES } from '../onnx/session.ts';
 import { getFamily } from '../sd/family.ts';
+// Registers the grounded families (interactdiffusion, migc, ipadapter), so that a job's `kind` is checked against them.
+import '../sd/families/index.ts';
 import { PRESETS, SD_SCALING_FACTOR, sdAggregateSteps } from '../sd/pipeline.ts';
 import { NOISE_SOURCES } from '../sd/pipeline-types.ts';
 import { ruleField } from './rule-field.ts';
