@@ -50,7 +50,7 @@ if (positionals.length !== 1) {
 const reps = intArg('reps', values.reps!, 1);
 const threads = values.threads === undefined ? undefined : intArg('threads', values.threads, 0);
 
-const { loadJob } = await import('../src/cli/generate.ts');
+const { loadJob } = await import('../src/jobs/job-file.ts');
 const { runJob } = await import('../src/jobs/generate.ts');
 const { createPipelineCache } = await import('../src/server/pipelines.ts');
 

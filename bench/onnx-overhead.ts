@@ -185,7 +185,7 @@ async function amdmConcurrent(
     if (i < s && N > 1) {
       mixed.set(mus[0]);
       for (let k = 1; k < N; k++) slerp([mixed, mus[k]], [w], mixed, dim);
-      for (let k = 0; k < N; k++) deviate(mixed, mus[k], eta * Math.sqrt(dim), xs[k], dim);
+      for (let k = 0; k < N; k++) deviate(mixed, mus[k], xs[k], { eta: eta * Math.sqrt(dim), dim });
     } else {
       xs[0].set(mus[0]);
     }

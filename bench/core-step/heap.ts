@@ -178,6 +178,9 @@ async function bytesPerPiece(o: Options, gc: () => void): Promise<AllocRow[]> {
   const dists = new Float64Array(B);
   const eta = ETA * Math.sqrt(DIM);
   const plain = new Float32Array(1);
+  // options built once, as the sampler builds them once per run
+  const stepOpts = { prev },
+    deviateOpts = { eta, dim: DIM, distances: dists };
   let sink = 0;
   const pieces: [string, () => unknown, number][] = [
     [
@@ -194,11 +197,11 @@ async function bytesPerPiece(o: Options, gc: () => void): Promise<AllocRow[]> {
       },
       20_000,
     ],
-    ['ddimStepInto (mean + proposal)', () => ddimStepInto(c, a, e, mean, prev, null, null), 2000],
+    ['ddimStepInto (mean + proposal)', () => ddimStepInto(c, a, e, mean, stepOpts), 2000],
     [
       'deviate',
       () => {
-        deviate(a, b, eta, out, DIM, dists);
+        deviate(a, b, out, deviateOpts);
       },
       2000,
     ],

@@ -49,9 +49,11 @@ export function benchKernels(o: Options, backend: BackendName): KernelRow[] {
     // the bound: one read and one write per element, as fast as the runtime copies
     add(COPY, () => out.set(a));
     // as the sampler calls it: mean and proposal written, η_ddim = 0
-    add('ddimStepInto', () => ddimStepInto(c, a, e, mean, prev, null, null, k));
+    const stepOpts = { prev, kernels: k },
+      deviateOpts = { eta, dim: DIM, distances: dists, kernels: k };
+    add('ddimStepInto', () => ddimStepInto(c, a, e, mean, stepOpts));
     add('deviate', () => {
-      deviate(a, b, eta, out, DIM, dists, false, k);
+      deviate(a, b, out, deviateOpts);
     });
     for (const r of o.rules) {
       const rule = RULES[r];

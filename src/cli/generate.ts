@@ -3,33 +3,21 @@
  * several, plain DDIM for one). The job file is described in job-schema.ts.
  *
  * Order of work, so that a bad job, a bad folder or a bad output location fails before any
- * model runs and leaves nothing behind: parse and validate the job → check (and create) the
- * output location → load every folder (files, input names, dtypes, conditions, equal latent
- * shapes and schedules, CUDA when requested) → check the sampler options → sample (progress bar
- * on stderr) → decode → only then write the output folder as a whole (output-folder.ts: a rerun
- * replaces it, an interrupt leaves the previous one):
- *   target.png (target-<b>.png for batch > 1)     the AMDM result (plain DDIM with one model)
- *   after-aggregation-<k>-<name>.png              each other model's own image from the shared
- *                                                 first s steps (saveAll; not the model alone)
- *   sheet.png                                     the contact sheet: prompt, boxes and legend,
- *                                                 every image upscaled and labelled
- *   results.json                                  every image file and what it is; for a MiniMIG
- *                                                 prompt ("minimig") the evaluator's scores
- *   trace.json                                    per-step trace (saveTrace)
- *   resolved.json                                 the settings with every default filled in,
- *                                                 absolute paths, and the run's call counts
+ * model runs and leaves nothing behind: parse and validate the job (jobs/job-file.ts) → check
+ * (and create) the output location → load every folder (files, input names, dtypes, conditions,
+ * equal latent shapes and schedules, CUDA when requested) → check the sampler options → sample
+ * (progress bar on stderr) → decode → only then write the output folder as a whole
+ * (jobs/generate-folder.ts lists its files). The models' code loads only when a job runs.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
+import { Option, type Command, type OptionValues } from 'commander';
 import { describe } from '../core/validate.ts';
+import { intArg } from '../io/options.ts';
 import { BACKENDS, DEVICES, type Backend, type Device } from '../onnx/session.ts';
-import { runJob, type JobRun } from '../jobs/generate.ts';
-import { generateReport } from '../jobs/generate-report.ts';
-import { jsonText } from '../io/files.ts';
-import { prepareOutputFolder } from '../io/output-folder.ts';
-import { parseJob, type GenerateJob } from '../jobs/job-schema.ts';
+import type { GenerateSummary } from '../jobs/generate-folder.ts';
+import type { JobRun } from '../jobs/generate.ts';
+
+export type { GenerateSummary } from '../jobs/generate-folder.ts';
 
 export interface GenerateCliOptions {
   /** Output folder (overrides the job's `output`; relative to the working folder). */
@@ -44,19 +32,6 @@ export interface GenerateCliOptions {
   progress?: boolean;
   /** Receives notes (e.g. the CPU fallback of device 'auto'); default: a line on stderr. */
   log?: (message: string) => void;
-}
-
-export interface GenerateSummary {
-  outputDir: string;
-  /** Absolute paths of the files written, resolved.json last. */
-  files: string[];
-  job: GenerateJob;
-  calls: number[];
-  totalCalls: number;
-  textEncoderRuns: number;
-  vaeRuns: number;
-  /** results.json's document: every image file, what it is and (MiniMIG) its scores. */
-  results: Record<string, unknown>;
 }
 
 /** `generate <job.json> [--output dir] [--device cpu|cuda|auto] [--backend node|web|auto] [--threads n] [--no-progress]`. */
@@ -103,67 +78,6 @@ export function parseGenerateArgs(argv: readonly string[]): { jobPath: string; o
 }
 
 /**
- * The paths a job file's model conditions name (an IP-Adapter's style image): resolved, like
- * the model folders and the output, against the job file's folder.
- */
-const CONDITION_FILES = ['image'] as const;
-
-/** A model's conditions with the files they name made absolute against `base`. */
-function resolveConditionFiles(conditions: unknown, base: string): unknown {
-  if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) return conditions;
-  const c = { ...(conditions as Record<string, unknown>) };
-  for (const k of CONDITION_FILES) {
-    const path = c[k];
-    if (typeof path === 'string') c[k] = resolve(base, path);
-  }
-  return c;
-}
-
-/**
- * Read, validate and resolve a job file: every relative path in it (model folders, the files
- * their conditions name, the output) is made absolute against the job file's folder, whatever
- * the working folder; `overrides.output` is relative to the working folder.
- */
-export async function loadJob(
-  jobPath: string,
-  overrides: Pick<GenerateCliOptions, 'output' | 'device' | 'backend' | 'threads'> = {},
-): Promise<GenerateJob> {
-  if (typeof jobPath !== 'string' || jobPath === '')
-    throw new TypeError(`jobPath must be a non-empty file path, got ${describe(jobPath)}`);
-  const file = resolve(jobPath);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read the job file ${file}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json))
-    throw new TypeError(`${file} must hold a JSON object (the job)`);
-  const raw = { ...(json as Record<string, unknown>) };
-  if (overrides.device !== undefined) raw.device = overrides.device;
-  if (overrides.backend !== undefined) raw.backend = overrides.backend;
-  if (overrides.threads !== undefined) raw.threads = overrides.threads;
-  if (overrides.output !== undefined) raw.output = resolve(overrides.output);
-  const job = parseJob(raw, file);
-  const base = dirname(file);
-  return {
-    ...job,
-    models: job.models.map((m) => ({
-      ...m,
-      folder: resolve(base, m.folder),
-      conditions: resolveConditionFiles(m.conditions, base) as typeof m.conditions,
-    })),
-    output: resolve(base, job.output),
-  };
-}
-
-/**
  * Run a job: `runGenerate('job.json', { output, device, threads, progress })`, or with the
  * command's arguments `runGenerate(['job.json', '--output', 'dir'])`.
  */
@@ -182,29 +96,16 @@ export async function runGenerate(
   } else {
     throw new TypeError(`runGenerate takes a job file path or the argument list, got ${describe(jobOrArgv)}`);
   }
+  const [{ loadJob }, { prepareGenerateFolder, writeGenerateFolder }, { runJob }, { resolve }] = await Promise.all([
+    import('../jobs/job-file.ts'),
+    import('../jobs/generate-folder.ts'),
+    import('../jobs/generate.ts'),
+    import('node:path'),
+  ]);
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const job = await loadJob(jobPath, options);
-  const output = await prepareOutputFolder(job.output, {
-    command: 'generate',
-    param: options.output !== undefined ? '--output' : 'output',
-    // model-<k>-<name>.png: what earlier versions named the images after aggregation
-    writes:
-      /^(target(-\d+)?\.png|(model|after-aggregation)-\d+-.+\.png|sheet\.png|results\.json|trace\.json|latents\.npy|resolved\.json)$/,
-  });
-
-  const showBar = options.progress ?? Boolean(process.stderr.isTTY);
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: 'generate |{bar}| step {value}/{total} | {duration_formatted}',
-          hideCursor: true,
-          clearOnComplete: false,
-          noTTYOutput: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  const output = await prepareGenerateFolder(job, options.output !== undefined ? '--output' : 'output');
+  const bar = (options.progress ?? Boolean(process.stderr.isTTY)) ? await stepBar() : null;
   let run: JobRun;
   try {
     run = await runJob(job, {
@@ -215,25 +116,62 @@ export async function runGenerate(
   } finally {
     bar?.stop();
   }
-
   // Everything is computed: write the output folder.
-  const files = new Map<string, Uint8Array | string>();
-  for (const f of run.files) files.set(f.name, f.data);
-  const report = await generateReport(run);
-  files.set('sheet.png', report.sheet);
-  files.set('results.json', jsonText(report.results));
-  if (run.trace) files.set('trace.json', jsonText(run.trace));
-  files.set('resolved.json', jsonText({ ...run.resolved, jobFile: resolve(jobPath), files: [...files.keys()] }));
-  const written = await output.commit(files);
-  const { result } = run;
-  return {
-    outputDir: output.path,
-    files: written,
-    job,
-    calls: result.calls,
-    totalCalls: result.totalCalls,
-    textEncoderRuns: result.textEncoderRuns,
-    vaeRuns: result.vaeRuns,
-    results: report.results,
-  };
+  return writeGenerateFolder(run, output, { job, jobFile: resolve(jobPath) });
+}
+
+/** The progress bar of the sampler's steps on stderr. */
+async function stepBar() {
+  const { default: cliProgress } = await import('cli-progress');
+  return new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'generate |{bar}| step {value}/{total} | {duration_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+      noTTYOutput: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+/** The `generate` action: runs the job file and prints what it wrote and the UNet calls. */
+async function runGenerateCommand(job: string, opts: OptionValues): Promise<void> {
+  const r = await runGenerate(job, {
+    output: opts.output,
+    device: opts.device,
+    backend: opts.backend,
+    threads: opts.threads,
+    progress: opts.progress && Boolean(process.stderr.isTTY),
+  });
+  const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
+  const finish = r.totalCalls - amdmCalls;
+  console.log(
+    `wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`,
+  );
+  const { generateSummaryLines } = await import('../jobs/generate-report.ts');
+  for (const line of generateSummaryLines(r.results)) console.log(line);
+}
+
+/** Adds `generate` to the program. */
+export function addGenerateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description(
+      'run a job file: SD-1.x-family ONNX models, one (DDIM) or several (AMDM); writes PNGs and resolved.json',
+    )
+    .argument('<job>', 'job file (JSON; see examples/jobs/)')
+    .option('-o, --output <dir>', "output folder (overrides the job's output)")
+    .addOption(
+      new Option('--device <device>', "onnxruntime device (overrides the job's)").choices(['cpu', 'cuda', 'auto']),
+    )
+    .addOption(
+      new Option(
+        '--backend <backend>',
+        "onnxruntime-node, onnxruntime-web (WASM) or node when it loads (overrides the job's)",
+      ).choices(['node', 'web', 'auto']),
+    )
+    .option('--threads <n>', 'intra-op threads per session', intArg(0, 1024))
+    .option('--no-progress', 'hide the progress bar')
+    .action(runGenerateCommand);
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /** The `amdm` command line. Each subcommand loads only what it needs. */
-import { Command, Option, type OptionValues } from 'commander';
-import { intArg } from '../io/options.ts';
+import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { addDemoCommand } from './demo.ts';
-import { commandOf, importModules } from './import-modules.ts';
+import { commandOf } from './import-modules.ts';
+import { importModules } from '../io/import-modules.ts';
 import { serveCommand } from './serve.ts';
 import { exportCommand } from './export-command.ts';
+import { addGenerateCommand } from './generate.ts';
 import { addExperimentCommand } from './experiment.ts';
 
 /** The package version, from package.json two folders up (src/cli/ and dist/cli/ alike). */
@@ -34,48 +35,6 @@ function newProgram(): Command {
       await importModules(cmd.opts<{ import?: string[] }>().import ?? []);
     });
   return program;
-}
-
-/** The `generate` action: runs the job file and prints what it wrote and the UNet calls. */
-async function runGenerateCommand(job: string, opts: OptionValues): Promise<void> {
-  const { runGenerate } = await import('./generate.ts');
-  const r = await runGenerate(job, {
-    output: opts.output,
-    device: opts.device,
-    backend: opts.backend,
-    threads: opts.threads,
-    progress: opts.progress && Boolean(process.stderr.isTTY),
-  });
-  const amdmCalls = r.calls.reduce((a, b) => a + b, 0);
-  const finish = r.totalCalls - amdmCalls;
-  console.log(
-    `wrote ${r.files.length} files to ${r.outputDir} (UNet calls ${r.calls.join(' + ')}${finish > 0 ? ` + ${finish} to finish every model's own image` : ''} = ${r.totalCalls})`,
-  );
-  const { generateSummaryLines } = await import('../jobs/generate-report.ts');
-  for (const line of generateSummaryLines(r.results)) console.log(line);
-}
-
-/** Adds `generate` to the program. */
-function addGenerateCommand(program: Command): void {
-  program
-    .command('generate')
-    .description(
-      'run a job file: SD-1.x-family ONNX models, one (DDIM) or several (AMDM); writes PNGs and resolved.json',
-    )
-    .argument('<job>', 'job file (JSON; see examples/jobs/)')
-    .option('-o, --output <dir>', "output folder (overrides the job's output)")
-    .addOption(
-      new Option('--device <device>', "onnxruntime device (overrides the job's)").choices(['cpu', 'cuda', 'auto']),
-    )
-    .addOption(
-      new Option(
-        '--backend <backend>',
-        "onnxruntime-node, onnxruntime-web (WASM) or node when it loads (overrides the job's)",
-      ).choices(['node', 'web', 'auto']),
-    )
-    .option('--threads <n>', 'intra-op threads per session', intArg(0, 1024))
-    .option('--no-progress', 'hide the progress bar')
-    .action(runGenerateCommand);
 }
 
 /** Adds `bench` to the program, holding the given benchmark commands. */

@@ -5,28 +5,7 @@ import { PLAYGROUND_BUILD_COMMAND } from '../server/playground-page.ts';
 import { DEFAULT_LIMITS } from '../server/limits.ts';
 import { intArg } from '../io/options.ts';
 
-/**
- * Run through `npx amdm serve` or `npm run …`, the server is the grandchild of an npm process
- * that dies on SIGTERM without passing the signal on (its `sh -c` goes with it): the server,
- * orphaned, would keep its port. Under npm (`npm_command` is set) `onOrphaned` is called once
- * the parent process is gone; started any other way (a shell, nohup, a supervisor) nothing is
- * watched. Returns the stop function of the watch.
- */
-export function watchParent(
-  onOrphaned: () => void,
-  { env = process.env, ppid = () => process.ppid, intervalMs = 500 } = {},
-): () => void {
-  if (env.npm_command === undefined) return () => {};
-  const parent = ppid();
-  const timer = setInterval(() => {
-    if (ppid() === parent) return;
-    clearInterval(timer);
-    onOrphaned();
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
+/** The `serve` command: its flags, as the server's options. */
 export function serveCommand(): Command {
   const d = DEFAULT_LIMITS;
   return new Command('serve')
@@ -85,8 +64,8 @@ export function serveCommand(): Command {
       `folder of the built playground page, served at /playground/ (default: playground/dist of this checkout, which \`${PLAYGROUND_BUILD_COMMAND}\` writes)`,
     )
     .action(async (o) => {
-      const { listen } = await import('../server/listen.ts');
-      const server = await listen({
+      const { serveUntilStopped } = await import('../server/serve-process.ts');
+      await serveUntilStopped({
         host: o.host,
         port: o.port,
         modelRoots: o.models,
@@ -108,18 +87,5 @@ export function serveCommand(): Command {
         ...(o.playground === undefined ? {} : { playground: o.playground }),
         log: (line) => console.error(line),
       });
-      console.log(
-        `amdm serve: listening on ${server.url} (model roots: ${o.models.length ? o.models.join(', ') : 'none, only the demo runs'})`,
-      );
-      const stop = (why = 'stopping') => {
-        console.error(`amdm serve: ${why}`);
-        server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGINT', () => stop());
-      process.once('SIGTERM', () => stop());
-      watchParent(() => stop('the npm process that started it is gone; stopping'));
     });
 }

@@ -61,6 +61,7 @@ export function requireExact(models: readonly Denoiser[], method: string): void 
   });
 }
 
+// Over 60 lines: a closure over the composite's buffers, whose two methods (ε and log density) each check what every model returns.
 export function makeComposite(
   models: readonly Denoiser[],
   gamma: readonly number[],
@@ -137,6 +138,7 @@ export function makeComposite(
  * ρᵢ ∝ wᵢ qᵢᵗ(x), ε = Σᵢ ρᵢ εᵢ (because ∇log q = Σᵢ ρᵢ ∇log qᵢᵗ and all share σ_t).
  * The models' log-densities must be normalized.
  */
+// Over 60 lines: a closure over its buffers, whose two methods (ε and log density) share the responsibilities.
 export function mixtureOfModels(
   models: readonly ExactModel[],
   weights: readonly number[],

@@ -1,7 +1,7 @@
 /**
  * Feynman–Kac correctors (Skreta et al. 2025) for π_t ∝ Πᵢ (qᵢᵗ)^{γᵢ}, in the discrete VP form
  * of sources C§4.3 (derived there from the continuous rule C§4.1 and checked to
- * reproduce the three code instances of C§4.2). Per step t → t′ with α, β, σ_t (levels.ts):
+ * reproduce the three code instances of C§4.2). Per step t → t′ with α, β, σ_t (noise-levels.ts):
  *
  *   Δlog w = −½ (Γ−1) d β + (β / (2σ_t²)) ( ‖Σᵢ γᵢ εᵢ‖² − Σᵢ γᵢ ‖εᵢ‖² ),   Γ = Σ γᵢ,
  *   x_{t′} = (x_t − ((1+b)/2)(β/σ_t) ε_comp)/√α + √(bβ̃) z          ('ddpm', default), or
@@ -21,8 +21,8 @@
 import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkNumber, checkOneOf } from '../core/validate.ts';
-import { checkModels, makeComposite } from './composite.ts';
-import { DDPM_VARIANCES, ddpmStd, levelPath, type DDPMVariance, type Level } from './levels.ts';
+import { checkModels, makeComposite, type Composite } from './composite.ts';
+import { DDPM_VARIANCES, ddpmStd, levelPath, type DDPMVariance, type Level } from './noise-levels.ts';
 import type { ResamplePolicy } from './resample.ts';
 import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
@@ -50,17 +50,15 @@ export interface FKCOptions extends ComposeCommonOptions {
 const INTEGRATORS = ['ddpm', 'euler'] as const;
 
 /**
- * Δlog w of C§4.3 for every particle into `out`, from the per-model ε (`parts`) and their
- * γ-weighted sum `comp` at level t of the step t → t′.
+ * Δlog w of C§4.3 for every particle into `out`, from the per-model ε (`comp.parts`), their
+ * γ-weighted sum `comp.eps` and the exponents `comp.gamma`, at level t of the step t → t′.
  */
 export function fkcLogWeightIncrement(
-  parts: readonly Float32Array[],
-  gamma: readonly number[],
-  comp: Float32Array,
+  comp: Pick<Composite, 'parts' | 'gamma' | 'eps' | 'dim'>,
   level: Pick<Level, 'beta' | 'sigma'>,
-  dim: number,
   out: Float64Array,
 ): Float64Array {
+  const { parts, gamma, eps, dim } = comp;
   const batch = out.length;
   const G = gamma.reduce((a, b) => a + b, 0);
   const c0 = -0.5 * (G - 1) * dim * level.beta;
@@ -68,7 +66,7 @@ export function fkcLogWeightIncrement(
   for (let b = 0; b < batch; b++) {
     const o = b * dim;
     let sq = 0;
-    for (let j = o; j < o + dim; j++) sq += comp[j] * comp[j];
+    for (let j = o; j < o + dim; j++) sq += eps[j] * eps[j];
     let each = 0;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
@@ -89,10 +87,11 @@ export async function sampleFKC(opts: FKCOptions): Promise<ComposeResult> {
       `the sum of gamma (Γ = ${G}) must be > 0 for the default initial N(0, I/Γ); pass initStd or latents`,
     );
   }
-  const { dim, particles, seed, initStd } = checkCommon({
+  const setup = checkCommon({
     ...opts,
     initStd: opts.initStd ?? 1 / Math.sqrt(G > 0 ? G : 1),
   });
+  const { dim, particles, seed } = setup;
   const b = checkNumber('b', opts.b ?? 1, 0, Infinity, { minExclusive: true });
   const integrator = checkOneOf('integrator', opts.integrator ?? 'ddpm', INTEGRATORS);
   const variance = checkOneOf('variance', opts.variance ?? 'posterior', DDPM_VARIANCES);
@@ -100,7 +99,7 @@ export async function sampleFKC(opts: FKCOptions): Promise<ComposeResult> {
   const levels = levelPath(opts.schedule, { steps: opts.steps, spacing: opts.spacing, offset: opts.offset });
   const comp = makeComposite(opts.models, gamma, dim, particles);
 
-  const x = initialParticles(dim, particles, seed, initStd, opts.latents);
+  const x = initialParticles(setup, opts.latents);
   const n = dim * particles;
   const noise = new Float32Array(n);
   const inc = new Float64Array(particles);
@@ -113,7 +112,7 @@ export async function sampleFKC(opts: FKCOptions): Promise<ComposeResult> {
     throwIfAborted(opts.signal);
     const l = levels[i];
     await comp.evalEps(x, l.t);
-    fkcLogWeightIncrement(comp.parts, gamma, comp.eps, l, dim, inc);
+    fkcLogWeightIncrement(comp, l, inc);
     for (let p = 0; p < particles; p++) logw[p] += inc[p];
     const std = Math.sqrt(b) * (integrator === 'ddpm' ? ddpmStd(l, variance) : Math.sqrt(l.beta));
     stepRng.fillNormal(noise);

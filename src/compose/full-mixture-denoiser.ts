@@ -7,7 +7,7 @@ import { checkInt, describe } from '../core/validate.ts';
 import type { GaussianMixture } from '../toy/mixture.ts';
 import type { ExactModel } from './types.ts';
 import { toFullMixture, type FullMixture } from './full-mixture.ts';
-import { checkPoints, compile, evaluate, type Compiled } from './full-mixture-eval.ts';
+import { checkPoints, compile, evaluate, uncompiled, type MixtureEvaluation } from './full-mixture-eval.ts';
 
 /** t → ᾱ: a NoiseSchedule (integer t, negative = final ᾱ) or `{ alphaBar(t) }`. */
 export type AlphaBarSource = NoiseSchedule | { readonly alphaBar: (t: number) => number };
@@ -43,6 +43,7 @@ export interface FullMixtureDenoiser extends ExactModel {
  * q_t = Σₖ πₖ N(aμₖ, Cₖ), Cₖ = a²Σₖ + s²I, ε* = s Σₖ rₖ Cₖ⁻¹(x − aμₖ). Cholesky factors are
  * recomputed only when ᾱ changes; buffers grow only with the batch.
  */
+// Over 60 lines: a closure over its evaluation state, whose three methods (ε, log density, score) share one evaluation.
 export function fullMixtureDenoiser(
   mix: GaussianMixture | FullMixture,
   schedule: AlphaBarSource,
@@ -52,28 +53,34 @@ export function fullMixtureDenoiser(
   const ab = alphaBarOf(schedule);
   const d = m.dim;
   const K = m.weights.length;
-  let compiled: Compiled | undefined;
   let cap = 0;
-  let R = new Float64Array(0);
-  let logQ = new Float64Array(0);
   let acc = new Float64Array(0);
   let epsBuf = new Float32Array(0);
-  const work = new Float64Array(K * d);
+  const state: MixtureEvaluation = {
+    mix: m,
+    compiled: uncompiled(m),
+    L: new Float64Array(0),
+    logQ: new Float64Array(0),
+    work: new Float64Array(K * d),
+    acc: null,
+  };
 
+  /** Checks x, batch and t, compiles the level when ᾱ changed, grows the buffers, and evaluates; returns ᾱ. */
   function run(x: Float32Array, t: number, batch: number, withScore: boolean): number {
     checkInt('batch', batch, 1);
     checkPoints('x', x, d, batch);
     if (!(x instanceof Float32Array)) throw new TypeError(`x must be a Float32Array, got ${describe(x)}`);
     const abar = ab(t);
-    if (!compiled || compiled.abar !== abar) compiled = compile(m, abar, compiled);
+    if (state.compiled.abar !== abar) compile(m, abar, state.compiled);
     if (batch > cap) {
       cap = batch;
-      R = new Float64Array(batch * K);
-      logQ = new Float64Array(batch);
+      state.L = new Float64Array(batch * K);
+      state.logQ = new Float64Array(batch);
       acc = new Float64Array(batch * d);
       epsBuf = new Float32Array(batch * d);
     }
-    evaluate(m, compiled, x, batch, R, logQ, work, withScore ? acc : null);
+    state.acc = withScore ? acc : null;
+    evaluate(state, x, batch);
     return abar;
   }
 
@@ -92,7 +99,7 @@ export function fullMixtureDenoiser(
       const res = out ?? new Float64Array(batch);
       if (!(res instanceof Float64Array) || res.length !== batch)
         throw new RangeError(`out must be a Float64Array of length batch = ${batch}`);
-      res.set(logQ.subarray(0, batch));
+      res.set(state.logQ.subarray(0, batch));
       return res;
     },
     score(x, t, batch, out) {

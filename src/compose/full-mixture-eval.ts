@@ -19,10 +19,18 @@ export interface Compiled {
   logNorm: Float64Array;
 }
 
+/** Room for a mixture's factors, at no level yet (ᾱ = NaN): `compile` fills it in. */
+export function uncompiled(mix: FullMixture): Compiled {
+  const d = mix.dim;
+  const K = mix.weights.length;
+  return { abar: NaN, a: 0, chol: new Float64Array(K * d * d), logNorm: new Float64Array(K) };
+}
+
+/** The factors of `mix` at ᾱ = `abar`, into `into` when given. */
 export function compile(mix: FullMixture, abar: number, into?: Compiled): Compiled {
   const d = mix.dim;
   const K = mix.weights.length;
-  const c = into ?? { abar: NaN, a: 0, chol: new Float64Array(K * d * d), logNorm: new Float64Array(K) };
+  const c = into ?? uncompiled(mix);
   const tmp = new Float64Array(d * d);
   const s2 = 1 - abar;
   for (let k = 0; k < K; k++) {
@@ -42,19 +50,29 @@ export function compile(mix: FullMixture, abar: number, into?: Compiled): Compil
 }
 
 /**
- * Per sample b: ℓₖ into L[b·K + k], then logQ[b] = LSEₖ ℓₖ and rₖ (in place of ℓₖ); when `acc`
- * is given, acc_b = Σₖ rₖ Cₖ⁻¹(x_b − aμₖ) = −∇log q(x_b). `work` holds K·d values.
+ * What {@link evaluate} reads and writes: the mixture at one level, and buffers of ≥ batch rows.
+ * A denoiser builds it once and updates `compiled`, the buffers and `acc` in place.
  */
-export function evaluate(
-  mix: FullMixture,
-  c: Compiled,
-  x: ArrayLike<number>,
-  batch: number,
-  L: Float64Array,
-  logQ: Float64Array,
-  work: Float64Array,
-  acc: Float64Array | null,
-): void {
+export interface MixtureEvaluation {
+  mix: FullMixture;
+  /** The mixture's factors at the level (`compile`). */
+  compiled: Compiled;
+  /** batch·K: ℓₖ, then the responsibilities rₖ. */
+  L: Float64Array;
+  /** batch: log q. */
+  logQ: Float64Array;
+  /** Scratch of K·d values. */
+  work: Float64Array;
+  /** batch·d: −∇log q when given, else null (the score is not computed). */
+  acc: Float64Array | null;
+}
+
+/**
+ * Per sample b: ℓₖ into L[b·K + k], then logQ[b] = LSEₖ ℓₖ and rₖ (in place of ℓₖ); when `acc`
+ * is given, acc_b = Σₖ rₖ Cₖ⁻¹(x_b − aμₖ) = −∇log q(x_b).
+ */
+export function evaluate(e: MixtureEvaluation, x: ArrayLike<number>, batch: number): void {
+  const { mix, compiled: c, L, logQ, work, acc } = e;
   const d = mix.dim;
   const K = mix.weights.length;
   for (let b = 0; b < batch; b++) {

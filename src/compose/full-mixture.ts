@@ -139,7 +139,8 @@ export function mixtureLogDensity(
   const res = out ?? new Float64Array(n);
   if (res.length !== n) throw new RangeError(`out must have length ${n}, got ${res.length}`);
   const K = m.weights.length;
-  evaluate(m, compile(m, 1), x, n, new Float64Array(n * K), res, new Float64Array(K * m.dim), null);
+  const L = new Float64Array(n * K);
+  evaluate({ mix: m, compiled: compile(m, 1), L, logQ: res, work: new Float64Array(K * m.dim), acc: null }, x, n);
   return res;
 }
 
@@ -152,7 +153,8 @@ export function mixtureResponsibilities(
   const n = checkPoints('x', x, m.dim);
   const K = m.weights.length;
   const R = new Float64Array(n * K);
-  evaluate(m, compile(m, 1), x, n, R, new Float64Array(n), new Float64Array(K * m.dim), null);
+  const logQ = new Float64Array(n);
+  evaluate({ mix: m, compiled: compile(m, 1), L: R, logQ, work: new Float64Array(K * m.dim), acc: null }, x, n);
   return R;
 }
 

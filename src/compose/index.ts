@@ -9,7 +9,7 @@ export * from './full-mixture.ts';
 export * from './full-mixture-denoiser.ts';
 export * from './mixture-algebra.ts';
 export * from './composite.ts';
-export * from './levels.ts';
+export * from './noise-levels.ts';
 export * from './mcmc.ts';
 export * from './resample.ts';
 export * from './reverse.ts';

@@ -1,6 +1,9 @@
 /**
  * Small dense symmetric-positive-definite routines for d×d matrices (row-major Float64Array),
- * used by the full-covariance Gaussian mixtures. d is small (2-D worlds), so plain loops.
+ * used by the full-covariance Gaussian mixtures. d is small (2-D worlds), so plain loops. They
+ * keep LAPACK's positional (array, offset) pairs: they run per component and per particle inside
+ * the evaluation loops, on blocks of shared buffers, where a view or an options record per call
+ * would allocate.
  */
 
 /** log 2π, of every Gaussian normalizer −½ log det(2πΣ). */

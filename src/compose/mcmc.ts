@@ -19,7 +19,7 @@
  */
 import { gaussianRng, type GaussianRng } from '../core/rng.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
-import type { Level } from './levels.ts';
+import type { Level } from './noise-levels.ts';
 
 export const MCMC_KINDS = ['ula', 'mala', 'uhmc', 'hmc'] as const;
 export type MCMCKind = (typeof MCMC_KINDS)[number];
@@ -109,144 +109,215 @@ export function makeMCMCKernel(opts: MCMCOptions, dim: number, batch: number, rn
   const o = resolveMCMCOptions(opts);
   checkInt('dim', dim, 1);
   checkInt('particles', batch, 1);
-  const r = rng ?? gaussianRng(0, 0);
-  const n = dim * batch;
-  const adjusted = o.kind === 'mala' || o.kind === 'hmc';
-  const hmcLike = o.kind === 'uhmc' || o.kind === 'hmc';
-  let g = new Float64Array(n);
-  let gNew = new Float64Array(n);
-  const xNew = new Float32Array(n);
-  const noise = new Float32Array(n);
-  const lp = adjusted ? new Float64Array(batch) : null;
-  const lpNew = adjusted ? new Float64Array(batch) : null;
-  let v = hmcLike ? new Float64Array(n) : null;
-  let vNew = hmcLike ? new Float64Array(n) : null;
-  let momentumReady = false;
-  const stats = { proposed: 0, accepted: 0 };
+  return new MCMCChain(o, dim, batch, rng ?? gaussianRng(0, 0));
+}
 
-  async function logp(target: MCMCTarget, x: Float32Array, out: Float64Array): Promise<void> {
-    if (typeof target.logDensity !== 'function') throw new TypeError(`mcmc kind '${o.kind}' needs target.logDensity`);
+/** The kernel's state: its buffers (allocated once), the momentum it carries, and the counts. */
+class MCMCChain implements MCMCKernel {
+  readonly options: Required<MCMCOptions>;
+  readonly stats = { proposed: 0, accepted: 0 };
+  readonly #dim: number;
+  readonly #batch: number;
+  readonly #n: number;
+  readonly #rng: GaussianRng;
+  /** MALA and HMC: ℓ is evaluated and a proposal accepted per particle. */
+  readonly #adjusted: boolean;
+  #g: Float64Array;
+  #gNew: Float64Array;
+  readonly #xNew: Float32Array;
+  readonly #noise: Float32Array;
+  readonly #lp: Float64Array | null;
+  readonly #lpNew: Float64Array | null;
+  #v: Float64Array | null;
+  #vNew: Float64Array | null;
+  #momentumReady = false;
+
+  constructor(o: Required<MCMCOptions>, dim: number, batch: number, rng: GaussianRng) {
+    this.options = o;
+    this.#dim = dim;
+    this.#batch = batch;
+    this.#rng = rng;
+    const n = dim * batch;
+    this.#n = n;
+    this.#adjusted = o.kind === 'mala' || o.kind === 'hmc';
+    const hmcLike = o.kind === 'uhmc' || o.kind === 'hmc';
+    this.#g = new Float64Array(n);
+    this.#gNew = new Float64Array(n);
+    this.#xNew = new Float32Array(n);
+    this.#noise = new Float32Array(n);
+    this.#lp = this.#adjusted ? new Float64Array(batch) : null;
+    this.#lpNew = this.#adjusted ? new Float64Array(batch) : null;
+    this.#v = hmcLike ? new Float64Array(n) : null;
+    this.#vNew = hmcLike ? new Float64Array(n) : null;
+  }
+
+  async #logp(target: MCMCTarget, x: Float32Array, out: Float64Array): Promise<void> {
+    if (typeof target.logDensity !== 'function')
+      throw new TypeError(`mcmc kind '${this.options.kind}' needs target.logDensity`);
     await target.logDensity(x, out);
   }
 
-  function decide(b: number, logAlpha: number): boolean {
+  /** The accept test of particle b; counts the proposal. */
+  #decide(b: number, logAlpha: number): boolean {
     if (Number.isNaN(logAlpha))
       throw new RangeError(`MCMC acceptance log-ratio is NaN for particle ${b} (non-finite log-density or gradient)`);
-    stats.proposed++;
-    if (logAlpha >= 0 || Math.log(r.uniform()) < logAlpha) {
-      stats.accepted++;
+    this.stats.proposed++;
+    if (logAlpha >= 0 || Math.log(this.#rng.uniform()) < logAlpha) {
+      this.stats.accepted++;
       return true;
     }
     return false;
   }
 
-  async function run(target: MCMCTarget, x: Float32Array, level?: Level): Promise<void> {
+  async run(target: MCMCTarget, x: Float32Array, level?: Level): Promise<void> {
+    const n = this.#n;
     if (!(x instanceof Float32Array) || x.length !== n)
       throw new RangeError(`x must be a Float32Array of length particles·dim = ${n}, got ${describe(x)}`);
     if (typeof target?.grad !== 'function') throw new TypeError('target must have a grad(x, out) method');
-    const K = o.stepsPerLevel;
-    if (K === 0) return;
+    const o = this.options;
+    if (o.stepsPerLevel === 0) return;
     const h = resolve('stepSize', o.stepSize, level);
-    await target.grad(x, g);
-    if (adjusted) await logp(target, x, lp!);
+    await target.grad(x, this.#g);
+    if (this.#adjusted) await this.#logp(target, x, this.#lp!);
+    if (o.kind === 'ula' || o.kind === 'mala') await this.#langevin(target, x, h);
+    else await this.#hmc(target, x, h, resolve('mass', o.mass, level));
+  }
 
-    if (o.kind === 'ula' || o.kind === 'mala') {
-      const sd = Math.sqrt(2 * h);
-      for (let step = 0; step < K; step++) {
-        r.fillNormal(noise);
-        if (o.kind === 'ula') {
-          if (step > 0) await target.grad(x, g);
-          for (let i = 0; i < n; i++) x[i] = x[i] + h * g[i] + sd * noise[i];
-          stats.proposed += batch;
-          stats.accepted += batch;
-          continue;
-        }
-        for (let i = 0; i < n; i++) xNew[i] = x[i] + h * g[i] + sd * noise[i];
-        await target.grad(xNew, gNew);
-        await logp(target, xNew, lpNew!);
-        for (let b = 0; b < batch; b++) {
-          const off = b * dim;
-          let fwd = 0;
-          let bwd = 0;
-          for (let j = off; j < off + dim; j++) {
-            const df = xNew[j] - x[j] - h * g[j];
-            const db = x[j] - xNew[j] - h * gNew[j];
-            fwd += df * df;
-            bwd += db * db;
-          }
-          // log N(x; x′ + ηg′, 2η) − log N(x′; x + ηg, 2η) = (fwd − bwd)/(4η)
-          const logAlpha = lpNew![b] - lp![b] + (fwd - bwd) / (4 * h);
-          if (decide(b, logAlpha)) {
-            for (let j = off; j < off + dim; j++) {
-              x[j] = xNew[j];
-              g[j] = gNew[j];
-            }
-            lp![b] = lpNew![b];
-          }
-        }
-      }
-      return;
-    }
-
-    // U-HMC / HMC.
-    const M = resolve('mass', o.mass, level);
-    const invM2 = 1 / (M * M);
-    const rho = o.damping;
-    const refresh = Math.sqrt(1 - rho * rho) * M;
-    if (!momentumReady) {
-      r.fillNormal(noise);
-      for (let i = 0; i < n; i++) v![i] = M * noise[i];
-      momentumReady = true;
-    }
-    for (let step = 0; step < K; step++) {
-      r.fillNormal(noise);
-      for (let i = 0; i < n; i++) v![i] = rho * v![i] + refresh * noise[i];
-      xNew.set(x);
-      vNew!.set(v!);
-      gNew.set(g);
-      for (let l = 0; l < o.leapfrog; l++) {
-        for (let i = 0; i < n; i++) {
-          vNew![i] += 0.5 * h * gNew[i];
-          xNew[i] = xNew[i] + h * vNew![i] * invM2;
-        }
-        await target.grad(xNew, gNew);
-        for (let i = 0; i < n; i++) vNew![i] += 0.5 * h * gNew[i];
-      }
-      if (o.kind === 'uhmc') {
-        x.set(xNew);
-        const tg = g;
-        g = gNew;
-        gNew = tg;
-        const tv = v;
-        v = vNew;
-        vNew = tv;
-        stats.proposed += batch;
-        stats.accepted += batch;
+  /** ULA or MALA: K steps of x′ = x + η g(x) + √(2η) ξ, accepted per particle for MALA. */
+  async #langevin(target: MCMCTarget, x: Float32Array, h: number): Promise<void> {
+    const n = this.#n,
+      batch = this.#batch,
+      g = this.#g,
+      gNew = this.#gNew,
+      xNew = this.#xNew,
+      noise = this.#noise;
+    const sd = Math.sqrt(2 * h);
+    for (let step = 0; step < this.options.stepsPerLevel; step++) {
+      this.#rng.fillNormal(noise);
+      if (this.options.kind === 'ula') {
+        if (step > 0) await target.grad(x, g);
+        for (let i = 0; i < n; i++) x[i] = x[i] + h * g[i] + sd * noise[i];
+        this.stats.proposed += batch;
+        this.stats.accepted += batch;
         continue;
       }
-      await logp(target, xNew, lpNew!);
-      for (let b = 0; b < batch; b++) {
-        const off = b * dim;
-        let k0 = 0;
-        let k1 = 0;
-        for (let j = off; j < off + dim; j++) {
-          k0 += v![j] * v![j];
-          k1 += vNew![j] * vNew![j];
-        }
-        const logAlpha = lpNew![b] - 0.5 * k1 * invM2 - (lp![b] - 0.5 * k0 * invM2);
-        if (decide(b, logAlpha)) {
-          for (let j = off; j < off + dim; j++) {
-            x[j] = xNew[j];
-            g[j] = gNew[j];
-            v![j] = vNew![j];
-          }
-          lp![b] = lpNew![b];
-        } else if (o.flipOnReject) {
-          for (let j = off; j < off + dim; j++) v![j] = -v![j];
-        }
-      }
+      for (let i = 0; i < n; i++) xNew[i] = x[i] + h * g[i] + sd * noise[i];
+      await target.grad(xNew, gNew);
+      await this.#logp(target, xNew, this.#lpNew!);
+      for (let b = 0; b < batch; b++) this.#malaAccept(x, b, h);
     }
   }
 
-  return { options: o, run, stats };
+  /** MALA's test of particle b: log α = ℓ(x′) − ℓ(x) + (‖x′ − x − ηg‖² − ‖x − x′ − ηg′‖²)/(4η). */
+  #malaAccept(x: Float32Array, b: number, h: number): void {
+    const dim = this.#dim,
+      g = this.#g,
+      gNew = this.#gNew,
+      xNew = this.#xNew,
+      lp = this.#lp!,
+      lpNew = this.#lpNew!;
+    const off = b * dim;
+    let fwd = 0;
+    let bwd = 0;
+    for (let j = off; j < off + dim; j++) {
+      const df = xNew[j] - x[j] - h * g[j];
+      const db = x[j] - xNew[j] - h * gNew[j];
+      fwd += df * df;
+      bwd += db * db;
+    }
+    // log N(x; x′ + ηg′, 2η) − log N(x′; x + ηg, 2η) = (fwd − bwd)/(4η)
+    const logAlpha = lpNew[b] - lp[b] + (fwd - bwd) / (4 * h);
+    if (this.#decide(b, logAlpha)) {
+      for (let j = off; j < off + dim; j++) {
+        x[j] = xNew[j];
+        g[j] = gNew[j];
+      }
+      lp[b] = lpNew[b];
+    }
+  }
+
+  /** U-HMC or HMC: K steps of a partial momentum refresh and L leapfrog steps, accepted per particle for HMC. */
+  async #hmc(target: MCMCTarget, x: Float32Array, h: number, M: number): Promise<void> {
+    const n = this.#n,
+      batch = this.#batch,
+      xNew = this.#xNew,
+      noise = this.#noise;
+    const invM2 = 1 / (M * M);
+    const rho = this.options.damping;
+    const refresh = Math.sqrt(1 - rho * rho) * M;
+    if (!this.#momentumReady) {
+      this.#rng.fillNormal(noise);
+      for (let i = 0; i < n; i++) this.#v![i] = M * noise[i];
+      this.#momentumReady = true;
+    }
+    for (let step = 0; step < this.options.stepsPerLevel; step++) {
+      const v = this.#v!,
+        vNew = this.#vNew!;
+      this.#rng.fillNormal(noise);
+      for (let i = 0; i < n; i++) v[i] = rho * v[i] + refresh * noise[i];
+      xNew.set(x);
+      vNew.set(v);
+      this.#gNew.set(this.#g);
+      await this.#leapfrog(target, h, invM2);
+      if (this.options.kind === 'uhmc') {
+        x.set(xNew);
+        const tg = this.#g;
+        this.#g = this.#gNew;
+        this.#gNew = tg;
+        this.#v = vNew;
+        this.#vNew = v;
+        this.stats.proposed += batch;
+        this.stats.accepted += batch;
+        continue;
+      }
+      await this.#logp(target, xNew, this.#lpNew!);
+      for (let b = 0; b < batch; b++) this.#hmcAccept(x, b, invM2);
+    }
+  }
+
+  /** L leapfrog steps from (xNew, vNew, gNew) in place: v += (ε/2) g; x += ε v / M²; v += (ε/2) g. */
+  async #leapfrog(target: MCMCTarget, h: number, invM2: number): Promise<void> {
+    const n = this.#n,
+      xNew = this.#xNew,
+      vNew = this.#vNew!,
+      gNew = this.#gNew;
+    for (let l = 0; l < this.options.leapfrog; l++) {
+      for (let i = 0; i < n; i++) {
+        vNew[i] += 0.5 * h * gNew[i];
+        xNew[i] = xNew[i] + h * vNew[i] * invM2;
+      }
+      await target.grad(xNew, gNew);
+      for (let i = 0; i < n; i++) vNew[i] += 0.5 * h * gNew[i];
+    }
+  }
+
+  /** HMC's test of particle b (see the header): accept → (x*, v*), reject → −v′ with flipOnReject. */
+  #hmcAccept(x: Float32Array, b: number, invM2: number): void {
+    const dim = this.#dim,
+      g = this.#g,
+      gNew = this.#gNew,
+      xNew = this.#xNew,
+      v = this.#v!,
+      vNew = this.#vNew!,
+      lp = this.#lp!,
+      lpNew = this.#lpNew!;
+    const off = b * dim;
+    let k0 = 0;
+    let k1 = 0;
+    for (let j = off; j < off + dim; j++) {
+      k0 += v[j] * v[j];
+      k1 += vNew[j] * vNew[j];
+    }
+    const logAlpha = lpNew[b] - 0.5 * k1 * invM2 - (lp[b] - 0.5 * k0 * invM2);
+    if (this.#decide(b, logAlpha)) {
+      for (let j = off; j < off + dim; j++) {
+        x[j] = xNew[j];
+        g[j] = gNew[j];
+        v[j] = vNew[j];
+      }
+      lp[b] = lpNew[b];
+    } else if (this.options.flipOnReject) {
+      for (let j = off; j < off + dim; j++) v[j] = -v[j];
+    }
+  }
 }

@@ -157,6 +157,7 @@ export const W2_EXACT_MAX = 2000;
  * Exact W2 between two equal-size empirical measures: √(min over permutations of the mean
  * squared distance), by the Hungarian algorithm with potentials (O(n³)).
  */
+// Over 60 lines: the Hungarian algorithm with potentials, one algorithm kept in the form of its textbook statement.
 export function w2Exact(x: Float32Array | Float64Array, y: Float32Array | Float64Array, dim: number): number {
   checkInt('dim', dim, 1);
   const n = points('x', x, dim);

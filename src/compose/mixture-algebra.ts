@@ -42,41 +42,80 @@ export function productOfMixtures(
       );
     }
   });
-  // Per factor component: precision P = Σ⁻¹, P μ, and c = log π − ½ log det(2πΣ) − ½ μᵀPμ.
-  const pre = fs.map((f) => {
-    const K = f.weights.length;
-    const P = new Float64Array(K * d * d);
-    const Pmu = new Float64Array(K * d);
-    const c = new Float64Array(K);
-    for (let k = 0; k < K; k++) {
-      const S = f.covariances.subarray(k * d * d, (k + 1) * d * d);
-      const inv = invertSPD(S, d)!;
-      P.set(inv, k * d * d);
-      matVecInto(inv, 0, d, f.means, k * d, Pmu, k * d);
-      let q = 0;
-      for (let j = 0; j < d; j++) q += f.means[k * d + j] * Pmu[k * d + j];
-      c[k] = (f.weights[k] > 0 ? Math.log(f.weights[k]) : -Infinity) - 0.5 * (d * LOG_2PI + logDetSPD(S, d)) - 0.5 * q;
-    }
-    return { K, P, Pmu, c };
-  });
+  const pre = fs.map((f) => factorTerms(f));
+  const { logW, means, covs } = productComponents(pre, gam, d);
+  const logZ = logSumExp(logW);
+  if (!Number.isFinite(logZ))
+    throw new RangeError('the product of the factors has no mass (every component weight is 0)');
+  const keep: number[] = [];
+  for (let i = 0; i < logW.length; i++) if (logW[i] - logZ >= PRUNE_LOG_WEIGHT) keep.push(i);
+  const kept = logSumExp(keep.map((i) => logW[i]));
+  const w = Float64Array.from(keep, (i) => Math.exp(logW[i] - kept));
+  return {
+    mixture: validateFullMixture({
+      kind: 'full',
+      dim: d,
+      weights: w,
+      means: Float64Array.from(keep.flatMap((i) => means.slice(i * d, (i + 1) * d))),
+      covariances: Float64Array.from(keep.flatMap((i) => covs.slice(i * d * d, (i + 1) * d * d))),
+    }),
+    logZ,
+  };
+}
+
+/** Per component of one factor: precision P = Σ⁻¹, P μ, and c = log π − ½ log det(2πΣ) − ½ μᵀPμ. */
+interface FactorTerms {
+  K: number;
+  P: Float64Array;
+  Pmu: Float64Array;
+  c: Float64Array;
+}
+
+function factorTerms(f: FullMixture): FactorTerms {
+  const d = f.dim;
+  const K = f.weights.length;
+  const P = new Float64Array(K * d * d);
+  const Pmu = new Float64Array(K * d);
+  const c = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    const S = f.covariances.subarray(k * d * d, (k + 1) * d * d);
+    const inv = invertSPD(S, d)!;
+    P.set(inv, k * d * d);
+    matVecInto(inv, 0, d, f.means, k * d, Pmu, k * d);
+    let q = 0;
+    for (let j = 0; j < d; j++) q += f.means[k * d + j] * Pmu[k * d + j];
+    c[k] = (f.weights[k] > 0 ? Math.log(f.weights[k]) : -Infinity) - 0.5 * (d * LOG_2PI + logDetSPD(S, d)) - 0.5 * q;
+  }
+  return { K, P, Pmu, c };
+}
+
+/**
+ * One product component per tuple (k₁, …, k_m), in row-major tuple order: log ŵ, m and S (see
+ * `productOfMixtures`); tuples with a zero-weight factor component are skipped.
+ */
+function productComponents(
+  pre: readonly FactorTerms[],
+  gam: readonly number[],
+  d: number,
+): { logW: number[]; means: number[]; covs: number[] } {
   const total = pre.reduce((n, p) => n * p.K, 1);
   const logW: number[] = [];
   const means: number[] = [];
   const covs: number[] = [];
-  const idx = new Array<number>(fs.length).fill(0);
+  const idx = new Array<number>(pre.length).fill(0);
   const Lam = new Float64Array(d * d);
   const h = new Float64Array(d);
   const mvec = new Float64Array(d);
   for (let t = 0; t < total; t++) {
     let rem = t;
-    for (let i = fs.length - 1; i >= 0; i--) {
+    for (let i = pre.length - 1; i >= 0; i--) {
       idx[i] = rem % pre[i].K;
       rem = Math.floor(rem / pre[i].K);
     }
     Lam.fill(0);
     h.fill(0);
     let c = 0;
-    for (let i = 0; i < fs.length; i++) {
+    for (let i = 0; i < pre.length; i++) {
       const p = pre[i];
       const k = idx[i];
       const g = gam[i];
@@ -98,23 +137,7 @@ export function productOfMixtures(
     for (let j = 0; j < d; j++) means.push(mvec[j]);
     for (let j = 0; j < d * d; j++) covs.push(S[j]);
   }
-  const logZ = logSumExp(logW);
-  if (!Number.isFinite(logZ))
-    throw new RangeError('the product of the factors has no mass (every component weight is 0)');
-  const keep: number[] = [];
-  for (let i = 0; i < logW.length; i++) if (logW[i] - logZ >= PRUNE_LOG_WEIGHT) keep.push(i);
-  const kept = logSumExp(keep.map((i) => logW[i]));
-  const w = Float64Array.from(keep, (i) => Math.exp(logW[i] - kept));
-  return {
-    mixture: validateFullMixture({
-      kind: 'full',
-      dim: d,
-      weights: w,
-      means: Float64Array.from(keep.flatMap((i) => means.slice(i * d, (i + 1) * d))),
-      covariances: Float64Array.from(keep.flatMap((i) => covs.slice(i * d * d, (i + 1) * d * d))),
-    }),
-    logZ,
-  };
+  return { logW, means, covs };
 }
 
 /** The mixture Σᵢ wᵢ pᵢ of mixtures (components concatenated, weights rescaled). */

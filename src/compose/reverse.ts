@@ -13,12 +13,20 @@
  */
 import type { NoiseSchedule } from '../core/schedule.ts';
 import type { Denoiser } from '../core/types.ts';
-import { ddimCoefficients, ddimStepInto } from '../core/ddim.ts';
+import { ddimCoefficients, ddimStepInto, type DDIMStepOptions } from '../core/ddim.ts';
 import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkInt, checkNumber, checkOneOf, describe } from '../core/validate.ts';
 import { checkModels, makeComposite, requireExact, type Composite } from './composite.ts';
-import { DDPM_VARIANCES, ddpmStd, ddpmStepInto, levelPath, type DDPMVariance, type Level } from './levels.ts';
+import {
+  DDPM_VARIANCES,
+  ddpmStd,
+  ddpmStepInto,
+  levelPath,
+  type DDPMStepOptions,
+  type DDPMVariance,
+  type Level,
+} from './noise-levels.ts';
 import { makeMCMCKernel, type MCMCOptions, type MCMCTarget } from './mcmc.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
 
@@ -44,7 +52,7 @@ export function checkCommon(opts: {
   seed?: unknown;
   initStd?: unknown;
   latents?: unknown;
-}): { dim: number; particles: number; seed: number; initStd: number } {
+}): ParticleSetup {
   if (typeof opts !== 'object' || opts === null)
     throw new TypeError(`options must be an object, got ${describe(opts)}`);
   const dim = checkInt('dim', opts.dim, 1);
@@ -67,14 +75,17 @@ export function checkCommon(opts: {
   return { dim, particles, seed, initStd };
 }
 
+/** The basics every sampler checks (`checkCommon`): the particles' size and number, the seed, the initial spread. */
+export interface ParticleSetup {
+  dim: number;
+  particles: number;
+  seed: number;
+  initStd: number;
+}
+
 /** The initial particles: a copy of `latents`, or N(0, initStd²I) from stream 0 of the seed. */
-export function initialParticles(
-  dim: number,
-  particles: number,
-  seed: number,
-  initStd: number,
-  latents?: Float32Array,
-): Float32Array {
+export function initialParticles(setup: ParticleSetup, latents?: Float32Array): Float32Array {
+  const { dim, particles, seed, initStd } = setup;
   if (latents) return latents.slice();
   return gaussianRng(seed, 0).fillNormal(new Float32Array(dim * particles), 0, dim * particles, initStd);
 }
@@ -120,7 +131,8 @@ function mcmcLevelAfter(schedule: NoiseSchedule, step: Level): Level {
 
 /** Reverse diffusion with ε_comp = Σ γᵢ εᵢ (+ optional MCMC at every level). */
 export async function sampleReverse(opts: ReverseOptions): Promise<ComposeResult> {
-  const { dim, particles, seed, initStd } = checkCommon(opts);
+  const setup = checkCommon(opts);
+  const { dim, particles, seed } = setup;
   const gamma = checkModels(opts.models, opts.gamma);
   const sampler = checkOneOf('sampler', opts.sampler ?? 'ddpm', SAMPLERS);
   const variance = checkOneOf('variance', opts.variance ?? 'posterior', DDPM_VARIANCES);
@@ -134,12 +146,15 @@ export async function sampleReverse(opts: ReverseOptions): Promise<ComposeResult
   const target = kernel ? compositeTarget(comp) : null;
   const mcmcLevels = levels.map((l) => (l.tPrev >= 0 ? mcmcLevelAfter(opts.schedule, l) : null));
 
-  const x = initialParticles(dim, particles, seed, initStd, opts.latents);
+  const x = initialParticles(setup, opts.latents);
   const n = dim * particles;
   const noise = new Float32Array(n);
   const stepRng = gaussianRng(seed, 1);
   const ddim = sampler === 'ddim' ? levels.map((l) => ddimCoefficients(opts.schedule, l.t, l.tPrev, ddimEta)) : null;
   const stds = levels.map((l) => ddpmStd(l, variance));
+  // the steps' options, updated in place: a step allocates nothing
+  const ddimStep: DDIMStepOptions = { prev: x, noise: null };
+  const ddpmStep: DDPMStepOptions = { std: 0, noise: null };
 
   for (let i = 0; i < levels.length; i++) {
     throwIfAborted(opts.signal);
@@ -148,11 +163,14 @@ export async function sampleReverse(opts: ReverseOptions): Promise<ComposeResult
     if (ddim) {
       const c = ddim[i];
       if (c.sigma > 0) stepRng.fillNormal(noise);
-      ddimStepInto(c, x, comp.eps, x, x, null, c.sigma > 0 ? noise : null);
+      ddimStep.noise = c.sigma > 0 ? noise : null;
+      ddimStepInto(c, x, comp.eps, x, ddimStep);
     } else {
       const std = stds[i];
       if (std > 0) stepRng.fillNormal(noise);
-      ddpmStepInto(level, x, comp.eps, std, std > 0 ? noise : null, x);
+      ddpmStep.std = std;
+      ddpmStep.noise = std > 0 ? noise : null;
+      ddpmStepInto(level, x, comp.eps, x, ddpmStep);
     }
     const ml = mcmcLevels[i];
     if (kernel && target && ml) {

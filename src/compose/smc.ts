@@ -14,7 +14,7 @@
 import { throwIfAborted } from '../core/abort.ts';
 import { gaussianRng } from '../core/rng.ts';
 import { checkModels, makeComposite, requireExact } from './composite.ts';
-import { levelPath } from './levels.ts';
+import { levelPath } from './noise-levels.ts';
 import type { ResamplePolicy } from './resample.ts';
 import { checkCommon, initialParticles } from './reverse.ts';
 import type { ComposeCommonOptions, ComposeResult } from './types.ts';
@@ -28,19 +28,21 @@ export interface SMCOptions extends ComposeCommonOptions {
   essThreshold?: number;
 }
 
+// Over 60 lines: one sampler's loop (C§4.1): initial weights, then per level the proposal, its weight and the resampling, in order.
 export async function sampleSMC(opts: SMCOptions): Promise<ComposeResult> {
   const gamma = checkModels(opts?.models, opts?.gamma);
   requireExact(opts.models, 'sampleSMC');
   const G = gamma.reduce((a, b) => a + b, 0);
-  const { dim, particles, seed, initStd } = checkCommon({
+  const setup = checkCommon({
     ...opts,
     initStd: opts.initStd ?? (G > 0 ? 1 / Math.sqrt(G) : 1),
   });
+  const { dim, particles, seed, initStd } = setup;
   const resampling = checkResampling(opts, 'ess');
   const levels = levelPath(opts.schedule, { steps: opts.steps, spacing: opts.spacing, offset: opts.offset });
   const comp = makeComposite(opts.models, gamma, dim, particles);
 
-  const x = initialParticles(dim, particles, seed, initStd);
+  const x = initialParticles(setup);
   const n = dim * particles;
   const xNew = new Float32Array(n);
   const noise = new Float32Array(n);

@@ -51,23 +51,36 @@ export function ddimCoefficients(schedule: NoiseSchedule, t: number, tPrev: numb
   };
 }
 
+/** What `ddimStepInto` writes besides the step mean μ, and what it draws on. */
+export interface DDIMStepOptions {
+  /** x_prev = μ + σ·noise (eq. 4); may alias `mean`. */
+  prev?: Float32Array | null;
+  /** x̂₀. */
+  x0?: Float32Array | null;
+  /** z ~ N(0, I) of the step, required with `prev` when σ > 0 (η_ddim > 0). */
+  noise?: Float32Array | null;
+  /** The kernel backend (default: the active one, see `backend.ts`). */
+  kernels?: KernelBackend;
+}
+
+const NO_STEP_OPTIONS: DDIMStepOptions = Object.freeze({});
+
 /**
  * One DDIM step into caller-owned buffers (no allocation). Writes the step mean μ into `mean`;
- * when `prev` is given, writes x_prev = μ + σ·noise (noise required when σ > 0; `prev` may alias
- * `mean`); when `x0` is given, writes x̂₀. `mean` may alias `x` or `eps`. Runs on `kernels`
- * (default: the active backend, see `backend.ts`); the `js` backend computes as described above,
- * `wasm` computes μ = A·x + B·ε in float32 (a few ulps from it).
+ * when `opts.prev` is given, writes x_prev = μ + σ·noise (noise required when σ > 0; `prev` may
+ * alias `mean`); when `opts.x0` is given, writes x̂₀. `mean` may alias `x` or `eps`. Runs on
+ * `opts.kernels` (default: the active backend, see `backend.ts`); the `js` backend computes as
+ * described above, `wasm` computes μ = A·x + B·ε in float32 (a few ulps from it). A loop that
+ * steps every iteration builds `opts` once and updates its fields in place.
  */
 export function ddimStepInto(
   c: DDIMCoefficients,
   x: Float32Array,
   eps: Float32Array,
   mean: Float32Array,
-  prev?: Float32Array | null,
-  x0?: Float32Array | null,
-  noise?: Float32Array | null,
-  kernels?: KernelBackend,
+  opts: DDIMStepOptions = NO_STEP_OPTIONS,
 ): void {
+  const { prev = null, x0 = null, noise = null, kernels } = opts;
   const n = x.length;
   if (eps.length !== n) throw new RangeError(`eps must have the length of x (${n}), got ${eps.length}`);
   if (mean.length !== n) throw new RangeError(`mean must have the length of x (${n}), got ${mean.length}`);
@@ -77,7 +90,7 @@ export function ddimStepInto(
   if (needNoise && (!noise || noise.length !== n)) {
     throw new RangeError(`noise must be a Float32Array of length ${n} when η_ddim > 0`);
   }
-  (kernels ?? kernelBackend()).ddim(c, x, eps, mean, prev ?? null, x0 ?? null, noise ?? null);
+  (kernels ?? kernelBackend()).ddim(c, x, eps, mean, prev, x0, noise);
 }
 
 export interface DDIMStepResult {
@@ -99,7 +112,7 @@ export function ddimStep(
   const mean = new Float32Array(x.length);
   const prev = new Float32Array(x.length);
   const x0 = new Float32Array(x.length);
-  ddimStepInto(c, x, eps, mean, prev, x0, opts.noise ?? null);
+  ddimStepInto(c, x, eps, mean, { prev, x0, noise: opts.noise ?? null });
   return { prev, mean, x0 };
 }
 

@@ -25,41 +25,57 @@ import { kernelBackend, type KernelBackend } from './backend.ts';
 export const DEVIATION_MODES = ['eq9', 'relative'] as const;
 export type DeviationMode = (typeof DEVIATION_MODES)[number];
 
+/** The step of {@link deviate}: its length, the sample size, and what it reports. */
+export interface DeviateOptions {
+  /** η: the step's absolute L2 length (≥ 0); scale by √dim yourself for the per-dimension reading. */
+  eta: number;
+  /** Values per sample (the norms are per sample). */
+  dim: number;
+  /** When given, receives the per-sample distances ‖x′ − μ‖ (≥ batch entries). */
+  distances?: Float64Array | null;
+  /** Stop the step at μ: min(η, ‖x′ − μ‖), not in the paper (see the header). Default false. */
+  clip?: boolean;
+  /** The kernel backend (default: the active one, `backend.ts`). */
+  kernels?: KernelBackend;
+}
+
 /**
- * Writes the deviated latent into `out` (may alias `xMixed`) and, when given, the per-sample
- * distances ‖x′ − μ‖ into `distances`. `eta` is an absolute L2 length (scale by √dim yourself
- * for the per-dimension reading; the sampler's `etaScale: 'sqrtDim'` does). Runs on `kernels`
- * (default: the active backend, `backend.ts`).
+ * Writes the deviated latent into `out` (may alias `xMixed`) and, when asked, the per-sample
+ * distances ‖x′ − μ‖ into `opts.distances`. `opts.eta` is an absolute L2 length (the sampler's
+ * `etaScale: 'sqrtDim'` scales it by √dim). A loop that deviates every step builds `opts` once
+ * and updates `eta` and `distances` in place.
  */
-export function deviate(
-  xMixed: Float32Array,
-  mu: Float32Array,
-  eta: number,
-  out: Float32Array,
-  dim: number,
-  distances?: Float64Array,
-  clip = false,
-  kernels?: KernelBackend,
-): Float32Array {
+export function deviate(xMixed: Float32Array, mu: Float32Array, out: Float32Array, opts: DeviateOptions): Float32Array {
+  const { eta, dim, distances = null, clip = false, kernels } = opts;
   checkNumber('eta', eta, 0);
   checkDeviationArgs(xMixed, mu, out, dim, distances);
-  (kernels ?? kernelBackend()).deviate(xMixed, mu, eta, out, dim, distances, clip);
+  (kernels ?? kernelBackend()).deviate(xMixed, mu, eta, out, dim, distances ?? undefined, clip);
   return out;
+}
+
+/** The step of {@link deviateRelative}: its fraction λ, the sample size, and what it reports. */
+export interface DeviateRelativeOptions {
+  /** λ ∈ [0, 1]: the fraction of the way from x′ to μ. */
+  lambda: number;
+  /** Values per sample. */
+  dim: number;
+  /** When given, receives the per-sample distances ‖x′ − μ‖ (≥ batch entries). */
+  distances?: Float64Array | null;
 }
 
 /**
  * The relative deviation step x_k = x′ + λ (μ_k − x′), per sample (see the header): writes into
- * `out` (may alias `xMixed`) and, when given, the per-sample distances ‖x′ − μ‖ into `distances`.
- * `lambda` must lie in [0, 1]: beyond 1 the step would pass μ, below 0 it would push away from it.
+ * `out` (may alias `xMixed`) and, when asked, the per-sample distances ‖x′ − μ‖ into
+ * `opts.distances`. `opts.lambda` must lie in [0, 1]: beyond 1 the step would pass μ, below 0 it
+ * would push away from it.
  */
 export function deviateRelative(
   xMixed: Float32Array,
   mu: Float32Array,
-  lambda: number,
   out: Float32Array,
-  dim: number,
-  distances?: Float64Array,
+  opts: DeviateRelativeOptions,
 ): Float32Array {
+  const { lambda, dim, distances = null } = opts;
   checkNumber('lambda', lambda, 0, 1);
   const batch = checkDeviationArgs(xMixed, mu, out, dim, distances);
   for (let s = 0; s < batch; s++) {
@@ -87,7 +103,7 @@ function checkDeviationArgs(
   mu: Float32Array,
   out: Float32Array,
   dim: number,
-  distances: Float64Array | undefined,
+  distances: Float64Array | null,
 ): number {
   const batch = batchOf('xMixed', xMixed, dim);
   if (mu.length !== xMixed.length)

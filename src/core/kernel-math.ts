@@ -2,7 +2,8 @@
  * The per-sample scalar math shared by every kernel backend: what a rule or eq. 9 does with the
  * reductions of one sample (dots, norms, distances) before its element-wise pass. Both backends
  * call these, so the JS reference and the WASM kernels make the same decisions (thresholds,
- * errors) and differ only in how the passes over the elements round.
+ * errors) and differ only in how the passes over the elements round. Like `KernelBackend`'s
+ * methods they take positional numbers: they run once per sample inside the backends' loops.
  */
 import { clampUnit } from './tensor.ts';
 

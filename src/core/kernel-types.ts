@@ -25,6 +25,14 @@ export interface DDIMCoefficients {
   readonly B: number;
 }
 
+/**
+ * The contract between the checked kernels (ddim.ts, rules.ts, deviation.ts) and a backend that
+ * runs their element loops. Its methods take positional arguments on purpose, unlike the public
+ * kernels' options objects: the arguments are checked once by the caller and passed straight on,
+ * the WASM backend hands them to exports whose parameters are positional by nature (pointers and
+ * numbers), and a record per call would be an allocation in the hot loop or one more mutable
+ * object shared across the backends.
+ */
 export interface KernelBackend {
   readonly name: BackendName;
   /** `count` zeroed Float32Arrays of `n` values that this backend's kernels use without copying. */

@@ -142,23 +142,22 @@ export function resolveReferencePlan(opts: ReferencePlanOptions): ReferencePlan 
 }
 
 export async function sampleAMDMReference(opts: ReferenceOptions): Promise<ReferenceResult> {
+  const plan = resolveReferencePlan(opts);
   const {
     N,
     target,
     schedule,
     T,
-    coef,
     order,
     optimStart: start,
     optimEnd: end,
-    p,
     batch,
     n,
     timesteps: ts,
     latents,
     seed,
     others,
-  } = resolveReferencePlan(opts);
+  } = plan;
   const models = opts.models;
   const xs = models.map((_, k) => {
     if (latents) return latents[k].slice();
@@ -175,7 +174,7 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     const c = ddimCoefficients(schedule, ts[i], prevTimestep(schedule, ts, i));
     const active = i <= end ? order : [target];
     for (const k of active) {
-      const e = await callModel(models[k], k, xs[k], i, ts[i], batch);
+      const e = await callModel(models[k], xs[k], { k, step: i, t: ts[i], batch });
       calls[k]++;
       if (!(e instanceof Float32Array) || e.length !== n)
         throw new RangeError(`models[${k}] returned ${describe(e)} at step ${i}; expected length ${n}`);
@@ -187,30 +186,7 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     }
     if (i >= Math.max(1, start) && i <= end) {
       aggregatedAt.push(i);
-      mixed.fill(0);
-      order.forEach((k, j) => {
-        const y = ys[k];
-        for (let q = 0; q < n; q++) mixed[q] += coef[j] * y[q];
-      });
-      // t_{i−1} = t_i + T//steps ("# t + 1", interactmigc.py:77)
-      const tUsed = ts[i] + Math.floor(schedule.alphasCumprod.length / T);
-      const { coeff1, coeff2 } = referenceMuCoefficients(schedule, tUsed);
-      for (const k of order) {
-        // μ from the latent entering this step and the previous step's ε; one Frobenius norm
-        let sq = 0;
-        const x = xs[k],
-          ep = epsPrev[k];
-        for (let q = 0; q < n; q++) {
-          const d = mixed[q] - (coeff1 * x[q] - coeff2 * ep[q]);
-          sq += d * d;
-        }
-        const dist = Math.sqrt(sq);
-        const f = dist > 0 ? p[k] / dist : 0;
-        for (let q = 0; q < n; q++) {
-          const mu = coeff1 * x[q] - coeff2 * ep[q];
-          ys[k][q] = mixed[q] - f * (mixed[q] - mu);
-        }
-      }
+      aggregateReference(plan, ts[i], { xs, ys, epsPrev, mixed });
     }
     for (const k of active) {
       const tmp = xs[k];
@@ -222,4 +198,41 @@ export async function sampleAMDMReference(opts: ReferenceOptions): Promise<Refer
     }
   }
   return { latents: xs[target], modelLatents: xs, calls, timesteps: ts, aggregatedAt };
+}
+
+/**
+ * The official code's aggregation at a step of timestep t: x′ = Σⱼ coefⱼ yⱼ, then each model's
+ * step of length pₖ from x′ toward μₖ, the one-step DDPM posterior mean from the latent entering
+ * the step and the previous step's ε, with one Frobenius norm over the whole batch (into yₖ).
+ */
+function aggregateReference(
+  plan: ReferencePlan,
+  t: number,
+  { xs, ys, epsPrev, mixed }: { xs: Float32Array[]; ys: Float32Array[]; epsPrev: Float32Array[]; mixed: Float32Array },
+): void {
+  const { schedule, T, coef, order, p, n } = plan;
+  mixed.fill(0);
+  order.forEach((k, j) => {
+    const y = ys[k];
+    for (let q = 0; q < n; q++) mixed[q] += coef[j] * y[q];
+  });
+  // t_{i−1} = t_i + T//steps ("# t + 1", interactmigc.py:77)
+  const tUsed = t + Math.floor(schedule.alphasCumprod.length / T);
+  const { coeff1, coeff2 } = referenceMuCoefficients(schedule, tUsed);
+  for (const k of order) {
+    // μ from the latent entering this step and the previous step's ε; one Frobenius norm
+    let sq = 0;
+    const x = xs[k],
+      ep = epsPrev[k];
+    for (let q = 0; q < n; q++) {
+      const d = mixed[q] - (coeff1 * x[q] - coeff2 * ep[q]);
+      sq += d * d;
+    }
+    const dist = Math.sqrt(sq);
+    const f = dist > 0 ? p[k] / dist : 0;
+    for (let q = 0; q < n; q++) {
+      const mu = coeff1 * x[q] - coeff2 * ep[q];
+      ys[k][q] = mixed[q] - f * (mixed[q] - mu);
+    }
+  }
 }

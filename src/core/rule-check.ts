@@ -40,6 +40,16 @@ export function checkAggregationRule(
   return checkRule(rule !== null && typeof rule === 'object' ? defineRule(rule) : rule, opts);
 }
 
+/** What the checks run a rule on: the rule and its name in errors, the sample size, the tolerance, and the inputs a and b. */
+interface Probe {
+  readonly rule: AggregationRule;
+  readonly name: string;
+  readonly dim: number;
+  readonly tol: number;
+  readonly a: Float32Array;
+  readonly b: Float32Array;
+}
+
 function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRule {
   if (typeof rule !== 'function')
     throw new TypeError(`rule must be a function (xs, weights, out, dim) => out, got ${describe(rule)}`);
@@ -53,79 +63,89 @@ function checkRule(rule: AggregationRule, opts: RuleCheckOptions): AggregationRu
   rng.fillNormal(a);
   rng.fillNormal(b);
   for (let i = 0; i < b.length; i++) b[i] = 2 * b[i] + 0.5 * a[i]; // unequal norms, an angle well below π
-
-  const run = (weights: number[], out: Float32Array, where: string): Float32Array => {
-    const xs = [a.slice(), b.slice()];
-    let res: unknown;
-    try {
-      res = rule(xs, weights, out, dim);
-    } catch (e) {
-      throw new RangeError(`${name} threw ${where}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    if (res !== out)
-      throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i])) {
-        throw new RangeError(
-          `${name} must write a finite value to every element of out ${where}, got ${out[i]} at index ${i} (sample ${Math.floor(i / dim)})`,
-        );
-      }
-    }
-    return out;
-  };
-  const fresh = () => new Float32Array(BATCH * dim).fill(NaN);
-  const expectEqual = (got: Float32Array, want: Float32Array, where: string, label: string) => {
-    for (let s = 0; s < BATCH; s++) {
-      let err = 0,
-        nn = 0;
-      for (let i = s * dim; i < (s + 1) * dim; i++) {
-        err = Math.max(err, Math.abs(got[i] - want[i]));
-        nn += want[i] * want[i];
-      }
-      const allowed = tol * Math.max(1, Math.sqrt(nn));
-      if (err > allowed) {
-        throw new RangeError(
-          `${name} must return ${label} ${where}, but sample ${s} differs by up to ${err.toPrecision(3)} (allowed ${allowed.toPrecision(3)})`,
-        );
-      }
-    }
-  };
-
+  const p: Probe = { rule, name, dim, tol, a, b };
   if (rule.symmetric) {
-    expectEqual(run([1, 0], fresh(), 'at weights [1, 0]'), a, 'at weights [1, 0]', 'xs[0]');
-    expectEqual(run([0, 1], fresh(), 'at weights [0, 1]'), b, 'at weights [0, 1]', 'xs[1]');
-    for (const w of INNER_WEIGHTS) checkAlias([1 - w, w], `at weights [${1 - w}, ${w}]`);
+    expectEqual(p, run(p, [1, 0], fresh(p), 'at weights [1, 0]'), a, 'at weights [1, 0]', 'xs[0]');
+    expectEqual(p, run(p, [0, 1], fresh(p), 'at weights [0, 1]'), b, 'at weights [0, 1]', 'xs[1]');
+    for (const w of INNER_WEIGHTS) checkAlias(p, [1 - w, w], `at weights [${1 - w}, ${w}]`);
   } else {
-    expectEqual(run([0], fresh(), 'at w = 0'), a, 'at w = 0', 'a (the target keeps its proposal)');
-    expectEqual(run([1], fresh(), 'at w = 1'), b, 'at w = 1', 'b (the other model’s proposal)');
-    for (const w of INNER_WEIGHTS) checkAlias([w], `at w = ${w}`);
+    expectEqual(p, run(p, [0], fresh(p), 'at w = 0'), a, 'at w = 0', 'a (the target keeps its proposal)');
+    expectEqual(p, run(p, [1], fresh(p), 'at w = 1'), b, 'at w = 1', 'b (the other model’s proposal)');
+    for (const w of INNER_WEIGHTS) checkAlias(p, [w], `at w = ${w}`);
   }
   return rule;
+}
 
-  function checkAlias(weights: number[], where: string): void {
-    const separate = run(weights, fresh(), where);
-    const aliased = a.slice();
-    const saved = a.slice();
-    const res = runAliased(weights, aliased, where);
-    a.set(saved);
-    for (let i = 0; i < separate.length; i++) {
-      if (res[i] !== separate[i]) {
-        throw new RangeError(
-          `${name} must give the same result when out is xs[0] (the sampler merges in place) ${where}, got ${res[i]} instead of ${separate[i]} at index ${i}; read a[i] and b[i] before writing out[i]`,
-        );
-      }
+/** An output buffer of NaN, so that an element the rule leaves unwritten shows. */
+function fresh(p: Probe): Float32Array {
+  return new Float32Array(BATCH * p.dim).fill(NaN);
+}
+
+/** The rule on copies of [a, b] into `out`: it must return `out`, filled with finite values. */
+function run(p: Probe, weights: number[], out: Float32Array, where: string): Float32Array {
+  const { rule, name, dim } = p;
+  const xs = [p.a.slice(), p.b.slice()];
+  let res: unknown;
+  try {
+    res = rule(xs, weights, out, dim);
+  } catch (e) {
+    throw new RangeError(`${name} threw ${where}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (res !== out)
+    throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) {
+      throw new RangeError(
+        `${name} must write a finite value to every element of out ${where}, got ${out[i]} at index ${i} (sample ${Math.floor(i / dim)})`,
+      );
     }
   }
+  return out;
+}
 
-  function runAliased(weights: number[], buf: Float32Array, where: string): Float32Array {
-    let res: unknown;
-    try {
-      res = rule([buf, b.slice()], weights, buf, dim);
-    } catch (e) {
-      throw new RangeError(`${name} threw ${where} with out = xs[0]: ${e instanceof Error ? e.message : String(e)}`);
+/** `got` equals `want` per sample within the tolerance (relative to ‖want‖, at least absolute). */
+function expectEqual(p: Probe, got: Float32Array, want: Float32Array, where: string, label: string): void {
+  const { dim, tol, name } = p;
+  for (let s = 0; s < BATCH; s++) {
+    let err = 0,
+      nn = 0;
+    for (let i = s * dim; i < (s + 1) * dim; i++) {
+      err = Math.max(err, Math.abs(got[i] - want[i]));
+      nn += want[i] * want[i];
     }
-    if (res !== buf)
-      throw new RangeError(`${name} must write into out and return it ${where}, returned ${describe(res)}`);
-    return buf;
+    const allowed = tol * Math.max(1, Math.sqrt(nn));
+    if (err > allowed) {
+      throw new RangeError(
+        `${name} must return ${label} ${where}, but sample ${s} differs by up to ${err.toPrecision(3)} (allowed ${allowed.toPrecision(3)})`,
+      );
+    }
   }
+}
+
+/** The rule gives the same result, bit for bit, when out is xs[0] (the sampler merges in place). */
+function checkAlias(p: Probe, weights: number[], where: string): void {
+  const separate = run(p, weights, fresh(p), where);
+  const aliased = p.a.slice();
+  const saved = p.a.slice();
+  const res = runAliased(p, weights, aliased, where);
+  p.a.set(saved);
+  for (let i = 0; i < separate.length; i++) {
+    if (res[i] !== separate[i]) {
+      throw new RangeError(
+        `${p.name} must give the same result when out is xs[0] (the sampler merges in place) ${where}, got ${res[i]} instead of ${separate[i]} at index ${i}; read a[i] and b[i] before writing out[i]`,
+      );
+    }
+  }
+}
+
+function runAliased(p: Probe, weights: number[], buf: Float32Array, where: string): Float32Array {
+  let res: unknown;
+  try {
+    res = p.rule([buf, p.b.slice()], weights, buf, p.dim);
+  } catch (e) {
+    throw new RangeError(`${p.name} threw ${where} with out = xs[0]: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (res !== buf)
+    throw new RangeError(`${p.name} must write into out and return it ${where}, returned ${describe(res)}`);
+  return buf;
 }

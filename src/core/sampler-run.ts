@@ -7,6 +7,10 @@ import { angleAt, sqNormAt } from './tensor.ts';
 import { gaussianRng, type GaussianRng } from './rng.ts';
 import type { AMDMPlan, PlannedStep } from './sampler-plan.ts';
 import type { AMDMOptions, StepTrace } from './sampler-types.ts';
+import type { ModelCall } from './model-call.ts';
+import type { DDIMStepOptions } from './ddim.ts';
+import type { DeviateOptions, DeviateRelativeOptions } from './deviation.ts';
+import type { MapDeviateOptions, MapMergeOptions } from './spatial.ts';
 
 /** What a run holds besides its plan: buffers allocated once, RNGs, call counts. */
 export interface Run {
@@ -32,6 +36,16 @@ export interface Run {
   readonly pair: Float32Array[];
   readonly pairWeight: number[];
   readonly pending: (Float32Array | Promise<Float32Array>)[];
+  /**
+   * The options of the kernels a step calls, one record each, built once per run: a step
+   * updates their per-model fields in place, so that it allocates nothing.
+   */
+  readonly call: ModelCall;
+  readonly ddimStep: DDIMStepOptions;
+  readonly mapMerge: MapMergeOptions;
+  readonly deviation: DeviateOptions;
+  readonly relativeDeviation: DeviateRelativeOptions;
+  readonly mapDeviation: MapDeviateOptions;
 }
 
 /**
@@ -49,6 +63,8 @@ export function startRun(plan: AMDMPlan, opts: AMDMOptions): Run {
     if (plan.latents) xs[k].set(plan.latents[k]);
     else rngs[k]!.fillNormal(xs[k]);
   }
+  const noise = plan.ddimEta > 0 ? noiseBuf : null;
+  const distances = xs.map(() => new Float64Array(plan.batch));
   return {
     plan,
     models: opts.models,
@@ -59,14 +75,33 @@ export function startRun(plan: AMDMPlan, opts: AMDMOptions): Run {
     ys,
     stepProposals: plan.steps.map((step) => [plan.target, ...step.merged].map((k) => ys[k])),
     mixed,
-    noise: plan.ddimEta > 0 ? noiseBuf : null,
+    noise,
     epsStage,
     rngs,
     calls: new Array<number>(N).fill(0),
-    distances: xs.map(() => new Float64Array(plan.batch)),
+    distances,
     pair: [mixed, mixed],
     pairWeight: [0],
     pending: new Array(N),
+    ...kernelOptions(plan, noise, distances[0]),
+  };
+}
+
+/** The kernels' option records of a run (see `Run`), with placeholders where a step fills in a model's. */
+function kernelOptions(
+  plan: AMDMPlan,
+  noise: Float32Array | null,
+  distances: Float64Array,
+): Pick<Run, 'call' | 'ddimStep' | 'mapMerge' | 'deviation' | 'relativeDeviation' | 'mapDeviation'> {
+  const { dim, kernels, clip } = plan;
+  const noMap = new Float32Array(0);
+  return {
+    call: { k: 0, step: 0, t: 0, batch: plan.batch },
+    ddimStep: { prev: null, x0: null, noise, kernels },
+    mapMerge: { rule: plan.spatialRule ?? 'slerp', w: 0, map: noMap, dim, angles: null },
+    deviation: { eta: 0, dim, distances, clip, kernels },
+    relativeDeviation: { lambda: 0, dim, distances },
+    mapDeviation: { eta: 0, map: noMap, dim, distances, relative: plan.deviation === 'relative', clip },
   };
 }
 

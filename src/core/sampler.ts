@@ -34,7 +34,7 @@ import { deviateAll, joinTarget, merge, predict } from './sampler-step.ts';
 import type { AMDMOptions, AMDMResult, DDIMOptions } from './sampler-types.ts';
 
 export type { AMDMOptions, AMDMResult, DDIMOptions, PerStep, StepTrace, WeightSchedule } from './sampler-types.ts';
-export { callModel, modelFailure } from './model-call.ts';
+export { callModel, modelFailure, type ModelCall } from './model-call.ts';
 
 /** Algorithm 1 of the paper over N denoisers. */
 export async function sampleAMDM(opts: AMDMOptions): Promise<AMDMResult> {

@@ -111,21 +111,26 @@ function checkBox(name: string, b: unknown, W: number, H: number): [number, numb
   return [x0 * W, y0 * H, x1 * W, y1 * H];
 }
 
+/** The merge of {@link mergeWithMap}: the rule, the model's weight and map, and what it reports. */
+export interface MapMergeOptions {
+  rule: SpatialRule;
+  /** w: the model's weight at this step (eq. 8), applied per cell as w·mᵢ. */
+  w: number;
+  /** The model's map, one weight in [0, 1] per cell. */
+  map: Float32Array;
+  /** Values per sample. */
+  dim: number;
+  /** When given, receives the per-sample angle θ_m (for every rule; 0 when a weighted norm is zero). */
+  angles?: Float64Array | null;
+}
+
 /**
  * The pairwise merge with a map (see the header): out = rule(a, b; w·m) per cell, per sample of
- * `dim` values; `out` may be `a`. Writes the per-sample angle θ_m into `angles` when given (for
- * every rule; 0 when a weighted norm is zero).
+ * `dim` values; `out` may be `a`. A loop that merges every step builds `opts` once and updates
+ * `w`, `map` and `angles` in place.
  */
-export function mergeWithMap(
-  rule: SpatialRule,
-  a: Float32Array,
-  b: Float32Array,
-  w: number,
-  map: Float32Array,
-  out: Float32Array,
-  dim: number,
-  angles?: Float64Array,
-): void {
+export function mergeWithMap(a: Float32Array, b: Float32Array, out: Float32Array, opts: MapMergeOptions): void {
+  const { rule, w, map, dim, angles = null } = opts;
   const cells = map.length,
     channels = dim / cells;
   for (let s = 0, o = 0; o < out.length; s++, o += dim) {
@@ -182,21 +187,30 @@ function mapAngle(
   return theta;
 }
 
+/** The step of {@link deviateWithMap}: its length (or λ), the model's map, and its variant. */
+export interface MapDeviateOptions {
+  /** η, eq. 9's absolute length, or λ ∈ [0, 1] with `relative`. */
+  eta: number;
+  /** The model's map, one weight in [0, 1] per cell. */
+  map: Float32Array;
+  /** Values per sample. */
+  dim: number;
+  /** Receives ‖m⊙(x′ − μ)‖ per sample. */
+  distances: Float64Array;
+  /** The relative step x′ + λ m⊙(μ − x′) instead of eq. 9. Default false. */
+  relative?: boolean;
+  /** eq. 9 only: stop the step at μ. Default false. */
+  clip?: boolean;
+}
+
 /**
- * The deviation step restricted by a map (see the header), per sample: eq. 9 (`relative`
- * false; `eta` an absolute length, `clip` stops at μ) or the relative step (`eta` = λ). Writes
- * ‖m⊙(x′ − μ)‖ per sample into `distances`. `out` may be `x`.
+ * The deviation step restricted by a map (see the header), per sample: eq. 9 (`eta` an absolute
+ * length, `clip` stops at μ) or the relative step (`relative`; `eta` = λ). Writes ‖m⊙(x′ − μ)‖
+ * per sample into `distances`. `out` may be `x`. A loop that deviates every step builds `opts`
+ * once and updates its fields in place.
  */
-export function deviateWithMap(
-  x: Float32Array,
-  mu: Float32Array,
-  eta: number,
-  map: Float32Array,
-  out: Float32Array,
-  dim: number,
-  distances: Float64Array,
-  mode: { relative: boolean; clip: boolean },
-): void {
+export function deviateWithMap(x: Float32Array, mu: Float32Array, out: Float32Array, opts: MapDeviateOptions): void {
+  const { eta, map, dim, distances, relative = false, clip = false } = opts;
   const cells = map.length;
   for (let s = 0, o = 0; o < x.length; s++, o += dim) {
     const end = o + dim;
@@ -208,7 +222,7 @@ export function deviateWithMap(
     const dist = Math.sqrt(sq);
     distances[s] = dist;
     // x − k·m⊙(x − μ): k = λ for the relative step, eq. 9's factor otherwise
-    const k = mode.relative ? eta : deviationFactor(dist, eta, mode.clip);
+    const k = relative ? eta : deviationFactor(dist, eta, clip);
     if (k === 0) {
       if (out !== x) for (let i = o; i < end; i++) out[i] = x[i];
       continue;

@@ -135,78 +135,87 @@ function checkCount(name: string, n: unknown): number {
  * 67280421310721 (what `torch.Generator()` starts with).
  */
 export function torchGenerator(seed: number | bigint = TORCH_DEFAULT_SEED): TorchGenerator {
-  let engine = mt19937(seedLow32(seed));
-  let cachedNormal = 0;
-  let hasCachedNormal = false;
+  return new TorchCpuGenerator(seed);
+}
+
+/** The engine and the cached sine half of `normal_distribution<double>`, as torch's CPU generator keeps them. */
+class TorchCpuGenerator implements TorchGenerator {
+  #engine: MT19937;
+  #cachedNormal = 0;
+  #hasCachedNormal = false;
+
+  constructor(seed: number | bigint) {
+    this.#engine = mt19937(seedLow32(seed));
+  }
 
   /** uniform_real_distribution<float>(0, 1). */
-  function floatUniform(): number {
-    return (engine.next() & 0xffffff) * TWO_POW_M24;
+  #floatUniform(): number {
+    return (this.#engine.next() & 0xffffff) * TWO_POW_M24;
   }
 
   /** uniform_real_distribution<double>(0, 1) on random64(): low 53 bits of (hi ≪ 32 | lo). */
-  function doubleUniform(): number {
-    const hi = engine.next();
-    const lo = engine.next();
+  #doubleUniform(): number {
+    const hi = this.#engine.next();
+    const lo = this.#engine.next();
     return ((hi & 0x1fffff) * TWO_POW_32 + lo) * TWO_POW_M53;
   }
 
   /** normal_distribution<double>(0, 1) with the generator's cached sine half. */
-  function doubleNormal(): number {
-    if (hasCachedNormal) {
-      hasCachedNormal = false;
-      return cachedNormal;
+  #doubleNormal(): number {
+    if (this.#hasCachedNormal) {
+      this.#hasCachedNormal = false;
+      return this.#cachedNormal;
     }
-    const u1 = doubleUniform();
-    const u2 = doubleUniform();
+    const u1 = this.#doubleUniform();
+    const u2 = this.#doubleUniform();
     const r = Math.sqrt(-2 * Math.log1p(-u2));
     const theta = TWO_PI * u1;
-    cachedNormal = r * Math.sin(theta);
-    hasCachedNormal = true;
+    this.#cachedNormal = r * Math.sin(theta);
+    this.#hasCachedNormal = true;
     return r * Math.cos(theta);
   }
 
-  /** normal_fill_16 on d[at .. at+16), float32 arithmetic emulated by rounding where C++ does. */
-  function fill16(d: Float32Array, at: number): void {
-    const f = Math.fround;
-    for (let j = 0; j < 8; j++) {
-      const u1 = f(1 - d[at + j]);
-      const u2 = d[at + j + 8];
-      const radius = f(Math.sqrt(f(-2 * f(Math.log(u1)))));
-      const theta = f(TWO_PI * u2);
-      d[at + j] = radius * f(Math.cos(theta));
-      d[at + j + 8] = radius * f(Math.sin(theta));
-    }
+  manualSeed(s: number | bigint): void {
+    this.#engine = mt19937(seedLow32(s));
+    this.#hasCachedNormal = false;
   }
 
-  return {
-    manualSeed(s: number | bigint): void {
-      engine = mt19937(seedLow32(s));
-      hasCachedNormal = false;
-    },
-    rand(n: number): Float32Array {
-      checkCount('n', n);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = floatUniform();
+  rand(n: number): Float32Array {
+    checkCount('n', n);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#floatUniform();
+    return out;
+  }
+
+  randn(n: number): Float32Array {
+    checkCount('n', n);
+    const out = new Float32Array(n);
+    if (n < 16) {
+      for (let i = 0; i < n; i++) out[i] = this.#doubleNormal();
       return out;
-    },
-    randn(n: number): Float32Array {
-      checkCount('n', n);
-      const out = new Float32Array(n);
-      if (n < 16) {
-        for (let i = 0; i < n; i++) out[i] = doubleNormal();
-        return out;
-      }
-      for (let i = 0; i < n; i++) out[i] = floatUniform();
-      for (let i = 0; i + 16 <= n; i += 16) fill16(out, i);
-      if (n % 16 !== 0) {
-        const at = n - 16;
-        for (let i = 0; i < 16; i++) out[at + i] = floatUniform();
-        fill16(out, at);
-      }
-      return out;
-    },
-  };
+    }
+    for (let i = 0; i < n; i++) out[i] = this.#floatUniform();
+    for (let i = 0; i + 16 <= n; i += 16) fill16(out, i);
+    if (n % 16 !== 0) {
+      const at = n - 16;
+      for (let i = 0; i < 16; i++) out[at + i] = this.#floatUniform();
+      fill16(out, at);
+    }
+    return out;
+  }
+}
+
+/** normal_fill_16 on d[at .. at+16), float32 arithmetic emulated by rounding where C++ does. */
+function fill16(d: Float32Array, at: number): void {
+  const f = Math.fround;
+  for (let j = 0; j < 8; j++) {
+    const u1 = f(1 - d[at + j]);
+    const u2 = d[at + j + 8];
+    const radius = f(Math.sqrt(f(-2 * f(Math.log(u1)))));
+    const theta = f(TWO_PI * u2);
+    d[at + j] = radius * f(Math.cos(theta));
+    d[at + j + 8] = radius * f(Math.sin(theta));
+  }
 }
 
 /** Number of elements of a shape; every dimension an integer ≥ 0. */

@@ -179,10 +179,65 @@ function yielding(factory: ExpertDenoiserFactory, everyMs: number): ExpertDenois
 }
 
 export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Promise<DemoRun> {
-  const lines: string[] = [];
-  const log = (l: string) => lines.push(l);
   const world = makeWorld();
   const prompts = makePromptSet(world, { seed: o.seed, count: o.prompts, levels: o.levels, withStyle: true });
+  const { methods, yours } = demoMethodsFor(o);
+  const started = Date.now();
+  const result = await compareOnShapes({
+    world,
+    prompts,
+    methods,
+    samplesPerPrompt: o.samples,
+    steps: o.steps,
+    aggregateSteps: o.s,
+    deviation: o.deviation,
+    eta: o.eta,
+    etaScale: o.etaScale,
+    rule: o.rule,
+    seed: o.seed,
+    keepImages: Math.min(o.gridPrompts, prompts.length),
+    denoiserFactory: run.yieldMs === undefined ? run.factory : yielding(run.factory ?? jsExpertFactory, run.yieldMs),
+    onProgress: (p) => run.onProgress?.({ done: p.done, total: p.total, method: p.method }),
+    signal: run.signal,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const gridCount = Math.min(o.gridPrompts, prompts.length);
+  const grid =
+    gridCount > 0
+      ? await encodePNG(
+          shapesGrid({
+            world,
+            prompts: prompts.slice(0, gridCount),
+            rows: result.methods.map((m) => ({
+              name: m.name,
+              images: m.images.map((img) => img.subarray(0, world.dim)),
+            })),
+          }),
+        )
+      : null;
+  return {
+    result,
+    lines: demoReport(o, result, prompts.length, yours),
+    grid,
+    results: {
+      seconds,
+      prompts: prompts.map((p) => ({ instances: p.instances, style: p.style ?? null })),
+      methods: result.methods.map((m) => ({
+        name: m.name,
+        experts: m.experts,
+        target: m.target,
+        calls: m.calls,
+        summary: m.summary,
+      })),
+    },
+  };
+}
+
+/**
+ * The demo's methods: the experts alone, AMDM with the settings given (`yours`, their label), and
+ * the paper's, the map's and the search's best settings on layout←attribute; w per other model.
+ */
+function demoMethodsFor(o: DemoSettings): { methods: ShapesMethod[]; yours: string } {
   const methods = demoMethods();
   const yours = etaLabel(
     o.deviation === 'relative'
@@ -221,28 +276,15 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
       m.weights = wFor(m.experts.length - 1);
     }
   }
-  const started = Date.now();
-  const result = await compareOnShapes({
-    world,
-    prompts,
-    methods,
-    samplesPerPrompt: o.samples,
-    steps: o.steps,
-    aggregateSteps: o.s,
-    deviation: o.deviation,
-    eta: o.eta,
-    etaScale: o.etaScale,
-    rule: o.rule,
-    seed: o.seed,
-    keepImages: Math.min(o.gridPrompts, prompts.length),
-    denoiserFactory: run.yieldMs === undefined ? run.factory : yielding(run.factory ?? jsExpertFactory, run.yieldMs),
-    onProgress: (p) => run.onProgress?.({ done: p.done, total: p.total, method: p.method }),
-    signal: run.signal,
-  });
-  const seconds = (Date.now() - started) / 1000;
+  return { methods, yours };
+}
 
+/** The printed report: the settings, the table with standard errors, and instance success per level. */
+function demoReport(o: DemoSettings, result: ShapesCompareResult, promptCount: number, yours: string): string[] {
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
   log(
-    `Shapes world: ${prompts.length} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`,
+    `Shapes world: ${promptCount} prompts (levels ${o.levels.join(', ')} instances, each with a background style), ${o.samples} samples each`,
   );
   log(
     `T = ${o.steps}, s = ${o.s}, w = ${o.w.join('/')}, ${yours}${o.deviation === 'relative' ? ' (relative deviation step)' : ''}, rule = ${o.rule}, seed = ${o.seed}, backend = ${o.backend}`,
@@ -282,35 +324,5 @@ export async function computeDemo(o: DemoSettings, run: DemoRunOptions = {}): Pr
   );
   log('(± is one standard error; instance success = IoU ≥ 0.5 and the right colour; clean = every pixel');
   log(' within 2σ₀ RMS of a drawable colour, i.e. the image is on the data, not just readable)');
-
-  const gridCount = Math.min(o.gridPrompts, prompts.length);
-  const grid =
-    gridCount > 0
-      ? await encodePNG(
-          shapesGrid({
-            world,
-            prompts: prompts.slice(0, gridCount),
-            rows: result.methods.map((m) => ({
-              name: m.name,
-              images: m.images.map((img) => img.subarray(0, world.dim)),
-            })),
-          }),
-        )
-      : null;
-  return {
-    result,
-    lines,
-    grid,
-    results: {
-      seconds,
-      prompts: prompts.map((p) => ({ instances: p.instances, style: p.style ?? null })),
-      methods: result.methods.map((m) => ({
-        name: m.name,
-        experts: m.experts,
-        target: m.target,
-        calls: m.calls,
-        summary: m.summary,
-      })),
-    },
-  };
+  return lines;
 }

@@ -155,6 +155,7 @@ export function plain(v: unknown): unknown {
  * Run a validated job: load (or acquire) the pipeline, check the run options exactly as a run
  * would, sample, decode. Nothing is written; a bad job fails before any model runs.
  */
+// Over 60 lines: one job from acquiring the pipeline to releasing it, in order, so that a failure at any point releases it.
 export async function runJob(job: GenerateJob, opts: JobRunOptions = {}): Promise<JobRun> {
   await precheckJob(job); // what can be checked without loading a model
   const { pipeline, done } = await (opts.pipelines ?? loadPerRun).acquire(pipelineOptions(job, opts.log));

@@ -75,6 +75,7 @@ function checkSchedule(schedule: NoiseSchedule): NoiseSchedule {
 }
 
 /** The graph of the exact ε of an isotropic mixture under `schedule` (see the file comment). */
+// Over 60 lines: one ONNX graph written node by node in the order of the formula above; split, it would hide which value feeds which node.
 export function gmmUnetGraph(
   mixture: GaussianMixture,
   schedule: NoiseSchedule,

@@ -84,104 +84,131 @@ export interface GraphBuilder {
 
 export function graphBuilder(name: string): GraphBuilder {
   if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
-  const nodes: NodeSpec[] = [];
-  const inits: { name: string; dtype: ProtoDType; dims: readonly number[]; bytes: Uint8Array }[] = [];
-  const inputs: ValueInfo[] = [];
-  const outputs: ValueInfo[] = [];
-  const names = new Set<string>();
-  let counter = 0;
-  const fresh = (prefix: string) => {
+  return new OnnxGraphBuilder(name);
+}
+
+/** An initializer as added: its bytes, encoded inline or moved to the external data file at `encode`. */
+interface Initializer {
+  name: string;
+  dtype: ProtoDType;
+  dims: readonly number[];
+  bytes: Uint8Array;
+}
+
+/** The graph being built: nodes, initializers, inputs and outputs in order, and the names taken. */
+class OnnxGraphBuilder implements GraphBuilder {
+  readonly #name: string;
+  readonly #nodes: NodeSpec[] = [];
+  readonly #inits: Initializer[] = [];
+  readonly #inputs: ValueInfo[] = [];
+  readonly #outputs: ValueInfo[] = [];
+  readonly #names = new Set<string>();
+  #counter = 0;
+
+  constructor(name: string) {
+    this.#name = name;
+  }
+
+  /** A name `prefix_<k>` not used yet. */
+  #fresh(prefix: string): string {
     let n: string;
-    do n = `${prefix}_${counter++}`;
-    while (names.has(n));
-    names.add(n);
+    do n = `${prefix}_${this.#counter++}`;
+    while (this.#names.has(n));
+    this.#names.add(n);
     return n;
-  };
-  const claim = (n: string, what: string) => {
+  }
+
+  /** Takes a name given by the caller; an error when it is empty or used. */
+  #claim(n: string, what: string): string {
     if (typeof n !== 'string' || n === '') throw new TypeError(`${what} name must be a non-empty string`);
-    if (names.has(n)) throw new RangeError(`${what} name '${n}' is already used in graph '${name}'`);
-    names.add(n);
+    if (this.#names.has(n)) throw new RangeError(`${what} name '${n}' is already used in graph '${this.#name}'`);
+    this.#names.add(n);
     return n;
-  };
-  const attrs = (a?: Record<string, AttributeValue>) => (a ? Object.keys(a).map((k) => [k, a[k]] as const) : undefined);
+  }
 
-  const b: GraphBuilder = {
-    input(n, dtype, shape) {
-      inputs.push({ name: claim(n, 'input'), dtype, shape: shape === null ? null : [...shape] });
-      return n;
-    },
-    output(n, dtype, shape) {
-      if (!names.has(n)) throw new RangeError(`output '${n}' is not produced by any node of graph '${name}'`);
-      outputs.push({ name: n, dtype, shape: shape === null ? null : [...shape] });
-    },
-    initializer(n, dtype, dims, data) {
-      const count = dims.reduce((p, d) => p * d, 1);
-      for (const d of dims) {
-        if (!Number.isInteger(d) || d < 0)
-          throw new RangeError(`initializer dims must be non-negative integers, got [${dims.join(', ')}]`);
-      }
-      const bytes = toBytes(data);
-      if (bytes.length !== count * ELEMENT_BYTES[dtype]) {
-        throw new RangeError(
-          `initializer ${n ?? '(auto)'}: ${dtype} [${dims.join(', ')}] needs ${count * ELEMENT_BYTES[dtype]} bytes, data has ${bytes.length}`,
-        );
-      }
-      const nm = n === null ? fresh('w') : claim(n, 'initializer');
-      inits.push({ name: nm, dtype, dims: [...dims], bytes });
-      return nm;
-    },
-    f32(dims, values) {
-      return b.initializer(null, 'float32', dims, Float32Array.from(values));
-    },
-    i64(dims, values) {
-      return b.initializer(
-        null,
-        'int64',
-        dims,
-        BigInt64Array.from(values, (v) => BigInt(v)),
+  input(n: string, dtype: ProtoDType, shape: readonly (number | string)[] | null): string {
+    this.#inputs.push({ name: this.#claim(n, 'input'), dtype, shape: shape === null ? null : [...shape] });
+    return n;
+  }
+
+  output(n: string, dtype: ProtoDType, shape: readonly (number | string)[] | null): void {
+    if (!this.#names.has(n)) throw new RangeError(`output '${n}' is not produced by any node of graph '${this.#name}'`);
+    this.#outputs.push({ name: n, dtype, shape: shape === null ? null : [...shape] });
+  }
+
+  initializer(n: string | null, dtype: ProtoDType, dims: readonly number[], data: TensorData): string {
+    const count = dims.reduce((p, d) => p * d, 1);
+    for (const d of dims) {
+      if (!Number.isInteger(d) || d < 0)
+        throw new RangeError(`initializer dims must be non-negative integers, got [${dims.join(', ')}]`);
+    }
+    const bytes = toBytes(data);
+    if (bytes.length !== count * ELEMENT_BYTES[dtype]) {
+      throw new RangeError(
+        `initializer ${n ?? '(auto)'}: ${dtype} [${dims.join(', ')}] needs ${count * ELEMENT_BYTES[dtype]} bytes, data has ${bytes.length}`,
       );
-    },
-    op(opType, ins, a, output) {
-      const out = output === undefined ? fresh(opType.toLowerCase()) : claim(output, 'node output');
-      nodes.push({ opType, inputs: [...ins], outputs: [out], name: `${opType}_${nodes.length}`, attributes: attrs(a) });
-      return out;
-    },
-    node(opType, ins, outs, a) {
-      for (const o of outs) claim(o, 'node output');
-      nodes.push({
-        opType,
-        inputs: [...ins],
-        outputs: [...outs],
-        name: `${opType}_${nodes.length}`,
-        attributes: attrs(a),
-      });
-    },
-    spec(meta = {}) {
-      return encodeSpec(meta, undefined).spec;
-    },
-    encode(opts = {}) {
-      const { spec, external } = encodeSpec(opts.meta ?? {}, opts.external);
-      return { model: encodeModel(spec), external };
-    },
-  };
+    }
+    const nm = n === null ? this.#fresh('w') : this.#claim(n, 'initializer');
+    this.#inits.push({ name: nm, dtype, dims: [...dims], bytes });
+    return nm;
+  }
 
-  function encodeSpec(meta: Omit<ModelSpec, 'graph'>, ext: ExternalDataOptions | undefined) {
+  f32(dims: readonly number[], values: ArrayLike<number>): string {
+    return this.initializer(null, 'float32', dims, Float32Array.from(values));
+  }
+
+  i64(dims: readonly number[], values: readonly (number | bigint)[]): string {
+    return this.initializer(
+      null,
+      'int64',
+      dims,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+    );
+  }
+
+  op(opType: string, ins: readonly string[], a?: Record<string, AttributeValue>, output?: string): string {
+    const out = output === undefined ? this.#fresh(opType.toLowerCase()) : this.#claim(output, 'node output');
+    this.#nodes.push({
+      opType,
+      inputs: [...ins],
+      outputs: [out],
+      name: `${opType}_${this.#nodes.length}`,
+      attributes: attrs(a),
+    });
+    return out;
+  }
+
+  node(opType: string, ins: readonly string[], outs: readonly string[], a?: Record<string, AttributeValue>): void {
+    for (const o of outs) this.#claim(o, 'node output');
+    this.#nodes.push({
+      opType,
+      inputs: [...ins],
+      outputs: [...outs],
+      name: `${opType}_${this.#nodes.length}`,
+      attributes: attrs(a),
+    });
+  }
+
+  spec(meta: Omit<ModelSpec, 'graph'> = {}): ModelSpec {
+    return this.#encodeSpec(meta, undefined).spec;
+  }
+
+  encode(opts: { external?: ExternalDataOptions; meta?: Omit<ModelSpec, 'graph'> } = {}): EncodedModel {
+    const { spec, external } = this.#encodeSpec(opts.meta ?? {}, opts.external);
+    return { model: encodeModel(spec), external };
+  }
+
+  /** The model as data, with the initializers of ≥ `ext.minBytes` moved (aligned) into one external buffer. */
+  #encodeSpec(
+    meta: Omit<ModelSpec, 'graph'>,
+    ext: ExternalDataOptions | undefined,
+  ): { spec: ModelSpec; external: Uint8Array | null } {
     const minBytes = ext?.minBytes ?? 1024;
     const align = ext?.align ?? 64;
-    if (ext) {
-      if (typeof ext.location !== 'string' || ext.location === '' || /[\\/]/.test(ext.location)) {
-        throw new RangeError(
-          `external.location must be a file name without folders, got ${JSON.stringify(ext.location)}`,
-        );
-      }
-      if (!Number.isInteger(minBytes) || minBytes < 0)
-        throw new RangeError(`external.minBytes must be an integer >= 0, got ${minBytes}`);
-      if (!Number.isInteger(align) || align < 1)
-        throw new RangeError(`external.align must be an integer >= 1, got ${align}`);
-    }
+    if (ext) checkExternal(ext, minBytes, align);
     const chunks: { offset: number; bytes: Uint8Array }[] = [];
     let size = 0;
-    const initializers: TensorSpec[] = inits.map((t) => {
+    const initializers: TensorSpec[] = this.#inits.map((t) => {
       if (!ext || t.bytes.length < minBytes || t.bytes.length === 0) {
         return { name: t.name, dtype: t.dtype, dims: t.dims, raw: t.bytes };
       }
@@ -200,13 +227,30 @@ export function graphBuilder(name: string): GraphBuilder {
       external = new Uint8Array(size);
       for (const c of chunks) external.set(c.bytes, c.offset);
     }
-    const spec: ModelSpec = {
-      ...meta,
-      graph: { name, nodes: [...nodes], initializers, inputs: [...inputs], outputs: [...outputs] },
+    const graph = {
+      name: this.#name,
+      nodes: [...this.#nodes],
+      initializers,
+      inputs: [...this.#inputs],
+      outputs: [...this.#outputs],
     };
-    return { spec, external };
+    return { spec: { ...meta, graph }, external };
   }
-  return b;
+}
+
+/** A node's attributes as [name, value] pairs, in the order given. */
+function attrs(a?: Record<string, AttributeValue>) {
+  return a ? Object.keys(a).map((k) => [k, a[k]] as const) : undefined;
+}
+
+function checkExternal(ext: ExternalDataOptions, minBytes: number, align: number): void {
+  if (typeof ext.location !== 'string' || ext.location === '' || /[\\/]/.test(ext.location)) {
+    throw new RangeError(`external.location must be a file name without folders, got ${JSON.stringify(ext.location)}`);
+  }
+  if (!Number.isInteger(minBytes) || minBytes < 0)
+    throw new RangeError(`external.minBytes must be an integer >= 0, got ${minBytes}`);
+  if (!Number.isInteger(align) || align < 1)
+    throw new RangeError(`external.align must be an integer >= 1, got ${align}`);
 }
 
 function toBytes(data: TensorData): Uint8Array {

@@ -119,7 +119,6 @@ export async function loadModelFolder(dir: string, opts: LoadModelFolderOptions 
       );
     }
   }
-
   const modelIndex = await readJson(root, 'model_index.json', true);
   if (modelIndex === null || typeof modelIndex !== 'object' || Array.isArray(modelIndex)) {
     throw new TypeError(`${join(root, 'model_index.json')} must hold a JSON object`);
@@ -128,66 +127,19 @@ export async function loadModelFolder(dir: string, opts: LoadModelFolderOptions 
     await readJson(root, 'scheduler/scheduler_config.json', true),
     join(root, 'scheduler/scheduler_config.json'),
   );
-  // The tokenizer is required with the text encoder; a UNet-only load reports it when present.
-  const tokDir = join(root, 'tokenizer');
-  let tokenizer: TokenizerFiles | null = { dir: tokDir } as TokenizerFiles;
-  for (const f of TOKENIZER_FILES) {
-    const p = join(tokDir, f);
-    if (!(await isFile(p))) {
-      if (components.includes('text_encoder')) throw new Error(`model folder ${root} is missing tokenizer/${f}`);
-      tokenizer = null;
-      break;
-    }
-    (tokenizer as Record<string, string>)[f] = p;
-  }
+  const tokenizer = await tokenizerFiles(root, components);
   const manifestJson = await readJson(root, 'amdm.json', false);
   const manifest = manifestJson === undefined ? null : parseManifest(manifestJson, join(root, 'amdm.json'));
-
-  const opened: OnnxSession[] = [];
-  const open = async (rel: string) => {
-    const p = join(root, rel);
-    if (!(await isFile(p))) throw new Error(`model folder ${root} is missing ${rel}`);
-    const s = await openSession(p, opts);
-    opened.push(s);
-    return s;
-  };
-  const releaseAll = async () => {
-    await Promise.all(opened.splice(0).map((s) => s.release()));
-  };
-
+  const sessions = new FolderSessions(root, opts);
   try {
-    const unetEntry = manifest?.unet;
-    const unetFile = unetEntry?.file ?? 'unet/model.onnx';
-    const unet = unetModel(await open(unetFile), unetFile, unetEntry);
-    let textEncoder: TextEncoderModel | null = null;
-    if (components.includes('text_encoder')) {
-      const file = 'text_encoder/model.onnx';
-      textEncoder = textEncoderModel(await open(file), file);
-      if (textEncoder.width !== unet.textWidth) {
-        throw new RangeError(
-          `${file} produces last_hidden_state of width ${textEncoder.width} but ${unetFile} expects ${unet.text.name} of width ${unet.textWidth}`,
-        );
-      }
-    }
-    let vaeDecoder: VaeDecoderModel | null = null;
-    if (components.includes('vae_decoder')) {
-      const file = 'vae_decoder/model.onnx';
-      vaeDecoder = vaeDecoderModel(await open(file), file);
-      if (vaeDecoder.latentChannels !== unet.latentChannels) {
-        throw new RangeError(
-          `${file} takes ${vaeDecoder.latentChannels} latent channels but ${unetFile} has ${unet.latentChannels}`,
-        );
-      }
-    }
+    const models = await openComponents(sessions, components, manifest);
     return Object.freeze({
       dir: root,
       modelIndex: modelIndex as Record<string, unknown>,
       schedule,
       tokenizer,
       manifest,
-      unet,
-      textEncoder,
-      vaeDecoder,
+      ...models,
       async openGraph(name: string) {
         const entry = manifest?.graphs?.[name];
         if (!entry) {
@@ -197,49 +149,91 @@ export async function loadModelFolder(dir: string, opts: LoadModelFolderOptions 
           );
         }
         const file = entry.file ?? `${name}/model.onnx`;
-        return unetModel(await open(file), file, entry);
+        return unetModel(await sessions.open(file), file, entry);
       },
-      release: releaseAll,
+      release: () => sessions.releaseAll(),
     });
   } catch (e) {
-    await releaseAll();
+    await sessions.releaseAll();
     throw e;
   }
 }
 
+/** The tokenizer's files; required with the text encoder, else reported only when all are present. */
+async function tokenizerFiles(root: string, components: readonly Component[]): Promise<TokenizerFiles | null> {
+  const tokDir = join(root, 'tokenizer');
+  const tokenizer = { dir: tokDir } as TokenizerFiles;
+  for (const f of TOKENIZER_FILES) {
+    const p = join(tokDir, f);
+    if (!(await isFile(p))) {
+      if (components.includes('text_encoder')) throw new Error(`model folder ${root} is missing tokenizer/${f}`);
+      return null;
+    }
+    (tokenizer as Record<string, string>)[f] = p;
+  }
+  return tokenizer;
+}
+
+/** The sessions a folder opens, so that a failure or `release` closes every one of them. */
+class FolderSessions {
+  readonly #root: string;
+  readonly #opts: SessionOptions;
+  readonly #opened: OnnxSession[] = [];
+
+  constructor(root: string, opts: SessionOptions) {
+    this.#root = root;
+    this.#opts = opts;
+  }
+
+  /** A session on the folder's file `rel`; an error naming the file when it is missing. */
+  async open(rel: string): Promise<OnnxSession> {
+    const p = join(this.#root, rel);
+    if (!(await isFile(p))) throw new Error(`model folder ${this.#root} is missing ${rel}`);
+    const s = await openSession(p, this.#opts);
+    this.#opened.push(s);
+    return s;
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all(this.#opened.splice(0).map((s) => s.release()));
+  }
+}
+
+/** The UNet (amdm.json's or the standard file) and the components asked for, checked against it. */
+async function openComponents(
+  sessions: FolderSessions,
+  components: readonly Component[],
+  manifest: AmdmManifest | null,
+): Promise<Pick<ModelFolder, 'unet' | 'textEncoder' | 'vaeDecoder'>> {
+  const unetEntry = manifest?.unet;
+  const unetFile = unetEntry?.file ?? 'unet/model.onnx';
+  const unet = unetModel(await sessions.open(unetFile), unetFile, unetEntry);
+  let textEncoder: TextEncoderModel | null = null;
+  if (components.includes('text_encoder')) {
+    const file = 'text_encoder/model.onnx';
+    textEncoder = textEncoderModel(await sessions.open(file), file);
+    if (textEncoder.width !== unet.textWidth) {
+      throw new RangeError(
+        `${file} produces last_hidden_state of width ${textEncoder.width} but ${unetFile} expects ${unet.text.name} of width ${unet.textWidth}`,
+      );
+    }
+  }
+  let vaeDecoder: VaeDecoderModel | null = null;
+  if (components.includes('vae_decoder')) {
+    const file = 'vae_decoder/model.onnx';
+    vaeDecoder = vaeDecoderModel(await sessions.open(file), file);
+    if (vaeDecoder.latentChannels !== unet.latentChannels) {
+      throw new RangeError(
+        `${file} takes ${vaeDecoder.latentChannels} latent channels but ${unetFile} has ${unet.latentChannels}`,
+      );
+    }
+  }
+  return { unet, textEncoder, vaeDecoder };
+}
+
 /** Resolve roles (from amdm.json or the standard names) and shapes of a UNet graph. */
 export function unetModel(session: OnnxSession, file: string, entry?: GraphEntry): UnetModel {
-  const have = () => session.inputs.map((i) => `${i.name} ${describeInfo(i)}`).join(', ');
-  const roles = new Map<Role, TensorInfo>();
-  if (entry) {
-    for (const [name, role] of Object.entries(entry.inputs)) {
-      const info = session.inputs.find((i) => i.name === name);
-      if (!info)
-        throw new RangeError(
-          `amdm.json maps input '${name}' (role ${role}) but ${file} has no such input; it has: ${have()}`,
-        );
-      roles.set(role, info);
-    }
-    const unmapped = session.inputs.filter((i) => !(i.name in entry.inputs));
-    if (unmapped.length > 0) {
-      throw new RangeError(
-        `${file} has inputs without a role in amdm.json: ${unmapped.map((i) => i.name).join(', ')} (the graph has: ${have()})`,
-      );
-    }
-  } else {
-    const unknown = session.inputs.filter((i) => !(i.name in STANDARD_UNET_INPUTS));
-    const missing = Object.keys(STANDARD_UNET_INPUTS).filter((n) => !session.inputs.some((i) => i.name === n));
-    if (unknown.length > 0 || missing.length > 0) {
-      throw new RangeError(
-        `${file} has inputs ${have()}; without an amdm.json the UNet inputs must be the standard ` +
-          `sample, timestep, encoder_hidden_states` +
-          (missing.length ? ` (missing: ${missing.join(', ')})` : '') +
-          (unknown.length ? ` (unknown: ${unknown.map((i) => i.name).join(', ')})` : '') +
-          `. Add an amdm.json that maps each input name to a role.`,
-      );
-    }
-    for (const i of session.inputs) roles.set(STANDARD_UNET_INPUTS[i.name], i);
-  }
+  const roles = unetRoles(session, file, entry);
   const latent = roles.get('latent')!;
   const timestep = roles.get('timestep')!;
   const text = roles.get('text')!;
@@ -266,6 +260,61 @@ export function unetModel(session: OnnxSession, file: string, entry?: GraphEntry
       `${file}: timestep input '${timestep.name}' is ${describeInfo(timestep)}; expected a scalar [] or a 1-D tensor`,
     );
   }
+  const num = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : null);
+  return Object.freeze({
+    session,
+    file,
+    roles,
+    latent,
+    timestep,
+    text,
+    output: unetOutput(session, file, entry),
+    latentChannels: latent.shape[1] as number,
+    latentHeight: num(latent.shape[2]),
+    latentWidth: num(latent.shape[3]),
+    textWidth: text.shape[2] as number,
+    textLength: num(text.shape[1]),
+  });
+}
+
+/** Each input's role: amdm.json's map (every input mapped), or the standard diffusers names. */
+function unetRoles(session: OnnxSession, file: string, entry: GraphEntry | undefined): Map<Role, TensorInfo> {
+  const have = () => session.inputs.map((i) => `${i.name} ${describeInfo(i)}`).join(', ');
+  const roles = new Map<Role, TensorInfo>();
+  if (entry) {
+    for (const [name, role] of Object.entries(entry.inputs)) {
+      const info = session.inputs.find((i) => i.name === name);
+      if (!info)
+        throw new RangeError(
+          `amdm.json maps input '${name}' (role ${role}) but ${file} has no such input; it has: ${have()}`,
+        );
+      roles.set(role, info);
+    }
+    const unmapped = session.inputs.filter((i) => !(i.name in entry.inputs));
+    if (unmapped.length > 0) {
+      throw new RangeError(
+        `${file} has inputs without a role in amdm.json: ${unmapped.map((i) => i.name).join(', ')} (the graph has: ${have()})`,
+      );
+    }
+    return roles;
+  }
+  const unknown = session.inputs.filter((i) => !(i.name in STANDARD_UNET_INPUTS));
+  const missing = Object.keys(STANDARD_UNET_INPUTS).filter((n) => !session.inputs.some((i) => i.name === n));
+  if (unknown.length > 0 || missing.length > 0) {
+    throw new RangeError(
+      `${file} has inputs ${have()}; without an amdm.json the UNet inputs must be the standard ` +
+        `sample, timestep, encoder_hidden_states` +
+        (missing.length ? ` (missing: ${missing.join(', ')})` : '') +
+        (unknown.length ? ` (unknown: ${unknown.map((i) => i.name).join(', ')})` : '') +
+        `. Add an amdm.json that maps each input name to a role.`,
+    );
+  }
+  for (const i of session.inputs) roles.set(STANDARD_UNET_INPUTS[i.name], i);
+  return roles;
+}
+
+/** The noise prediction: amdm.json's output, else 'out_sample', else the only output; float32 or float16. */
+function unetOutput(session: OnnxSession, file: string, entry: GraphEntry | undefined): TensorInfo {
   const outName = entry?.output ?? (session.outputs.some((o) => o.name === 'out_sample') ? 'out_sample' : undefined);
   let output: TensorInfo;
   if (outName !== undefined) output = session.output(outName);
@@ -278,21 +327,7 @@ export function unetModel(session: OnnxSession, file: string, entry?: GraphEntry
   if (output.type !== 'float32' && output.type !== 'float16') {
     throw new TypeError(`${file}: output '${output.name}' is ${describeInfo(output)}; expected float32 or float16`);
   }
-  const num = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : null);
-  return Object.freeze({
-    session,
-    file,
-    roles,
-    latent,
-    timestep,
-    text,
-    output,
-    latentChannels: latent.shape[1] as number,
-    latentHeight: num(latent.shape[2]),
-    latentWidth: num(latent.shape[3]),
-    textWidth: text.shape[2] as number,
-    textLength: num(text.shape[1]),
-  });
+  return output;
 }
 
 export function textEncoderModel(session: OnnxSession, file: string): TextEncoderModel {

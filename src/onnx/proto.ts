@@ -104,76 +104,89 @@ export interface ProtoWriter {
 }
 
 export function protoWriter(): ProtoWriter {
-  let buf = new Uint8Array(256);
-  let len = 0;
-  const f32 = new DataView(new ArrayBuffer(4));
-  const ensure = (n: number) => {
-    if (len + n <= buf.length) return;
-    let cap = buf.length * 2;
-    while (cap < len + n) cap *= 2;
+  return new ProtoBuffer();
+}
+
+/** The bytes written so far, in a buffer that doubles when full. */
+class ProtoBuffer implements ProtoWriter {
+  #buf = new Uint8Array(256);
+  #len = 0;
+  readonly #f32 = new DataView(new ArrayBuffer(4));
+
+  /** Room for `n` more bytes. */
+  #ensure(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    let cap = this.#buf.length * 2;
+    while (cap < this.#len + n) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(buf.subarray(0, len));
-    buf = next;
-  };
-  const push = (b: Uint8Array) => {
-    ensure(b.length);
-    buf.set(b, len);
-    len += b.length;
-  };
-  const w: ProtoWriter = {
-    varint(v) {
-      // int64 fields: negatives are written as 10-byte two's complement.
-      if (typeof v === 'number') {
-        if (!Number.isSafeInteger(v)) throw new RangeError(`varint value must be a safe integer, got ${v}`);
-        if (v >= 0 && v < 0x80000000) {
-          ensure(5);
-          let x = v;
-          while (x >= 0x80) {
-            buf[len++] = (x & 0x7f) | 0x80;
-            x >>>= 7;
-          }
-          buf[len++] = x;
-          return;
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+
+  #push(b: Uint8Array): void {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+
+  varint(v: number | bigint): void {
+    // int64 fields: negatives are written as 10-byte two's complement.
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new RangeError(`varint value must be a safe integer, got ${v}`);
+      if (v >= 0 && v < 0x80000000) {
+        this.#ensure(5);
+        let x = v;
+        while (x >= 0x80) {
+          this.#buf[this.#len++] = (x & 0x7f) | 0x80;
+          x >>>= 7;
         }
+        this.#buf[this.#len++] = x;
+        return;
       }
-      let x = BigInt.asUintN(64, BigInt(v));
-      ensure(10);
-      while (x >= 0x80n) {
-        buf[len++] = Number(x & 0x7fn) | 0x80;
-        x >>= 7n;
-      }
-      buf[len++] = Number(x);
-    },
-    tag(field, wire) {
-      w.varint(field * 8 + wire);
-    },
-    bytes(field, b) {
-      w.tag(field, 2);
-      w.varint(b.length);
-      push(b);
-    },
-    string(field, s) {
-      w.bytes(field, textEncoder.encode(s));
-    },
-    int(field, v) {
-      w.tag(field, 0);
-      w.varint(v);
-    },
-    float(field, v) {
-      w.tag(field, 5);
-      f32.setFloat32(0, v, true);
-      push(new Uint8Array(f32.buffer.slice(0)));
-    },
-    message(field, write) {
-      const inner = protoWriter();
-      write(inner);
-      w.bytes(field, inner.finish());
-    },
-    finish() {
-      return buf.slice(0, len);
-    },
-  };
-  return w;
+    }
+    let x = BigInt.asUintN(64, BigInt(v));
+    this.#ensure(10);
+    while (x >= 0x80n) {
+      this.#buf[this.#len++] = Number(x & 0x7fn) | 0x80;
+      x >>= 7n;
+    }
+    this.#buf[this.#len++] = Number(x);
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  bytes(field: number, b: Uint8Array): void {
+    this.tag(field, 2);
+    this.varint(b.length);
+    this.#push(b);
+  }
+
+  string(field: number, s: string): void {
+    this.bytes(field, textEncoder.encode(s));
+  }
+
+  int(field: number, v: number | bigint): void {
+    this.tag(field, 0);
+    this.varint(v);
+  }
+
+  float(field: number, v: number): void {
+    this.tag(field, 5);
+    this.#f32.setFloat32(0, v, true);
+    this.#push(new Uint8Array(this.#f32.buffer.slice(0)));
+  }
+
+  message(field: number, write: (w: ProtoWriter) => void): void {
+    const inner = protoWriter();
+    write(inner);
+    this.bytes(field, inner.finish());
+  }
+
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#len);
+  }
 }
 
 /** TensorProto: dims 1, data_type 2, name 8, raw_data 9, external_data 13, data_location 14. */

@@ -14,20 +14,16 @@
  * ['cuda', 'cpu']` does not fall back when CUDA is missing (session creation rejects), so CUDA
  * is always tried alone and the fallback happens here.
  *
- * About 400 lines on purpose: the lazily loaded onnxruntime modules and the fallback notes are
- * module state that every function here shares; the tensor helpers at the end are the session's
- * feed and output format.
+ * The lazily loaded onnxruntime modules and the fallback notes are module state that every
+ * function here shares. session-wrap.ts turns an opened session into an `OnnxSession`;
+ * tensors.ts holds the feed and output format (re-exported here).
  */
 import type * as ort from 'onnxruntime-node';
 import './telemetry.ts'; // before onnxruntime-node loads: its telemetry off unless the user opts in
-import {
-  allocElements,
-  castInto,
-  checkElementType,
-  readFloat32,
-  type ElementArray,
-  type ElementType,
-} from './dtype.ts';
+import { wrap, type OnnxSession, type OrtModule } from './session-wrap.ts';
+
+export type { OnnxSession } from './session-wrap.ts';
+export * from './tensors.ts';
 
 export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
 export type Device = (typeof DEVICES)[number];
@@ -64,57 +60,10 @@ export interface SessionOptions {
   onFallback?: (message: string) => void;
 }
 
-export interface TensorInfo {
-  readonly name: string;
-  readonly type: ElementType;
-  /** Declared dims: a number, or a string for a symbolic dim. `[]` is a scalar. */
-  readonly shape: readonly (number | string)[];
-}
-
-/** A backend-neutral tensor: what `run` takes and returns (ort.Tensor of either backend fits). */
-export interface OnnxTensor {
-  readonly type: string;
-  readonly data: ArrayLike<unknown>;
-  readonly dims: readonly number[];
-}
-
-export interface OnnxSession {
-  readonly session: ort.InferenceSession;
-  /** The backend that runs it: 'node' (onnxruntime-node) or 'web' (onnxruntime-web, WASM). */
-  readonly backend: 'node' | 'web';
-  readonly device: 'cpu' | 'cuda';
-  /** The model file, or a short label for a model given as bytes. */
-  readonly source: string;
-  readonly inputs: readonly TensorInfo[];
-  readonly outputs: readonly TensorInfo[];
-  /** The declared metadata of one input; the error lists the inputs the graph has. */
-  input(name: string): TensorInfo;
-  output(name: string): TensorInfo;
-  /** Run with ready tensors; returns every output. */
-  /**
-   * Runs the model with ready tensors; returns every output. `fetches` may map output names to
-   * preallocated CPU tensors of the right type and dims: their buffers receive the outputs
-   * (onnxruntime-node writes into them directly; with onnxruntime-web they are copied in).
-   */
-  run(
-    feeds: Readonly<Record<string, OnnxTensor>>,
-    fetches?: Readonly<Record<string, OnnxTensor>>,
-  ): Promise<Record<string, OnnxTensor>>;
-  release(): Promise<void>;
-}
-
 const CUDA_INSTALL_HINT =
   'Install the CUDA provider on a machine with network access: `npm install onnxruntime-node --onnxruntime-node-install=cuda12` ' +
   '(or set ONNXRUNTIME_NODE_INSTALL=cuda12 before `npm install`); it needs CUDA 12 and cuDNN 9 on the library path. ' +
   "Or use device 'cpu' or 'auto'.";
-
-/** The part of either package's API used here (both re-export onnxruntime-common's). */
-interface OrtModule {
-  readonly InferenceSession: typeof ort.InferenceSession;
-  readonly Tensor: typeof ort.Tensor;
-  readonly env: typeof ort.env;
-  readonly listSupportedBackends?: typeof ort.listSupportedBackends;
-}
 
 /** The loaded packages, and why onnxruntime-node could not be loaded (then 'auto' takes 'web'). */
 let nodeOrt: OrtModule | null = null;
@@ -361,133 +310,4 @@ function loadError(source: string, e: unknown): Error {
   if (/does not have a graph|Protobuf parsing failed/i.test(why))
     why = 'it holds no ONNX graph (the file is empty, truncated or not an ONNX model; export it again)';
   return new Error(`could not load ONNX model ${source}: ${why}`, { cause: e });
-}
-
-function wrap(
-  mod: OrtModule,
-  session: ort.InferenceSession,
-  backend: 'node' | 'web',
-  device: 'cpu' | 'cuda',
-  source: string,
-): OnnxSession {
-  const info = (m: ort.InferenceSession.ValueMetadata, kind: string): TensorInfo => {
-    if (!m.isTensor)
-      throw new TypeError(`${source}: ${kind} '${m.name}' is not a tensor; only tensor inputs/outputs are supported`);
-    return Object.freeze({
-      name: m.name,
-      type: checkElementType(`${source}: ${kind} '${m.name}'`, m.type),
-      shape: Object.freeze([...m.shape]),
-    });
-  };
-  const inputs = Object.freeze(session.inputMetadata.map((m) => info(m, 'input')));
-  const outputs = Object.freeze(session.outputMetadata.map((m) => info(m, 'output')));
-  const find = (list: readonly TensorInfo[], name: string, kind: string) => {
-    const hit = list.find((i) => i.name === name);
-    if (!hit) {
-      throw new RangeError(
-        `${source} has no ${kind} named '${name}'; its ${kind}s are: ${list.map((i) => `${i.name} ${describeInfo(i)}`).join(', ')}`,
-      );
-    }
-    return hit;
-  };
-  // The backend's Tensor objects over the caller's buffers, built once per feeds record and per
-  // tensor: a denoiser that refills the same buffers every step allocates nothing here.
-  const converted = new WeakMap<object, { from: Record<string, OnnxTensor>; to: Record<string, ort.Tensor> }>();
-  const toBackend = (feeds: Readonly<Record<string, OnnxTensor>>): Record<string, ort.Tensor> => {
-    let c = converted.get(feeds);
-    if (!c) {
-      c = { from: {}, to: {} };
-      converted.set(feeds, c);
-    }
-    for (const k in feeds) {
-      const f = feeds[k];
-      if (c.from[k] === f) continue;
-      c.from[k] = f;
-      c.to[k] =
-        f instanceof mod.Tensor ? f : new mod.Tensor(f.type as 'float32', f.data as Float32Array, f.dims as number[]);
-    }
-    for (const k in c.to) if (!(k in feeds)) delete c.to[k];
-    return c.to;
-  };
-  return Object.freeze({
-    session,
-    backend,
-    device,
-    source,
-    inputs,
-    outputs,
-    input: (name: string) => find(inputs, name, 'input'),
-    output: (name: string) => find(outputs, name, 'output'),
-    run: async (feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) => {
-      if (!fetches) return (await session.run(toBackend(feeds))) as Record<string, OnnxTensor>;
-      if (backend === 'node')
-        return (await session.run(toBackend(feeds), toBackend(fetches))) as Record<string, OnnxTensor>;
-      const result = (await session.run(toBackend(feeds))) as Record<string, OnnxTensor>;
-      for (const k in fetches) {
-        const got = result[k];
-        if (got) (fetches[k].data as unknown as { set(a: ArrayLike<unknown>): void }).set(got.data);
-      }
-      return result;
-    },
-    release: () => session.release(),
-  });
-}
-
-/** "float32 [batch, 4, 8, 8]" */
-export function describeInfo(i: TensorInfo): string {
-  return `${i.type} [${i.shape.join(', ')}]`;
-}
-
-/**
- * Build a tensor for `info` from plain numbers, cast to its declared type. `dims` must match
- * every numeric dim the graph declares (and the rank).
- */
-export function makeTensor(info: TensorInfo, values: ArrayLike<number>, dims: readonly number[]): OnnxTensor {
-  checkDims(info, dims);
-  const count = dims.reduce((p, d) => p * d, 1);
-  if (values.length !== count) {
-    throw new RangeError(
-      `input '${info.name}' with dims [${dims.join(', ')}] needs ${count} values, got ${values.length}`,
-    );
-  }
-  const data = allocElements(info.type, count);
-  castInto(`input '${info.name}'`, values, info.type, data);
-  return tensorOver(info.type, data, dims);
-}
-
-/** A tensor over an existing buffer (no copy): refill `data` and run again. */
-export function tensorOver(type: ElementType, data: ElementArray, dims: readonly number[]): OnnxTensor {
-  return { type, data, dims: [...dims] };
-}
-
-/** Check dims against the declared shape: same rank, equal numeric dims. */
-export function checkDims(info: TensorInfo, dims: readonly number[]): void {
-  if (dims.length !== info.shape.length) {
-    throw new RangeError(
-      `input '${info.name}' is declared ${describeInfo(info)} (rank ${info.shape.length}), got dims [${dims.join(', ')}]`,
-    );
-  }
-  for (let k = 0; k < dims.length; k++) {
-    const want = info.shape[k];
-    if (!Number.isInteger(dims[k]) || dims[k] < 0 || (typeof want === 'number' && want >= 0 && want !== dims[k])) {
-      throw new RangeError(
-        `input '${info.name}' is declared ${describeInfo(info)}, got dims [${dims.join(', ')}] (dim ${k})`,
-      );
-    }
-  }
-}
-
-/** Read one output as a float32 array (float16 widened), checking that every value is finite. */
-export function outputFloat32(
-  result: Readonly<Record<string, OnnxTensor>>,
-  name: string,
-  out?: Float32Array,
-): Float32Array {
-  const t = result[name];
-  if (!t) throw new RangeError(`the run returned no output '${name}'; outputs: ${Object.keys(result).join(', ')}`);
-  const o = readFloat32(`output '${name}'`, t.type, t.data, out);
-  for (let i = 0; i < o.length; i++) {
-    if (!Number.isFinite(o[i])) throw new RangeError(`output '${name}' has a non-finite value ${o[i]} at index ${i}`);
-  }
-  return o;
 }

@@ -64,6 +64,34 @@ export interface UnetDenoiser extends Denoiser {
   readonly dim: number;
 }
 
+/** What the denoiser checks once: the UNet, the guidance, the latent's and the text's sizes, the extra inputs. */
+interface UnetSetup {
+  readonly unet: UnetModel;
+  readonly guidance: number;
+  /** guidance ≠ 1: the unconditional rows run too. */
+  readonly cfg: boolean;
+  /** Latent channels, height, width, and C·H·W. */
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly dim: number;
+  /** Text length and width, and L·D values per row. */
+  readonly L: number;
+  readonly D: number;
+  readonly textRow: number;
+  readonly cond: Float32Array;
+  readonly uncond: Float32Array | undefined;
+  readonly extraInputs: readonly ExtraInput[];
+}
+
+/** A graph input with a role besides latent, timestep and text, and the value given for it. */
+interface ExtraInput {
+  role: string;
+  info: TensorInfo;
+  value: ConditionInput | ConstantInput;
+}
+
+/** The feeds and output of one batch size, built once and reused by every run at that size. */
 interface Prepared {
   batch: number;
   rows: number;
@@ -80,6 +108,30 @@ interface Prepared {
 }
 
 export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
+  const setup = unetSetup(opts);
+  const { unet, guidance, dim, C, H, W } = setup;
+  let prepared: Prepared | null = null;
+  return Object.freeze({
+    name: opts.name ?? unet.file,
+    guidance,
+    dim,
+    async eps(x: Float32Array, t: number, batch: number): Promise<Float32Array> {
+      checkInt('batch', batch, 1);
+      checkFloat32('x', x);
+      if (x.length !== batch * dim) {
+        throw new RangeError(
+          `x must have length batch·${C}·${H}·${W} = ${batch * dim} for batch ${batch}, got ${x.length}`,
+        );
+      }
+      checkFiniteNumber('t', t);
+      if (prepared === null || prepared.batch !== batch) prepared = prepare(setup, batch);
+      return runUnet(setup, prepared, x, t);
+    },
+  });
+}
+
+/** The options checked: the UNet, the guidance, the sizes, the embeddings and the extra inputs. */
+function unetSetup(opts: UnetDenoiserOptions): UnetSetup {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const { unet } = opts;
   if (!unet || typeof unet !== 'object' || !unet.session || !unet.latent) {
@@ -89,7 +141,6 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
   const cfg = guidance !== 1;
   const C = unet.latentChannels;
   const [H, W] = latentHW(unet, opts.latentSize);
-  const dim = C * H * W;
   const D = unet.textWidth;
   const L = unet.textLength ?? opts.textLength ?? 77;
   if (opts.textLength !== undefined) {
@@ -109,10 +160,27 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
     }
     checkRows('uncond', opts.uncond.length, textRow, `[${L}, ${D}] text embeddings`);
   }
+  const extraInputs = extraInputsOf(unet, opts.extras ?? {});
+  return {
+    unet,
+    guidance,
+    cfg,
+    C,
+    H,
+    W,
+    dim: C * H * W,
+    L,
+    D,
+    textRow,
+    cond: opts.cond,
+    uncond: opts.uncond,
+    extraInputs,
+  };
+}
 
-  // Extra roles: every graph input that is not latent/timestep/text needs a value.
-  const extras = opts.extras ?? {};
-  const extraInputs: { role: string; info: TensorInfo; value: ConditionInput | ConstantInput }[] = [];
+/** Every graph input that is not latent/timestep/text, with its value; a missing or unknown role is an error. */
+function extraInputsOf(unet: UnetModel, extras: NonNullable<UnetDenoiserOptions['extras']>): ExtraInput[] {
+  const extraInputs: ExtraInput[] = [];
   for (const [role, info] of unet.roles) {
     if ((REQUIRED_ROLES as readonly string[]).includes(role)) continue;
     const value = extras[role];
@@ -131,114 +199,110 @@ export function createUnetDenoiser(opts: UnetDenoiserOptions): UnetDenoiser {
       );
     }
   }
+  return extraInputs;
+}
 
-  let prepared: Prepared | null = null;
-  const name = opts.name ?? unet.file;
+/** The feeds and the output of `batch` samples: latent and timestep to fill per run, text and extras cast once. */
+function prepare(s: UnetSetup, batch: number): Prepared {
+  const { unet, cfg, C, H, W, dim, L, D, textRow } = s;
+  const rows = cfg ? 2 * batch : batch;
+  const feeds: Record<string, OnnxTensor> = {};
+  const latent = allocElements(unet.latent.type, rows * dim);
+  feeds[unet.latent.name] = tensorOver(unet.latent.type, latent, [rows, C, H, W]);
 
-  const prepare = (batch: number): Prepared => {
-    const rows = cfg ? 2 * batch : batch;
-    const feeds: Record<string, OnnxTensor> = {};
-    const latent = allocElements(unet.latent.type, rows * dim);
-    feeds[unet.latent.name] = tensorOver(unet.latent.type, latent, [rows, C, H, W]);
+  const tCount = timestepCount(unet.timestep, rows);
+  const timestep = allocElements(unet.timestep.type, tCount);
+  feeds[unet.timestep.name] = tensorOver(
+    unet.timestep.type,
+    timestep,
+    unet.timestep.shape.length === 0 ? [] : [tCount],
+  );
 
-    const tCount = timestepCount(unet.timestep, rows);
-    const timestep = allocElements(unet.timestep.type, tCount);
-    feeds[unet.timestep.name] = tensorOver(
-      unet.timestep.type,
-      timestep,
-      unet.timestep.shape.length === 0 ? [] : [tCount],
+  const text = allocElements(unet.text.type, rows * textRow);
+  fillRows('cond', s.cond, textRow, batch, unet.text, text, cfg ? batch : 0);
+  if (cfg) fillRows('uncond', s.uncond!, textRow, batch, unet.text, text, 0);
+  feeds[unet.text.name] = tensorOver(unet.text.type, text, [rows, L, D]);
+
+  for (const input of s.extraInputs)
+    feeds[input.info.name] = 'cond' in input.value ? conditionFeed(s, input, batch) : constantFeed(input);
+  // onnxruntime checks a preallocated output's dims, so only a declared [rows, C, H, W] gets one
+  const raw = unet.output.shape.length === 4 ? allocElements(unet.output.type, rows * dim) : null;
+  const fetches = raw ? { [unet.output.name]: tensorOver(unet.output.type, raw, [rows, C, H, W]) } : undefined;
+  const out = raw && unet.output.type === 'float32' ? (raw as Float32Array) : new Float32Array(rows * dim);
+  return { batch, rows, feeds, latent, timestep, fetches, raw, out, eps: new Float32Array(batch * dim) };
+}
+
+/** A batched conditioning input: its cond rows (and uncond rows with guidance), cast into the declared dtype. */
+function conditionFeed(s: UnetSetup, { role, info, value }: ExtraInput, batch: number): OnnxTensor {
+  const { cond, uncond } = value as ConditionInput;
+  const rowDims = (value as ConditionInput).rowDims ?? info.shape.slice(1);
+  if (rowDims.some((d) => typeof d !== 'number' || d < 0)) {
+    throw new RangeError(
+      `extras.${role}: unet input '${info.name}' is ${describeInfo(info)}; pass rowDims (the dims of one row)`,
     );
+  }
+  const rows = s.cfg ? 2 * batch : batch;
+  const dims = [rows, ...(rowDims as number[])];
+  const rowSize = (rowDims as number[]).reduce((p, d) => p * d, 1);
+  checkDeclared(`extras.${role}`, info, dims);
+  const data = allocElements(info.type, rows * rowSize);
+  checkRows(`extras.${role}.cond`, cond.length, rowSize, `rows of [${rowDims.join(', ')}]`, batch);
+  fillRows(`extras.${role}.cond`, cond, rowSize, batch, info, data, s.cfg ? batch : 0);
+  if (s.cfg) {
+    if (uncond === undefined) throw new TypeError(`extras.${role}.uncond is required when guidance != 1`);
+    checkRows(`extras.${role}.uncond`, uncond.length, rowSize, `rows of [${rowDims.join(', ')}]`, batch);
+    fillRows(`extras.${role}.uncond`, uncond, rowSize, batch, info, data, 0);
+  }
+  return tensorOver(info.type, data, dims);
+}
 
-    const text = allocElements(unet.text.type, rows * textRow);
-    fillRows('cond', opts.cond, textRow, batch, unet.text, text, cfg ? batch : 0);
-    if (cfg) fillRows('uncond', opts.uncond!, textRow, batch, unet.text, text, 0);
-    feeds[unet.text.name] = tensorOver(unet.text.type, text, [rows, L, D]);
+/** An input fed as is, cast into the declared dtype once. */
+function constantFeed({ role, info, value }: ExtraInput): OnnxTensor {
+  const c = value as ConstantInput;
+  const dims = c.dims ?? info.shape;
+  if (dims.some((d) => typeof d !== 'number' || d < 0)) {
+    throw new RangeError(`extras.${role}: unet input '${info.name}' is ${describeInfo(info)}; pass dims`);
+  }
+  checkDeclared(`extras.${role}`, info, dims as number[]);
+  const values = typeof c.value === 'number' ? [c.value] : c.value;
+  const count = (dims as number[]).reduce((p, d) => p * d, 1);
+  if (values.length !== count)
+    throw new RangeError(
+      `extras.${role}.value must hold ${count} values for dims [${dims.join(', ')}], got ${values.length}`,
+    );
+  const data = allocElements(info.type, count);
+  castInto(`extras.${role}.value`, values, info.type, data);
+  return tensorOver(info.type, data, dims as number[]);
+}
 
-    for (const { role, info, value } of extraInputs) {
-      if ('cond' in value) {
-        const rowDims = value.rowDims ?? info.shape.slice(1);
-        if (rowDims.some((d) => typeof d !== 'number' || d < 0)) {
-          throw new RangeError(
-            `extras.${role}: unet input '${info.name}' is ${describeInfo(info)}; pass rowDims (the dims of one row)`,
-          );
-        }
-        const dims = [rows, ...(rowDims as number[])];
-        const rowSize = (rowDims as number[]).reduce((p, d) => p * d, 1);
-        checkDeclared(`extras.${role}`, info, dims);
-        const data = allocElements(info.type, rows * rowSize);
-        checkRows(`extras.${role}.cond`, value.cond.length, rowSize, `rows of [${rowDims.join(', ')}]`, batch);
-        fillRows(`extras.${role}.cond`, value.cond, rowSize, batch, info, data, cfg ? batch : 0);
-        if (cfg) {
-          if (value.uncond === undefined) throw new TypeError(`extras.${role}.uncond is required when guidance != 1`);
-          checkRows(`extras.${role}.uncond`, value.uncond.length, rowSize, `rows of [${rowDims.join(', ')}]`, batch);
-          fillRows(`extras.${role}.uncond`, value.uncond, rowSize, batch, info, data, 0);
-        }
-        feeds[info.name] = tensorOver(info.type, data, dims);
-      } else {
-        const dims = value.dims ?? info.shape;
-        if (dims.some((d) => typeof d !== 'number' || d < 0)) {
-          throw new RangeError(`extras.${role}: unet input '${info.name}' is ${describeInfo(info)}; pass dims`);
-        }
-        checkDeclared(`extras.${role}`, info, dims as number[]);
-        const values = typeof value.value === 'number' ? [value.value] : value.value;
-        const count = (dims as number[]).reduce((p, d) => p * d, 1);
-        if (values.length !== count)
-          throw new RangeError(
-            `extras.${role}.value must hold ${count} values for dims [${dims.join(', ')}], got ${values.length}`,
-          );
-        const data = allocElements(info.type, count);
-        castInto(`extras.${role}.value`, values, info.type, data);
-        feeds[info.name] = tensorOver(info.type, data, dims as number[]);
-      }
-    }
-    // onnxruntime checks a preallocated output's dims, so only a declared [rows, C, H, W] gets one
-    const raw = unet.output.shape.length === 4 ? allocElements(unet.output.type, rows * dim) : null;
-    const fetches = raw ? { [unet.output.name]: tensorOver(unet.output.type, raw, [rows, C, H, W]) } : undefined;
-    const out = raw && unet.output.type === 'float32' ? (raw as Float32Array) : new Float32Array(rows * dim);
-    return { batch, rows, feeds, latent, timestep, fetches, raw, out, eps: new Float32Array(batch * dim) };
-  };
-
-  return Object.freeze({
-    name,
-    guidance,
-    dim,
-    async eps(x: Float32Array, t: number, batch: number): Promise<Float32Array> {
-      checkInt('batch', batch, 1);
-      checkFloat32('x', x);
-      if (x.length !== batch * dim) {
-        throw new RangeError(
-          `x must have length batch·${C}·${H}·${W} = ${batch * dim} for batch ${batch}, got ${x.length}`,
-        );
-      }
-      checkFiniteNumber('t', t);
-      if (prepared === null || prepared.batch !== batch) prepared = prepare(batch);
-      const p = prepared;
-      castInto('x', x, unet.latent.type, p.latent, 0);
-      if (cfg) castInto('x', x, unet.latent.type, p.latent, batch * dim);
-      fillCast('t', t, unet.timestep.type, p.timestep, 0, p.timestep.length);
-      const result = await unet.session.run(p.feeds, p.fetches);
-      const o = result[unet.output.name];
-      if (!o) throw new RangeError(`${unet.file} returned no output '${unet.output.name}'`);
-      if (o.data.length !== p.rows * dim) {
-        throw new RangeError(
-          `${unet.file} output '${unet.output.name}' has ${o.data.length} values, expected ${p.rows}·${dim} = ${p.rows * dim} (dims [${o.dims.join(', ')}])`,
-        );
-      }
-      const out = p.out === p.raw ? p.out : readFloat32(`output '${unet.output.name}'`, o.type, p.raw ?? o.data, p.out);
-      if (!cfg) {
-        checkFinite(unet.file, unet.output.name, out, t);
-        return out;
-      }
-      // ε = ε_u + g·(ε_c − ε_u), uncond rows first
-      const n = batch * dim;
-      const eps = cfgCombine(out.subarray(0, n), out.subarray(n, 2 * n), guidance, p.eps);
-      if (firstNonFinite(eps) >= 0) {
-        checkFinite(unet.file, unet.output.name, out, t);
-        throw new RangeError(`${unet.file}: the guided ε (guidance ${guidance}) overflows float32 at t = ${t}`);
-      }
-      return eps;
-    },
-  });
+/** One UNet run on the prepared feeds: x into both halves, t, then ε (guided with cfg), checked finite. */
+async function runUnet(s: UnetSetup, p: Prepared, x: Float32Array, t: number): Promise<Float32Array> {
+  const { unet, cfg, dim, guidance } = s;
+  const batch = p.batch;
+  castInto('x', x, unet.latent.type, p.latent, 0);
+  if (cfg) castInto('x', x, unet.latent.type, p.latent, batch * dim);
+  fillCast('t', t, unet.timestep.type, p.timestep, 0, p.timestep.length);
+  const result = await unet.session.run(p.feeds, p.fetches);
+  const o = result[unet.output.name];
+  if (!o) throw new RangeError(`${unet.file} returned no output '${unet.output.name}'`);
+  if (o.data.length !== p.rows * dim) {
+    throw new RangeError(
+      `${unet.file} output '${unet.output.name}' has ${o.data.length} values, expected ${p.rows}·${dim} = ${p.rows * dim} (dims [${o.dims.join(', ')}])`,
+    );
+  }
+  const out = p.out === p.raw ? p.out : readFloat32(`output '${unet.output.name}'`, o.type, p.raw ?? o.data, p.out);
+  if (!cfg) {
+    checkFinite(unet.file, unet.output.name, out, t);
+    return out;
+  }
+  // ε = ε_u + g·(ε_c − ε_u), uncond rows first
+  const n = batch * dim;
+  const eps = cfgCombine(out.subarray(0, n), out.subarray(n, 2 * n), guidance, p.eps);
+  if (firstNonFinite(eps) >= 0) {
+    checkFinite(unet.file, unet.output.name, out, t);
+    throw new RangeError(`${unet.file}: the guided ε (guidance ${guidance}) overflows float32 at t = ${t}`);
+  }
+  return eps;
 }
 
 function checkFinite(file: string, output: string, out: Float32Array, t: number): void {

@@ -30,6 +30,7 @@ type Reply = { id: number; outputs: Record<string, WireTensor> } | { id: number;
  * thread that opens the same model; `release` ends the worker (the main-thread session keeps
  * its owner: it still answers `inputs`, `outputs`, and is released with its folder).
  */
+// Over 60 lines: the worker's start, its replies, its failure and its end all use the table of pending runs.
 export async function inWorkerThread(
   session: OnnxSession,
   model: string,

@@ -15,9 +15,19 @@
  * "fixes" text such as curly quotes and mojibake, which is not reproduced here.
  *
  * No file system and no Node-only API here: pass file contents. `clip-tokenizer-files.ts` holds a
- * Node loader for a tokenizer folder. About 400 lines on purpose: one algorithm, whose option
- * checks and vocab/merges parsing serve only it.
+ * Node loader for a tokenizer folder; `clip-tokenizer-checks.ts` the checks of the options and
+ * the parsing of the two files.
  */
+
+import {
+  checkBoolean,
+  checkChoice,
+  checkMaxLength,
+  checkOptions,
+  describeValue,
+  parseMerges,
+  parseVocab,
+} from './clip-tokenizer-checks.ts';
 
 export interface EncodeOptions {
   /** 'max_length' (default) pads with `padId` up to `maxLength`; 'none' leaves the sequence as is. */
@@ -69,8 +79,7 @@ export interface ClipTokenizerFiles {
 
 export const BOS_TOKEN = '<|startoftext|>';
 export const EOS_TOKEN = '<|endoftext|>';
-/** transformers keeps `merges[1 : 49152 - 256 - 2 + 1]`: at most 48894 merges after the header. */
-export const MAX_MERGES = 49152 - 256 - 2;
+export { MAX_MERGES, MAX_SEQUENCE_LENGTH } from './clip-tokenizer-checks.ts';
 
 /** Pre-tokenizer pattern of tokenization_clip.py (`re.IGNORECASE`); digits one per token. */
 const PRE_TOKEN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/giu;
@@ -130,152 +139,71 @@ export function normalizeClipText(text: string): string {
   return pieces.map((p) => p.toLowerCase()).join(' ');
 }
 
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  return `a ${typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}`;
-}
-
-/** Upper bound on maxLength: guards against configs that store "unbounded" as 1e30. */
-export const MAX_SEQUENCE_LENGTH = 65536;
-
-function checkMaxLength(name: string, v: unknown): number {
-  const range = `an integer in [2, ${MAX_SEQUENCE_LENGTH}] (room for bos and eos)`;
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw new TypeError(`${name} must be ${range}, got ${describeValue(v)}`);
-  if (v < 2 || v > MAX_SEQUENCE_LENGTH) throw new RangeError(`${name} must be ${range}, got ${v}`);
-  return v;
-}
-
-function checkBoolean(name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describeValue(v)}`);
-  return v;
-}
-
-function checkChoice<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new RangeError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(v)}`);
-  }
-  return v as T;
-}
-
-function checkOptions(name: string, v: unknown): Record<string, unknown> {
-  if (v === undefined) return {};
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new TypeError(`${name} must be an options object, got ${describeValue(v)}`);
-  }
-  return v as Record<string, unknown>;
-}
-
-function parseVocab(vocab: unknown): Map<string, number> {
-  let obj: unknown = vocab;
-  if (typeof vocab === 'string') {
-    try {
-      obj = JSON.parse(vocab);
-    } catch (e) {
-      throw new TypeError(
-        `files.vocab must be the JSON text of vocab.json (an object token → id): ${(e as Error).message}`,
-      );
-    }
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new TypeError(
-      `files.vocab must be an object mapping token → id (or its JSON text), got ${describeValue(obj)}`,
-    );
-  }
-  const map = new Map<string, number>();
-  const seen = new Map<number, string>();
-  for (const [token, id] of Object.entries(obj as Record<string, unknown>)) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new RangeError(
-        `files.vocab[${JSON.stringify(token)}] must be an integer id >= 0, got ${describeValue(id)}`,
-      );
-    }
-    const other = seen.get(id);
-    if (other !== undefined) {
-      throw new RangeError(
-        `files.vocab ids must be unique: ${JSON.stringify(other)} and ${JSON.stringify(token)} both have id ${id}`,
-      );
-    }
-    seen.set(id, token);
-    map.set(token, id);
-  }
-  if (map.size === 0) throw new RangeError('files.vocab must hold at least one token, got an empty object');
-  return map;
-}
-
-/** merges.txt → rank map keyed "left right" (rank = 0-based line index after the header). */
-function parseMerges(merges: unknown): Map<string, number> {
-  if (typeof merges !== 'string')
-    throw new TypeError(`files.merges must be the text of merges.txt, got ${describeValue(merges)}`);
-  // Python: merges.read().strip().split("\n")[1 : 49152-256-2+1]; universal newlines turn \r\n into \n.
-  const lines = merges.trim().split(/\r?\n/);
-  if (!lines[0].startsWith('#version')) {
-    throw new RangeError(`files.merges must start with a "#version: ..." header line, got ${describeValue(lines[0])}`);
-  }
-  const ranks = new Map<string, number>();
-  const count = Math.min(lines.length - 1, MAX_MERGES);
-  for (let r = 0; r < count; r++) {
-    const parts = lines[r + 1].trim().split(/\s+/);
-    if (parts.length !== 2 || parts[0] === '') {
-      throw new RangeError(
-        `files.merges line ${r + 2} must be two tokens separated by a space, got ${describeValue(lines[r + 1])}`,
-      );
-    }
-    ranks.set(`${parts[0]} ${parts[1]}`, r); // later duplicates win, as in dict(zip(...))
-  }
-  return ranks;
-}
-
 /** Build a tokenizer from file contents (see the module comment for the algorithm). */
 export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
-  if (files === null || typeof files !== 'object') {
-    throw new TypeError(
-      `files must be an object { vocab, merges, padToken?, maxLength? }, got ${describeValue(files)}`,
-    );
+  return new BpeTokenizer(files);
+}
+
+/** The tokenizer of `makeClipTokenizer`: the vocab, the merges and the byte table, checked once. */
+class BpeTokenizer implements ClipTokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly padId: number;
+  readonly maxLength: number;
+  /** token → id, id → token; unknown tokens map to eos ("<|endoftext|>", CLIP's unk_token). */
+  readonly #encoder: Map<string, number>;
+  readonly #decoder = new Map<number, string>();
+  /** "left right" → merge rank. */
+  readonly #ranks: Map<string, number>;
+  readonly #byteEncoder = bytesToUnicode();
+  readonly #byteDecoder = new Map<string, number>(this.#byteEncoder.map((c, b) => [c, b]));
+  /** The special tokens split out of the text, longest first, and their ids. */
+  readonly #specialTokens: string[];
+  readonly #specialIds: Set<number>;
+  readonly #utf8 = new TextEncoder();
+  readonly #utf8Decoder = new TextDecoder('utf-8'); // errors="replace"
+  readonly #cache = new Map<string, string[]>();
+
+  constructor(files: ClipTokenizerFiles) {
+    if (files === null || typeof files !== 'object') {
+      throw new TypeError(
+        `files must be an object { vocab, merges, padToken?, maxLength? }, got ${describeValue(files)}`,
+      );
+    }
+    const encoder = parseVocab(files.vocab);
+    this.#encoder = encoder;
+    this.#ranks = parseMerges(files.merges);
+    this.maxLength = files.maxLength === undefined ? 77 : checkMaxLength('files.maxLength', files.maxLength);
+    const padToken = files.padToken === undefined ? EOS_TOKEN : files.padToken;
+    if (typeof padToken !== 'string')
+      throw new TypeError(`files.padToken must be a string, got ${describeValue(padToken)}`);
+    // Special tokens: ids from the vocab; a vocab without them gets them appended after its largest
+    // id, as transformers does for added tokens.
+    let nextId = 0;
+    for (const id of encoder.values()) if (id >= nextId) nextId = id + 1;
+    for (const special of [BOS_TOKEN, EOS_TOKEN]) if (!encoder.has(special)) encoder.set(special, nextId++);
+    this.bosId = encoder.get(BOS_TOKEN)!;
+    this.eosId = encoder.get(EOS_TOKEN)!;
+    const padId = encoder.get(padToken);
+    if (padId === undefined) throw new RangeError(`files.padToken ${JSON.stringify(padToken)} is not in the vocab`);
+    this.padId = padId;
+    this.vocabSize = encoder.size;
+    for (const [token, id] of encoder) this.#decoder.set(id, token);
+    this.#specialTokens = [...new Set([BOS_TOKEN, EOS_TOKEN, padToken])].sort((a, b) => b.length - a.length);
+    this.#specialIds = new Set([this.bosId, this.eosId, padId]);
+    this.#resetCache();
   }
-  const encoder = parseVocab(files.vocab);
-  const ranks = parseMerges(files.merges);
-  const maxLength = files.maxLength === undefined ? 77 : checkMaxLength('files.maxLength', files.maxLength);
-  const padToken = files.padToken === undefined ? EOS_TOKEN : files.padToken;
-  if (typeof padToken !== 'string')
-    throw new TypeError(`files.padToken must be a string, got ${describeValue(padToken)}`);
 
-  // Special tokens: ids from the vocab; a vocab without them gets them appended after its largest
-  // id, as transformers does for added tokens.
-  let nextId = 0;
-  for (const id of encoder.values()) if (id >= nextId) nextId = id + 1;
-  for (const special of [BOS_TOKEN, EOS_TOKEN]) if (!encoder.has(special)) encoder.set(special, nextId++);
-  const bosId = encoder.get(BOS_TOKEN)!;
-  const eosId = encoder.get(EOS_TOKEN)!;
-  const unkId = eosId; // unk_token = "<|endoftext|>"
-  const padLookup = encoder.get(padToken);
-  if (padLookup === undefined) throw new RangeError(`files.padToken ${JSON.stringify(padToken)} is not in the vocab`);
-  const padId: number = padLookup;
-  const vocabSize = encoder.size;
-
-  const decoder = new Map<number, string>();
-  for (const [token, id] of encoder) decoder.set(id, token);
-  const byteEncoder = bytesToUnicode();
-  const byteDecoder = new Map<string, number>(byteEncoder.map((c, b) => [c, b]));
-  const specialTokens = [...new Set([BOS_TOKEN, EOS_TOKEN, padToken])].sort((a, b) => b.length - a.length);
-  const specialIds = new Set([bosId, eosId, padId]);
-  const utf8 = new TextEncoder();
-  const utf8Decoder = new TextDecoder('utf-8'); // errors="replace"
-  const cache = new Map<string, string[]>();
-  const initCache = () => {
-    cache.clear();
-    cache.set(BOS_TOKEN, [BOS_TOKEN]);
-    cache.set(EOS_TOKEN, [EOS_TOKEN]);
-  };
-  initCache();
+  #resetCache(): void {
+    this.#cache.clear();
+    this.#cache.set(BOS_TOKEN, [BOS_TOKEN]);
+    this.#cache.set(EOS_TOKEN, [EOS_TOKEN]);
+  }
 
   /** tokenization_clip.py `bpe(token)`. */
-  function bpe(token: string): string[] {
-    const hit = cache.get(token);
+  #bpe(token: string): string[] {
+    const hit = this.#cache.get(token);
     if (hit) return hit;
     let word = [...token.slice(0, -1)];
     word.push(token.slice(-1) + '</w>');
@@ -283,44 +211,31 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
       let best = -1;
       let bestRank = Infinity;
       for (let i = 0; i + 1 < word.length; i++) {
-        const r = ranks.get(`${word[i]} ${word[i + 1]}`);
+        const r = this.#ranks.get(`${word[i]} ${word[i + 1]}`);
         if (r !== undefined && r < bestRank) {
           bestRank = r;
           best = i;
         }
       }
       if (best < 0) break;
-      const first = word[best];
-      const second = word[best + 1];
-      // Merge every non-overlapping occurrence of (first, second), left to right.
-      const merged: string[] = [];
-      for (let i = 0; i < word.length;) {
-        if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
-          merged.push(first + second);
-          i += 2;
-        } else {
-          merged.push(word[i]);
-          i += 1;
-        }
-      }
-      word = merged;
+      word = mergePair(word, word[best], word[best + 1]);
     }
-    if (cache.size >= BPE_CACHE_LIMIT) initCache();
-    cache.set(token, word);
+    if (this.#cache.size >= BPE_CACHE_LIMIT) this.#resetCache();
+    this.#cache.set(token, word);
     return word;
   }
 
   /** `_tokenize` of one chunk without literal special tokens. */
-  function tokenizeChunk(chunk: string, out: string[]): void {
+  #tokenizeChunk(chunk: string, out: string[]): void {
     const text = normalizeClipText(chunk);
     for (const m of text.matchAll(PRE_TOKEN)) {
       let mapped = '';
-      for (const b of utf8.encode(m[0])) mapped += byteEncoder[b];
-      for (const t of bpe(mapped)) out.push(t);
+      for (const b of this.#utf8.encode(m[0])) mapped += this.#byteEncoder[b];
+      for (const t of this.#bpe(mapped)) out.push(t);
     }
   }
 
-  function tokenize(text: string): string[] {
+  tokenize(text: string): string[] {
     if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${describeValue(text)}`);
     const out: string[] = [];
     let start = 0;
@@ -328,7 +243,7 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
     for (;;) {
       let at = -1;
       let found = '';
-      for (const s of specialTokens) {
+      for (const s of this.#specialTokens) {
         const i = text.indexOf(s, start);
         if (i >= 0 && (at < 0 || i < at)) {
           at = i;
@@ -336,41 +251,38 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
         }
       }
       if (at < 0) break;
-      tokenizeChunk(text.slice(start, at), out);
+      this.#tokenizeChunk(text.slice(start, at), out);
       out.push(found);
       start = at + found.length;
     }
-    tokenizeChunk(text.slice(start), out);
+    this.#tokenizeChunk(text.slice(start), out);
     return out;
   }
 
   /** Content ids of `text` wrapped as [bos, …, eos], truncated to `maxLen` when asked. */
-  function wrapped(text: string, maxLen: number, truncation: boolean): number[] {
-    const tokens = tokenize(text);
+  #wrapped(text: string, maxLen: number, truncation: boolean): number[] {
+    const tokens = this.tokenize(text);
     const keep = truncation ? Math.min(tokens.length, maxLen - 2) : tokens.length;
     const ids = new Array<number>(keep + 2);
-    ids[0] = bosId;
-    for (let i = 0; i < keep; i++) ids[i + 1] = encoder.get(tokens[i]) ?? unkId;
-    ids[keep + 1] = eosId;
+    ids[0] = this.bosId;
+    for (let i = 0; i < keep; i++) ids[i + 1] = this.#encoder.get(tokens[i]) ?? this.eosId;
+    ids[keep + 1] = this.eosId;
     return ids;
   }
 
-  function encode(text: string, opts?: EncodeOptions): number[] {
+  encode(text: string, opts?: EncodeOptions): number[] {
     const o = checkOptions('opts', opts);
     const padding =
       o.padding === undefined ? 'max_length' : checkChoice('opts.padding', o.padding, ['max_length', 'none'] as const);
     const truncation = o.truncation === undefined ? true : checkBoolean('opts.truncation', o.truncation);
-    const maxLen = o.maxLength === undefined ? maxLength : checkMaxLength('opts.maxLength', o.maxLength);
+    const maxLen = o.maxLength === undefined ? this.maxLength : checkMaxLength('opts.maxLength', o.maxLength);
     if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${describeValue(text)}`);
-    const ids = wrapped(text, maxLen, truncation);
-    if (padding === 'max_length') while (ids.length < maxLen) ids.push(padId);
+    const ids = this.#wrapped(text, maxLen, truncation);
+    if (padding === 'max_length') while (ids.length < maxLen) ids.push(this.padId);
     return ids;
   }
 
-  function encodeBatch(
-    texts: readonly string[],
-    opts?: EncodeBatchOptions,
-  ): { ids: number[][]; attentionMask: number[][] } {
+  encodeBatch(texts: readonly string[], opts?: EncodeBatchOptions): { ids: number[][]; attentionMask: number[][] } {
     if (!Array.isArray(texts)) throw new TypeError(`texts must be an array of strings, got ${describeValue(texts)}`);
     const o = checkOptions('opts', opts);
     const padding =
@@ -378,46 +290,38 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
         ? 'max_length'
         : checkChoice('opts.padding', o.padding, ['max_length', 'longest'] as const);
     const truncation = o.truncation === undefined ? true : checkBoolean('opts.truncation', o.truncation);
-    const maxLen = o.maxLength === undefined ? maxLength : checkMaxLength('opts.maxLength', o.maxLength);
+    const maxLen = o.maxLength === undefined ? this.maxLength : checkMaxLength('opts.maxLength', o.maxLength);
     texts.forEach((t, i) => {
       if (typeof t !== 'string') throw new TypeError(`texts[${i}] must be a string, got ${describeValue(t)}`);
     });
-    const rows = texts.map((t) => wrapped(t, maxLen, truncation));
+    const rows = texts.map((t) => this.#wrapped(t, maxLen, truncation));
     const target = padding === 'longest' ? Math.max(0, ...rows.map((r) => r.length)) : maxLen;
     const attentionMask = rows.map((r) => {
       const mask = new Array<number>(Math.max(r.length, target)).fill(0);
       mask.fill(1, 0, r.length);
       return mask;
     });
-    for (const r of rows) while (r.length < target) r.push(padId);
+    for (const r of rows) while (r.length < target) r.push(this.padId);
     return { ids: rows, attentionMask };
   }
 
   /** `convert_tokens_to_string`: bytes back through the table, UTF-8 with replacement, "</w>" → " ". */
-  function decode(ids: readonly number[], opts?: DecodeOptions): string {
+  decode(ids: readonly number[], opts?: DecodeOptions): string {
     if (!Array.isArray(ids)) throw new TypeError(`ids must be an array of token ids, got ${describeValue(ids)}`);
     const o = checkOptions('opts', opts);
     const skip = o.skipSpecialTokens === undefined ? true : checkBoolean('opts.skipSpecialTokens', o.skipSpecialTokens);
     const pieces: string[] = [];
     let run = '';
     const flush = () => {
-      if (run === '') return;
-      const bytes = new Uint8Array(run.length);
-      for (let i = 0; i < run.length; i++) {
-        const b = byteDecoder.get(run[i]);
-        if (b === undefined)
-          throw new RangeError(`ids decode to a token with character ${JSON.stringify(run[i])} outside the byte table`);
-        bytes[i] = b;
-      }
-      const text = utf8Decoder.decode(bytes).replaceAll('</w>', ' ').trim();
+      const text = this.#runText(run);
       if (text !== '') pieces.push(text);
       run = '';
     };
     ids.forEach((id, i) => {
-      const token = typeof id === 'number' ? decoder.get(id) : undefined;
+      const token = typeof id === 'number' ? this.#decoder.get(id) : undefined;
       if (token === undefined)
         throw new RangeError(`ids[${i}] must be a token id of this vocab, got ${describeValue(id)}`);
-      if (specialIds.has(id)) {
+      if (this.#specialIds.has(id)) {
         if (skip) return;
         flush();
         pieces.push(token); // special tokens stand apart, joined with spaces
@@ -429,5 +333,31 @@ export function makeClipTokenizer(files: ClipTokenizerFiles): ClipTokenizer {
     return pieces.join(' ');
   }
 
-  return { vocabSize, bosId, eosId, padId, maxLength, tokenize, encode, encodeBatch, decode };
+  /** The text of a run of ordinary tokens: their bytes through the table, UTF-8, "</w>" as spaces, trimmed. */
+  #runText(run: string): string {
+    if (run === '') return '';
+    const bytes = new Uint8Array(run.length);
+    for (let i = 0; i < run.length; i++) {
+      const b = this.#byteDecoder.get(run[i]);
+      if (b === undefined)
+        throw new RangeError(`ids decode to a token with character ${JSON.stringify(run[i])} outside the byte table`);
+      bytes[i] = b;
+    }
+    return this.#utf8Decoder.decode(bytes).replaceAll('</w>', ' ').trim();
+  }
+}
+
+/** Merges every non-overlapping occurrence of (first, second) in `word`, left to right. */
+function mergePair(word: readonly string[], first: string, second: string): string[] {
+  const merged: string[] = [];
+  for (let i = 0; i < word.length;) {
+    if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
+      merged.push(first + second);
+      i += 2;
+    } else {
+      merged.push(word[i]);
+      i += 1;
+    }
+  }
+  return merged;
 }

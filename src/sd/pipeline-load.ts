@@ -177,6 +177,7 @@ export async function folderTokenizer(folder: ModelFolder): Promise<ClipTokenize
  * sessions open (a pool's) still shares the text encoder and VAE of an earlier folder with the
  * same file, so a pipeline runs the same sessions whatever its source.
  */
+// Over 60 lines: one loop over the folders that must release every folder opened so far when any of them fails.
 export async function loadModels(
   specs: readonly SdModelSpec[],
   families: readonly { family: ModelFamily; conditions: unknown }[],

@@ -62,23 +62,6 @@ export function createSdModelPool(opts: SdModelPoolOptions = {}): SdModelPool {
   const retired: ModelFolder[] = [];
   let released = false;
 
-  const load = async (dir: string, need: readonly Component[], before: Entry | undefined): Promise<Entry> => {
-    // everything the folder has, so that later pipelines (another target, decodeAll) load nothing
-    const present = (['text_encoder', 'vae_decoder'] as const).filter((c) => existsSync(join(dir, c, 'model.onnx')));
-    const components = [...new Set<Component>(['unet', ...present, ...need, ...(before?.components ?? [])])];
-    const folder = await loadModelFolder(dir, { ...session, components });
-    try {
-      return {
-        folder,
-        tokenizer: before?.tokenizer ?? (await folderTokenizer(folder)),
-        components: new Set(components),
-      };
-    } catch (e) {
-      await folder.release();
-      throw e;
-    }
-  };
-
   const source: FolderSource = {
     async open(dir, components) {
       if (released) throw new Error('the model pool was released');
@@ -93,7 +76,7 @@ export function createSdModelPool(opts: SdModelPoolOptions = {}): SdModelPool {
       ) {
         const before = await entry?.catch(() => undefined);
         if (before) retired.push(before.folder);
-        entry = load(dir, components, before);
+        entry = loadEntry(dir, components, before, session);
         entries.set(key, entry);
         entry.catch(() => entries.delete(key));
       }
@@ -122,17 +105,42 @@ export function createSdModelPool(opts: SdModelPoolOptions = {}): SdModelPool {
       released = true;
       const loaded = await Promise.all([...entries.values()].map((e) => e.catch(() => null)));
       entries.clear();
-      const folders = [...loaded.flatMap((e) => (e ? [e.folder] : [])), ...retired.splice(0)];
-      await Promise.all(
-        folders.map(async (f) => {
-          try {
-            // what any family kept for the folder (a family that never ran on it keeps nothing)
-            for (const kind of familyKinds()) await getFamily(kind).releaseFolder?.(f);
-          } finally {
-            await f.release();
-          }
-        }),
-      );
+      await releaseFolders([...loaded.flatMap((e) => (e ? [e.folder] : [])), ...retired.splice(0)]);
     },
   });
+}
+
+/** A folder with every component it has (so that later pipelines load nothing), and its tokenizer. */
+async function loadEntry(
+  dir: string,
+  need: readonly Component[],
+  before: Entry | undefined,
+  session: SessionOptions,
+): Promise<Entry> {
+  const present = (['text_encoder', 'vae_decoder'] as const).filter((c) => existsSync(join(dir, c, 'model.onnx')));
+  const components = [...new Set<Component>(['unet', ...present, ...need, ...(before?.components ?? [])])];
+  const folder = await loadModelFolder(dir, { ...session, components });
+  try {
+    return {
+      folder,
+      tokenizer: before?.tokenizer ?? (await folderTokenizer(folder)),
+      components: new Set(components),
+    };
+  } catch (e) {
+    await folder.release();
+    throw e;
+  }
+}
+
+/** Releases each folder, after what any family kept for it (a family that never ran on it keeps nothing). */
+async function releaseFolders(folders: readonly ModelFolder[]): Promise<void> {
+  await Promise.all(
+    folders.map(async (f) => {
+      try {
+        for (const kind of familyKinds()) await getFamily(kind).releaseFolder?.(f);
+      } finally {
+        await f.release();
+      }
+    }),
+  );
 }

@@ -25,28 +25,17 @@ import type {
 /** One run of a prepared pipeline: denoisers, the sampler (AMDM, the reference loop or a custom one), decoding. */
 export async function runPipeline(prepared: PreparedModels, options: SdRunOptions): Promise<SdResult> {
   const { loaded, target, decodeAll, shape } = prepared;
+  // 1. check the prompts and resolve the run's settings
   checkPrompts(options);
   const settings = resolveRunSettings(prepared, options);
   const { steps, batch } = settings;
-
+  // 2. encode the prompts into each model's denoiser; the target's reports progress
   const encodersUsed = [...new Set(loaded.map((m) => m.encoder))];
   const runsBefore = encodersUsed.reduce((a, e) => a + e.runs, 0);
   const denoisers = await createDenoisers(loaded, options, settings, shape);
-  let done = 0;
-  const progressTarget: Denoiser = {
-    name: denoisers[target].name,
-    eps: async (x, t, b) => {
-      // the reference preset's loop takes no signal: stop it here, before the target's next call
-      throwIfAborted(options.signal);
-      const e = await denoisers[target].eps(x, t, b);
-      done++;
-      options.onProgress?.(done, steps);
-      return e;
-    },
-  };
-  const models: Denoiser[] = denoisers.map((d, k) => (k === target ? progressTarget : d));
-
+  const models = withProgress(denoisers, target, steps, options);
   try {
+    // 3. sample (AMDM, the reference loop or a custom sampler), tracing the steps when asked
     const trace: StepTrace[] | null = options.trace && settings.preset === 'paper' ? [] : null;
     const onStep =
       trace || options.onStep
@@ -57,11 +46,11 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
         : undefined;
     const r = await sample(prepared, settings, models, options.signal, onStep);
     const { latents, modelLatents, calls, timesteps: ts } = r;
-    const aggregatedAt = r.aggregatedAt ?? null;
+    // 4. with decodeAll, every other model finishes its own image from where the run left it
     const finishCalls = decodeAll
       ? await finishOwnRuns(models, target, r, settings, options.signal)
       : new Array<number>(loaded.length).fill(0);
-
+    // 5. decode the target's latents (and every model's with decodeAll)
     let vaeRuns = 0;
     const decode = async (k: number, lat: Float32Array): Promise<ModelImages> => {
       vaeRuns++;
@@ -73,13 +62,14 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
       all = [];
       for (let k = 0; k < loaded.length; k++) all.push(k === target ? targetImages : await decode(k, modelLatents[k]));
     }
+    // 6. the images and what the run cost
     const textEncoderRuns = encodersUsed.reduce((a, e) => a + e.runs, 0) - runsBefore;
     const totalCalls = calls.reduce((a, b) => a + b, 0) + finishCalls.reduce((a, b) => a + b, 0);
     return {
       target: targetImages,
       models: all,
       trace,
-      aggregatedAt,
+      aggregatedAt: r.aggregatedAt ?? null,
       calls,
       finishCalls,
       totalCalls,
@@ -92,6 +82,28 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
   } finally {
     await Promise.all(denoisers.map((d) => d.release?.()));
   }
+}
+
+/** The denoisers with the target's counting its calls for `onProgress` and checking the abort signal. */
+function withProgress(
+  denoisers: readonly Denoiser[],
+  target: number,
+  steps: number,
+  options: SdRunOptions,
+): Denoiser[] {
+  let done = 0;
+  const progressTarget: Denoiser = {
+    name: denoisers[target].name,
+    eps: async (x, t, b) => {
+      // the reference preset's loop takes no signal: stop it here, before the target's next call
+      throwIfAborted(options.signal);
+      const e = await denoisers[target].eps(x, t, b);
+      done++;
+      options.onProgress?.(done, steps);
+      return e;
+    },
+  };
+  return denoisers.map((d, k) => (k === target ? progressTarget : d));
 }
 
 /** The run's sampler: a custom one (`SdRunOptions.sampler`), the official-code loop, or Algorithm 1. */

@@ -83,6 +83,7 @@ function checkSampler(sampler: unknown, preset: Preset, decodeAll: boolean): SdS
 }
 
 /** Checks the run options after the prompts, the sampler's through its own resolver: no model runs. */
+// Over 60 lines: every run option checked in the order a run reads them, so that the first bad option is the one reported.
 export function resolveRunSettings(prepared: PreparedModels, options: SdRunOptions): RunSettings {
   const { target, shape, schedule, decodeAll } = prepared;
   const N = prepared.loaded.length;

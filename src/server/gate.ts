@@ -12,6 +12,7 @@ export interface Gate {
   readonly queued: number;
 }
 
+// Over 60 lines: a closure over the slots and the waiting queue, which enter, leave and an abort all update.
 export function createGate(running: number, queued: number): Gate {
   let active = 0;
   const waiting: { go: () => void; signal?: AbortSignal; drop: () => void }[] = [];

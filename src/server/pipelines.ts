@@ -28,6 +28,7 @@ function keyOf(options: SdPipelineOptions): string {
   return JSON.stringify({ ...options, session });
 }
 
+// Over 60 lines: a closure over the cache's entries, whose acquire, eviction and close keep its least-recently-used order.
 export function createPipelineCache(max: number): PipelineCache {
   const entries = new Map<string, Entry>(); // insertion order = least recently used first
   let closed = false;

@@ -2,8 +2,30 @@
  * Inner loops of the Gaussian-mixture denoiser (sources C§7), written as plain
  * functions over typed arrays so that they stay monomorphic. No validation here: `gmm.ts`
  * checks every input. Layouts: x is B×dim, means K×dim, L/R are B×K (row per sample), and
- * `active` lists the components with πₖ > 0 (the others keep ℓₖ = −∞, rₖ = 0).
+ * `active` lists the components with πₖ > 0 (the others keep ℓₖ = −∞, rₖ = 0). The ℓₖ and
+ * score kernels read one `MixtureTables` (the denoiser's, gmm-posterior.ts, built once and
+ * updated in place per level and batch size) instead of a dozen positional arrays.
  */
+
+/** The tables the ℓₖ and score kernels read and write: per mixture, per level, per batch. */
+export interface MixtureTables {
+  readonly dim: number;
+  /** K components; `active` lists those with πₖ > 0. */
+  readonly K: number;
+  readonly active: Int32Array;
+  /** K×dim means μₖ, and ‖μₖ‖² (isotropic). */
+  readonly means: Float32Array;
+  readonly muNorm2: Float64Array;
+  /** Per level: a = √ᾱ; log πₖ − ½ log det(2π Cₖ); 1/cₖ (K, isotropic) or 1/c_kj (K×dim, diagonal); a·μₖ (diagonal). */
+  readonly a: number;
+  readonly logNorm: Float64Array;
+  readonly invC: Float64Array;
+  readonly aMeans: Float64Array;
+  /** Per batch: ‖x_b‖², the B×K ℓₖ then rₖ, and the B×dim float64 −∇log q_t. */
+  readonly xNorm2: Float64Array;
+  readonly R: Float64Array;
+  readonly acc: Float64Array;
+}
 
 /** xNorm2[b] = ‖x_b‖² in float64; returns the first sample whose norm is not finite, or −1. */
 export function rowNorms2(x: Float32Array, batch: number, dim: number, xNorm2: Float64Array): number {
@@ -25,20 +47,8 @@ export function rowNorms2(x: Float32Array, batch: number, dim: number, xNorm2: F
  * one B×K product, each mean streamed against every sample. Where the expansion cancels
  * (x ≈ aμₖ, the case in which a small cₖ amplifies the error) the distance is recomputed directly.
  */
-export function isotropicLogLik(
-  x: Float32Array,
-  batch: number,
-  dim: number,
-  means: Float32Array,
-  muNorm2: Float64Array,
-  active: Int32Array,
-  a: number,
-  logNorm: Float64Array,
-  invC: Float64Array,
-  xNorm2: Float64Array,
-  L: Float64Array,
-  K: number,
-): void {
+export function isotropicLogLik(p: MixtureTables, x: Float32Array, batch: number): void {
+  const { dim, means, muNorm2, active, a, logNorm, invC, xNorm2, R: L, K } = p;
   const twoA = 2 * a;
   for (let ai = 0; ai < active.length; ai++) {
     const k = active[ai];
@@ -78,7 +88,10 @@ export function isotropicLogLik(
   }
 }
 
-/** ‖x − aμ‖² from the expansion ‖x‖² − 2a⟨x, μ⟩ + a²‖μ‖², recomputed directly where it cancels. */
+/**
+ * ‖x − aμ‖² from the expansion ‖x‖² − 2a⟨x, μ⟩ + a²‖μ‖², recomputed directly where it cancels
+ * (positional: it runs once per sample and component inside the loop above).
+ */
 function dist2(
   x: Float32Array,
   xo: number,
@@ -101,17 +114,8 @@ function dist2(
 }
 
 /** Diagonal ℓₖ(x) = logNormₖ − ½ Σⱼ (xⱼ − aμₖⱼ)²/c_kj, component k streamed against every sample. */
-export function diagonalLogLik(
-  x: Float32Array,
-  batch: number,
-  dim: number,
-  aMeans: Float64Array,
-  active: Int32Array,
-  logNorm: Float64Array,
-  invC: Float64Array,
-  L: Float64Array,
-  K: number,
-): void {
+export function diagonalLogLik(p: MixtureTables, x: Float32Array, batch: number): void {
+  const { dim, aMeans, active, logNorm, invC, R: L, K } = p;
   for (let ai = 0; ai < active.length; ai++) {
     const k = active[ai];
     const o = k * dim;
@@ -153,18 +157,8 @@ export function logSumExpRows(L: Float64Array, batch: number, K: number, logQ: F
  * x_b Σₖ rₖ/cₖ − a Σₖ (rₖ/cₖ)μₖ, whose two terms cancel when cₖ is small and x ≈ aμₖ.
  * Sample-major: one accumulator row stays in cache while the means stream past it.
  */
-export function isotropicNegScore(
-  x: Float32Array,
-  batch: number,
-  dim: number,
-  means: Float32Array,
-  active: Int32Array,
-  a: number,
-  invC: Float64Array,
-  R: Float64Array,
-  K: number,
-  acc: Float64Array,
-): void {
+export function isotropicNegScore(p: MixtureTables, x: Float32Array, batch: number): void {
+  const { dim, means, active, a, invC, R, K, acc } = p;
   for (let b = 0; b < batch; b++) {
     const xo = b * dim;
     acc.fill(0, xo, xo + dim);
@@ -190,17 +184,8 @@ export function isotropicNegScore(
 export const RESPONSIBILITY_FLOOR = 1e-13;
 
 /** Diagonal: acc_b = Σₖ rₖ Cₖ⁻¹ (x_b − aμₖ) = −∇log q_t(x_b). */
-export function diagonalNegScore(
-  x: Float32Array,
-  batch: number,
-  dim: number,
-  aMeans: Float64Array,
-  active: Int32Array,
-  invC: Float64Array,
-  R: Float64Array,
-  K: number,
-  acc: Float64Array,
-): void {
+export function diagonalNegScore(p: MixtureTables, x: Float32Array, batch: number): void {
+  const { dim, aMeans, active, invC, R, K, acc } = p;
   for (let b = 0; b < batch; b++) {
     const xo = b * dim;
     acc.fill(0, xo, xo + dim);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { watchParent } from '../../src/cli/serve.ts';
+import { watchParent } from '../../src/server/serve-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'amdm-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

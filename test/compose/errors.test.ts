@@ -3,7 +3,7 @@ import { makeSchedule } from '../../src/core/schedule.ts';
 import type { Denoiser } from '../../src/core/types.ts';
 import { isotropicMixture, mixtureDenoiser } from '../../src/toy/gmm.ts';
 import { sampleFKC } from '../../src/compose/fkc.ts';
-import { levelPath } from '../../src/compose/levels.ts';
+import { levelPath } from '../../src/compose/noise-levels.ts';
 import { sampleProduct, sampleReverse } from '../../src/compose/reverse.ts';
 import { sampleSMC } from '../../src/compose/smc.ts';
 import { mixtureOfModels } from '../../src/compose/composite.ts';

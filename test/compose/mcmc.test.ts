@@ -7,7 +7,7 @@ import {
   type MCMCKind,
   type MCMCTarget,
 } from '../../src/compose/mcmc.ts';
-import type { Level } from '../../src/compose/levels.ts';
+import type { Level } from '../../src/compose/noise-levels.ts';
 
 /** N(m, diag(s²)) in 2-D: ℓ = −Σ (x − m)²/(2s²), ∇ℓ = −(x − m)/s². */
 const m = [1, -2];

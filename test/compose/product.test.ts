@@ -74,7 +74,11 @@ describe('FKC weight increment (sources C§4.3)', () => {
     const e2 = r.fillNormal(new Float32Array(dim * batch));
     const comp = e1.map((v, i) => v + e2[i]);
     const level = { beta: 0.02, sigma: 0.7 };
-    const out = fkcLogWeightIncrement([e1, e2], [1, 1], comp, level, dim, new Float64Array(batch));
+    const out = fkcLogWeightIncrement(
+      { parts: [e1, e2], gamma: [1, 1], eps: comp, dim },
+      level,
+      new Float64Array(batch),
+    );
     for (let b = 0; b < batch; b++) {
       let dot = 0;
       for (let j = 0; j < dim; j++) dot += e1[b * dim + j] * e2[b * dim + j];
@@ -84,7 +88,11 @@ describe('FKC weight increment (sources C§4.3)', () => {
 
   it('is zero for one model with γ = 1 (plain diffusion needs no correction)', () => {
     const e = Float32Array.of(0.3, -1.2, 2);
-    const out = fkcLogWeightIncrement([e], [1], e, { beta: 0.1, sigma: 0.5 }, 1, new Float64Array(3));
+    const out = fkcLogWeightIncrement(
+      { parts: [e], gamma: [1], eps: e, dim: 1 },
+      { beta: 0.1, sigma: 0.5 },
+      new Float64Array(3),
+    );
     expect(Array.from(out)).toEqual([0, 0, 0]);
   });
 
@@ -93,7 +101,11 @@ describe('FKC weight increment (sources C§4.3)', () => {
     const e2 = Float32Array.of(-0.5, 0.25);
     const w = 0.3;
     const comp = e1.map((v, i) => (1 - w) * v + w * e2[i]);
-    const out = fkcLogWeightIncrement([e1, e2], [1 - w, w], comp, { beta: 0.05, sigma: 0.9 }, 2, new Float64Array(1));
+    const out = fkcLogWeightIncrement(
+      { parts: [e1, e2], gamma: [1 - w, w], eps: comp, dim: 2 },
+      { beta: 0.05, sigma: 0.9 },
+      new Float64Array(1),
+    );
     const d2 = (1 + 0.5) ** 2 + (2 - 0.25) ** 2;
     expect(out[0]).toBeCloseTo(0.5 * (0.05 / 0.81) * w * (w - 1) * d2, 6);
   });

@@ -150,7 +150,7 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
           const mean = new Float32Array(n),
             prev = new Float32Array(n),
             x0 = new Float32Array(n);
-          ddimStepInto(c, x, e, mean, prev, withX0 ? x0 : null, z, k);
+          ddimStepInto(c, x, e, mean, { prev, x0: withX0 ? x0 : null, noise: z, kernels: k });
           return { mean, prev, x0 };
         };
         const r = out(js, true),
@@ -178,8 +178,14 @@ describe('wasm kernels agree with the js reference (≤ 1e-6 relative)', () => {
         for (const clip of [false, true]) {
           const dr = new Float64Array(batch),
             dw = new Float64Array(batch);
-          const ref = deviate(x, mu, eta, new Float32Array(n), dim, dr, clip, js);
-          const out = deviate(place(wasm, x, clip), mu, eta, new Float32Array(n), dim, dw, clip, wasm);
+          const ref = deviate(x, mu, new Float32Array(n), { eta, dim, distances: dr, clip, kernels: js });
+          const out = deviate(place(wasm, x, clip), mu, new Float32Array(n), {
+            eta,
+            dim,
+            distances: dw,
+            clip,
+            kernels: wasm,
+          });
           expect(relErr(out, ref, dim)).toBeLessThanOrEqual(1e-6);
           for (let s = 0; s < batch; s++) expect(Math.abs(dw[s] - dr[s])).toBeLessThanOrEqual(1e-12 * dr[s]);
         }

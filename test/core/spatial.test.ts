@@ -44,13 +44,13 @@ describe('mergeWithMap (spatial weights in eq. 8)', () => {
           const a = randn(seed, 2 * dim),
             b = randn(seed + 1, 2 * dim);
           const out = new Float32Array(2 * dim);
-          mergeWithMap(r, a, b, w, new Float32Array(cells), out, dim);
+          mergeWithMap(a, b, out, { rule: r, w, map: new Float32Array(cells), dim });
           expect(out).toEqual(a);
-          mergeWithMap(r, a, b, w, new Float32Array(cells).fill(1), out, dim);
+          mergeWithMap(a, b, out, { rule: r, w, map: new Float32Array(cells).fill(1), dim });
           // all-1: bit for bit the rule on the JS reference (same sums in the same order, same coefficients)
           const plain = { slerp, lerp, vp }[r]([a, b], [w], new Float32Array(2 * dim), dim, js);
           expect(out).toEqual(plain);
-          mergeWithMap(r, a, b, 1, new Float32Array(cells).fill(1), out, dim);
+          mergeWithMap(a, b, out, { rule: r, w: 1, map: new Float32Array(cells).fill(1), dim });
           expect(out).toEqual(b);
         },
       ),
@@ -68,7 +68,7 @@ describe('mergeWithMap (spatial weights in eq. 8)', () => {
           const a = randn(seed, dim),
             b = randn(seed + 7, dim);
           const out = new Float32Array(dim);
-          mergeWithMap('slerp', a, b, w, new Float32Array(cells).fill(c), out, dim);
+          mergeWithMap(a, b, out, { rule: 'slerp', w, map: new Float32Array(cells).fill(c), dim });
           const ref = slerp([a, b], [w * c], new Float32Array(dim), dim);
           for (let i = 0; i < dim; i++) expect(out[i]).toBeCloseTo(ref[i], 5);
         },
@@ -93,7 +93,7 @@ describe('mergeWithMap (spatial weights in eq. 8)', () => {
           for (let i = 0; i < dim; i++) if (map[i % cells]) b[i] *= k;
           const out = new Float32Array(dim),
             theta = new Float64Array(1);
-          mergeWithMap('slerp', a, b, w, map, out, dim, theta);
+          mergeWithMap(a, b, out, { rule: 'slerp', w, map, dim, angles: theta });
           for (let i = 0; i < dim; i++) if (!map[i % cells]) expect(out[i]).toBe(a[i]);
           expect(Math.sqrt(sq(out))).toBeCloseTo(Math.sqrt(sq(a)), 4);
           // and the regional angle is what the trace reports
@@ -112,7 +112,7 @@ describe('mergeWithMap (spatial weights in eq. 8)', () => {
     const map = boxWeightMap({ height: 4, width: 4, boxes: [[0, 0, 0.5, 1]], feather: 1 });
     const th = (r: 'slerp' | 'lerp' | 'vp', x = b) => {
       const t = new Float64Array(1);
-      mergeWithMap(r, a, x, 0.5, map, new Float32Array(dim), dim, t);
+      mergeWithMap(a, x, new Float32Array(dim), { rule: r, w: 0.5, map, dim, angles: t });
       return t[0];
     };
     expect(th('lerp')).toBe(th('slerp'));
@@ -130,7 +130,7 @@ describe('mergeWithMap (spatial weights in eq. 8)', () => {
     const a = randn(1, dim);
     const b = a.map((v) => -v);
     expect(() =>
-      mergeWithMap('slerp', a, b, 0.5, new Float32Array(cells).fill(0.5), new Float32Array(dim), dim),
+      mergeWithMap(a, b, new Float32Array(dim), { rule: 'slerp', w: 0.5, map: new Float32Array(cells).fill(0.5), dim }),
     ).toThrow('slerp with a spatial map: sample 0 has antipodal inputs where the map is');
   });
 });
@@ -149,16 +149,16 @@ describe('deviateWithMap (eq. 9 restricted to a map)', () => {
             d2 = new Float64Array(2);
           const ones = new Float32Array(cells).fill(1);
           const out = new Float32Array(2 * dim);
-          deviateWithMap(x, mu, eta, ones, out, dim, d1, { relative: false, clip: false });
-          expect(out).toEqual(deviate(x, mu, eta, new Float32Array(2 * dim), dim, d2, false, js));
+          deviateWithMap(x, mu, out, { eta, map: ones, dim, distances: d1 });
+          expect(out).toEqual(deviate(x, mu, new Float32Array(2 * dim), { eta, dim, distances: d2, kernels: js }));
           expect(d1).toEqual(d2);
-          deviateWithMap(x, mu, eta, ones, out, dim, d1, { relative: true, clip: false });
-          expect(out).toEqual(deviateRelative(x, mu, eta, new Float32Array(2 * dim), dim, d2));
-          deviateWithMap(x, mu, eta, new Float32Array(cells), out, dim, d1, { relative: false, clip: false });
+          deviateWithMap(x, mu, out, { eta, map: ones, dim, distances: d1, relative: true });
+          expect(out).toEqual(deviateRelative(x, mu, new Float32Array(2 * dim), { lambda: eta, dim, distances: d2 }));
+          deviateWithMap(x, mu, out, { eta, map: new Float32Array(cells), dim, distances: d1 });
           expect(out).toEqual(x);
           expect([...d1]).toEqual([0, 0]);
           const map = Float32Array.from(m);
-          deviateWithMap(x, mu, eta, map, out, dim, d1, { relative: false, clip: false });
+          deviateWithMap(x, mu, out, { eta, map, dim, distances: d1 });
           for (let s = 0; s < 2; s++) {
             let len = 0;
             for (let i = s * dim; i < (s + 1) * dim; i++) {

@@ -222,13 +222,25 @@ describe('MIGC builder', () => {
 describe('CLIP image preprocessing (PIL bicubic)', () => {
   it('upscales a row 2 → 4 as Pillow (a = −0.5, normalized taps, 22-bit fixed point)', () => {
     // hand-derived: taps k(0.25) = 0.8671875, k(1.25) = −0.0703125, k(0.75) = 0.2265625
-    expect(Array.from(resizeBicubicPIL(Uint8Array.of(100, 200), 2, 1, 1, 4, 1))).toEqual([91, 121, 179, 209]);
+    expect(
+      Array.from(
+        resizeBicubicPIL(Uint8Array.of(100, 200), { width: 2, height: 1, channels: 1 }, { width: 4, height: 1 }),
+      ),
+    ).toEqual([91, 121, 179, 209]);
     // negative lobes clamp to 0 and 255; 255·0.2265625/1.09375 = 52.8 → 53
-    expect(Array.from(resizeBicubicPIL(Uint8Array.of(0, 255), 2, 1, 1, 4, 1))).toEqual([0, 53, 202, 255]);
+    expect(
+      Array.from(
+        resizeBicubicPIL(Uint8Array.of(0, 255), { width: 2, height: 1, channels: 1 }, { width: 4, height: 1 }),
+      ),
+    ).toEqual([0, 53, 202, 255]);
   });
   it('downscales 4 → 2 with the kernel widened by the scale (antialias)', () => {
     // taps k(±0.25), k(0.75), k(1.25) over 1.890625: (10, 20, 30, 40) → 15.87, 34.13
-    expect(Array.from(resizeBicubicPIL(Uint8Array.of(10, 20, 30, 40), 4, 1, 1, 2, 1))).toEqual([16, 34]);
+    expect(
+      Array.from(
+        resizeBicubicPIL(Uint8Array.of(10, 20, 30, 40), { width: 4, height: 1, channels: 1 }, { width: 2, height: 1 }),
+      ),
+    ).toEqual([16, 34]);
     const c = bicubicCoefficients(4, 2);
     expect(c.ksize).toBe(9);
     expect(Array.from(c.bounds)).toEqual([0, 4, 0, 4]);
@@ -237,9 +249,9 @@ describe('CLIP image preprocessing (PIL bicubic)', () => {
     const W = 7;
     const H = 5;
     const src = Uint8Array.from({ length: W * H * 3 }, (_, i) => (i * 37 + (i >> 3) * 11) % 256);
-    const out = resizeBicubicPIL(src, W, H, 3, 4, 9);
-    const rows = resizeBicubicPIL(src, W, H, 3, 4, H);
-    const both = resizeBicubicPIL(rows, 4, H, 3, 4, 9);
+    const out = resizeBicubicPIL(src, { width: W, height: H, channels: 3 }, { width: 4, height: 9 });
+    const rows = resizeBicubicPIL(src, { width: W, height: H, channels: 3 }, { width: 4, height: H });
+    const both = resizeBicubicPIL(rows, { width: 4, height: H, channels: 3 }, { width: 4, height: 9 });
     expect(Array.from(out)).toEqual(Array.from(both));
   });
   fcTest.prop([
@@ -249,9 +261,17 @@ describe('CLIP image preprocessing (PIL bicubic)', () => {
     fc.integer({ min: 1, max: 12 }),
     fc.integer({ min: 0, max: 255 }),
   ])('keeps a constant image constant, and the same size unchanged', (w, h, ow, oh, v) => {
-    expect(resizeBicubicPIL(new Uint8Array(w * h * 3).fill(v), w, h, 3, ow, oh).every((x) => x === v)).toBe(true);
+    expect(
+      resizeBicubicPIL(
+        new Uint8Array(w * h * 3).fill(v),
+        { width: w, height: h, channels: 3 },
+        { width: ow, height: oh },
+      ).every((x) => x === v),
+    ).toBe(true);
     const src = Uint8Array.from({ length: w * h }, (_, i) => (i * 53) % 256);
-    expect(Array.from(resizeBicubicPIL(src, w, h, 1, w, h))).toEqual(Array.from(src));
+    expect(Array.from(resizeBicubicPIL(src, { width: w, height: h, channels: 1 }, { width: w, height: h }))).toEqual(
+      Array.from(src),
+    );
   });
   it('shortest edge 224 with int() of the long side; centre crop; CLIP mean/std', () => {
     expect(shortestEdgeSize(448, 300)).toEqual([334, 224]);

@@ -79,18 +79,25 @@ function clip8(v: number): number {
   return Math.floor(v / 2 ** PRECISION_BITS);
 }
 
+/** An 8-bit image's size: `channels` interleaved channels per pixel. */
+export interface ImageSize {
+  width: number;
+  height: number;
+  channels: number;
+}
+
 /**
- * Resize an 8-bit image with `channels` interleaved channels as Pillow's
- * `Image.resize((outW, outH), Image.BICUBIC)` (no reducing gap). Returns a new buffer.
+ * Resize an 8-bit image of size `from` to `to` (same channels) as Pillow's
+ * `Image.resize((to.width, to.height), Image.BICUBIC)` (no reducing gap): a horizontal pass over
+ * the rows the vertical pass reads, then the vertical pass. Returns a new buffer.
  */
 export function resizeBicubicPIL(
   src: Uint8Array | Uint8ClampedArray,
-  width: number,
-  height: number,
-  channels: number,
-  outW: number,
-  outH: number,
+  from: ImageSize,
+  to: { width: number; height: number },
 ): Uint8Array {
+  const { width, height, channels } = from;
+  const { width: outW, height: outH } = to;
   checkInt('width', width, 1, 1 << 16);
   checkInt('height', height, 1, 1 << 16);
   checkInt('channels', channels, 1, 4);
@@ -103,35 +110,17 @@ export function resizeBicubicPIL(
       `src must have length width·height·channels = ${width * height * channels}, got ${src.length}`,
     );
   }
-  const half = 2 ** (PRECISION_BITS - 1);
   let cur: Uint8Array = Uint8Array.from(src);
   let curW = width;
-  const curH = height;
   const needH = outW !== width;
   const needV = outH !== height;
-  const horiz = bicubicCoefficients(width, outW);
   const vert = bicubicCoefficients(height, outH);
   // Rows the vertical pass reads (Pillow resizes only those horizontally).
   const yFirst = needH ? vert.bounds[0] : 0;
   const yLast = needH ? vert.bounds[2 * outH - 2] + vert.bounds[2 * outH - 1] : height;
   let rowOffset = 0;
   if (needH) {
-    const rows = yLast - yFirst;
-    const tmp = new Uint8Array(outW * rows * channels);
-    const { bounds, ksize, weights } = horiz;
-    for (let y = 0; y < rows; y++) {
-      const srcRow = (y + yFirst) * width * channels;
-      for (let xx = 0; xx < outW; xx++) {
-        const xmin = bounds[2 * xx];
-        const xmax = bounds[2 * xx + 1];
-        for (let c = 0; c < channels; c++) {
-          let ss = half;
-          for (let x = 0; x < xmax; x++) ss += cur[srcRow + (x + xmin) * channels + c] * weights[xx * ksize + x];
-          tmp[(y * outW + xx) * channels + c] = clip8(ss);
-        }
-      }
-    }
-    cur = tmp;
+    cur = horizontalPass(cur, from, outW, [yFirst, yLast]);
     curW = outW;
     rowOffset = yFirst;
   }
@@ -141,6 +130,7 @@ export function resizeBicubicPIL(
   }
   const out = new Uint8Array(outW * outH * channels);
   const { bounds, ksize, weights } = vert;
+  const half = 2 ** (PRECISION_BITS - 1);
   for (let yy = 0; yy < outH; yy++) {
     const ymin = bounds[2 * yy] - rowOffset;
     const ymax = bounds[2 * yy + 1];
@@ -152,8 +142,33 @@ export function resizeBicubicPIL(
       }
     }
   }
-  void curH;
   return out;
+}
+
+/** Pillow's horizontal pass over the rows [first, last) of `src`, to `outW` columns. */
+function horizontalPass(
+  src: Uint8Array,
+  { width, channels }: ImageSize,
+  outW: number,
+  [yFirst, yLast]: readonly [number, number],
+): Uint8Array {
+  const half = 2 ** (PRECISION_BITS - 1);
+  const rows = yLast - yFirst;
+  const tmp = new Uint8Array(outW * rows * channels);
+  const { bounds, ksize, weights } = bicubicCoefficients(width, outW);
+  for (let y = 0; y < rows; y++) {
+    const srcRow = (y + yFirst) * width * channels;
+    for (let xx = 0; xx < outW; xx++) {
+      const xmin = bounds[2 * xx];
+      const xmax = bounds[2 * xx + 1];
+      for (let c = 0; c < channels; c++) {
+        let ss = half;
+        for (let x = 0; x < xmax; x++) ss += src[srcRow + (x + xmin) * channels + c] * weights[xx * ksize + x];
+        tmp[(y * outW + xx) * channels + c] = clip8(ss);
+      }
+    }
+  }
+  return tmp;
 }
 
 /**
@@ -200,7 +215,7 @@ export function clipImagePreprocess(
     rgb[3 * i + 2] = image.data[4 * i + 2];
   }
   const [w, h] = shortestEdgeSize(width, height, size);
-  const resized = resizeBicubicPIL(rgb, width, height, 3, w, h);
+  const resized = resizeBicubicPIL(rgb, { width, height, channels: 3 }, { width: w, height: h });
   // transformers `center_crop`: top = (h − crop) // 2, left = (w − crop) // 2.
   const top = Math.floor((h - crop) / 2);
   const left = Math.floor((w - crop) / 2);

@@ -3,7 +3,7 @@
  * one best overlapping the box, its IoU and its shape.
  */
 import { DOT_RADIUS, insideShapeRect } from './render.ts';
-import { COLOURS, type Box, type Colour, type Shape } from './world.ts';
+import { COLOURS, type Box, type Colour, type Instance, type Shape } from './world.ts';
 import { PLANE, S, type Classes } from './evaluate-pixels.ts';
 
 /**
@@ -99,8 +99,7 @@ function boundingRect(pixels: readonly number[]): Rect {
  */
 function fitShape(alpha: Float32Array, inDot: (y: number, x: number) => boolean, rect: Rect): Shape {
   const [x0, y0, x1, y1] = rect;
-  const w = x1 - x0;
-  const h = y1 - y0;
+  const box = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
   let m0 = 0;
   let m1 = 0;
   let inner = 0;
@@ -114,7 +113,7 @@ function fitShape(alpha: Float32Array, inDot: (y: number, x: number) => boolean,
       m0 += a;
       m1 += a * y;
       if (dot) continue;
-      if (insideShapeRect('circle', x0, y0, w, h, y, x)) {
+      if (insideShapeRect('circle', box, y, x)) {
         inner += a;
         nInner++;
       } else {
@@ -139,14 +138,9 @@ function fitShape(alpha: Float32Array, inDot: (y: number, x: number) => boolean,
   return corners >= SQUARE_CORNERS ? 'square' : 'circle';
 }
 
-/** `dot`: centre pixel of the instance's own "looking at" dot, or null. */
-export function evaluateInstance(
-  colour: Colour,
-  shape: Shape,
-  box: Box,
-  cls: Classes,
-  dot: readonly [number, number] | null,
-): InstanceResult {
+/** Scores one instance of the scene on the classified pixels; `dot`: centre pixel of the instance's own "looking at" dot, or null. */
+export function evaluateInstance(inst: Instance, cls: Classes, dot: readonly [number, number] | null): InstanceResult {
+  const { colour, shape, box } = inst;
   const target = boxRect(box);
   let found: Rect | null = null;
   let iou = 0;

@@ -39,7 +39,7 @@
  */
 import { describe } from '../../core/validate.ts';
 import { meanEstimate, rate, type Estimate } from '../shapes/evaluate.ts';
-import { summarizeByLevel } from '../levels.ts';
+import { summarizeByLevel } from '../level-summary.ts';
 import { validateScene, type Action, type Scene, type Texture, type Tint } from './world.ts';
 import { classify, toBytesScale } from './evaluate-pixels.ts';
 import { evaluateInstance, type InstanceResult } from './evaluate-instance.ts';
@@ -102,7 +102,7 @@ export function evaluateScene(scene: Scene, image: Float32Array): SceneEvaluatio
   const boxes = scene.instances.map((i) => i.box);
   const instances = scene.instances.map((inst, i) => {
     const r = scene.relations.find((rel) => rel.subject === i && rel.action === 'looking at');
-    return evaluateInstance(inst.colour, inst.shape, inst.box, cls, r ? dotPixel(inst.box, boxes[r.object]) : null);
+    return evaluateInstance(inst, cls, r ? dotPixel(inst.box, boxes[r.object]) : null);
   });
   const relations = scene.relations.map((r): RelationResult => {
     const detail =

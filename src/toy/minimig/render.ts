@@ -36,21 +36,31 @@ export const LINE_HALF_WIDTH = 1;
 export const DOT_RADIUS = 2;
 export const DOT_INSET = 3;
 
+/** A rectangle of pixels: top-left corner (x, y), width w and height h. */
+export interface PixelRect {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
 /**
- * Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in the w×h rectangle at
- * (x0, y0): the whole rectangle (square), the inscribed ellipse (circle), or the triangle with its
- * apex in the top row's centre and its base along the bottom row. The renderer's boxes are square
- * (w = h); the evaluator fits shapes to detected rectangles.
+ * Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in `rect`: the whole rectangle
+ * (square), the inscribed ellipse (circle), or the triangle with its apex in the top row's centre
+ * and its base along the bottom row. The renderer's boxes are square (w = h); the evaluator fits
+ * shapes to detected rectangles.
  */
-export function insideShapeRect(
-  shape: Shape,
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-  y: number,
-  x: number,
-): boolean {
+export function insideShapeRect(shape: Shape, rect: PixelRect, y: number, x: number): boolean {
+  return insideAt(shape, rect.x, rect.y, rect.w, rect.h, y, x);
+}
+
+/** Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in `box`. */
+export function insideShape(shape: Shape, box: Box, y: number, x: number): boolean {
+  return insideAt(shape, box.x, box.y, box.size, box.size, y, x);
+}
+
+/** The test of both, on the rectangle's numbers (positional: it runs per pixel, without a rectangle object). */
+function insideAt(shape: Shape, x0: number, y0: number, w: number, h: number, y: number, x: number): boolean {
   const py = y + 0.5;
   const px = x + 0.5;
   if (py < y0 || py > y0 + h || px < x0 || px > x0 + w) return false;
@@ -63,11 +73,6 @@ export function insideShapeRect(
     case 'triangle': // half width (w/2)·(py − y0 + ½)/h: the top row holds the apex, the bottom row is full
       return Math.abs(px - cx) <= ((py - y0 + 0.5) / h) * (w / 2);
   }
-}
-
-/** Whether the pixel centre (y + ½, x + ½) lies in the shape drawn in `box`. */
-export function insideShape(shape: Shape, box: Box, y: number, x: number): boolean {
-  return insideShapeRect(shape, box.x, box.y, box.size, box.size, y, x);
 }
 
 /** Distance from the pixel centre to the segment between the two box centres. */

@@ -12,7 +12,7 @@ import type { NoiseSchedule } from '../../core/schedule.ts';
 import { makeSchedule } from '../../core/schedule.ts';
 import { AMDM_DEFAULTS } from '../../core/defaults.ts';
 import { resolveRule } from '../../core/rule-registry.ts';
-import { sampleAMDM, type AMDMOptions, type StepTrace } from '../../core/sampler.ts';
+import { sampleAMDM, type AMDMOptions, type AMDMResult, type StepTrace } from '../../core/sampler.ts';
 import { checkInt, describe } from '../../core/validate.ts';
 import { spatialMapOf, type SpatialSpec } from '../../core/spatial.ts';
 import { mixtureDenoiser } from '../gmm.ts';
@@ -120,20 +120,7 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   const prompts = opts.prompts.map((p, i) => validatePrompt(world, p, `prompts[${i}]`));
   if (!Array.isArray(opts.methods) || opts.methods.length < 1)
     throw new RangeError(`methods must be a non-empty array, got ${describe(opts.methods)}`);
-  opts.methods.forEach((m: ShapesMethod, i: number) => {
-    if (!Array.isArray(m.experts) || m.experts.length < 1)
-      throw new RangeError(`methods[${i}].experts must list ≥ 1 expert name`);
-    (m.experts as readonly ExpertName[]).forEach((e: ExpertName, j: number) => {
-      if (!Object.hasOwn(EXPERTS, e))
-        throw new RangeError(
-          `methods[${i}].experts[${j}] must be one of ${Object.keys(EXPERTS)
-            .map((k) => `'${k}'`)
-            .join(', ')}, got ${describe(e)}`,
-        );
-    });
-    checkInt(`methods[${i}].target`, m.target ?? 0, 0, m.experts.length - 1);
-    if (m.rule !== undefined) resolveRule(m.rule);
-  });
+  opts.methods.forEach(checkMethod);
   if (opts.rule !== undefined) resolveRule(opts.rule);
   const B = checkInt('samplesPerPrompt', opts.samplesPerPrompt ?? 4, 1, 100_000);
   const steps = opts.steps ?? AMDM_DEFAULTS.steps;
@@ -155,40 +142,10 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   let done = 0;
   for (let p = 0; p < prompts.length; p++) {
     const prompt = prompts[p];
-    const models = new Map<ExpertName, Denoiser>();
-    for (const e of needed) {
-      const eo = { seed: seed + p, ...(opts.expertOptions?.[e] ?? {}) } as ExpertOptions;
-      const mix = (EXPERTS[e] as (w: ShapesWorld, pr: ShapesPrompt, o: ExpertOptions) => ShapesMixture)(
-        world,
-        prompt,
-        eo,
-      );
-      models.set(e, await factory(mix, { world, prompt, expert: e, schedule }));
-    }
+    const models = await expertModels(opts, { world, prompt, seed: seed + p, schedule, needed, factory });
     for (let mi = 0; mi < opts.methods.length; mi++) {
       const m = opts.methods[mi];
-      const r = await sampleAMDM({
-        models: m.experts.map((e: ExpertName) => models.get(e)!),
-        target: m.target ?? 0,
-        steps,
-        aggregateSteps:
-          m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? AMDM_DEFAULTS.aggregateSteps) : 0,
-        weights: m.weights ?? opts.weights,
-        windows: m.windows,
-        spatialWeights: m.spatial?.map((sp: ShapesSpatial | null, j: number) =>
-          sp === null ? null : shapesSpatialMap(world, prompt, sp, `spatial[${j}]`),
-        ),
-        spatialDeviation: m.spatialDeviation,
-        ...deviationOf(m, opts),
-        rule: m.rule ?? opts.rule,
-        ddimEta: opts.ddimEta,
-        shape: [world.channels, world.height, world.width],
-        batch: B,
-        seed: seed + p,
-        schedule,
-        signal: opts.signal,
-        onStep: opts.onStep ? (t) => opts.onStep!(t, { method: m.name, prompt: p }) : undefined,
-      });
+      const r = await sampleMethod(opts, m, { world, prompt, p, models, steps, B, seed: seed + p, schedule });
       const res = results[mi];
       res.calls += r.totalCalls;
       for (let b = 0; b < B; b++)
@@ -201,6 +158,88 @@ export async function compareOnShapes(opts: ShapesCompareOptions): Promise<Shape
   }
   for (const r of results) r.summary = summarize(r.evaluations);
   return { world, prompts, samplesPerPrompt: B, methods: results };
+}
+
+/** A method's experts, names and targets checked. */
+function checkMethod(m: ShapesMethod, i: number): void {
+  if (!Array.isArray(m.experts) || m.experts.length < 1)
+    throw new RangeError(`methods[${i}].experts must list ≥ 1 expert name`);
+  (m.experts as readonly ExpertName[]).forEach((e: ExpertName, j: number) => {
+    if (!Object.hasOwn(EXPERTS, e))
+      throw new RangeError(
+        `methods[${i}].experts[${j}] must be one of ${Object.keys(EXPERTS)
+          .map((k) => `'${k}'`)
+          .join(', ')}, got ${describe(e)}`,
+      );
+  });
+  checkInt(`methods[${i}].target`, m.target ?? 0, 0, m.experts.length - 1);
+  if (m.rule !== undefined) resolveRule(m.rule);
+}
+
+/** The experts the methods need, as denoisers of one prompt (its seed, the factory's backend). */
+async function expertModels(
+  opts: ShapesCompareOptions,
+  c: {
+    world: ShapesWorld;
+    prompt: ShapesPrompt;
+    seed: number;
+    schedule: NoiseSchedule;
+    needed: readonly ExpertName[];
+    factory: ExpertDenoiserFactory;
+  },
+): Promise<Map<ExpertName, Denoiser>> {
+  const { world, prompt, schedule } = c;
+  const models = new Map<ExpertName, Denoiser>();
+  for (const e of c.needed) {
+    const eo = { seed: c.seed, ...(opts.expertOptions?.[e] ?? {}) } as ExpertOptions;
+    const mix = (EXPERTS[e] as (w: ShapesWorld, pr: ShapesPrompt, o: ExpertOptions) => ShapesMixture)(
+      world,
+      prompt,
+      eo,
+    );
+    models.set(e, await c.factory(mix, { world, prompt, expert: e, schedule }));
+  }
+  return models;
+}
+
+/** One method's AMDM run on one prompt: B samples from the prompt's seed. */
+function sampleMethod(
+  opts: ShapesCompareOptions,
+  m: ShapesMethod,
+  c: {
+    world: ShapesWorld;
+    prompt: ShapesPrompt;
+    p: number;
+    models: Map<ExpertName, Denoiser>;
+    steps: number;
+    B: number;
+    seed: number;
+    schedule: NoiseSchedule;
+  },
+): Promise<AMDMResult> {
+  const { world, prompt, p, models, steps, B, seed, schedule } = c;
+  return sampleAMDM({
+    models: m.experts.map((e: ExpertName) => models.get(e)!),
+    target: m.target ?? 0,
+    steps,
+    aggregateSteps:
+      m.experts.length > 1 ? (m.aggregateSteps ?? opts.aggregateSteps ?? AMDM_DEFAULTS.aggregateSteps) : 0,
+    weights: m.weights ?? opts.weights,
+    windows: m.windows,
+    spatialWeights: m.spatial?.map((sp: ShapesSpatial | null, j: number) =>
+      sp === null ? null : shapesSpatialMap(world, prompt, sp, `spatial[${j}]`),
+    ),
+    spatialDeviation: m.spatialDeviation,
+    ...deviationOf(m, opts),
+    rule: m.rule ?? opts.rule,
+    ddimEta: opts.ddimEta,
+    shape: [world.channels, world.height, world.width],
+    batch: B,
+    seed,
+    schedule,
+    signal: opts.signal,
+    onStep: opts.onStep ? (t) => opts.onStep!(t, { method: m.name, prompt: p }) : undefined,
+  });
 }
 
 /** A method's deviation settings: its own when it names a deviation mode, else the shared ones. */

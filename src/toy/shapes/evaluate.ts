@@ -35,7 +35,7 @@ import {
   type ShapesPrompt,
 } from './prompts.ts';
 import { BUILTIN_STYLES, checkWorld, type Rgb, type ShapesWorld } from './world.ts';
-import { summarizeByLevel } from '../levels.ts';
+import { summarizeByLevel } from '../level-summary.ts';
 
 export interface EvaluateOptions {
   /** Largest offset in pixels (per axis) of a scanned square from the box (default world.square). */

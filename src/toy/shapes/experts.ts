@@ -172,39 +172,10 @@ export function expertFromFactors(world: ShapesWorld, factors: ExpertFactors, op
   let total = 1;
   for (const l of lists) total *= l.length;
 
-  const picks: Int32Array[] = [];
-  const weights: number[] = [];
   const enumerated = total <= maxComponents;
-  if (enumerated) {
-    // Mixed-radix counter over all combinations; weight = product of the factor probabilities.
-    const idx = new Int32Array(lists.length);
-    for (let k = 0; k < total; k++) {
-      let w = 1;
-      for (let f = 0; f < lists.length; f++) w *= lists[f][idx[f]].p;
-      picks.push(idx.slice());
-      weights.push(w);
-      for (let f = lists.length - 1; f >= 0; f--) {
-        if (++idx[f] < lists[f].length) break;
-        idx[f] = 0;
-      }
-    }
-  } else {
-    const rng: UniformSource = gaussianRng(seed, 1); // stream 1: apart from makePromptSet(seed)
-    const seen = new Map<string, number>();
-    for (let m = 0; m < maxComponents; m++) {
-      const idx = new Int32Array(lists.length);
-      for (let f = 0; f < lists.length; f++) idx[f] = drawIndex(lists[f], rng);
-      const key = idx.join(',');
-      const at = seen.get(key);
-      if (at === undefined) {
-        seen.set(key, picks.length);
-        picks.push(idx);
-        weights.push(1 / maxComponents);
-      } else {
-        weights[at] += 1 / maxComponents;
-      }
-    }
-  }
+  const { picks, weights } = enumerated
+    ? allCombinations(lists, total)
+    : sampledCombinations(lists, maxComponents, seed);
 
   const K = picks.length;
   const n = factors.positions.length;
@@ -238,6 +209,53 @@ export function expertFromFactors(world: ShapesWorld, factors: ExpertFactors, op
     components: Object.freeze(components),
     enumerated,
   });
+}
+
+/** Every combination of the factors' choices (a mixed-radix counter), weighted by the product of their probabilities. */
+function allCombinations(
+  lists: readonly (readonly { p: number }[])[],
+  total: number,
+): { picks: Int32Array[]; weights: number[] } {
+  const picks: Int32Array[] = [];
+  const weights: number[] = [];
+  const idx = new Int32Array(lists.length);
+  for (let k = 0; k < total; k++) {
+    let w = 1;
+    for (let f = 0; f < lists.length; f++) w *= lists[f][idx[f]].p;
+    picks.push(idx.slice());
+    weights.push(w);
+    for (let f = lists.length - 1; f >= 0; f--) {
+      if (++idx[f] < lists[f].length) break;
+      idx[f] = 0;
+    }
+  }
+  return { picks, weights };
+}
+
+/** `count` combinations drawn from the factors (stream 1 of the seed); repeats add up their weight 1/count. */
+function sampledCombinations(
+  lists: Parameters<typeof drawIndex>[0][],
+  count: number,
+  seed: number,
+): { picks: Int32Array[]; weights: number[] } {
+  const picks: Int32Array[] = [];
+  const weights: number[] = [];
+  const rng: UniformSource = gaussianRng(seed, 1); // stream 1: apart from makePromptSet(seed)
+  const seen = new Map<string, number>();
+  for (let m = 0; m < count; m++) {
+    const idx = new Int32Array(lists.length);
+    for (let f = 0; f < lists.length; f++) idx[f] = drawIndex(lists[f], rng);
+    const key = idx.join(',');
+    const at = seen.get(key);
+    if (at === undefined) {
+      seen.set(key, picks.length);
+      picks.push(idx);
+      weights.push(1 / count);
+    } else {
+      weights[at] += 1 / count;
+    }
+  }
+  return { picks, weights };
 }
 
 /** Top-left corners within ±jitter of (x, y) per axis that keep the square inside the image, uniform. */

@@ -96,7 +96,27 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
     throw new RangeError(`config.sigma0 must be a finite number in (0, Infinity), got ${sigma0}`);
   const maxInstances = checkInt('config.maxInstances', config.maxInstances ?? 3, 1, 64);
 
-  const paletteIn = config.palette ?? DEFAULT_PALETTE;
+  const { palette, colors } = checkPalette(config.palette ?? DEFAULT_PALETTE);
+  const { styles, defaultStyle } = checkStyles(config);
+  const backgroundLevels = checkBackgroundLevels(styles, palette, colors);
+  return Object.freeze({
+    channels: 3 as const,
+    height,
+    width,
+    square,
+    sigma0,
+    maxInstances,
+    dim: 3 * height * width,
+    palette: Object.freeze(palette),
+    colors: Object.freeze(colors),
+    styles: Object.freeze(styles),
+    defaultStyle,
+    backgroundLevels: Object.freeze(backgroundLevels),
+  });
+}
+
+/** The palette: named, distinct [r, g, b] colours in [−1, 1]. */
+function checkPalette(paletteIn: Readonly<Record<string, Rgb>>): { palette: Record<string, Rgb>; colors: string[] } {
   if (paletteIn === null || typeof paletteIn !== 'object') {
     throw new TypeError(
       `config.palette must be an object mapping colour names to [r, g, b], got ${describe(paletteIn)}`,
@@ -129,7 +149,11 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
       }
     }
   }
+  return { palette, colors };
+}
 
+/** The styles (a non-empty subset of BUILTIN_STYLES, no repeats) and the default one. */
+function checkStyles(config: ShapesWorldConfig): { styles: string[]; defaultStyle: string } {
   const builtin = Object.keys(BUILTIN_STYLES);
   const stylesIn = config.styles ?? DEFAULT_STYLES;
   if (!Array.isArray(stylesIn) || stylesIn.length < 1) {
@@ -148,7 +172,15 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
     config.defaultStyle ?? (styles.includes('plain') ? 'plain' : styles[0]),
     styles,
   );
+  return { styles, defaultStyle };
+}
 
+/** The grey levels of the styles, ascending; no palette colour may equal one. */
+function checkBackgroundLevels(
+  styles: readonly string[],
+  palette: Record<string, Rgb>,
+  colors: readonly string[],
+): number[] {
   // The grey levels the styles use; a palette colour equal to one could not be told apart.
   const levels = new Set<number>();
   for (const s of styles) {
@@ -166,21 +198,7 @@ export function makeWorld(config: ShapesWorldConfig = {}): ShapesWorld {
       }
     }
   }
-
-  return Object.freeze({
-    channels: 3 as const,
-    height,
-    width,
-    square,
-    sigma0,
-    maxInstances,
-    dim: 3 * height * width,
-    palette: Object.freeze(palette),
-    colors: Object.freeze(colors),
-    styles: Object.freeze(styles),
-    defaultStyle,
-    backgroundLevels: Object.freeze(backgroundLevels),
-  });
+  return backgroundLevels;
 }
 
 /** Throws a TypeError unless `world` looks like a world made by makeWorld. */

@@ -19,7 +19,7 @@ import type { ComposeRow } from '../../../src/experiments/shapes/compose/report.
 import { compareOnShapes } from '../../../src/toy/shapes/compare.ts';
 import { makePromptSet } from '../../../src/toy/shapes/prompts.ts';
 import { makeWorld } from '../../../src/toy/shapes/world.ts';
-import type { Level } from '../../../src/compose/levels.ts';
+import type { Level } from '../../../src/compose/noise-levels.ts';
 
 const PROMPTS = 3;
 const B = 2;

@@ -43,7 +43,7 @@ import { sampleReverse } from '../../../compose/reverse.ts';
 import { sampleFKC } from '../../../compose/fkc.ts';
 import { evenlySpacedParticles } from '../../../compose/resample.ts';
 import { sampleSMC } from '../../../compose/smc.ts';
-import type { Level } from '../../../compose/levels.ts';
+import type { Level } from '../../../compose/noise-levels.ts';
 import type { MCMCOptions } from '../../../compose/mcmc.ts';
 import type { ComposeResult } from '../../../compose/types.ts';
 import { expertFromFactors, jittered, type ExpertName, type ShapesMixture } from '../../../toy/shapes/experts.ts';

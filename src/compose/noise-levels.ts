@@ -86,16 +86,28 @@ export function ddpmStd(level: Level, variance: DDPMVariance): number {
     : Math.sqrt((level.beta * (1 - level.abarPrev)) / (1 - level.abar));
 }
 
-/** out = (x − driftScale·(β/σ)·ε)/√α + std·z (z may be null when std = 0). `out` may alias x. */
+/** The noise and drift of {@link ddpmStepInto}. */
+export interface DDPMStepOptions {
+  /** The step's standard deviation (`ddpmStd`); 0 adds no noise. */
+  std: number;
+  /** z ~ N(0, I), needed when std > 0. */
+  noise: Float32Array | null;
+  /** Multiplies the ε term (FKC's (1+b)/2); default 1, plain DDPM. */
+  driftScale?: number;
+}
+
+/**
+ * out = (x − driftScale·(β/σ)·ε)/√α + std·z (z may be null when std = 0). `out` may alias x. A
+ * loop that steps every level builds `opts` once and updates its fields in place.
+ */
 export function ddpmStepInto(
   level: Level,
   x: Float32Array,
   eps: Float32Array,
-  std: number,
-  noise: Float32Array | null,
   out: Float32Array,
-  driftScale = 1,
+  opts: DDPMStepOptions,
 ): void {
+  const { std, noise, driftScale = 1 } = opts;
   const k = (driftScale * level.beta) / level.sigma;
   const inv = 1 / Math.sqrt(level.alpha);
   const n = x.length;
