@@ -5,7 +5,10 @@ import { PLAYGROUND_BUILD_COMMAND } from '../server/playground-page.ts';
 import { DEFAULT_LIMITS } from '../server/limits.ts';
 import { intArg } from '../io/options.ts';
 
-/** The `serve` command: its flags, as the server's options. */
+/**
+ * The `serve` command: its flags, as the server's options. Over 60 lines because it is one option
+ * declaration per flag, in the order `--help` lists them.
+ */
 export function serveCommand(): Command {
   const d = DEFAULT_LIMITS;
   return new Command('serve')

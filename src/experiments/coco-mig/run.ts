@@ -75,7 +75,12 @@ export function cocoMigSpecs(
   migcSteps: number,
 ): SdModelSpec[] {
   return [
-    { folder: folders.interact, kind: 'interactdiffusion', name: 'interactdiffusion', conditions: cocoMigInteract(entry) },
+    {
+      folder: folders.interact,
+      kind: 'interactdiffusion',
+      name: 'interactdiffusion',
+      conditions: cocoMigInteract(entry),
+    },
     { folder: folders.migc, kind: 'migc', name: 'migc', conditions: cocoMigMigc(entry, migcSteps) },
   ];
 }

@@ -57,7 +57,9 @@ export async function runCompose2d(plan: Compose2dPlan, o: ExperimentRunOptions)
     for (const method of plan.methods) {
       const seeds: MethodRun[] = [];
       for (let s = 0; s < plan.seeds; s++)
-        seeds.push(await runMethod(world, method, { particles: plan.particles, steps: plan.steps, seed: o.seed + s + 1 }));
+        seeds.push(
+          await runMethod(world, method, { particles: plan.particles, steps: plan.steps, seed: o.seed + s + 1 }),
+        );
       results.push({ world: name, kind: world.kind, method, seeds, summary: summaryOf(seeds) });
       o.onProgress?.({ done: results.length, total, label: name, item: method });
     }

@@ -46,8 +46,4 @@ function plan(quick: boolean): ShapesPlan {
   };
 }
 
-export const experiment = planExperiment(
-  'weights',
-  'The weight w of the attribute expert in eq. 8',
-  plan,
-);
+export const experiment = planExperiment('weights', 'The weight w of the attribute expert in eq. 8', plan);

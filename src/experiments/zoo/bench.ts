@@ -193,7 +193,14 @@ export async function runZooBench(o: ZooBenchOptions = {}): Promise<ZooBenchResu
     log(
       `wrote ${out}/{results.json,results.csv,paired.csv,table.md,chart.svg}\n${markdownTable(...benchTable(summary.methods))}\n\n${pairedTable(summary.paired)}`,
     );
-  return { outputDir: out, shard, written, skipped, methods: summary?.methods ?? null, paired: summary?.paired ?? null };
+  return {
+    outputDir: out,
+    shard,
+    written,
+    skipped,
+    methods: summary?.methods ?? null,
+    paired: summary?.paired ?? null,
+  };
 }
 
 function sumCounts(parts: readonly { written: number; skipped: number }[]): { written: number; skipped: number } {
@@ -233,7 +240,16 @@ async function generateShare(
         if (g !== null) {
           if (o.images) await writeImage(out, name, `${p.id}-r${k}.png`, g.png);
           const { evaluation, calls, seconds, seed } = g;
-          const rec: ZooBenchRecord = { method: name, id: p.id, level: p.level, replicate: k, seed, evaluation, calls, seconds };
+          const rec: ZooBenchRecord = {
+            method: name,
+            id: p.id,
+            level: p.level,
+            replicate: k,
+            seed,
+            evaluation,
+            calls,
+            seconds,
+          };
           await ensureDir(join(out, 'records', methodFolder(name)));
           await writeFileAtomic(path, jsonText(rec));
           written++;

@@ -30,7 +30,12 @@ import {
   type ConfirmRow,
   type SearchJSON,
 } from './search-report.ts';
-import { ZOO_MAP_BEST_SETTING, ZOO_MAP_MIDDLE_SETTING, ZOO_PAPER_SETTING, zooSettingMethod } from './search-settings.ts';
+import {
+  ZOO_MAP_BEST_SETTING,
+  ZOO_MAP_MIDDLE_SETTING,
+  ZOO_PAPER_SETTING,
+  zooSettingMethod,
+} from './search-settings.ts';
 import type { ZooSearchOptions } from './search.ts';
 
 export const CONFIRM_PROMPT_SEED = 4000;
@@ -67,8 +72,16 @@ export function confirmMethods(
     { method: 'interact', label: MINIMIG_METHODS.interact.label, kind: 'expert' },
     { method: 'migc', label: MINIMIG_METHODS.migc.label, kind: 'expert' },
     { method: zooSettingMethod(ZOO_PAPER_SETTING, steps), label: "AMDM, paper's point", kind: 'amdm' },
-    { method: zooSettingMethod(ZOO_MAP_BEST_SETTING, steps), label: 'AMDM, map best (lerp w=0.9 s=40 η=0)', kind: 'amdm' },
-    { method: zooSettingMethod(ZOO_MAP_MIDDLE_SETTING, steps), label: 'AMDM, map middle (slerp w=0.5 s=40 η=0)', kind: 'amdm' },
+    {
+      method: zooSettingMethod(ZOO_MAP_BEST_SETTING, steps),
+      label: 'AMDM, map best (lerp w=0.9 s=40 η=0)',
+      kind: 'amdm',
+    },
+    {
+      method: zooSettingMethod(ZOO_MAP_MIDDLE_SETTING, steps),
+      label: 'AMDM, map middle (slerp w=0.5 s=40 η=0)',
+      kind: 'amdm',
+    },
     ...best.map((b, i) => ({ method: b.method, label: `search #${i + 1}: ${b.label}`, kind: 'amdm+options' as const })),
     ...baselines.map(([method, label]) => ({ method, label, kind: 'baseline' as const })),
   ];
@@ -82,7 +95,10 @@ const PAIRED: readonly [string, PairedMetric][] = [
 ];
 
 /** Rates, cost and paired differences (row − reference, same prompt and noise) of every method. */
-export function confirmRows(methods: readonly ConfirmMethod[], records: ReadonlyMap<string, BenchRecord[]>): ConfirmRow[] {
+export function confirmRows(
+  methods: readonly ConfirmMethod[],
+  records: ReadonlyMap<string, BenchRecord[]>,
+): ConfirmRow[] {
   const refs = methods.filter(isReference);
   return methods.map((m) => {
     const recs = records.get(m.method)!;
@@ -119,15 +135,58 @@ async function readSearch(dir: string, quick: boolean): Promise<SearchJSON> {
   }
 }
 
+/** The confirmation's files: the JSON, a CSV row per method with its paired differences, the table and both frontier charts. */
+function confirmFiles(
+  json: ConfirmJSON,
+  relationFamilies: Record<string, string[]>,
+  marksFamilies: Record<string, string[]>,
+): Map<string, string> {
+  const rows = json.rows;
+  const csvRows = rows.map(({ paired, ...r }) => ({
+    ...r,
+    ...Object.fromEntries(
+      Object.entries(paired).flatMap(([k, d]) => [
+        [`Δ${k}`, d.value],
+        [`Δ${k} SE`, d.se],
+      ]),
+    ),
+  }));
+  return new Map([
+    ['results.json', jsonText(json)],
+    ['results.csv', csvOfRecords(csvRows, [...new Set(csvRows.flatMap((r) => Object.keys(r)))])],
+    ['table.md', confirmTable(json)],
+    [
+      'pareto.svg',
+      paretoChart(rows, relationFamilies, {
+        key: 'relationSuccess',
+        label: 'relation success (interactions: mark, subject and object right)',
+      }),
+    ],
+    [
+      'pareto-marks.svg',
+      paretoChart(rows, marksFamilies, { key: 'interactionSuccess', label: 'interaction success (the mark alone)' }),
+    ],
+  ]);
+}
+
 export async function runZooConfirm(o: ZooConfirmOptions = {}): Promise<ConfirmJSON> {
   const log = o.log ?? ((l: string) => console.log(l));
   const quick = o.quick ?? false;
   const seed = o.seed ?? 0;
   const search = await readSearch(path.resolve(o.from ?? experimentFolder('search-zoo', quick)), quick);
   const files = ['results.json', 'results.csv', 'table.md', 'pareto.svg', 'pareto-marks.svg'];
-  const output = await prepareExperimentOutput('confirm-zoo', quick, o.out ?? experimentFolder('confirm-zoo', quick), files);
+  const output = await prepareExperimentOutput(
+    'confirm-zoo',
+    quick,
+    o.out ?? experimentFolder('confirm-zoo', quick),
+    files,
+  );
   const steps = search.plan.steps;
-  const set = { promptSeed: CONFIRM_PROMPT_SEED + seed, noiseSeed: CONFIRM_NOISE_SEED + seed, perLevel: o.perLevel ?? (quick ? 1 : 12) };
+  const set = {
+    promptSeed: CONFIRM_PROMPT_SEED + seed,
+    noiseSeed: CONFIRM_NOISE_SEED + seed,
+    perLevel: o.perLevel ?? (quick ? 1 : 12),
+  };
   const methods = confirmMethods(search.best, steps, o.fkc ?? true);
   const runs = path.resolve(o.runs ?? path.join(quick ? 'amdm-out' : 'out', 'search-zoo-runs'));
   const started = Date.now();
@@ -153,29 +212,14 @@ export async function runZooConfirm(o: ZooConfirmOptions = {}): Promise<ConfirmJ
     steps,
     seconds: (Date.now() - started) / 1000,
     loadAverage: load,
-    left: [
-      'sum of ε + U-HMC (14× the UNet calls of AMDM)',
-      ...(o.fkc === false ? ['FKC (--no-fkc)'] : []),
-    ],
+    left: ['sum of ε + U-HMC (14× the UNet calls of AMDM)', ...(o.fkc === false ? ['FKC (--no-fkc)'] : [])],
     verdict: confirmVerdict(rows),
     frontier: relation.all,
     frontiers: relation.families,
     marksFrontier: marks.all,
     rows,
   };
-  const csvRows = rows.map(({ paired, ...r }) => ({
-    ...r,
-    ...Object.fromEntries(Object.entries(paired).flatMap(([k, d]) => [[`Δ${k}`, d.value], [`Δ${k} SE`, d.se]])),
-  }));
-  await output.commit(
-    new Map([
-      ['results.json', jsonText(json)],
-      ['results.csv', csvOfRecords(csvRows, [...new Set(csvRows.flatMap((r) => Object.keys(r)))])],
-      ['table.md', confirmTable(json)],
-      ['pareto.svg', paretoChart(rows, relation.families, { key: 'relationSuccess', label: 'relation success (interactions: mark, subject and object right)' })],
-      ['pareto-marks.svg', paretoChart(rows, marks.families, { key: 'interactionSuccess', label: 'interaction success (the mark alone)' })],
-    ]),
-  );
+  await output.commit(confirmFiles(json, relation.families, marks.families));
   log(confirmTable(json));
   log(`wrote ${output.path}/{${files.join(',')}} (${json.seconds.toFixed(0)} s)`);
   return json;

@@ -47,7 +47,13 @@ export interface ZooJobsOptions {
 function zooJobs(p: MiniMigPrompt, zoo: string, out: string, style: string): [string, unknown][] {
   const spec = (i: number): ZooModelSpec => {
     const [name, kind] = ZOO_FOLDERS[i];
-    const s = zooModelSpec(kind, p.scene, relative(out, join(zoo, name)), name.replace(/-mini$/, ''), relative(out, style));
+    const s = zooModelSpec(
+      kind,
+      p.scene,
+      relative(out, join(zoo, name)),
+      name.replace(/-mini$/, ''),
+      relative(out, style),
+    );
     if (s === null) throw new RangeError(`prompt ${p.id} has no interaction: InteractDiffusion-mini cannot take it`);
     return s;
   };
@@ -73,9 +79,15 @@ function zooJobs(p: MiniMigPrompt, zoo: string, out: string, style: string): [st
     saveAll: true,
   };
   return [
-    ...ZOO_FOLDERS.map(([name], i): [string, unknown] => [`mini-${name.replace(/-mini$/, '')}`, job(`mini-${name}`, [spec(i)], {})]),
+    ...ZOO_FOLDERS.map(([name], i): [string, unknown] => [
+      `mini-${name.replace(/-mini$/, '')}`,
+      job(`mini-${name}`, [spec(i)], {}),
+    ]),
     ['mini-interact-migc', job('mini-interact-migc', [spec(1), spec(2)], { ...amdm, weights: d.weights[0] })],
-    ['mini-interact-migc-ip', job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights })],
+    [
+      'mini-interact-migc-ip',
+      job('mini-interact-migc-ip', [spec(1), spec(2), spec(3)], { ...amdm, weights: d.weights }),
+    ],
   ];
 }
 

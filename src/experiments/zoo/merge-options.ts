@@ -61,7 +61,14 @@ export function applyBeyondSetting(b: Mutable<BeyondOptions>, k: string, v: stri
   const fail = (what: string) => new RangeError(`--methods: '${name}': ${k} must be ${what}, got '${v}'`);
   const num = (lo: number, hi: number, integer: boolean) => {
     const x = Number(v);
-    if (v === undefined || v.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (integer && !Number.isInteger(x)))
+    if (
+      v === undefined ||
+      v.trim() === '' ||
+      !Number.isFinite(x) ||
+      x < lo ||
+      x > hi ||
+      (integer && !Number.isInteger(x))
+    )
       throw fail(`${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}]`);
     return x;
   };

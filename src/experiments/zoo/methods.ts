@@ -13,12 +13,7 @@ import type { ComposeSamplerOptions } from '../../sd/compose-sampler.ts';
 import type { SdModelSpec } from '../../sd/pipeline.ts';
 import type { MiniMigPrompt } from '../../toy/minimig/index.ts';
 import { folderKind, zooModelSpec } from './scene.ts';
-import {
-  BEYOND_KEYS,
-  applyBeyondSetting,
-  checkBeyond,
-  type BeyondOptions,
-} from './merge-options.ts';
+import { BEYOND_KEYS, applyBeyondSetting, checkBeyond, type BeyondOptions } from './merge-options.ts';
 
 /** Largest `--noise-seed`: noiseSeed·10¹⁰ + 10¹⁰ stays below 2⁵³. */
 export const MAX_NOISE_SEED = 900_000;

@@ -6,7 +6,13 @@
  */
 import type { Experiment, ExperimentRunOptions } from '../types.ts';
 import { experimentFolder } from '../common.ts';
-import { ZOO_BENCH_DEFAULTS, ZOO_BENCH_QUICK, runZooBench, type ZooBenchOptions, type ZooBenchResult } from './bench.ts';
+import {
+  ZOO_BENCH_DEFAULTS,
+  ZOO_BENCH_QUICK,
+  runZooBench,
+  type ZooBenchOptions,
+  type ZooBenchResult,
+} from './bench.ts';
 
 /** What a zoo experiment runs: the methods it compares, on which levels. */
 export interface ZooExperimentPlan {

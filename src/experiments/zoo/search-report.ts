@@ -202,7 +202,9 @@ export function confirmTable(j: ConfirmJSON): string {
       `| --- | ${refs.map(() => '---:').join(' | ')} |`,
     );
     for (const r of j.rows)
-      lines.push(`| ${r.label} | ${refs.map((ref) => (ref === r.label ? '—' : signed(r.paired[`${k} vs ${ref}`]))).join(' | ')} |`);
+      lines.push(
+        `| ${r.label} | ${refs.map((ref) => (ref === r.label ? '—' : signed(r.paired[`${k} vs ${ref}`]))).join(' | ')} |`,
+      );
     lines.push('');
   }
   lines.push(
@@ -220,7 +222,13 @@ export function paretoChart(
   frontiers: Record<string, string[]>,
   y: { key: 'relationSuccess' | 'interactionSuccess'; label: string },
 ): string {
-  const pts = rows.map((r) => ({ label: r.label, kind: r.kind, x: r.instanceSuccess, y: r[y.key], joint: r.imageSuccess }));
+  const pts = rows.map((r) => ({
+    label: r.label,
+    kind: r.kind,
+    x: r.instanceSuccess,
+    y: r[y.key],
+    joint: r.imageSuccess,
+  }));
   return frontierChart(pts, frontiers, {
     width: 780,
     marginRight: 230,

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { seededSample } from '../search-common.ts';
 import { summarizeScenes, type SceneEvaluation } from '../../toy/minimig/index.ts';
-import { successiveHalving, type HalvingCandidate, type UnitScores } from '../merge-search.ts';
+import { successiveHalving, type HalvingCandidate, type HalvingRound, type UnitScores } from '../merge-search.ts';
 import { experimentFolder, prepareExperimentOutput } from '../common.ts';
 import { jsonText } from '../../io/files.ts';
 import { csvOfRecords } from '../../jobs/table.ts';
@@ -64,7 +64,12 @@ export function sampleZooSettings(count: number, seed: number): ZooMergeSetting[
 
 /** The race's candidates: the paper's point, the map's best and middle cells, then the sample; unique by method. */
 export function zooSearchCandidates(plan: ZooSearchPlan, seed: number): HalvingCandidate<ZooMergeSetting>[] {
-  const settings = [ZOO_PAPER_SETTING, ZOO_MAP_BEST_SETTING, ZOO_MAP_MIDDLE_SETTING, ...sampleZooSettings(plan.sampled, seed)];
+  const settings = [
+    ZOO_PAPER_SETTING,
+    ZOO_MAP_BEST_SETTING,
+    ZOO_MAP_MIDDLE_SETTING,
+    ...sampleZooSettings(plan.sampled, seed),
+  ];
   const cands = settings.map((s) => ({ name: zooSettingMethod(s, plan.steps), setting: s }));
   return cands.filter((c, i) => cands.findIndex((d) => d.name === c.name) === i);
 }
@@ -82,11 +87,109 @@ export function roundScores(evaluations: readonly SceneEvaluation[]): UnitScores
   };
 }
 
+/** What one round of the race needs besides its candidates and prompt range. */
+interface RoundContext {
+  cands: readonly HalvingCandidate<ZooMergeSetting>[];
+  from: number;
+  to: number;
+  plan: ZooSearchPlan;
+  seed: number;
+  runs: string;
+  o: ZooSearchOptions;
+  log: (line: string) => void;
+  /** Each round's prompt set, appended. */
+  roundSets: SearchJSON['rounds'][number]['set'][];
+  /** Each setting's evaluations so far, appended. */
+  seen: Map<string, SceneEvaluation[]>;
+}
+
+/** One round: the candidates' images on the round's own prompts and noise (resumable records), scored. */
+async function evaluateRound(c: RoundContext): Promise<UnitScores[]> {
+  const { cands, from, to, plan, seed, o } = c;
+  const r = plan.budgets.indexOf(to);
+  const set = {
+    promptSeed: SEARCH_PROMPT_SEED + 10 * seed + r,
+    noiseSeed: SEARCH_NOISE_SEED + 10 * seed + r,
+    perLevel: (to - from) / 3,
+  };
+  c.roundSets.push(set);
+  const t0 = Date.now();
+  const recs = await runPromptSet(
+    cands.map((x) => x.name),
+    {
+      zoo: o.zoo ?? 'models/mini-zoo',
+      steps: plan.steps,
+      out: path.join(c.runs, `search-seed${seed}-round${r + 1}`),
+      workers: o.workers,
+      threads: o.threads,
+      ...set,
+    },
+  );
+  c.log(
+    `round ${r + 1}: ${cands.length} settings × ${to - from} prompts in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
+  return cands.map((x) => {
+    const evals = recs.get(x.name)!.map((y) => y.evaluation);
+    c.seen.get(x.name)!.push(...evals);
+    return roundScores(evals);
+  });
+}
+
+/** The search's results.json: the plan, each round's rows (a setting's images so far) and the best kept. */
+function searchJson(r: {
+  o: ZooSearchOptions;
+  plan: ZooSearchPlan;
+  candidates: readonly HalvingCandidate<ZooMergeSetting>[];
+  rounds: readonly HalvingRound[];
+  roundSets: SearchJSON['rounds'][number]['set'][];
+  seen: ReadonlyMap<string, SceneEvaluation[]>;
+  seconds: number;
+  load: number[];
+}): SearchJSON {
+  const { o, plan, rounds } = r;
+  const quick = o.quick ?? false;
+  const seed = o.seed ?? 0;
+  const byName = new Map(r.candidates.map((c) => [c.name, c.setting]));
+  const rowOf = (name: string, kept: boolean, evals: SceneEvaluation[]): SearchRow => ({
+    method: name,
+    label: zooSettingLabel(byName.get(name)!),
+    ...summaryColumns(evals),
+    kept,
+  });
+  return {
+    experiment: 'zoo search',
+    command: `npx amdm zoo search${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
+    quick,
+    seed,
+    plan,
+    seconds: r.seconds,
+    loadAverage: r.load,
+    rounds: rounds.map((round, i) => ({
+      budget: round.budget,
+      set: r.roundSets[i],
+      // each setting's images so far (the first round.budget prompts of the race)
+      // kept: on to the next round, or (last round) on to the confirmation
+      rows: round.rows.map((x) => {
+        const kept = i < rounds.length - 1 ? round.kept : round.kept.slice(0, plan.keepBest);
+        return rowOf(x.name, kept.includes(x.name), r.seen.get(x.name)!.slice(0, round.budget));
+      }),
+    })),
+    best: rounds
+      .at(-1)!
+      .kept.slice(0, plan.keepBest)
+      .map((name) => ({ method: name, label: zooSettingLabel(byName.get(name)!), setting: byName.get(name)! })),
+  };
+}
+
 export async function runZooSearch(o: ZooSearchOptions = {}): Promise<SearchJSON> {
   const log = o.log ?? ((l: string) => console.log(l));
   const quick = o.quick ?? false;
   const seed = o.seed ?? 0;
-  const output = await prepareExperimentOutput('search-zoo', quick, o.out ?? experimentFolder('search-zoo', quick), ['results.json', 'rounds.csv', 'table.md']);
+  const output = await prepareExperimentOutput('search-zoo', quick, o.out ?? experimentFolder('search-zoo', quick), [
+    'results.json',
+    'rounds.csv',
+    'table.md',
+  ]);
   const plan = zooSearchPlan(quick);
   const runs = path.resolve(o.runs ?? path.join(quick ? 'amdm-out' : 'out', 'search-zoo-runs'));
   const candidates = zooSearchCandidates(plan, seed);
@@ -99,64 +202,24 @@ export async function runZooSearch(o: ZooSearchOptions = {}): Promise<SearchJSON
     budgets: plan.budgets,
     reduction: plan.reduction,
     guardMin: plan.guardMin,
-    evaluate: async (cands, from, to) => {
-      const r = plan.budgets.indexOf(to);
-      const set = {
-        promptSeed: SEARCH_PROMPT_SEED + 10 * seed + r,
-        noiseSeed: SEARCH_NOISE_SEED + 10 * seed + r,
-        perLevel: (to - from) / 3,
-      };
-      roundSets.push(set);
-      const t0 = Date.now();
-      const recs = await runPromptSet(
-        cands.map((c) => c.name),
-        { zoo: o.zoo ?? 'models/mini-zoo', steps: plan.steps, out: path.join(runs, `search-seed${seed}-round${r + 1}`), workers: o.workers, threads: o.threads, ...set },
-      );
-      log(`round ${r + 1}: ${cands.length} settings × ${to - from} prompts in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      return cands.map((c) => {
-        const evals = recs.get(c.name)!.map((x) => x.evaluation);
-        seen.get(c.name)!.push(...evals);
-        return roundScores(evals);
-      });
-    },
+    evaluate: (cands, from, to) => evaluateRound({ cands, from, to, plan, seed, runs, o, log, roundSets, seen }),
   });
   load.push(os.loadavg()[0]);
   const seconds = (Date.now() - started) / 1000;
-  const byName = new Map(candidates.map((c) => [c.name, c.setting]));
-  const rowOf = (name: string, kept: boolean, evals: SceneEvaluation[]): SearchRow => ({
-    method: name,
-    label: zooSettingLabel(byName.get(name)!),
-    ...summaryColumns(evals),
-    kept,
-  });
-  const json: SearchJSON = {
-    experiment: 'zoo search',
-    command: `npx amdm zoo search${quick ? ' --quick' : ''}${o.seed ? ` --seed ${seed}` : ''}`,
-    quick,
-    seed,
-    plan,
-    seconds,
-    loadAverage: load,
-    rounds: rounds.map((r, i) => ({
-      budget: r.budget,
-      set: roundSets[i],
-      // each setting's images so far (the first r.budget prompts of the race)
-      // kept: on to the next round, or (last round) on to the confirmation
-      rows: r.rows.map((x) => {
-        const kept = i < rounds.length - 1 ? r.kept : r.kept.slice(0, plan.keepBest);
-        return rowOf(x.name, kept.includes(x.name), seen.get(x.name)!.slice(0, r.budget));
-      }),
-    })),
-    best: rounds.at(-1)!.kept.slice(0, plan.keepBest).map((name) => ({ method: name, label: zooSettingLabel(byName.get(name)!), setting: byName.get(name)! })),
-  };
+  const json = searchJson({ o, plan, candidates, rounds, roundSets, seen, seconds, load });
   await output.commit(
     new Map([
       ['results.json', jsonText(json)],
-      ['rounds.csv', csvOfRecords(json.rounds.flatMap((r, i) => r.rows.map((x) => ({ round: i + 1, prompts: r.budget, ...x }))))],
+      [
+        'rounds.csv',
+        csvOfRecords(json.rounds.flatMap((r, i) => r.rows.map((x) => ({ round: i + 1, prompts: r.budget, ...x })))),
+      ],
       ['table.md', searchTable(json)],
     ]),
   );
-  log(`search: ${candidates.length} settings in ${seconds.toFixed(0)} s; best: ${json.best.map((b) => b.label).join('; ')}`);
+  log(
+    `search: ${candidates.length} settings in ${seconds.toFixed(0)} s; best: ${json.best.map((b) => b.label).join('; ')}`,
+  );
   log(`wrote ${output.path}/{results.json,rounds.csv,table.md}`);
   return json;
 }

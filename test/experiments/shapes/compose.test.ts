@@ -162,7 +162,10 @@ describe('compose-shapes pieces', () => {
 
   it('full settings follow the paper: T = 50, s = 20, w = 0.5', () => {
     expect(composeSettings(false)).toMatchObject({ steps: 50, aggregateSteps: 20, weight: 0.5 });
-    expect(resolveSettings(composeSettings(true), { steps: 6, aggregateSteps: 6 })).toMatchObject({ steps: 6, aggregateSteps: 6 });
+    expect(resolveSettings(composeSettings(true), { steps: 6, aggregateSteps: 6 })).toMatchObject({
+      steps: 6,
+      aggregateSteps: 6,
+    });
   });
 
   it('rejects bad options with the parameter named', async () => {
@@ -172,10 +175,14 @@ describe('compose-shapes pieces', () => {
     await expect(runComposeShapes(composeSettings, { ...FULL, quick: true, select: () => false })).rejects.toThrow(
       /select must accept at least one method/,
     );
-    expect(() => resolveSettings(composeSettings(true), { damping: 1 })).toThrow(/settings\.damping must be in \[0, 1\)/);
+    expect(() => resolveSettings(composeSettings(true), { damping: 1 })).toThrow(
+      /settings\.damping must be in \[0, 1\)/,
+    );
     expect(() => resolveSettings(composeSettings(true), { steps: 5, aggregateSteps: 6 })).toThrow(
       /settings\.aggregateSteps must be an integer in \[0, 5\]/,
     );
-    expect(() => resolveSettings(composeSettings(true), { stepScale: 0 })).toThrow(/settings\.stepScale must be in \(0, 10\]/);
+    expect(() => resolveSettings(composeSettings(true), { stepScale: 0 })).toThrow(
+      /settings\.stepScale must be in \(0, 10\]/,
+    );
   });
 });

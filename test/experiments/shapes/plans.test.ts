@@ -14,10 +14,12 @@ describe.each(PLAN_EXPERIMENT_NAMES)('experiment %s --quick', (name) => {
   it('runs and writes its numbers and chart', async () => {
     const out = mkdtempSync(path.join(tmpdir(), `amdm-exp-${name}-`));
     const experiment = await loadShapesExperiment(name);
-    const rows = (await experiment.run(await experiment.plan(), { quick: true, seed: 0, out, log: () => {} })) as Record<
-      string,
-      unknown
-    >[];
+    const rows = (await experiment.run(await experiment.plan(), {
+      quick: true,
+      seed: 0,
+      out,
+      log: () => {},
+    })) as Record<string, unknown>[];
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows) {
       expect(Number(r.instanceSuccess)).toBeGreaterThanOrEqual(0);

@@ -98,8 +98,13 @@ describe('experiments search-shapes and confirm-shapes --quick', () => {
       'FKC (N = B)',
     ]);
     expect(readFileSync(path.join(root, 'confirm', 'pareto.svg'), 'utf8')).toMatch(/^<svg/);
-    await expect(runConfirmShapes(confirmPlan, { ...quick, from: path.join(root, 'nowhere'), out: path.join(root, 'c2'), log: () => {} })).rejects.toThrow(
-      /run `npx amdm experiment search-shapes --quick` first/,
-    );
+    await expect(
+      runConfirmShapes(confirmPlan, {
+        ...quick,
+        from: path.join(root, 'nowhere'),
+        out: path.join(root, 'c2'),
+        log: () => {},
+      }),
+    ).rejects.toThrow(/run `npx amdm experiment search-shapes --quick` first/);
   });
 });

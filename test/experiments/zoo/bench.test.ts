@@ -7,11 +7,7 @@ import { MAX_NOISE_SEED, ZOO_METHODS, replicateSeed, resolveMethod } from '../..
 import { rescoreZooBench } from '../../../src/experiments/zoo/rescore.ts';
 import { targetAlone } from '../../../src/experiments/zoo/paired.ts';
 import { minimigPrompt } from '../../../src/toy/minimig/index.ts';
-import {
-  ZOO_EXPERIMENT_PLANS,
-  runZooExperiment,
-  zooExperimentFolder,
-} from '../../../src/experiments/zoo/registry.ts';
+import { ZOO_EXPERIMENT_PLANS, runZooExperiment, zooExperimentFolder } from '../../../src/experiments/zoo/registry.ts';
 import { splitMethods } from '../../../src/cli/zoo-command.ts';
 import { projectRoot } from '../../helpers/data.ts';
 

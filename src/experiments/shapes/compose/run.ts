@@ -119,7 +119,9 @@ export async function runComposeShapes(
       ['chart.svg', plotToSVG(composeChart(rows), { figure: 'svg' })],
     ]),
   );
-  log(`experiment 'compose-shapes': ${prompts.length} prompts × ${B} samples, T = ${settings.steps} (${seconds.toFixed(1)} s)`);
+  log(
+    `experiment 'compose-shapes': ${prompts.length} prompts × ${B} samples, T = ${settings.steps} (${seconds.toFixed(1)} s)`,
+  );
   log(table);
   log(`wrote ${output.path}/{results.json,results.csv,table.md,chart.svg}`);
   return rows;

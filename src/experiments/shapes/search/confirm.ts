@@ -31,7 +31,14 @@ import { paretoFrontier } from '../../merge-search.ts';
 import { logOf, type PlanBySize, type ShapesExperiment, type ShapesRunOptions } from '../common.ts';
 import { composeMethods, composeSettings, looseBackground, resolveSettings, runMethod } from '../compose/methods.ts';
 import { compareInWorkers } from '../pool.ts';
-import { confirmRows, confirmTable, paretoChart, verdictOf, type ConfirmJSON, type ConfirmRow } from './confirm-report.ts';
+import {
+  confirmRows,
+  confirmTable,
+  paretoChart,
+  verdictOf,
+  type ConfirmJSON,
+  type ConfirmRow,
+} from './confirm-report.ts';
 import type { SearchJSON } from './search.ts';
 import { PAIR } from './space.ts';
 
@@ -102,7 +109,15 @@ export async function runConfirmShapes(
   const rows = confirmRows(kinds, evals);
   const seconds = (Date.now() - started) / 1000;
   const command = `npx amdm experiment confirm-shapes${quick ? ' --quick' : ''}${seed ? ` --seed ${seed}` : ''}`;
-  const meta = { experiment: 'confirm-shapes' as const, command, quick, seed, prompts: count, samplesPerPrompt: B, steps };
+  const meta = {
+    experiment: 'confirm-shapes' as const,
+    command,
+    quick,
+    seed,
+    prompts: count,
+    samplesPerPrompt: B,
+    steps,
+  };
   const json: ConfirmJSON = { ...meta, seconds, ...frontiersOf(rows), rows };
   await output.commit(
     new Map([
