@@ -1,22 +1,24 @@
 /**
  * Training smoke test of the mini-zoo (train/): on a random-valued MiniMIG file, a few steps of
- * every stage at tiny sizes, the export, and the onnxruntime-vs-torch check. Needs
- * /usr/bin/python3 with torch and onnx; skipped with a printed reason when they are missing.
+ * every stage at tiny sizes, the export, and the onnxruntime-vs-torch check. Runs in the project's
+ * Python environment (.venv, `npm run setup:python`), else /usr/bin/python3 if it has torch and
+ * onnx; skipped with a printed reason when neither has them, except under CI (which creates .venv),
+ * where it fails.
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../helpers/data.ts';
+import { inCI, projectRoot } from '../helpers/data.ts';
 
-const PY = '/usr/bin/python3';
+const VENV_PY = join(projectRoot, '.venv', 'bin', 'python');
+const PY = existsSync(VENV_PY) ? VENV_PY : '/usr/bin/python3';
 const probe = spawnSync(PY, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
 const hasTorch = probe.status === 0;
-if (!hasTorch)
-  console.log(
-    `train-smoke: skipped (${PY} cannot import torch and onnx: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`,
-  );
+const missing = `${PY} cannot import torch and onnx: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}`;
+if (!hasTorch && inCI()) throw new Error(`train-smoke: ${missing} (run npm run setup:python)`);
+if (!hasTorch) console.log(`train-smoke: skipped (${missing})`);
 
 const run = (file: string, args: string[]) =>
   execFileSync(file, args, {
