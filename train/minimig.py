@@ -138,10 +138,10 @@ def write_random(path, count, seed=0):
     N, I, R, T = count, 4, 3, 77
     vocab = {
         "shapes": ["square", "circle", "triangle"],
-        "colours": ["red", "green", "blue", "yellow", "magenta", "cyan"],
-        "actions": ["linked to", "pointing at", "touching"],
+        "colours": ["red", "green", "blue", "yellow", "cyan", "magenta"],
+        "actions": ["linked to", "looking at"],
         "textures": ["plain", "stripes", "checker", "dots"],
-        "tints": ["grey", "blue", "green", "brown"],
+        "tints": ["grey", "blue", "brown"],
     }
     ids = np.array([320, 736, 1746, 2866, 6448, 8912, 9949, 11795, 24659, 38651, 539, 585], dtype=np.uint16)
     n_inst = rng.integers(1, I + 1, size=N).astype(np.uint8)
@@ -154,7 +154,7 @@ def write_random(path, count, seed=0):
     for i in range(N):
         for r in range(n_rel[i]):
             s, o = rng.choice(int(n_inst[i]), size=2, replace=False)
-            rel[i, r] = (s, o, rng.integers(0, 3))
+            rel[i, r] = (s, o, rng.integers(0, len(vocab["actions"])))
     arrays = {
         "image": rng.integers(0, 256, size=(N, 3, 32, 32), dtype=np.uint8),
         "image_nomarks": rng.integers(0, 256, size=(N, 3, 32, 32), dtype=np.uint8),
@@ -171,9 +171,9 @@ def write_random(path, count, seed=0):
         "phrase_nocolour": random_tokens(rng, (N, I), ids),
         "n_rel": n_rel,
         "rel": rel,
-        "action_tokens": random_tokens(rng, (3,), ids),
+        "action_tokens": random_tokens(rng, (len(vocab["actions"]),), ids),
         "texture": rng.integers(0, 4, size=N).astype(np.uint8),
-        "tint": rng.integers(0, 4, size=N).astype(np.uint8),
+        "tint": rng.integers(0, len(vocab["tints"]), size=N).astype(np.uint8),
         "empty_tokens": np.array([BOS] + [EOS] * (T - 1), dtype=np.uint16),
     }
     head = {"version": 1, "count": N, "seed": seed, "maxInstances": I, "maxRelations": R, "tokens": T, "vocabulary": vocab}

@@ -55,11 +55,24 @@ def parse_args(argv=None):
     ap.add_argument("--stop-at", type=int, help="stop after this step (the schedule still spans --steps); "
                     "a run stopped early this way is reproduced by the same two numbers")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (tests)")
-    ap.add_argument("--init", help="vae stage: start from this VAE run's weights (continued training)")
+    ap.add_argument("--init", help="vae or interact stage: start from this run's weights (continued training, "
+                    "a fine-tune)")
     ap.add_argument("--l1", type=float, default=1.0, help="vae stage: weight of the L1 term (besides MSE)")
+    ap.add_argument("--freeze-decoder", action="store_true",
+                    help="vae stage: train the encoder only, against the --init run's decoder, and keep its "
+                    "latent_scale (refits an encoder to an exported decoder; train/from_onnx.py)")
     ap.add_argument("--mark-weight", type=float, default=4.0,
                     help="interact stage: extra loss weight on latent cells that hold an interaction mark "
                     "(weight 1 + this); 0 gives the plain eps-MSE")
+    ap.add_argument("--subject-weight", type=float, default=0.0,
+                    help="interact stage: extra loss weight on latent cells of the subject's box of a 'looking at' "
+                    "relation (the shape's colour around the dot); adds to --mark-weight")
+    ap.add_argument("--caption", default="caption_nocolour", choices=["caption_nocolour", "caption"],
+                    help="interact stage: the caption variant it is conditioned on (caption: with colour words)")
+    ap.add_argument("--phrases", default="phrase_nocolour", choices=["phrase_nocolour", "phrase"],
+                    help="interact stage: the subject and object phrases of its grounding tokens (phrase: with colour words)")
+    ap.add_argument("--relations-only", action="store_true",
+                    help="interact stage: draw batches from the samples with at least one relation only")
     ap.add_argument("--box-weight", type=float, default=0.0,
                     help="migc stage: extra loss weight on latent cells inside an instance box "
                     "(weight 1 + this); 0 gives the plain eps-MSE")
@@ -67,11 +80,15 @@ def parse_args(argv=None):
     for k in ["steps", "batch", "threads", "log_every", "save_every"]:
         if getattr(a, k) < 1:
             ap.error(f"--{k.replace('_', '-')} must be >= 1, got {getattr(a, k)}")
-    for k in ["mark_weight", "box_weight"]:
+    for k in ["mark_weight", "box_weight", "subject_weight"]:
         if getattr(a, k) < 0:
             ap.error(f"--{k.replace('_', '-')} must be >= 0, got {getattr(a, k)}")
     if not 0 <= a.drop < 1:
         ap.error(f"--drop must be in [0, 1), got {a.drop}")
+    if a.init and a.stage not in ("vae", "interact"):
+        ap.error(f"--init is for the vae and interact stages, got stage {a.stage}")
+    if a.freeze_decoder and (a.stage != "vae" or not a.init):
+        ap.error("--freeze-decoder is for the vae stage with --init <VAE run folder>")
     if a.stage != "vae" and not a.vae:
         ap.error(f"stage {a.stage} needs --vae <VAE run folder>")
     if a.stage in ("interact", "migc", "ipadapter") and not a.base:
@@ -141,7 +158,11 @@ def train_loop(a, params, loss_fn, state_fn, default_lr):
 
 def stage_vae(a, data, size):
     vae = load_vae(a.init).train() if a.init else zm.VAE(size["vae_ch"])
+    scale = float(vae.latent_scale)
     vae.latent_scale.fill_(1.0)
+    params = list(vae.enc.parameters() if a.freeze_decoder else vae.parameters())
+    for p in vae.dec.parameters():
+        p.requires_grad_(not a.freeze_decoder)
     sources = [data["image"], data["image_nomarks"], data["style_ref"]]
     N = data.count
 
@@ -160,8 +181,12 @@ def stage_vae(a, data, size):
     def state(step):
         return {"kind": "vae", "size": size, "step": step, "state": vae.state_dict()}
 
-    train_loop(a, list(vae.parameters()), loss_fn, state, 2e-3)
-    report = set_latent_scale(vae, data, a.seed + 1)
+    train_loop(a, params, loss_fn, state, 2e-3)
+    if a.freeze_decoder:  # the decoder's latents keep their scale: report their std on the data instead
+        vae.latent_scale.fill_(scale)
+        report = latent_report(vae, data, a.seed + 1)
+    else:
+        report = set_latent_scale(vae, data, a.seed + 1)
     save(state(a.steps), os.path.join(a.out, "model.pt"))
     print(json.dumps(report))
 
@@ -175,9 +200,19 @@ def set_latent_scale(vae, data, seed):
         vae.latent_scale.fill_(1.0)
         z = vae.enc(u8_to_float(data["image"][idx]))
         vae.latent_scale.fill_(1.0 / float(z.std()))
+    return latent_report(vae, data, seed)
+
+
+def latent_report(vae, data, seed):
+    """latent_scale, the std of the scaled latents of 2048 renders (1 right after set_latent_scale)
+    and the reconstruction MSE of 256 of them."""
+    with torch.no_grad():
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(data.count, size=min(2048, data.count), replace=False))
+        z = vae.encode(u8_to_float(data["image"][idx]))
         x = u8_to_float(data["image"][idx[:256]])
         err = float(F.mse_loss(vae.decode(vae.encode(x)), x))
-    return {"latent_scale": float(vae.latent_scale), "reconstruction_mse": err}
+    return {"latent_scale": float(vae.latent_scale), "latent_std": float(z.std()), "reconstruction_mse": err}
 
 
 def load_vae(folder):
@@ -340,6 +375,23 @@ def mark_cells(data, latent=8):
     return torch.from_numpy(out)
 
 
+def looking_subject_cells(data, latent=8):
+    """[N,1,latent,latent]: 1 where a latent cell overlaps the box of the subject of a "looking at"
+    relation (the dot and the shape's colour around it), else 0."""
+    if "looking at" not in data.vocabulary["actions"]:
+        raise ValueError(f"--subject-weight needs a file whose actions include 'looking at', got {data.vocabulary['actions']}")
+    looking = data.vocabulary["actions"].index("looking at")
+    rel, n_rel = np.asarray(data["rel"]), np.asarray(data["n_rel"])
+    boxes = np.asarray(data["boxes"])
+    out = np.zeros((data.count, 1, latent, latent), dtype=np.float32)
+    for i in np.flatnonzero(n_rel > 0):
+        for s, _, act in rel[i, : n_rel[i]]:
+            if act == looking:
+                x0, y0, x1, y1 = boxes[i, s] * latent  # cells overlapped: floor(lo) .. ceil(hi) - 1
+                out[i, 0, int(np.floor(y0)) : int(np.ceil(y1)), int(np.floor(x0)) : int(np.ceil(x1))] = 1
+    return torch.from_numpy(out)
+
+
 def weighted_mse(pred, target, weight):
     """Mean of weight * (pred - target)^2 over the latent, weight [B,1,H,W] >= 1 per cell. A positive
     per-cell weight leaves the minimiser (the conditional mean of eps, cell by cell) unchanged: it
@@ -351,17 +403,24 @@ def stage_interact(a, data, size):
     te, unet, ck = frozen_base(a, data)
     size = ck["size"]
     zm.add_fusers(unet, size["dim"])
+    if a.init:  # fine-tune: the fusers and grounding of an earlier interact run (the same frozen base)
+        init = torch.load(os.path.join(a.init, "model.pt"))
+        if init["kind"] != "interact":
+            raise ValueError(f"--init: {a.init} is a '{init['kind']}' run, not an interact one")
+        unet.load_state_dict(init["unet"])
     z_all = latents(a.vae, data, "image")
-    table = PhraseTable(te, [data["phrase_nocolour"], data["action_tokens"]])
+    table = PhraseTable(te, [data[a.phrases], data["action_tokens"]])
     diff = Diffusion()
     empty = tokens(data["empty_tokens"])
-    N = data.count
+    pool = np.flatnonzero(np.asarray(data["n_rel"]) > 0) if a.relations_only else np.arange(data.count)
     slots = data.max_relations
-    marks = mark_cells(data, z_all.shape[-1])
+    weight_all = 1 + a.mark_weight * mark_cells(data, z_all.shape[-1])
+    if a.subject_weight > 0:
+        weight_all += a.subject_weight * looking_subject_cells(data, z_all.shape[-1])
 
     def loss_fn(step, rng):
-        idx = np.sort(rng.choice(N, size=min(a.batch, N), replace=False))
-        ids = tokens(data["caption_nocolour"][idx])
+        idx = np.sort(rng.choice(pool, size=min(a.batch, len(pool)), replace=False))
+        ids = tokens(data[a.caption][idx])
         drop = drop_mask(rng, len(idx), a.drop)
         ids[drop] = empty
         with torch.no_grad():
@@ -370,8 +429,7 @@ def stage_interact(a, data, size):
         masks = masks * (~drop).float()[:, None]
         grounding = grounding_inputs(unet, sb, ob, masks, se, oe, ae)
         zt, t, eps = diff.noised(z_all[idx], rng)
-        weight = 1 + a.mark_weight * marks[idx]
-        return weighted_mse(unet(zt, t, ctx, {"grounding": grounding}), eps, weight)
+        return weighted_mse(unet(zt, t, ctx, {"grounding": grounding}), eps, weight_all[idx])
 
     params = [p for n, p in unet.named_parameters() if "fuser" in n or "grounding" in n]
     train_loop(a, params, loss_fn, lambda s: adapter_state("interact", ck, unet, s), 1e-3)

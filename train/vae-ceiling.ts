@@ -4,11 +4,14 @@
  * `gaussianRng(seed, i)` (train/make-data.ts), so the scenes are re-drawn here, not stored.
  *
  * Usage: npx tsx train/vae-ceiling.ts <roundtrip.f32> --first 19000 [--seed 1]
+ * Prints the rates, then which parts of the strict relation tests the round trips fail
+ * (train/relation-failures.ts).
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { gaussianRng } from '../src/core/rng.ts';
-import { evaluateScene, sampleSceneFrom } from '../src/toy/minimig/index.ts';
+import { evaluateScene, sampleSceneFrom, type SceneEvaluation } from '../src/toy/minimig/index.ts';
+import { relationFailures } from './relation-failures.ts';
 
 const IMAGE = 3 * 32 * 32;
 const program = new Command()
@@ -30,14 +33,17 @@ const add = (key: string, ok: boolean) => {
   t.n++;
   tallies.set(key, t);
 };
+const evals: SceneEvaluation[] = [];
 for (let k = 0; k < images.length / IMAGE; k++) {
   const e = evaluateScene(sampleSceneFrom(gaussianRng(seed, first + k)), images.subarray(k * IMAGE, (k + 1) * IMAGE));
   for (const i of e.instances) add('instance', i.ok);
   for (const r of e.relations) add(`interaction: ${r.action}`, r.ok);
   add('style', e.style.ok);
   add('clean', e.clean.ok);
+  evals.push(e);
 }
 for (const [key, { ok, n }] of tallies) {
   const p = ok / n;
   console.log(`${key.padEnd(26)} ${p.toFixed(3)} ± ${Math.sqrt((p * (1 - p)) / n).toFixed(3)}  (${n})`);
 }
+console.log(relationFailures(evals));

@@ -1,9 +1,9 @@
 /**
  * Training smoke test of the mini-zoo (train/): on a random-valued MiniMIG file, a few steps of
- * every stage at tiny sizes, the export, and the onnxruntime-vs-torch check. Runs in the project's
- * Python environment (.venv, `npm run setup:python`), else /usr/bin/python3 if it has torch and
- * onnx; skipped with a printed reason when neither has them, except under CI (which creates .venv),
- * where it fails.
+ * every stage at tiny sizes, the export, the onnxruntime-vs-torch check, and the way back
+ * (train/from_onnx.py) to a fine-tune. Runs in the project's Python environment (.venv, `npm run
+ * setup:python`), else /usr/bin/python3 if it has torch and onnx; skipped with a printed reason when
+ * neither has them, except under CI (which creates .venv), where it fails.
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -80,6 +80,42 @@ describe.skipIf(!hasTorch)('mini-zoo training smoke', () => {
       // 4 folders: text encoder, VAE, UNet each (+ migc plain, + ip encoder and projection)
       expect(out.match(/^ok {3}\S+\/unet out_sample/gm)?.length).toBe(4);
       expect(out).toMatch(/ok {3}builders guidance_mask/);
+      // the exported folders back to checkpoints (each compared with onnxruntime inside), the VAE
+      // encoder refit to the exported decoder, and an InteractDiffusion-mini fine-tune from them
+      const back = join(root, 'from-onnx');
+      const rebuilt = run(PY, ['train/from_onnx.py', '--zoo', join(root, 'zoo'), '--out', back]);
+      expect(rebuilt.match(/rebuilt vs onnxruntime/g)?.length).toBe(5);
+      run(PY, [
+        'train/train.py',
+        'vae',
+        '--out',
+        join(back, 'vae-enc'),
+        '--init',
+        join(back, 'vae'),
+        '--freeze-decoder',
+        ...common,
+      ]);
+      run(PY, [
+        'train/train.py',
+        'interact',
+        '--out',
+        join(back, 'interact-ft'),
+        '--vae',
+        join(back, 'vae-enc'),
+        '--base',
+        join(back, 'base'),
+        '--init',
+        join(back, 'interact'),
+        '--caption',
+        'caption',
+        '--phrases',
+        'phrase',
+        '--subject-weight',
+        '2',
+        '--relations-only',
+        ...common,
+      ]);
+      expect(readFileSync(join(back, 'interact-ft', 'log.csv'), 'utf8')).toMatch(/^step,loss,seconds\n1,/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
