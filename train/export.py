@@ -202,7 +202,7 @@ def unet_of(ck):
     size = ck["size"]
     unet = zm.UNet(ctx_dim=size["dim"], ch=size["ch"])
     if ck["kind"] == "interact":
-        zm.add_fusers(unet, size["dim"])
+        zm.add_fusers(unet, size["dim"], ff=ck.get("fuser_ff", False))
     elif ck["kind"] == "migc":
         zm.add_migc(unet, size["dim"])
     elif ck["kind"] == "ipadapter":

@@ -166,7 +166,9 @@ def unet(zoo, folder, kind, size):
     if kind == "base":
         graph, args = ex.BaseUnetGraph(u), (x, t, text)
     else:
-        zm.add_fusers(u, D)
+        uses = graph_weights(path)[1]  # a fuser feed-forward (train.py --fuser-ff) shows in the node scopes
+        ff = any("/fuser/ff/" in node for us in uses.values() for node, _, _ in us)
+        zm.add_fusers(u, D, ff=ff)
         S = ex.INTERACT_SLOTS
         masks = torch.zeros(2, S)
         masks[0, :2] = 1
@@ -220,6 +222,8 @@ def main(argv=None):
             te, used = text_encoder(a.zoo, folder, size)
             u = unet(a.zoo, folder, kind, size)
             state = {"used_ids": used, "text_encoder": te.state_dict(), "unet": u.state_dict()}
+            if kind == "interact":
+                state["fuser_ff"] = u.t1.fuser.ff is not None
         save(dict(state, kind=kind, size=size, step=0, source=source), os.path.join(a.out, kind, "model.pt"))
     print(f"wrote {', '.join(a.only)} into {a.out}")
 

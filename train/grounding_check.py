@@ -38,7 +38,7 @@ def main():
     te = zm.TextEncoder(ck["used_ids"], dim=size["dim"])
     te.load_state_dict(ck["text_encoder"])
     unet = zm.UNet(ctx_dim=size["dim"], ch=size["ch"])
-    zm.add_fusers(unet, size["dim"])
+    zm.add_fusers(unet, size["dim"], ff=ck.get("fuser_ff", False))
     unet.load_state_dict(ck["unet"])
     z_all = tr.latents(a.vae, data, "image")
     marks = tr.mark_cells(data, z_all.shape[-1])

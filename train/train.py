@@ -71,6 +71,9 @@ def parse_args(argv=None):
                     help="interact stage: the caption variant it is conditioned on (caption: with colour words)")
     ap.add_argument("--phrases", default="phrase_nocolour", choices=["phrase_nocolour", "phrase"],
                     help="interact stage: the subject and object phrases of its grounding tokens (phrase: with colour words)")
+    ap.add_argument("--fuser-ff", action="store_true",
+                    help="interact stage: add GLIGEN's gated feed-forward to every fuser (zero-initialised gate; "
+                    "with --init from a run without it, training continues from that run's function)")
     ap.add_argument("--relations-only", action="store_true",
                     help="interact stage: draw batches from the samples with at least one relation only")
     ap.add_argument("--box-weight", type=float, default=0.0,
@@ -402,12 +405,17 @@ def weighted_mse(pred, target, weight):
 def stage_interact(a, data, size):
     te, unet, ck = frozen_base(a, data)
     size = ck["size"]
-    zm.add_fusers(unet, size["dim"])
+    ff = a.fuser_ff
     if a.init:  # fine-tune: the fusers and grounding of an earlier interact run (the same frozen base)
         init = torch.load(os.path.join(a.init, "model.pt"))
         if init["kind"] != "interact":
             raise ValueError(f"--init: {a.init} is a '{init['kind']}' run, not an interact one")
-        unet.load_state_dict(init["unet"])
+        ff = ff or init.get("fuser_ff", False)
+    zm.add_fusers(unet, size["dim"], ff=ff)
+    if a.init:  # a run without the feed-forward leaves only its (zero-gated) parameters new
+        missing, unexpected = unet.load_state_dict(init["unet"], strict=False)
+        if unexpected or any(".ff." not in k and "gamma_ff" not in k and "ln_ff" not in k for k in missing):
+            raise ValueError(f"--init: {a.init} does not match this model (missing {missing}, unexpected {unexpected})")
     z_all = latents(a.vae, data, "image")
     table = PhraseTable(te, [data[a.phrases], data["action_tokens"]])
     diff = Diffusion()
@@ -432,7 +440,7 @@ def stage_interact(a, data, size):
         return weighted_mse(unet(zt, t, ctx, {"grounding": grounding}), eps, weight_all[idx])
 
     params = [p for n, p in unet.named_parameters() if "fuser" in n or "grounding" in n]
-    train_loop(a, params, loss_fn, lambda s: adapter_state("interact", ck, unet, s), 1e-3)
+    train_loop(a, params, loss_fn, lambda s: adapter_state("interact", ck, unet, s, {"fuser_ff": ff}), 1e-3)
 
 
 def migc_instances(unet, table, data, idx, rows):

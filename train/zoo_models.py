@@ -245,9 +245,13 @@ class GatedSelfAttention(nn.Module):
     only to the grounding tokens whose region covers its cell (box-masked attention, as layout
     methods such as MIGC lay their branches out by masks), and the visual tokens get a learned
     (zero-initialised) embedding of their cell's position, so a token can tell where in a box it is.
+
+    With `ff`, the fuser also has GLIGEN's gated feed-forward after the attention
+    (h += tanh(gamma_ff) * FF(LN(h)), gamma_ff = 0 at the start, so a fuser trained without it
+    continues unchanged): capacity to turn what a cell attended to into the mark it draws.
     """
 
-    def __init__(self, dim, heads=4, pos_freqs=3):
+    def __init__(self, dim, heads=4, pos_freqs=3, ff=False):
         super().__init__()
         self.ln = nn.LayerNorm(dim)
         self.attn = SelfAttention(dim, heads)
@@ -256,6 +260,11 @@ class GatedSelfAttention(nn.Module):
         self.pos = nn.Linear(4 * pos_freqs, dim)
         nn.init.zeros_(self.pos.weight)
         nn.init.zeros_(self.pos.bias)
+        self.ff = None
+        if ff:
+            self.ln_ff = nn.LayerNorm(dim)
+            self.ff = FeedForward(dim, 4)
+            self.gamma_ff = nn.Parameter(torch.zeros(()))
 
     def forward(self, h, grounding, H, W):
         tokens, keep, regions = grounding  # [B,T,C], [B,T] (1 = attend), [B,T,4] xyxy in [0,1]
@@ -268,7 +277,10 @@ class GatedSelfAttention(nn.Module):
         x = self.ln(torch.cat([h, tokens], dim=1))
         x = torch.cat([x[:, :N] + self.pos(cell_position_features(H, W, self.pos_freqs, h)), x[:, N:]], dim=1)
         a = self.attn(x, mask)[:, :N]
-        return h + torch.tanh(self.gamma) * a
+        h = h + torch.tanh(self.gamma) * a
+        if self.ff is not None:
+            h = h + torch.tanh(self.gamma_ff) * self.ff(self.ln_ff(h))
+        return h
 
 
 def cell_overlap(boxes, H, W):
@@ -481,9 +493,10 @@ class ImageProj(nn.Module):
         return self.norm(self.proj(e).reshape(e.shape[0], self.tokens, self.dim))
 
 
-def add_fusers(unet, ctx_dim):
+def add_fusers(unet, ctx_dim, ff=False):
+    """InteractDiffusion-mini's layers; `ff`: the fusers' gated feed-forward (GatedSelfAttention)."""
     for t in unet.transformers():
-        t.fuser = GatedSelfAttention(unet.ch)
+        t.fuser = GatedSelfAttention(unet.ch, ff=ff)
     unet.grounding = InteractGrounding(unet.ch, ctx_dim)
 
 

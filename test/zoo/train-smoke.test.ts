@@ -82,6 +82,7 @@ describe.skipIf(!hasTorch)('mini-zoo training smoke', () => {
       expect(out).toMatch(/ok {3}builders guidance_mask/);
       // the exported folders back to checkpoints (each compared with onnxruntime inside), the VAE
       // encoder refit to the exported decoder, and an InteractDiffusion-mini fine-tune from them
+      // (with the fusers' feed-forward, which the folder it started from lacks)
       const back = join(root, 'from-onnx');
       const rebuilt = run(PY, ['train/from_onnx.py', '--zoo', join(root, 'zoo'), '--out', back]);
       expect(rebuilt.match(/rebuilt vs onnxruntime/g)?.length).toBe(5);
@@ -113,6 +114,7 @@ describe.skipIf(!hasTorch)('mini-zoo training smoke', () => {
         '--subject-weight',
         '2',
         '--relations-only',
+        '--fuser-ff',
         ...common,
       ]);
       expect(readFileSync(join(back, 'interact-ft', 'log.csv'), 'utf8')).toMatch(/^step,loss,seconds\n1,/);
