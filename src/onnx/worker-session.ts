@@ -6,24 +6,80 @@
  * together), so with one worker per UNet their calls run at once.
  *
  * The worker opens the same file with the same options as the main-thread session, so a run
- * gives the same bits. Each run copies the feeds to the worker (structured clone) and the
+ * gives the same bits. Each run copies the feeds into shared memory for the worker and the
  * outputs back, into `fetches` when given: small next to a UNet call.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { openSession, type OnnxSession, type OnnxTensor, type SessionOptions } from './session.ts';
+import { tensorOver } from './tensors.ts';
 import type { ElementArray, ElementType } from './dtype.ts';
 
 const WORKER_MARK = 'amdm-session-worker';
 
+/**
+ * A tensor on the wire. The data travels through a SharedArrayBuffer slot per input or output
+ * name, sent once (`slot`, when it is new or has grown) and then reused: a run copies the feeds
+ * into their slots and posts only types and dims, since cloning the text states of every call
+ * (2×77×768 floats for SD) cost more than the overlap won on small UNets (BENCHMARKS.md).
+ */
 interface WireTensor {
   type: ElementType;
-  data: ElementArray;
   dims: readonly number[];
+  length: number;
+  slot?: SharedArrayBuffer;
 }
 type Request = { id: number; feeds: Record<string, WireTensor> };
 type Reply = { id: number; outputs: Record<string, WireTensor> } | { id: number; error: string };
+
+const ARRAYS = { float32: Float32Array, float16: Uint16Array, int32: Int32Array, int64: BigInt64Array } as const;
+
+/** A view of `type` over a shared slot. */
+function viewOf(type: ElementType, slot: SharedArrayBuffer): ElementArray {
+  return new (ARRAYS[type] as unknown as new (b: SharedArrayBuffer) => ElementArray)(slot);
+}
+
+/** Shared slots by tensor name on one side of the wire: the sender's or the receiver's. */
+class Slots {
+  readonly #views = new Map<string, { type: ElementType; view: ElementArray }>();
+
+  /** Copies `data` into the slot of `name` (a new one when missing or too small). */
+  put(name: string, type: ElementType, data: ElementArray, dims: readonly number[]): WireTensor {
+    let s = this.#views.get(name);
+    let slot: SharedArrayBuffer | undefined;
+    if (!s || s.type !== type || s.view.length < data.length) {
+      const C = ARRAYS[type];
+      slot = new SharedArrayBuffer(C.BYTES_PER_ELEMENT * data.length);
+      s = { type, view: viewOf(type, slot) };
+      this.#views.set(name, s);
+    }
+    (s.view as Float32Array).set(data as Float32Array);
+    return { type, dims: [...dims], length: data.length, ...(slot ? { slot } : {}) };
+  }
+
+  /** The received tensor's values, in `into` when given (else a fresh array). */
+  take(name: string, t: WireTensor, into?: ElementArray): ElementArray {
+    if (t.slot) this.#views.set(name, { type: t.type, view: viewOf(t.type, t.slot) });
+    const s = this.#views.get(name);
+    if (!s) throw new Error(`no shared slot for tensor '${name}'`);
+    const out = into ?? new ARRAYS[t.type](t.length);
+    (out as Float32Array).set((s.view as Float32Array).subarray(0, t.length));
+    return out;
+  }
+}
+
+let inFlight = 0;
+let peakInFlight = 0;
+/**
+ * Runs of worker-thread sessions started from this thread, and the most in flight at once (2 or
+ * more when the calls overlap): what a test or a benchmark checks. `reset` starts the count again.
+ */
+export function workerRunStats(reset = { reset: false }): { inFlight: number; peakInFlight: number } {
+  const r = { inFlight, peakInFlight };
+  if (reset.reset) peakInFlight = inFlight;
+  return r;
+}
 
 /**
  * `session` (opened on the main thread from `model` with `opts`) with `run` moved to a worker
@@ -63,6 +119,9 @@ export async function inWorkerThread(
     pending.delete(r.id);
     p?.resolve(r);
   });
+  const sent = new Slots();
+  const received = new Slots();
+  let queue: Promise<unknown> = Promise.resolve();
   let next = 0;
   const call = (feeds: Record<string, WireTensor>) =>
     new Promise<Reply>((resolve, reject) => {
@@ -73,27 +132,45 @@ export async function inWorkerThread(
     });
   return Object.freeze({
     ...session,
-    async run(feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) {
-      const wire: Record<string, WireTensor> = {};
-      for (const k in feeds)
-        wire[k] = { type: feeds[k].type as ElementType, data: feeds[k].data as ElementArray, dims: feeds[k].dims };
-      const r = await call(wire);
-      if ('error' in r) throw new Error(r.error);
-      const out: Record<string, OnnxTensor> = {};
-      for (const [k, t] of Object.entries(r.outputs)) {
-        const f = fetches?.[k];
-        if (f && f.data.length === t.data.length) {
-          (f.data as ElementArray).set(t.data as never);
-          out[k] = f;
-        } else out[k] = { type: t.type, data: t.data, dims: t.dims } as OnnxTensor;
-      }
-      return out;
+    run(feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) {
+      // one run at a time per worker: the shared slots hold one call's feeds and outputs
+      const r = queue.then(() => runNow(feeds, fetches));
+      queue = r.then(
+        () => undefined,
+        () => undefined,
+      );
+      return r;
     },
     /** Ends the worker; the main-thread session stays with its owner (the folder). */
     async release() {
       await worker.terminate();
     },
   });
+
+  async function runNow(feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) {
+    const wire: Record<string, WireTensor> = {};
+    for (const k in feeds) {
+      const f = feeds[k];
+      wire[k] = sent.put(k, f.type as ElementType, f.data as ElementArray, f.dims);
+    }
+    peakInFlight = Math.max(peakInFlight, ++inFlight);
+    let r: Reply;
+    try {
+      r = await call(wire);
+    } finally {
+      inFlight--;
+    }
+    if ('error' in r) throw new Error(r.error);
+    const out: Record<string, OnnxTensor> = {};
+    for (const [k, t] of Object.entries(r.outputs)) {
+      const f = fetches?.[k];
+      if (f && f.data.length === t.length) {
+        received.take(k, t, f.data as ElementArray);
+        out[k] = f;
+      } else out[k] = { type: t.type, data: received.take(k, t), dims: t.dims } as OnnxTensor;
+    }
+    return out;
+  }
 }
 
 /**
@@ -119,12 +196,24 @@ async function serve(): Promise<void> {
     parentPort!.postMessage({ error: (e as Error).message });
     return;
   }
+  const received = new Slots();
+  const sent = new Slots();
+  const inputs = new Map<string, ElementArray>();
   parentPort!.on('message', async ({ id, feeds }: Request) => {
     try {
-      const r = await session.run(feeds as Record<string, OnnxTensor>);
+      const tensors: Record<string, OnnxTensor> = {};
+      for (const [k, t] of Object.entries(feeds)) {
+        let data = inputs.get(k);
+        if (!data || data.length !== t.length || !(data instanceof ARRAYS[t.type])) {
+          data = new ARRAYS[t.type](t.length);
+          inputs.set(k, data);
+        }
+        tensors[k] = tensorOver(t.type, received.take(k, t, data), t.dims);
+      }
+      const r = await session.run(tensors);
       const outputs: Record<string, WireTensor> = {};
       for (const [k, t] of Object.entries(r))
-        outputs[k] = { type: t.type as ElementType, data: t.data as ElementArray, dims: [...t.dims] };
+        outputs[k] = sent.put(k, t.type as ElementType, t.data as ElementArray, t.dims);
       parentPort!.postMessage({ id, outputs } satisfies Reply);
     } catch (e) {
       parentPort!.postMessage({ id, error: (e as Error).message } satisfies Reply);

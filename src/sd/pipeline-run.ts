@@ -129,7 +129,7 @@ async function sample(
   }
   const latents = settings.noise === 'torch' ? torchLatents(models.length, settings, prepared.shape) : undefined;
   if (settings.reference) return sampleAMDMReference({ ...settings.reference, models, latents });
-  return sampleAMDM({ ...settings.paper, models, signal, onStep, latents });
+  return sampleAMDM({ ...settings.paper, models, signal, onStep, latents, concurrent: prepared.concurrent });
 }
 
 /**

@@ -197,6 +197,8 @@ export interface PreparedModels {
   /** [C, H, W] of one latent sample, shared by every model. */
   readonly shape: [number, number, number];
   readonly schedule: NoiseSchedule;
+  /** Whether the sampler starts the active models' calls of a step together (UNets in worker threads). */
+  readonly concurrent: boolean;
 }
 
 export interface SdPipeline {

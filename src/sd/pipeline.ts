@@ -100,7 +100,8 @@ export async function preparePipelineFrom(
     const shape = sharedLatentShape(loaded, target, opts.latentSize);
     const scheduleConfig = sharedScheduleConfig(loaded, target);
     const schedule = makeSchedule(scheduleConfig);
-    const prepared: PreparedModels = { loaded, target, decodeAll, shape, schedule };
+    // with a worker per UNet the models' calls of an aggregated step are started together
+    const prepared: PreparedModels = { loaded, target, decodeAll, shape, schedule, concurrent: unetWorkers };
     return Object.freeze({
       models: loaded.map((m) => ({
         name: m.name,

@@ -1,7 +1,7 @@
 /**
  * A UNet session in a worker thread (worker-session.ts, `unetWorkers` of the SD pipeline): the same
- * images bit for bit as on the main thread, no UNet call left on the main thread, and the option
- * checked.
+ * images bit for bit as on the main thread, no UNet call left on the main thread, the models'
+ * calls of an aggregated step in flight together, and the option checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { groundedFamilyModels } from '../helpers/family-models.ts';
 import { generateSd, prepareSdPipeline, type SdModelSpec } from '../../src/sd/pipeline.ts';
 import { createSdModelPool } from '../../src/sd/pipeline-pool.ts';
+import { workerRunStats } from '../../src/onnx/worker-session.ts';
 import '../../src/sd/families/index.ts';
 
 let root: string;
@@ -58,6 +59,20 @@ describe('unetWorkers', () => {
       expect(here.mainRuns - there.mainRuns).toBe(11);
     } finally {
       proto.run = run0;
+    }
+  }, 60_000);
+
+  it("starts the models' calls of an aggregated step together (all three in flight at once)", async () => {
+    const pipe = await prepareSdPipeline({ models, unetWorkers: true });
+    try {
+      workerRunStats({ reset: true });
+      await pipe.run({ ...run, aggregateSteps: 0 });
+      expect(workerRunStats().peakInFlight).toBe(1);
+      workerRunStats({ reset: true });
+      await pipe.run(run);
+      expect(workerRunStats()).toEqual({ inFlight: 0, peakInFlight: 3 });
+    } finally {
+      await pipe.release();
     }
   }, 60_000);
 
