@@ -3,8 +3,9 @@
  * the target alone (InteractDiffusion-mini, plain DDIM) against AMDM with MIGC-mini, and with
  * MIGC-mini + IP-Adapter-mini (the paper's settings: T = 50, s = 20, CFG batched), and the loop
  * of the zoo experiments (`amdm zoo bench` / `zoo calibrate`: a new prompt, hence new conditions,
- * per image) through a model pool against loading the folders per image, and AMDM with each UNet
- * in its own worker thread (`unetWorkers`: the models' calls of an aggregated step at once).
+ * per image) through a model pool against loading the folders per image, and AMDM with each
+ * non-target UNet in its own worker thread (`unetWorkers`: the models' calls of an aggregated step
+ * at once, the target's on the main thread).
  *
  * Each (round, threads, method) runs in its own child process, so that its peak RSS is its own;
  * the rounds interleave the methods so that a busy spell of a shared machine hits all of them.
@@ -36,6 +37,7 @@ import {
   type ZooModelSpec,
 } from '../src/experiments/zoo/scene.ts';
 import { markdownRow, markdownTable } from '../src/jobs/table.ts';
+import { intArg } from './int-arg.ts';
 import { peakRssMiB } from './peak-rss.ts';
 
 const { values } = parseArgs({
@@ -55,15 +57,9 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-const intArg = (name: string, v: string, min: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new RangeError(`--${name} must be an integer ≥ ${min}, got ${v}\n${usage}`);
-  return n;
-};
-const reps = intArg('reps', values.reps!, 1);
-const rounds = intArg('rounds', values.rounds!, 1);
-const threadList = values.threads!.split(',').map((t) => intArg('threads', t, 0));
+const reps = intArg('reps', values.reps!, 1, usage);
+const rounds = intArg('rounds', values.rounds!, 1, usage);
+const threadList = values.threads!.split(',').map((t) => intArg('threads', t, 0, usage));
 const zoo = resolve(values.zoo!);
 
 const T = AMDM_DEFAULTS.steps;
@@ -105,7 +101,7 @@ interface ChildResult {
 }
 
 if (values.child !== undefined) {
-  const r = await child(intArg('child', values.child, 0), threadList[0]);
+  const r = await child(intArg('child', values.child, 0, usage), threadList[0]);
   console.log(JSON.stringify(r));
 } else {
   parent();

@@ -95,6 +95,7 @@ export function pipelineOptions(job: GenerateJob, log?: (message: string) => voi
     decodeAll: job.saveAll,
     latentSize: job.height !== undefined && job.width !== undefined ? [job.height / 8, job.width / 8] : undefined,
     session: { device: job.device, backend: job.backend, intraOpNumThreads: job.threads, onFallback: log },
+    unetWorkers: job.unetWorkers,
   };
 }
 

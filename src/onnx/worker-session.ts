@@ -3,7 +3,8 @@
  * on the calling JS thread (wrapped in a promise), so two sessions of one thread never overlap;
  * a session in a worker thread does, while the main thread (or another worker) runs. AMDM's
  * models are independent until the merge of an aggregated step (the sampler starts their calls
- * together), so with one worker per UNet their calls run at once.
+ * together), so with a worker per non-target UNet their calls run at once, the target's on the
+ * main thread.
  *
  * The worker opens the same file with the same options as the main-thread session, so a run
  * gives the same bits. Each run copies the feeds into shared memory for the worker and the
@@ -122,6 +123,7 @@ export async function inWorkerThread(
   const sent = new Slots();
   const received = new Slots();
   let queue: Promise<unknown> = Promise.resolve();
+  let queued = 0;
   let next = 0;
   const call = (feeds: Record<string, WireTensor>) =>
     new Promise<Reply>((resolve, reject) => {
@@ -133,11 +135,14 @@ export async function inWorkerThread(
   return Object.freeze({
     ...session,
     run(feeds: Readonly<Record<string, OnnxTensor>>, fetches?: Readonly<Record<string, OnnxTensor>>) {
-      // one run at a time per worker: the shared slots hold one call's feeds and outputs
-      const r = queue.then(() => runNow(feeds, fetches));
+      // one run at a time per worker: the shared slots hold one call's feeds and outputs. An idle
+      // worker gets the call at once (posted before this returns), so that a call started next
+      // on this thread overlaps it.
+      const r = queued === 0 ? runNow(feeds, fetches) : queue.then(() => runNow(feeds, fetches));
+      queued++;
       queue = r.then(
-        () => undefined,
-        () => undefined,
+        () => void queued--,
+        () => void queued--,
       );
       return r;
     },

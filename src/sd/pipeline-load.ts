@@ -210,7 +210,7 @@ export async function loadModels(
         const opened = await source.open(spec.folder, components, session);
         const { tokenizer } = opened;
         let folder = opened.folder;
-        if (o.unetWorkers) {
+        if (o.unetWorkers && i !== o.target) {
           const { onFallback: _, ...workerSession } = session;
           // loaded only when asked for: there is no node:worker_threads in a browser (the playground)
           const { inWorkerThread } = await import('../onnx/worker-session.ts');

@@ -33,7 +33,7 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
   const encodersUsed = [...new Set(loaded.map((m) => m.encoder))];
   const runsBefore = encodersUsed.reduce((a, e) => a + e.runs, 0);
   const denoisers = await createDenoisers(loaded, options, settings, shape);
-  const models = withProgress(denoisers, target, steps, options);
+  const models = withProgress(denoisers, { target, steps, options, startLast: prepared.concurrent });
   try {
     // 3. sample (AMDM, the reference loop or a custom sampler), tracing the steps when asked
     const trace: StepTrace[] | null = options.trace && settings.preset === 'paper' ? [] : null;
@@ -84,19 +84,25 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
   }
 }
 
-/** The denoisers with the target's counting its calls for `onProgress` and checking the abort signal. */
+/**
+ * The denoisers with the target's counting its calls for `onProgress` and checking the abort
+ * signal. `startLast`: the target's UNet runs on this thread while the others run in worker
+ * threads (`unetWorkers`), so it yields once before its call, letting the sampler post the other
+ * models' calls of the step first; onnxruntime-node would otherwise hold this thread for the
+ * target's whole call before they start.
+ */
 function withProgress(
   denoisers: readonly Denoiser[],
-  target: number,
-  steps: number,
-  options: SdRunOptions,
+  o: { target: number; steps: number; options: SdRunOptions; startLast: boolean },
 ): Denoiser[] {
+  const { target, steps, options, startLast } = o;
   let done = 0;
   const progressTarget: Denoiser = {
     name: denoisers[target].name,
     eps: async (x, t, b) => {
       // the reference preset's loop takes no signal: stop it here, before the target's next call
       throwIfAborted(options.signal);
+      if (startLast) await undefined;
       const e = await denoisers[target].eps(x, t, b);
       done++;
       options.onProgress?.(done, steps);

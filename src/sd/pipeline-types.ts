@@ -59,9 +59,11 @@ export interface SdPipelineOptions {
   /** Session options for every graph (device 'cpu' | 'cuda' | 'auto', threads, …). */
   session?: SessionOptions;
   /**
-   * Run each UNet in its own worker thread (backend 'node'; default false), so that the models'
-   * calls of an aggregated step run at the same time: onnxruntime-node runs the sessions of one
-   * thread in turn. Same images bit for bit; costs one more UNet session per model.
+   * Run every UNet but the target's in its own worker thread (backend 'node'; default false), so
+   * that the models' calls of an aggregated step run at the same time: onnxruntime-node runs the
+   * sessions of one thread in turn. The target's stays on this thread (its steps alone pay no
+   * round trip) and starts after the others. Same images bit for bit; costs one more UNet session
+   * per non-target model.
    */
   unetWorkers?: boolean;
 }

@@ -191,6 +191,22 @@ describe('amdm generate', () => {
     ]);
   });
 
+  it('unetWorkers: the other model in a worker thread gives the same image', async () => {
+    const body = {
+      prompt: 'a red square',
+      models: [{ folder: 'models/a' }, { folder: 'models/b' }],
+      steps: 4,
+      seed: 3,
+    };
+    const here = await job({ ...body, aggregateSteps: 3, threads: 1 });
+    const there = await job({ ...body, aggregateSteps: 3, threads: 1, unetWorkers: true });
+    await runGenerate(here.path, quiet);
+    const s = await runGenerate(there.path, quiet);
+    expect(s.calls).toEqual([4, 3]);
+    expect(await readFile(join(there.out, 'target.png'))).toEqual(await readFile(join(here.out, 'target.png')));
+    expect(JSON.parse(await readFile(join(there.out, 'resolved.json'), 'utf8')).job.unetWorkers).toBe(true);
+  });
+
   it('the --output option overrides the job and the example job parses', async () => {
     const j = await job({ prompt: 'x', models: [{ folder: 'models/a' }], steps: 2 });
     const other = join(work, 'elsewhere');
