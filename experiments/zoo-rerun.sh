@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reruns every mini-zoo table of EXPERIMENTS.md (the calibration and experiments 8–12) on the
 # committed model folders, into experiments/out/mini-*; two processes side by side (two shards of
-# each benchmark, or two model groups of the calibration), one onnxruntime thread each.
-# Several hours on two cores with three noise seeds per prompt. The tables are then copied into EXPERIMENTS.md and
+# each benchmark, or two worker processes of the calibration), one onnxruntime thread each.
+# About 40 minutes on two idle cores with three noise seeds per prompt. The tables are then copied into EXPERIMENTS.md and
 # models/mini-zoo/README.md by hand, with what they show.
 #
 #   bash experiments/zoo-rerun.sh            # everything
@@ -38,14 +38,13 @@ BENCH=(--levels 2,3,4 --per-level 8 --seeds 3 --images --threads 1)
 
 for p in "${PARTS[@]}"; do
   echo "zoo-rerun: $p" >&2
+  start=$SECONDS
   case "$p" in
   calibration)
-    CAL=(zoo calibrate --per-level 50 --seeds 3 --threads 1)
-    "${AMDM[@]}" "${CAL[@]}" --models interactdiffusion-mini,base --out "$OUT/mini-calibration-a" &
-    first=$!
-    "${AMDM[@]}" "${CAL[@]}" --models ipadapter-mini --out "$OUT/mini-calibration-b"
-    "${AMDM[@]}" "${CAL[@]}" --models migc-mini --out "$OUT/mini-calibration-migc"
-    wait "$first"
+    # 50 prompts per level × 3 noise seeds; the base beside InteractDiffusion-mini, MIGC-mini beside IP-Adapter-mini
+    CAL=(zoo calibrate --per-level 50 --seeds 3 --workers 2 --threads 1)
+    "${AMDM[@]}" "${CAL[@]}" --models interactdiffusion-mini,base --out "$OUT/mini-calibration-strict-a"
+    "${AMDM[@]}" "${CAL[@]}" --models migc-mini,ipadapter-mini --out "$OUT/mini-calibration-strict-b"
     ;;
   bench)
     rm -rf "$OUT/mini-bench"
@@ -71,5 +70,6 @@ for p in "${PARTS[@]}"; do
     two_shards zoo experiment compose --per-level 8 --seeds 3 --images --threads 1 --out "$OUT/mini-compose"
     ;;
   esac
+  echo "zoo-rerun: $p took $((SECONDS - start)) s" >&2
 done
 echo "zoo-rerun: done (${PARTS[*]})" >&2

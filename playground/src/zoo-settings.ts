@@ -16,7 +16,7 @@ export const ZOO_MODEL_NAMES = Object.keys(ZOO_MODELS) as ZooModel[];
 
 /** What each model reads from the prompt (the zoo's README), for the page's help line. */
 export const ZOO_MODEL_HELP =
-  'InteractDiffusion-mini: boxes and interaction marks, no colours · MIGC-mini: colour and shape per box, no interactions · IP-Adapter-mini: the style reference’s background';
+  'InteractDiffusion-mini: boxes and interaction marks, colours from its caption (weaker with 3–4 instances) · MIGC-mini: colour and shape per box, no interactions · IP-Adapter-mini: the style reference’s background';
 
 /** Levels offered: every MiniMIG prompt from L2 on has an interaction, which InteractDiffusion-mini needs. */
 export const ZOO_LEVELS = [2, 3, 4] as const;

@@ -108,7 +108,8 @@ export const ZOO_DEMO_NOTE: readonly string[] = [
   "Why AMDM's rows look like this: at the paper's settings AMDM keeps InteractDiffusion-mini's interactions but passes",
   "almost none of MIGC-mini's attributes: the paper's point does not transfer to these small learned models. Away from",
   'it, at the best cell of the zoo map (more weight and more shared steps for MIGC-mini, no deviation step), AMDM passes',
-  'the attributes at the cost of most interactions. EXPERIMENTS.md (experiments 8–12) measures both on 36 prompts.',
+  'attributes at the cost of interactions, so relations with their mark and both instances right (relation success)',
+  'do not increase. EXPERIMENTS.md (experiments 8–12) measures this on 24 prompts × 3 noise seeds.',
 ];
 
 /** Every row's image of every prompt, scored; the style reference of each prompt written for IP-Adapter-mini. */

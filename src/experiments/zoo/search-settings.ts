@@ -180,17 +180,18 @@ export function zooSearchSpace(): ZooMergeSetting[] {
 /**
  * The best setting of `npx amdm zoo search` (experiments/out/search-zoo), rerun on fresh prompts
  * and noise by `npx amdm zoo confirm` (experiments/out/confirm-zoo; EXPERIMENTS.md, experiment
- * 14): MIGC-mini joins at step 10, inside the prompt's boxes only (hard edge), until step 40, with
- * lerp and w ramped linearly from 0.9 to 0.3, each model pulled λ = 0.2 of the way to its own mean
- * inside the map. On the 36 fresh prompts: relation success 0.019 ± 0.018 and image success
- * 0.028 ± 0.027 (+0.019 ± 0.019 and +0.028 ± 0.028 over every other row, not resolved); far short
- * of the goal's +0.10.
+ * 14): MIGC-mini merged on the first 20 steps, inside the prompt's boxes only (1-cell feathered
+ * edge), with the cells under each "looking at" dot left to the target, lerp with w ramped from
+ * 0.9 to 0.3 on a cosine, each model pulled λ = 0.2 of the way to its own mean inside the map.
+ * On the 36 fresh prompts: relation success 0.259 ± 0.060 and image success 0.222 ± 0.069, against
+ * InteractDiffusion-mini alone's 0.241 and 0.194 (+0.019 ± 0.049 and +0.028 ± 0.063 paired, not
+ * resolved; the goal was +0.10), with instance success 0.593 against 0.500.
  */
 export const ZOO_SEARCH_BEST_SETTING: ZooMergeSetting = {
   rule: 'lerp',
-  weight: { kind: 'linear', from: 0.9, to: 0.3 },
-  window: [10, 40],
-  map: { kind: 'boxes', feather: 0 },
+  weight: { kind: 'cosine', from: 0.9, to: 0.3 },
+  window: [0, 20],
+  map: { kind: 'boxes-dots', feather: 1 },
   deviation: { mode: 'relative', lambda: 0.2, inMap: true },
 };
 

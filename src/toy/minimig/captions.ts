@@ -7,7 +7,7 @@
  * the style (" on <tint> <texture word>", or " on plain <tint>"). The variants drop what a model
  * is not trained on:
  * - full: colours, actions and style (the base model);
- * - nocolour: no colour words on the instances (InteractDiffusion-mini; the tint stays);
+ * - nocolour: no colour words on the instances (InteractDiffusion-mini's first training run; the tint stays);
  * - noaction: every instance once, in index order, with colours and the style (MIGC-mini);
  * - nostyle: no style words (IP-Adapter-mini, whose style comes from the reference image).
  */

@@ -29,10 +29,10 @@ describe('zoo scene → model inputs', () => {
       folder: 'f',
       kind: 'interactdiffusion',
       name: 'i',
-      prompt: 'a circle looking at a square on grey dots',
+      prompt: 'a blue circle looking at a red square on grey dots',
       conditions: {
-        subjects: ['circle'],
-        objects: ['square'],
+        subjects: ['blue circle'],
+        objects: ['red square'],
         actions: ['looking at'],
         subjectBoxes: [[0.5, 0.5, 30 / 32, 30 / 32]],
         objectBoxes: [[0, 0, 0.25, 0.25]],
