@@ -87,6 +87,13 @@ const METHODS = [
     loop: null,
     unetWorkers: true,
   },
+  // 3 UNets on 2 cores: the cheap IP-Adapter-mini call after the target's on the main thread
+  {
+    name: 'AMDM ← MIGC-mini + IP-Adapter-mini, MIGC-mini in a worker thread',
+    models: ['interactdiffusion-mini', 'migc-mini', 'ipadapter-mini'],
+    loop: null,
+    unetWorkers: [1],
+  },
   { name: 'loop, AMDM ← MIGC-mini: pool', models: ['interactdiffusion-mini', 'migc-mini'], loop: 'pool' },
   { name: 'loop, AMDM ← MIGC-mini: load per image', models: ['interactdiffusion-mini', 'migc-mini'], loop: 'load' },
 ] as const;

@@ -19,7 +19,7 @@
  *     "rule": "slerp", "ddimEta": 0,     // or a rule registered by `amdm --import <module>`
  *     "guidance": 7.5, "seed": 0, "batch": 1,
  *     "device": "cpu", "backend": "auto", "threads": 0,
- *     "unetWorkers": false,          // true: non-target UNets in worker threads, run beside the target's
+ *     "unetWorkers": false,          // true: non-target UNets in worker threads beside the target's; or [1, …]
  *     "output": "out/job", "saveAll": false, "saveTrace": false,
  *     "noise": "amdm",               // or "torch": model k starts from torch.randn under manual_seed(seed + k)
  *     "saveLatents": false,          // latents.npy: the target's final latents [batch, C, H, W]
@@ -170,8 +170,11 @@ const jobFields = z.strictObject({
   backend: z.enum(BACKENDS).default(DEFAULT_BACKEND),
   /** onnxruntime intra-op threads per session (0 = its default). */
   threads: z.int().min(0).max(1024).default(0),
-  /** Every non-target UNet in its own worker thread, the models' calls of an aggregated step at once (same images). */
-  unetWorkers: z.boolean().default(false),
+  /**
+   * UNets in worker threads, the models' calls of an aggregated step at once (same images): true =
+   * every non-target model's, or the indices of the (non-target) models to run there.
+   */
+  unetWorkers: z.union([z.boolean(), z.array(z.int().min(0))]).default(false),
   output: z.string().min(1).default('out'),
   saveAll: z.boolean().default(false),
   saveTrace: z.boolean().default(false),

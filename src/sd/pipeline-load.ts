@@ -181,7 +181,13 @@ export async function folderTokenizer(folder: ModelFolder): Promise<ClipTokenize
 export async function loadModels(
   specs: readonly SdModelSpec[],
   families: readonly { family: ModelFamily; conditions: unknown }[],
-  o: { target: number; decodeAll: boolean; session?: SessionOptions; source?: FolderSource; unetWorkers?: boolean },
+  o: {
+    target: number;
+    decodeAll: boolean;
+    session?: SessionOptions;
+    source?: FolderSource;
+    unetWorkers?: readonly number[];
+  },
 ): Promise<LoadedModels> {
   const source = o.source ?? perPipelineFolders();
   const unetWorkers: OnnxSession[] = [];
@@ -210,7 +216,7 @@ export async function loadModels(
         const opened = await source.open(spec.folder, components, session);
         const { tokenizer } = opened;
         let folder = opened.folder;
-        if (o.unetWorkers && i !== o.target) {
+        if (o.unetWorkers?.includes(i)) {
           const { onFallback: _, ...workerSession } = session;
           // loaded only when asked for: there is no node:worker_threads in a browser (the playground)
           const { inWorkerThread } = await import('../onnx/worker-session.ts');

@@ -33,7 +33,7 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
   const encodersUsed = [...new Set(loaded.map((m) => m.encoder))];
   const runsBefore = encodersUsed.reduce((a, e) => a + e.runs, 0);
   const denoisers = await createDenoisers(loaded, options, settings, shape);
-  const models = withProgress(denoisers, { target, steps, options, startLast: prepared.concurrent });
+  const models = withProgress(denoisers, { target, steps, options, startLast: prepared.startLast });
   try {
     // 3. sample (AMDM, the reference loop or a custom sampler), tracing the steps when asked
     const trace: StepTrace[] | null = options.trace && settings.preset === 'paper' ? [] : null;
@@ -86,14 +86,15 @@ export async function runPipeline(prepared: PreparedModels, options: SdRunOption
 
 /**
  * The denoisers with the target's counting its calls for `onProgress` and checking the abort
- * signal. `startLast`: the target's UNet runs on this thread while the others run in worker
- * threads (`unetWorkers`), so it yields once before its call, letting the sampler post the other
- * models' calls of the step first; onnxruntime-node would otherwise hold this thread for the
- * target's whole call before they start.
+ * signal. `startLast`: the models whose UNets run on this thread while others run in worker
+ * threads (`unetWorkers`); each yields once before its call, so that the sampler has posted the
+ * workers' calls of the step before this thread runs a UNet (onnxruntime-node already defers a
+ * run to a `setImmediate`, then runs it on this thread; a backend that ran at once would hold
+ * this thread for the whole call before the workers start).
  */
 function withProgress(
   denoisers: readonly Denoiser[],
-  o: { target: number; steps: number; options: SdRunOptions; startLast: boolean },
+  o: { target: number; steps: number; options: SdRunOptions; startLast: readonly number[] },
 ): Denoiser[] {
   const { target, steps, options, startLast } = o;
   let done = 0;
@@ -102,14 +103,21 @@ function withProgress(
     eps: async (x, t, b) => {
       // the reference preset's loop takes no signal: stop it here, before the target's next call
       throwIfAborted(options.signal);
-      if (startLast) await undefined;
+      if (startLast.includes(target)) await undefined;
       const e = await denoisers[target].eps(x, t, b);
       done++;
       options.onProgress?.(done, steps);
       return e;
     },
   };
-  return denoisers.map((d, k) => (k === target ? progressTarget : d));
+  const afterWorkers = (d: Denoiser): Denoiser => ({
+    name: d.name,
+    eps: async (x, t, b) => {
+      await undefined;
+      return d.eps(x, t, b);
+    },
+  });
+  return denoisers.map((d, k) => (k === target ? progressTarget : startLast.includes(k) ? afterWorkers(d) : d));
 }
 
 /** The run's sampler: a custom one (`SdRunOptions.sampler`), the official-code loop, or Algorithm 1. */

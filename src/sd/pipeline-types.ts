@@ -59,13 +59,15 @@ export interface SdPipelineOptions {
   /** Session options for every graph (device 'cpu' | 'cuda' | 'auto', threads, …). */
   session?: SessionOptions;
   /**
-   * Run every UNet but the target's in its own worker thread (backend 'node'; default false), so
-   * that the models' calls of an aggregated step run at the same time: onnxruntime-node runs the
-   * sessions of one thread in turn. The target's stays on this thread (its steps alone pay no
-   * round trip) and starts after the others. Same images bit for bit; costs one more UNet session
-   * per non-target model.
+   * UNets in worker threads (backend 'node'; default false): `true` runs every UNet but the
+   * target's in its own worker thread, an array runs those of the listed (non-target) model
+   * indices there. The models' calls of an aggregated step then run at the same time
+   * (onnxruntime-node runs the sessions of one thread in turn); the UNets left on this thread
+   * (always the target's) start after the workers' calls are posted, one after the other. Keep a
+   * cheap model on this thread when the models outnumber the cores. Same images bit for bit;
+   * costs one more UNet session per model in a worker.
    */
-  unetWorkers?: boolean;
+  unetWorkers?: boolean | readonly number[];
 }
 
 export interface SdRunOptions {
@@ -201,6 +203,8 @@ export interface PreparedModels {
   readonly schedule: NoiseSchedule;
   /** Whether the sampler starts the active models' calls of a step together (UNets in worker threads). */
   readonly concurrent: boolean;
+  /** With `concurrent`: the models whose UNets run on this thread, which yield once before each call. */
+  readonly startLast: readonly number[];
 }
 
 export interface SdPipeline {

@@ -87,21 +87,28 @@ export async function preparePipelineFrom(
     ls.forEach((v, i) => checkInt(`latentSize[${i}]`, v, 1, 4096));
   }
   const families = resolveFamilies(specs);
-  const unetWorkers = opts.unetWorkers ?? false;
-  if (typeof unetWorkers !== 'boolean')
-    throw new TypeError(`unetWorkers must be a boolean, got ${describe(opts.unetWorkers)}`);
-  if (unetWorkers && source)
+  const workerModels = unetWorkerModels(opts.unetWorkers, specs.length, target);
+  if (workerModels.length > 0 && source)
     throw new RangeError(
       'unetWorkers: a pooled pipeline runs its UNets on this thread (prepare it with prepareSdPipeline)',
     );
-  const models = await loadModels(specs, families, { target, decodeAll, session: opts.session, source, unetWorkers });
+  const models = await loadModels(specs, families, {
+    target,
+    decodeAll,
+    session: opts.session,
+    source,
+    unetWorkers: workerModels,
+  });
   try {
     const { loaded } = models;
     const shape = sharedLatentShape(loaded, target, opts.latentSize);
     const scheduleConfig = sharedScheduleConfig(loaded, target);
     const schedule = makeSchedule(scheduleConfig);
-    // with a worker per UNet the models' calls of an aggregated step are started together
-    const prepared: PreparedModels = { loaded, target, decodeAll, shape, schedule, concurrent: unetWorkers };
+    // with UNets in worker threads the models' calls of an aggregated step are started together,
+    // those on this thread last
+    const concurrent = workerModels.length > 0;
+    const startLast = concurrent ? loaded.map((_, k) => k).filter((k) => !workerModels.includes(k)) : [];
+    const prepared: PreparedModels = { loaded, target, decodeAll, shape, schedule, concurrent, startLast };
     return Object.freeze({
       models: loaded.map((m) => ({
         name: m.name,
@@ -135,4 +142,23 @@ export async function generateSd(opts: SdGenerateOptions): Promise<SdResult> {
   } finally {
     await p.release();
   }
+}
+
+/**
+ * The models whose UNets run in worker threads: none (false), every non-target model (true), or
+ * the non-target indices listed.
+ */
+function unetWorkerModels(value: SdPipelineOptions['unetWorkers'], models: number, target: number): number[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return [...Array(models).keys()].filter((k) => k !== target);
+  if (!Array.isArray(value))
+    throw new TypeError(`unetWorkers must be a boolean or an array of model indices, got ${describe(value)}`);
+  value.forEach((k, i) => {
+    checkInt(`unetWorkers[${i}]`, k, 0, models - 1);
+    if (k === target)
+      throw new RangeError(`unetWorkers[${i}] must not be the target (${target}): its UNet runs on this thread`);
+  });
+  if (new Set(value).size !== value.length)
+    throw new RangeError(`unetWorkers must list each model once, got [${value.join(', ')}]`);
+  return [...value];
 }

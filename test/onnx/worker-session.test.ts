@@ -76,9 +76,29 @@ describe('unetWorkers', () => {
     }
   }, 60_000);
 
-  it('is a boolean, and not for a pooled pipeline', async () => {
+  it('a list of models: only those UNets in worker threads, the others after the target on this thread', async () => {
+    const a = await generateSd({ models, ...run, decodeAll: true });
+    const pipe = await prepareSdPipeline({ models, unetWorkers: [2], decodeAll: true });
+    try {
+      workerRunStats({ reset: true });
+      const b = await pipe.run(run);
+      expect(workerRunStats().peakInFlight).toBe(1);
+      for (let k = 0; k < 3; k++) expect(Buffer.from(b.models![k].png[0])).toEqual(Buffer.from(a.models![k].png[0]));
+    } finally {
+      await pipe.release();
+    }
+  }, 60_000);
+
+  it('is a boolean or a list of non-target models, and not for a pooled pipeline', async () => {
     await expect(prepareSdPipeline({ models, unetWorkers: 1 as never })).rejects.toThrow(
-      'unetWorkers must be a boolean, got 1',
+      'unetWorkers must be a boolean or an array of model indices, got 1',
+    );
+    await expect(prepareSdPipeline({ models, unetWorkers: [0] })).rejects.toThrow(
+      'unetWorkers[0] must not be the target (0): its UNet runs on this thread',
+    );
+    await expect(prepareSdPipeline({ models, unetWorkers: [1, 3] })).rejects.toThrow(/unetWorkers\[1\]/);
+    await expect(prepareSdPipeline({ models, unetWorkers: [1, 1] })).rejects.toThrow(
+      'unetWorkers must list each model once, got [1, 1]',
     );
     const pool = createSdModelPool();
     await expect(pool.prepare({ models, unetWorkers: true } as never)).rejects.toThrow(
