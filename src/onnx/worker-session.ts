@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { openSession, type OnnxSession, type OnnxTensor, type SessionOptions } from './session.ts';
 import { tensorOver } from './tensors.ts';
-import type { ElementArray, ElementType } from './dtype.ts';
+import { allocElements, type ElementArray, type ElementType } from './dtype.ts';
 
 const WORKER_MARK = 'amdm-session-worker';
 
@@ -34,6 +34,7 @@ interface WireTensor {
 type Request = { id: number; feeds: Record<string, WireTensor> };
 type Reply = { id: number; outputs: Record<string, WireTensor> } | { id: number; error: string };
 
+/** The array type of each element type (allocElements' choice), for views over shared slots. */
 const ARRAYS = { float32: Float32Array, float16: Uint16Array, int32: Int32Array, int64: BigInt64Array } as const;
 
 /** A view of `type` over a shared slot. */
@@ -64,7 +65,7 @@ class Slots {
     if (t.slot) this.#views.set(name, { type: t.type, view: viewOf(t.type, t.slot) });
     const s = this.#views.get(name);
     if (!s) throw new Error(`no shared slot for tensor '${name}'`);
-    const out = into ?? new ARRAYS[t.type](t.length);
+    const out = into ?? allocElements(t.type, t.length);
     (out as Float32Array).set((s.view as Float32Array).subarray(0, t.length));
     return out;
   }
@@ -210,7 +211,7 @@ async function serve(): Promise<void> {
       for (const [k, t] of Object.entries(feeds)) {
         let data = inputs.get(k);
         if (!data || data.length !== t.length || !(data instanceof ARRAYS[t.type])) {
-          data = new ARRAYS[t.type](t.length);
+          data = allocElements(t.type, t.length);
           inputs.set(k, data);
         }
         tensors[k] = tensorOver(t.type, received.take(k, t, data), t.dims);

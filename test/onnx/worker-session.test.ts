@@ -89,6 +89,23 @@ describe('unetWorkers', () => {
     }
   }, 60_000);
 
+  it('keeps the same bits when the batch grows and shrinks (the shared slots are replaced, then reused)', async () => {
+    // MIGC takes batch 1 only: InteractDiffusion ← IP-Adapter
+    const two = [models[0], models[2]];
+    const here = await prepareSdPipeline({ models: two });
+    const there = await prepareSdPipeline({ models: two, unetWorkers: true });
+    try {
+      for (const batch of [1, 2, 1]) {
+        const a = await here.run({ ...run, weights: [0.65], batch });
+        const b = await there.run({ ...run, weights: [0.65], batch });
+        expect(b.target.png.length).toBe(batch);
+        for (let i = 0; i < batch; i++) expect(Buffer.from(b.target.png[i])).toEqual(Buffer.from(a.target.png[i]));
+      }
+    } finally {
+      await Promise.all([here.release(), there.release()]);
+    }
+  }, 60_000);
+
   it('is a boolean or a list of non-target models, and not for a pooled pipeline', async () => {
     await expect(prepareSdPipeline({ models, unetWorkers: 1 as never })).rejects.toThrow(
       'unetWorkers must be a boolean or an array of model indices, got 1',
